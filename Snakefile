@@ -1,0 +1,12 @@
+# Entry point found by `snakemake` at the repository root. The workflow itself lives in
+# workflow/Snakefile (the module entry point); an included file cannot set the default
+# target, so it is named here.
+
+
+include: "workflow/Snakefile"
+
+
+rule default:
+    input:
+        rules.all.input,
+    default_target: True

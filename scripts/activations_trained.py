@@ -1,0 +1,15 @@
+"""Dump every layer of a tagger trained here over one split."""
+
+from pathlib import Path
+
+from neurosieve.activations import dump_tagger_activations
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+dump_tagger_activations(
+    Path(snakemake.input.model).parent,  # noqa: F821
+    snakemake.input.tokens,  # noqa: F821
+    snakemake.output[0],  # noqa: F821
+    batch_size=snakemake.params.batch_size,  # noqa: F821
+    device=snakemake.params.device,  # noqa: F821
+)

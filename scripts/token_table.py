@@ -1,0 +1,12 @@
+"""Parse a verified CoNLL-2000 split into its Parquet token table."""
+
+from neurosieve.data import build_token_table
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+build_token_table(
+    snakemake.input[0],  # noqa: F821
+    snakemake.output[0],  # noqa: F821
+    snakemake.wildcards.split,  # noqa: F821
+    snakemake.params.max_sentences,  # noqa: F821
+)

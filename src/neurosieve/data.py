@@ -1,0 +1,267 @@
+"""CoNLL-2000: obtaining the files, verifying them, and parsing them into token tables.
+
+A token table has one row per token: ``sentence`` (0-based id within the
+split), ``position`` (0-based index within the sentence), ``word``, ``pos`` and
+``chunk``. Strings are stored dictionary-encoded in Parquet.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .io import atomic_path, provenance, write_parquet
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "test")
+CANONICAL_URLS = {
+    "train": "https://www.clips.uantwerpen.be/conll2000/chunking/train.txt.gz",
+    "test": "https://www.clips.uantwerpen.be/conll2000/chunking/test.txt.gz",
+}
+#: sha256 of the *decompressed* text (the gzip wrapper differs between mirrors).
+CANONICAL_SHA256 = {
+    "train": "82033cd7a72b209923a98007793e8f9de3abc1c8b79d646c50648eb949b87cea",
+    "test": "73b7b1e565fa75a1e22fe52ecdf41b6624d6f59dacb591d44252bf4d692b1628",
+}
+#: (sentences, tokens) of the full splits.
+EXPECTED_COUNTS = {"train": (8936, 211727), "test": (2012, 47377)}
+TOKEN_COLUMNS = ("sentence", "position", "word", "pos", "chunk")
+
+
+class DataError(ValueError):
+    """Bad CoNLL-2000 input: names the file and, where there is one, the line."""
+
+
+def decompress(raw: bytes, source: str) -> bytes:
+    """Decompress gzip bytes (plain text passes through); a truncated gzip is an error naming ``source``."""
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise DataError(f"{source}: corrupt or truncated gzip ({exc})") from exc
+
+
+def verify_sha256(text: bytes, expected: str | None, source: str) -> None:
+    """Check the decompressed text's sha256 against ``expected`` (``None`` skips the check)."""
+    if not expected:
+        return
+    got = hashlib.sha256(text).hexdigest()
+    if got != expected.lower():
+        raise DataError(
+            f"{source}: sha256 of the decompressed text is {got}, expected {expected} "
+            "(wrong or damaged file; set data.sha256.<split> to null to skip the check)"
+        )
+
+
+def download(url: str, retries: int = 3, timeout: float = 60.0, backoff: float = 1.0) -> bytes:
+    """Fetch ``url`` with a timeout, retrying failed attempts with exponential back-off."""
+    last: Exception | None = None
+    for attempt in range(1, retries + 2):
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                data = resp.read()
+                length = resp.headers.get("Content-Length")
+                if length is not None and int(length) != len(data):
+                    raise DataError(f"{url}: truncated download ({len(data)} of {length} bytes)")
+                return data
+        except (urllib.error.URLError, TimeoutError, ConnectionError, DataError, OSError) as exc:
+            last = exc
+            if attempt <= retries:
+                wait = backoff * 2 ** (attempt - 1)
+                log.warning("download of %s failed (%s); retry %d/%d in %.1fs", url, exc, attempt, retries, wait)
+                time.sleep(wait)
+    raise DataError(f"{url}: download failed after {retries + 1} attempts: {last}")
+
+
+def read_local(local_dir: str | os.PathLike[str], split: str) -> tuple[bytes, str]:
+    """Read ``{split}.txt.gz`` (or ``{split}.txt``) from a local directory."""
+    d = Path(local_dir)
+    if not d.is_dir():
+        raise DataError(f"data.local_dir: directory {str(d)!r} does not exist")
+    for name in (f"{split}.txt.gz", f"{split}.txt"):
+        if (d / name).is_file():
+            return (d / name).read_bytes(), str(d / name)
+    raise DataError(f"data.local_dir: neither {split}.txt.gz nor {split}.txt found in {str(d)!r}")
+
+
+def fetch_split(
+    split: str,
+    dest: str | os.PathLike[str],
+    *,
+    source: str = "download",
+    url: str | None = None,
+    local_dir: str | os.PathLike[str] | None = None,
+    sha256: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    backoff: float = 1.0,
+) -> Path:
+    """Obtain one split (download or local copy), verify it, and write its decompressed text to ``dest``.
+
+    Nothing is written unless the content decompresses and its checksum matches.
+    """
+    if source == "download":
+        if not url:
+            raise DataError(f"data.urls.{split}: no URL configured")
+        raw, name = download(url, retries=retries, timeout=timeout, backoff=backoff), url
+    elif source == "local":
+        if local_dir is None:
+            raise DataError("data.local_dir: required when data.source is 'local'")
+        raw, name = read_local(local_dir, split)
+    else:
+        raise DataError(f"data.source: unknown value {source!r} (use 'download' or 'local')")
+    text = decompress(raw, name)
+    verify_sha256(text, sha256, name)
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(text)
+    return Path(dest)
+
+
+def parse_conll(text: str | bytes, source: str = "<string>") -> pd.DataFrame:
+    """Parse CoNLL-2000 text (``word POS chunk`` per line, blank line between sentences) into a token table.
+
+    A line without exactly three fields, or an input without tokens, is a
+    :class:`DataError` naming ``source`` and the 1-based line number.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{source}: not UTF-8 text ({exc})") from exc
+    sent_ids: list[int] = []
+    positions: list[int] = []
+    words: list[str] = []
+    tags: list[str] = []
+    chunks: list[str] = []
+    sent, pos = 0, 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            if pos:
+                sent, pos = sent + 1, 0
+            continue
+        if len(fields) != 3:
+            raise DataError(
+                f"{source}, line {lineno}: expected 3 fields (word POS chunk), got {len(fields)}: {line!r}"
+            )
+        sent_ids.append(sent)
+        positions.append(pos)
+        words.append(fields[0])
+        tags.append(fields[1])
+        chunks.append(fields[2])
+        pos += 1
+    if not words:
+        raise DataError(f"{source}: no tokens (empty file?)")
+    return pd.DataFrame(
+        {
+            "sentence": np.asarray(sent_ids, dtype=np.int32),
+            "position": np.asarray(positions, dtype=np.int32),
+            "word": words,
+            "pos": pd.Categorical(tags),
+            "chunk": pd.Categorical(chunks),
+        }
+    )
+
+
+def first_sentences(tokens: pd.DataFrame, n: int | None) -> pd.DataFrame:
+    """The first ``n`` sentences of a token table (all of them when ``n`` is None)."""
+    if n is None:
+        return tokens
+    return tokens[tokens["sentence"] < n].reset_index(drop=True)
+
+
+def check_counts(tokens: pd.DataFrame, split: str, source: str) -> None:
+    """Raise unless a full split has the published sentence and token counts."""
+    want = EXPECTED_COUNTS[split]
+    got = (int(tokens["sentence"].nunique()), len(tokens))
+    if got != want:
+        raise DataError(f"{source}: {got[0]} sentences / {got[1]} tokens, expected {want[0]} / {want[1]}")
+
+
+def token_table_to_arrow(tokens: pd.DataFrame) -> pa.Table:
+    """A token table as Arrow, strings dictionary-encoded."""
+    return pa.table(
+        {
+            "sentence": pa.array(tokens["sentence"].to_numpy(np.int32)),
+            "position": pa.array(tokens["position"].to_numpy(np.int32)),
+            "word": pa.array(tokens["word"].astype(str).tolist()).dictionary_encode(),
+            "pos": pa.array(tokens["pos"].astype(str).tolist()).dictionary_encode(),
+            "chunk": pa.array(tokens["chunk"].astype(str).tolist()).dictionary_encode(),
+        }
+    )
+
+
+def build_token_table(
+    raw_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    split: str,
+    max_sentences: int | None = None,
+) -> pd.DataFrame:
+    """Parse a verified split into its Parquet token table (optionally only its first sentences)."""
+    raw_path = Path(raw_path)
+    tokens = parse_conll(raw_path.read_bytes(), str(raw_path))
+    if max_sentences is None and split in EXPECTED_COUNTS:
+        check_counts(tokens, split, str(raw_path))
+    tokens = first_sentences(tokens, max_sentences)
+    meta = provenance({"split": split, "max_sentences": max_sentences, "source": str(raw_path)})
+    meta["counts"] = {"sentences": int(tokens["sentence"].nunique()), "tokens": len(tokens)}
+    write_parquet(token_table_to_arrow(tokens), out_path, meta)
+    return tokens
+
+
+def read_tokens(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a token table; string columns come back as pandas categoricals."""
+    return pq.read_table(path).to_pandas()
+
+
+def sentences(tokens: pd.DataFrame, column: str = "word") -> list[list[str]]:
+    """Group one column of a token table into per-sentence lists, in sentence order."""
+    values = tokens[column].astype(str).to_numpy()
+    starts = np.flatnonzero(tokens["position"].to_numpy() == 0)
+    bounds = list(starts[1:]) + [len(values)]
+    return [values[s:e].tolist() for s, e in zip(starts, bounds)]
+
+
+def label_set(*columns: Sequence[str]) -> list[str]:
+    """The sorted union of labels over several splits (CoNLL-2000 has chunk tags in test only)."""
+    out: set[str] = set()
+    for col in columns:
+        out.update(map(str, col))
+    return sorted(out)
+
+
+__all__ = [
+    "CANONICAL_SHA256",
+    "CANONICAL_URLS",
+    "DataError",
+    "EXPECTED_COUNTS",
+    "build_token_table",
+    "check_counts",
+    "decompress",
+    "download",
+    "fetch_split",
+    "first_sentences",
+    "label_set",
+    "parse_conll",
+    "read_local",
+    "read_tokens",
+    "sentences",
+    "verify_sha256",
+]
+

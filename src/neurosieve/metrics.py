@@ -1,0 +1,62 @@
+"""Chunk-level F1 exactly as the CoNLL-2000 ``conlleval`` script defines it.
+
+A chunk starts at a B- tag, or at an I- tag whose type differs from the
+previous token's (or follows O); it ends where the next token does not continue
+it. Precision, recall and F1 count exactly matching (start, end, type) spans.
+``tests/test_metrics.py`` checks this against ``seqeval`` (its default mode
+follows conlleval).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag == "O" or "-" not in tag:
+        return "O", ""
+    prefix, _, kind = tag.partition("-")
+    return prefix, kind
+
+
+def chunks(tags: Sequence[str]) -> set[tuple[int, int, str]]:
+    """The (start, end exclusive, type) chunks of one tag sequence under conlleval's rules."""
+    out: set[tuple[int, int, str]] = set()
+    start, kind = -1, ""
+    prev_prefix = "O"
+    for i, tag in enumerate(list(tags) + ["O"]):
+        prefix, t = _split(tag)
+        starts = prefix == "B" or (prefix == "I" and (prev_prefix == "O" or t != kind))
+        ends = kind and (prefix == "O" or prefix == "B" or t != kind)
+        if ends:
+            out.add((start, i, kind))
+            kind = ""
+        if starts or (prefix == "I" and not kind):
+            start, kind = i, t
+        prev_prefix = prefix
+    return out
+
+
+def chunk_scores(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) -> dict[str, float]:
+    """Chunk precision, recall and F1 (in %, as conlleval prints them) over sentences."""
+    correct = n_gold = n_pred = 0
+    for g, p in zip(gold, pred, strict=True):
+        if len(g) != len(p):
+            raise ValueError(f"sentence lengths differ: {len(g)} gold tags vs {len(p)} predicted")
+        cg, cp = chunks(g), chunks(p)
+        correct += len(cg & cp)
+        n_gold += len(cg)
+        n_pred += len(cp)
+    precision = 100.0 * correct / n_pred if n_pred else 0.0
+    recall = 100.0 * correct / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def token_accuracy(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) -> float:
+    """Share of tokens tagged correctly, in %."""
+    g = np.concatenate([np.asarray(s, dtype=object) for s in gold])
+    p = np.concatenate([np.asarray(s, dtype=object) for s in pred])
+    return 100.0 * float(np.mean(g == p))

@@ -1,0 +1,211 @@
+"""Pretrained Hugging Face encoders as model instances: loading, and word-level activations from subword pieces.
+
+Each CoNLL word becomes one row: its pieces' hidden states pooled by the first,
+last or mean piece. Sentences longer than the model's maximum length are split
+into consecutive windows of whole words (each window encoded with the model's
+special tokens), never silently truncated. A word the tokenizer reduces to no
+piece at all (e.g. a lone zero-width character) is encoded as the unknown
+token, so every word gets a row.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+import numpy as np
+import torch
+
+from .activations import Extractor
+
+log = logging.getLogger(__name__)
+
+POOLINGS = ("first", "last", "mean")
+
+
+def resolve_model_spec(spec: str) -> str:
+    """Turn a model spec into what ``from_pretrained`` takes.
+
+    ``python:<package>`` is a model directory shipped inside an installed
+    package (found through its ``get_model_path()`` or ``MODEL_DIR``); a spec
+    that starts like a path must be an existing directory; anything else is a
+    Hugging Face hub id, returned unchanged.
+    """
+    if spec.startswith("python:"):
+        name = spec.split(":", 1)[1]
+        try:
+            mod = importlib.import_module(name)
+        except ImportError as exc:
+            raise ImportError(f"model {spec!r}: package {name!r} is not installed ({exc})") from exc
+        getter = getattr(mod, "get_model_path", None)
+        path = getter() if callable(getter) else getattr(mod, "MODEL_DIR", None)
+        if path is None or not Path(path).is_dir():
+            raise FileNotFoundError(f"model {spec!r}: package {name!r} ships no model directory")
+        return str(path)
+    if spec.startswith(("/", "./", "../", "~")) or Path(spec).is_dir():
+        path = Path(spec).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"model path {spec!r} does not exist")
+        return str(path)
+    return spec
+
+
+def load_pretrained(spec: str, device: torch.device | str = "cpu") -> tuple[Any, Any]:
+    """Load a fast tokenizer and an encoder (all hidden states) for a model spec, in eval mode."""
+    from transformers import AutoModel, AutoTokenizer
+
+    source = resolve_model_spec(spec)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
+        model = AutoModel.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise FileNotFoundError(
+            f"model {spec!r} could not be loaded: not a local model directory, and not found on the "
+            f"Hugging Face hub or in its local cache (offline?): {exc}"
+        ) from exc
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"model {spec!r}: a fast tokenizer is needed to map pieces back to words")
+    return tokenizer, model.to(device).eval()
+
+
+def max_pieces(tokenizer: Any, model: Any, max_length: int | None = None) -> int:
+    """How many word pieces fit in one window, after the model's special tokens."""
+    limits = [n for n in (max_length, getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length) if n and n < 1_000_000]
+    # Some position tables reserve slots (e.g. RoBERTa's padding offset); the tokenizer's limit accounts for it.
+    return min(limits) - tokenizer.num_special_tokens_to_add(pair=False)
+
+
+def word_pieces(tokenizer: Any, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+    """The piece ids of each word of each sentence; a word with no piece becomes the unknown token."""
+    enc = tokenizer([list(s) for s in sentences], is_split_into_words=True, add_special_tokens=False)
+    unk = tokenizer.unk_token_id
+    out = []
+    for b, sent in enumerate(sentences):
+        pieces: list[list[int]] = [[] for _ in sent]
+        for tok, w in zip(enc["input_ids"][b], enc.word_ids(b)):
+            if w is not None:
+                pieces[w].append(tok)
+        for w, p in enumerate(pieces):
+            if not p:
+                if unk is None:
+                    raise ValueError(f"word {sent[w]!r} has no word piece and the tokenizer has no unknown token")
+                p.append(unk)
+        out.append(pieces)
+    return out
+
+
+def windows(pieces: Sequence[Sequence[int]], limit: int) -> list[tuple[int, int]]:
+    """Split a sentence's words into consecutive (start, end) windows of at most ``limit`` pieces.
+
+    A single word longer than ``limit`` gets a window of its own, keeping its first ``limit`` pieces.
+    """
+    out, start, used = [], 0, 0
+    for w, p in enumerate(pieces):
+        n = min(len(p), limit)
+        if used + n > limit and w > start:
+            out.append((start, w))
+            start, used = w, 0
+        used += n
+    out.append((start, len(pieces)))
+    return out
+
+
+def pretrained_extractor(
+    tokenizer: Any,
+    model: Any,
+    pooling: str = "first",
+    batch_size: int = 32,
+    max_length: int | None = None,
+) -> Extractor:
+    """An :data:`~neurosieve.activations.Extractor` over all hidden states (embeddings included), pooled per word."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    device = next(model.parameters()).device
+    limit = max_pieces(tokenizer, model, max_length)
+    n_special = tokenizer.num_special_tokens_to_add(pair=False)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @torch.no_grad()
+    def extract(block: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        pieces = word_pieces(tokenizer, block)
+        lengths = [len(s) for s in block]
+        first_token = np.concatenate([[0], np.cumsum(lengths)])
+        n_tokens = int(first_token[-1])
+        # One sequence per window of whole words; per position, the global token it belongs to (-1: special).
+        texts: list[list[str]] = []
+        bases: list[int] = []
+        for s, (sent, sent_pieces) in enumerate(zip(block, pieces)):
+            words = [w if p != [tokenizer.unk_token_id] else tokenizer.unk_token for w, p in zip(sent, sent_pieces)]
+            for a, b in windows(sent_pieces, limit):
+                texts.append(words[a:b])
+                bases.append(int(first_token[s]) + a)
+        enc = tokenizer(texts, is_split_into_words=True, truncation=True, max_length=limit + n_special)
+        seqs = [
+            (ids, [-1 if w is None else base + w for w in enc.word_ids(i)])
+            for i, (ids, base) in enumerate(zip(enc["input_ids"], bases))
+        ]
+        order = np.argsort([-len(ids) for ids, _ in seqs], kind="stable")
+        sums: list[torch.Tensor] | None = None
+        counts = torch.zeros(n_tokens, device=device)
+        for start in range(0, len(order), batch_size):
+            batch = [seqs[i] for i in order[start : start + batch_size]]
+            width = max(len(ids) for ids, _ in batch)
+            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            attention = torch.zeros((len(batch), width), dtype=torch.long)
+            owners = torch.full((len(batch), width), -1, dtype=torch.long)
+            for r, (ids, own) in enumerate(batch):
+                input_ids[r, : len(ids)] = torch.tensor(ids)
+                attention[r, : len(ids)] = 1
+                owners[r, : len(own)] = torch.tensor(own)
+            owners = owners.to(device)
+            hidden = model(
+                input_ids=input_ids.to(device), attention_mask=attention.to(device), output_hidden_states=True
+            ).hidden_states
+            keep = owners >= 0
+            if pooling == "mean":
+                sel = keep
+            else:
+                # The first (last) piece of a word is where the owner differs from the previous (next) position's.
+                shift = 1 if pooling == "first" else -1
+                neighbour = torch.roll(owners, shift, dims=1)
+                neighbour[:, 0 if shift == 1 else -1] = -2
+                sel = keep & (owners != neighbour)
+            own = owners[sel]
+            if sums is None:
+                sums = [torch.zeros(n_tokens, h.shape[-1], device=device) for h in hidden]
+            for acc, h in zip(sums, hidden):
+                acc.index_add_(0, own, h[sel].float())
+            counts.index_add_(0, own, torch.ones_like(own, dtype=torch.float))
+        assert sums is not None
+        if bool((counts == 0).any()):
+            raise RuntimeError("some words received no word piece; this is a bug in the piece-to-word mapping")
+        return [(acc / counts[:, None]).cpu().numpy() for acc in sums]
+
+    return extract
+
+
+def dump_pretrained_activations(
+    spec: str,
+    tokens_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    pooling: str = "first",
+    batch_size: int = 32,
+    max_length: int | None = None,
+    device: str = "auto",
+) -> list[int]:
+    """Dump every hidden state of a pretrained encoder, pooled per CoNLL word, over a token table (workflow edge)."""
+    from .activations import write_activations
+    from .data import read_tokens
+    from .io import provenance
+    from .training import pick_device
+
+    tokenizer, model = load_pretrained(spec, pick_device(device))
+    settings = {"model": spec, "pooling": pooling, "batch_size": batch_size, "max_length": max_length}
+    meta = provenance({**settings, "tokens": str(tokens_path)})
+    extract = pretrained_extractor(tokenizer, model, pooling, batch_size, max_length)
+    return write_activations(read_tokens(tokens_path), extract, out_path, meta)

@@ -1,0 +1,234 @@
+"""Training and scoring the chunking taggers: one (family, seed) per call, deterministic per seed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import label_set, sentences
+from .io import versions
+from .metrics import chunk_scores, token_accuracy
+from .models import Tagger, TaggerConfig, Vocab, build_model
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but no CUDA GPU is available")
+    return torch.device(requested)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch's generators and make its kernels deterministic."""
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@dataclass
+class Batch:
+    """A padded batch of sentences and the indices of those sentences."""
+
+    index: np.ndarray
+    words: torch.Tensor
+    shapes: torch.Tensor
+    lengths: torch.Tensor
+    labels: torch.Tensor | None
+
+    def to(self, device: torch.device) -> "Batch":
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return Batch(self.index, move(self.words), move(self.shapes), self.lengths, move(self.labels))
+
+
+def make_batch(index: np.ndarray, encoded: Sequence[tuple[list[int], list[int]]], labels: Sequence[list[int]] | None) -> Batch:
+    """Pad the sentences ``index`` picks into tensors (labels padded with -100, which the loss ignores)."""
+    lengths = torch.tensor([len(encoded[i][0]) for i in index])
+    n, t = len(index), int(lengths.max())
+    words = torch.zeros(n, t, dtype=torch.long)
+    shapes = torch.zeros(n, t, dtype=torch.long)
+    tags = torch.full((n, t), -100, dtype=torch.long) if labels is not None else None
+    for row, i in enumerate(index):
+        w, s = encoded[i]
+        words[row, : len(w)] = torch.tensor(w)
+        shapes[row, : len(s)] = torch.tensor(s)
+        if tags is not None:
+            tags[row, : len(w)] = torch.tensor(labels[i])
+    return Batch(np.asarray(index), words, shapes, lengths, tags)
+
+
+def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:
+    """Sentence indices in batches of similar length: shuffled in pools when ``rng`` is given, else sorted."""
+    if rng is None:
+        order = np.argsort(-lengths, kind="stable")
+        yield from (order[i : i + batch_size] for i in range(0, len(order), batch_size))
+        return
+    perm = rng.permutation(len(lengths))
+    pool = batch_size * 50
+    batches = []
+    for p in range(0, len(perm), pool):
+        chunk = perm[p : p + pool]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    for b in rng.permutation(len(batches)):
+        yield batches[b]
+
+
+@torch.no_grad()
+def predict(
+    model: Tagger,
+    vocab: Vocab,
+    sents: Sequence[Sequence[str]],
+    batch_size: int = 256,
+    masks: Mapping[int, torch.Tensor] | None = None,
+) -> list[list[str]]:
+    """Predicted chunk tags per sentence; ``masks`` ablates neurons (see :meth:`Tagger.forward`)."""
+    model.eval()
+    device = next(model.parameters()).device
+    encoded = [vocab.encode_words(s) for s in sents]
+    lengths = np.array([len(s) for s in sents])
+    out: list[list[str]] = [[] for _ in sents]
+    masks = {k: v.to(device) for k, v in (masks or {}).items()}
+    for idx in length_batches(lengths, batch_size):
+        b = make_batch(idx, encoded, None).to(device)
+        pred = model(b.words, b.shapes, b.lengths, masks)[0].argmax(-1).cpu().numpy()
+        for row, i in enumerate(idx):
+            out[i] = [vocab.labels[k] for k in pred[row, : lengths[i]]]
+    return out
+
+
+def evaluate(
+    model: Tagger,
+    vocab: Vocab,
+    tokens: pd.DataFrame,
+    masks: Mapping[int, torch.Tensor] | None = None,
+    batch_size: int = 256,
+) -> dict[str, float]:
+    """Chunk precision/recall/F1 (conlleval) and token accuracy on a token table."""
+    sents = sentences(tokens, "word")
+    gold = sentences(tokens, "chunk")
+    pred = predict(model, vocab, sents, batch_size, masks)
+    return {**chunk_scores(gold, pred), "token_accuracy": token_accuracy(gold, pred)}
+
+
+def subset_sentences(n: int, fraction: float | None, seed: int) -> np.ndarray:
+    """The sentence indices a seed trains on: all, or its own seeded random fraction."""
+    if fraction is None or fraction >= 1:
+        return np.arange(n)
+    rng = np.random.default_rng([seed, 1])
+    k = max(1, int(round(fraction * n)))
+    return np.sort(rng.choice(n, size=k, replace=False))
+
+
+def train_tagger(
+    train_tokens: pd.DataFrame,
+    test_tokens: pd.DataFrame,
+    kind: str,
+    seed: int,
+    model_params: Mapping[str, Any],
+    train_params: Mapping[str, Any],
+    subset: float | None = None,
+    device: str = "auto",
+    progress: bool = True,
+) -> tuple[Tagger, Vocab, dict[str, Any]]:
+    """Train one tagger for chunking from words alone; return it, its vocabulary and its metrics.
+
+    The seed fixes initialisation, data order, dropout and the training subset.
+    The chunk label map spans train and test (CoNLL-2000's ``I-LST`` is test-only).
+    """
+    start = time.perf_counter()
+    dev = pick_device(device)
+    seed_everything(seed)
+    train_sents = sentences(train_tokens, "word")
+    train_tags = sentences(train_tokens, "chunk")
+    keep = subset_sentences(len(train_sents), subset, seed)
+    train_sents = [train_sents[i] for i in keep]
+    train_tags = [train_tags[i] for i in keep]
+    mp = dict(model_params)
+    min_freq = mp.pop("min_word_freq", 1)
+    vocab = Vocab.build(train_sents, label_set(train_tokens["chunk"], test_tokens["chunk"]), min_freq)
+    model = build_model(TaggerConfig(kind=kind, vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=train_params["lr"], weight_decay=train_params.get("weight_decay", 0.0))
+    loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
+    encoded = [vocab.encode_words(s) for s in train_sents]
+    labels = [vocab.encode_labels(t, "train chunk tags") for t in train_tags]
+    lengths = np.array([len(s) for s in train_sents])
+    rng = np.random.default_rng(seed)
+    word_dropout = float(train_params.get("word_dropout", 0.0))
+    gen = torch.Generator().manual_seed(seed)
+    curve = []
+    epochs = int(train_params["epochs"])
+    for epoch in tqdm(range(1, epochs + 1), desc=f"{kind} seed {seed}", unit="epoch", disable=not progress):
+        model.train()
+        total, count = 0.0, 0
+        for idx in length_batches(lengths, int(train_params["batch_size"]), rng):
+            b = make_batch(idx, encoded, labels)
+            if word_dropout:
+                drop = (torch.rand(b.words.shape, generator=gen) < word_dropout) & (b.words > 0)
+                b.words[drop] = 1  # the <unk> index: teaches the model unseen words
+            b = b.to(dev)
+            logits = model(b.words, b.shapes, b.lengths)[0]
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), b.labels.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            if train_params.get("clip"):
+                nn.utils.clip_grad_norm_(model.parameters(), train_params["clip"])
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+            count += len(idx)
+        scores = evaluate(model, vocab, test_tokens)
+        curve.append({"epoch": epoch, "train_loss": total / count, "test_f1": scores["f1"]})
+        log.info("%s seed %d epoch %d: loss %.4f, test F1 %.2f", kind, seed, epoch, total / count, scores["f1"])
+    final = evaluate(model, vocab, test_tokens)
+    metrics = {
+        "kind": kind,
+        "seed": seed,
+        "test": final,
+        "curve": curve,
+        "train_sentences": len(train_sents),
+        "vocab_size": len(vocab.words),
+        "labels": vocab.labels,
+        "layer_dims": model.layer_dims,
+        "device": str(dev),
+        "wall_seconds": time.perf_counter() - start,
+        "settings": {"model": dict(model_params), "train": dict(train_params), "subset": subset},
+        "versions": versions(),
+    }
+    return model.eval(), vocab, metrics
+
+
+def run_training(
+    train_path: str,
+    test_path: str,
+    model_dir: str,
+    metrics_path: str,
+    kind: str,
+    seed: int,
+    model_params: Mapping[str, Any],
+    train_params: Mapping[str, Any],
+    subset: float | None = None,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """Train one (family, seed) from token tables and save the model and its metrics (workflow edge)."""
+    from .data import read_tokens
+    from .io import write_json
+    from .models import save_model
+
+    model, vocab, metrics = train_tagger(
+        read_tokens(train_path), read_tokens(test_path), kind, seed, model_params, train_params, subset, device
+    )
+    save_model(model, vocab, model_dir, {"seed": seed, "metrics": metrics["test"]})
+    write_json(metrics, metrics_path)
+    log.info("%s seed %d: test chunk F1 %.2f in %.0fs", kind, seed, metrics["test"]["f1"], metrics["wall_seconds"])
+    return metrics

@@ -1,0 +1,48 @@
+# Activation stage: every layer's activation for every token, per (family, instance, split).
+
+
+rule activations_trained:
+    input:
+        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
+        tokens=f"{OUT}/data/{{split}}.parquet",
+    output:
+        f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet",
+    wildcard_constraints:
+        family=alternation(TRAINED),
+    params:
+        batch_size=config["activations"]["batch_size"],
+        device=lambda w: FAMILIES[w.family]["device"],
+    threads: 1
+    log:
+        f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/activations_trained.py"
+
+
+rule activations_pretrained:
+    input:
+        tokens=f"{OUT}/data/{{split}}.parquet",
+    output:
+        f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet",
+    wildcard_constraints:
+        family=alternation(PRETRAINED),
+    params:
+        model=lambda w: instance_model(FAMILIES[w.family], w.instance),
+        pooling=lambda w: FAMILIES[w.family]["pooling"],
+        batch_size=lambda w: FAMILIES[w.family]["batch_size"],
+        max_length=lambda w: FAMILIES[w.family]["max_length"],
+        device=lambda w: FAMILIES[w.family]["device"],
+    threads: 2
+    log:
+        f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/activations_pretrained.py"

@@ -1,0 +1,35 @@
+# Data stage: obtain and verify CoNLL-2000, then parse each split into a token table.
+
+
+rule fetch_conll:
+    output:
+        f"{OUT}/data/raw/{{split}}.txt",
+    params:
+        source=data_source(),
+        local_dir=config["data"]["local_dir"],
+        url=lambda w: config["data"]["urls"][w.split],
+        sha256=lambda w: config["data"]["sha256"][w.split],
+        retries=config["data"]["download"]["retries"],
+        timeout=config["data"]["download"]["timeout"],
+        backoff=config["data"]["download"]["backoff"],
+    log:
+        f"{OUT}/logs/fetch_conll/{{split}}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/fetch_conll.py"
+
+
+rule token_table:
+    input:
+        f"{OUT}/data/raw/{{split}}.txt",
+    output:
+        f"{OUT}/data/{{split}}.parquet",
+    params:
+        max_sentences=lambda w: config["data"]["max_sentences"][w.split],
+    log:
+        f"{OUT}/logs/token_table/{{split}}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/token_table.py"

@@ -1,0 +1,30 @@
+# Training stage: one job per (family, seed) of the families trained here.
+
+
+rule train:
+    input:
+        train=f"{OUT}/data/train.parquet",
+        test=f"{OUT}/data/test.parquet",
+    output:
+        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
+        metrics=f"{OUT}/models/{{family}}/{{instance}}/metrics.json",
+    wildcard_constraints:
+        family=alternation(TRAINED),
+        instance=r"seed\d+",
+    params:
+        kind=lambda w: FAMILIES[w.family]["kind"],
+        seed=lambda w: instance_seed(w.instance),
+        model=lambda w: FAMILIES[w.family]["model"],
+        train=lambda w: FAMILIES[w.family]["train"],
+        subset=lambda w: FAMILIES[w.family]["subset"],
+        device=lambda w: FAMILIES[w.family]["device"],
+    threads: 1
+    log:
+        f"{OUT}/logs/train/{{family}}/{{instance}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/train/{{family}}/{{instance}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/train.py"
