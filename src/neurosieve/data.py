@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import logging
 import os
 
@@ -80,7 +81,7 @@ def download(url: str, retries: int = 3, timeout: float = 60.0, backoff: float =
                 if length is not None and int(length) != len(data):
                     raise DataError(f"{url}: truncated download ({len(data)} of {length} bytes)")
                 return data
-        except (urllib.error.URLError, TimeoutError, ConnectionError, DataError, OSError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, DataError, OSError) as exc:
             last = exc
             if attempt <= retries:
                 wait = backoff * 2 ** (attempt - 1)

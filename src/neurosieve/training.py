@@ -160,6 +160,12 @@ def train_tagger(
     vocab = Vocab.build(train_sents, label_set(train_tokens["chunk"], test_tokens["chunk"]), min_freq)
     model = build_model(TaggerConfig(kind=kind, vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=train_params["lr"], weight_decay=train_params.get("weight_decay", 0.0))
+    epochs = int(train_params["epochs"])
+    steps_per_epoch = -(-len(train_sents) // int(train_params["batch_size"]))
+    sched = None
+    if train_params.get("lr_decay", "linear") == "linear":
+        total_steps = epochs * steps_per_epoch
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / total_steps))
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
     encoded = [vocab.encode_words(s) for s in train_sents]
     labels = [vocab.encode_labels(t, "train chunk tags") for t in train_tags]
@@ -168,7 +174,6 @@ def train_tagger(
     word_dropout = float(train_params.get("word_dropout", 0.0))
     gen = torch.Generator().manual_seed(seed)
     curve = []
-    epochs = int(train_params["epochs"])
     for epoch in tqdm(range(1, epochs + 1), desc=f"{kind} seed {seed}", unit="epoch", disable=not progress):
         model.train()
         total, count = 0.0, 0
@@ -185,6 +190,8 @@ def train_tagger(
             if train_params.get("clip"):
                 nn.utils.clip_grad_norm_(model.parameters(), train_params["clip"])
             opt.step()
+            if sched is not None:
+                sched.step()
             total += float(loss.detach()) * len(idx)
             count += len(idx)
         scores = evaluate(model, vocab, test_tokens)

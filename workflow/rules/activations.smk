@@ -8,18 +8,18 @@ rule activations_trained:
         tokens=f"{OUT}/data/{{split}}.parquet",
     output:
         f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet",
-    wildcard_constraints:
-        family=alternation(TRAINED),
-    params:
-        batch_size=config["activations"]["batch_size"],
-        device=lambda w: FAMILIES[w.family]["device"],
-    threads: 1
     log:
         f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
     benchmark:
         f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
+    wildcard_constraints:
+        family=alternation(TRAINED),
     conda:
         "../../envs/torch.yaml"
+    threads: 1
+    params:
+        batch_size=config["activations"]["batch_size"],
+        device=lambda w: FAMILIES[w.family]["device"],
     script:
         "../../scripts/activations_trained.py"
 
@@ -29,20 +29,20 @@ rule activations_pretrained:
         tokens=f"{OUT}/data/{{split}}.parquet",
     output:
         f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet",
+    log:
+        f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
     wildcard_constraints:
         family=alternation(PRETRAINED),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
     params:
         model=lambda w: instance_model(FAMILIES[w.family], w.instance),
         pooling=lambda w: FAMILIES[w.family]["pooling"],
         batch_size=lambda w: FAMILIES[w.family]["batch_size"],
         max_length=lambda w: FAMILIES[w.family]["max_length"],
         device=lambda w: FAMILIES[w.family]["device"],
-    threads: 2
-    log:
-        f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../../scripts/activations_pretrained.py"

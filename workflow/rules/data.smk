@@ -4,6 +4,10 @@
 rule fetch_conll:
     output:
         f"{OUT}/data/raw/{{split}}.txt",
+    log:
+        f"{OUT}/logs/fetch_conll/{{split}}.log",
+    conda:
+        "../../envs/data.yaml"
     params:
         source=data_source(),
         local_dir=config["data"]["local_dir"],
@@ -12,10 +16,6 @@ rule fetch_conll:
         retries=config["data"]["download"]["retries"],
         timeout=config["data"]["download"]["timeout"],
         backoff=config["data"]["download"]["backoff"],
-    log:
-        f"{OUT}/logs/fetch_conll/{{split}}.log",
-    conda:
-        "../../envs/data.yaml"
     script:
         "../../scripts/fetch_conll.py"
 
@@ -25,11 +25,11 @@ rule token_table:
         f"{OUT}/data/raw/{{split}}.txt",
     output:
         f"{OUT}/data/{{split}}.parquet",
-    params:
-        max_sentences=lambda w: config["data"]["max_sentences"][w.split],
     log:
         f"{OUT}/logs/token_table/{{split}}.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        max_sentences=lambda w: config["data"]["max_sentences"][w.split],
     script:
         "../../scripts/token_table.py"

