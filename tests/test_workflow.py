@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -75,3 +77,28 @@ def test_invalid_config_stops_before_any_job(tmp_path: Path) -> None:
     assert res.returncode != 0
     assert "config key 'families.x.train.epochs'" in res.stderr + res.stdout
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layer", [0, 1, 2])
+def test_correlation_outputs(test_run: Path, layer: int) -> None:
+    d = test_run / f"correlation/tiny_lstm/layer{layer}"
+    scores = pd.read_parquet(d / "scores.parquet")
+    assert set(scores["instance"]) == {"seed1", "seed2", "seed3"}
+    assert len(scores) == 3 * (32 if layer else 32)
+    assert not scores[["maxcorr", "meanmaxcorr", "mincorr", "linreg"]].isna().any().any()
+    assert (scores["maxcorr"] >= scores["meanmaxcorr"] - 1e-9).all() and (scores["meanmaxcorr"] >= scores["mincorr"] - 1e-9).all()
+    dup = pd.read_parquet(d / "duplicate.parquet")
+    assert set(dup["method"]) == {"maxcorr", "meanmaxcorr"} and dup["duplicated"].sum() == 2
+    assert set(pd.read_parquet(d / "stability.parquet")["k"]) == {3, 16}
+
+
+@pytest.mark.slow
+def test_cross_family_and_similarity(test_run: Path) -> None:
+    scores = pd.read_parquet(test_run / "correlation/cross/lstm_vs_tf/scores.parquet")
+    assert set(scores["instance"]) == {"tiny_lstm/seed1", "tiny_lstm/seed2", "tiny_lstm/seed3", "tiny_tf/seed1", "tiny_tf/seed2"}
+    cka = pd.read_parquet(test_run / "similarity/tiny_lstm/cka.parquet")
+    assert len(cka) == 9 * 9
+    diag = cka[(cka["instance_a"] == cka["instance_b"]) & (cka["layer_a"] == cka["layer_b"])]
+    assert np.allclose(diag["cka"], 1.0, atol=1e-4)
+    assert (test_run / "similarity/minilm/cka.parquet").is_file()

@@ -109,3 +109,22 @@ def instance_seed(instance: str) -> int:
     if not instance.startswith("seed") or not instance[4:].isdigit():
         raise ValueError(f"instance {instance!r} is not of the form seed<N>")
     return int(instance[4:])
+
+
+def family_layers(family: Mapping[str, Any]) -> list[int]:
+    """The activation layer indices of a family (0 is the embedding layer).
+
+    Trained families: ``num_layers + 1``. Pretrained families: read from the
+    first model's configuration (``num_hidden_layers + 1``); all instances of a
+    family must share it.
+    """
+    if family["kind"] in TRAINED_KINDS:
+        return list(range(family["model"]["num_layers"] + 1))
+    from transformers import AutoConfig
+
+    from .pretrained import resolve_model_spec
+
+    counts = {AutoConfig.from_pretrained(resolve_model_spec(m)).num_hidden_layers + 1 for m in family["models"]}
+    if len(counts) != 1:
+        raise ConfigError(f"instances of a pretrained family must have the same number of layers, got {sorted(counts)}")
+    return list(range(counts.pop()))

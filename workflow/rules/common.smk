@@ -3,7 +3,7 @@ from pathlib import Path
 
 from neurosieve.config import (
     TRAINED_KINDS,
-    ConfigError,
+    family_layers,
     instance_model,
     instance_seed,
     instances,
@@ -22,6 +22,9 @@ FAMILIES = config["families"]
 TRAINED = [f for f, c in FAMILIES.items() if c["kind"] in TRAINED_KINDS]
 PRETRAINED = [f for f, c in FAMILIES.items() if c["kind"] == "pretrained"]
 SPLITS = ["train", "test"]
+# Families whose instances can be correlated with each other (at least two instances).
+CORRELATED = [f for f in FAMILIES if len(instances(FAMILIES[f])) >= 2]
+LAYERS = {f: family_layers(c) for f, c in FAMILIES.items()}
 
 
 def alternation(names):
@@ -65,4 +68,12 @@ def final_outputs():
             inst=family_instances(fam),
             split=SPLITS,
         )
+        if config["correlation"]["cka"]:
+            out.append(f"{OUT}/similarity/{fam}/cka.parquet")
+    for fam in CORRELATED:
+        out += expand(
+            f"{OUT}/correlation/{fam}/layer{{layer}}/scores.parquet", layer=LAYERS[fam]
+        )
+    for group in config["correlation"]["cross_family"]:
+        out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
     return out

@@ -1,0 +1,19 @@
+"""Cross-model correlation of one layer of a family (or of a cross-family group)."""
+
+from neurosieve.correlation import run_correlation
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+p = snakemake.params  # noqa: F821
+out = snakemake.output  # noqa: F821
+run_correlation(
+    dict(zip(p.names, zip(snakemake.input, p.layers))),  # noqa: F821
+    out.scores,
+    out.pairs,
+    out.stability,
+    out.duplicate,
+    block=p.block,
+    linreg=p.linreg,
+    top_fractions=p.top_fractions,
+    duplicate=p.duplicate,
+)

@@ -1,0 +1,400 @@
+"""Cross-model correlation analysis (CCA): how strongly each neuron's function recurs in other instances.
+
+Notation (DESIGN §3): instance i of N, neuron j, activations over the same T
+tokens; r is Pearson correlation over those tokens. For every ordered pair of
+instances (i, i'), s_i'(i, j) = max_j' |r(M_ij, M_i'j')| is the presence of
+neuron (i, j)'s function in i'. Then
+
+* MaxCorr     = max over i' of s_i'     (Dalvi et al. 2019; Bau et al. 2019)
+* MeanMaxCorr = mean over i' of s_i'    (the reading report's proposal)
+* MinCorr     = min over i' of s_i'     (Bau et al. 2019)
+* LinReg      = min over i' of R^2 of the least-squares prediction of neuron
+  (i, j) from the whole layer of i' (Bau et al.'s "rank by the worst
+  instance's error", as a score where higher is more important)
+
+The ``_signed`` variants replace |r| by r (the best positively correlated
+partner). All correlations come from one blocked matrix product per pair of
+instances over z-scored activations (Z_a Z_b^T / T); each pair is computed once
+and read along both axes. A constant (dead) neuron has no correlation: it gets
+score 0, a ``dead`` flag and the last ranks, never a NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+METHODS = ("maxcorr", "meanmaxcorr", "mincorr", "linreg")
+SIGNED = ("maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed")
+
+
+@dataclass
+class Standardized:
+    """z-scored activations stored neuron-major (neurons × tokens) and the dead-neuron mask."""
+
+    z: np.ndarray
+    dead: np.ndarray
+
+    @property
+    def tokens(self) -> int:
+        return self.z.shape[1]
+
+
+def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6) -> Standardized:
+    """z-score each column of a (tokens × neurons) array over tokens; constant columns are dead and set to 0.
+
+    A column is constant when its standard deviation is at most ``rtol`` times
+    its magnitude (float32 noise on a constant is not a signal).
+    """
+    x64 = np.asarray(x, dtype=np.float64)
+    mean = x64.mean(axis=0)
+    std = x64.std(axis=0)
+    scale = np.maximum(np.abs(mean), np.abs(x64).max(axis=0, initial=0.0))
+    dead = std <= rtol * np.maximum(scale, 1e-30)
+    z = (x64 - mean) / np.where(dead, 1.0, std)
+    z[:, dead] = 0.0
+    return Standardized(np.ascontiguousarray(z.T, dtype=dtype), dead)
+
+
+@dataclass
+class PairMax:
+    """For each neuron of instance a, its best partner in instance b (by |r| and by signed r)."""
+
+    best_abs: np.ndarray
+    best_abs_neuron: np.ndarray
+    best_abs_r: np.ndarray  # the signed r of the |r|-best partner
+    best_signed: np.ndarray
+    best_signed_neuron: np.ndarray
+
+
+def _empty(n: int) -> PairMax:
+    return PairMax(
+        np.full(n, -np.inf), np.zeros(n, np.int64), np.zeros(n), np.full(n, -np.inf), np.zeros(n, np.int64)
+    )
+
+
+def _update(acc: PairMax, sl: slice | np.ndarray, c: np.ndarray) -> None:
+    """Fold a block of correlations (rows: acc's neurons in ``sl``, columns: partners) into ``acc``."""
+    a = np.abs(c)
+    j = a.argmax(axis=1)
+    rows = np.arange(c.shape[0])
+    v = a[rows, j]
+    better = v > acc.best_abs[sl]
+    idx = np.arange(acc.best_abs.shape[0])[sl][better]
+    acc.best_abs[idx] = v[better]
+    acc.best_abs_neuron[idx] = j[better]
+    acc.best_abs_r[idx] = c[rows, j][better]
+    js = c.argmax(axis=1)
+    vs = c[rows, js]
+    better = vs > acc.best_signed[sl]
+    idx = np.arange(acc.best_signed.shape[0])[sl][better]
+    acc.best_signed[idx] = vs[better]
+    acc.best_signed_neuron[idx] = js[better]
+
+
+def pair_maxima(a: Standardized, b: Standardized, block: int = 1024) -> tuple[PairMax, PairMax]:
+    """Best partners of a's neurons in b and of b's neurons in a, from one blocked pass over Z_a Z_b^T / T.
+
+    Memory beyond the inputs is one (block × D_b) correlation block.
+    """
+    if a.tokens != b.tokens:
+        raise ValueError(f"instances cover different tokens: {a.tokens} vs {b.tokens}")
+    fa, fb = _empty(a.z.shape[0]), _empty(b.z.shape[0])
+    t = a.tokens
+    for start in range(0, a.z.shape[0], block):
+        sl = slice(start, min(start + block, a.z.shape[0]))
+        c = (a.z[sl] @ b.z.T) / t
+        _update(fa, sl, c)
+        # columns: b's neurons against this block of a's; fold the block's best into b's running maxima
+        ct = c.T
+        cols = _empty(ct.shape[0])
+        _update(cols, slice(None), ct)
+        shift = cols.best_abs > fb.best_abs
+        fb.best_abs[shift] = cols.best_abs[shift]
+        fb.best_abs_neuron[shift] = cols.best_abs_neuron[shift] + start
+        fb.best_abs_r[shift] = cols.best_abs_r[shift]
+        shift = cols.best_signed > fb.best_signed
+        fb.best_signed[shift] = cols.best_signed[shift]
+        fb.best_signed_neuron[shift] = cols.best_signed_neuron[shift] + start
+    return fa, fb
+
+
+def linreg_r2(target: Standardized, predictors: Standardized, ridge: float = 1e-6) -> np.ndarray:
+    """R^2 of predicting each neuron of ``target`` from all neurons of ``predictors`` by least squares.
+
+    With z-scored data the normal equations use the correlation matrices:
+    W = (C_pp + ridge I)^-1 C_pt and R^2_j = c_j . w_j. A tiny ridge keeps dead
+    predictors (all-zero columns) from making the system singular.
+    """
+    t = target.tokens
+    p = predictors.z.astype(np.float64)
+    g = (p @ p.T) / t
+    g[np.diag_indices_from(g)] += ridge
+    c = (p @ target.z.T.astype(np.float64)) / t
+    w = np.linalg.solve(g, c)
+    r2 = np.einsum("pj,pj->j", c, w)
+    r2[target.dead] = 0.0
+    return np.clip(r2, 0.0, 1.0)
+
+
+def rank_desc(score: np.ndarray, dead: np.ndarray) -> np.ndarray:
+    """1-based ranks, highest score first; dead neurons last; ties broken by neuron index."""
+    key = np.where(dead, -np.inf, score)
+    order = np.lexsort((np.arange(len(score)), -key))
+    ranks = np.empty(len(score), np.int64)
+    ranks[order] = np.arange(1, len(score) + 1)
+    return ranks
+
+
+@dataclass
+class CorrelationResult:
+    """Per-neuron scores (one row per instance and neuron) and per-pair best partners (one row per ordered pair and neuron)."""
+
+    scores: pd.DataFrame
+    pairs: pd.DataFrame
+
+
+def correlate_instances(
+    activations: Mapping[str, np.ndarray],
+    block: int = 1024,
+    linreg: bool = True,
+    dtype: type = np.float32,
+) -> CorrelationResult:
+    """Score every neuron of every instance by MaxCorr, MeanMaxCorr, MinCorr and LinReg.
+
+    ``activations`` maps an instance name to its (tokens × neurons) array for
+    one layer; instances may differ in width but must cover the same tokens.
+    """
+    names = list(activations)
+    if len(names) < 2:
+        raise ValueError(f"cross-model correlation needs at least two instances, got {names}")
+    std = {n: standardize(activations[n], dtype) for n in names}
+    best: dict[tuple[str, str], PairMax] = {}
+    for ai, a in enumerate(names):
+        for b in names[ai + 1 :]:
+            best[a, b], best[b, a] = pair_maxima(std[a], std[b], block)
+    score_rows, pair_rows = [], []
+    for a in names:
+        others = [b for b in names if b != a]
+        d = std[a].dead
+        n = len(d)
+        s_abs = np.stack([best[a, b].best_abs for b in others])
+        s_sig = np.stack([best[a, b].best_signed for b in others])
+        s_abs[:, d] = 0.0
+        s_sig[:, d] = 0.0
+        top = s_abs.argmax(axis=0)
+        cols = np.arange(n)
+        table = {
+            "instance": a,
+            "neuron": cols,
+            "dead": d,
+            "maxcorr": s_abs.max(axis=0),
+            "meanmaxcorr": s_abs.mean(axis=0),
+            "mincorr": s_abs.min(axis=0),
+            "maxcorr_signed": s_sig.max(axis=0),
+            "meanmaxcorr_signed": s_sig.mean(axis=0),
+            "mincorr_signed": s_sig.min(axis=0),
+        }
+        if linreg:
+            table["linreg"] = np.min([linreg_r2(std[a], std[b]) for b in others], axis=0)
+        partner_inst = np.asarray(others, dtype=object)[top]
+        partner_neuron = np.stack([best[a, b].best_abs_neuron for b in others])[top, cols]
+        partner_r = np.stack([best[a, b].best_abs_r for b in others])[top, cols]
+        table["partner_instance"] = np.where(d, None, partner_inst)
+        table["partner_neuron"] = pd.array(np.where(d, -1, partner_neuron), dtype="Int64")
+        table["partner_neuron"][d] = pd.NA
+        table["partner_r"] = np.where(d, np.nan, partner_r)
+        frame = pd.DataFrame(table)
+        for m in (*METHODS, *SIGNED):
+            if m in frame:
+                frame[f"rank_{m}"] = rank_desc(frame[m].to_numpy(), d)
+        score_rows.append(frame)
+        for b in others:
+            pm = best[a, b]
+            pair_rows.append(
+                pd.DataFrame(
+                    {
+                        "instance": a,
+                        "neuron": cols,
+                        "other": b,
+                        "best_abs_r": np.where(d, 0.0, pm.best_abs),
+                        "best_neuron": np.where(d | std[b].dead.all(), -1, pm.best_abs_neuron),
+                        "best_r": np.where(d, 0.0, pm.best_abs_r),
+                    }
+                )
+            )
+    return CorrelationResult(pd.concat(score_rows, ignore_index=True), pd.concat(pair_rows, ignore_index=True))
+
+
+def top_k(scores: pd.DataFrame, instance: str, method: str, k: int) -> np.ndarray:
+    """The neuron indices of an instance's k best-ranked neurons under a method."""
+    s = scores[scores["instance"] == instance]
+    return s.nsmallest(k, f"rank_{method}")["neuron"].to_numpy()
+
+
+def ranking_stability(result: CorrelationResult, ks: Sequence[int], methods: Sequence[str] = METHODS) -> pd.DataFrame:
+    """How far the top-k neurons agree in function across instances.
+
+    For each method, k and ordered pair (i, i'): the share of i's top-k neurons
+    whose best partner in i' (by |r|) is itself among i''s top-k.
+    """
+    rows = []
+    instances = list(dict.fromkeys(result.scores["instance"]))
+    partner = {
+        (a, b): g.set_index("neuron")["best_neuron"] for (a, b), g in result.pairs.groupby(["instance", "other"], sort=False)
+    }
+    for m in methods:
+        if f"rank_{m}" not in result.scores:
+            continue
+        tops = {i: {k: top_k(result.scores, i, m, k) for k in ks} for i in instances}
+        for a in instances:
+            for b in instances:
+                if a == b:
+                    continue
+                for k in ks:
+                    partners = partner[a, b].loc[tops[a][k]].to_numpy()
+                    rows.append({"method": m, "k": k, "instance": a, "other": b, "share": float(np.isin(partners, tops[b][k]).mean())})
+    return pd.DataFrame(rows)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman correlation of two score vectors (average ranks for ties)."""
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def duplicate_experiment(
+    activations: Mapping[str, np.ndarray],
+    duplicate: str,
+    ks: Sequence[int],
+    methods: Sequence[str] = ("maxcorr", "meanmaxcorr"),
+    block: int = 1024,
+) -> pd.DataFrame:
+    """The report's two-identical-instances case: add an exact copy of one instance and compare rankings.
+
+    For each method and original instance: Spearman correlation between its
+    scores before and after the copy is added, and the overlap of its top-k.
+    The report predicts MaxCorr is fooled (the duplicated instance's neurons all
+    score ~1) while MeanMaxCorr is not.
+    """
+    if duplicate not in activations:
+        raise KeyError(f"duplicate instance {duplicate!r} is not one of {list(activations)}")
+    before = correlate_instances(activations, block, linreg=False).scores
+    copy_name = f"{duplicate}-copy"
+    after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False).scores
+    rows = []
+    for m in methods:
+        for inst in activations:
+            b = before[before["instance"] == inst].sort_values("neuron")
+            a = after[after["instance"] == inst].sort_values("neuron")
+            row = {
+                "method": m,
+                "instance": inst,
+                "duplicated": inst == duplicate,
+                "spearman": spearman(b[m].to_numpy(), a[m].to_numpy()),
+                "mean_score_before": float(b[m].mean()),
+                "mean_score_after": float(a[m].mean()),
+            }
+            for k in ks:
+                row[f"top{k}_overlap"] = len(np.intersect1d(top_k(before, inst, m, k), top_k(after, inst, m, k))) / k
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA (Kornblith et al. 2019) between two (tokens × features) representations."""
+    x = np.asarray(x, np.float64) - np.mean(x, axis=0)
+    y = np.asarray(y, np.float64) - np.mean(y, axis=0)
+    xy = np.linalg.norm(x.T @ y) ** 2
+    xx = np.linalg.norm(x.T @ x)
+    yy = np.linalg.norm(y.T @ y)
+    return float(xy / (xx * yy)) if xx > 0 and yy > 0 else 0.0
+
+
+def fraction_ks(fractions: Sequence[float], widths: Sequence[int]) -> list[int]:
+    """Turn fractions of the narrowest layer into distinct neuron counts (at least 1)."""
+    d = min(widths)
+    return sorted({max(1, min(d, int(round(f * d)))) for f in fractions})
+
+
+def similarity_table(reps: Mapping[tuple[str, int], np.ndarray]) -> pd.DataFrame:
+    """Linear CKA between every pair of (instance, layer) representations, both orders, diagonal included.
+
+    Each representation is centred and its Gram norm computed once; cross terms are float32 products.
+    """
+    keys = list(reps)
+    centred = {k: (reps[k] - reps[k].mean(axis=0)).astype(np.float32) for k in keys}
+    norms = {k: float(np.linalg.norm((centred[k].T @ centred[k]).astype(np.float64))) for k in keys}
+    rows = []
+    for ai, a in enumerate(keys):
+        for b in keys[ai:]:
+            xy = float(np.linalg.norm((centred[a].T @ centred[b]).astype(np.float64)) ** 2)
+            v = xy / (norms[a] * norms[b]) if norms[a] > 0 and norms[b] > 0 else 0.0
+            rows.append({"instance_a": a[0], "layer_a": a[1], "instance_b": b[0], "layer_b": b[1], "cka": v})
+            if a != b:
+                rows.append({"instance_a": b[0], "layer_a": b[1], "instance_b": a[0], "layer_b": a[1], "cka": v})
+    return pd.DataFrame(rows)
+
+
+def run_correlation(
+    sources: Mapping[str, tuple[str, int]],
+    scores_path: str,
+    pairs_path: str,
+    stability_path: str,
+    duplicate_path: str,
+    block: int = 1024,
+    linreg: bool = True,
+    top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
+    duplicate: str | None = None,
+) -> CorrelationResult:
+    """Correlation stage (workflow edge): scores, pairs, stability and the duplicate experiment.
+
+    ``sources`` maps an instance name to its activation file and layer: one
+    layer of a family, or layers of several families correlated together.
+    """
+    import logging
+
+    from .activations import read_layer
+    from .io import provenance, write_parquet
+
+    log = logging.getLogger(__name__)
+    acts = {inst: read_layer(path, layer) for inst, (path, layer) in sources.items()}
+    layers = {inst: layer for inst, (_, layer) in sources.items()}
+    settings = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
+    result = correlate_instances(acts, block, linreg)
+    ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
+    dead = result.scores.groupby("instance")["dead"].sum()
+    for inst, n in dead.items():
+        log.info("%s layer %d: %d dead neurons of %d", inst, layers[inst], n, acts[inst].shape[1])
+    meta = provenance(settings)
+    write_parquet(result.scores.assign(layer=result.scores["instance"].map(layers)), scores_path, meta)
+    write_parquet(result.pairs.assign(layer=result.pairs["instance"].map(layers)), pairs_path, meta)
+    write_parquet(ranking_stability(result, ks), stability_path, meta)
+    if duplicate == "first":
+        duplicate = next(iter(acts))
+    elif duplicate is not None and duplicate not in acts:
+        log.warning("duplicate instance %r is not among %s: experiment skipped", duplicate, list(acts))
+        duplicate = None
+    dup = duplicate_experiment(acts, duplicate, ks, block=block) if duplicate else pd.DataFrame(
+        columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
+    )
+    write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))
+    return result
+
+
+def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.DataFrame:
+    """Linear CKA between all (instance, layer) pairs of a family (workflow edge)."""
+    from .activations import activation_layers, read_layer
+    from .io import provenance, write_parquet
+
+    reps = {}
+    for inst, p in activation_paths.items():
+        for name in activation_layers(p):
+            reps[inst, int(name.split("_")[1])] = read_layer(p, name)
+    table = similarity_table(reps)
+    write_parquet(table, out_path, provenance({"instances": list(activation_paths)}))
+    return table

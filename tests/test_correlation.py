@@ -1,0 +1,169 @@
+"""Cross-model correlation on planted structure, against naive references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurosieve.correlation import (
+    correlate_instances,
+    duplicate_experiment,
+    linear_cka,
+    linreg_r2,
+    pair_maxima,
+    rank_desc,
+    ranking_stability,
+    standardize,
+)
+
+
+def naive_scores(acts: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """np.corrcoef on every pair, then the definitions of DESIGN §3 written out literally."""
+    out = {}
+    for a, xa in acts.items():
+        per_other = []
+        per_other_signed = []
+        for b, xb in acts.items():
+            if a == b:
+                continue
+            c = np.corrcoef(xa.T, xb.T)[: xa.shape[1], xa.shape[1] :]
+            per_other.append(np.abs(c).max(axis=1))
+            per_other_signed.append(c.max(axis=1))
+        s, ss = np.stack(per_other), np.stack(per_other_signed)
+        out[a] = {"maxcorr": s.max(0), "meanmaxcorr": s.mean(0), "mincorr": s.min(0), "maxcorr_signed": ss.max(0), "meanmaxcorr_signed": ss.mean(0)}
+    return out
+
+
+def planted(seed: int = 0, t: int = 2000) -> dict[str, np.ndarray]:
+    """Three instances of different widths; neuron 0 of A recurs (noisy) in B and, sign-flipped, in C; A's neuron 3 is dead."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(t, 6))
+    b = rng.normal(size=(t, 5))
+    c = rng.normal(size=(t, 7))
+    b[:, 2] = a[:, 0] + 0.1 * rng.normal(size=t)
+    c[:, 4] = -a[:, 0] + 0.1 * rng.normal(size=t)
+    a[:, 3] = 1.5
+    return {"A": a, "B": b, "C": c}
+
+
+def scores_of(result, inst: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return result.scores[result.scores["instance"] == inst].set_index("neuron")
+
+
+def test_matches_naive_on_random_data() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(3000, 4))
+    acts = {f"i{k}": np.hstack([base @ rng.normal(size=(4, w)), rng.normal(size=(3000, w))]) + rng.normal(size=(3000, 2 * w)) for k, w in enumerate([8, 5, 11, 6])}
+    res = correlate_instances(acts, block=3, dtype=np.float64)
+    ref = naive_scores(acts)
+    for inst in acts:
+        got = scores_of(res, inst)
+        for m, want in ref[inst].items():
+            np.testing.assert_allclose(got[m].to_numpy(), want, atol=1e-10, err_msg=f"{inst} {m}")
+
+
+def test_float32_agrees_with_corrcoef_to_1e5() -> None:
+    rng = np.random.default_rng(2)
+    shared = rng.normal(size=(20000, 3))
+    acts = {k: (shared @ rng.normal(size=(3, 40)) + rng.normal(size=(20000, 40)) + 5.0).astype(np.float32) for k in "ab"}
+    za, zb = standardize(acts["a"]), standardize(acts["b"])
+    c = (za.z @ zb.z.T) / za.tokens
+    want = np.corrcoef(acts["a"].T.astype(np.float64), acts["b"].T.astype(np.float64))[:40, 40:]
+    assert np.abs(c - want).max() < 1e-5
+
+
+def test_planted_copy_sign_flip_and_dead() -> None:
+    res = correlate_instances(planted(), block=2)
+    a = scores_of(res, "A")
+    # The planted neuron is found everywhere, sign-flipped copy included (|r| convention) ...
+    assert a.loc[0, "rank_maxcorr"] == 1 and a.loc[0, "rank_mincorr"] == 1 and a.loc[0, "mincorr"] > 0.98
+    # ... while the signed convention sees only the positive copy in B.
+    assert a.loc[0, "maxcorr_signed"] > 0.98 and a.loc[0, "mincorr_signed"] < 0.1
+    assert a.loc[0, "partner_instance"] in {"B", "C"} and abs(a.loc[0, "partner_r"]) > 0.98
+    assert scores_of(res, "C").loc[4, "partner_neuron"] in (0, 2)
+    # The dead neuron: flagged, lowest score, last rank, no NaN anywhere in the scores.
+    assert bool(a.loc[3, "dead"]) and a.loc[3, "maxcorr"] == 0 and a.loc[3, "rank_maxcorr"] == 6
+    assert pd.isna(a.loc[3, "partner_instance"]) and pd.isna(a.loc[3, "partner_neuron"])
+    assert not res.scores[["maxcorr", "meanmaxcorr", "mincorr", "linreg"]].isna().any().any()
+    # LinReg: the planted neuron is predictable from every other instance.
+    assert a.loc[0, "rank_linreg"] == 1 and a.loc[0, "linreg"] > 0.95 and a.loc[3, "linreg"] == 0
+
+
+def test_pair_maxima_reads_both_axes() -> None:
+    acts = planted()
+    za, zb = standardize(acts["A"]), standardize(acts["B"])
+    ab, ba = pair_maxima(za, zb, block=4)
+    ba2, ab2 = pair_maxima(zb, za, block=1)
+    np.testing.assert_allclose(ab.best_abs, ab2.best_abs, atol=1e-6)
+    np.testing.assert_allclose(ba.best_abs, ba2.best_abs, atol=1e-6)
+    np.testing.assert_array_equal(ba.best_abs_neuron, ba2.best_abs_neuron)
+
+
+def test_linreg_against_lstsq() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.normal(size=(1000, 6))
+    t = np.hstack([p @ rng.normal(size=(6, 2)) + 0.5 * rng.normal(size=(1000, 2)), rng.normal(size=(1000, 1))])
+    got = linreg_r2(standardize(t, np.float64), standardize(p, np.float64), ridge=0.0)
+    for j in range(3):
+        y = (t[:, j] - t[:, j].mean()) / t[:, j].std()
+        x = np.hstack([p, np.ones((1000, 1))])
+        resid = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
+        assert got[j] == pytest.approx(1 - resid.var(), abs=1e-8)
+
+
+def test_duplicated_instance_fools_maxcorr_not_meanmaxcorr() -> None:
+    rng = np.random.default_rng(4)
+    acts = {f"s{k}": rng.normal(size=(3000, 12)) for k in range(4)}
+    shared = rng.normal(size=3000)
+    for k in range(4):
+        acts[f"s{k}"][:, 0] = shared + 0.3 * rng.normal(size=3000)  # one genuinely shared neuron per instance
+    out = duplicate_experiment(acts, "s1", ks=[1, 3]).set_index(["method", "instance"])
+    # Every neuron of the duplicated instance now has MaxCorr 1: its ranking is scrambled.
+    assert out.loc[("maxcorr", "s1"), "mean_score_after"] == pytest.approx(1.0)
+    assert out.loc[("maxcorr", "s1"), "spearman"] < 0.5
+    # MeanMaxCorr keeps the shared neuron on top and its ranking largely intact.
+    assert out.loc[("meanmaxcorr", "s1"), "top1_overlap"] == 1.0
+    assert out.loc[("meanmaxcorr", "s1"), "spearman"] > out.loc[("maxcorr", "s1"), "spearman"]
+    # Instances other than the duplicated one are barely affected.
+    assert out.loc[("maxcorr", "s0"), "top1_overlap"] == 1.0
+
+
+def test_ranking_stability_shares() -> None:
+    res = correlate_instances(planted(), block=4)
+    st = ranking_stability(res, ks=[1, 3])
+    row = st[(st["method"] == "maxcorr") & (st["k"] == 1) & (st["instance"] == "A") & (st["other"] == "B")]
+    assert row["share"].item() == 1.0  # A's top neuron's partner in B is B's top neuron
+    assert set(st["method"]) == {"maxcorr", "meanmaxcorr", "mincorr", "linreg"}
+    assert st["share"].between(0, 1).all()
+
+
+def test_rank_desc_puts_dead_last_and_breaks_ties_by_index() -> None:
+    r = rank_desc(np.array([0.5, 0.9, 0.5, 0.0]), np.array([False, False, False, True]))
+    assert r.tolist() == [2, 1, 3, 4]
+
+
+def test_cka() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(500, 10))
+    q, _ = np.linalg.qr(rng.normal(size=(10, 10)))
+    assert linear_cka(x, x @ q * 3.0 + 1.0) == pytest.approx(1.0)  # invariant to rotation, scale, shift
+    assert linear_cka(x, rng.normal(size=(500, 10))) < 0.1
+
+
+def test_needs_two_instances() -> None:
+    with pytest.raises(ValueError, match="at least two instances"):
+        correlate_instances({"a": np.zeros((3, 2))})
+
+
+def test_similarity_table_matches_cka() -> None:
+    from neurosieve.correlation import similarity_table
+
+    rng = np.random.default_rng(6)
+    reps = {("a", 0): rng.normal(size=(400, 5)), ("a", 1): rng.normal(size=(400, 3)), ("b", 0): rng.normal(size=(400, 4))}
+    reps[("b", 1)] = reps[("a", 0)] @ rng.normal(size=(5, 5))
+    t = similarity_table(reps).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"]
+    assert len(t) == 16
+    assert t[("a", 0, "a", 0)] == pytest.approx(1.0, abs=1e-5)
+    assert t[("a", 0, "b", 1)] == pytest.approx(linear_cka(reps[("a", 0)], reps[("b", 1)]), abs=1e-5)
+    assert t[("b", 1, "a", 0)] == t[("a", 0, "b", 1)]

@@ -1,0 +1,131 @@
+"""LCA: the elastic-net probe, neuron orderings, per-label neurons and baselines, on planted data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from neurosieve.probing import (
+    ElasticNetProbe,
+    control_labels,
+    is_open_class,
+    neuron_ordering,
+    probe_layer,
+    probeless_scores,
+    select_lambdas,
+    top_neurons_per_label,
+)
+
+
+def planted(n: int = 6000, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three labels decided by neurons 0-2 (one each); the other neurons are noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    X[np.arange(n), y] += 3.0
+    return X, np.array(["A", "B", "C"])[y]
+
+
+def test_estimator_api_and_save_load(tmp_path: Path) -> None:
+    X, y = planted()
+    probe = ElasticNetProbe(l1=1e-4, l2=1e-4, epochs=5, batch_size=512, random_state=1)
+    assert probe.get_params()["l1"] == 1e-4 and clone(probe).get_params() == probe.get_params()
+    probe.fit(X[:5000], y[:5000])
+    assert probe.score(X[5000:], y[5000:]) > 0.9
+    proba = probe.predict_proba(X[5000:])
+    assert proba.shape == (1000, 3) and np.allclose(proba.sum(1), 1)
+    assert set(probe.predict(X[:10])) <= {"A", "B", "C"}
+    probe.save(tmp_path / "p.npz")
+    back = ElasticNetProbe.load(tmp_path / "p.npz")
+    assert back.get_params() == probe.get_params()
+    np.testing.assert_array_equal(back.predict(X), probe.predict(X))
+
+
+def test_same_random_state_same_weights() -> None:
+    X, y = planted()
+    a = ElasticNetProbe(epochs=2, batch_size=256, random_state=3).fit(X, y).coef_
+    b = ElasticNetProbe(epochs=2, batch_size=256, random_state=3).fit(X, y).coef_
+    c = ElasticNetProbe(epochs=2, batch_size=256, random_state=4).fit(X, y).coef_
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_warm_start_continues() -> None:
+    X, y = planted()
+    p = ElasticNetProbe(epochs=1, batch_size=512, warm_start=True, lr=1e-3).fit(X, y)
+    first = p.loss_curve_[-1]
+    p.fit(X, y)
+    assert p.loss_curve_[0] < first
+
+
+def test_l1_concentrates_weight() -> None:
+    X, y = planted()
+    dense = ElasticNetProbe(l1=0, l2=0, epochs=5, batch_size=512).fit(X, y).coef_
+    sparse = ElasticNetProbe(l1=1e-2, l2=0, epochs=5, batch_size=512).fit(X, y).coef_
+    share = lambda c: np.abs(c[:, :3]).sum() / np.abs(c).sum()  # noqa: E731
+    assert share(sparse) > share(dense)
+
+
+def test_ordering_by_hand() -> None:
+    coef = np.array([[0.0, 5.0, 1.0, 0.0, 0.5], [3.0, 0.0, 0.0, 0.0, 3.0]])
+    # p=0.25: label0 -> [1]; label1 -> [0] (tie with 4 broken by index). Both enter at once; |w| 5 before 3.
+    assert [t.tolist() for t in top_neurons_per_label(coef, 0.25)] == [[1], [0]]
+    assert [t.tolist() for t in top_neurons_per_label(coef, 1.0)] == [[1, 2, 4], [0, 4]]
+    order = neuron_ordering(coef)
+    assert order.tolist() == [1, 0, 4, 2, 3]  # neuron 3 has zero weight everywhere: last, never dropped
+    assert sorted(order.tolist()) == list(range(5))
+
+
+def test_planted_neurons_come_first() -> None:
+    X, y = planted()
+    probe = ElasticNetProbe(l1=1e-3, l2=1e-4, epochs=5, batch_size=512).fit(X, y)
+    assert set(neuron_ordering(probe.coef_)[:3]) == {0, 1, 2}
+    assert set(np.argsort(-probeless_scores(X, y))[:3]) == {0, 1, 2}
+
+
+def test_probeless_matches_pairwise_definition() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4))
+    y = rng.integers(0, 5, 300)
+    means = np.stack([X[y == c].mean(0) for c in range(5)])
+    want = sum(np.abs(means[a] - means[b]) for a in range(5) for b in range(a + 1, 5))
+    np.testing.assert_allclose(probeless_scores(X, y), want)
+
+
+def test_control_labels_fixed_per_type() -> None:
+    m1 = control_labels(["a", "b", "a", "c"], ["X", "Y", "Y", "Y"], seed=0)
+    m2 = control_labels(["c", "a", "b"], ["X", "Y", "Y", "Y"], seed=0)
+    assert m1 == m2 and set(m1.values()) <= {"X", "Y"}
+
+
+def test_open_class() -> None:
+    assert is_open_class(["NN", "VBZ", "DT", ",", "JJ", "IN"]).tolist() == [True, True, False, False, True, False]
+
+
+def test_lambda_selection_prefers_concentration_within_tolerance() -> None:
+    X, y = planted()
+    groups = np.arange(len(y)) // 10
+    (l1, l2), table = select_lambdas(X, y, groups, [(1e-3, 0.0), (1.0, 0.0)], tolerance=0.02, probe_params={"epochs": 3, "batch_size": 512})
+    assert (l1, l2) == (1e-3, 0.0)  # l1=1 is too strong: accuracy collapses
+    assert table["chosen"].sum() == 1 and {(0.0, 0.0), (1.0, 0.0)} <= set(zip(table["l1"], table["l2"]))
+
+
+def test_probe_layer_tables_and_unseen_labels() -> None:
+    X, y = planted(n=3000)
+    keys = pd.DataFrame({"sentence": np.arange(3000) // 10, "word": [f"w{i % 50}" for i in range(3000)], "pos": np.where(y == "A", "NN", "DT"), "chunk": y})
+    test_keys = keys.iloc[:500].copy()
+    test_keys.loc[test_keys.index[:7], "chunk"] = "Z"  # a label the probe never saw
+    out = probe_layer(X, keys, X[:500], test_keys, "chunk", l1=1e-4, l2=1e-4, probe_params={"epochs": 3, "batch_size": 512}, salient_fraction=0.25, seed=0)
+    m = out["metrics"].set_index(["metric", "group"])["value"]
+    assert m[("test_tokens_with_label_unseen_in_train", "")] == 7 and m[("labels_only_in_test", "Z")] == 1
+    assert m[("accuracy", "overall")] > 0.85 and m[("selectivity", "overall")] > 0.3
+    assert set(out["orderings"]["method"]) == {"lca", "probeless", "random"}
+    for _, g in out["orderings"].groupby("method"):
+        assert sorted(g["neuron"]) == list(range(20))
+    assert len(out["weights"]) == 3 * 20
+    labels = out["labels"].set_index("label")
+    assert (labels["neurons_needed"] >= 1).all() and all(set(s) <= {0, 1, 2} for s in labels["salient_neurons"])

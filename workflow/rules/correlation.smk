@@ -1,0 +1,93 @@
+# Cross-model correlation stage: per (family, layer) scores, pairs, stability and the
+# duplicated-instance experiment; per family the layer-similarity (CKA) table.
+
+CORR = config["correlation"]
+
+
+def corr_inputs(family):
+    return [
+        f"{OUT}/activations/{family}/{inst}/{CORR['split']}.parquet"
+        for inst in family_instances(family)
+    ]
+
+
+def cross_family_members(group):
+    """(name, activation file, layer) of every instance of a cross-family group."""
+    members = []
+    for member in CORR["cross_family"][group]:
+        fam, layer = member.split(":")
+        for inst in family_instances(fam):
+            path = f"{OUT}/activations/{fam}/{inst}/{CORR['split']}.parquet"
+            members.append((f"{fam}/{inst}", path, int(layer)))
+    return members
+
+
+rule correlation:
+    input:
+        lambda w: corr_inputs(w.family),
+    output:
+        scores=f"{OUT}/correlation/{{family}}/layer{{layer}}/scores.parquet",
+        pairs=f"{OUT}/correlation/{{family}}/layer{{layer}}/pairs.parquet",
+        stability=f"{OUT}/correlation/{{family}}/layer{{layer}}/stability.parquet",
+        duplicate=f"{OUT}/correlation/{{family}}/layer{{layer}}/duplicate.parquet",
+    log:
+        f"{OUT}/logs/correlation/{{family}}/layer{{layer}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/correlation/{{family}}/layer{{layer}}.tsv"
+    wildcard_constraints:
+        family=alternation(CORRELATED),
+        layer=r"\d+",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 2
+    params:
+        names=lambda w: family_instances(w.family),
+        layers=lambda w: [int(w.layer)] * len(family_instances(w.family)),
+        block=CORR["block_size"],
+        linreg=CORR["linreg"],
+        top_fractions=CORR["top_fractions"],
+        duplicate=CORR["duplicate"],
+    script:
+        "../../scripts/correlation.py"
+
+
+rule cross_family_correlation:
+    input:
+        lambda w: [path for _, path, _ in cross_family_members(w.group)],
+    output:
+        scores=f"{OUT}/correlation/cross/{{group}}/scores.parquet",
+        pairs=f"{OUT}/correlation/cross/{{group}}/pairs.parquet",
+        stability=f"{OUT}/correlation/cross/{{group}}/stability.parquet",
+        duplicate=f"{OUT}/correlation/cross/{{group}}/duplicate.parquet",
+    log:
+        f"{OUT}/logs/correlation/cross/{{group}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 2
+    params:
+        names=lambda w: [name for name, _, _ in cross_family_members(w.group)],
+        layers=lambda w: [layer for _, _, layer in cross_family_members(w.group)],
+        block=CORR["block_size"],
+        linreg=CORR["linreg"],
+        top_fractions=CORR["top_fractions"],
+        duplicate=None,
+    script:
+        "../../scripts/correlation.py"
+
+
+rule similarity:
+    input:
+        lambda w: corr_inputs(w.family),
+    output:
+        f"{OUT}/similarity/{{family}}/cka.parquet",
+    log:
+        f"{OUT}/logs/similarity/{{family}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/similarity/{{family}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 2
+    params:
+        names=lambda w: family_instances(w.family),
+    script:
+        "../../scripts/similarity.py"
