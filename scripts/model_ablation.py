@@ -1,0 +1,25 @@
+"""Model ablation for one trained instance and layer: chunk F1 with k neurons zeroed inside the model."""
+
+from pathlib import Path
+
+from neurosieve.ablation import run_model_ablation
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+p = snakemake.params  # noqa: F821
+w = snakemake.wildcards  # noqa: F821
+inp = snakemake.input  # noqa: F821
+run_model_ablation(
+    str(Path(inp.model).parent),
+    inp.tokens,
+    int(w.layer),
+    inp.get("orderings"),
+    inp.get("scores"),
+    w.instance,
+    snakemake.output[0],  # noqa: F821
+    rankings=p.rankings,
+    percents=p.percents,
+    random_repeats=p.random_repeats,
+    seed=p.seed,
+    device=p.device,
+)

@@ -1,0 +1,20 @@
+"""Train and evaluate one elastic-net probe; write its orderings, weights, per-label neurons and metrics."""
+
+from neurosieve.probing import run_probing
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+p = snakemake.params  # noqa: F821
+w = snakemake.wildcards  # noqa: F821
+inp = snakemake.input  # noqa: F821
+run_probing(
+    inp.train,
+    inp.test,
+    int(w.layer),
+    w.prop,
+    dict(snakemake.output.items()),  # noqa: F821
+    lambdas=inp.lambdas if "lambdas" in inp.keys() else p.lambdas,
+    probe_params=p.probe,
+    salient_fraction=p.salient_fraction,
+    seed=p.seed,
+)

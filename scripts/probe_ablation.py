@@ -1,0 +1,27 @@
+"""Probe ablation for one (instance, layer, property): keep k neurons by each ranking; mask or retrain."""
+
+from neurosieve.ablation import run_probe_ablation
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+p = snakemake.params  # noqa: F821
+w = snakemake.wildcards  # noqa: F821
+inp = snakemake.input  # noqa: F821
+run_probe_ablation(
+    inp.train,
+    inp.test,
+    int(w.layer),
+    w.prop,
+    inp.probe,
+    inp.orderings,
+    inp.get("scores"),
+    w.instance,
+    snakemake.output[0],  # noqa: F821
+    rankings=p.rankings,
+    percents=p.percents,
+    neurons=p.neurons,
+    modes=p.modes,
+    random_repeats=p.random_repeats,
+    seed=p.seed,
+    retrain_params=p.retrain,
+)

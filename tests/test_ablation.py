@@ -1,0 +1,108 @@
+"""Ablation on planted data: removing the planted neurons hurts most; the end points are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from neurosieve.ablation import k_grid, model_ablation, probe_ablation, random_selections, rankings_from_tables, selection
+from neurosieve.probing import ElasticNetProbe, grouped_accuracy
+
+PARAMS = {"epochs": 4, "batch_size": 512, "l1": 1e-4, "l2": 1e-4}
+
+
+def planted(n: int = 4000, d: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    X[np.arange(n), y] += 3.0  # neurons 0-2 decide the label
+    return X, np.array(["NN", "DT", ","])[y]
+
+
+@pytest.fixture(scope="module")
+def setup():  # type: ignore[no-untyped-def]
+    X, y = planted()
+    probe = ElasticNetProbe(random_state=0, **PARAMS).fit(X[:3000], y[:3000])
+    open_mask = y[3000:] == "NN"
+    good = np.array([0, 1, 2, *range(3, 12)])  # planted neurons first
+    return X, y, probe, open_mask, {"good": good, "reversed": good[::-1].copy()}
+
+
+def test_k_grid() -> None:
+    assert k_grid(200, [10, 50], [3, 500]) == [0, 3, 20, 100, 200]
+
+
+def test_selection_ends() -> None:
+    order = np.array([4, 2, 0, 1, 3])
+    assert selection(order, 2, "top").tolist() == [4, 2] and selection(order, 2, "bottom").tolist() == [1, 3]
+    assert selection(order, 0, "bottom").tolist() == []
+    a = random_selections(10, 4, 2, 0)
+    assert a[0][1].tolist() == random_selections(10, 4, 2, 0)[0][1].tolist() and len(a) == 2
+
+
+def test_probe_ablation_planted(setup) -> None:  # type: ignore[no-untyped-def]
+    X, y, probe, open_mask, rankings = setup
+    curves = probe_ablation(probe, X[:3000], y[:3000], X[3000:], y[3000:], open_mask, rankings, ks=[0, 3, 12], random_repeats=2, retrain_params={"epochs": 3})
+    acc = curves[curves["metric"] == "accuracy_overall"].set_index(["ranking", "direction", "mode", "k"])["value"]
+    full = probe.score(X[3000:], y[3000:])
+    # k = all: masking is the probe as trained; retraining (a fresh fit on every neuron) agrees with it.
+    assert acc[("good", "top", "mask", 12)] == pytest.approx(full)
+    assert acc[("good", "top", "retrain", 12)] == pytest.approx(acc[("good", "top", "mask", 12)], abs=0.01)
+    # Keeping the 3 planted neurons keeps the accuracy; keeping 3 others loses it (chance is ~1/3).
+    for mode in ("mask", "retrain"):
+        assert acc[("good", "top", mode, 3)] > 0.9
+        assert acc[("good", "bottom", mode, 3)] < 0.5
+        assert acc[("reversed", "top", mode, 3)] < 0.5
+    # k = 0: the retrained probe predicts the majority label.
+    majority = pd.Series(y[:3000]).value_counts().idxmax()
+    assert acc[("good", "top", "retrain", 0)] == pytest.approx((y[3000:] == majority).mean())
+    rnd = curves[(curves["direction"] == "random") & (curves["metric"] == "accuracy_overall")]
+    assert set(rnd["random_seed"].dropna()) == {0, 1} and set(rnd["k"]) == {0, 3, 12}
+    assert {"accuracy_open", "accuracy_closed"} <= set(curves["metric"])
+
+
+def test_model_ablation_end_points() -> None:
+    # A "model" whose score is the share of the first four neurons still present.
+    calls = []
+
+    def score(removed: np.ndarray) -> dict[str, float]:
+        calls.append(len(removed))
+        return {"f1": 100.0 * (4 - np.isin(np.arange(4), removed).sum()) / 4}
+
+    order = np.arange(8)
+    c = model_ablation(score, 8, {"r": order}, ks=[0, 2, 8], random_repeats=1)
+    f1 = c.set_index(["ranking", "direction", "k"])["value"]
+    assert f1[("r", "top", 0)] == 100 and f1[("r", "top", 8)] == 0
+    assert f1[("r", "top", 2)] == 50 and f1[("r", "bottom", 2)] == 100
+    assert len(calls) < len(c)  # identical removals (k = 0, k = all) are scored once
+
+
+def test_tagger_ablation_hurts(small_tokens) -> None:  # type: ignore[no-untyped-def]
+    from neurosieve.training import evaluate, train_tagger
+
+    model, vocab, _ = train_tagger(small_tokens["train"], small_tokens["test"], "bilstm", 0, {"embedding_dim": 16, "hidden_dim": 8, "num_layers": 1}, {"epochs": 10, "batch_size": 16, "lr": 0.02}, progress=False)
+
+    def score(removed: np.ndarray) -> dict[str, float]:
+        mask = torch.ones(16)
+        mask[torch.as_tensor(removed, dtype=torch.long)] = 0
+        return {"f1": evaluate(model, vocab, small_tokens["test"], masks={1: mask})["f1"]}
+
+    c = model_ablation(score, 16, {"id": np.arange(16)}, ks=[0, 16], random_repeats=1).set_index(["direction", "k"])["value"]
+    assert c[("top", 0)] == pytest.approx(evaluate(model, vocab, small_tokens["test"])["f1"])
+    assert c[("top", 16)] < c[("top", 0)]
+
+
+def test_rankings_from_tables() -> None:
+    orderings = pd.DataFrame({"method": ["lca"] * 3, "rank": [1, 2, 3], "neuron": [2, 0, 1]})
+    scores = pd.DataFrame({"instance": ["a"] * 3 + ["b"] * 3, "neuron": [0, 1, 2] * 2, "rank_maxcorr": [3, 1, 2, 1, 2, 3]})
+    r = rankings_from_tables(orderings, scores, "a", ["lca", "maxcorr"])
+    assert r["lca"].tolist() == [2, 0, 1] and r["maxcorr"].tolist() == [1, 2, 0]
+    with pytest.raises(KeyError, match="bogus"):
+        rankings_from_tables(orderings, scores, "a", ["bogus"])
+
+
+def test_grouped_accuracy() -> None:
+    g = grouped_accuracy(np.array(["a", "b", "c"]), np.array(["a", "x", "c"]), np.array([True, True, False]))
+    assert g == {"overall": pytest.approx(2 / 3), "open": 0.5, "closed": 1.0}

@@ -1,0 +1,121 @@
+# Ablation stage: probe ablation per (family, instance, layer, property); model ablation
+# per (trained family, instance, layer); per family, all curves with their spread.
+
+ABL = config["ablation"]
+PROBE_RANKINGS = {"lca", "probeless", "random"}
+
+
+def ablated_layers(family):
+    return [
+        l for l in probed_layers(family) if ABL["layers"] is None or l in ABL["layers"]
+    ]
+
+
+def ablation_rankings(family, wanted):
+    """The requested rankings this family has: correlation rankings need several instances."""
+    return [r for r in wanted if r in PROBE_RANKINGS or family in CORRELATED]
+
+
+def ranking_inputs(family, instance, layer, prop, wanted):
+    out = {}
+    rankings = ablation_rankings(family, wanted)
+    if any(r in PROBE_RANKINGS for r in rankings):
+        out["orderings"] = (
+            f"{probe_dir(family, instance, layer, prop)}/orderings.parquet"
+        )
+    if any(r not in PROBE_RANKINGS for r in rankings):
+        out["scores"] = f"{OUT}/correlation/{family}/layer{layer}/scores.parquet"
+    return out
+
+
+rule probe_ablation:
+    input:
+        unpack(
+            lambda w: ranking_inputs(
+                w.family, w.instance, w.layer, w.prop, ABL["rankings"]
+            )
+        ),
+        train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
+        test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
+        probe=f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/probe.npz",
+    output:
+        f"{OUT}/ablation/probe/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.parquet",
+    log:
+        f"{OUT}/logs/ablation/probe/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/ablation/probe/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.tsv"
+    wildcard_constraints:
+        layer=r"\d+",
+        prop="pos|chunk",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    params:
+        rankings=lambda w: ablation_rankings(w.family, ABL["rankings"]),
+        percents=ABL["keep_percent"],
+        neurons=ABL["keep_neurons"],
+        modes=ABL["modes"],
+        random_repeats=ABL["random_repeats"],
+        seed=ABL["seed"],
+        retrain=ABL["retrain"],
+    script:
+        "../../scripts/probe_ablation.py"
+
+
+rule model_ablation:
+    input:
+        unpack(
+            lambda w: ranking_inputs(
+                w.family, w.instance, w.layer, "pos", ABL["model"]["rankings"]
+            )
+        ),
+        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
+        tokens=f"{OUT}/data/test.parquet",
+    output:
+        f"{OUT}/ablation/model/{{family}}/{{instance}}/layer{{layer}}.parquet",
+    log:
+        f"{OUT}/logs/ablation/model/{{family}}/{{instance}}/layer{{layer}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/ablation/model/{{family}}/{{instance}}/layer{{layer}}.tsv"
+    wildcard_constraints:
+        family=alternation(TRAINED),
+        layer=r"\d+",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    params:
+        rankings=lambda w: ablation_rankings(w.family, ABL["model"]["rankings"]),
+        percents=ABL["model"]["remove_percent"],
+        random_repeats=ABL["model"]["random_repeats"],
+        seed=ABL["seed"],
+        device=lambda w: FAMILIES[w.family]["device"],
+    script:
+        "../../scripts/model_ablation.py"
+
+
+def family_ablation_curves(family):
+    out = []
+    for inst in family_instances(family):
+        for layer in ablated_layers(family):
+            out += [
+                f"{OUT}/ablation/probe/{family}/{inst}/layer{layer}/{prop}.parquet"
+                for prop in ABL["properties"]
+            ]
+            if ABL["model"]["enabled"] and family in TRAINED:
+                out.append(f"{OUT}/ablation/model/{family}/{inst}/layer{layer}.parquet")
+    return out
+
+
+rule ablation_summary:
+    input:
+        lambda w: family_ablation_curves(w.family),
+    output:
+        curves=f"{OUT}/ablation/{{family}}/curves.parquet",
+        spread=f"{OUT}/ablation/{{family}}/spread.parquet",
+    log:
+        f"{OUT}/logs/ablation/{{family}}/summary.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../../scripts/ablation_summary.py"

@@ -1,0 +1,77 @@
+# Probing stage (LCA): lambda selection once per (family, layer, property) on a reference
+# instance, then one probe per (family, instance, layer, property).
+
+PROBE = config["probing"]
+PROBE_TABLES = ["metrics", "orderings", "weights", "labels"]
+
+
+def probed_layers(family):
+    layers = LAYERS[family]
+    return [l for l in layers if PROBE["layers"] is None or l in PROBE["layers"]]
+
+
+def probe_dir(family, instance, layer, prop):
+    return f"{OUT}/probing/{family}/{instance}/layer{layer}/{prop}"
+
+
+def probe_lambdas(w):
+    if PROBE["grid"]:
+        return {
+            "lambdas": f"{OUT}/probing/{w.family}/lambdas/layer{w.layer}/{w.prop}.parquet"
+        }
+    return {}
+
+
+rule select_lambdas:
+    input:
+        lambda w: f"{OUT}/activations/{w.family}/{family_instances(w.family)[0]}/train.parquet",
+    output:
+        f"{OUT}/probing/{{family}}/lambdas/layer{{layer}}/{{prop}}.parquet",
+    log:
+        f"{OUT}/logs/probing/{{family}}/lambdas/layer{{layer}}/{{prop}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/probing/{{family}}/lambdas/layer{{layer}}/{{prop}}.tsv"
+    wildcard_constraints:
+        layer=r"\d+",
+        prop="pos|chunk",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    params:
+        grid=PROBE["grid"],
+        tolerance=PROBE["tolerance"],
+        probe=PROBE["probe"],
+        seed=PROBE["seed"],
+    script:
+        "../../scripts/select_lambdas.py"
+
+
+rule probe:
+    input:
+        unpack(probe_lambdas),
+        train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
+        test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
+    output:
+        **{
+            t: f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/{t}.parquet"
+            for t in PROBE_TABLES
+        },
+        probe=f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/probe.npz",
+    log:
+        f"{OUT}/logs/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.tsv"
+    wildcard_constraints:
+        layer=r"\d+",
+        prop="pos|chunk",
+        instance="(?!lambdas)[A-Za-z0-9_.-]+",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    params:
+        lambdas=[PROBE["l1"], PROBE["l2"]],
+        probe=PROBE["probe"],
+        salient_fraction=PROBE["salient_fraction"],
+        seed=PROBE["seed"],
+    script:
+        "../../scripts/probe.py"
