@@ -140,3 +140,36 @@ def test_ablation_outputs(test_run: Path) -> None:
     # The pretrained family has probe ablation but no model ablation (no end-task head).
     mini = pd.read_parquet(test_run / "ablation/minilm/curves.parquet")
     assert set(mini["mode"]) == {"mask", "retrain"} and "maxcorr" not in set(mini["ranking"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "family, figures",
+    [("tiny_lstm", range(1, 12)), ("tiny_tf", range(1, 12)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11])],
+)
+def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[no-untyped-def]
+    found = sorted((test_run / "figures" / family).glob("fig*.png"))
+    assert [int(p.name[3:5]) for p in found] == list(figures)
+    for png in found:
+        assert png.stat().st_size > 5000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        svg = png.with_suffix(".svg")
+        assert svg.stat().st_size > 5000 and b"<svg" in svg.read_bytes()[:2000]
+
+
+@pytest.mark.slow
+def test_summary_table(test_run: Path) -> None:
+    table = pd.read_csv(test_run / "summary/summary.csv")
+    assert set(table["family"]) == {"tiny_lstm", "tiny_tf", "minilm"}
+    assert {"end task", "probing", "ablation (probe)", "ablation (model)", "correlation", "stability", "distributedness"} <= set(table["section"])
+    dup = table[table["quantity"].str.startswith("duplicated instance") & (table["family"] == "tiny_lstm")]
+    assert dup["agrees"].item() in {"yes", "no"}
+    assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
+
+
+@pytest.mark.slow
+def test_html_report(test_run: Path) -> None:
+    work = test_run.parent
+    res = snakemake(work, "--configfile", str(work / "config.yaml"), "--report", str(work / "report.html"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (work / "report.html").read_text(errors="replace")
+    assert len(html) > 100_000 and "Ablation" in html and "Figure 4" in html

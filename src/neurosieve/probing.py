@@ -419,3 +419,13 @@ def run_probing(
     for key in ("metrics", "orderings", "weights", "labels"):
         write_parquet(out[key], outputs[key], meta)
     return out
+
+
+def run_probing_summary(paths: Sequence[str], keys: Sequence[Sequence[Any]], out_path: str) -> pd.DataFrame:
+    """All probe metrics of a family in one table, keyed by instance, layer and property (workflow edge)."""
+    from .io import provenance, write_parquet
+
+    frames = [pd.read_parquet(p).assign(instance=k[0], layer=int(k[1]), property=k[2]) for p, k in zip(paths, keys)]
+    table = pd.concat(frames, ignore_index=True)
+    write_parquet(table, out_path, provenance({"inputs": list(paths)}))
+    return table

@@ -84,6 +84,12 @@ def final_outputs():
     for fam in FAMILIES:
         if family_ablation_curves(fam):
             out.append(f"{OUT}/ablation/{fam}/spread.parquet")
+        out += [
+            figure_path(fam, name, ext)
+            for name in figures_for(fam)
+            for ext in ("png", "svg")
+        ]
+    out += [f"{OUT}/summary/summary.md", f"{OUT}/summary/summary.csv"]
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
     return out

@@ -75,3 +75,30 @@ rule probe:
         seed=PROBE["seed"],
     script:
         "../../scripts/probe.py"
+
+
+def probing_summary_keys(family):
+    return [
+        (inst, layer, prop)
+        for inst in family_instances(family)
+        for layer in probed_layers(family)
+        for prop in PROBE["properties"]
+    ]
+
+
+rule probing_summary:
+    input:
+        lambda w: [
+            f"{probe_dir(w.family, *key)}/metrics.parquet"
+            for key in probing_summary_keys(w.family)
+        ],
+    output:
+        f"{OUT}/probing/{{family}}/summary.parquet",
+    log:
+        f"{OUT}/logs/probing/{{family}}/summary.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        entries=lambda w: probing_summary_keys(w.family),
+    script:
+        "../../scripts/probing_summary.py"

@@ -1,0 +1,337 @@
+"""The report's figures, each a function from tables to a matplotlib Figure (sized for a paper column).
+
+Numbering follows DESIGN §4. Saving is separate (:func:`save`), so every
+figure function can be called on in-memory tables.
+"""
+
+from __future__ import annotations
+
+import os
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+COLUMN = 3.4  # inches: one column of a two-column paper
+PAGE = 7.0
+STYLE = {
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "savefig.dpi": 300,
+}
+DIRECTION_STYLE = {"top": ("tab:red", "-"), "bottom": ("tab:blue", "--"), "random": ("0.4", ":")}
+RANKING_LABEL = {
+    "lca": "LCA (probe weights)",
+    "probeless": "probeless",
+    "maxcorr": "MaxCorr",
+    "meanmaxcorr": "MeanMaxCorr",
+    "mincorr": "MinCorr",
+    "linreg": "LinReg",
+    "none": "random",
+}
+
+
+def styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Draw a figure under the paper-column style (small fonts, no top/right spines)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with plt.rc_context(STYLE):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def save(fig: Figure, png: str | os.PathLike[str], svg: str | os.PathLike[str]) -> None:
+    """Write a figure as PNG and SVG, each atomically, and close it."""
+    for path, fmt in ((png, "png"), (svg, "svg")):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _fig(width: float, height: float, ncols: int = 1, nrows: int = 1, **kw) -> tuple[Figure, np.ndarray]:  # type: ignore[no-untyped-def]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, constrained_layout=True, **kw)
+    for ax in axes.flat:
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.tick_params(labelsize=7)
+    return fig, axes
+
+
+@styled
+def weight_distribution(weights: pd.DataFrame, label: str, salient_fraction: float = 0.25, title: str = "") -> Figure:
+    """Figures 1-2: a label's probe weights over neurons, sorted by |w|, with the cumulative weight mass."""
+    w = weights[weights["label"] == label]
+    if w.empty:
+        raise KeyError(f"label {label!r} not in the probe's labels")
+    a = np.sort(np.abs(w["weight"].to_numpy()))[::-1]
+    cum = np.cumsum(a) / a.sum() if a.sum() else np.zeros_like(a)
+    k = int(np.searchsorted(cum, salient_fraction) + 1)
+    fig, axes = _fig(COLUMN, 2.2)
+    ax = axes[0, 0]
+    ax.bar(np.arange(len(a)), a, width=1.0, color="tab:purple", linewidth=0)
+    ax.set_xlabel("neurons, sorted by |weight|")
+    ax.set_ylabel(f"|weight| for label {label!r}")
+    ax2 = ax.twinx()
+    ax2.plot(np.arange(len(a)), 100 * cum, color="k", lw=1)
+    ax2.axhline(100 * salient_fraction, color="0.5", lw=0.6, ls=":")
+    ax2.axvline(k, color="0.5", lw=0.6, ls=":")
+    ax2.set_ylabel("cumulative weight mass (%)", fontsize=8)
+    ax2.tick_params(labelsize=7)
+    ax2.set_ylim(0, 102)
+    ax.set_title(title or f"{label!r}: {k} of {len(a)} neurons hold {100 * salient_fraction:.0f}% of the weight")
+    return fig
+
+
+def _curves(ax, data: pd.DataFrame, x: str, directions: Sequence[str] = ("top", "bottom", "random")) -> None:  # type: ignore[no-untyped-def]
+    for d in directions:
+        g = data[data["direction"] == d].groupby(x)["value"].agg(["mean", "min", "max"]).reset_index()
+        if g.empty:
+            continue
+        color, ls = DIRECTION_STYLE[d]
+        ax.plot(g[x], g["mean"], color=color, ls=ls, lw=1.2, marker="o", ms=2.5, label=d)
+        if (g["max"] > g["min"]).any():
+            ax.fill_between(g[x], g["min"], g["max"], color=color, alpha=0.15, lw=0)
+
+
+@styled
+def accuracy_vs_kept(curves: pd.DataFrame, ranking: str = "lca", mode: str = "retrain") -> Figure:
+    """Figure 3: probe accuracy against the share of neurons kept (top, bottom, random), overall/open/closed."""
+    fig, axes = _fig(PAGE, 2.2, ncols=3, sharey=True)
+    for ax, group in zip(axes[0], ("overall", "open", "closed")):
+        c = curves[(curves["mode"] == mode) & (curves["metric"] == f"accuracy_{group}") & curves["ranking"].isin([ranking, "none"])]
+        _curves(ax, c.assign(value=100 * c["value"]), "k_percent")
+        ax.set_title(f"{group} {'class' if group != 'overall' else ''}".strip())
+        ax.set_xlabel("neurons kept (% of layer)")
+    axes[0, 0].set_ylabel(f"probe accuracy (%), {mode}ed")
+    axes[0, 0].legend(title=f"{RANKING_LABEL.get(ranking, ranking)} neurons", frameon=False)
+    return fig
+
+
+@styled
+def model_ablation_curves(curves: pd.DataFrame, rankings: Sequence[str]) -> Figure:
+    """Figure 4: chunking F1 against the number of neurons ablated in the model, one panel per ranking."""
+    rankings = [r for r in rankings if r in set(curves["ranking"])]
+    fig, axes = _fig(PAGE, 2.1, ncols=max(1, len(rankings)), sharey=True)
+    c = curves[(curves["mode"] == "model") & (curves["metric"] == "f1")]
+    for ax, r in zip(axes[0], rankings):
+        _curves(ax, c[c["ranking"].isin([r, "none"])], "k")
+        ax.set_title(RANKING_LABEL.get(r, r))
+        ax.set_xlabel("neurons ablated")
+    axes[0, 0].set_ylabel("chunking F1 (conlleval)")
+    axes[0, 0].legend(frameon=False)
+    return fig
+
+
+@styled
+def ranking_scores(scores: pd.DataFrame, methods: Sequence[str] = ("maxcorr", "meanmaxcorr", "mincorr")) -> Figure:
+    """Figure 5: the ranking scores themselves, sorted, for each method (a line per instance)."""
+    fig, axes = _fig(PAGE, 2.1, ncols=len(methods), sharey=True)
+    for ax, m in zip(axes[0], methods):
+        for inst, g in scores.groupby("instance", sort=False):
+            ax.plot(np.sort(g[m].to_numpy())[::-1], lw=1, label=inst)
+        ax.set_title(RANKING_LABEL.get(m, m))
+        ax.set_xlabel("neuron rank")
+        ax.set_ylim(0, 1.02)
+    axes[0, 0].set_ylabel("score (|Pearson r|)")
+    axes[0, 0].legend(frameon=False, fontsize=6)
+    return fig
+
+
+@styled
+def stability(curves: pd.DataFrame, duplicate: pd.DataFrame, ranking: str = "maxcorr") -> Figure:
+    """Figure 6: model-ablation curves with each instance as the reference, and the duplicated-instance experiment."""
+    fig, axes = _fig(PAGE, 2.3, ncols=3)
+    c = curves[(curves["mode"] == "model") & (curves["metric"] == "f1")]
+    for ax, d in zip(axes[0][:2], ("top", "bottom")):
+        for inst, g in c[(c["ranking"] == ranking) & (c["direction"] == d)].groupby("instance"):
+            ax.plot(g["k"], g["value"], lw=1, marker="o", ms=2, label=inst)
+        ax.set_title(f"{d} {RANKING_LABEL.get(ranking, ranking)} neurons removed")
+        ax.set_xlabel("neurons ablated")
+    axes[0, 0].set_ylabel("chunking F1 (one line per instance)")
+    axes[0, 0].legend(frameon=False, fontsize=6)
+    ax = axes[0, 2]
+    if not duplicate.empty:
+        pivot = duplicate.pivot_table(index="instance", columns="method", values="spearman")
+        x = np.arange(len(pivot))
+        for i, m in enumerate(pivot.columns):
+            ax.bar(x + 0.38 * i - 0.19, pivot[m], width=0.38, label=RANKING_LABEL.get(m, m))
+        dup = duplicate.loc[duplicate["duplicated"], "instance"].iloc[0]
+        ax.set_xticks(x, [f"{i}*" if i == dup else i for i in pivot.index], rotation=45, fontsize=6)
+        ax.set_ylabel("Spearman r, before vs after")
+        ax.set_title("one instance duplicated (*)")
+        ax.legend(frameon=False)
+    return fig
+
+
+@styled
+def mask_vs_retrain(curves: pd.DataFrame, ranking: str = "lca") -> Figure:
+    """Figure 7: masking against retraining at the same k (top and bottom neurons kept)."""
+    fig, axes = _fig(COLUMN, 2.3)
+    ax = axes[0, 0]
+    c = curves[(curves["metric"] == "accuracy_overall") & (curves["ranking"] == ranking)]
+    for mode, marker in (("mask", "s"), ("retrain", "o")):
+        for d in ("top", "bottom"):
+            g = c[(c["mode"] == mode) & (c["direction"] == d)].groupby("k_percent")["value"].mean()
+            color, _ = DIRECTION_STYLE[d]
+            ax.plot(g.index, 100 * g.to_numpy(), color=color, ls="-" if mode == "retrain" else "--", marker=marker, ms=2.5, lw=1, label=f"{d}, {mode}")
+    ax.set_xlabel("neurons kept (% of layer)")
+    ax.set_ylabel("probe accuracy (%)")
+    ax.legend(frameon=False)
+    return fig
+
+
+@styled
+def neurons_per_label(labels: pd.DataFrame) -> Figure:
+    """Figure 8: neurons each label needs (salient weight mass) against its training frequency."""
+    fig, axes = _fig(COLUMN, 2.4)
+    ax = axes[0, 0]
+    is_open = labels["open_class"].fillna(False).astype(bool) if "open_class" in labels else pd.Series(False, index=labels.index)
+    for flag, color, name in ((True, "tab:orange", "open class"), (False, "tab:green", "closed class")):
+        g = labels[is_open == flag]
+        ax.scatter(g["train_count"].clip(lower=1), g["neurons_needed"], s=10, color=color, label=name)
+        for _, r in g.iterrows():
+            ax.annotate(r["label"], (max(r["train_count"], 1), r["neurons_needed"]), fontsize=5, xytext=(2, 1), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("label frequency in train (tokens)")
+    ax.set_ylabel("neurons needed (salient weight mass)")
+    ax.legend(frameon=False)
+    return fig
+
+
+@styled
+def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[np.ndarray], neurons: Sequence[int], titles: Sequence[str] | None = None) -> Figure:
+    """Figure 9: words of real sentences coloured by the activation of top neurons (red positive, blue negative)."""
+    rows = len(neurons) * len(words)
+    fig = plt.figure(figsize=(PAGE, 0.32 * rows + 0.3))
+    cmap = plt.get_cmap("RdBu_r")
+    y = 1.0
+    step = 1.0 / (rows + 0.5)
+    for n_i, neuron in enumerate(neurons):
+        vals = np.concatenate([a[:, n_i] for a in activations])
+        scale = np.abs(vals).max() or 1.0
+        for s_i, sent in enumerate(words):
+            y -= step
+            label = (titles[n_i] if titles else f"neuron {neuron}") if s_i == 0 else ""
+            fig.text(0.0, y, label, fontsize=7, ha="left", va="center", weight="bold")
+            x = 0.16
+            for w, v in zip(sent, activations[s_i][:, n_i]):
+                t = fig.text(x, y, w, fontsize=7, va="center", bbox={"facecolor": cmap(0.5 + 0.5 * v / scale), "edgecolor": "none", "pad": 1.2})
+                bb = t.get_window_extent(renderer=fig.canvas.get_renderer())
+                x += bb.width / fig.bbox.width + 0.008
+                if x > 0.98:
+                    break
+    return fig
+
+
+@styled
+def similarity_heatmap(cka: pd.DataFrame) -> Figure:
+    """Figure 10: linear CKA between every (instance, layer) pair."""
+    keys = cka[["instance_a", "layer_a"]].drop_duplicates().sort_values(["instance_a", "layer_a"], key=lambda s: s.map(str) if s.name == "instance_a" else s)
+    idx = {tuple(k): i for i, k in enumerate(keys.itertuples(index=False))}
+    m = np.full((len(idx), len(idx)), np.nan)
+    for r in cka.itertuples(index=False):
+        m[idx[(r.instance_a, r.layer_a)], idx[(r.instance_b, r.layer_b)]] = r.cka
+    size = min(PAGE, 1.2 + 0.22 * len(idx))
+    fig, axes = _fig(size, size * 0.85)
+    ax = axes[0, 0]
+    im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis")
+    names = [f"{i} L{l}" for i, l in idx]
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=5)
+    ax.set_yticks(range(len(names)), names, fontsize=5)
+    fig.colorbar(im, ax=ax, label="linear CKA", shrink=0.8)
+    return fig
+
+
+@styled
+def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
+    """Probe accuracy per layer and property (mean and range over instances); a companion to the summary table."""
+    fig, axes = _fig(COLUMN, 2.2)
+    ax = axes[0, 0]
+    m = metrics[(metrics["metric"] == "accuracy") & (metrics["group"] == "overall")]
+    for prop, g in m.groupby("property"):
+        s = g.groupby("layer")["value"].agg(["mean", "min", "max"])
+        ax.errorbar(s.index, 100 * s["mean"], yerr=[100 * (s["mean"] - s["min"]), 100 * (s["max"] - s["mean"])], marker="o", ms=3, capsize=2, label=prop)
+    ax.set_xlabel("layer (0 = embeddings)")
+    ax.set_ylabel("probe accuracy (%)")
+    ax.legend(frameon=False)
+    return fig
+
+
+def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
+    c = pd.read_parquet(path)
+    c = c[c["layer"] == layer]
+    return c[c["property"] == prop] if prop else c
+
+
+def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) -> None:  # type: ignore[type-arg]
+    """Build figure ``name`` from the workflow's tables (workflow edge) and save it as PNG and SVG."""
+    layer = int(params.get("layer", 0))
+    if name in ("weights_closed", "weights_open"):
+        fig = weight_distribution(pd.read_parquet(inputs["weights"]), params["label"], params["salient_fraction"])
+    elif name == "accuracy_vs_kept":
+        fig = accuracy_vs_kept(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
+    elif name == "model_ablation":
+        fig = model_ablation_curves(_layer_curves(inputs["curves"], layer), params["rankings"])
+    elif name == "ranking_scores":
+        fig = ranking_scores(pd.read_parquet(inputs["scores"]))
+    elif name == "stability":
+        fig = stability(_layer_curves(inputs["curves"], layer), pd.read_parquet(inputs["duplicate"]), params.get("ranking", "maxcorr"))
+    elif name == "mask_vs_retrain":
+        fig = mask_vs_retrain(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
+    elif name == "neurons_per_label":
+        fig = neurons_per_label(pd.read_parquet(inputs["labels"]))
+    elif name == "top_neurons":
+        from .activations import read_keys, read_layer
+        from .data import sentences
+
+        keys = read_keys(inputs["activations"])
+        acts = read_layer(inputs["activations"], layer)
+        order = pd.read_parquet(inputs["orderings"])
+        neurons = order[order["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()[: params["top_neurons"]]
+        sents = sentences(keys)
+        starts = np.concatenate([[0], np.cumsum([len(s) for s in sents])])
+        chosen = [i for i, s in enumerate(sents) if 6 <= len(s) <= 14][: params["sentences"]]
+        fig = top_neuron_sentences(
+            [sents[i] for i in chosen],
+            [acts[starts[i] : starts[i + 1]][:, neurons] for i in chosen],
+            neurons.tolist(),
+            [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)],
+        )
+    elif name == "similarity":
+        fig = similarity_heatmap(pd.read_parquet(inputs["cka"]))
+    elif name == "probe_accuracy_by_layer":
+        fig = probe_accuracy_by_layer(pd.concat([pd.read_parquet(p) for p in inputs["metrics"]], ignore_index=True) if isinstance(inputs["metrics"], list) else pd.read_parquet(inputs["metrics"]))
+    else:
+        raise KeyError(f"unknown figure {name!r}")
+    save(fig, png, svg)
+
+
+__all__ = [
+    "accuracy_vs_kept",
+    "mask_vs_retrain",
+    "model_ablation_curves",
+    "neurons_per_label",
+    "probe_accuracy_by_layer",
+    "ranking_scores",
+    "save",
+    "similarity_heatmap",
+    "stability",
+    "top_neuron_sentences",
+    "weight_distribution",
+]
