@@ -173,3 +173,59 @@ def test_html_report(test_run: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     html = (work / "report.html").read_text(errors="replace")
     assert len(html) > 100_000 and "Ablation" in html and "Figure 4" in html
+
+
+def planned_jobs(work: Path, cfg: dict) -> dict[str, int]:
+    """Snakemake's own plan (a dry run) for a config: job counts per rule."""
+    path = work / "variant.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = snakemake(work, "--configfile", str(path), "--dry-run")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    if "Nothing to be done" in out:
+        return {}
+    table = out[out.index("Job stats:") :].split("\n\n")[0]
+    jobs = {}
+    for line in table.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+@pytest.fixture
+def base_config(test_run: Path) -> dict:
+    return yaml.safe_load((test_run.parent / "config.yaml").read_text())
+
+
+@pytest.mark.slow
+def test_rerun_nothing_to_do(test_run: Path, base_config: dict) -> None:
+    assert planned_jobs(test_run.parent, base_config) == {}
+
+
+@pytest.mark.slow
+def test_rerun_probe_setting(test_run: Path, base_config: dict) -> None:
+    base_config["probing"]["probe"]["epochs"] = 2
+    jobs = planned_jobs(test_run.parent, base_config)
+    assert jobs["probe"] == 12 and jobs["select_lambdas"] == 6
+    assert not {"train", "activations_trained", "activations_pretrained", "correlation", "similarity", "fetch_conll", "token_table"} & set(jobs)
+    assert set(jobs) <= {"probe", "select_lambdas", "probing_summary", "probe_ablation", "model_ablation", "ablation_summary", "summary", "default"} | {r for r in jobs if r.startswith("figure_")}
+
+
+@pytest.mark.slow
+def test_rerun_new_seed(test_run: Path, base_config: dict) -> None:
+    base_config["families"]["tiny_lstm"]["seeds"] = [1, 2, 3, 4]
+    jobs = planned_jobs(test_run.parent, base_config)
+    assert jobs["train"] == 1 and jobs["activations_trained"] == 2  # seed 4 only: its model, train and test activations
+    assert jobs["probe"] == 2 and jobs["model_ablation"] == 1 and jobs["probe_ablation"] == 1  # seed 4's own
+    assert "activations_pretrained" not in jobs and "select_lambdas" not in jobs  # lambdas come from seed 1
+    # What aggregates over seeds reruns: correlation of every layer, the cross-family group, CKA.
+    assert jobs["correlation"] == 3 and jobs["cross_family_correlation"] == 1 and jobs["similarity"] == 1
+
+
+@pytest.mark.slow
+def test_rerun_figure_setting(test_run: Path, base_config: dict) -> None:
+    base_config["figures"] = {"sentences": 2}
+    jobs = planned_jobs(test_run.parent, base_config)
+    assert jobs and set(jobs) <= {"default"} | {r for r in jobs if r.startswith("figure_")}
+    assert jobs["figure_top_neurons"] == 3

@@ -50,6 +50,9 @@ rule probe_ablation:
     conda:
         "../../envs/analysis.yaml"
     threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 3000 * attempt,
+        runtime=lambda w, attempt: 60 * attempt,
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["rankings"]),
         percents=ABL["keep_percent"],
@@ -84,6 +87,10 @@ rule model_ablation:
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 60 * attempt,
+        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["model"]["rankings"]),
         percents=ABL["model"]["remove_percent"],

@@ -17,6 +17,10 @@ rule activations_trained:
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 4000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
+        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
     params:
         batch_size=config["activations"]["batch_size"],
         device=lambda w: FAMILIES[w.family]["device"],
@@ -38,6 +42,10 @@ rule activations_pretrained:
     conda:
         "../../envs/torch.yaml"
     threads: 2
+    resources:
+        mem_mb=lambda w, attempt: 8000 * attempt,
+        runtime=lambda w, attempt: 120 * attempt,
+        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
     params:
         model=lambda w: instance_model(FAMILIES[w.family], w.instance),
         pooling=lambda w: FAMILIES[w.family]["pooling"],

@@ -40,6 +40,9 @@ rule correlation:
     conda:
         "../../envs/analysis.yaml"
     threads: 2
+    resources:
+        mem_mb=lambda w, attempt: 4000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
     params:
         names=lambda w: family_instances(w.family),
         layers=lambda w: [int(w.layer)] * len(family_instances(w.family)),
@@ -64,6 +67,9 @@ rule cross_family_correlation:
     conda:
         "../../envs/analysis.yaml"
     threads: 2
+    resources:
+        mem_mb=lambda w, attempt: 4000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
     params:
         names=lambda w: [name for name, _, _ in cross_family_members(w.group)],
         layers=lambda w: [layer for _, _, layer in cross_family_members(w.group)],
@@ -87,6 +93,9 @@ rule similarity:
     conda:
         "../../envs/analysis.yaml"
     threads: 2
+    resources:
+        mem_mb=lambda w, attempt: 4000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
     params:
         names=lambda w: family_instances(w.family),
     script:

@@ -37,6 +37,9 @@ rule select_lambdas:
     conda:
         "../../envs/analysis.yaml"
     threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 3000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
     params:
         grid=PROBE["grid"],
         tolerance=PROBE["tolerance"],
@@ -68,6 +71,9 @@ rule probe:
     conda:
         "../../envs/analysis.yaml"
     threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 3000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
     params:
         lambdas=[PROBE["l1"], PROBE["l2"]],
         probe=PROBE["probe"],

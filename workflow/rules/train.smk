@@ -19,6 +19,10 @@ rule train:
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 3000 * attempt,
+        runtime=lambda w, attempt: 90 * attempt,
+        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
     params:
         kind=lambda w: FAMILIES[w.family]["kind"],
         seed=lambda w: instance_seed(w.instance),
