@@ -1,0 +1,68 @@
+"""The test-config DAG on a real one-node SLURM cluster (run with `pytest -m slurm`; needs root).
+
+The fixture installs SLURM from Debian's packages when it is missing, starts munged,
+slurmctld and slurmd on 127.0.0.1, and stops each by its PID afterwards. If the cluster
+cannot be installed or started, the test fails; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER = ROOT / "tests/slurm/cluster.sh"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    state = tmp_path_factory.mktemp("slurm-state")
+    res = subprocess.run(["bash", str(CLUSTER), "start", str(state)], capture_output=True, text=True, timeout=900)
+    if res.returncode != 0:
+        pytest.fail(f"could not install or start SLURM:\n{res.stdout}\n{res.stderr}")
+    try:
+        yield state
+    finally:
+        subprocess.run(["bash", str(CLUSTER), "stop", str(state)], timeout=120)
+        for name in ("slurmd", "slurmctld", "munged"):
+            assert not (state / f"{name}.pid").exists()
+
+
+@pytest.mark.slurm
+def test_dag_runs_as_slurm_jobs(cluster: Path, tmp_path: Path, conll_dir: Path) -> None:
+    cfg = yaml.safe_load((ROOT / "tests/config/config.yaml").read_text())
+    cfg["outdir"] = "results"
+    cfg["data"]["local_dir"] = str(conll_dir)
+    cfg["families"] = {"tiny_lstm": {**cfg["families"]["tiny_lstm"], "seeds": [1, 2]}}
+    cfg["correlation"].pop("cross_family")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [
+        sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
+        "--configfile", str(tmp_path / "config.yaml"), "--directory", str(tmp_path),
+        "--workflow-profile", str(ROOT / "workflow/profiles/slurm"),
+        "--slurm-init-seconds-before-status-checks", "5",
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=2400, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert res.returncode == 0, (res.stdout + res.stderr)[-6000:]
+
+    # Every job ran as a SLURM job: squeue (MinJobAge keeps finished jobs listed) names each rule.
+    q = subprocess.run(["squeue", "-t", "all", "-h", "-o", "%T|%k"], capture_output=True, text=True, check=True).stdout.splitlines()
+    done = [line.split("|", 1)[1] for line in q if line.startswith("COMPLETED|")]
+    for rule in ("fetch_conll", "token_table", "train", "activations_trained", "correlation", "probe", "model_ablation", "figure_stability", "summary"):
+        assert any(c.startswith(f"rule_{rule}_") or c == f"rule_{rule}" for c in done), f"no SLURM job for rule {rule}: {done}"
+    assert sum(c.startswith("rule_train_") for c in done) == 2
+
+    # And the outputs are right.
+    out = tmp_path / "results"
+    summary = pd.read_csv(out / "summary/summary.csv")
+    assert summary["quantity"].str.startswith("chunk F1, seed").sum() == 2
+    assert len(list((out / "figures/tiny_lstm").glob("fig*.png"))) == 11
+    scores = pd.read_parquet(out / "correlation/tiny_lstm/layer2/scores.parquet")
+    assert set(scores["instance"]) == {"seed1", "seed2"} and not scores["maxcorr"].isna().any()
