@@ -115,6 +115,16 @@ def windows(pieces: Sequence[Sequence[int]], limit: int) -> list[tuple[int, int]
     return out
 
 
+def special_affixes(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The special tokens a tokenizer puts before and after a single sequence (e.g. [CLS] and [SEP])."""
+    bare = tokenizer(["a"], is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    full = tokenizer(["a"], is_split_into_words=True, add_special_tokens=True)["input_ids"]
+    for i in range(len(full) - len(bare) + 1):
+        if full[i : i + len(bare)] == bare:
+            return full[:i], full[i + len(bare) :]
+    raise ValueError("cannot locate the special tokens this tokenizer adds around a sequence")
+
+
 def pretrained_extractor(
     tokenizer: Any,
     model: Any,
@@ -122,69 +132,74 @@ def pretrained_extractor(
     batch_size: int = 32,
     max_length: int | None = None,
 ) -> Extractor:
-    """An :data:`~neurosieve.activations.Extractor` over all hidden states (embeddings included), pooled per word."""
+    """An :data:`~neurosieve.activations.Extractor` over all hidden states (embeddings included), pooled per word.
+
+    Each block is tokenised once; windows are assembled from the word pieces
+    with the model's special tokens, batched by length, and pooled on the
+    device by precomputed indices.
+    """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     device = next(model.parameters()).device
     limit = max_pieces(tokenizer, model, max_length)
-    n_special = tokenizer.num_special_tokens_to_add(pair=False)
+    prefix, suffix = special_affixes(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     @torch.no_grad()
     def extract(block: Sequence[Sequence[str]]) -> list[np.ndarray]:
         pieces = word_pieces(tokenizer, block)
-        lengths = [len(s) for s in block]
-        first_token = np.concatenate([[0], np.cumsum(lengths)])
+        first_token = np.concatenate([[0], np.cumsum([len(s) for s in block])])
         n_tokens = int(first_token[-1])
         # One sequence per window of whole words; per position, the global token it belongs to (-1: special).
-        texts: list[list[str]] = []
-        bases: list[int] = []
-        for s, (sent, sent_pieces) in enumerate(zip(block, pieces)):
-            words = [w if p != [tokenizer.unk_token_id] else tokenizer.unk_token for w, p in zip(sent, sent_pieces)]
+        seqs: list[tuple[list[int], list[int]]] = []
+        for s, sent_pieces in enumerate(pieces):
             for a, b in windows(sent_pieces, limit):
-                texts.append(words[a:b])
-                bases.append(int(first_token[s]) + a)
-        enc = tokenizer(texts, is_split_into_words=True, truncation=True, max_length=limit + n_special)
-        seqs = [
-            (ids, [-1 if w is None else base + w for w in enc.word_ids(i)])
-            for i, (ids, base) in enumerate(zip(enc["input_ids"], bases))
-        ]
+                ids, owner = list(prefix), [-1] * len(prefix)
+                for w in range(a, b):
+                    p = sent_pieces[w][:limit]
+                    ids.extend(p)
+                    owner.extend([int(first_token[s]) + w] * len(p))
+                seqs.append((ids + suffix, owner + [-1] * len(suffix)))
         order = np.argsort([-len(ids) for ids, _ in seqs], kind="stable")
-        sums: list[torch.Tensor] | None = None
+        outs: list[torch.Tensor] | None = None
         counts = torch.zeros(n_tokens, device=device)
         for start in range(0, len(order), batch_size):
             batch = [seqs[i] for i in order[start : start + batch_size]]
             width = max(len(ids) for ids, _ in batch)
-            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            attention = torch.zeros((len(batch), width), dtype=torch.long)
-            owners = torch.full((len(batch), width), -1, dtype=torch.long)
+            input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+            owners = np.full((len(batch), width), -1, dtype=np.int64)
+            attention = np.zeros((len(batch), width), dtype=np.int64)
             for r, (ids, own) in enumerate(batch):
-                input_ids[r, : len(ids)] = torch.tensor(ids)
+                input_ids[r, : len(ids)] = ids
+                owners[r, : len(own)] = own
                 attention[r, : len(ids)] = 1
-                owners[r, : len(own)] = torch.tensor(own)
-            owners = owners.to(device)
-            hidden = model(
-                input_ids=input_ids.to(device), attention_mask=attention.to(device), output_hidden_states=True
-            ).hidden_states
             keep = owners >= 0
-            if pooling == "mean":
-                sel = keep
-            else:
+            if pooling != "mean":
                 # The first (last) piece of a word is where the owner differs from the previous (next) position's.
-                shift = 1 if pooling == "first" else -1
-                neighbour = torch.roll(owners, shift, dims=1)
-                neighbour[:, 0 if shift == 1 else -1] = -2
-                sel = keep & (owners != neighbour)
-            own = owners[sel]
-            if sums is None:
-                sums = [torch.zeros(n_tokens, h.shape[-1], device=device) for h in hidden]
-            for acc, h in zip(sums, hidden):
-                acc.index_add_(0, own, h[sel].float())
+                neighbour = np.full_like(owners, -2)
+                if pooling == "first":
+                    neighbour[:, 1:] = owners[:, :-1]
+                else:
+                    neighbour[:, :-1] = owners[:, 1:]
+                keep &= owners != neighbour
+            rows, cols = (torch.from_numpy(x).to(device) for x in np.nonzero(keep))
+            own = torch.from_numpy(owners[keep]).to(device)
+            hidden = model(
+                input_ids=torch.from_numpy(input_ids).to(device),
+                attention_mask=torch.from_numpy(attention).to(device),
+                output_hidden_states=True,
+            ).hidden_states
+            if outs is None:
+                outs = [torch.zeros(n_tokens, h.shape[-1], device=device) for h in hidden]
+            for acc, h in zip(outs, hidden):
+                acc.index_add_(0, own, h[rows, cols].float())
             counts.index_add_(0, own, torch.ones_like(own, dtype=torch.float))
-        assert sums is not None
+        assert outs is not None
         if bool((counts == 0).any()):
             raise RuntimeError("some words received no word piece; this is a bug in the piece-to-word mapping")
-        return [(acc / counts[:, None]).cpu().numpy() for acc in sums]
+        if pooling == "mean":
+            outs = [acc / counts[:, None] for acc in outs]
+        return [acc.cpu().numpy() for acc in outs]
 
     return extract
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch's generators and make its kernels deterministic."""
+    """Seed torch's generators and make its kernels deterministic (cuBLAS included, on a GPU)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
