@@ -48,9 +48,9 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         self,
         l1: float = 1e-5,
         l2: float = 1e-5,
-        epochs: int = 10,
-        batch_size: int = 4096,
-        lr: float = 1e-2,
+        epochs: int = 4,
+        batch_size: int = 512,
+        lr: float = 3e-2,
         random_state: int | None = 0,
         warm_start: bool = False,
         device: str = "cpu",
@@ -66,7 +66,7 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: Sequence[Any]) -> "ElasticNetProbe":
         """Fit on (tokens × neurons) activations and one label per token."""
-        X = np.asarray(X, dtype=np.float32)
+        X = np.require(X, dtype=np.float32, requirements=["C", "W"])
         y = np.asarray(y)
         classes, target = np.unique(y, return_inverse=True)
         n, d = X.shape
