@@ -68,7 +68,7 @@ def test_float32_agrees_with_corrcoef_to_1e5() -> None:
     shared = rng.normal(size=(20000, 3))
     acts = {k: (shared @ rng.normal(size=(3, 40)) + rng.normal(size=(20000, 40)) + 5.0).astype(np.float32) for k in "ab"}
     za, zb = standardize(acts["a"]), standardize(acts["b"])
-    c = (za.z @ zb.z.T) / za.tokens
+    c = (za.z.T @ zb.z) / za.tokens
     want = np.corrcoef(acts["a"].T.astype(np.float64), acts["b"].T.astype(np.float64))[:40, 40:]
     assert np.abs(c - want).max() < 1e-5
 
@@ -93,8 +93,9 @@ def test_planted_copy_sign_flip_and_dead() -> None:
 def test_pair_maxima_reads_both_axes() -> None:
     acts = planted()
     za, zb = standardize(acts["A"]), standardize(acts["B"])
-    ab, ba = pair_maxima(za, zb, block=4)
-    ba2, ab2 = pair_maxima(zb, za, block=1)
+    ab, ba, full = pair_maxima(za, zb, block=4, keep=True)
+    ba2, ab2, _ = pair_maxima(zb, za, block=1)
+    np.testing.assert_allclose(np.abs(full).max(axis=1), ab.best_abs, atol=1e-6)
     np.testing.assert_allclose(ab.best_abs, ab2.best_abs, atol=1e-6)
     np.testing.assert_allclose(ba.best_abs, ba2.best_abs, atol=1e-6)
     np.testing.assert_array_equal(ba.best_abs_neuron, ba2.best_abs_neuron)
@@ -114,10 +115,10 @@ def test_linreg_against_lstsq() -> None:
 
 def test_duplicated_instance_fools_maxcorr_not_meanmaxcorr() -> None:
     rng = np.random.default_rng(4)
-    acts = {f"s{k}": rng.normal(size=(3000, 12)) for k in range(4)}
+    acts = {f"s{k}": rng.normal(size=(3000, 40)) for k in range(4)}
     shared = rng.normal(size=3000)
     for k in range(4):
-        acts[f"s{k}"][:, 0] = shared + 0.3 * rng.normal(size=3000)  # one genuinely shared neuron per instance
+        acts[f"s{k}"][:, 17] = shared + 0.3 * rng.normal(size=3000)  # one genuinely shared neuron per instance
     out = duplicate_experiment(acts, "s1", ks=[1, 3]).set_index(["method", "instance"])
     # Every neuron of the duplicated instance now has MaxCorr 1: its ranking is scrambled.
     assert out.loc[("maxcorr", "s1"), "mean_score_after"] == pytest.approx(1.0)

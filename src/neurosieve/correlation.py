@@ -33,30 +33,35 @@ SIGNED = ("maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed")
 
 @dataclass
 class Standardized:
-    """z-scored activations stored neuron-major (neurons × tokens) and the dead-neuron mask."""
+    """z-scored activations (tokens × neurons, float32) and the dead-neuron mask."""
 
     z: np.ndarray
     dead: np.ndarray
 
     @property
     def tokens(self) -> int:
-        return self.z.shape[1]
+        return self.z.shape[0]
 
 
-def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6) -> Standardized:
+def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, copy: bool = True) -> Standardized:
     """z-score each column of a (tokens × neurons) array over tokens; constant columns are dead and set to 0.
 
-    A column is constant when its standard deviation is at most ``rtol`` times
-    its magnitude (float32 noise on a constant is not a signal).
+    Means and variances accumulate in float64; a column is constant when its
+    standard deviation is at most ``rtol`` times max(|mean|, 1). With
+    ``copy=False`` a writable array of the right dtype is standardised in place.
     """
-    x64 = np.asarray(x, dtype=np.float64)
-    mean = x64.mean(axis=0)
-    std = x64.std(axis=0)
-    scale = np.maximum(np.abs(mean), np.abs(x64).max(axis=0, initial=0.0))
-    dead = std <= rtol * np.maximum(scale, 1e-30)
-    z = (x64 - mean) / np.where(dead, 1.0, std)
-    z[:, dead] = 0.0
-    return Standardized(np.ascontiguousarray(z.T, dtype=dtype), dead)
+    x = np.asarray(x, dtype=dtype)
+    mean = x.mean(axis=0, dtype=np.float64)
+    if copy or not x.flags.writeable:
+        z = x - mean.astype(dtype)
+    else:
+        z = np.subtract(x, mean.astype(dtype), out=x)
+    std = np.sqrt(np.einsum("ij,ij->j", z, z, dtype=np.float64) / max(len(x), 1))
+    dead = std <= rtol * np.maximum(np.abs(mean), 1.0)
+    z /= np.where(dead, 1.0, std).astype(dtype)
+    if dead.any():
+        z[:, dead] = 0.0
+    return Standardized(z, dead)
 
 
 @dataclass
@@ -95,18 +100,25 @@ def _update(acc: PairMax, sl: slice | np.ndarray, c: np.ndarray) -> None:
     acc.best_signed_neuron[idx] = js[better]
 
 
-def pair_maxima(a: Standardized, b: Standardized, block: int = 1024) -> tuple[PairMax, PairMax]:
-    """Best partners of a's neurons in b and of b's neurons in a, from one blocked pass over Z_a Z_b^T / T.
+def pair_maxima(
+    a: Standardized, b: Standardized, block: int = 1024, keep: bool = False
+) -> tuple[PairMax, PairMax, np.ndarray | None]:
+    """Best partners of a's neurons in b and of b's neurons in a, from one blocked pass over Z_a^T Z_b / T.
 
-    Memory beyond the inputs is one (block × D_b) correlation block.
+    Memory beyond the inputs is one (block × D_b) correlation block, unless
+    ``keep`` asks for the whole (D_a × D_b) correlation matrix back (LinReg reuses it).
     """
     if a.tokens != b.tokens:
         raise ValueError(f"instances cover different tokens: {a.tokens} vs {b.tokens}")
-    fa, fb = _empty(a.z.shape[0]), _empty(b.z.shape[0])
+    da, db = a.z.shape[1], b.z.shape[1]
+    fa, fb = _empty(da), _empty(db)
+    full = np.empty((da, db), dtype=np.float32) if keep else None
     t = a.tokens
-    for start in range(0, a.z.shape[0], block):
-        sl = slice(start, min(start + block, a.z.shape[0]))
-        c = (a.z[sl] @ b.z.T) / t
+    for start in range(0, da, block):
+        sl = slice(start, min(start + block, da))
+        c = (a.z[:, sl].T @ b.z) / t
+        if full is not None:
+            full[sl] = c
         _update(fa, sl, c)
         # columns: b's neurons against this block of a's; fold the block's best into b's running maxima
         ct = c.T
@@ -119,30 +131,44 @@ def pair_maxima(a: Standardized, b: Standardized, block: int = 1024) -> tuple[Pa
         shift = cols.best_signed > fb.best_signed
         fb.best_signed[shift] = cols.best_signed[shift]
         fb.best_signed_neuron[shift] = cols.best_signed_neuron[shift] + start
-    return fa, fb
+    return fa, fb, full
 
 
-def linreg_r2(target: Standardized, predictors: Standardized, ridge: float = 1e-6) -> np.ndarray:
+def gram(x: Standardized) -> np.ndarray:
+    """An instance's correlation matrix with itself (Z^T Z / T), float64."""
+    return (x.z.T @ x.z).astype(np.float64) / x.tokens
+
+
+def linreg_r2(
+    target: Standardized,
+    predictors: Standardized,
+    ridge: float = 1e-6,
+    cross: np.ndarray | None = None,
+    predictor_gram: np.ndarray | None = None,
+) -> np.ndarray:
     """R^2 of predicting each neuron of ``target`` from all neurons of ``predictors`` by least squares.
 
-    With z-scored data the normal equations use the correlation matrices:
-    W = (C_pp + ridge I)^-1 C_pt and R^2_j = c_j . w_j. A tiny ridge keeps dead
-    predictors (all-zero columns) from making the system singular.
+    With z-scored data the normal equations use correlation matrices only:
+    W = (C_pp + ridge I)^-1 C_pt and R^2_j = c_j . w_j. ``cross`` (C_pt) and
+    ``predictor_gram`` (C_pp) may be passed in when already computed. A tiny
+    ridge keeps dead predictors (all-zero columns) from making the system singular.
     """
-    t = target.tokens
-    p = predictors.z.astype(np.float64)
-    g = (p @ p.T) / t
+    g = gram(predictors) if predictor_gram is None else predictor_gram.copy()
     g[np.diag_indices_from(g)] += ridge
-    c = (p @ target.z.T.astype(np.float64)) / t
+    c = (predictors.z.T @ target.z).astype(np.float64) / target.tokens if cross is None else np.asarray(cross, np.float64)
     w = np.linalg.solve(g, c)
     r2 = np.einsum("pj,pj->j", c, w)
     r2[target.dead] = 0.0
     return np.clip(r2, 0.0, 1.0)
 
 
-def rank_desc(score: np.ndarray, dead: np.ndarray) -> np.ndarray:
-    """1-based ranks, highest score first; dead neurons last; ties broken by neuron index."""
-    key = np.where(dead, -np.inf, score)
+def rank_desc(score: np.ndarray, dead: np.ndarray, decimals: int = 6) -> np.ndarray:
+    """1-based ranks, highest score first; dead neurons last; ties broken by neuron index.
+
+    Scores are compared at ``decimals`` places: float32 correlations carry no
+    meaning below that, and noise must not order tied neurons.
+    """
+    key = np.where(dead, -np.inf, np.round(score, decimals))
     order = np.lexsort((np.arange(len(score)), -key))
     ranks = np.empty(len(score), np.int64)
     ranks[order] = np.arange(1, len(score) + 1)
@@ -162,20 +188,26 @@ def correlate_instances(
     block: int = 1024,
     linreg: bool = True,
     dtype: type = np.float32,
+    copy: bool = True,
 ) -> CorrelationResult:
     """Score every neuron of every instance by MaxCorr, MeanMaxCorr, MinCorr and LinReg.
 
     ``activations`` maps an instance name to its (tokens × neurons) array for
     one layer; instances may differ in width but must cover the same tokens.
+    ``copy=False`` lets the arrays be standardised in place (saves memory).
     """
     names = list(activations)
     if len(names) < 2:
         raise ValueError(f"cross-model correlation needs at least two instances, got {names}")
-    std = {n: standardize(activations[n], dtype) for n in names}
+    std = {n: standardize(activations[n], dtype, copy=copy) for n in names}
     best: dict[tuple[str, str], PairMax] = {}
+    cross: dict[tuple[str, str], np.ndarray] = {}
     for ai, a in enumerate(names):
         for b in names[ai + 1 :]:
-            best[a, b], best[b, a] = pair_maxima(std[a], std[b], block)
+            best[a, b], best[b, a], c = pair_maxima(std[a], std[b], block, keep=linreg)
+            if c is not None:
+                cross[a, b], cross[b, a] = c, c.T
+    grams = {n: gram(std[n]) for n in names} if linreg else {}
     score_rows, pair_rows = [], []
     for a in names:
         others = [b for b in names if b != a]
@@ -199,7 +231,9 @@ def correlate_instances(
             "mincorr_signed": s_sig.min(axis=0),
         }
         if linreg:
-            table["linreg"] = np.min([linreg_r2(std[a], std[b]) for b in others], axis=0)
+            table["linreg"] = np.min(
+                [linreg_r2(std[a], std[b], cross=cross[b, a], predictor_gram=grams[b]) for b in others], axis=0
+            )
         partner_inst = np.asarray(others, dtype=object)[top]
         partner_neuron = np.stack([best[a, b].best_abs_neuron for b in others])[top, cols]
         partner_r = np.stack([best[a, b].best_abs_r for b in others])[top, cols]
@@ -277,7 +311,7 @@ def duplicate_experiment(
     """The report's two-identical-instances case: add an exact copy of one instance and compare rankings.
 
     For each method and original instance: Spearman correlation between its
-    scores before and after the copy is added, and the overlap of its top-k.
+    rankings before and after the copy is added, and the overlap of its top-k.
     The report predicts MaxCorr is fooled (the duplicated instance's neurons all
     score ~1) while MeanMaxCorr is not.
     """
@@ -295,7 +329,7 @@ def duplicate_experiment(
                 "method": m,
                 "instance": inst,
                 "duplicated": inst == duplicate,
-                "spearman": spearman(b[m].to_numpy(), a[m].to_numpy()),
+                "spearman": spearman(b[f"rank_{m}"].to_numpy(), a[f"rank_{m}"].to_numpy()),
                 "mean_score_before": float(b[m].mean()),
                 "mean_score_after": float(a[m].mean()),
             }
@@ -365,7 +399,7 @@ def run_correlation(
     acts = {inst: read_layer(path, layer) for inst, (path, layer) in sources.items()}
     layers = {inst: layer for inst, (_, layer) in sources.items()}
     settings = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
-    result = correlate_instances(acts, block, linreg)
+    result = correlate_instances({k: v.copy() for k, v in acts.items()}, block, linreg, copy=False)
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
     dead = result.scores.groupby("instance")["dead"].sum()
     for inst, n in dead.items():
