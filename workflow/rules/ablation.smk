@@ -1,32 +1,6 @@
 # Ablation stage: probe ablation per (family, instance, layer, property); model ablation
 # per (trained family, instance, layer); per family, all curves with their spread.
 
-ABL = config["ablation"]
-PROBE_RANKINGS = {"lca", "probeless", "random"}
-
-
-def ablated_layers(family):
-    return [
-        l for l in probed_layers(family) if ABL["layers"] is None or l in ABL["layers"]
-    ]
-
-
-def ablation_rankings(family, wanted):
-    """The requested rankings this family has: correlation rankings need several instances."""
-    return [r for r in wanted if r in PROBE_RANKINGS or family in CORRELATED]
-
-
-def ranking_inputs(family, instance, layer, prop, wanted):
-    out = {}
-    rankings = ablation_rankings(family, wanted)
-    if any(r in PROBE_RANKINGS for r in rankings):
-        out["orderings"] = (
-            f"{probe_dir(family, instance, layer, prop)}/orderings.parquet"
-        )
-    if any(r not in PROBE_RANKINGS for r in rankings):
-        out["scores"] = f"{OUT}/correlation/{family}/layer{layer}/scores.parquet"
-    return out
-
 
 rule probe_ablation:
     input:
@@ -99,19 +73,6 @@ rule model_ablation:
         device=lambda w: FAMILIES[w.family]["device"],
     script:
         "../../scripts/model_ablation.py"
-
-
-def family_ablation_curves(family):
-    out = []
-    for inst in family_instances(family):
-        for layer in ablated_layers(family):
-            out += [
-                f"{OUT}/ablation/probe/{family}/{inst}/layer{layer}/{prop}.parquet"
-                for prop in ABL["properties"]
-            ]
-            if ABL["model"]["enabled"] and family in TRAINED:
-                out.append(f"{OUT}/ablation/model/{family}/{inst}/layer{layer}.parquet")
-    return out
 
 
 rule ablation_summary:

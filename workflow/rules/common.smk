@@ -93,3 +93,239 @@ def final_outputs():
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
     return out
+
+
+# --- correlation stage ---
+
+CORR = config["correlation"]
+
+
+def corr_inputs(family):
+    return [
+        f"{OUT}/activations/{family}/{inst}/{CORR['split']}.parquet"
+        for inst in family_instances(family)
+    ]
+
+
+def cross_family_members(group):
+    """(name, activation file, layer) of every instance of a cross-family group."""
+    members = []
+    for member in CORR["cross_family"][group]:
+        fam, layer = member.split(":")
+        for inst in family_instances(fam):
+            path = f"{OUT}/activations/{fam}/{inst}/{CORR['split']}.parquet"
+            members.append((f"{fam}/{inst}", path, int(layer)))
+    return members
+
+
+# --- probing stage ---
+
+PROBE = config["probing"]
+
+
+PROBE_TABLES = ["metrics", "orderings", "weights", "labels"]
+
+
+def probed_layers(family):
+    layers = LAYERS[family]
+    return [l for l in layers if PROBE["layers"] is None or l in PROBE["layers"]]
+
+
+def probe_dir(family, instance, layer, prop):
+    return f"{OUT}/probing/{family}/{instance}/layer{layer}/{prop}"
+
+
+def probe_lambdas(w):
+    if PROBE["grid"]:
+        return {
+            "lambdas": f"{OUT}/probing/{w.family}/lambdas/layer{w.layer}/{w.prop}.parquet"
+        }
+    return {}
+
+
+def probing_summary_keys(family):
+    return [
+        (inst, layer, prop)
+        for inst in family_instances(family)
+        for layer in probed_layers(family)
+        for prop in PROBE["properties"]
+    ]
+
+
+# --- ablation stage ---
+
+ABL = config["ablation"]
+
+
+PROBE_RANKINGS = {"lca", "probeless", "random"}
+
+
+def ablated_layers(family):
+    return [
+        l for l in probed_layers(family) if ABL["layers"] is None or l in ABL["layers"]
+    ]
+
+
+def ablation_rankings(family, wanted):
+    """The requested rankings this family has: correlation rankings need several instances."""
+    return [r for r in wanted if r in PROBE_RANKINGS or family in CORRELATED]
+
+
+def ranking_inputs(family, instance, layer, prop, wanted):
+    out = {}
+    rankings = ablation_rankings(family, wanted)
+    if any(r in PROBE_RANKINGS for r in rankings):
+        out["orderings"] = (
+            f"{probe_dir(family, instance, layer, prop)}/orderings.parquet"
+        )
+    if any(r not in PROBE_RANKINGS for r in rankings):
+        out["scores"] = f"{OUT}/correlation/{family}/layer{layer}/scores.parquet"
+    return out
+
+
+def family_ablation_curves(family):
+    out = []
+    for inst in family_instances(family):
+        for layer in ablated_layers(family):
+            out += [
+                f"{OUT}/ablation/probe/{family}/{inst}/layer{layer}/{prop}.parquet"
+                for prop in ABL["properties"]
+            ]
+            if ABL["model"]["enabled"] and family in TRAINED:
+                out.append(f"{OUT}/ablation/model/{family}/{inst}/layer{layer}.parquet")
+    return out
+
+
+# --- figures stage ---
+
+FIG = config["figures"]
+
+
+# name: (number, report category, needs)
+#   needs: "probe" (any family), "corr" (several instances), "model" (trained and several instances)
+FIGURES = {
+    "weights_closed": (1, "Probing (LCA)", "probe"),
+    "weights_open": (2, "Probing (LCA)", "probe"),
+    "accuracy_vs_kept": (3, "Ablation", "probe"),
+    "model_ablation": (4, "Ablation", "model"),
+    "ranking_scores": (5, "Correlation (CCA)", "corr"),
+    "stability": (6, "Correlation (CCA)", "model"),
+    "mask_vs_retrain": (7, "Ablation", "probe"),
+    "neurons_per_label": (8, "Probing (LCA)", "probe"),
+    "top_neurons": (9, "Probing (LCA)", "probe"),
+    "similarity": (10, "Correlation (CCA)", "probe"),
+    "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
+}
+
+
+def fig_instance(family):
+    names = family_instances(family)
+    return FIG["instance"] if FIG["instance"] in names else names[0]
+
+
+def fig_layer(family):
+    layers = ablated_layers(family)
+    if FIG["layer"] is None:
+        return layers[-1]
+    if FIG["layer"] not in layers:
+        raise ValueError(
+            f"config key 'figures.layer': layer {FIG['layer']} of family {family!r} is not "
+            f"probed and ablated (ablated layers: {layers})"
+        )
+    return FIG["layer"]
+
+
+if FIG["property"] not in ABL["properties"]:
+    raise ValueError(
+        f"config key 'figures.property': {FIG['property']!r} must be one of ablation.properties {ABL['properties']}"
+    )
+
+
+def figures_for(family):
+    """The figures a family supports."""
+    ok = {"probe"}
+    if family in CORRELATED:
+        ok.add("corr")
+        if family in TRAINED and ABL["model"]["enabled"]:
+            ok.add("model")
+    return [name for name, (_, _, need) in FIGURES.items() if need in ok]
+
+
+def figure_path(family, name, ext):
+    return f"{OUT}/figures/{family}/fig{FIGURES[name][0]:02d}_{name}.{ext}"
+
+
+def figure_inputs(name, family):
+    inst, layer = fig_instance(family), fig_layer(family)
+    pdir = probe_dir(family, inst, layer, FIG["property"])
+    curves = f"{OUT}/ablation/{family}/curves.parquet"
+    corr = f"{OUT}/correlation/{family}/layer{layer}"
+    return {
+        "weights_closed": {"weights": f"{pdir}/weights.parquet"},
+        "weights_open": {"weights": f"{pdir}/weights.parquet"},
+        "accuracy_vs_kept": {"curves": curves},
+        "model_ablation": {"curves": curves},
+        "ranking_scores": {"scores": f"{corr}/scores.parquet"},
+        "stability": {"curves": curves, "duplicate": f"{corr}/duplicate.parquet"},
+        "mask_vs_retrain": {"curves": curves},
+        "neurons_per_label": {"labels": f"{pdir}/labels.parquet"},
+        "top_neurons": {
+            "activations": f"{OUT}/activations/{family}/{inst}/test.parquet",
+            "orderings": f"{pdir}/orderings.parquet",
+        },
+        "similarity": {"cka": f"{OUT}/similarity/{family}/cka.parquet"},
+        "probe_accuracy_by_layer": {
+            "metrics": f"{OUT}/probing/{family}/summary.parquet"
+        },
+    }[name]
+
+
+def figure_settings(name, family):
+    return {
+        "layer": fig_layer(family),
+        "property": FIG["property"],
+        "label": FIG["closed_label"] if name == "weights_closed" else FIG["open_label"],
+        "salient_fraction": PROBE["salient_fraction"],
+        "rankings": ablation_rankings(family, ABL["model"]["rankings"]),
+        "sentences": FIG["sentences"],
+        "top_neurons": FIG["top_neurons"],
+    }
+
+
+# --- summary stage ---
+
+
+def summary_family(family):
+    """The tables the summary reads for one family (only those the family has)."""
+    inst, layer, prop = fig_instance(family), fig_layer(family), FIG["property"]
+    entry = {
+        "name": family,
+        "layer": layer,
+        "property": prop,
+        "probing": f"{OUT}/probing/{family}/summary.parquet",
+        "curves": f"{OUT}/ablation/{family}/curves.parquet",
+        "labels": f"{probe_dir(family, inst, layer, prop)}/labels.parquet",
+        "train_metrics": [],
+    }
+    if family in TRAINED:
+        entry["train_metrics"] = [
+            f"{OUT}/models/{family}/{i}/metrics.json" for i in family_instances(family)
+        ]
+    if family in CORRELATED:
+        corr = f"{OUT}/correlation/{family}/layer{layer}"
+        entry.update(
+            duplicate=f"{corr}/duplicate.parquet",
+            stability=f"{corr}/stability.parquet",
+            scores=f"{corr}/scores.parquet",
+        )
+    return entry
+
+
+def summary_inputs():
+    files = []
+    for fam in FAMILIES:
+        for key, value in summary_family(fam).items():
+            if key in ("name", "layer", "property"):
+                continue
+            files += value if isinstance(value, list) else [value]
+    return files

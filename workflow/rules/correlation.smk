@@ -1,26 +1,6 @@
 # Cross-model correlation stage: per (family, layer) scores, pairs, stability and the
 # duplicated-instance experiment; per family the layer-similarity (CKA) table.
 
-CORR = config["correlation"]
-
-
-def corr_inputs(family):
-    return [
-        f"{OUT}/activations/{family}/{inst}/{CORR['split']}.parquet"
-        for inst in family_instances(family)
-    ]
-
-
-def cross_family_members(group):
-    """(name, activation file, layer) of every instance of a cross-family group."""
-    members = []
-    for member in CORR["cross_family"][group]:
-        fam, layer = member.split(":")
-        for inst in family_instances(fam):
-            path = f"{OUT}/activations/{fam}/{inst}/{CORR['split']}.parquet"
-            members.append((f"{fam}/{inst}", path, int(layer)))
-    return members
-
 
 rule correlation:
     input:

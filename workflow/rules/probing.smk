@@ -1,26 +1,6 @@
 # Probing stage (LCA): lambda selection once per (family, layer, property) on a reference
 # instance, then one probe per (family, instance, layer, property).
 
-PROBE = config["probing"]
-PROBE_TABLES = ["metrics", "orderings", "weights", "labels"]
-
-
-def probed_layers(family):
-    layers = LAYERS[family]
-    return [l for l in layers if PROBE["layers"] is None or l in PROBE["layers"]]
-
-
-def probe_dir(family, instance, layer, prop):
-    return f"{OUT}/probing/{family}/{instance}/layer{layer}/{prop}"
-
-
-def probe_lambdas(w):
-    if PROBE["grid"]:
-        return {
-            "lambdas": f"{OUT}/probing/{w.family}/lambdas/layer{w.layer}/{w.prop}.parquet"
-        }
-    return {}
-
 
 rule select_lambdas:
     input:
@@ -81,15 +61,6 @@ rule probe:
         seed=PROBE["seed"],
     script:
         "../../scripts/probe.py"
-
-
-def probing_summary_keys(family):
-    return [
-        (inst, layer, prop)
-        for inst in family_instances(family)
-        for layer in probed_layers(family)
-        for prop in PROBE["properties"]
-    ]
 
 
 rule probing_summary:
