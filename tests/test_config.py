@@ -68,3 +68,19 @@ def test_missing_model_package() -> None:
 def test_pretrained_instances_are_unique_names() -> None:
     fam = validate_config({"families": {"m": {"kind": "pretrained", "models": ["google/multiberts-seed_0", "google/multiberts-seed_1"]}}}, SCHEMA)["families"]["m"]
     assert instances(fam) == ["google--multiberts-seed_0", "google--multiberts-seed_1"]
+
+
+def test_unknown_hub_id_fails_before_any_job() -> None:
+    from neurosieve.config import family_layers
+
+    fam = validate_config({"families": {"m": {"kind": "pretrained", "models": ["no-such-org/no-such-model-xyz"]}}}, SCHEMA)["families"]["m"]
+    with pytest.raises(ConfigError, match="no-such-org/no-such-model-xyz.*could not be found"):
+        family_layers(fam)
+
+
+def test_family_layers_of_a_local_model(tiny_bert: Path) -> None:
+    from neurosieve.config import family_layers
+
+    fam = validate_config({"families": {"m": {"kind": "pretrained", "models": [str(tiny_bert)]}}}, SCHEMA)["families"]["m"]
+    assert family_layers(fam) == [0, 1, 2]
+    assert family_layers({"kind": "bilstm", "model": {"num_layers": 3}}) == [0, 1, 2, 3]

@@ -124,7 +124,15 @@ def family_layers(family: Mapping[str, Any]) -> list[int]:
 
     from .pretrained import resolve_model_spec
 
-    counts = {AutoConfig.from_pretrained(resolve_model_spec(m)).num_hidden_layers + 1 for m in family["models"]}
+    counts = set()
+    for m in family["models"]:
+        try:
+            counts.add(AutoConfig.from_pretrained(resolve_model_spec(m)).num_hidden_layers + 1)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"model {m!r} could not be found: not a local model directory, and not on the Hugging Face hub "
+                f"or in its local cache (offline?): {exc}"
+            ) from exc
     if len(counts) != 1:
         raise ConfigError(f"instances of a pretrained family must have the same number of layers, got {sorted(counts)}")
     return list(range(counts.pop()))
