@@ -33,12 +33,13 @@ def test_same_seed_same_metrics(small_tokens: dict[str, pd.DataFrame], kind: str
     assert other["curve"] != runs[0]["curve"]
 
 
-def test_metrics_record_everything(trained) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_record_everything(trained, small_tokens) -> None:  # type: ignore[no-untyped-def]
     _, vocab, m = trained
     assert set(m["test"]) == {"precision", "recall", "f1", "token_accuracy"}
     assert len(m["curve"]) == 2 and m["seed"] == 3 and "torch" in m["versions"]
     assert m["layer_dims"] == [8 + 16, 16, 16]
-    assert "I-LST" in vocab.labels or "I-LST" not in m["labels"]
+    both = set(small_tokens["train"]["chunk"].astype(str)) | set(small_tokens["test"]["chunk"].astype(str))
+    assert m["labels"] == vocab.labels == sorted(both)
 
 
 def test_label_map_spans_train_and_test() -> None:

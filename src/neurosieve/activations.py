@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +134,9 @@ def iter_layers(path: str | os.PathLike[str]) -> Iterator[tuple[str, np.ndarray]
         yield name, read_layer(path, name)
 
 
-__all__: Iterable[str] = [
+__all__ = [
     "activation_layers",
+    "dump_tagger_activations",
     "iter_layers",
     "layer_name",
     "read_keys",

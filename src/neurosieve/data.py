@@ -12,7 +12,6 @@ import hashlib
 import http.client
 import logging
 import os
-
 import time
 import urllib.error
 import urllib.request
