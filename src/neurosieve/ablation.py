@@ -263,9 +263,8 @@ def run_ablation_summary(paths: Sequence[str], curves_path: str, spread_path: st
     from .io import provenance, write_parquet
 
     curves = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    if "property" not in curves:
-        curves["property"] = None
-    curves["property"] = curves["property"].fillna("chunk-f1" if "model" in set(curves["mode"]) else "")
+    # Model ablation scores the end task, not a probed property.
+    curves["property"] = curves["property"].where(curves["mode"] != "model", "chunk-f1") if "property" in curves else "chunk-f1"
     meta = provenance({"inputs": list(paths)})
     write_parquet(curves, curves_path, meta)
     spread = curve_spread(curves)

@@ -316,7 +316,7 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
     elif name == "similarity":
         fig = similarity_heatmap(pd.read_parquet(inputs["cka"]))
     elif name == "probe_accuracy_by_layer":
-        fig = probe_accuracy_by_layer(pd.concat([pd.read_parquet(p) for p in inputs["metrics"]], ignore_index=True) if isinstance(inputs["metrics"], list) else pd.read_parquet(inputs["metrics"]))
+        fig = probe_accuracy_by_layer(pd.read_parquet(inputs["metrics"]))
     else:
         raise KeyError(f"unknown figure {name!r}")
     save(fig, png, svg)

@@ -14,11 +14,7 @@ def configure(snakemake: Any) -> logging.Logger:
     if logs:
         handlers.append(logging.FileHandler(logs[0], mode="w"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s", handlers=handlers, force=True)
-    threads = int(getattr(snakemake, "threads", 1) or 1)
-    try:
-        import torch
+    import torch
 
-        torch.set_num_threads(threads)
-    except ImportError:
-        pass
+    torch.set_num_threads(int(getattr(snakemake, "threads", 1) or 1))
     return logging.getLogger(f"neurosieve.{getattr(snakemake, 'rule', 'script')}")
