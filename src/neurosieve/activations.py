@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import torch
 from tqdm.auto import tqdm
 
-from .data import sentences, token_table_to_arrow
+from .data import TOKEN_COLUMNS, sentences, token_table_to_arrow
 from .io import PROVENANCE_KEY, atomic_path
 from .models import Tagger, Vocab
 from .training import length_batches, make_batch
@@ -102,7 +102,7 @@ def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
 
 def read_keys(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The token key columns of an activation file."""
-    return pq.read_table(path, columns=["sentence", "position", "word", "pos", "chunk"]).to_pandas()
+    return pq.read_table(path, columns=list(TOKEN_COLUMNS)).to_pandas()
 
 
 def tagger_extractor(model: Tagger, vocab: Vocab, batch_size: int = 64) -> Extractor:
@@ -128,16 +128,9 @@ def tagger_extractor(model: Tagger, vocab: Vocab, batch_size: int = 64) -> Extra
     return extract
 
 
-def iter_layers(path: str | os.PathLike[str]) -> Iterator[tuple[str, np.ndarray]]:
-    """Each layer of an activation file in turn, one column read at a time."""
-    for name in activation_layers(path):
-        yield name, read_layer(path, name)
-
-
 __all__ = [
     "activation_layers",
     "dump_tagger_activations",
-    "iter_layers",
     "layer_name",
     "read_keys",
     "read_layer",

@@ -81,8 +81,8 @@ def _empty(n: int) -> PairMax:
     )
 
 
-def _update(acc: PairMax, sl: slice | np.ndarray, c: np.ndarray) -> None:
-    """Fold a block of correlations (rows: acc's neurons in ``sl``, columns: partners) into ``acc``."""
+def _update(acc: PairMax, sl: slice, c: np.ndarray, offset: int = 0) -> None:
+    """Fold a block of correlations (rows: acc's neurons in ``sl``, columns: partners from ``offset`` on) into ``acc``."""
     a = np.abs(c)
     j = a.argmax(axis=1)
     rows = np.arange(c.shape[0])
@@ -90,14 +90,14 @@ def _update(acc: PairMax, sl: slice | np.ndarray, c: np.ndarray) -> None:
     better = v > acc.best_abs[sl]
     idx = np.arange(acc.best_abs.shape[0])[sl][better]
     acc.best_abs[idx] = v[better]
-    acc.best_abs_neuron[idx] = j[better]
+    acc.best_abs_neuron[idx] = j[better] + offset
     acc.best_abs_r[idx] = c[rows, j][better]
     js = c.argmax(axis=1)
     vs = c[rows, js]
     better = vs > acc.best_signed[sl]
     idx = np.arange(acc.best_signed.shape[0])[sl][better]
     acc.best_signed[idx] = vs[better]
-    acc.best_signed_neuron[idx] = js[better]
+    acc.best_signed_neuron[idx] = js[better] + offset
 
 
 def pair_maxima(
@@ -120,17 +120,7 @@ def pair_maxima(
         if full is not None:
             full[sl] = c
         _update(fa, sl, c)
-        # columns: b's neurons against this block of a's; fold the block's best into b's running maxima
-        ct = c.T
-        cols = _empty(ct.shape[0])
-        _update(cols, slice(None), ct)
-        shift = cols.best_abs > fb.best_abs
-        fb.best_abs[shift] = cols.best_abs[shift]
-        fb.best_abs_neuron[shift] = cols.best_abs_neuron[shift] + start
-        fb.best_abs_r[shift] = cols.best_abs_r[shift]
-        shift = cols.best_signed > fb.best_signed
-        fb.best_signed[shift] = cols.best_signed[shift]
-        fb.best_signed_neuron[shift] = cols.best_signed_neuron[shift] + start
+        _update(fb, slice(None), c.T, offset=start)  # the same block read along b's axis
     return fa, fb, full
 
 
@@ -307,17 +297,20 @@ def duplicate_experiment(
     ks: Sequence[int],
     methods: Sequence[str] = ("maxcorr", "meanmaxcorr"),
     block: int = 1024,
+    before: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The report's two-identical-instances case: add an exact copy of one instance and compare rankings.
 
     For each method and original instance: Spearman correlation between its
     rankings before and after the copy is added, and the overlap of its top-k.
     The report predicts MaxCorr is fooled (the duplicated instance's neurons all
-    score ~1) while MeanMaxCorr is not.
+    score ~1) while MeanMaxCorr is not. ``before`` takes scores already computed
+    for ``activations``.
     """
     if duplicate not in activations:
         raise KeyError(f"duplicate instance {duplicate!r} is not one of {list(activations)}")
-    before = correlate_instances(activations, block, linreg=False).scores
+    if before is None:
+        before = correlate_instances(activations, block, linreg=False).scores
     copy_name = f"{duplicate}-copy"
     after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False).scores
     rows = []
@@ -399,7 +392,7 @@ def run_correlation(
     acts = {inst: read_layer(path, layer) for inst, (path, layer) in sources.items()}
     layers = {inst: layer for inst, (_, layer) in sources.items()}
     settings = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
-    result = correlate_instances({k: v.copy() for k, v in acts.items()}, block, linreg, copy=False)
+    result = correlate_instances(acts, block, linreg)
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
     dead = result.scores.groupby("instance")["dead"].sum()
     for inst, n in dead.items():
@@ -413,7 +406,7 @@ def run_correlation(
     elif duplicate is not None and duplicate not in acts:
         log.warning("duplicate instance %r is not among %s: experiment skipped", duplicate, list(acts))
         duplicate = None
-    dup = duplicate_experiment(acts, duplicate, ks, block=block) if duplicate else pd.DataFrame(
+    dup = duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores) if duplicate else pd.DataFrame(
         columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
     )
     write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))

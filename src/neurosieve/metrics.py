@@ -33,7 +33,7 @@ def chunks(tags: Sequence[str]) -> set[tuple[int, int, str]]:
         if ends:
             out.add((start, i, kind))
             kind = ""
-        if starts or (prefix == "I" and not kind):
+        if starts:
             start, kind = i, t
         prev_prefix = prefix
     return out
