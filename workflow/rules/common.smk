@@ -37,20 +37,6 @@ wildcard_constraints:
     instance="[A-Za-z0-9_.-]+",
 
 
-def data_source():
-    """auto: the local directory when it holds both splits, else the download URLs."""
-    d = config["data"]
-    if d["source"] != "auto":
-        return d["source"]
-    local = d["local_dir"]
-    if local and all(
-        Path(local, f"{s}.txt.gz").is_file() or Path(local, f"{s}.txt").is_file()
-        for s in SPLITS
-    ):
-        return "local"
-    return "download"
-
-
 def family_instances(family):
     return instances(FAMILIES[family])
 
