@@ -70,11 +70,12 @@ def test_pretrained_instances_are_unique_names() -> None:
     assert instances(fam) == ["google--multiberts-seed_0", "google--multiberts-seed_1"]
 
 
-def test_unknown_hub_id_fails_before_any_job() -> None:
-    from neurosieve.config import family_layers
+def test_unknown_hub_id_is_not_looked_up_while_parsing() -> None:
+    from neurosieve.config import LayersUnknown, family_layers
 
     fam = validate_config({"families": {"m": {"kind": "pretrained", "models": ["no-such-org/no-such-model-xyz"]}}}, SCHEMA)["families"]["m"]
-    with pytest.raises(ConfigError, match="no-such-org/no-such-model-xyz.*could not be found"):
+    # Parsing never asks the hub: the layer count of a hub model that is not on disk is left to the model_info job.
+    with pytest.raises(LayersUnknown, match="no-such-org/no-such-model-xyz.*not on disk"):
         family_layers(fam)
 
 

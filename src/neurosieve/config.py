@@ -66,7 +66,7 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def check_semantics(cfg: Mapping[str, Any]) -> None:
     """Checks a schema cannot express: local model paths must exist, package models must import."""
-    from .pretrained import resolve_model_spec
+    from .modelspec import resolve_model_spec
 
     problems = []
     for name, fam in cfg.get("families", {}).items():
@@ -111,28 +111,38 @@ def instance_seed(instance: str) -> int:
     return int(instance[4:])
 
 
+class LayersUnknown(ConfigError):
+    """The layer count of a pretrained family is known only once its hub model is fetched."""
+
+
 def family_layers(family: Mapping[str, Any]) -> list[int]:
     """The activation layer indices of a family (0 is the embedding layer).
 
-    Trained families: ``num_layers + 1``. Pretrained families: read from the
-    first model's configuration (``num_hidden_layers + 1``); all instances of a
-    family must share it.
+    Trained families: ``num_layers + 1``. Pretrained families: ``num_layers + 1``
+    when the config gives it, else read from the first model's ``config.json`` on
+    disk (a local directory, a packaged model, the Hugging Face cache); all
+    instances of a family must share it. Never touches the network or an ML
+    library: a hub model that is not cached raises :class:`LayersUnknown` (the
+    workflow then asks its ``model_info`` job).
     """
+    from .modelspec import layer_count, model_dir_on_disk
+
     if family["kind"] in TRAINED_KINDS:
         return list(range(family["model"]["num_layers"] + 1))
-    from transformers import AutoConfig
-
-    from .pretrained import resolve_model_spec
-
+    if family.get("num_layers") is not None:
+        return list(range(family["num_layers"] + 1))
     counts = set()
     for m in family["models"]:
-        try:
-            counts.add(AutoConfig.from_pretrained(resolve_model_spec(m)).num_hidden_layers + 1)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"model {m!r} could not be found: not a local model directory, and not on the Hugging Face hub "
-                f"or in its local cache (offline?): {exc}"
-            ) from exc
+        path = model_dir_on_disk(m)
+        if path is None:
+            raise LayersUnknown(f"model {m!r} is not on disk (not cached from the Hugging Face hub yet)")
+        counts.add(layer_count(path))
+    return common_layers(counts)
+
+
+def common_layers(counts: set[int] | list[int]) -> list[int]:
+    """The layer indices shared by every instance of a pretrained family (given their layer counts)."""
+    counts = set(counts)
     if len(counts) != 1:
         raise ConfigError(f"instances of a pretrained family must have the same number of layers, got {sorted(counts)}")
     return list(range(counts.pop()))

@@ -22,37 +22,11 @@ import numpy as np
 import torch
 
 from .activations import Extractor
+from .modelspec import resolve_model_spec  # noqa: F401 (part of this module's interface)
 
 log = logging.getLogger(__name__)
 
 POOLINGS = ("first", "last", "mean")
-
-
-def resolve_model_spec(spec: str) -> str:
-    """Turn a model spec into what ``from_pretrained`` takes.
-
-    ``python:<package>`` is a model directory shipped inside an installed
-    package (found through its ``get_model_path()`` or ``MODEL_DIR``); a spec
-    that starts like a path must be an existing directory; anything else is a
-    Hugging Face hub id, returned unchanged.
-    """
-    if spec.startswith("python:"):
-        name = spec.split(":", 1)[1]
-        try:
-            mod = importlib.import_module(name)
-        except ImportError as exc:
-            raise ImportError(f"model {spec!r}: package {name!r} is not installed ({exc})") from exc
-        getter = getattr(mod, "get_model_path", None)
-        path = getter() if callable(getter) else getattr(mod, "MODEL_DIR", None)
-        if path is None or not Path(path).is_dir():
-            raise FileNotFoundError(f"model {spec!r}: package {name!r} ships no model directory")
-        return str(path)
-    if spec.startswith(("/", "./", "../", "~")) or Path(spec).is_dir():
-        path = Path(spec).expanduser()
-        if not path.is_dir():
-            raise FileNotFoundError(f"model path {spec!r} does not exist")
-        return str(path)
-    return spec
 
 
 def load_pretrained(spec: str, device: torch.device | str = "cpu") -> tuple[Any, Any]:

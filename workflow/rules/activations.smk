@@ -28,9 +28,26 @@ rule activations_trained:
         "../../scripts/activations_trained.py"
 
 
+checkpoint model_info:
+    output:
+        f"{OUT}/models/{{family}}/{{instance}}/pretrained.json",
+    log:
+        f"{OUT}/logs/model_info/{{family}}/{{instance}}.log",
+    wildcard_constraints:
+        family=alternation(PRETRAINED),
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        model=lambda w: instance_model(FAMILIES[w.family], w.instance),
+    script:
+        "../../scripts/model_info.py"
+
+
 rule activations_pretrained:
     input:
         tokens=f"{OUT}/data/{{split}}.parquet",
+        info=f"{OUT}/models/{{family}}/{{instance}}/pretrained.json",
     output:
         f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet",
     log:

@@ -1,8 +1,12 @@
 # Shared setup: config validation (before any job runs), output paths, and instance lists.
+import json
 from pathlib import Path
 
+# Light imports only (jsonschema, yaml): parsing needs no torch, transformers or hub access.
 from neurosieve.config import (
     TRAINED_KINDS,
+    LayersUnknown,
+    common_layers,
     family_layers,
     instance_model,
     instance_seed,
@@ -24,7 +28,35 @@ PRETRAINED = [f for f, c in FAMILIES.items() if c["kind"] == "pretrained"]
 SPLITS = ["train", "test"]
 # Families whose instances can be correlated with each other (at least two instances).
 CORRELATED = [f for f in FAMILIES if len(instances(FAMILIES[f])) >= 2]
-LAYERS = {f: family_layers(c) for f, c in FAMILIES.items()}
+
+
+class FamilyLayers:
+    """LAYERS[family]: a family's activation layers, from the config or the model files on disk.
+
+    A hub model not on disk yet is asked of the model_info checkpoint (fetched once on the
+    head node), so only input functions may look such a family up.
+    """
+
+    def __getitem__(self, family):
+        try:
+            return family_layers(FAMILIES[family])
+        except LayersUnknown:
+            return common_layers(
+                [
+                    read_model_info(
+                        checkpoints.model_info.get(family=family, instance=inst).output[0]
+                    )["layers"]
+                    for inst in family_instances(family)
+                ]
+            )
+
+
+def read_model_info(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+LAYERS = FamilyLayers()
 
 
 def alternation(names):

@@ -3,7 +3,7 @@
 
 rule summary:
     input:
-        summary_inputs(),
+        lambda w: summary_inputs(),
     output:
         md=report(
             f"{OUT}/summary/summary.md",
@@ -16,6 +16,6 @@ rule summary:
     conda:
         "../../envs/analysis.yaml"
     params:
-        families=[summary_family(f) for f in FAMILIES],
+        families=lambda w: [summary_family(f) for f in FAMILIES],
     script:
         "../../scripts/summary.py"
