@@ -22,11 +22,12 @@ rule probe_ablation:
         layer=r"\d+",
         prop="pos|chunk",
     conda:
-        "../../envs/analysis.yaml"
+        probe_env
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 3000 * attempt,
+        mem_mb=layer_mem_mb(3000, copies=4),
         runtime=lambda w, attempt: 60 * attempt,
+        gpu=probe_gpu,
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["rankings"]),
         percents=ABL["keep_percent"],
@@ -59,12 +60,12 @@ rule model_ablation:
         family=alternation(TRAINED),
         layer=r"\d+",
     conda:
-        "../../envs/torch.yaml"
+        family_torch_env
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 60 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["model"]["rankings"]),
         percents=ABL["model"]["remove_percent"],
@@ -83,6 +84,7 @@ rule ablation_summary:
         spread=f"{OUT}/ablation/{{family}}/spread.parquet",
     log:
         f"{OUT}/logs/ablation/{{family}}/summary.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -7,7 +7,9 @@ rule activations_trained:
         spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
         tokens=f"{OUT}/data/{{split}}.parquet",
     output:
-        f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet",
+        activation_output(
+            f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet"
+        ),
     log:
         f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
     benchmark:
@@ -15,12 +17,12 @@ rule activations_trained:
     wildcard_constraints:
         family=alternation(TRAINED),
     conda:
-        "../../envs/torch.yaml"
+        family_torch_env
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 4000 * attempt,
         runtime=lambda w, attempt: 30 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         batch_size=config["activations"]["batch_size"],
         device=lambda w: FAMILIES[w.family]["device"],
@@ -49,7 +51,9 @@ rule activations_pretrained:
         tokens=f"{OUT}/data/{{split}}.parquet",
         info=f"{OUT}/models/{{family}}/{{instance}}/pretrained.json",
     output:
-        f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet",
+        activation_output(
+            f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet"
+        ),
     log:
         f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
     benchmark:
@@ -57,12 +61,12 @@ rule activations_pretrained:
     wildcard_constraints:
         family=alternation(PRETRAINED),
     conda:
-        "../../envs/torch.yaml"
+        family_torch_env
     threads: 2
     resources:
         mem_mb=lambda w, attempt: 8000 * attempt,
         runtime=lambda w, attempt: 120 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         model=lambda w: instance_model(FAMILIES[w.family], w.instance),
         pooling=lambda w: FAMILIES[w.family]["pooling"],

@@ -41,14 +41,11 @@ class FamilyLayers:
         try:
             return family_layers(FAMILIES[family])
         except LayersUnknown:
-            return common_layers(
-                [
-                    read_model_info(
-                        checkpoints.model_info.get(family=family, instance=inst).output[0]
-                    )["layers"]
-                    for inst in family_instances(family)
-                ]
-            )
+            counts = []
+            for inst in family_instances(family):
+                job = checkpoints.model_info.get(family=family, instance=inst)
+                counts.append(read_model_info(job.output[0])["layers"])
+            return common_layers(counts)
 
 
 def read_model_info(path):
@@ -73,6 +70,57 @@ def family_instances(family):
     return instances(FAMILIES[family])
 
 
+# --- software environments and cluster resources ---
+
+
+def family_uses_gpu(family):
+    """A family's jobs ask the scheduler for a GPU when its device is cuda, or auto with gpu.request_for_auto."""
+    device = FAMILIES[family]["device"]
+    return device == "cuda" or (device == "auto" and config["gpu"]["request_for_auto"])
+
+
+def family_gpu(wildcards):
+    return int(family_uses_gpu(wildcards.family))
+
+
+def family_torch_env(wildcards):
+    """The CUDA build of the model environment for jobs that get a GPU, else the CPU build."""
+    if family_uses_gpu(wildcards.family):
+        return "../../envs/torch-cuda.yaml"
+    return "../../envs/torch.yaml"
+
+
+def probe_gpu(wildcards):
+    return int(config["probing"]["probe"]["device"] == "cuda")
+
+
+def probe_env(wildcards):
+    """Probes fitted on a GPU need the CUDA build of PyTorch."""
+    if config["probing"]["probe"]["device"] == "cuda":
+        return "../../envs/torch-cuda.yaml"
+    return "../../envs/analysis.yaml"
+
+
+def layer_mem_mb(base, copies):
+    """A memory request that grows with the activation files a job reads one layer of.
+
+    max(base, copies x (input size / layers)) MB, times the attempt number. Activation
+    files hold every layer; a job reading one layer holds about that share in memory,
+    times the copies its computation makes.
+    """
+
+    def mem_mb(wildcards, input, attempt):
+        per_layer = input.size_mb / max(1, len(LAYERS[wildcards.family]))
+        return int(max(base, copies * per_layer) * attempt)
+
+    return mem_mb
+
+
+def activation_output(path):
+    """Activation files are kept for reuse unless activations.keep is false (then temp())."""
+    return path if config["activations"]["keep"] else temp(path)
+
+
 def final_outputs():
     """Every target of the default run."""
     out = expand(f"{OUT}/data/{{split}}.parquet", split=SPLITS)
@@ -81,11 +129,12 @@ def final_outputs():
             f"{OUT}/models/{fam}/{{inst}}/metrics.json", inst=family_instances(fam)
         )
     for fam in FAMILIES:
-        out += expand(
-            f"{OUT}/activations/{fam}/{{inst}}/{{split}}.parquet",
-            inst=family_instances(fam),
-            split=SPLITS,
-        )
+        if config["activations"]["keep"]:
+            out += expand(
+                f"{OUT}/activations/{fam}/{{inst}}/{{split}}.parquet",
+                inst=family_instances(fam),
+                split=SPLITS,
+            )
         if config["correlation"]["cka"]:
             out.append(f"{OUT}/similarity/{fam}/cka.parquet")
     for fam in CORRELATED:

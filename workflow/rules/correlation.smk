@@ -21,7 +21,7 @@ rule correlation:
         "../../envs/analysis.yaml"
     threads: 2
     resources:
-        mem_mb=lambda w, attempt: 4000 * attempt,
+        mem_mb=layer_mem_mb(4000, copies=4),
         runtime=lambda w, attempt: 30 * attempt,
     params:
         names=lambda w: family_instances(w.family),
@@ -74,7 +74,7 @@ rule similarity:
         "../../envs/analysis.yaml"
     threads: 2
     resources:
-        mem_mb=lambda w, attempt: 4000 * attempt,
+        mem_mb=lambda w, input, attempt: int(max(4000, 2 * input.size_mb) * attempt),
         runtime=lambda w, attempt: 30 * attempt,
     params:
         names=lambda w: family_instances(w.family),

@@ -1,4 +1,6 @@
 # Data stage: obtain and verify CoNLL-2000, then parse each split into a token table.
+# fetch_conll is a localrule: on a cluster it runs where the workflow was started, which
+# usually has internet access when compute nodes do not.
 
 
 rule fetch_conll:
@@ -6,9 +8,9 @@ rule fetch_conll:
         f"{OUT}/data/raw/{{split}}.txt",
     log:
         f"{OUT}/logs/fetch_conll/{{split}}.log",
+    localrule: True
     conda:
         "../../envs/data.yaml"
-    localrule: True
     params:
         # Only the content's identity: where the bytes come from (data.source, local_dir,
         # urls, download.*) is read by the script from the config, so that moving the

@@ -15,11 +15,12 @@ rule select_lambdas:
         layer=r"\d+",
         prop="pos|chunk",
     conda:
-        "../../envs/analysis.yaml"
+        probe_env
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 3000 * attempt,
+        mem_mb=layer_mem_mb(3000, copies=4),
         runtime=lambda w, attempt: 30 * attempt,
+        gpu=probe_gpu,
     params:
         grid=PROBE["grid"],
         tolerance=PROBE["tolerance"],
@@ -49,11 +50,12 @@ rule probe:
         prop="pos|chunk",
         instance="(?!lambdas)[A-Za-z0-9_.-]+",
     conda:
-        "../../envs/analysis.yaml"
+        probe_env
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 3000 * attempt,
+        mem_mb=layer_mem_mb(3000, copies=4),
         runtime=lambda w, attempt: 30 * attempt,
+        gpu=probe_gpu,
     params:
         lambdas=[PROBE["l1"], PROBE["l2"]],
         probe=PROBE["probe"],
@@ -73,6 +75,7 @@ rule probing_summary:
         f"{OUT}/probing/{{family}}/summary.parquet",
     log:
         f"{OUT}/logs/probing/{{family}}/summary.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -13,6 +13,7 @@ rule summary:
         csv=f"{OUT}/summary/summary.csv",
     log:
         f"{OUT}/logs/summary.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:

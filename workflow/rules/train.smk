@@ -17,12 +17,12 @@ rule train:
         family=alternation(TRAINED),
         instance=r"seed\d+",
     conda:
-        "../../envs/torch.yaml"
+        family_torch_env
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 3000 * attempt,
         runtime=lambda w, attempt: 90 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         kind=lambda w: FAMILIES[w.family]["kind"],
         seed=lambda w: instance_seed(w.instance),
