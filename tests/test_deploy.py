@@ -115,3 +115,43 @@ def test_partial_configfile_merges_onto_default(tmp_path: Path) -> None:
     # A complete config (with families) still replaces the default.
     _, jobs = dry_run(tmp_path, small_config())
     assert jobs["train"] == 5 and "activations_pretrained" in jobs
+
+
+def test_code_digest_follows_the_modules_a_script_uses(tmp_path: Path) -> None:
+    import shutil
+
+    from neurosieve.dependencies import code_digest, package_modules
+
+    pkg = tmp_path / "neurosieve"
+    shutil.copytree(ROOT / "src/neurosieve", pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    fig, tokens = ROOT / "scripts/figure.py", ROOT / "scripts/token_table.py"
+    assert {p.name for p in package_modules(tokens, pkg)} == {"__init__.py", "data.py", "io.py", "runtime.py"}
+    before = {s: code_digest(s, pkg) for s in (fig, tokens)}
+    (pkg / "figures.py").write_text((pkg / "figures.py").read_text() + "\nX = 1\n")
+    after = {s: code_digest(s, pkg) for s in (fig, tokens)}
+    assert after[fig] != before[fig] and after[tokens] == before[tokens]
+    (pkg / "io.py").write_text((pkg / "io.py").read_text() + "\nY = 2\n")  # used by both
+    assert code_digest(fig, pkg) != after[fig] and code_digest(tokens, pkg) != after[tokens]
+
+
+def test_uncaught_exception_goes_to_the_log(tmp_path: Path) -> None:
+    """A script's traceback ends up in its rule's log file, not only on stderr."""
+    log = tmp_path / "job.log"
+    code = (
+        "import types\n"
+        "from neurosieve.runtime import configure\n"
+        f"configure(types.SimpleNamespace(log=[{str(log)!r}], threads=1, rule='demo'))\n"
+        "import warnings; warnings.warn('a warning for the log')\n"
+        "def deep(): raise ValueError('bad input in row 7')\n"
+        "deep()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "in deep" in text and "ValueError: bad input in row 7" in text
+    assert "a warning for the log" in text
+    res = subprocess.run(
+        [sys.executable, "-c", f"import sys, types\nfrom neurosieve.runtime import configure\nconfigure(types.SimpleNamespace(log=[{str(log)!r}], threads=1))\nassert 'torch' not in sys.modules"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert res.returncode == 0, res.stderr

@@ -7,17 +7,16 @@ rule names; every dependency is pinned; no environment installs a local path.
 
 from __future__ import annotations
 
-import ast
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from neurosieve.dependencies import imported_modules
+
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "workflow/rules"
-SRC = ROOT / "src/neurosieve"
 
 # Import name -> conda-forge (or, for pip-only ones, PyPI) package name.
 PROVIDER = {
@@ -68,35 +67,6 @@ def script_of(block: str) -> Path:
     return (RULES / path).resolve()
 
 
-def imported_modules(path: Path, seen: set[Path] | None = None) -> set[str]:
-    """Top-level names of every module imported by ``path``, following the package's own modules."""
-    seen = set() if seen is None else seen
-    if path in seen:
-        return set()
-    seen.add(path)
-    found: set[str] = set()
-    package_modules: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                found.add(alias.name.split(".")[0])
-                if alias.name.startswith("neurosieve."):
-                    package_modules.append(alias.name.split(".")[1])
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: a module of the package
-                package_modules += [node.module.split(".")[0]] if node.module else [a.name for a in node.names]
-            elif node.module:
-                found.add(node.module.split(".")[0])
-                if node.module.startswith("neurosieve."):
-                    package_modules.append(node.module.split(".")[1])
-                elif node.module == "neurosieve":
-                    package_modules += [a.name for a in node.names]
-    for mod in package_modules:
-        if (SRC / f"{mod}.py").is_file():
-            found |= imported_modules(SRC / f"{mod}.py", seen)
-    return {m for m in found if m not in sys.stdlib_module_names and m != "__future__"}
-
-
 def provided(env: Path) -> dict[str, str]:
     """Package name -> version spec of a conda environment file (conda and pip entries)."""
     out = {}
@@ -123,7 +93,7 @@ def test_every_rule_has_an_environment_and_a_script() -> None:
 @pytest.mark.parametrize("rule", sorted(BLOCKS))
 def test_environment_provides_every_import(rule: str) -> None:
     block = BLOCKS[rule]
-    needed = imported_modules(script_of(block)) - HOST
+    needed = imported_modules(script_of(block), ROOT / "src/neurosieve") - HOST
     unknown = needed - set(PROVIDER)
     assert not unknown, f"rule {rule} imports {sorted(unknown)}: add them to PROVIDER and to its environment"
     for env in envs_of(block):

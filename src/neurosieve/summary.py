@@ -115,8 +115,20 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: str) -> pd.DataFrame:
-    """Read each family's tables and write the summary as Markdown and CSV (workflow edge)."""
+def to_html(table: pd.DataFrame, title: str = "neurosieve summary") -> str:
+    """A standalone HTML page holding the table (Snakemake's report shows HTML inline, not Markdown)."""
+    import html
+
+    style = (
+        "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}"
+    )
+    body = table.to_html(index=False, border=0, na_rep="")
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
+
+
+def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: str, html_path: str | None = None) -> pd.DataFrame:
+    """Read each family's tables and write the summary as Markdown and CSV, and as HTML for the report (workflow edge)."""
     from .io import atomic_path
 
     def read(p: str | None) -> pd.DataFrame | None:
@@ -142,6 +154,9 @@ def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: s
         table.to_csv(tmp, index=False)
     with atomic_path(md_path) as tmp:
         tmp.write_text("# neurosieve summary\n\n" + to_markdown(table))
+    if html_path:
+        with atomic_path(html_path) as tmp:
+            tmp.write_text(to_html(table))
     return table
 
 

@@ -156,7 +156,7 @@ def final_outputs():
             for name in figures_for(fam)
             for ext in ("png", "svg")
         ]
-    out += [f"{OUT}/summary/summary.md", f"{OUT}/summary/summary.csv"]
+    out += [f"{OUT}/summary/summary.{ext}" for ext in ("md", "csv", "html")]
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
     return out
@@ -396,3 +396,23 @@ def summary_inputs():
                 continue
             files += value if isinstance(value, list) else [value]
     return files
+
+
+# --- provenance of the package's code ---
+
+
+def add_package_code_params(workflow):
+    """Add a `package_code` param to each script-based rule (the digest of the package modules its script uses)."""
+    from neurosieve.dependencies import code_digest
+
+    package_dir = _SRC / "neurosieve"
+    if (
+        not package_dir.is_dir()
+    ):  # a remote workflow: the installed package's own source
+        import neurosieve
+
+        package_dir = Path(neurosieve.__file__).parent
+    for r in workflow.rules:
+        if r.script:
+            script = r.basedir.join(r.script).get_path_or_uri(secret_free=True)
+            r.set_params(package_code=code_digest(script, package_dir))

@@ -5,12 +5,14 @@ rule summary:
     input:
         lambda w: summary_inputs(),
     output:
-        md=report(
-            f"{OUT}/summary/summary.md",
+        md=f"{OUT}/summary/summary.md",
+        csv=f"{OUT}/summary/summary.csv",
+        html=report(
+            f"{OUT}/summary/summary.html",
             caption="../report/summary.rst",
             category="Summary",
+            labels={"table": "headline numbers"},
         ),
-        csv=f"{OUT}/summary/summary.csv",
     log:
         f"{OUT}/logs/summary.log",
     localrule: True
