@@ -19,7 +19,7 @@ from neurosieve.correlation import (
 
 
 def naive_scores(acts: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
-    """np.corrcoef on every pair, then the definitions of DESIGN §3 written out literally."""
+    """np.corrcoef on every pair, then the definitions of docs/methods.md written out literally."""
     out = {}
     for a, xa in acts.items():
         per_other = []

@@ -1,12 +1,12 @@
 """Cross-model correlation analysis (CCA): how strongly each neuron's function recurs in other instances.
 
-Notation (DESIGN §3): instance i of N, neuron j, activations over the same T
+Notation (docs/methods.md): instance i of N, neuron j, activations over the same T
 tokens; r is Pearson correlation over those tokens. For every ordered pair of
 instances (i, i'), s_i'(i, j) = max_j' |r(M_ij, M_i'j')| is the presence of
 neuron (i, j)'s function in i'. Then
 
 * MaxCorr     = max over i' of s_i'     (Dalvi et al. 2019; Bau et al. 2019)
-* MeanMaxCorr = mean over i' of s_i'    (the reading report's proposal)
+* MeanMaxCorr = mean over i' of s_i'    (a proposal, see docs/methods.md)
 * MinCorr     = min over i' of s_i'     (Bau et al. 2019)
 * LinReg      = min over i' of R^2 of the least-squares prediction of neuron
   (i, j) from the whole layer of i' (Bau et al.'s "rank by the worst
@@ -299,7 +299,7 @@ def duplicate_experiment(
     block: int = 1024,
     before: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The report's two-identical-instances case: add an exact copy of one instance and compare rankings.
+    """The two-identical-instances case (docs/methods.md): add an exact copy of one instance and compare rankings.
 
     For each method and original instance: Spearman correlation between its
     rankings before and after the copy is added, and the overlap of its top-k.

@@ -1,6 +1,6 @@
-"""The report's figures, each a function from tables to a matplotlib Figure (sized for a paper column).
+"""The workflow's figures, each a function from tables to a matplotlib Figure (sized for a paper column).
 
-Numbering follows DESIGN §4. Saving is separate (:func:`save`), so every
+Numbering follows docs/methods.md (Figures). Saving is separate (:func:`save`), so every
 figure function can be called on in-memory tables.
 """
 

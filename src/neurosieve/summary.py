@@ -1,4 +1,4 @@
-"""The summary table: headline numbers of a run, each beside the paper's or the report's finding where one exists."""
+"""The summary table: headline numbers of a run, each beside the paper's finding (or the expectation docs/methods.md states) where one exists."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _row(family: str, section: str, quantity: str, value: float | str, finding: 
         "section": section,
         "quantity": quantity,
         "value": value,
-        "paper/report finding": finding,
+        "expected finding": finding,
         "agrees": "" if agrees is None else ("yes" if agrees else "no"),
     }
 
@@ -74,7 +74,7 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
                     rows.append(_row(f, "ablation (probe)", f"{label}: share of full accuracy regained", round(100 * top / full, 1) if full else float("nan"), "paper: the retrained top 10% regains most of the accuracy", bool(full and top / full > 0.9)))
         for group in ("open", "closed"):
             drop = _kept_accuracy(t.curves, t.layer, t.prop, "retrain", "top", 100, group) - _kept_accuracy(t.curves, t.layer, t.prop, "retrain", "top", 10, group)
-            rows.append(_row(f, "ablation (probe)", f"{group}-class accuracy lost keeping the top 10% (retrained)", round(drop, 1), "report: open-class accuracy suffers more than closed-class"))
+            rows.append(_row(f, "ablation (probe)", f"{group}-class accuracy lost keeping the top 10% (retrained)", round(drop, 1), "expected (docs/methods.md): open-class accuracy suffers more than closed-class"))
     if t.labels is not None and "open_class" in t.labels and t.labels["open_class"].notna().any():
         lab = t.labels.dropna(subset=["open_class"])
         med_open = float(lab[lab["open_class"].astype(bool)]["neurons_needed"].median())
@@ -99,7 +99,7 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
         d = t.duplicate[t.duplicate["duplicated"]].set_index("method")
         if {"maxcorr", "meanmaxcorr"} <= set(d.index):
             mx, mm = float(d.loc["maxcorr", "spearman"]), float(d.loc["meanmaxcorr", "spearman"])
-            rows.append(_row(f, "correlation", "duplicated instance: Spearman of its ranking before/after (MaxCorr / MeanMaxCorr)", f"{mx:.3f} / {mm:.3f}", "report: MaxCorr is fooled by two identical instances, MeanMaxCorr is not", bool(mm > mx)))
+            rows.append(_row(f, "correlation", "duplicated instance: Spearman of its ranking before/after (MaxCorr / MeanMaxCorr)", f"{mx:.3f} / {mm:.3f}", "expected (docs/methods.md): MaxCorr is fooled by two identical instances, MeanMaxCorr is not", bool(mm > mx)))
     if t.stability is not None and not t.stability.empty:
         for (m, k), g in t.stability.groupby(["method", "k"]):
             rows.append(_row(f, "stability", f"{m}: share of top-{k} whose best partner is in the other instance's top-{k} (mean ± sd)", f"{g['share'].mean():.2f} ± {g['share'].std():.2f}"))

@@ -1,4 +1,4 @@
-# The summary table of headline numbers, beside the paper's and the report's findings.
+# The summary table of headline numbers, beside the paper's findings.
 
 
 rule summary:
