@@ -155,3 +155,14 @@ def test_uncaught_exception_goes_to_the_log(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert res.returncode == 0, res.stderr
+
+
+def test_versions_agree() -> None:
+    import tomllib
+
+    import neurosieve
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert neurosieve.__version__ == version
+    assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
+    assert "MIT License" in (ROOT / "LICENSE").read_text()

@@ -9,6 +9,7 @@ rule fetch_conll:
     log:
         f"{OUT}/logs/fetch_conll/{{split}}.log",
     localrule: True
+    cache: "omit-software"
     conda:
         "../../envs/data.yaml"
     params:
@@ -27,6 +28,7 @@ rule token_table:
         f"{OUT}/data/{{split}}.parquet",
     log:
         f"{OUT}/logs/token_table/{{split}}.log",
+    cache: "omit-software"
     conda:
         "../../envs/data.yaml"
     params:
