@@ -220,33 +220,34 @@ def run_model_ablation(
     random_repeats: int,
     seed: int,
     device: str = "auto",
+    fill: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Model ablation for one trained instance and layer (workflow edge): chunk F1 with k neurons zeroed."""
-    import torch
+    """Model ablation for one trained instance and layer (workflow edge): chunk F1 with k neurons removed.
+
+    The model runs once over the test sentences; every selection is then scored
+    from the cached layer output up (:class:`~neurosieve.layer_cache.LayerCache`).
+    ``fill`` gives the value each removed neuron takes (one per neuron of the
+    layer, e.g. its training mean for mean ablation); None zeroes them.
+    """
     from tqdm.auto import tqdm
 
     from .data import read_tokens
     from .io import provenance, write_parquet
+    from .layer_cache import LayerCache
     from .models import load_model
-    from .training import evaluate, pick_device
+    from .training import pick_device
 
     model, vocab = load_model(model_dir, pick_device(device))
-    tokens = read_tokens(tokens_path)
-    width = model.layer_dims[layer]
+    cache = LayerCache(model, vocab, read_tokens(tokens_path), layer)
+    width = cache.width
     available = [r for r in rankings if (r in {"lca", "probeless", "random"} and orderings_path) or (r not in {"lca", "probeless", "random"} and scores_path)]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
-
-    def score(removed: np.ndarray) -> dict[str, float]:
-        mask = torch.ones(width)
-        mask[torch.as_tensor(removed, dtype=torch.long)] = 0.0
-        return evaluate(model, vocab, tokens, masks={layer: mask})
-
     curves = model_ablation(
-        score, width, orders, k_grid(width, percents), random_repeats, seed,
+        lambda removed: cache.score(removed, fill), width, orders, k_grid(width, percents), random_repeats, seed,
         progress=lambda it: tqdm(it, desc=f"model ablation {instance} layer {layer}", unit="selection"),
     )
     curves = curves.assign(instance=instance, layer=layer)
-    settings = {"rankings": list(orders), "percents": list(percents), "random_repeats": random_repeats, "model": model_dir}
+    settings = {"rankings": list(orders), "percents": list(percents), "random_repeats": random_repeats, "model": model_dir, "fill": None if fill is None else np.asarray(fill, float).tolist()}
     write_parquet(curves, out_path, provenance(settings, seed))
     return curves
 
