@@ -483,6 +483,36 @@ def run_correlation(
     return result
 
 
+def run_twin_correlation(
+    family_paths: Mapping[str, str],
+    twin_path: str,
+    layer: int,
+    twin: str,
+    twin_of: str,
+    before_path: str,
+    scores_path: str,
+    change_path: str,
+    block: int = 1024,
+    linreg: bool = True,
+    top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
+) -> pd.DataFrame:
+    """Near-twin experiment of one layer (workflow edge): the family's scores with the twin added, and how
+    every instance's ranking changes (``before_path``: the correlation stage's scores without the twin)."""
+    from .activations import read_layer
+    from .io import provenance, write_parquet
+
+    acts = {inst: read_layer(path, layer) for inst, path in family_paths.items()}
+    methods = METHODS if linreg else tuple(m for m in METHODS if m != "linreg")
+    ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
+    change, after = twin_experiment(
+        acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=pd.read_parquet(before_path)
+    )
+    meta = provenance({"layer": layer, "twin": twin, "twin_of": twin_of, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)})
+    write_parquet(after.assign(layer=layer), scores_path, meta)
+    write_parquet(change.assign(layer=layer), change_path, meta)
+    return change
+
+
 def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.DataFrame:
     """Linear CKA between all (instance, layer) pairs of a family (workflow edge)."""
     from .activations import activation_layers, read_layer

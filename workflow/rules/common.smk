@@ -5,9 +5,10 @@ from neurosieve.config import (
     TRAINED_KINDS,
     family_layers,
     instance_model,
-    instance_seed,
+    instance_seeds,
     instances,
     load_schema,
+    twin_instance,
     validate_config,
 )
 
@@ -92,6 +93,7 @@ def final_outputs():
     out += [f"{OUT}/summary/summary.md", f"{OUT}/summary/summary.csv"]
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
+    out += twin_outputs()
     return out
 
 
@@ -105,6 +107,47 @@ def corr_inputs(family):
         f"{OUT}/activations/{family}/{inst}/{CORR['split']}.parquet"
         for inst in family_instances(family)
     ]
+
+
+# --- near-twin experiment ---
+
+
+def family_twin(family):
+    """The family's near-twin instance name, or None (only trained families with several instances have one)."""
+    return twin_instance(FAMILIES[family]) if family in CORRELATED else None
+
+
+TWINNED = [f for f in FAMILIES if family_twin(f)]
+
+
+def twin_dir(family, layer):
+    return f"{OUT}/correlation/{family}/layer{layer}/twin"
+
+
+def twin_inputs(family):
+    return {
+        "family": corr_inputs(family),
+        "twin": f"{OUT}/activations/{family}/{family_twin(family)}/{CORR['split']}.parquet",
+    }
+
+
+def twin_ablation_paths(family):
+    """With-twin model-ablation curves: every instance and the twin, every ablated layer."""
+    if family not in TWINNED or not ABL["model"]["enabled"]:
+        return []
+    return [
+        f"{OUT}/ablation/twin/{family}/{inst}/layer{layer}.parquet"
+        for inst in [*family_instances(family), family_twin(family)]
+        for layer in ablated_layers(family)
+    ]
+
+
+def twin_outputs():
+    out = []
+    for fam in TWINNED:
+        out += [f"{twin_dir(fam, l)}/change.parquet" for l in ablated_layers(fam)]
+        out += twin_ablation_paths(fam)
+    return out
 
 
 def cross_family_members(group):
@@ -181,6 +224,13 @@ def ranking_inputs(family, instance, layer, prop, wanted):
     if any(r not in PROBE_RANKINGS for r in rankings):
         out["scores"] = f"{OUT}/correlation/{family}/layer{layer}/scores.parquet"
     return out
+
+
+def fill_inputs(family, instance):
+    """Mean ablation replaces a neuron by its mean over the training tokens: it needs the train activations."""
+    if "mean" in ABL["model"]["fills"]:
+        return {"train": f"{OUT}/activations/{family}/{instance}/train.parquet"}
+    return {}
 
 
 def family_ablation_curves(family):
@@ -317,7 +367,20 @@ def summary_family(family):
             duplicate=f"{corr}/duplicate.parquet",
             stability=f"{corr}/stability.parquet",
             scores=f"{corr}/scores.parquet",
+            pairs=f"{corr}/pairs.parquet",
         )
+    if family in TWINNED:
+        entry["twin"] = family_twin(family)
+        entry["twin_change"] = f"{twin_dir(family, layer)}/change.parquet"
+        entry["twin_curves"] = [
+            p
+            for p in twin_ablation_paths(family)
+            if p.endswith(f"/layer{layer}.parquet")
+        ]
+        if family in TRAINED:
+            entry["twin_metrics"] = (
+                f"{OUT}/models/{family}/{family_twin(family)}/metrics.json"
+            )
     return entry
 
 
@@ -325,7 +388,7 @@ def summary_inputs():
     files = []
     for fam in FAMILIES:
         for key, value in summary_family(fam).items():
-            if key in ("name", "layer", "property"):
+            if key in ("name", "layer", "property", "twin"):
                 continue
             files += value if isinstance(value, list) else [value]
     return files

@@ -15,7 +15,7 @@ rule train:
         f"{OUT}/benchmarks/train/{{family}}/{{instance}}.tsv"
     wildcard_constraints:
         family=alternation(TRAINED),
-        instance=r"seed\d+",
+        instance=r"seed\d+(-order\d+)?",
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -25,7 +25,8 @@ rule train:
         gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
     params:
         kind=lambda w: FAMILIES[w.family]["kind"],
-        seed=lambda w: instance_seed(w.instance),
+        seed=lambda w: instance_seeds(w.instance)[0],
+        order_seed=lambda w: instance_seeds(w.instance)[1],
         model=lambda w: FAMILIES[w.family]["model"],
         train=lambda w: FAMILIES[w.family]["train"],
         subset=lambda w: FAMILIES[w.family]["subset"],
