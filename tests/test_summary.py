@@ -108,3 +108,17 @@ def test_twin_and_copy_rows_cover_every_instance(tables: FamilyTables) -> None:
     ref = t[t["section"] == "reference instance"]
     assert ref["quantity"].str.contains("matched through best partners").sum() == 4
     assert ref["quantity"].str.startswith("maxcorr (zero ablation): predictive value per reference instance").sum() == 1
+
+
+def test_reference_instance_figure(tables: FamilyTables, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from neurosieve.ablation import predictive_value
+    from neurosieve.correlation import partner_rank_agreement
+    from neurosieve.figures import reference_instance, save
+
+    methods = ["maxcorr", "meanmaxcorr", "mincorr", "linreg"]
+    c = tables.curves[tables.curves["mode"] == "model"]
+    pv = predictive_value(c).rename(columns={"ranking": "method"})
+    assert sorted(pv["method"].unique()) == sorted(methods) and (pv.groupby("method").size() == 5).all()
+    fig = reference_instance(pv, partner_rank_agreement(tables.scores, tables.pairs, methods), methods)
+    save(fig, tmp_path / "f.png", tmp_path / "f.svg")
+    assert (tmp_path / "f.png").stat().st_size > 5000

@@ -131,14 +131,14 @@ def twin_inputs(family):
     }
 
 
-def twin_ablation_paths(family):
-    """With-twin model-ablation curves: every instance and the twin, every ablated layer."""
+def twin_ablation_paths(family, layers=None):
+    """With-twin model-ablation curves: every instance and the twin, every ablated layer (or ``layers``)."""
     if family not in TWINNED or not ABL["model"]["enabled"]:
         return []
     return [
         f"{OUT}/ablation/twin/{family}/{inst}/layer{layer}.parquet"
         for inst in [*family_instances(family), family_twin(family)]
-        for layer in ablated_layers(family)
+        for layer in (ablated_layers(family) if layers is None else layers)
     ]
 
 
@@ -265,6 +265,7 @@ FIGURES = {
     "top_neurons": (9, "Probing (LCA)", "probe"),
     "similarity": (10, "Correlation (CCA)", "probe"),
     "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
+    "reference_instance": (12, "Correlation (CCA)", "model"),
 }
 
 
@@ -327,6 +328,11 @@ def figure_inputs(name, family):
         "probe_accuracy_by_layer": {
             "metrics": f"{OUT}/probing/{family}/summary.parquet"
         },
+        "reference_instance": {
+            "curves": curves,
+            "scores": f"{corr}/scores.parquet",
+            "pairs": f"{corr}/pairs.parquet",
+        },
     }[name]
 
 
@@ -339,6 +345,11 @@ def figure_settings(name, family):
         "rankings": ablation_rankings(family, ABL["model"]["rankings"]),
         "sentences": FIG["sentences"],
         "top_neurons": FIG["top_neurons"],
+        "methods": [
+            r
+            for r in ablation_rankings(family, ABL["model"]["rankings"])
+            if r not in PROBE_RANKINGS
+        ],
     }
 
 
@@ -372,11 +383,7 @@ def summary_family(family):
     if family in TWINNED:
         entry["twin"] = family_twin(family)
         entry["twin_change"] = f"{twin_dir(family, layer)}/change.parquet"
-        entry["twin_curves"] = [
-            p
-            for p in twin_ablation_paths(family)
-            if p.endswith(f"/layer{layer}.parquet")
-        ]
+        entry["twin_curves"] = twin_ablation_paths(family, [layer])
         if family in TRAINED:
             entry["twin_metrics"] = (
                 f"{OUT}/models/{family}/{family_twin(family)}/metrics.json"
