@@ -95,6 +95,16 @@ class TaggerConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def apply_mask(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Ablate neurons of a layer output: ``mask`` is a (neurons,) multiplier (0 removes a neuron, i.e. zero
+    ablation), or a (2, neurons) stack of that multiplier and the values removed neurons take instead
+    (e.g. their mean activation: mean ablation)."""
+    if mask.dim() == 1:
+        return h * mask
+    keep, fill = mask[0], mask[1]
+    return h * keep + fill * (1 - keep)
+
+
 class Tagger(nn.Module, ABC):
     """Shared parts of the taggers: embeddings, dropout, output layer, masked layer outputs."""
 
@@ -130,12 +140,13 @@ class Tagger(nn.Module, ABC):
         """Logits (batch × time × labels) and every layer's output, layer 0 being the embedding.
 
         ``masks`` maps a layer index to a (neurons,) tensor multiplied into that
-        layer's output before the next layer reads it: 0 ablates a neuron.
+        layer's output before the next layer reads it: 0 ablates a neuron (or to
+        a multiplier and replacement values, see :func:`apply_mask`).
         """
         masks = masks or {}
         x = self.embed(words, shapes)
         if 0 in masks:
-            x = x * masks[0]
+            x = apply_mask(x, masks[0])
         layers = [x, *self.encode(self.drop(x), lengths, masks)]
         return self.out(self.drop(layers[-1])), layers
 
@@ -170,7 +181,7 @@ class BiLSTMTagger(Tagger):
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             h, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=total)
             if i in masks:
-                h = h * masks[i]
+                h = apply_mask(h, masks[i])
             outs.append(h)
             x = self.drop(h)
         return outs
@@ -206,7 +217,7 @@ class TransformerTagger(Tagger):
         for i, layer in enumerate(self.layers[start:], start=start + 1):
             x = layer(x, src_key_padding_mask=pad)
             if i in masks:
-                x = x * masks[i]
+                x = apply_mask(x, masks[i])
             outs.append(x)
         return outs
 
