@@ -143,6 +143,47 @@ def probe_lambdas(w):
     return {}
 
 
+# The untrained-model baseline is probed as an extra instance of each family.
+UNTRAINED = "untrained"
+
+
+def untrained_enabled():
+    return PROBE["untrained"]["enabled"]
+
+
+def pretrained_spec(family, instance):
+    """The model spec of a pretrained instance; the untrained baseline uses the family's first model's config."""
+    if instance == UNTRAINED:
+        return FAMILIES[family]["models"][0]
+    return instance_model(FAMILIES[family], instance)
+
+
+def tagger_spec(w):
+    """A trained instance's model.json (its vocabulary); nothing for pretrained families."""
+    if w.family in TRAINED:
+        return {"model_spec": f"{OUT}/models/{w.family}/{w.instance}/model.json"}
+    return {}
+
+
+def model_inputs(w):
+    """Inputs a probe needs besides activations: lambdas, the tagger's vocabulary, the untrained baseline."""
+    out = {**probe_lambdas(w), **tagger_spec(w)}
+    if untrained_enabled() and w.instance != UNTRAINED:
+        out["untrained"] = (
+            f"{probe_dir(w.family, UNTRAINED, w.layer, w.prop)}/metrics.parquet"
+        )
+    if PROBE["unk_training"] and w.family in TRAINED:
+        out["train_unk"] = f"{OUT}/activations/{w.family}/{w.instance}/train_unk.parquet"
+    return out
+
+
+def model_source_param(w):
+    """The pretrained model spec whose tokenizer gives the input keys (None for trained families)."""
+    if w.family in PRETRAINED:
+        return pretrained_spec(w.family, w.instance)
+    return None
+
+
 def probing_summary_keys(family):
     return [
         (inst, layer, prop)

@@ -29,9 +29,38 @@ rule select_lambdas:
         "../../scripts/select_lambdas.py"
 
 
+rule untrained_model:
+    input:
+        train=f"{OUT}/data/train.parquet",
+        test=f"{OUT}/data/test.parquet",
+    output:
+        model=f"{OUT}/models/{{family}}/{UNTRAINED}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{UNTRAINED}/model.json",
+        metrics=f"{OUT}/models/{{family}}/{UNTRAINED}/metrics.json",
+    log:
+        f"{OUT}/logs/train/{{family}}/{UNTRAINED}.log",
+    wildcard_constraints:
+        family=alternation(TRAINED),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
+    params:
+        kind=lambda w: FAMILIES[w.family]["kind"],
+        seed=PROBE["untrained"]["seed"],
+        model=lambda w: FAMILIES[w.family]["model"],
+        train=lambda w: {**FAMILIES[w.family]["train"], "epochs": 0},
+        subset=lambda w: FAMILIES[w.family]["subset"],
+        device="cpu",
+    script:
+        "../../scripts/train.py"
+
+
 rule probe:
     input:
-        unpack(probe_lambdas),
+        unpack(model_inputs),
         train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
         test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
     output:
@@ -59,6 +88,8 @@ rule probe:
         probe=PROBE["probe"],
         salient_fraction=PROBE["salient_fraction"],
         seed=PROBE["seed"],
+        model_kind=lambda w: FAMILIES[w.family]["kind"],
+        model_source=model_source_param,
     script:
         "../../scripts/probe.py"
 
