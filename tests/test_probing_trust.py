@@ -196,3 +196,33 @@ def test_lambda_selection_never_picks_the_unregularised_reference() -> None:
     base = table[table["reference"]]["accuracy"].item()
     if paper < base:
         assert (l1, l2) == (0.0, 0.0) and table["fallback"].all()
+
+
+def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
+    from neurosieve.summary import probing_rows, ranking_comparison_rows
+
+    rows = []
+    for inst, acc in (("seed1", 0.90), ("seed2", 0.92)):
+        for metric, group, value in [
+            ("accuracy", "overall", acc), ("majority_baseline", "overall", 0.88), ("untrained_accuracy", "overall", 0.80),
+            ("selectivity", "overall", 0.2), ("untrained_selectivity", "overall", 0.1), ("accuracy", "in_vocab", 0.93),
+            ("accuracy", "oov", 0.6), ("oov_share", "overall", 0.05), ("l1", "", 0.0), ("l2", "", 0.0),
+            ("paper_default_accuracy", "overall", 0.89), ("top10pct_retrain_accuracy", "selected", 0.7), ("top10pct_retrain_accuracy", "paper_default", 0.75),
+        ]:
+            rows.append({"instance": inst, "layer": 2, "property": "chunk", "metric": metric, "group": group, "value": value})
+    probing = pd.DataFrame(rows)
+    train = [{"seed": 1, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 90.5}}, {"seed": 2, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 94.0}}]
+    out = pd.DataFrame(probing_rows("fam", probing, train)).set_index("quantity")
+    assert out.loc["chunk, layer 2: probe / per-word majority baseline / untrained-model probe (accuracy)", "value"] == "91.0 / 88.0 / 80.0"
+    assert out.loc["chunk, layer 2: probe minus untrained-model probe (points)", "agrees"] == "yes"
+    head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
+    assert head["value"] == "90.00 / 90.50" and head["agrees"] == "yes"
+    assert out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "agrees"] == "no"
+    assert any("unregularised: no penalised pair" in q for q in out.index)
+    curves = pd.DataFrame(
+        [{"layer": 2, "property": "pos", "mode": mode, "metric": "accuracy_overall", "k_percent": 10.0, "ranking": r, "direction": d, "value": v}
+         for mode in ("mask", "retrain") for r, d, v in (("lca", "top", 0.8), ("maxcorr", "top", 0.5), ("none", "random", 0.6))]
+    )
+    comp = pd.DataFrame(ranking_comparison_rows("fam", curves, 2, "pos")).set_index("quantity")
+    assert len(comp) == 2 and all("retrained" in q for q in comp.index)
+    assert comp["agrees"].tolist() == ["yes", "no"]  # lca beats random, maxcorr does not

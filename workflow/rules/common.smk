@@ -173,7 +173,9 @@ def model_inputs(w):
             f"{probe_dir(w.family, UNTRAINED, w.layer, w.prop)}/metrics.parquet"
         )
     if PROBE["unk_training"] and w.family in TRAINED:
-        out["train_unk"] = f"{OUT}/activations/{w.family}/{w.instance}/train_unk.parquet"
+        out["train_unk"] = (
+            f"{OUT}/activations/{w.family}/{w.instance}/train_unk.parquet"
+        )
     return out
 
 
@@ -256,6 +258,7 @@ FIGURES = {
     "top_neurons": (9, "Probing (LCA)", "probe"),
     "similarity": (10, "Correlation (CCA)", "probe"),
     "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
+    "lambda_grid": (12, "Probing (LCA)", "grid"),
 }
 
 
@@ -285,6 +288,8 @@ if FIG["property"] not in ABL["properties"]:
 def figures_for(family):
     """The figures a family supports."""
     ok = {"probe"}
+    if PROBE["grid"]:
+        ok.add("grid")
     if family in CORRELATED:
         ok.add("corr")
         if family in TRAINED and ABL["model"]["enabled"]:
@@ -317,6 +322,9 @@ def figure_inputs(name, family):
         "similarity": {"cka": f"{OUT}/similarity/{family}/cka.parquet"},
         "probe_accuracy_by_layer": {
             "metrics": f"{OUT}/probing/{family}/summary.parquet"
+        },
+        "lambda_grid": {
+            "grid": f"{OUT}/probing/{family}/lambdas/layer{layer}/{FIG['property']}.parquet"
         },
     }[name]
 
