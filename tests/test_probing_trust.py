@@ -226,3 +226,21 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
     comp = pd.DataFrame(ranking_comparison_rows("fam", curves, 2, "pos")).set_index("quantity")
     assert len(comp) == 2 and all("retrained" in q for q in comp.index)
     assert comp["agrees"].tolist() == ["yes", "no"]  # lca beats random, maxcorr does not
+
+
+def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
+    """One probe over every layer concatenated: the planted neurons (all in layer 1) lead the ordering."""
+    from neurosieve.probing import probe_all_layers, top_neurons_by_layer
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 2000)
+    layers = [rng.normal(size=(2000, 30)).astype(np.float32) for _ in range(3)]
+    layers[1][np.arange(2000), y] += 3.0
+    labels = np.array(["A", "B", "C"])[y]
+    out = probe_all_layers([a[:1500] for a in layers], labels[:1500], [a[1500:] for a in layers], labels[1500:], [0, 1, 2], l1=1e-3, l2=0.0, probe_params={"epochs": 5, "batch_size": 256}, seed=0)
+    order = out["orderings"]
+    assert len(order) == 90 and sorted(order["neuron"]) == list(range(90)) and out["accuracy"] > 0.9
+    assert set(order.nsmallest(3, "rank")["layer"]) == {1} and set(order.nsmallest(3, "rank")["layer_neuron"]) == {0, 1, 2}
+    by = top_neurons_by_layer(order, (0.01, 0.5))
+    assert by.groupby("fraction")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
+    assert by[(by["fraction"] == 0.01) & (by["layer"] == 1)]["neurons"].item() == 1

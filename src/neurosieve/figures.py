@@ -312,6 +312,24 @@ def lambda_grid(grid: pd.DataFrame) -> Figure:
     return fig
 
 
+@styled
+def top_neurons_by_layer(by_layer: pd.DataFrame) -> Figure:
+    """All-layer ranking: share of the top 1%, 5% and 10% of the model's neurons that each layer holds."""
+    fig, axes = _fig(COLUMN, 2.2)
+    ax = axes[0, 0]
+    fractions = sorted(by_layer["fraction"].unique())
+    layers = sorted(by_layer["layer"].unique())
+    width = 0.8 / max(1, len(fractions))
+    for i, f in enumerate(fractions):
+        g = by_layer[by_layer["fraction"] == f].set_index("layer").reindex(layers)
+        ax.bar(np.arange(len(layers)) + (i - (len(fractions) - 1) / 2) * width, 100 * g["share"], width, label=f"top {100 * f:g}%")
+    ax.set_xticks(np.arange(len(layers)), [str(layer) for layer in layers])
+    ax.set_xlabel("layer (0 = embeddings)")
+    ax.set_ylabel("share of selected neurons (%)")
+    ax.legend(frameon=False, fontsize=6)
+    return fig
+
+
 def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
     c = pd.read_parquet(path)
     c = c[c["layer"] == layer]
@@ -358,6 +376,8 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         fig = probe_accuracy_by_layer(pd.read_parquet(inputs["metrics"]))
     elif name == "lambda_grid":
         fig = lambda_grid(pd.read_parquet(inputs["grid"]))
+    elif name == "top_neurons_by_layer":
+        fig = top_neurons_by_layer(pd.read_parquet(inputs["by_layer"]))
     else:
         raise KeyError(f"unknown figure {name!r}")
     save(fig, png, svg)
@@ -375,5 +395,6 @@ __all__ = [
     "similarity_heatmap",
     "stability",
     "top_neuron_sentences",
+    "top_neurons_by_layer",
     "weight_distribution",
 ]

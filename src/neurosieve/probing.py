@@ -588,3 +588,70 @@ def run_probing_summary(paths: Sequence[str], keys: Sequence[Sequence[Any]], out
     table = pd.concat(frames, ignore_index=True)
     write_parquet(table, out_path, provenance({"inputs": list(paths)}))
     return table
+
+
+def probe_all_layers(
+    train_layers: Sequence[np.ndarray],
+    y_train: np.ndarray,
+    test_layers: Sequence[np.ndarray],
+    y_test: np.ndarray,
+    layers: Sequence[int],
+    *,
+    l1: float,
+    l2: float,
+    probe_params: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """All-layer LCA (Durrani et al. 2020): one probe on every layer's neurons concatenated, giving one
+    ordering over every neuron of the model. Returns the probe, its accuracy and the ordering with each
+    neuron's layer and index within the layer.
+    """
+    X_train = np.concatenate(list(train_layers), axis=1)
+    X_test = np.concatenate(list(test_layers), axis=1)
+    widths = [a.shape[1] for a in train_layers]
+    layer_of = np.repeat(np.asarray(layers, dtype=np.int64), widths)
+    within = np.concatenate([np.arange(w) for w in widths])
+    probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, y_train)
+    order = neuron_ordering(probe.coef_)
+    ordering = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "neuron": order, "layer": layer_of[order], "layer_neuron": within[order]})
+    return {"probe": probe, "accuracy": probe.score(X_test, y_test), "orderings": ordering}
+
+
+def top_neurons_by_layer(ordering: pd.DataFrame, fractions: Sequence[float] = (0.01, 0.05, 0.1)) -> pd.DataFrame:
+    """Where the top ``fractions`` of an all-layer ordering sit: neurons per layer and share of the selection."""
+    total = len(ordering)
+    layers = sorted(ordering["layer"].unique())
+    rows = []
+    for f in fractions:
+        k = max(1, int(round(f * total)))
+        counts = ordering.nsmallest(k, "rank")["layer"].value_counts()
+        rows += [{"fraction": f, "layer": int(layer), "neurons": int(counts.get(layer, 0)), "share": float(counts.get(layer, 0) / k)} for layer in layers]
+    return pd.DataFrame(rows)
+
+
+def run_all_layer_probing(
+    train_path: str,
+    test_path: str,
+    layers: Sequence[int],
+    prop: str,
+    outputs: dict[str, str],
+    *,
+    lambdas: Sequence[float],
+    probe_params: dict[str, Any],
+    seed: int,
+) -> pd.DataFrame:
+    """All-layer probing for one (instance, property) (workflow edge): writes the ordering and the by-layer table."""
+    from .activations import read_keys, read_layer
+    from .io import provenance, write_parquet
+
+    y_train = read_keys(train_path)[prop].astype(str).to_numpy()
+    y_test = read_keys(test_path)[prop].astype(str).to_numpy()
+    out = probe_all_layers(
+        [read_layer(train_path, layer) for layer in layers], y_train, [read_layer(test_path, layer) for layer in layers], y_test, layers,
+        l1=float(lambdas[0]), l2=float(lambdas[1]), probe_params=probe_params, seed=seed,
+    )
+    meta = provenance({"layers": list(layers), "property": prop, "l1": lambdas[0], "l2": lambdas[1], "probe": probe_params, "accuracy": out["accuracy"]}, seed)
+    write_parquet(out["orderings"], outputs["orderings"], meta)
+    by_layer = top_neurons_by_layer(out["orderings"]).assign(accuracy=out["accuracy"])
+    write_parquet(by_layer, outputs["by_layer"], meta)
+    return by_layer

@@ -81,6 +81,13 @@ def final_outputs():
                     f"{probe_dir(fam, inst, layer, '{prop}')}/metrics.parquet",
                     prop=config["probing"]["properties"],
                 )
+    if PROBE["all_layers"]:
+        for fam in FAMILIES:
+            out += expand(
+                f"{OUT}/probing/{fam}/{{inst}}/all_layers/{{prop}}/by_layer.parquet",
+                inst=family_instances(fam),
+                prop=PROBE["properties"],
+            )
     for fam in FAMILIES:
         if family_ablation_curves(fam):
             out.append(f"{OUT}/ablation/{fam}/spread.parquet")
@@ -259,6 +266,7 @@ FIGURES = {
     "similarity": (10, "Correlation (CCA)", "probe"),
     "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
     "lambda_grid": (12, "Probing (LCA)", "grid"),
+    "top_neurons_by_layer": (13, "Probing (LCA)", "all_layers"),
 }
 
 
@@ -290,6 +298,8 @@ def figures_for(family):
     ok = {"probe"}
     if PROBE["grid"]:
         ok.add("grid")
+    if PROBE["all_layers"]:
+        ok.add("all_layers")
     if family in CORRELATED:
         ok.add("corr")
         if family in TRAINED and ABL["model"]["enabled"]:
@@ -325,6 +335,9 @@ def figure_inputs(name, family):
         },
         "lambda_grid": {
             "grid": f"{OUT}/probing/{family}/lambdas/layer{layer}/{FIG['property']}.parquet"
+        },
+        "top_neurons_by_layer": {
+            "by_layer": f"{OUT}/probing/{family}/{inst}/all_layers/{FIG['property']}/by_layer.parquet"
         },
     }[name]
 

@@ -110,3 +110,31 @@ rule probing_summary:
         entries=lambda w: probing_summary_keys(w.family),
     script:
         "../../scripts/probing_summary.py"
+
+
+rule probe_all_layers:
+    input:
+        train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
+        test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
+    output:
+        orderings=f"{OUT}/probing/{{family}}/{{instance}}/all_layers/{{prop}}/orderings.parquet",
+        by_layer=f"{OUT}/probing/{{family}}/{{instance}}/all_layers/{{prop}}/by_layer.parquet",
+    log:
+        f"{OUT}/logs/probing/{{family}}/{{instance}}/all_layers/{{prop}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/probing/{{family}}/{{instance}}/all_layers/{{prop}}.tsv"
+    wildcard_constraints:
+        prop="pos|chunk",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 6000 * attempt,
+        runtime=lambda w, attempt: 60 * attempt,
+    params:
+        layers=lambda w: LAYERS[w.family],
+        lambdas=[PROBE["l1"], PROBE["l2"]],
+        probe=PROBE["probe"],
+        seed=PROBE["seed"],
+    script:
+        "../../scripts/probe_all_layers.py"
