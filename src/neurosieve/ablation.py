@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .probing import ElasticNetProbe, grouped_accuracy
+from .probing import ElasticNetProbe, grouped_accuracy, retrain_predict
 
 DIRECTIONS = ("top", "bottom")
 
@@ -74,17 +74,18 @@ def probe_ablation(
     modes: Sequence[str] = ("mask", "retrain"),
     random_repeats: int = 3,
     seed: int = 0,
-    retrain_params: Mapping[str, Any] | None = None,
     progress: Callable[[Any], Any] | None = None,
+    in_vocab: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Accuracy (overall, open class, closed class) of probes keeping k neurons, for every ranking and direction.
 
     ``mask``: zero the other neurons and score ``probe`` as trained. ``retrain``:
-    fit a fresh probe (``probe``'s parameters, overridden by ``retrain_params``)
-    on the kept neurons only. Identical selections are scored once.
+    fit a fresh probe on the kept neurons only with ``probe``'s own parameters,
+    i.e. the full probe's training budget (so retraining every neuron gives the
+    full probe back). Identical selections are scored once. With ``in_vocab``
+    the groups include in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`).
     """
     width = X_test.shape[1]
-    params = {**probe.get_params(), **(retrain_params or {}), "warm_start": False}
     cache: dict[tuple[str, bytes], dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     items = list(_each_selection(rankings, width, ks, random_repeats, seed))
@@ -97,11 +98,10 @@ def probe_ablation(
                     mask[kept] = 1.0
                     pred = probe.predict(X_test * mask)
                 elif mode == "retrain":
-                    p = ElasticNetProbe(**params).fit(X_train[:, kept], y_train)
-                    pred = p.predict(X_test[:, kept])
+                    pred = retrain_predict(probe, X_train, y_train, X_test, kept)
                 else:
                     raise ValueError(f"unknown ablation mode {mode!r}")
-                cache[key] = {f"accuracy_{g}": v for g, v in grouped_accuracy(y_test, pred, open_mask).items()}
+                cache[key] = {f"accuracy_{g}": v for g, v in grouped_accuracy(y_test, pred, open_mask, in_vocab).items()}
             meta = {"ranking": name, "direction": direction, "mode": mode, "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
             rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)
@@ -175,13 +175,20 @@ def run_probe_ablation(
     modes: Sequence[str],
     random_repeats: int,
     seed: int,
-    retrain_params: Mapping[str, Any],
+    model_kind: str | None = None,
+    model_source: str | None = None,
 ) -> pd.DataFrame:
-    """Probe ablation for one (instance, layer, property) (workflow edge)."""
+    """Probe ablation for one (instance, layer, property) (workflow edge).
+
+    Retrained probes reuse the saved probe's parameters (one training budget for
+    the probe and its retrained ablations). ``model_kind``/``model_source`` give
+    the model's vocabulary, for accuracy on in-vocabulary tokens.
+    """
     from tqdm.auto import tqdm
 
     from .activations import read_keys, read_layer
     from .io import provenance, write_parquet
+    from .model_inputs import load_input_keys
     from .probing import is_open_class
 
     scores = _read_optional(scores_path)
@@ -200,11 +207,11 @@ def run_probe_ablation(
         modes,
         random_repeats,
         seed,
-        retrain_params,
         progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="selection"),
+        in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1] if model_kind and model_source else None,
     )
     curves = curves.assign(instance=instance, layer=layer, property=prop)
-    settings = {"rankings": list(orders), "percents": list(percents), "neurons": list(neurons), "modes": list(modes), "random_repeats": random_repeats, "retrain": dict(retrain_params)}
+    settings = {"rankings": list(orders), "percents": list(percents), "neurons": list(neurons), "modes": list(modes), "random_repeats": random_repeats, "model": model_source}
     write_parquet(curves, out_path, provenance(settings, seed))
     return curves
 

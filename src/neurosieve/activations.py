@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from .data import TOKEN_COLUMNS, sentences, token_table_to_arrow
 from .io import PROVENANCE_KEY, atomic_path
-from .models import Tagger, Vocab
+from .models import UNK, Tagger, Vocab
 from .training import length_batches, make_batch
 
 #: A function from a list of sentences (lists of words) to one (tokens × neurons) float32 array per layer.
@@ -105,14 +105,28 @@ def read_keys(path: str | os.PathLike[str]) -> pd.DataFrame:
     return pq.read_table(path, columns=list(TOKEN_COLUMNS)).to_pandas()
 
 
-def tagger_extractor(model: Tagger, vocab: Vocab, batch_size: int = 64) -> Extractor:
-    """An :data:`Extractor` for a tagger trained here: all layers, batched by length, in eval mode."""
+def tagger_extractor(model: Tagger, vocab: Vocab, batch_size: int = 64, unk_rate: float = 0.0, seed: int = 0) -> Extractor:
+    """An :data:`Extractor` for a tagger trained here: all layers, batched by length, in eval mode.
+
+    ``unk_rate`` applies the tagger's own rare-word policy (its training word
+    dropout): each word is replaced by ``<unk>`` with that probability (seeded,
+    the same draws on every run), so a probe trained on these activations sees
+    ``<unk>`` inputs as the test set's unknown words produce them.
+    """
     device = next(model.parameters()).device
+    rng = np.random.default_rng([seed, 11])
+    unk = vocab.word_index[UNK]
+
+    def encode(sentence: Sequence[str]) -> tuple[list[int], list[int]]:
+        ids, shapes = vocab.encode_words(sentence)
+        if unk_rate:
+            ids = np.where(rng.random(len(ids)) < unk_rate, unk, ids).tolist()
+        return ids, shapes
 
     @torch.no_grad()
     def extract(block: Sequence[Sequence[str]]) -> list[np.ndarray]:
         model.eval()
-        encoded = [vocab.encode_words(s) for s in block]
+        encoded = [encode(s) for s in block]
         lengths = np.array([len(s) for s in block])
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         out = [np.empty((offsets[-1], d), dtype=np.float32) for d in model.layer_dims]
@@ -146,13 +160,15 @@ def dump_tagger_activations(
     batch_size: int = 64,
     device: str = "auto",
     settings: Mapping[str, Any] | None = None,
+    unk_rate: float = 0.0,
+    seed: int = 0,
 ) -> list[int]:
-    """Dump every layer of a saved tagger over a token table (workflow edge)."""
+    """Dump every layer of a saved tagger over a token table (workflow edge); see :func:`tagger_extractor` for ``unk_rate``."""
     from .data import read_tokens
     from .io import provenance
     from .models import load_model
     from .training import pick_device
 
     model, vocab = load_model(model_dir, pick_device(device))
-    meta = provenance({"model": str(model_dir), "tokens": str(tokens_path), "batch_size": batch_size, **(settings or {})})
-    return write_activations(read_tokens(tokens_path), tagger_extractor(model, vocab, batch_size), out_path, meta)
+    meta = provenance({"model": str(model_dir), "tokens": str(tokens_path), "batch_size": batch_size, "unk_rate": unk_rate, **(settings or {})}, seed)
+    return write_activations(read_tokens(tokens_path), tagger_extractor(model, vocab, batch_size, unk_rate, seed), out_path, meta)

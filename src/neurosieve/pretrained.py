@@ -1,7 +1,8 @@
 """Pretrained Hugging Face encoders as model instances: loading, and word-level activations from subword pieces.
 
-Each CoNLL word becomes one row: its pieces' hidden states pooled by the first,
-last or mean piece. Sentences longer than the model's maximum length are split
+Each CoNLL word becomes one row: its pieces' hidden states pooled by the last
+piece (NeuroX's default, so the default matches the toolkit the report used),
+the first, or the mean piece. Sentences longer than the model's maximum length are split
 into consecutive windows of whole words (each window encoded with the model's
 special tokens), never silently truncated. A word the tokenizer reduces to no
 piece at all (e.g. a lone zero-width character) is encoded as the unknown
@@ -10,11 +11,9 @@ token, so every word gets a row.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 
@@ -29,21 +28,53 @@ log = logging.getLogger(__name__)
 POOLINGS = ("first", "last", "mean")
 
 
-def load_pretrained(spec: str, device: torch.device | str = "cpu") -> tuple[Any, Any]:
-    """Load a fast tokenizer and an encoder (all hidden states) for a model spec, in eval mode."""
-    from transformers import AutoModel, AutoTokenizer
+def _not_found(spec: str, exc: Exception) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"model {spec!r} could not be loaded: not a local model directory, and not found on the "
+        f"Hugging Face hub or in its local cache (offline?): {exc}"
+    )
+
+
+def load_tokenizer(spec: str) -> Any:
+    """Load the fast tokenizer of a model spec, ready for pre-split words.
+
+    Byte-level BPE tokenizers (RoBERTa, GPT-2) encode a word differently at the
+    start of a text and after a space; with pre-split words they need
+    ``add_prefix_space=True``, so every word is encoded as it is mid-sentence.
+    """
+    from transformers import AutoTokenizer
 
     source = resolve_model_spec(spec)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
-        model = AutoModel.from_pretrained(source)
+        if getattr(tokenizer, "add_prefix_space", None) is False:
+            tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True, add_prefix_space=True)
     except (OSError, ValueError) as exc:
-        raise FileNotFoundError(
-            f"model {spec!r} could not be loaded: not a local model directory, and not found on the "
-            f"Hugging Face hub or in its local cache (offline?): {exc}"
-        ) from exc
+        raise _not_found(spec, exc) from exc
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"model {spec!r}: a fast tokenizer is needed to map pieces back to words")
+    return tokenizer
+
+
+def load_pretrained(spec: str, device: torch.device | str = "cpu", random_init_seed: int | None = None) -> tuple[Any, Any]:
+    """Load a fast tokenizer and an encoder (all hidden states) for a model spec, in eval mode.
+
+    With ``random_init_seed`` the encoder is the spec's architecture at a seeded
+    random initialisation (no pretrained weights): the untrained-model baseline.
+    """
+    from transformers import AutoConfig, AutoModel
+
+    tokenizer = load_tokenizer(spec)
+    source = resolve_model_spec(spec)
+    try:
+        if random_init_seed is None:
+            model = AutoModel.from_pretrained(source)
+        else:
+            config = AutoConfig.from_pretrained(source)
+            torch.manual_seed(int(random_init_seed))
+            model = AutoModel.from_config(config)
+    except (OSError, ValueError) as exc:
+        raise _not_found(spec, exc) from exc
     return tokenizer, model.to(device).eval()
 
 
@@ -102,7 +133,7 @@ def special_affixes(tokenizer: Any) -> tuple[list[int], list[int]]:
 def pretrained_extractor(
     tokenizer: Any,
     model: Any,
-    pooling: str = "first",
+    pooling: str = "last",
     batch_size: int = 32,
     max_length: int | None = None,
 ) -> Extractor:
@@ -182,19 +213,23 @@ def dump_pretrained_activations(
     spec: str,
     tokens_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
-    pooling: str = "first",
+    pooling: str = "last",
     batch_size: int = 32,
     max_length: int | None = None,
     device: str = "auto",
+    random_init_seed: int | None = None,
 ) -> list[int]:
-    """Dump every hidden state of a pretrained encoder, pooled per CoNLL word, over a token table (workflow edge)."""
+    """Dump every hidden state of a pretrained encoder, pooled per CoNLL word, over a token table (workflow edge).
+
+    ``random_init_seed`` dumps the untrained baseline: the same architecture at a seeded random initialisation.
+    """
     from .activations import write_activations
     from .data import read_tokens
     from .io import provenance
     from .training import pick_device
 
-    tokenizer, model = load_pretrained(spec, pick_device(device))
-    settings = {"model": spec, "pooling": pooling, "batch_size": batch_size, "max_length": max_length}
+    tokenizer, model = load_pretrained(spec, pick_device(device), random_init_seed)
+    settings = {"model": spec, "pooling": pooling, "batch_size": batch_size, "max_length": max_length, "random_init_seed": random_init_seed}
     meta = provenance({**settings, "tokens": str(tokens_path)})
     extract = pretrained_extractor(tokenizer, model, pooling, batch_size, max_length)
     return write_activations(read_tokens(tokens_path), extract, out_path, meta)

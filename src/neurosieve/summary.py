@@ -120,6 +120,12 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 continue
             label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct}% kept (LCA)"
             rows.append(_row(f, sec, f"{label}: top / bottom / random accuracy (mean ± sd over instances)", f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}", spread=spread(top), digits=1))
+            if mode == "mask":
+                # The masked probe is the one whose weights define the LCA ranking (Antverg & Belinkov's first
+                # pitfall): its gaps are shown, but verdicts come from retrained probes only.
+                gap = (top - bottom).dropna()
+                rows.append(_row(f, sec, f"{label}: top - bottom gap (points)", round(float(gap.mean()), 1), "no verdict from masking: the masked probe defines the LCA ranking; see the retrained rows", spread=spread(gap), digits=1))
+                continue
             pairs = pd.concat({"top": top, "bottom": bottom}, axis=1).dropna()
             v = paired_test(pairs["top"], pairs["bottom"], "greater")
             rows.append(_row(f, sec, f"{label}: top - bottom gap (points)", round(v.effect.mean, 1), "paper: keeping the top neurons keeps more accuracy than keeping the bottom ones", v, v.effect, 1))
@@ -135,15 +141,16 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     if not share.empty:
         v = paired_test(share.to_numpy(), np.full(len(share), 90.0), "greater")
         rows.append(_row(f, sec, f"{t.prop}, layer {t.layer}, retrained, 10% kept: % of full accuracy regained", round(v.effect.mean + 90, 1), "paper: the retrained top 10% regains most (> 90%) of the accuracy", v, spread(share), 1))
-    lost = {}
-    for group in ("open", "closed"):
-        lost[group] = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100, group) - kept_per_instance(c, t.layer, t.prop, "retrain", "top", 10, group)
-        if not lost[group].dropna().empty:
-            rows.append(_row(f, sec, f"{group}-class accuracy lost keeping the top 10% (retrained)", round(float(lost[group].mean()), 1), spread=spread(lost[group]), digits=1))
-    pairs = pd.concat(lost, axis=1).dropna()
-    if not pairs.empty:
-        v = paired_test(pairs["open"], pairs["closed"], "greater")
-        rows.append(_row(f, sec, "open minus closed-class accuracy lost, top 10% retrained (points)", round(v.effect.mean, 1), "expected (docs/methods.md): open-class accuracy suffers more than closed-class (confounded with OOV tokens)", v, v.effect, 1))
+    for suffix, tokens in (("", "all tokens; confounded with OOV words, which are all open-class"), ("_in_vocab", "in-vocabulary tokens only")):
+        lost = {}
+        for group in ("open", "closed"):
+            lost[group] = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100, group + suffix) - kept_per_instance(c, t.layer, t.prop, "retrain", "top", 10, group + suffix)
+            if not lost[group].dropna().empty:
+                rows.append(_row(f, sec, f"{group}-class accuracy lost keeping the top 10% (retrained; {tokens})", round(float(lost[group].mean()), 1), spread=spread(lost[group]), digits=1))
+        pairs = pd.concat(lost, axis=1).dropna()
+        if not pairs.empty:
+            v = paired_test(pairs["open"], pairs["closed"], "greater")
+            rows.append(_row(f, sec, f"open minus closed-class accuracy lost, top 10% retrained (points; {tokens})", round(v.effect.mean, 1), "expected (docs/methods.md): open-class accuracy suffers more than closed-class", v, v.effect, 1))
     rows += paper_gap_rows(t)
     return rows
 
@@ -318,6 +325,102 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
     return rows
 
 
+def _mean_metric(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> float:
+    """Mean over instances of one probing metric, in percent (nan when absent)."""
+    v = probing[(probing["metric"] == metric) & (probing["group"] == group) & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
+    return float(100 * v.mean()) if len(v) else float("nan")
+
+
+def _pct(v: float) -> str:
+    return "n/a" if np.isnan(v) else f"{v:.1f}"
+
+
+def probing_rows(family: str, probing: pd.DataFrame, train_metrics: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Probing rows: every probe accuracy beside what it must be compared with, each verdict naming its comparison.
+
+    Per (property, layer), means over instances: the probe against the per-word
+    majority baseline and the untrained model's probe; selectivity against the
+    untrained model's; accuracy on in- vs out-of-vocabulary tokens (and, for
+    POS, open vs closed class on in-vocabulary tokens); the chosen lambdas
+    beside the paper's default pair. For a trained family's top layer (the
+    input of the tagger's linear head) the chunk probe beside the tagger's own
+    token accuracy.
+    """
+    rows: list[dict[str, Any]] = []
+    acc = probing[(probing["metric"] == "accuracy") & (probing["group"] == "overall")]
+    for (prop, layer), g in acc.groupby(["property", "layer"]):
+        m = lambda metric, group="overall": _mean_metric(probing, metric, group, prop, layer)  # noqa: E731
+        where = f"{prop}, layer {layer}"
+        probe, majority, untrained = m("accuracy"), m("majority_baseline"), m("untrained_accuracy")
+        rows.append(_row(family, "probing", f"{where}: probe accuracy (mean over instances)", round(probe, 2)))
+        rows.append(_row(family, "probing", f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)", f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}"))
+        if not np.isnan(majority):
+            rows.append(_row(family, "probing", f"{where}: probe minus per-word majority baseline (points)", round(probe - majority, 2), "the property is encoded beyond a word-identity lookup only if the probe beats the per-word majority tagger on the same test tokens", bool(probe > majority)))
+        if not np.isnan(untrained):
+            rows.append(_row(family, "probing", f"{where}: probe minus untrained-model probe (points)", round(probe - untrained, 2), "learned, not just the input: the trained model's probe beats the same probe on the same architecture at random init", bool(probe > untrained)))
+        sel, u_sel = m("selectivity"), m("untrained_selectivity")
+        rows.append(_row(
+            family, "probing", f"{where}: selectivity (vs control task keyed on the model's input) / untrained model's",
+            f"{_pct(sel)} / {_pct(u_sel)}",
+            "Hewitt & Liang: the trained model's probe is more selective than the untrained model's" if not np.isnan(u_sel) else "",
+            bool(sel > u_sel) if not np.isnan(u_sel) else None,
+        ))
+        iv, oov, share = m("accuracy", "in_vocab"), m("accuracy", "oov"), m("oov_share")
+        if not np.isnan(iv):
+            unk_oov = m("unk_trained_accuracy", "oov")
+            rows.append(_row(family, "probing", f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%)", f"{_pct(iv)} / {_pct(oov)}"))
+            if not np.isnan(unk_oov):
+                rows.append(_row(
+                    family, "probing", f"{where}: OOV gap (in-vocab minus OOV accuracy), probe trained without / with <unk> inputs",
+                    f"{_pct(iv - oov)} / {_pct(m('unk_trained_accuracy', 'in_vocab') - unk_oov)}",
+                    "showing the probe <unk> during training narrows the OOV gap", bool((m("unk_trained_accuracy", "in_vocab") - unk_oov) < (iv - oov)),
+                ))
+            if prop == "pos":
+                rows.append(_row(family, "probing", f"{where}: open / closed class accuracy, all tokens | in-vocabulary tokens", f"{_pct(m('accuracy', 'open'))} / {_pct(m('accuracy', 'closed'))} | {_pct(m('accuracy', 'open_in_vocab'))} / {_pct(m('accuracy', 'closed_in_vocab'))}", "unknown words are all open-class: compare open vs closed on in-vocabulary tokens"))
+        l1 = probing[(probing["metric"] == "l1") & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
+        l2 = probing[(probing["metric"] == "l2") & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
+        if len(l1) and len(l2):
+            a, b = float(l1.iloc[0]), float(l2.iloc[0])
+            note = " (unregularised: no penalised pair was within tolerance)" if a == 0 and b == 0 else ""
+            paper = m("paper_default_accuracy")
+            top_sel, top_paper = m("top10pct_retrain_accuracy", "selected"), m("top10pct_retrain_accuracy", "paper_default")
+            rows.append(_row(family, "probing", f"{where}: chosen (l1, l2) = ({a:g}, {b:g}){note} vs paper default (1e-05, 1e-05): accuracy", f"{_pct(probe)} / {_pct(paper)}"))
+            rows.append(_row(family, "probing", f"{where}: retrained top-10% LCA neurons, chosen vs paper-default lambdas (accuracy)", f"{_pct(top_sel)} / {_pct(top_paper)}"))
+    for tm in train_metrics:
+        dims = tm.get("layer_dims") or []
+        top = len(dims) - 1
+        probe = _mean_metric(probing[probing["instance"] == f"seed{tm['seed']}"], "accuracy", "overall", "chunk", top) if "instance" in probing else float("nan")
+        tagger = float(tm["test"].get("token_accuracy", float("nan")))
+        if top >= 1 and not np.isnan(probe):
+            rows.append(_row(
+                family, "probing", f"chunk probe on layer {top} (the tagger head's input) / tagger's own token accuracy, seed {tm['seed']}",
+                f"{probe:.2f} / {tagger:.2f}", "same capacity as the tagger's linear head: within 1 point", bool(abs(probe - tagger) <= 1.0),
+            ))
+    return rows
+
+
+def ranking_comparison_rows(family: str, curves: pd.DataFrame, layer: int, prop: str, pct: float = 10) -> list[dict[str, Any]]:
+    """Ranking against ranking, from retraining curves only (never from masking, which favours LCA's own probe).
+
+    For each ranking, the accuracy of a probe retrained on its top ``pct``% of
+    neurons, beside the mean over random selections of the same size.
+    """
+    c = curves[(curves["layer"] == layer) & (curves["property"] == prop) & (curves["mode"] == "retrain") & (curves["metric"] == "accuracy_overall")]
+    if c.empty:
+        return []
+    nearest = c.loc[(c["k_percent"] - pct).abs().idxmin(), "k_percent"]
+    c = c[c["k_percent"] == nearest]
+    rnd = 100 * c[c["direction"] == "random"]["value"].mean()
+    rows = []
+    for ranking, g in c[c["direction"] == "top"].groupby("ranking"):
+        top = 100 * g["value"].mean()
+        rows.append(_row(
+            family, "ablation (probe)", f"{prop}, layer {layer}: retrained on the top {nearest:.0f}% by {ranking} / on random {nearest:.0f}% (accuracy)",
+            f"{top:.1f} / {rnd:.1f}", "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)", bool(top > rnd),
+        ))
+    return rows
+
+
 def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     """The summary rows of one family."""
     rows: list[dict[str, Any]] = []
@@ -326,13 +429,10 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
         rows.append(_row(f, "end task", f"chunk F1, seed {m['seed']}", round(m["test"]["f1"], 2), "word-only BiLSTM taggers: about 89-93 F1"))
     rows += end_task_rows(t)
     if t.probing is not None:
-        acc = t.probing[(t.probing["metric"] == "accuracy") & (t.probing["group"] == "overall")]
-        for (prop, layer), g in acc.groupby(["property", "layer"]):
-            rows.append(_row(f, "probing", f"{prop} probe accuracy, layer {layer} (mean over instances)", round(100 * g["value"].mean(), 2)))
-        sel = t.probing[(t.probing["metric"] == "selectivity") & (t.probing["group"] == "overall")]
-        for (prop, layer), g in sel.groupby(["property", "layer"]):
-            rows.append(_row(f, "probing", f"{prop} selectivity (vs control task), layer {layer}", round(100 * g["value"].mean(), 2), "Hewitt & Liang: a good probe is selective (> 0)", bool(g["value"].mean() > 0)))
+        rows.extend(probing_rows(f, t.probing, t.train_metrics))
     rows += probe_ablation_rows(t)
+    if t.curves is not None:
+        rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
     if t.labels is not None and "open_class" in t.labels and t.labels["open_class"].notna().any():
         lab = t.labels.dropna(subset=["open_class"])
         med_open = float(lab[lab["open_class"].astype(bool)]["neurons_needed"].median())

@@ -9,6 +9,7 @@ rule probe_ablation:
                 w.family, w.instance, w.layer, w.prop, ABL["rankings"]
             )
         ),
+        unpack(tagger_spec),
         train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
         test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
         probe=f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/probe.npz",
@@ -35,7 +36,8 @@ rule probe_ablation:
         modes=ABL["modes"],
         random_repeats=ABL["random_repeats"],
         seed=ABL["seed"],
-        retrain=ABL["retrain"],
+        model_kind=lambda w: FAMILIES[w.family]["kind"],
+        model_source=model_source_param,
     script:
         "../../scripts/probe_ablation.py"
 

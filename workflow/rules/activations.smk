@@ -68,10 +68,42 @@ rule activations_pretrained:
         runtime=lambda w, attempt: 120 * attempt,
         gpu=family_gpu,
     params:
-        model=lambda w: instance_model(FAMILIES[w.family], w.instance),
+        model=lambda w: pretrained_spec(w.family, w.instance),
+        random_init_seed=lambda w: (
+            PROBE["untrained"]["seed"] if w.instance == UNTRAINED else None
+        ),
         pooling=lambda w: FAMILIES[w.family]["pooling"],
         batch_size=lambda w: FAMILIES[w.family]["batch_size"],
         max_length=lambda w: FAMILIES[w.family]["max_length"],
         device=lambda w: FAMILIES[w.family]["device"],
     script:
         "../../scripts/activations_pretrained.py"
+
+
+rule activations_trained_unk:
+    input:
+        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
+        tokens=f"{OUT}/data/train.parquet",
+    output:
+        f"{OUT}/activations/{{family}}/{{instance}}/train_unk.parquet",
+    log:
+        f"{OUT}/logs/activations/{{family}}/{{instance}}/train_unk.log",
+    benchmark:
+        f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/train_unk.tsv"
+    wildcard_constraints:
+        family=alternation(TRAINED),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 4000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
+        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+    params:
+        batch_size=config["activations"]["batch_size"],
+        device=lambda w: FAMILIES[w.family]["device"],
+        unk_rate=lambda w: FAMILIES[w.family]["train"]["word_dropout"],
+        seed=PROBE["seed"],
+    script:
+        "../../scripts/activations_trained.py"

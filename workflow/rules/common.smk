@@ -149,6 +149,13 @@ def final_outputs():
                     f"{probe_dir(fam, inst, layer, '{prop}')}/metrics.parquet",
                     prop=config["probing"]["properties"],
                 )
+    if PROBE["all_layers"]:
+        for fam in FAMILIES:
+            out += expand(
+                f"{OUT}/probing/{fam}/{{inst}}/all_layers/{{prop}}/by_layer.parquet",
+                inst=family_instances(fam),
+                prop=PROBE["properties"],
+            )
     for fam in FAMILIES:
         if family_ablation_curves(fam):
             out.append(f"{OUT}/ablation/{fam}/spread.parquet")
@@ -253,6 +260,49 @@ def probe_lambdas(w):
     return {}
 
 
+# The untrained-model baseline is probed as an extra instance of each family.
+UNTRAINED = "untrained"
+
+
+def untrained_enabled():
+    return PROBE["untrained"]["enabled"]
+
+
+def pretrained_spec(family, instance):
+    """The model spec of a pretrained instance; the untrained baseline uses the family's first model's config."""
+    if instance == UNTRAINED:
+        return FAMILIES[family]["models"][0]
+    return instance_model(FAMILIES[family], instance)
+
+
+def tagger_spec(w):
+    """A trained instance's model.json (its vocabulary); nothing for pretrained families."""
+    if w.family in TRAINED:
+        return {"model_spec": f"{OUT}/models/{w.family}/{w.instance}/model.json"}
+    return {}
+
+
+def model_inputs(w):
+    """Inputs a probe needs besides activations: lambdas, the tagger's vocabulary, the untrained baseline."""
+    out = {**probe_lambdas(w), **tagger_spec(w)}
+    if untrained_enabled() and w.instance != UNTRAINED:
+        out["untrained"] = (
+            f"{probe_dir(w.family, UNTRAINED, w.layer, w.prop)}/metrics.parquet"
+        )
+    if PROBE["unk_training"] and w.family in TRAINED:
+        out["train_unk"] = (
+            f"{OUT}/activations/{w.family}/{w.instance}/train_unk.parquet"
+        )
+    return out
+
+
+def model_source_param(w):
+    """The pretrained model spec whose tokenizer gives the input keys (None for trained families)."""
+    if w.family in PRETRAINED:
+        return pretrained_spec(w.family, w.instance)
+    return None
+
+
 def probing_summary_keys(family):
     return [
         (inst, layer, prop)
@@ -333,6 +383,8 @@ FIGURES = {
     "similarity": (10, "Correlation (CCA)", "probe"),
     "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
     "reference_instance": (12, "Correlation (CCA)", "model"),
+    "lambda_grid": (13, "Probing (LCA)", "grid"),
+    "top_neurons_by_layer": (14, "Probing (LCA)", "all_layers"),
 }
 
 
@@ -362,6 +414,10 @@ if FIG["property"] not in ABL["properties"]:
 def figures_for(family):
     """The figures a family supports."""
     ok = {"probe"}
+    if PROBE["grid"]:
+        ok.add("grid")
+    if PROBE["all_layers"]:
+        ok.add("all_layers")
     if family in CORRELATED:
         ok.add("corr")
         if family in TRAINED and ABL["model"]["enabled"]:
@@ -399,6 +455,12 @@ def figure_inputs(name, family):
             "curves": curves,
             "scores": f"{corr}/scores.parquet",
             "pairs": f"{corr}/pairs.parquet",
+        },
+        "lambda_grid": {
+            "grid": f"{OUT}/probing/{family}/lambdas/layer{layer}/{FIG['property']}.parquet"
+        },
+        "top_neurons_by_layer": {
+            "by_layer": f"{OUT}/probing/{family}/{inst}/all_layers/{FIG['property']}/by_layer.parquet"
         },
     }[name]
 
