@@ -47,6 +47,10 @@ def _curve_rows(meta: Mapping[str, Any], scores: Mapping[str, float]) -> list[di
     return [{**meta, "metric": m, "value": float(v)} for m, v in scores.items()]
 
 
+def _accuracies(y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray) -> dict[str, float]:
+    return {f"accuracy_{g}": v for g, v in grouped_accuracy(y_true, y_pred, open_mask).items()}
+
+
 def _each_selection(
     rankings: Mapping[str, np.ndarray], width: int, ks: Sequence[int], random_repeats: int, seed: int
 ):  # type: ignore[no-untyped-def]
@@ -81,27 +85,34 @@ def probe_ablation(
 
     ``mask``: zero the other neurons and score ``probe`` as trained. ``retrain``:
     fit a fresh probe (``probe``'s parameters, overridden by ``retrain_params``)
-    on the kept neurons only. Identical selections are scored once.
+    on the kept neurons only; all retrained probes are fitted together
+    (:func:`~neurosieve.probe_batch.fit_probes`), each as its solo fit would be.
+    Identical selections are scored once.
     """
+    from .probe_batch import fit_probes
+
     width = X_test.shape[1]
+    bad = set(modes) - {"mask", "retrain"}
+    if bad:
+        raise ValueError(f"unknown ablation mode {sorted(bad)[0]!r}")
     params = {**probe.get_params(), **(retrain_params or {}), "warm_start": False}
     cache: dict[tuple[str, bytes], dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     items = list(_each_selection(rankings, width, ks, random_repeats, seed))
-    for name, direction, k, s, kept in progress(items) if progress else items:
+    if "retrain" in modes:
+        distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
+        fitted = fit_probes(X_train, y_train, [ElasticNetProbe(**params) for _ in distinct], list(distinct.values()), progress)
+        for (key, kept), p in zip(distinct.items(), fitted):
+            pred = p.predict(X_test[:, kept])
+            cache["retrain", key] = _accuracies(y_test, pred, open_mask)
+    for name, direction, k, s, kept in items:
         for mode in modes:
             key = (mode, np.sort(kept).tobytes())
             if key not in cache:
-                if mode == "mask":
-                    mask = np.zeros(width, np.float32)
-                    mask[kept] = 1.0
-                    pred = probe.predict(X_test * mask)
-                elif mode == "retrain":
-                    p = ElasticNetProbe(**params).fit(X_train[:, kept], y_train)
-                    pred = p.predict(X_test[:, kept])
-                else:
-                    raise ValueError(f"unknown ablation mode {mode!r}")
-                cache[key] = {f"accuracy_{g}": v for g, v in grouped_accuracy(y_test, pred, open_mask).items()}
+                mask = np.zeros(width, np.float32)
+                mask[kept] = 1.0
+                pred = probe.predict(X_test * mask)
+                cache[key] = _accuracies(y_test, pred, open_mask)
             meta = {"ranking": name, "direction": direction, "mode": mode, "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
             rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)
@@ -198,7 +209,7 @@ def run_probe_ablation(
         random_repeats,
         seed,
         retrain_params,
-        progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="selection"),
+        progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="probe group"),
     )
     curves = curves.assign(instance=instance, layer=layer, property=prop)
     settings = {"rankings": list(orders), "percents": list(percents), "neurons": list(neurons), "modes": list(modes), "random_repeats": random_repeats, "retrain": dict(retrain_params)}
