@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .probing import ElasticNetProbe, grouped_accuracy, retrain_predict
+from .probing import ElasticNetProbe, grouped_accuracy
 
 DIRECTIONS = ("top", "bottom")
 
@@ -45,6 +45,10 @@ def random_selections(width: int, k: int, repeats: int, seed: int) -> list[tuple
 
 def _curve_rows(meta: Mapping[str, Any], scores: Mapping[str, float]) -> list[dict[str, Any]]:
     return [{**meta, "metric": m, "value": float(v)} for m, v in scores.items()]
+
+
+def _accuracies(y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray, in_vocab: np.ndarray | None = None) -> dict[str, float]:
+    return {f"accuracy_{g}": v for g, v in grouped_accuracy(y_true, y_pred, open_mask, in_vocab).items()}
 
 
 def _each_selection(
@@ -82,26 +86,35 @@ def probe_ablation(
     ``mask``: zero the other neurons and score ``probe`` as trained. ``retrain``:
     fit a fresh probe on the kept neurons only with ``probe``'s own parameters,
     i.e. the full probe's training budget (so retraining every neuron gives the
-    full probe back). Identical selections are scored once. With ``in_vocab``
-    the groups include in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`).
+    full probe back); all retrained probes are fitted together
+    (:func:`~neurosieve.probe_batch.fit_probes`), each as its solo fit would be.
+    Identical selections are scored once. With ``in_vocab`` the groups include
+    in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`).
     """
+    from .probe_batch import fit_probes
+
     width = X_test.shape[1]
+    bad = set(modes) - {"mask", "retrain"}
+    if bad:
+        raise ValueError(f"unknown ablation mode {sorted(bad)[0]!r}")
+    params = {**probe.get_params(), "warm_start": False}
     cache: dict[tuple[str, bytes], dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     items = list(_each_selection(rankings, width, ks, random_repeats, seed))
-    for name, direction, k, s, kept in progress(items) if progress else items:
+    if "retrain" in modes:
+        distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
+        fitted = fit_probes(X_train, y_train, [ElasticNetProbe(**params) for _ in distinct], list(distinct.values()), progress)
+        for (key, kept), p in zip(distinct.items(), fitted):
+            pred = p.predict(X_test[:, kept])
+            cache["retrain", key] = _accuracies(y_test, pred, open_mask, in_vocab)
+    for name, direction, k, s, kept in items:
         for mode in modes:
             key = (mode, np.sort(kept).tobytes())
             if key not in cache:
-                if mode == "mask":
-                    mask = np.zeros(width, np.float32)
-                    mask[kept] = 1.0
-                    pred = probe.predict(X_test * mask)
-                elif mode == "retrain":
-                    pred = retrain_predict(probe, X_train, y_train, X_test, kept)
-                else:
-                    raise ValueError(f"unknown ablation mode {mode!r}")
-                cache[key] = {f"accuracy_{g}": v for g, v in grouped_accuracy(y_test, pred, open_mask, in_vocab).items()}
+                mask = np.zeros(width, np.float32)
+                mask[kept] = 1.0
+                pred = probe.predict(X_test * mask)
+                cache[key] = _accuracies(y_test, pred, open_mask, in_vocab)
             meta = {"ranking": name, "direction": direction, "mode": mode, "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
             rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)
@@ -207,7 +220,7 @@ def run_probe_ablation(
         modes,
         random_repeats,
         seed,
-        progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="selection"),
+        progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="probe group"),
         in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1] if model_kind and model_source else None,
     )
     curves = curves.assign(instance=instance, layer=layer, property=prop)

@@ -17,12 +17,18 @@ partner). All correlations come from one blocked matrix product per pair of
 instances over z-scored activations (Z_a Z_b^T / T); each pair is computed once
 and read along both axes. A constant (dead) neuron has no correlation: it gets
 score 0, a ``dead`` flag and the last ranks, never a NaN.
+
+With a ``device`` (e.g. ``"cuda"``) the standardised activations live on that
+torch device and the products and per-block maxima run there; only per-neuron
+results (and LinReg's correlation matrices) come back. ``device=None`` is the
+NumPy path; both give the same numbers to float32 rounding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +39,9 @@ SIGNED = ("maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed")
 
 @dataclass
 class Standardized:
-    """z-scored activations (tokens × neurons, float32) and the dead-neuron mask."""
+    """z-scored activations (tokens × neurons, float32; a NumPy array or a torch tensor) and the dead-neuron mask."""
 
-    z: np.ndarray
+    z: Any
     dead: np.ndarray
 
     @property
@@ -43,13 +49,16 @@ class Standardized:
         return self.z.shape[0]
 
 
-def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, copy: bool = True) -> Standardized:
+def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, copy: bool = True, device: str | None = None) -> Standardized:
     """z-score each column of a (tokens × neurons) array over tokens; constant columns are dead and set to 0.
 
     Means and variances accumulate in float64; a column is constant when its
     standard deviation is at most ``rtol`` times max(|mean|, 1). With
     ``copy=False`` a writable array of the right dtype is standardised in place.
+    With a torch ``device`` the result is a tensor on it, computed there.
     """
+    if device is not None:
+        return _standardize_torch(x, dtype, rtol, device)
     x = np.asarray(x, dtype=dtype)
     mean = x.mean(axis=0, dtype=np.float64)
     if copy or not x.flags.writeable:
@@ -62,6 +71,39 @@ def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, cop
     if dead.any():
         z[:, dead] = 0.0
     return Standardized(z, dead)
+
+
+def _standardize_torch(x: np.ndarray, dtype: type, rtol: float, device: str) -> Standardized:
+    """:func:`standardize` in torch on ``device`` (same steps, same float64 accumulation)."""
+    import torch
+
+    t = torch.as_tensor(np.asarray(x, dtype=dtype)).to(device)
+    mean = t.mean(0, dtype=torch.float64)
+    z = t - mean.to(t.dtype)
+    std = torch.sqrt((z * z).sum(0, dtype=torch.float64) / max(len(t), 1))
+    dead = std <= rtol * torch.clamp(mean.abs(), min=1.0)
+    z /= torch.where(dead, 1.0, std).to(z.dtype)
+    z[:, dead] = 0.0
+    return Standardized(z, dead.cpu().numpy())
+
+
+def _numpy(a: Any) -> np.ndarray:
+    """A NumPy array from a NumPy array or a torch tensor (on any device)."""
+    return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
+
+
+def _block_maxima(c: Any, axis: int) -> tuple[np.ndarray, ...]:
+    """Along ``axis`` of a correlation block: max |r|, its index, the signed r there, max r, its index (as NumPy arrays)."""
+    if isinstance(c, np.ndarray):
+        a = np.abs(c)
+        j = a.argmax(axis=axis)
+        r = np.take_along_axis(c, np.expand_dims(j, axis), axis).squeeze(axis)
+        js = c.argmax(axis=axis)
+        return np.take_along_axis(a, np.expand_dims(j, axis), axis).squeeze(axis), j, r, np.take_along_axis(c, np.expand_dims(js, axis), axis).squeeze(axis), js
+    v, j = c.abs().max(dim=axis)
+    r = c.gather(axis, j.unsqueeze(axis)).squeeze(axis)
+    vs, js = c.max(dim=axis)
+    return tuple(_numpy(t) for t in (v, j, r, vs, js))
 
 
 @dataclass
@@ -81,19 +123,15 @@ def _empty(n: int) -> PairMax:
     )
 
 
-def _update(acc: PairMax, sl: slice, c: np.ndarray, offset: int = 0) -> None:
-    """Fold a block of correlations (rows: acc's neurons in ``sl``, columns: partners from ``offset`` on) into ``acc``."""
-    a = np.abs(c)
-    j = a.argmax(axis=1)
-    rows = np.arange(c.shape[0])
-    v = a[rows, j]
+def _update(acc: PairMax, sl: slice, c: Any, offset: int = 0, axis: int = 1) -> None:
+    """Fold a block of correlations into ``acc``: acc's neurons in ``sl`` along the block's other axis than
+    ``axis``, their partners (from ``offset`` on) along ``axis``."""
+    v, j, r, vs, js = _block_maxima(c, axis)
     better = v > acc.best_abs[sl]
     idx = np.arange(acc.best_abs.shape[0])[sl][better]
     acc.best_abs[idx] = v[better]
     acc.best_abs_neuron[idx] = j[better] + offset
-    acc.best_abs_r[idx] = c[rows, j][better]
-    js = c.argmax(axis=1)
-    vs = c[rows, js]
+    acc.best_abs_r[idx] = r[better]
     better = vs > acc.best_signed[sl]
     idx = np.arange(acc.best_signed.shape[0])[sl][better]
     acc.best_signed[idx] = vs[better]
@@ -118,15 +156,15 @@ def pair_maxima(
         sl = slice(start, min(start + block, da))
         c = (a.z[:, sl].T @ b.z) / t
         if full is not None:
-            full[sl] = c
+            full[sl] = _numpy(c)
         _update(fa, sl, c)
-        _update(fb, slice(None), c.T, offset=start)  # the same block read along b's axis
+        _update(fb, slice(None), c, offset=start, axis=0)  # the same block read along b's axis
     return fa, fb, full
 
 
 def gram(x: Standardized) -> np.ndarray:
     """An instance's correlation matrix with itself (Z^T Z / T), float64."""
-    return (x.z.T @ x.z).astype(np.float64) / x.tokens
+    return _numpy(x.z.T @ x.z).astype(np.float64) / x.tokens
 
 
 def linreg_r2(
@@ -145,7 +183,7 @@ def linreg_r2(
     """
     g = gram(predictors) if predictor_gram is None else predictor_gram.copy()
     g[np.diag_indices_from(g)] += ridge
-    c = (predictors.z.T @ target.z).astype(np.float64) / target.tokens if cross is None else np.asarray(cross, np.float64)
+    c = _numpy(predictors.z.T @ target.z).astype(np.float64) / target.tokens if cross is None else np.asarray(cross, np.float64)
     w = np.linalg.solve(g, c)
     r2 = np.einsum("pj,pj->j", c, w)
     r2[target.dead] = 0.0
@@ -179,17 +217,19 @@ def correlate_instances(
     linreg: bool = True,
     dtype: type = np.float32,
     copy: bool = True,
+    device: str | None = None,
 ) -> CorrelationResult:
     """Score every neuron of every instance by MaxCorr, MeanMaxCorr, MinCorr and LinReg.
 
     ``activations`` maps an instance name to its (tokens × neurons) array for
     one layer; instances may differ in width but must cover the same tokens.
     ``copy=False`` lets the arrays be standardised in place (saves memory).
+    ``device`` runs the products on that torch device (see the module notes).
     """
     names = list(activations)
     if len(names) < 2:
         raise ValueError(f"cross-model correlation needs at least two instances, got {names}")
-    std = {n: standardize(activations[n], dtype, copy=copy) for n in names}
+    std = {n: standardize(activations[n], dtype, copy=copy, device=device) for n in names}
     best: dict[tuple[str, str], PairMax] = {}
     cross: dict[tuple[str, str], np.ndarray] = {}
     for ai, a in enumerate(names):
@@ -330,6 +370,7 @@ def duplicate_experiment(
     methods: Sequence[str] = ("maxcorr", "meanmaxcorr"),
     block: int = 1024,
     before: pd.DataFrame | None = None,
+    device: str | None = None,
 ) -> pd.DataFrame:
     """The two-identical-instances case (docs/methods.md): add an exact copy of one instance and compare rankings.
 
@@ -338,14 +379,15 @@ def duplicate_experiment(
     For the copied instance the outcome is fixed by algebra (every MaxCorr
     score becomes 1, MeanMaxCorr a monotone transform), so the informative
     rows are the other instances; every instance is reported. ``before``
-    takes scores already computed for ``activations``.
+    takes scores already computed for ``activations``; ``device`` is
+    :func:`correlate_instances`'s.
     """
     if duplicate not in activations:
         raise KeyError(f"duplicate instance {duplicate!r} is not one of {list(activations)}")
     if before is None:
-        before = correlate_instances(activations, block, linreg=False).scores
+        before = correlate_instances(activations, block, linreg=False, device=device).scores
     copy_name = f"{duplicate}-copy"
-    after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False).scores
+    after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False, device=device).scores
     out = ranking_change(before, after, list(activations), ks, methods)
     out.insert(2, "duplicated", out["instance"] == duplicate)
     return out
@@ -360,6 +402,7 @@ def twin_experiment(
     methods: Sequence[str] = METHODS,
     block: int = 1024,
     before: pd.DataFrame | None = None,
+    device: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add a near-twin instance (``twin``, trained like ``twin_of`` but for its data order) and compare rankings.
 
@@ -373,8 +416,8 @@ def twin_experiment(
         raise KeyError(f"twin partner {twin_of!r} is not one of {list(activations)}")
     linreg = "linreg" in methods
     if before is None:
-        before = correlate_instances(activations, block, linreg=linreg).scores
-    after = correlate_instances({**activations, twin: twin_activations}, block, linreg=linreg).scores
+        before = correlate_instances(activations, block, linreg=linreg, device=device).scores
+    after = correlate_instances({**activations, twin: twin_activations}, block, linreg=linreg, device=device).scores
     change = ranking_change(before, after, list(activations), ks, methods)
     change.insert(2, "twinned", change["instance"] == twin_of)
     return change, after
@@ -437,6 +480,20 @@ def similarity_table(reps: Mapping[tuple[str, int], np.ndarray]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def correlation_device(requested: str = "auto") -> str | None:
+    """The torch device correlation runs on: ``auto`` is CUDA when present, else the NumPy path (None);
+    ``cpu`` is the NumPy path; ``cuda`` without a GPU is an error."""
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else None
+    if requested == "cpu":
+        return None
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("correlation device 'cuda' requested but no CUDA GPU is available")
+    return requested
+
+
 def run_correlation(
     sources: Mapping[str, tuple[str, int]],
     scores_path: str,
@@ -447,11 +504,13 @@ def run_correlation(
     linreg: bool = True,
     top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
     duplicate: str | None = None,
+    device: str = "auto",
 ) -> CorrelationResult:
     """Correlation stage (workflow edge): scores, pairs, stability and the duplicate experiment.
 
     ``sources`` maps an instance name to its activation file and layer: one
     layer of a family, or layers of several families correlated together.
+    ``device`` is resolved by :func:`correlation_device`.
     """
     import logging
 
@@ -462,7 +521,8 @@ def run_correlation(
     acts = {inst: read_layer(path, layer) for inst, (path, layer) in sources.items()}
     layers = {inst: layer for inst, (_, layer) in sources.items()}
     settings = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
-    result = correlate_instances(acts, block, linreg)
+    dev = correlation_device(device)
+    result = correlate_instances(acts, block, linreg, device=dev)
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
     dead = result.scores.groupby("instance")["dead"].sum()
     for inst, n in dead.items():
@@ -476,7 +536,7 @@ def run_correlation(
     elif duplicate is not None and duplicate not in acts:
         log.warning("duplicate instance %r is not among %s: experiment skipped", duplicate, list(acts))
         duplicate = None
-    dup = duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores) if duplicate else pd.DataFrame(
+    dup = duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores, device=dev) if duplicate else pd.DataFrame(
         columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
     )
     write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))

@@ -329,9 +329,12 @@ def select_lambdas(
     from sklearn.model_selection import GroupShuffleSplit
 
     fit_idx, val_idx = next(GroupShuffleSplit(1, test_size=held_out, random_state=random_state).split(X, y, groups))
+    from .probe_batch import fit_probes
+
+    pairs = list(dict.fromkeys([(0.0, 0.0), *[(float(a), float(b)) for a, b in grid], PAPER_LAMBDAS]))
+    probes = fit_probes(X[fit_idx], y[fit_idx], [ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params) for l1, l2 in pairs])
     rows = []
-    for l1, l2 in dict.fromkeys([(0.0, 0.0), *[(float(a), float(b)) for a, b in grid], PAPER_LAMBDAS]):
-        probe = ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params).fit(X[fit_idx], y[fit_idx])
+    for (l1, l2), probe in zip(pairs, probes):
         rows.append({"l1": l1, "l2": l2, "accuracy": probe.score(X[val_idx], y[val_idx]), "concentration": weight_concentration(probe.coef_)})
     table = pd.DataFrame(rows)
     reference = (table["l1"] == 0) & (table["l2"] == 0)
@@ -406,20 +409,19 @@ def probe_layer(
     y_train = train_keys[prop].astype(str).to_numpy()
     y_test = test_keys[prop].astype(str).to_numpy()
     open_mask = is_open_class(test_keys["pos"].astype(str).to_numpy())
+    from .probe_batch import fit_probes
 
     def grouped(pred: np.ndarray, truth: np.ndarray = y_test) -> dict[str, float]:
         return grouped_accuracy(truth, pred, open_mask, in_vocab)
 
-    start = time.perf_counter()
-    probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, y_train)
-    fit_seconds = time.perf_counter() - start
-    pred = probe.predict(X_test)
-    acc = grouped(pred)
-
     control = control_labels(np.concatenate([train_in, test_in]), y_train, seed)
     c_train = np.array([control[str(k)] for k in train_in])
     c_test = np.array([control[str(k)] for k in test_in])
-    c_probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, c_train)
+    start = time.perf_counter()  # the probe and its control-task twin are fitted together
+    probe, c_probe = fit_probes(X_train, [y_train, c_train], [ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params) for _ in range(2)])
+    fit_seconds = time.perf_counter() - start
+    pred = probe.predict(X_test)
+    acc = grouped(pred)
     c_acc = grouped(c_probe.predict(X_test), c_test)
 
     train_labels, test_labels = set(y_train), set(y_test)
