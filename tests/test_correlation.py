@@ -168,3 +168,23 @@ def test_similarity_table_matches_cka() -> None:
     assert t[("a", 0, "a", 0)] == pytest.approx(1.0, abs=1e-5)
     assert t[("a", 0, "b", 1)] == pytest.approx(linear_cka(reps[("a", 0)], reps[("b", 1)]), abs=1e-5)
     assert t[("b", 1, "a", 0)] == t[("a", 0, "b", 1)]
+
+
+def test_similarity_streamed_matches_in_memory() -> None:
+    """Reading one representation at a time gives the same table, and never loads a layer of a held instance twice."""
+    from neurosieve.correlation import similarity_table
+
+    rng = np.random.default_rng(7)
+    reps = {(i, l): rng.normal(size=(300, 4 + l)) for i in ("a", "b", "c") for l in range(3)}
+    loads: list[tuple[str, int]] = []
+
+    def load(key: tuple[str, int]) -> np.ndarray:
+        loads.append(key)
+        return reps[key]
+
+    whole = similarity_table(reps).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"].sort_index()
+    streamed = similarity_table(list(reps), load).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"].sort_index()
+    assert len(streamed) == 81
+    np.testing.assert_allclose(streamed.to_numpy(), whole.to_numpy(), atol=1e-6)
+    # Instance a's layers are loaded once (held); b's once as held, once streamed past a; c's three times.
+    assert loads.count(("a", 0)) == 1 and loads.count(("b", 1)) == 2 and loads.count(("c", 2)) == 3
