@@ -221,25 +221,24 @@ def run_model_ablation(
     seed: int,
     device: str = "auto",
 ) -> pd.DataFrame:
-    """Model ablation for one trained instance and layer (workflow edge): chunk F1 with k neurons zeroed."""
+    """Model ablation for one trained or fine-tuned instance and layer (workflow edge): chunk F1 with k neurons zeroed."""
     import torch
     from tqdm.auto import tqdm
 
     from .data import read_tokens
+    from .finetuning import masked_evaluator
     from .io import provenance, write_parquet
-    from .models import load_model
-    from .training import evaluate, pick_device
+    from .training import pick_device
 
-    model, vocab = load_model(model_dir, pick_device(device))
-    tokens = read_tokens(tokens_path)
-    width = model.layer_dims[layer]
+    layer_dims, evaluate_masked = masked_evaluator(model_dir, read_tokens(tokens_path), pick_device(device))
+    width = layer_dims[layer]
     available = [r for r in rankings if (r in {"lca", "probeless", "random"} and orderings_path) or (r not in {"lca", "probeless", "random"} and scores_path)]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
 
     def score(removed: np.ndarray) -> dict[str, float]:
         mask = torch.ones(width)
         mask[torch.as_tensor(removed, dtype=torch.long)] = 0.0
-        return evaluate(model, vocab, tokens, masks={layer: mask})
+        return evaluate_masked({layer: mask})
 
     curves = model_ablation(
         score, width, orders, k_grid(width, percents), random_repeats, seed,

@@ -190,7 +190,14 @@ def dump_tagger_activations(
     layers: Sequence[int] | None = None,
     dtype: str = "float32",
 ) -> list[int]:
-    """Dump every layer (or only ``layers``) of a saved tagger over a token table, stored as ``dtype`` (workflow edge)."""
+    """Dump every layer (or only ``layers``) of a saved tagger over a token table, stored as ``dtype`` (workflow edge).
+
+    A fine-tuned encoder's directory is dumped by :func:`neurosieve.finetuning.dump_finetuned_activations`.
+    """
+    from .finetuning import dump_finetuned_activations, is_finetuned
+
+    if is_finetuned(model_dir):
+        return dump_finetuned_activations(model_dir, tokens_path, out_path, batch_size, device, layers, dtype)
     from .data import read_tokens
     from .io import provenance
     from .models import load_model
