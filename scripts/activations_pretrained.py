@@ -13,4 +13,6 @@ dump_pretrained_activations(
     batch_size=p.batch_size,
     max_length=p.max_length,
     device=p.device,
+    layers=p.layers,
+    dtype=p.dtype,
 )

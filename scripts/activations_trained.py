@@ -12,4 +12,6 @@ dump_tagger_activations(
     snakemake.output[0],  # noqa: F821
     batch_size=snakemake.params.batch_size,  # noqa: F821
     device=snakemake.params.device,  # noqa: F821
+    layers=snakemake.params.layers,  # noqa: F821
+    dtype=snakemake.params.dtype,  # noqa: F821
 )

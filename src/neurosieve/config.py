@@ -70,18 +70,26 @@ def check_semantics(cfg: Mapping[str, Any]) -> None:
 
     problems = []
     for name, fam in cfg.get("families", {}).items():
-        if fam.get("kind") != "pretrained":
+        if fam.get("kind") == FINETUNED_KIND:
+            specs = [("model", fam.get("model"))]
+        elif fam.get("kind") == "pretrained":
+            specs = [(f"models.{i}", spec) for i, spec in enumerate(fam.get("models", []))]
+        else:
             continue
-        for i, spec in enumerate(fam.get("models", [])):
+        for key, spec in specs:
             try:
                 resolve_model_spec(spec)
             except (FileNotFoundError, ImportError) as exc:
-                problems.append(f"  config key 'families.{name}.models.{i}': {exc}")
+                problems.append(f"  config key 'families.{name}.{key}': {exc}")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems))
 
 
 TRAINED_KINDS = ("bilstm", "transformer")
+#: A pretrained encoder fine-tuned here per seed (see :mod:`neurosieve.finetuning`).
+FINETUNED_KIND = "finetuned"
+#: Kinds whose instances are seeds (``seed<N>``) and whose models are saved under ``models/``.
+SEEDED_KINDS = (*TRAINED_KINDS, FINETUNED_KIND)
 
 
 def instance_name(spec: str) -> str:
@@ -92,8 +100,8 @@ def instance_name(spec: str) -> str:
 
 
 def instances(family: Mapping[str, Any]) -> list[str]:
-    """The instance names of a family: ``seed<N>`` for trained families, one per model spec for pretrained ones."""
-    if family["kind"] in TRAINED_KINDS:
+    """The instance names of a family: ``seed<N>`` for trained and fine-tuned families, one per model spec for pretrained ones."""
+    if family["kind"] in SEEDED_KINDS:
         return [f"seed{s}" for s in family["seeds"]]
     names = [instance_name(m) for m in family["models"]]
     return [n if names.count(n) == 1 else f"{i}-{n}" for i, n in enumerate(names)]
@@ -111,21 +119,41 @@ def instance_seed(instance: str) -> int:
     return int(instance[4:])
 
 
-def family_layers(family: Mapping[str, Any]) -> list[int]:
-    """The activation layer indices of a family (0 is the embedding layer).
+def family_depth(family: Mapping[str, Any]) -> int:
+    """How many activation layers a family's models have (``num_layers + 1``: layer 0 is the embedding layer).
 
-    Trained families: ``num_layers + 1``. Pretrained families: read from the
-    first model's configuration (``num_hidden_layers + 1``); all instances of a
-    family must share it.
+    Trained families: ``model.num_layers``. Pretrained and fine-tuned families:
+    the family's ``num_layers`` key when given (so the workflow plans without
+    loading any model), else read from each model's configuration
+    (``num_hidden_layers``; all instances of a family must share it).
     """
     if family["kind"] in TRAINED_KINDS:
-        return list(range(family["model"]["num_layers"] + 1))
+        return family["model"]["num_layers"] + 1
+    if family.get("num_layers") is not None:
+        return int(family["num_layers"]) + 1
+    return _configured_hidden_states(family["models"] if family["kind"] == "pretrained" else [family["model"]])
+
+
+def family_layers(family: Mapping[str, Any]) -> list[int]:
+    """The activation layer indices a family dumps and analyses: all of them, or those its ``layers`` key keeps."""
+    count = family_depth(family)
+    wanted = family.get("layers")
+    if wanted is None:
+        return list(range(count))
+    bad = [i for i in wanted if not 0 <= i < count]
+    if bad:
+        raise ConfigError(f"config key 'layers': layers {bad} do not exist; the family has layers 0..{count - 1}")
+    return sorted(set(wanted))
+
+
+def _configured_hidden_states(specs: list[str]) -> int:
+    """``num_hidden_layers + 1`` read from the models' configurations (they must agree)."""
     from transformers import AutoConfig
 
     from .pretrained import resolve_model_spec
 
     counts = set()
-    for m in family["models"]:
+    for m in specs:
         try:
             counts.add(AutoConfig.from_pretrained(resolve_model_spec(m)).num_hidden_layers + 1)
         except (OSError, ValueError) as exc:
@@ -135,4 +163,4 @@ def family_layers(family: Mapping[str, Any]) -> list[int]:
             ) from exc
     if len(counts) != 1:
         raise ConfigError(f"instances of a pretrained family must have the same number of layers, got {sorted(counts)}")
-    return list(range(counts.pop()))
+    return counts.pop()

@@ -27,6 +27,7 @@ rule probe_ablation:
     resources:
         mem_mb=lambda w, attempt: 3000 * attempt,
         runtime=lambda w, attempt: 60 * attempt,
+        gpu=PROBE_GPU,
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["rankings"]),
         percents=ABL["keep_percent"],
@@ -56,7 +57,7 @@ rule model_ablation:
     benchmark:
         f"{OUT}/benchmarks/ablation/model/{{family}}/{{instance}}/layer{{layer}}.tsv"
     wildcard_constraints:
-        family=alternation(TRAINED),
+        family=alternation(MODELLED),
         layer=r"\d+",
     conda:
         "../../envs/torch.yaml"
@@ -64,7 +65,7 @@ rule model_ablation:
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 60 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=lambda w: family_gpu(w.family),
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["model"]["rankings"]),
         percents=ABL["model"]["remove_percent"],

@@ -13,17 +13,23 @@ rule activations_trained:
     benchmark:
         f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
     wildcard_constraints:
-        family=alternation(TRAINED),
+        family=alternation(MODELLED),
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 4000 * attempt,
         runtime=lambda w, attempt: 30 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=lambda w: family_gpu(w.family),
     params:
-        batch_size=config["activations"]["batch_size"],
+        batch_size=lambda w: (
+            FAMILIES[w.family]["batch_size"]
+            if w.family in FINETUNED
+            else config["activations"]["batch_size"]
+        ),
         device=lambda w: FAMILIES[w.family]["device"],
+        layers=lambda w: LAYERS[w.family],
+        dtype=config["activations"]["dtype"],
     script:
         "../../scripts/activations_trained.py"
 
@@ -45,12 +51,14 @@ rule activations_pretrained:
     resources:
         mem_mb=lambda w, attempt: 8000 * attempt,
         runtime=lambda w, attempt: 120 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=lambda w: family_gpu(w.family),
     params:
         model=lambda w: instance_model(FAMILIES[w.family], w.instance),
         pooling=lambda w: FAMILIES[w.family]["pooling"],
         batch_size=lambda w: FAMILIES[w.family]["batch_size"],
         max_length=lambda w: FAMILIES[w.family]["max_length"],
         device=lambda w: FAMILIES[w.family]["device"],
+        layers=lambda w: LAYERS[w.family],
+        dtype=config["activations"]["dtype"],
     script:
         "../../scripts/activations_pretrained.py"

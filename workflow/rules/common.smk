@@ -2,7 +2,9 @@
 from pathlib import Path
 
 from neurosieve.config import (
+    FINETUNED_KIND,
     TRAINED_KINDS,
+    family_depth,
     family_layers,
     instance_model,
     instance_seed,
@@ -10,6 +12,7 @@ from neurosieve.config import (
     load_schema,
     validate_config,
 )
+from neurosieve.runtime import local_gpu_count
 
 _validated = validate_config(
     config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
@@ -21,15 +24,40 @@ OUT = config["outdir"]
 FAMILIES = config["families"]
 TRAINED = [f for f, c in FAMILIES.items() if c["kind"] in TRAINED_KINDS]
 PRETRAINED = [f for f, c in FAMILIES.items() if c["kind"] == "pretrained"]
+FINETUNED = [f for f, c in FAMILIES.items() if c["kind"] == FINETUNED_KIND]
+# Families with a model saved here (trained or fine-tuned): activations from it, model ablation of it.
+MODELLED = TRAINED + FINETUNED
 SPLITS = ["train", "test"]
 # Families whose instances can be correlated with each other (at least two instances).
 CORRELATED = [f for f in FAMILIES if len(instances(FAMILIES[f])) >= 2]
 LAYERS = {f: family_layers(c) for f, c in FAMILIES.items()}
+DEPTH = {f: family_depth(c) for f, c in FAMILIES.items()}
+
+
+def chosen_layers(family, wanted):
+    """The family's layers among ``wanted`` (None: all; a negative index counts from the top, -1 = the last)."""
+    if wanted is None:
+        return LAYERS[family]
+    resolved = {l if l >= 0 else DEPTH[family] + l for l in wanted}
+    return [l for l in LAYERS[family] if l in resolved]
 
 
 def alternation(names):
     """A wildcard constraint matching exactly these names (and nothing when there are none)."""
     return "|".join(names) if names else "(?!)"
+
+
+def family_gpu(family):
+    """1 when the family's jobs (training, fine-tuning, extraction, model ablation) run on a GPU."""
+    return int(FAMILIES[family]["device"] == "cuda")
+
+
+PROBE_GPU = int(config["probing"]["probe"]["device"] == "cuda")
+
+
+# Run locally, GPU jobs share the GPUs present (a --resources gpu=N given by hand wins).
+if workflow.local_exec and not workflow.dryrun and "gpu" not in workflow.global_resources:
+    workflow.global_resources["gpu"] = local_gpu_count()
 
 
 wildcard_constraints:
@@ -58,7 +86,7 @@ def family_instances(family):
 def final_outputs():
     """Every target of the default run."""
     out = expand(f"{OUT}/data/{{split}}.parquet", split=SPLITS)
-    for fam in TRAINED:
+    for fam in MODELLED:
         out += expand(
             f"{OUT}/models/{fam}/{{inst}}/metrics.json", inst=family_instances(fam)
         )
@@ -127,8 +155,7 @@ PROBE_TABLES = ["metrics", "orderings", "weights", "labels"]
 
 
 def probed_layers(family):
-    layers = LAYERS[family]
-    return [l for l in layers if PROBE["layers"] is None or l in PROBE["layers"]]
+    return chosen_layers(family, PROBE["layers"])
 
 
 def probe_dir(family, instance, layer, prop):
@@ -161,9 +188,8 @@ PROBE_RANKINGS = {"lca", "probeless", "random"}
 
 
 def ablated_layers(family):
-    return [
-        l for l in probed_layers(family) if ABL["layers"] is None or l in ABL["layers"]
-    ]
+    chosen = chosen_layers(family, ABL["layers"])
+    return [l for l in probed_layers(family) if l in chosen]
 
 
 def ablation_rankings(family, wanted):
@@ -191,7 +217,7 @@ def family_ablation_curves(family):
                 f"{OUT}/ablation/probe/{family}/{inst}/layer{layer}/{prop}.parquet"
                 for prop in ABL["properties"]
             ]
-            if ABL["model"]["enabled"] and family in TRAINED:
+            if ABL["model"]["enabled"] and family in MODELLED:
                 out.append(f"{OUT}/ablation/model/{family}/{inst}/layer{layer}.parquet")
     return out
 
@@ -246,7 +272,7 @@ def figures_for(family):
     ok = {"probe"}
     if family in CORRELATED:
         ok.add("corr")
-        if family in TRAINED and ABL["model"]["enabled"]:
+        if family in MODELLED and ABL["model"]["enabled"]:
             ok.add("model")
     return [name for name, (_, _, need) in FIGURES.items() if need in ok]
 
@@ -307,7 +333,7 @@ def summary_family(family):
         "labels": f"{probe_dir(family, inst, layer, prop)}/labels.parquet",
         "train_metrics": [],
     }
-    if family in TRAINED:
+    if family in MODELLED:
         entry["train_metrics"] = [
             f"{OUT}/models/{family}/{i}/metrics.json" for i in family_instances(family)
         ]

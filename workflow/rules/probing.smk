@@ -20,6 +20,7 @@ rule select_lambdas:
     resources:
         mem_mb=lambda w, attempt: 3000 * attempt,
         runtime=lambda w, attempt: 30 * attempt,
+        gpu=PROBE_GPU,
     params:
         grid=PROBE["grid"],
         tolerance=PROBE["tolerance"],
@@ -54,6 +55,7 @@ rule probe:
     resources:
         mem_mb=lambda w, attempt: 3000 * attempt,
         runtime=lambda w, attempt: 30 * attempt,
+        gpu=PROBE_GPU,
     params:
         lambdas=[PROBE["l1"], PROBE["l2"]],
         probe=PROBE["probe"],
