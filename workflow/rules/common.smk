@@ -56,7 +56,11 @@ PROBE_GPU = int(config["probing"]["probe"]["device"] == "cuda")
 
 
 # Run locally, GPU jobs share the GPUs present (a --resources gpu=N given by hand wins).
-if workflow.local_exec and not workflow.dryrun and "gpu" not in workflow.global_resources:
+if (
+    workflow.local_exec
+    and not workflow.dryrun
+    and "gpu" not in workflow.global_resources
+):
     workflow.global_resources["gpu"] = local_gpu_count()
 
 
