@@ -14,4 +14,6 @@ dump_pretrained_activations(
     max_length=p.max_length,
     device=p.device,
     random_init_seed=p.random_init_seed,
+    layers=p.layers,
+    dtype=p.dtype,
 )

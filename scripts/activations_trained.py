@@ -14,4 +14,6 @@ dump_tagger_activations(
     device=snakemake.params.device,  # noqa: F821
     unk_rate=snakemake.params.get("unk_rate", 0.0),  # noqa: F821
     seed=snakemake.params.get("seed", 0),  # noqa: F821
+    layers=snakemake.params.layers,  # noqa: F821
+    dtype=snakemake.params.dtype,  # noqa: F821
 )

@@ -236,3 +236,23 @@ def test_correlation_device() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             correlation_device("cuda")
+
+
+def test_similarity_streamed_matches_in_memory() -> None:
+    """Reading one representation at a time gives the same table, and never loads a layer of a held instance twice."""
+    from neurosieve.correlation import similarity_table
+
+    rng = np.random.default_rng(7)
+    reps = {(i, l): rng.normal(size=(300, 4 + l)) for i in ("a", "b", "c") for l in range(3)}
+    loads: list[tuple[str, int]] = []
+
+    def load(key: tuple[str, int]) -> np.ndarray:
+        loads.append(key)
+        return reps[key]
+
+    whole = similarity_table(reps).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"].sort_index()
+    streamed = similarity_table(list(reps), load).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"].sort_index()
+    assert len(streamed) == 81
+    np.testing.assert_allclose(streamed.to_numpy(), whole.to_numpy(), atol=1e-6)
+    # Instance a's layers are loaded once (held); b's once as held, once streamed past a; c's three times.
+    assert loads.count(("a", 0)) == 1 and loads.count(("b", 1)) == 2 and loads.count(("c", 2)) == 3

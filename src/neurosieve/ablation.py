@@ -256,26 +256,42 @@ def run_model_ablation(
     fills: Sequence[str] = ("zero",),
     train_activations_path: str | None = None,
 ) -> pd.DataFrame:
-    """Model ablation for one trained instance and layer (workflow edge): chunk F1 with k neurons removed.
+    """Model ablation for one trained or fine-tuned instance and layer (workflow edge): chunk F1 with k neurons removed.
 
-    The model runs once over the test sentences; every selection is then scored
-    from the cached layer output up (:class:`~neurosieve.layer_cache.LayerCache`).
+    A tagger trained here runs once over the test sentences; every selection is
+    then scored from the cached layer output up
+    (:class:`~neurosieve.layer_cache.LayerCache`). A fine-tuned encoder is
+    re-run per selection with the layer's neurons ablated by a forward hook.
     ``fills`` lists how removed neurons are replaced: ``zero`` (the paper's
     ablation; rows with mode ``model``) and/or ``mean`` (the neuron's mean
     activation over the training tokens in ``train_activations_path``, since
     zero is not neutral for a neuron that is never near zero; mode ``model-mean``).
     """
+    import torch
+
     from tqdm.auto import tqdm
 
     from .data import read_tokens
+    from .finetuning import is_finetuned, masked_evaluator
     from .io import provenance, write_parquet
     from .layer_cache import LayerCache
     from .models import load_model
     from .training import pick_device
 
-    model, vocab = load_model(model_dir, pick_device(device))
-    cache = LayerCache(model, vocab, read_tokens(tokens_path), layer)
-    width = cache.width
+    tokens = read_tokens(tokens_path)
+    if is_finetuned(model_dir):
+        layer_dims, evaluate_masked = masked_evaluator(model_dir, tokens, pick_device(device))
+        width = layer_dims[layer]
+
+        def score_with(removed: np.ndarray, values: np.ndarray | None) -> dict[str, float]:
+            keep = torch.ones(width)
+            keep[torch.as_tensor(np.asarray(removed, dtype=np.int64), dtype=torch.long)] = 0.0
+            return evaluate_masked({layer: keep if values is None else torch.stack([keep, torch.as_tensor(values)])})
+    else:
+        model, vocab = load_model(model_dir, pick_device(device))
+        cache = LayerCache(model, vocab, tokens, layer)
+        width = cache.width
+        score_with = cache.score
     available = [r for r in rankings if (r in {"lca", "probeless", "random"} and orderings_path) or (r not in {"lca", "probeless", "random"} and scores_path)]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
 
@@ -288,7 +304,7 @@ def run_model_ablation(
     for fill in fills:
         values = neuron_means(train_activations_path, layer) if fill == "mean" else None
         parts.append(model_ablation(
-            lambda removed, values=values: cache.score(removed, values), width, orders, k_grid(width, percents), random_repeats, seed,
+            lambda removed, values=values: score_with(removed, values), width, orders, k_grid(width, percents), random_repeats, seed,
             progress=lambda it, fill=fill: tqdm(it, desc=f"model ablation ({fill}) {instance} layer {layer}", unit="selection"),
             mode=FILL_MODES[fill],
         ))

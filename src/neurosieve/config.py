@@ -76,18 +76,26 @@ def check_semantics(cfg: Mapping[str, Any]) -> None:
             except ConfigError as exc:
                 problems.append(f"  config key 'families.{name}.{exc}'")
             continue
-        if fam.get("kind") != "pretrained":
+        if fam.get("kind") == FINETUNED_KIND:
+            specs = [("model", fam.get("model"))]
+        elif fam.get("kind") == "pretrained":
+            specs = [(f"models.{i}", spec) for i, spec in enumerate(fam.get("models", []))]
+        else:
             continue
-        for i, spec in enumerate(fam.get("models", [])):
+        for key, spec in specs:
             try:
                 resolve_model_spec(spec)
             except (FileNotFoundError, ImportError) as exc:
-                problems.append(f"  config key 'families.{name}.models.{i}': {exc}")
+                problems.append(f"  config key 'families.{name}.{key}': {exc}")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems))
 
 
 TRAINED_KINDS = ("bilstm", "transformer")
+#: A pretrained encoder fine-tuned here per seed (see :mod:`neurosieve.finetuning`).
+FINETUNED_KIND = "finetuned"
+#: Kinds whose instances are seeds (``seed<N>``) and whose models are saved under ``models/``.
+SEEDED_KINDS = (*TRAINED_KINDS, FINETUNED_KIND)
 
 
 def instance_name(spec: str) -> str:
@@ -98,8 +106,8 @@ def instance_name(spec: str) -> str:
 
 
 def instances(family: Mapping[str, Any]) -> list[str]:
-    """The instance names of a family: ``seed<N>`` for trained families, one per model spec for pretrained ones."""
-    if family["kind"] in TRAINED_KINDS:
+    """The instance names of a family: ``seed<N>`` for trained and fine-tuned families, one per model spec for pretrained ones."""
+    if family["kind"] in SEEDED_KINDS:
         return [f"seed{s}" for s in family["seeds"]]
     names = [instance_name(m) for m in family["models"]]
     return [n if names.count(n) == 1 else f"{i}-{n}" for i, n in enumerate(names)]
@@ -148,34 +156,50 @@ class LayersUnknown(ConfigError):
     """The layer count of a pretrained family is known only once its hub model is fetched."""
 
 
-def family_layers(family: Mapping[str, Any]) -> list[int]:
-    """The activation layer indices of a family (0 is the embedding layer).
+def family_depth(family: Mapping[str, Any]) -> int:
+    """How many activation layers a family's models have (hidden layers + 1: layer 0 is the embedding layer).
 
-    Trained families: ``num_layers + 1``. Pretrained families: ``num_layers + 1``
-    when the config gives it, else read from the first model's ``config.json`` on
-    disk (a local directory, a packaged model, the Hugging Face cache); all
-    instances of a family must share it. Never touches the network or an ML
-    library: a hub model that is not cached raises :class:`LayersUnknown` (the
-    workflow then asks its ``model_info`` job).
+    Trained families: ``model.num_layers + 1``. Pretrained and fine-tuned
+    families: ``num_layers + 1`` when the config gives it, else read from each
+    model's ``config.json`` on disk (a local directory, a packaged model, the
+    Hugging Face cache); all instances of a family must share it. Never touches
+    the network or an ML library: a hub model that is not cached raises
+    :class:`LayersUnknown` (the workflow then asks its ``model_info`` job).
     """
     from .modelspec import layer_count, model_dir_on_disk
 
     if family["kind"] in TRAINED_KINDS:
-        return list(range(family["model"]["num_layers"] + 1))
+        return int(family["model"]["num_layers"]) + 1
     if family.get("num_layers") is not None:
-        return list(range(family["num_layers"] + 1))
+        return int(family["num_layers"]) + 1
     counts = set()
-    for m in family["models"]:
+    for m in family["models"] if family["kind"] == "pretrained" else [family["model"]]:
         path = model_dir_on_disk(m)
         if path is None:
             raise LayersUnknown(f"model {m!r} is not on disk (not cached from the Hugging Face hub yet)")
         counts.add(layer_count(path))
-    return common_layers(counts)
+    return common_depth(counts)
 
 
-def common_layers(counts: set[int] | list[int]) -> list[int]:
-    """The layer indices shared by every instance of a pretrained family (given their layer counts)."""
+def common_depth(counts: set[int] | list[int]) -> int:
+    """The layer count shared by every instance of a pretrained family (given each instance's count)."""
     counts = set(counts)
     if len(counts) != 1:
         raise ConfigError(f"instances of a pretrained family must have the same number of layers, got {sorted(counts)}")
-    return list(range(counts.pop()))
+    return counts.pop()
+
+
+def family_layers(family: Mapping[str, Any], depth: int | None = None) -> list[int]:
+    """The activation layer indices a family dumps and analyses: all of them, or those its ``layers`` key keeps.
+
+    ``depth`` overrides :func:`family_depth` (the workflow passes it when a hub model's count came from its
+    ``model_info`` job).
+    """
+    count = family_depth(family) if depth is None else depth
+    wanted = family.get("layers")
+    if wanted is None:
+        return list(range(count))
+    bad = [i for i in wanted if not 0 <= i < count]
+    if bad:
+        raise ConfigError(f"config key 'layers': layers {bad} do not exist; the family has layers 0..{count - 1}")
+    return sorted(set(wanted))

@@ -26,7 +26,7 @@ NumPy path; both give the same numbers to float32 rounding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -371,6 +371,7 @@ def duplicate_experiment(
     block: int = 1024,
     before: pd.DataFrame | None = None,
     device: str | None = None,
+    copy: bool = True,
 ) -> pd.DataFrame:
     """The two-identical-instances case (docs/methods.md): add an exact copy of one instance and compare rankings.
 
@@ -380,14 +381,16 @@ def duplicate_experiment(
     score becomes 1, MeanMaxCorr a monotone transform), so the informative
     rows are the other instances; every instance is reported. ``before``
     takes scores already computed for ``activations``; ``device`` is
-    :func:`correlate_instances`'s.
+    :func:`correlate_instances`'s; ``copy=False`` standardises the arrays in
+    place (an already standardised array is left as it is, so arrays the stage
+    has standardised can be passed again without a second copy).
     """
     if duplicate not in activations:
         raise KeyError(f"duplicate instance {duplicate!r} is not one of {list(activations)}")
     if before is None:
         before = correlate_instances(activations, block, linreg=False, device=device).scores
     copy_name = f"{duplicate}-copy"
-    after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False, device=device).scores
+    after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False, copy=copy, device=device).scores
     out = ranking_change(before, after, list(activations), ks, methods)
     out.insert(2, "duplicated", out["instance"] == duplicate)
     return out
@@ -461,22 +464,60 @@ def fraction_ks(fractions: Sequence[float], widths: Sequence[int]) -> list[int]:
     return sorted({max(1, min(d, int(round(f * d)))) for f in fractions})
 
 
-def similarity_table(reps: Mapping[tuple[str, int], np.ndarray]) -> pd.DataFrame:
+def similarity_table(
+    reps: Mapping[tuple[str, int], np.ndarray] | Sequence[tuple[str, int]],
+    load: Callable[[tuple[str, int]], np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Linear CKA between every pair of (instance, layer) representations, both orders, diagonal included.
 
-    Each representation is centred and its Gram norm computed once; cross terms are float32 products.
+    ``reps`` maps (instance, layer) to its (tokens × features) array; or it
+    lists the keys and ``load(key)`` reads one representation on demand. Then
+    the representations of one instance are held at a time while the later
+    ones stream past one layer at a time, so memory stays at one instance's
+    layers plus one layer, never the whole family. Each representation is
+    centred (float32) and its Gram norm computed in float64.
     """
+    if load is None:
+        if not isinstance(reps, Mapping):
+            raise TypeError("similarity_table: pass a mapping of arrays, or keys and a load function")
+        arrays = reps
+        load = arrays.__getitem__
     keys = list(reps)
-    centred = {k: (reps[k] - reps[k].mean(axis=0)).astype(np.float32) for k in keys}
-    norms = {k: float(np.linalg.norm((centred[k].T @ centred[k]).astype(np.float64))) for k in keys}
+
+    def centred(k: tuple[str, int]) -> np.ndarray:
+        x = np.asarray(load(k), dtype=np.float32)
+        return x - x.mean(axis=0, dtype=np.float64).astype(np.float32)
+
+    def gram_norm(x: np.ndarray) -> float:
+        return float(np.linalg.norm((x.T @ x).astype(np.float64)))
+
+    by_instance = list(dict.fromkeys(k[0] for k in keys))
+    norms: dict[tuple[str, int], float] = {}
     rows = []
-    for ai, a in enumerate(keys):
-        for b in keys[ai:]:
-            xy = float(np.linalg.norm((centred[a].T @ centred[b]).astype(np.float64)) ** 2)
-            v = xy / (norms[a] * norms[b]) if norms[a] > 0 and norms[b] > 0 else 0.0
-            rows.append({"instance_a": a[0], "layer_a": a[1], "instance_b": b[0], "layer_b": b[1], "cka": v})
-            if a != b:
-                rows.append({"instance_a": b[0], "layer_a": b[1], "instance_b": a[0], "layer_b": a[1], "cka": v})
+
+    def add(a: tuple[str, int], b: tuple[str, int], xa: np.ndarray, xb: np.ndarray) -> None:
+        xy = float(np.linalg.norm((xa.T @ xb).astype(np.float64)) ** 2)
+        v = xy / (norms[a] * norms[b]) if norms[a] > 0 and norms[b] > 0 else 0.0
+        rows.append({"instance_a": a[0], "layer_a": a[1], "instance_b": b[0], "layer_b": b[1], "cka": v})
+        if a != b:
+            rows.append({"instance_a": b[0], "layer_a": b[1], "instance_b": a[0], "layer_b": a[1], "cka": v})
+
+    for ii, inst in enumerate(by_instance):
+        own = [k for k in keys if k[0] == inst]
+        held = {k: centred(k) for k in own}
+        for k, x in held.items():
+            norms.setdefault(k, gram_norm(x))
+        for ai, a in enumerate(own):
+            for b in own[ai:]:
+                add(a, b, held[a], held[b])
+        for other in by_instance[ii + 1 :]:
+            for b in (k for k in keys if k[0] == other):
+                xb = centred(b)
+                norms.setdefault(b, gram_norm(xb))
+                for a in own:
+                    add(a, b, held[a], xb)
+                del xb
+        del held
     return pd.DataFrame(rows)
 
 
@@ -522,7 +563,8 @@ def run_correlation(
     layers = {inst: layer for inst, (_, layer) in sources.items()}
     settings = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
     dev = correlation_device(device)
-    result = correlate_instances(acts, block, linreg, device=dev)
+    # Standardised in place: one float32 copy of each instance's layer is all the stage holds.
+    result = correlate_instances(acts, block, linreg, copy=False, device=dev)
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
     dead = result.scores.groupby("instance")["dead"].sum()
     for inst, n in dead.items():
@@ -536,7 +578,7 @@ def run_correlation(
     elif duplicate is not None and duplicate not in acts:
         log.warning("duplicate instance %r is not among %s: experiment skipped", duplicate, list(acts))
         duplicate = None
-    dup = duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores, device=dev) if duplicate else pd.DataFrame(
+    dup = duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores, device=dev, copy=False) if duplicate else pd.DataFrame(
         columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
     )
     write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))
@@ -578,10 +620,10 @@ def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.Dat
     from .activations import activation_layers, read_layer
     from .io import provenance, write_parquet
 
-    reps = {}
+    files = {}
     for inst, p in activation_paths.items():
         for name in activation_layers(p):
-            reps[inst, int(name.split("_")[1])] = read_layer(p, name)
-    table = similarity_table(reps)
+            files[inst, int(name.split("_")[1])] = p
+    table = similarity_table(list(files), lambda key: read_layer(files[key], key[1]))
     write_parquet(table, out_path, provenance({"instances": list(activation_paths)}))
     return table

@@ -38,3 +38,25 @@ def configure(snakemake: Any) -> logging.Logger:
     if torch is not None:
         torch.set_num_threads(int(getattr(snakemake, "threads", 1) or 1))
     return log
+
+
+def local_gpu_count() -> int:
+    """CUDA GPUs this machine offers a job: ``CUDA_VISIBLE_DEVICES`` when set, else ``nvidia-smi -L``; 0 without either.
+
+    Read without importing torch, so that planning the workflow stays light.
+    """
+    import os
+    import shutil
+    import subprocess
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in out.splitlines() if line.startswith("GPU "))

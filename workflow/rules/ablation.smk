@@ -60,7 +60,7 @@ rule model_ablation:
     benchmark:
         f"{OUT}/benchmarks/ablation/model/{{family}}/{{instance}}/layer{{layer}}.tsv"
     wildcard_constraints:
-        family=alternation(TRAINED),
+        family=alternation(MODELLED),
         layer=r"\d+",
     conda:
         family_torch_env
@@ -105,7 +105,7 @@ rule twin_model_ablation:
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 60 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         rankings=[r for r in ABL["model"]["rankings"] if r not in PROBE_RANKINGS],
         percents=ABL["model"]["remove_percent"],

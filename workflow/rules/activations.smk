@@ -15,7 +15,7 @@ rule activations_trained:
     benchmark:
         f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
     wildcard_constraints:
-        family=alternation(TRAINED),
+        family=alternation(MODELLED),
     conda:
         family_torch_env
     threads: 1
@@ -24,8 +24,14 @@ rule activations_trained:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=family_gpu,
     params:
-        batch_size=config["activations"]["batch_size"],
+        batch_size=lambda w: (
+            FAMILIES[w.family]["batch_size"]
+            if w.family in FINETUNED
+            else config["activations"]["batch_size"]
+        ),
         device=lambda w: FAMILIES[w.family]["device"],
+        layers=lambda w: FAMILIES[w.family]["layers"],
+        dtype=config["activations"]["dtype"],
     script:
         "../../scripts/activations_trained.py"
 
@@ -76,6 +82,8 @@ rule activations_pretrained:
         batch_size=lambda w: FAMILIES[w.family]["batch_size"],
         max_length=lambda w: FAMILIES[w.family]["max_length"],
         device=lambda w: FAMILIES[w.family]["device"],
+        layers=lambda w: FAMILIES[w.family]["layers"],
+        dtype=config["activations"]["dtype"],
     script:
         "../../scripts/activations_pretrained.py"
 
@@ -105,5 +113,7 @@ rule activations_trained_unk:
         device=lambda w: FAMILIES[w.family]["device"],
         unk_rate=lambda w: FAMILIES[w.family]["train"]["word_dropout"],
         seed=PROBE["seed"],
+        layers=lambda w: FAMILIES[w.family]["layers"],
+        dtype=config["activations"]["dtype"],
     script:
         "../../scripts/activations_trained.py"

@@ -4,9 +4,11 @@ from pathlib import Path
 
 # Light imports only (jsonschema, yaml): parsing needs no torch, transformers or hub access.
 from neurosieve.config import (
+    FINETUNED_KIND,
     TRAINED_KINDS,
     LayersUnknown,
-    common_layers,
+    common_depth,
+    family_depth,
     family_layers,
     instance_model,
     instance_seeds,
@@ -15,6 +17,7 @@ from neurosieve.config import (
     twin_instance,
     validate_config,
 )
+from neurosieve.runtime import local_gpu_count
 
 _validated = validate_config(
     config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
@@ -26,6 +29,9 @@ OUT = config["outdir"]
 FAMILIES = config["families"]
 TRAINED = [f for f, c in FAMILIES.items() if c["kind"] in TRAINED_KINDS]
 PRETRAINED = [f for f, c in FAMILIES.items() if c["kind"] == "pretrained"]
+FINETUNED = [f for f, c in FAMILIES.items() if c["kind"] == FINETUNED_KIND]
+# Families with a model saved here (trained or fine-tuned): activations from it, model ablation of it.
+MODELLED = TRAINED + FINETUNED
 SPLITS = ["train", "test"]
 # Families whose instances can be correlated with each other (at least two instances).
 CORRELATED = [f for f in FAMILIES if len(instances(FAMILIES[f])) >= 2]
@@ -38,15 +44,18 @@ class FamilyLayers:
     head node), so only input functions may look such a family up.
     """
 
-    def __getitem__(self, family):
+    def depth(self, family):
         try:
-            return family_layers(FAMILIES[family])
+            return family_depth(FAMILIES[family])
         except LayersUnknown:
             counts = []
             for inst in family_instances(family):
                 job = checkpoints.model_info.get(family=family, instance=inst)
                 counts.append(read_model_info(job.output[0])["layers"])
-            return common_layers(counts)
+            return common_depth(counts)
+
+    def __getitem__(self, family):
+        return family_layers(FAMILIES[family], self.depth(family))
 
 
 def read_model_info(path):
@@ -57,9 +66,26 @@ def read_model_info(path):
 LAYERS = FamilyLayers()
 
 
+def chosen_layers(family, wanted):
+    """The family's layers among ``wanted`` (None: all; a negative index counts from the top, -1 = the last)."""
+    if wanted is None:
+        return LAYERS[family]
+    resolved = {l if l >= 0 else LAYERS.depth(family) + l for l in wanted}
+    return [l for l in LAYERS[family] if l in resolved]
+
+
 def alternation(names):
     """A wildcard constraint matching exactly these names (and nothing when there are none)."""
     return "|".join(names) if names else "(?!)"
+
+
+# Run locally, GPU jobs share the GPUs present (a --resources gpu=N given by hand wins).
+if (
+    workflow.local_exec
+    and not workflow.dryrun
+    and "gpu" not in workflow.global_resources
+):
+    workflow.global_resources["gpu"] = local_gpu_count()
 
 
 wildcard_constraints:
@@ -125,7 +151,7 @@ def activation_output(path):
 def final_outputs():
     """Every target of the default run."""
     out = expand(f"{OUT}/data/{{split}}.parquet", split=SPLITS)
-    for fam in TRAINED:
+    for fam in MODELLED:
         out += expand(
             f"{OUT}/models/{fam}/{{inst}}/metrics.json", inst=family_instances(fam)
         )
@@ -244,8 +270,7 @@ PROBE_TABLES = ["metrics", "orderings", "weights", "labels"]
 
 
 def probed_layers(family):
-    layers = LAYERS[family]
-    return [l for l in layers if PROBE["layers"] is None or l in PROBE["layers"]]
+    return chosen_layers(family, PROBE["layers"])
 
 
 def probe_dir(family, instance, layer, prop):
@@ -321,9 +346,8 @@ PROBE_RANKINGS = {"lca", "probeless", "random"}
 
 
 def ablated_layers(family):
-    return [
-        l for l in probed_layers(family) if ABL["layers"] is None or l in ABL["layers"]
-    ]
+    chosen = chosen_layers(family, ABL["layers"])
+    return [l for l in probed_layers(family) if l in chosen]
 
 
 def ablation_rankings(family, wanted):
@@ -358,7 +382,7 @@ def family_ablation_curves(family):
                 f"{OUT}/ablation/probe/{family}/{inst}/layer{layer}/{prop}.parquet"
                 for prop in ABL["properties"]
             ]
-            if ABL["model"]["enabled"] and family in TRAINED:
+            if ABL["model"]["enabled"] and family in MODELLED:
                 out.append(f"{OUT}/ablation/model/{family}/{inst}/layer{layer}.parquet")
     return out
 
@@ -420,7 +444,7 @@ def figures_for(family):
         ok.add("all_layers")
     if family in CORRELATED:
         ok.add("corr")
-        if family in TRAINED and ABL["model"]["enabled"]:
+        if family in MODELLED and ABL["model"]["enabled"]:
             ok.add("model")
     return [name for name, (_, _, need) in FIGURES.items() if need in ok]
 
@@ -497,7 +521,7 @@ def summary_family(family):
         "labels": f"{probe_dir(family, inst, layer, prop)}/labels.parquet",
         "train_metrics": [],
     }
-    if family in TRAINED:
+    if family in MODELLED:
         entry["train_metrics"] = [
             f"{OUT}/models/{family}/{i}/metrics.json" for i in family_instances(family)
         ]
