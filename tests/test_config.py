@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neurosieve.config import ConfigError, instances, load_schema, validate_config
+from neurosieve.config import ConfigError, instance_seed, instance_seeds, instances, load_schema, twin_instance, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
@@ -23,8 +23,24 @@ def test_defaults_filled() -> None:
     assert cfg["data"]["source"] == "auto" and cfg["data"]["download"]["retries"] == 3
     assert cfg["data"]["sha256"]["test"].startswith("73b7b1e5")
     fam = cfg["families"]["lstm"]
-    assert fam["train"]["epochs"] == 8 and fam["model"]["num_layers"] == 2 and fam["subset"] is None
+    assert fam["train"]["epochs"] == 8 and fam["model"]["num_layers"] == 2 and fam["subset"] == 0.9 and fam["twin"] is None
     assert instances(fam) == ["seed1", "seed2"]
+
+
+def test_twin_instance_names_and_checks() -> None:
+    cfg = minimal()
+    cfg["families"]["lstm"]["twin"] = {"of": 2, "order_seed": 9}
+    fam = validate_config(cfg, SCHEMA)["families"]["lstm"]
+    assert twin_instance(fam) == "seed2-order9" and instances(fam) == ["seed1", "seed2"]
+    assert instance_seeds("seed2-order9") == (2, 9) and instance_seeds("seed4") == (4, 4) and instance_seed("seed2-order9") == 2
+    with pytest.raises(ValueError, match="seed<N>-order<M>"):
+        instance_seeds("seed2-twin")
+    cfg["families"]["lstm"]["twin"] = {"of": 3, "order_seed": 9}
+    with pytest.raises(ConfigError, match="families.lstm.twin.of: seed 3 is not one of"):
+        validate_config(cfg, SCHEMA)
+    cfg["families"]["lstm"]["twin"] = {"of": 1, "order_seed": 1}
+    with pytest.raises(ConfigError, match="order_seed must differ"):
+        validate_config(cfg, SCHEMA)
 
 
 @pytest.mark.parametrize("path", ["config/config.yaml", "tests/config/config.yaml", "config/bert-base-uncased.yaml", "config/minilm-offline.yaml"])

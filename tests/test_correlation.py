@@ -12,9 +12,11 @@ from neurosieve.correlation import (
     linear_cka,
     linreg_r2,
     pair_maxima,
+    partner_rank_agreement,
     rank_desc,
     ranking_stability,
     standardize,
+    twin_experiment,
 )
 
 
@@ -168,3 +170,37 @@ def test_similarity_table_matches_cka() -> None:
     assert t[("a", 0, "a", 0)] == pytest.approx(1.0, abs=1e-5)
     assert t[("a", 0, "b", 1)] == pytest.approx(linear_cka(reps[("a", 0)], reps[("b", 1)]), abs=1e-5)
     assert t[("b", 1, "a", 0)] == t[("a", 0, "b", 1)]
+
+
+def test_twin_experiment_reports_every_instance_and_is_not_fixed_by_construction() -> None:
+    rng = np.random.default_rng(7)
+    acts = {f"s{k}": rng.normal(size=(3000, 30)) for k in range(3)}
+    shared = rng.normal(size=3000)
+    for k in range(3):
+        acts[f"s{k}"][:, 4] = shared + 0.5 * rng.normal(size=3000)
+    twin = acts["s0"] + 0.6 * rng.normal(size=(3000, 30))  # close to s0, not equal
+    change, after = twin_experiment(acts, "s0-order9", twin, "s0", ks=[1, 5])
+    assert set(change["instance"]) == {"s0", "s1", "s2"} and set(change["method"]) == {"maxcorr", "meanmaxcorr", "mincorr", "linreg"}
+    assert change.set_index(["method", "instance"]).loc[("maxcorr", "s0"), "twinned"]
+    assert set(after["instance"]) == {"s0", "s1", "s2", "s0-order9"}
+    mx = change.set_index(["method", "instance"])
+    # Near-twin: s0's MaxCorr scores rise towards the twin's correlation (~0.86), not to 1 as with an exact copy.
+    assert 0.7 < mx.loc[("maxcorr", "s0"), "mean_score_after"] < 0.95
+    # The shared neuron stays on top for MeanMaxCorr; s0's MaxCorr ranking is reshuffled by the twin.
+    assert mx.loc[("meanmaxcorr", "s0"), "top1_overlap"] == 1.0
+    assert mx.loc[("maxcorr", "s0"), "spearman"] < mx.loc[("meanmaxcorr", "s0"), "spearman"]
+    with pytest.raises(KeyError, match="twin partner"):
+        twin_experiment(acts, "x", twin, "nope", ks=[1])
+
+
+def test_partner_rank_agreement() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(2000, 8)) * np.arange(1, 9)
+    perm = rng.permutation(8)
+    # B is A with neurons permuted and a little noise; C is unrelated noise.
+    acts = {"A": base, "B": base[:, perm] + 0.05 * rng.normal(size=(2000, 8)), "C": rng.normal(size=(2000, 8))}
+    res = correlate_instances(acts, linreg=False)
+    agree = partner_rank_agreement(res.scores, res.pairs, ["meanmaxcorr"]).set_index(["instance", "other"])["spearman"]
+    # A's and B's rankings order the same functions the same way, once matched through best partners.
+    assert agree[("A", "B")] == pytest.approx(1.0) and agree[("B", "A")] == pytest.approx(1.0)
+    assert len(agree) == 6

@@ -148,7 +148,7 @@ def test_ablation_outputs(test_run: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "family, figures",
-    [("tiny_lstm", range(1, 12)), ("tiny_tf", range(1, 12)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11])],
+    [("tiny_lstm", range(1, 13)), ("tiny_tf", range(1, 13)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11])],
 )
 def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[no-untyped-def]
     found = sorted((test_run / "figures" / family).glob("fig*.png"))
@@ -164,8 +164,20 @@ def test_summary_table(test_run: Path) -> None:
     table = pd.read_csv(test_run / "summary/summary.csv")
     assert set(table["family"]) == {"tiny_lstm", "tiny_tf", "minilm"}
     assert {"end task", "probing", "ablation (probe)", "ablation (model)", "correlation", "stability", "distributedness"} <= set(table["section"])
-    dup = table[table["quantity"].str.startswith("duplicated instance") & (table["family"] == "tiny_lstm")]
-    assert dup["agrees"].item() in {"yes", "no"}
+    lstm = table[table["family"] == "tiny_lstm"]
+    # The exact copy is reported for every instance, without a verdict (its outcome is fixed by construction).
+    copy = lstm[lstm["quantity"].str.startswith("exact copy of seed1 added")]
+    assert len(copy) == 3 and copy["verdict"].isna().all()
+    # Every verdict of the correlation and ablation sections comes with its test and p-value.
+    mine = table[table["section"].isin(["ablation (probe)", "ablation (model)", "near-twin", "reference instance"])]
+    judged = mine[mine["verdict"].notna()]
+    assert len(judged) and judged["verdict"].isin(["agrees", "disagrees", "inconclusive"]).all()
+    assert judged["test"].str.contains("one-sided").all() and judged["p"].notna().all()
+    # The near-twin experiment: every instance's ranking change, predictive value with and without the twin.
+    twin = lstm[lstm["section"] == "near-twin"]
+    assert twin["quantity"].str.contains("seed3's ranking with vs without the twin").sum() == 4
+    assert twin["quantity"].str.contains("predictive value lost when the twin joins").sum() == 8  # 4 methods x 2 fills
+    assert lstm["quantity"].str.startswith("paper's number").sum() == 1
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
     page = (test_run / "summary/summary.html").read_text()
     assert "<table" in page and "duplicated instance" in page  # the same table, for the HTML report

@@ -117,11 +117,14 @@ def model_ablation(
     random_repeats: int = 3,
     seed: int = 0,
     progress: Callable[[Any], Any] | None = None,
+    mode: str = "model",
 ) -> pd.DataFrame:
     """End-task scores with k neurons *removed* (top, bottom or random by each ranking).
 
-    ``score(removed)`` runs the model with those neurons of the layer zeroed and
-    returns its metrics (e.g. chunk F1). Identical removals are scored once.
+    ``score(removed)`` runs the model with those neurons of the layer ablated
+    (zeroed, or set to their mean) and returns its metrics (e.g. chunk F1).
+    Identical removals are scored once. ``mode`` labels the rows (``model``:
+    zero ablation, ``model-mean``: mean ablation).
     """
     cache: dict[bytes, Mapping[str, float]] = {}
     rows: list[dict[str, Any]] = []
@@ -130,7 +133,7 @@ def model_ablation(
         key = np.sort(removed).tobytes()
         if key not in cache:
             cache[key] = score(removed)
-        meta = {"ranking": name, "direction": direction, "mode": "model", "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
+        meta = {"ranking": name, "direction": direction, "mode": mode, "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
         rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
@@ -206,6 +209,16 @@ def run_probe_ablation(
     return curves
 
 
+FILL_MODES = {"zero": "model", "mean": "model-mean"}
+
+
+def neuron_means(activations_path: str, layer: int) -> np.ndarray:
+    """Each neuron's mean activation over a split's tokens (the replacement value of mean ablation)."""
+    from .activations import read_layer
+
+    return read_layer(activations_path, layer).mean(axis=0, dtype=np.float64).astype(np.float32)
+
+
 def run_model_ablation(
     model_dir: str,
     tokens_path: str,
@@ -220,35 +233,87 @@ def run_model_ablation(
     random_repeats: int,
     seed: int,
     device: str = "auto",
+    fills: Sequence[str] = ("zero",),
+    train_activations_path: str | None = None,
 ) -> pd.DataFrame:
-    """Model ablation for one trained instance and layer (workflow edge): chunk F1 with k neurons zeroed."""
-    import torch
+    """Model ablation for one trained instance and layer (workflow edge): chunk F1 with k neurons removed.
+
+    The model runs once over the test sentences; every selection is then scored
+    from the cached layer output up (:class:`~neurosieve.layer_cache.LayerCache`).
+    ``fills`` lists how removed neurons are replaced: ``zero`` (the paper's
+    ablation; rows with mode ``model``) and/or ``mean`` (the neuron's mean
+    activation over the training tokens in ``train_activations_path``, since
+    zero is not neutral for a neuron that is never near zero; mode ``model-mean``).
+    """
     from tqdm.auto import tqdm
 
     from .data import read_tokens
     from .io import provenance, write_parquet
+    from .layer_cache import LayerCache
     from .models import load_model
-    from .training import evaluate, pick_device
+    from .training import pick_device
 
     model, vocab = load_model(model_dir, pick_device(device))
-    tokens = read_tokens(tokens_path)
-    width = model.layer_dims[layer]
+    cache = LayerCache(model, vocab, read_tokens(tokens_path), layer)
+    width = cache.width
     available = [r for r in rankings if (r in {"lca", "probeless", "random"} and orderings_path) or (r not in {"lca", "probeless", "random"} and scores_path)]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
 
-    def score(removed: np.ndarray) -> dict[str, float]:
-        mask = torch.ones(width)
-        mask[torch.as_tensor(removed, dtype=torch.long)] = 0.0
-        return evaluate(model, vocab, tokens, masks={layer: mask})
-
-    curves = model_ablation(
-        score, width, orders, k_grid(width, percents), random_repeats, seed,
-        progress=lambda it: tqdm(it, desc=f"model ablation {instance} layer {layer}", unit="selection"),
-    )
-    curves = curves.assign(instance=instance, layer=layer)
-    settings = {"rankings": list(orders), "percents": list(percents), "random_repeats": random_repeats, "model": model_dir}
+    unknown = set(fills) - set(FILL_MODES)
+    if unknown:
+        raise ValueError(f"unknown ablation fill(s) {sorted(unknown)}; known: {sorted(FILL_MODES)}")
+    if "mean" in fills and not train_activations_path:
+        raise ValueError("mean ablation needs the training activations (train_activations_path)")
+    parts = []
+    for fill in fills:
+        values = neuron_means(train_activations_path, layer) if fill == "mean" else None
+        parts.append(model_ablation(
+            lambda removed, values=values: cache.score(removed, values), width, orders, k_grid(width, percents), random_repeats, seed,
+            progress=lambda it, fill=fill: tqdm(it, desc=f"model ablation ({fill}) {instance} layer {layer}", unit="selection"),
+            mode=FILL_MODES[fill],
+        ))
+    curves = pd.concat(parts, ignore_index=True).assign(instance=instance, layer=layer)
+    settings = {"rankings": list(orders), "percents": list(percents), "random_repeats": random_repeats, "model": model_dir, "fills": list(fills)}
     write_parquet(curves, out_path, provenance(settings, seed))
     return curves
+
+
+def predictive_value(
+    curves: pd.DataFrame,
+    random: pd.DataFrame | None = None,
+    metric: str = "f1",
+    by: Sequence[str] = ("instance", "layer", "mode"),
+) -> pd.DataFrame:
+    """How well each ranking predicts what hurts the model: removing its top k vs removing k random neurons.
+
+    For each group (``by``, plus ``condition`` when the table has one) and
+    ranking: ``predictive_value`` is the mean, over the interior of the k grid
+    (0 < k < layer width), of (score with k random neurons removed, averaged
+    over random repeats) minus (score with the ranking's top k removed). 0
+    means the ranking is no better than chance at finding the neurons the
+    model needs; higher is better. ``top_drop`` is the mean loss against the
+    intact model (k = 0). Random rows come from ``random`` (default:
+    ``curves`` itself), matched on ``by`` and k.
+    """
+    random = curves if random is None else random
+    by = [c for c in by if c in curves]
+    c = curves[curves["metric"] == metric]
+    rnd = random[(random["metric"] == metric) & (random["direction"] == "random")]
+    rnd = rnd.groupby([*by, "k"])["value"].mean().rename("random")
+    full = c[c["k"] == 0].groupby(by)["value"].mean().rename("full")
+    width = c.groupby(by)["k"].max().rename("width")
+    top = c[(c["direction"] == "top") & (c["ranking"] != "none")]
+    extra = [x for x in ("condition",) if x in top]
+    top = top.groupby([*by, *extra, "ranking", "k"])["value"].mean().rename("top").reset_index()
+    top = top.join(width, on=by).join(full, on=by).join(rnd, on=[*by, "k"])
+    top = top[(top["k"] > 0) & (top["k"] < top["width"])]
+    if top["random"].isna().any():
+        raise ValueError("predictive value needs random-removal curves at every k of the ranking curves")
+    top = top.assign(gain=top["random"] - top["top"], drop=top["full"] - top["top"])
+    out = top.groupby([*by, *extra, "ranking"]).agg(
+        predictive_value=("gain", "mean"), top_drop=("drop", "mean"), n_k=("k", "nunique")
+    )
+    return out.reset_index()
 
 
 def curve_spread(curves: pd.DataFrame) -> pd.DataFrame:

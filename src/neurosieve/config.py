@@ -70,6 +70,12 @@ def check_semantics(cfg: Mapping[str, Any]) -> None:
 
     problems = []
     for name, fam in cfg.get("families", {}).items():
+        if fam.get("kind") in TRAINED_KINDS:
+            try:
+                twin_instance(fam)
+            except ConfigError as exc:
+                problems.append(f"  config key 'families.{name}.{exc}'")
+            continue
         if fam.get("kind") != "pretrained":
             continue
         for i, spec in enumerate(fam.get("models", [])):
@@ -105,10 +111,37 @@ def instance_model(family: Mapping[str, Any], instance: str) -> str:
 
 
 def instance_seed(instance: str) -> int:
-    """The seed of a trained instance name ``seed<N>``."""
-    if not instance.startswith("seed") or not instance[4:].isdigit():
-        raise ValueError(f"instance {instance!r} is not of the form seed<N>")
-    return int(instance[4:])
+    """The seed of a trained instance name ``seed<N>`` (or of a near-twin ``seed<N>-order<M>``)."""
+    return instance_seeds(instance)[0]
+
+
+_TRAINED_INSTANCE = re.compile(r"seed(\d+)(?:-order(\d+))?")
+
+
+def instance_seeds(instance: str) -> tuple[int, int]:
+    """(seed, data-order seed) of a trained instance: ``seed<N>`` is (N, N), a near-twin ``seed<N>-order<M>`` is (N, M)."""
+    m = _TRAINED_INSTANCE.fullmatch(instance)
+    if not m:
+        raise ValueError(f"instance {instance!r} is not of the form seed<N> or seed<N>-order<M>")
+    seed = int(m.group(1))
+    return seed, int(m.group(2)) if m.group(2) is not None else seed
+
+
+def twin_instance(family: Mapping[str, Any]) -> str | None:
+    """The near-twin instance of a trained family (``seed<of>-order<order_seed>``), or None when it has none.
+
+    The twin shares initialisation and training subset with instance
+    ``seed<of>`` and differs only in data order (and dropout draws); it is
+    not one of the family's instances, only the twin experiment uses it.
+    """
+    twin = family.get("twin") if family.get("kind") in TRAINED_KINDS else None
+    if not twin:
+        return None
+    if twin["of"] not in family["seeds"]:
+        raise ConfigError(f"twin.of: seed {twin['of']} is not one of the family's seeds {family['seeds']}")
+    if twin["order_seed"] == twin["of"]:
+        raise ConfigError(f"twin.order_seed must differ from twin.of ({twin['of']}): the twin would be its partner")
+    return f"seed{twin['of']}-order{twin['order_seed']}"
 
 
 class LayersUnknown(ConfigError):

@@ -291,6 +291,38 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def ranking_change(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    instances: Sequence[str],
+    ks: Sequence[int],
+    methods: Sequence[str],
+) -> pd.DataFrame:
+    """How much each instance's ranking changes between two score tables (one row per method and instance).
+
+    Spearman correlation of the ranks before and after, the overlap of the
+    top-k sets, and the mean score before and after.
+    """
+    rows = []
+    for m in methods:
+        if f"rank_{m}" not in before or f"rank_{m}" not in after:
+            continue
+        for inst in instances:
+            b = before[before["instance"] == inst].sort_values("neuron")
+            a = after[after["instance"] == inst].sort_values("neuron")
+            row = {
+                "method": m,
+                "instance": inst,
+                "spearman": spearman(b[f"rank_{m}"].to_numpy(), a[f"rank_{m}"].to_numpy()),
+                "mean_score_before": float(b[m].mean()),
+                "mean_score_after": float(a[m].mean()),
+            }
+            for k in ks:
+                row[f"top{k}_overlap"] = len(np.intersect1d(top_k(before, inst, m, k), top_k(after, inst, m, k))) / k
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def duplicate_experiment(
     activations: Mapping[str, np.ndarray],
     duplicate: str,
@@ -303,9 +335,10 @@ def duplicate_experiment(
 
     For each method and original instance: Spearman correlation between its
     rankings before and after the copy is added, and the overlap of its top-k.
-    The report predicts MaxCorr is fooled (the duplicated instance's neurons all
-    score ~1) while MeanMaxCorr is not. ``before`` takes scores already computed
-    for ``activations``.
+    For the copied instance the outcome is fixed by algebra (every MaxCorr
+    score becomes 1, MeanMaxCorr a monotone transform), so the informative
+    rows are the other instances; every instance is reported. ``before``
+    takes scores already computed for ``activations``.
     """
     if duplicate not in activations:
         raise KeyError(f"duplicate instance {duplicate!r} is not one of {list(activations)}")
@@ -313,23 +346,60 @@ def duplicate_experiment(
         before = correlate_instances(activations, block, linreg=False).scores
     copy_name = f"{duplicate}-copy"
     after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False).scores
+    out = ranking_change(before, after, list(activations), ks, methods)
+    out.insert(2, "duplicated", out["instance"] == duplicate)
+    return out
+
+
+def twin_experiment(
+    activations: Mapping[str, np.ndarray],
+    twin: str,
+    twin_activations: np.ndarray,
+    twin_of: str,
+    ks: Sequence[int],
+    methods: Sequence[str] = METHODS,
+    block: int = 1024,
+    before: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add a near-twin instance (``twin``, trained like ``twin_of`` but for its data order) and compare rankings.
+
+    Returns the ranking change of every original instance (column
+    ``twinned`` marks ``twin_of``) and the scores of the family with the
+    twin, whose rankings the with-twin model ablation removes. Unlike the
+    exact copy, the outcome is not fixed in advance: the twin is close to its
+    partner, not equal.
+    """
+    if twin_of not in activations:
+        raise KeyError(f"twin partner {twin_of!r} is not one of {list(activations)}")
+    linreg = "linreg" in methods
+    if before is None:
+        before = correlate_instances(activations, block, linreg=linreg).scores
+    after = correlate_instances({**activations, twin: twin_activations}, block, linreg=linreg).scores
+    change = ranking_change(before, after, list(activations), ks, methods)
+    change.insert(2, "twinned", change["instance"] == twin_of)
+    return change, after
+
+
+def partner_rank_agreement(scores: pd.DataFrame, pairs: pd.DataFrame, methods: Sequence[str] = METHODS) -> pd.DataFrame:
+    """Agreement of rankings computed on different reference instances, matched through best partners.
+
+    For each method and ordered pair (a, b): the Spearman correlation, over
+    a's live neurons, between a neuron's rank in a and its best partner's
+    (by |r|) rank in b. 1 means ranking on a or on b orders the same
+    functions the same way; 0 means the reference instance decides the ranking.
+    """
     rows = []
-    for m in methods:
-        for inst in activations:
-            b = before[before["instance"] == inst].sort_values("neuron")
-            a = after[after["instance"] == inst].sort_values("neuron")
-            row = {
-                "method": m,
-                "instance": inst,
-                "duplicated": inst == duplicate,
-                "spearman": spearman(b[f"rank_{m}"].to_numpy(), a[f"rank_{m}"].to_numpy()),
-                "mean_score_before": float(b[m].mean()),
-                "mean_score_after": float(a[m].mean()),
-            }
-            for k in ks:
-                row[f"top{k}_overlap"] = len(np.intersect1d(top_k(before, inst, m, k), top_k(after, inst, m, k))) / k
-            rows.append(row)
-    return pd.DataFrame(rows)
+    ranks = {inst: g.set_index("neuron") for inst, g in scores.groupby("instance", sort=False)}
+    for (a, b), g in pairs.groupby(["instance", "other"], sort=False):
+        g = g[(g["best_neuron"] >= 0) & ~ranks[a].loc[g["neuron"], "dead"].to_numpy()]
+        for m in methods:
+            col = f"rank_{m}"
+            if col not in scores or len(g) < 2:
+                continue
+            mine = ranks[a].loc[g["neuron"], col].to_numpy()
+            theirs = ranks[b].loc[g["best_neuron"], col].to_numpy()
+            rows.append({"method": m, "instance": a, "other": b, "spearman": spearman(mine, theirs)})
+    return pd.DataFrame(rows, columns=["method", "instance", "other", "spearman"])
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -411,6 +481,36 @@ def run_correlation(
     )
     write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))
     return result
+
+
+def run_twin_correlation(
+    family_paths: Mapping[str, str],
+    twin_path: str,
+    layer: int,
+    twin: str,
+    twin_of: str,
+    before_path: str,
+    scores_path: str,
+    change_path: str,
+    block: int = 1024,
+    linreg: bool = True,
+    top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
+) -> pd.DataFrame:
+    """Near-twin experiment of one layer (workflow edge): the family's scores with the twin added, and how
+    every instance's ranking changes (``before_path``: the correlation stage's scores without the twin)."""
+    from .activations import read_layer
+    from .io import provenance, write_parquet
+
+    acts = {inst: read_layer(path, layer) for inst, path in family_paths.items()}
+    methods = METHODS if linreg else tuple(m for m in METHODS if m != "linreg")
+    ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
+    change, after = twin_experiment(
+        acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=pd.read_parquet(before_path)
+    )
+    meta = provenance({"layer": layer, "twin": twin, "twin_of": twin_of, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)})
+    write_parquet(after.assign(layer=layer), scores_path, meta)
+    write_parquet(change.assign(layer=layer), change_path, meta)
+    return change
 
 
 def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.DataFrame:

@@ -273,6 +273,34 @@ def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
+@styled
+def reference_instance(predictive: pd.DataFrame, agreement: pd.DataFrame, methods: Sequence[str]) -> Figure:
+    """Figure 12: does a ranking depend on the instance it is computed on?
+
+    Left: the predictive value (chunk F1 above random removal, mean over the
+    k grid) of each reference instance's ranking, one dot per instance, a box
+    for the spread, per method. Right: the Spearman agreement of rankings
+    computed on two reference instances, matched through best partners, one
+    dot per ordered pair.
+    """
+    fig, axes = _fig(PAGE, 2.4, ncols=2)
+    rng = np.random.default_rng(0)
+    for ax, table, col, ylabel in (
+        (axes[0, 0], predictive, "predictive_value", "predictive value (F1 points above random)"),
+        (axes[0, 1], agreement, "spearman", "Spearman r through best partners"),
+    ):
+        data = [table.loc[table["method"] == m, col].to_numpy() for m in methods]
+        ax.boxplot(data, widths=0.5, showfliers=False)
+        for i, v in enumerate(data, start=1):
+            ax.scatter(i + rng.uniform(-0.12, 0.12, len(v)), v, s=8, color="tab:red", zorder=3)
+        ax.set_xticks(range(1, len(methods) + 1), [RANKING_LABEL.get(m, m) for m in methods], rotation=20)
+        ax.set_ylabel(ylabel)
+    axes[0, 0].axhline(0, color="0.5", lw=0.6, ls=":")
+    axes[0, 0].set_title("each instance's ranking: what removing its top neurons costs")
+    axes[0, 1].set_title("agreement between reference instances")
+    return fig
+
+
 def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
     c = pd.read_parquet(path)
     c = c[c["layer"] == layer]
@@ -292,6 +320,15 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         fig = ranking_scores(pd.read_parquet(inputs["scores"]))
     elif name == "stability":
         fig = stability(_layer_curves(inputs["curves"], layer), pd.read_parquet(inputs["duplicate"]), params.get("ranking", "maxcorr"))
+    elif name == "reference_instance":
+        from .ablation import predictive_value
+        from .correlation import partner_rank_agreement
+
+        curves = _layer_curves(inputs["curves"], layer)
+        curves = curves[(curves["mode"] == "model") & (curves["ranking"].isin(params["methods"]) | (curves["direction"] == "random"))]
+        pv = predictive_value(curves).rename(columns={"ranking": "method"})
+        agree = partner_rank_agreement(pd.read_parquet(inputs["scores"]), pd.read_parquet(inputs["pairs"]), params["methods"])
+        fig = reference_instance(pv, agree, params["methods"])
     elif name == "mask_vs_retrain":
         fig = mask_vs_retrain(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
     elif name == "neurons_per_label":
@@ -329,6 +366,7 @@ __all__ = [
     "neurons_per_label",
     "probe_accuracy_by_layer",
     "ranking_scores",
+    "reference_instance",
     "save",
     "similarity_heatmap",
     "stability",

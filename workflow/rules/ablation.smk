@@ -47,6 +47,7 @@ rule model_ablation:
                 w.family, w.instance, w.layer, "pos", ABL["model"]["rankings"]
             )
         ),
+        unpack(lambda w: fill_inputs(w.family, w.instance)),
         model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
         spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
         tokens=f"{OUT}/data/test.parquet",
@@ -72,6 +73,49 @@ rule model_ablation:
         random_repeats=ABL["model"]["random_repeats"],
         seed=ABL["seed"],
         device=lambda w: FAMILIES[w.family]["device"],
+        fills=ABL["model"]["fills"],
+    script:
+        "../../scripts/model_ablation.py"
+
+
+# The near-twin experiment's predictive value: each instance's (and the twin's) model with the top and
+# bottom neurons of the rankings computed with the twin in the family removed. The random-removal
+# baseline is the model_ablation rule's, on the same model.
+rule twin_model_ablation:
+    input:
+        unpack(lambda w: fill_inputs(w.family, w.instance)),
+        scores=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/scores.parquet",
+        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
+        tokens=f"{OUT}/data/test.parquet",
+    output:
+        f"{OUT}/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.parquet",
+    log:
+        f"{OUT}/logs/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.tsv"
+    wildcard_constraints:
+        family=alternation(TWINNED),
+        layer=r"\d+",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 60 * attempt,
+        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+    params:
+        rankings=[r for r in ABL["model"]["rankings"] if r not in PROBE_RANKINGS],
+        percents=ABL["model"]["remove_percent"],
+        # The twin has no model_ablation run: its random baseline is drawn here.
+        random_repeats=lambda w: (
+            ABL["model"]["random_repeats"]
+            if w.instance == family_twin(w.family)
+            else 0
+        ),
+        seed=ABL["seed"],
+        device=lambda w: FAMILIES[w.family]["device"],
+        fills=ABL["model"]["fills"],
     script:
         "../../scripts/model_ablation.py"
 

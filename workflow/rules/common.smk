@@ -9,9 +9,10 @@ from neurosieve.config import (
     common_layers,
     family_layers,
     instance_model,
-    instance_seed,
+    instance_seeds,
     instances,
     load_schema,
+    twin_instance,
     validate_config,
 )
 
@@ -159,6 +160,7 @@ def final_outputs():
     out += [f"{OUT}/summary/summary.{ext}" for ext in ("md", "csv", "html")]
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
+    out += twin_outputs()
     return out
 
 
@@ -172,6 +174,47 @@ def corr_inputs(family):
         f"{OUT}/activations/{family}/{inst}/{CORR['split']}.parquet"
         for inst in family_instances(family)
     ]
+
+
+# --- near-twin experiment ---
+
+
+def family_twin(family):
+    """The family's near-twin instance name, or None (only trained families with several instances have one)."""
+    return twin_instance(FAMILIES[family]) if family in CORRELATED else None
+
+
+TWINNED = [f for f in FAMILIES if family_twin(f)]
+
+
+def twin_dir(family, layer):
+    return f"{OUT}/correlation/{family}/layer{layer}/twin"
+
+
+def twin_inputs(family):
+    return {
+        "family": corr_inputs(family),
+        "twin": f"{OUT}/activations/{family}/{family_twin(family)}/{CORR['split']}.parquet",
+    }
+
+
+def twin_ablation_paths(family, layers=None):
+    """With-twin model-ablation curves: every instance and the twin, every ablated layer (or ``layers``)."""
+    if family not in TWINNED or not ABL["model"]["enabled"]:
+        return []
+    return [
+        f"{OUT}/ablation/twin/{family}/{inst}/layer{layer}.parquet"
+        for inst in [*family_instances(family), family_twin(family)]
+        for layer in (ablated_layers(family) if layers is None else layers)
+    ]
+
+
+def twin_outputs():
+    out = []
+    for fam in TWINNED:
+        out += [f"{twin_dir(fam, l)}/change.parquet" for l in ablated_layers(fam)]
+        out += twin_ablation_paths(fam)
+    return out
 
 
 def cross_family_members(group):
@@ -250,6 +293,13 @@ def ranking_inputs(family, instance, layer, prop, wanted):
     return out
 
 
+def fill_inputs(family, instance):
+    """Mean ablation replaces a neuron by its mean over the training tokens: it needs the train activations."""
+    if "mean" in ABL["model"]["fills"]:
+        return {"train": f"{OUT}/activations/{family}/{instance}/train.parquet"}
+    return {}
+
+
 def family_ablation_curves(family):
     out = []
     for inst in family_instances(family):
@@ -282,6 +332,7 @@ FIGURES = {
     "top_neurons": (9, "Probing (LCA)", "probe"),
     "similarity": (10, "Correlation (CCA)", "probe"),
     "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
+    "reference_instance": (12, "Correlation (CCA)", "model"),
 }
 
 
@@ -344,6 +395,11 @@ def figure_inputs(name, family):
         "probe_accuracy_by_layer": {
             "metrics": f"{OUT}/probing/{family}/summary.parquet"
         },
+        "reference_instance": {
+            "curves": curves,
+            "scores": f"{corr}/scores.parquet",
+            "pairs": f"{corr}/pairs.parquet",
+        },
     }[name]
 
 
@@ -356,6 +412,11 @@ def figure_settings(name, family):
         "rankings": ablation_rankings(family, ABL["model"]["rankings"]),
         "sentences": FIG["sentences"],
         "top_neurons": FIG["top_neurons"],
+        "methods": [
+            r
+            for r in ablation_rankings(family, ABL["model"]["rankings"])
+            if r not in PROBE_RANKINGS
+        ],
     }
 
 
@@ -384,7 +445,16 @@ def summary_family(family):
             duplicate=f"{corr}/duplicate.parquet",
             stability=f"{corr}/stability.parquet",
             scores=f"{corr}/scores.parquet",
+            pairs=f"{corr}/pairs.parquet",
         )
+    if family in TWINNED:
+        entry["twin"] = family_twin(family)
+        entry["twin_change"] = f"{twin_dir(family, layer)}/change.parquet"
+        entry["twin_curves"] = twin_ablation_paths(family, [layer])
+        if family in TRAINED:
+            entry["twin_metrics"] = (
+                f"{OUT}/models/{family}/{family_twin(family)}/metrics.json"
+            )
     return entry
 
 
@@ -392,7 +462,7 @@ def summary_inputs():
     files = []
     for fam in FAMILIES:
         for key, value in summary_family(fam).items():
-            if key in ("name", "layer", "property"):
+            if key in ("name", "layer", "property", "twin"):
                 continue
             files += value if isinstance(value, list) else [value]
     return files

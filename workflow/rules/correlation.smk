@@ -80,3 +80,34 @@ rule similarity:
         names=lambda w: family_instances(w.family),
     script:
         "../../scripts/similarity.py"
+
+
+rule twin_correlation:
+    input:
+        unpack(lambda w: twin_inputs(w.family)),
+        before=f"{OUT}/correlation/{{family}}/layer{{layer}}/scores.parquet",
+    output:
+        scores=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/scores.parquet",
+        change=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/change.parquet",
+    log:
+        f"{OUT}/logs/correlation/{{family}}/layer{{layer}}/twin.log",
+    benchmark:
+        f"{OUT}/benchmarks/correlation/{{family}}/layer{{layer}}/twin.tsv"
+    wildcard_constraints:
+        family=alternation(TWINNED),
+        layer=r"\d+",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda w, attempt: 4000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
+    params:
+        names=lambda w: family_instances(w.family),
+        twin=lambda w: family_twin(w.family),
+        twin_of=lambda w: f"seed{FAMILIES[w.family]['twin']['of']}",
+        block=CORR["block_size"],
+        linreg=CORR["linreg"],
+        top_fractions=CORR["top_fractions"],
+    script:
+        "../../scripts/twin_correlation.py"

@@ -15,7 +15,7 @@ rule train:
         f"{OUT}/benchmarks/train/{{family}}/{{instance}}.tsv"
     wildcard_constraints:
         family=alternation(TRAINED),
-        instance=r"seed\d+",
+        instance=r"seed\d+(-order\d+)?",
     conda:
         family_torch_env
     threads: 1
@@ -25,7 +25,8 @@ rule train:
         gpu=family_gpu,
     params:
         kind=lambda w: FAMILIES[w.family]["kind"],
-        seed=lambda w: instance_seed(w.instance),
+        seed=lambda w: instance_seeds(w.instance)[0],
+        order_seed=lambda w: instance_seeds(w.instance)[1],
         model=lambda w: FAMILIES[w.family]["model"],
         train=lambda w: FAMILIES[w.family]["train"],
         subset=lambda w: FAMILIES[w.family]["subset"],
