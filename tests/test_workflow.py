@@ -145,7 +145,7 @@ def test_ablation_outputs(test_run: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "family, figures",
-    [("tiny_lstm", range(1, 12)), ("tiny_tf", range(1, 12)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11])],
+    [("tiny_lstm", range(1, 13)), ("tiny_tf", range(1, 13)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11])],
 )
 def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[no-untyped-def]
     found = sorted((test_run / "figures" / family).glob("fig*.png"))
@@ -160,7 +160,9 @@ def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[
 def test_summary_table(test_run: Path) -> None:
     table = pd.read_csv(test_run / "summary/summary.csv")
     assert set(table["family"]) == {"tiny_lstm", "tiny_tf", "minilm"}
-    assert {"end task", "probing", "ablation (probe)", "ablation (model)", "correlation", "stability", "distributedness"} <= set(table["section"])
+    assert {"end task", "probing", "ablation (probe)", "ablation (model)", "correlation", "stability", "distributedness", "CCA vs LCA"} <= set(table["section"])
+    belongs = table[(table["section"] == "CCA vs LCA") & table["quantity"].str.contains("belong to")]
+    assert set(belongs["family"]) == {"tiny_lstm", "tiny_tf"} and set(belongs["agrees"]) <= {"yes", "no"}
     dup = table[table["quantity"].str.startswith("duplicated instance") & (table["family"] == "tiny_lstm")]
     assert dup["agrees"].item() in {"yes", "no"}
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
@@ -231,3 +233,16 @@ def test_rerun_figure_setting(test_run: Path, base_config: dict) -> None:
     jobs = planned_jobs(test_run.parent, base_config)
     assert jobs and set(jobs) <= {"default"} | {r for r in jobs if r.startswith("figure_")}
     assert jobs["figure_top_neurons"] == 3
+
+
+@pytest.mark.slow
+def test_cca_lca_overlap_and_derived_properties(test_run: Path) -> None:
+    overlap = pd.read_parquet(test_run / "overlap/tiny_lstm/layer2.parquet")
+    assert set(overlap["instance"]) == {"seed1", "seed2", "seed3"}
+    assert set(overlap["property"]) == {"pos", "chunk", "position_bin", "coarse_pos"}
+    assert {"maxcorr", "meanmaxcorr", "mincorr", "linreg"} <= set(overlap["ranking"])
+    assert np.allclose(overlap["chance"], overlap["k"] ** 2 / 32) and overlap["p_value"].between(0, 1).all()
+    labels = pd.read_parquet(test_run / "probing/tiny_lstm/seed1/layer2/position_bin/labels.parquet")
+    assert set(labels["label"]) == {"0", "1", "2", "3-4", "5-8", "9-16", "17+"}
+    m = pd.read_parquet(test_run / "probing/tiny_lstm/seed1/layer2/coarse_pos/metrics.parquet")
+    assert {"accuracy", "selectivity"} <= set(m["metric"])

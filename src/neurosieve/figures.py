@@ -273,6 +273,41 @@ def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
+@styled
+def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
+    """Figure 12: how many of each correlation ranking's top-k neurons are among each property's top-k LCA neurons.
+
+    A cell is the mean share over instances at the k nearest ``fraction`` of
+    the layer, annotated with the ratio to chance (k/D) and the median
+    permutation p-value; the title gives chance.
+    """
+    from .overlap import headline_k
+
+    k = headline_k(overlap, fraction)
+    t = overlap[overlap["k"] == k]
+    rankings = [r for r in RANKING_LABEL if r in set(t["ranking"])]
+    props = sorted(set(t["property"]))
+    share = t.pivot_table(index="ranking", columns="property", values="share", aggfunc="mean").reindex(index=rankings, columns=props)
+    ratio = t.pivot_table(index="ranking", columns="property", values="ratio", aggfunc="mean").reindex(index=rankings, columns=props)
+    p = t.pivot_table(index="ranking", columns="property", values="p_value", aggfunc="median").reindex(index=rankings, columns=props)
+    fig, axes = _fig(min(PAGE, 1.6 + 0.75 * len(props)), 0.9 + 0.42 * len(rankings))
+    ax = axes[0, 0]
+    im = ax.imshow(share.to_numpy(float), vmin=0, vmax=1, cmap="magma_r", aspect="auto")
+    for i in range(len(rankings)):
+        for j in range(len(props)):
+            v = share.iat[i, j]
+            if np.isnan(v):
+                continue
+            ax.text(j, i, f"{v:.2f}\n×{ratio.iat[i, j]:.1f}, p={p.iat[i, j]:.2g}", ha="center", va="center", fontsize=5.5, color="white" if v > 0.5 else "black")
+    ax.set_xticks(range(len(props)), props, rotation=30, ha="right")
+    ax.set_yticks(range(len(rankings)), [RANKING_LABEL.get(r, r) for r in rankings])
+    ax.set_xlabel("property (its LCA top-k)")
+    chance = float(t["chance"].mean()) / k
+    ax.set_title(f"top-{k} CCA ∩ top-{k} LCA, share of k (chance {chance:.2f})")
+    fig.colorbar(im, ax=ax, label="overlap share (mean over instances)", shrink=0.8)
+    return fig
+
+
 def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
     c = pd.read_parquet(path)
     c = c[c["layer"] == layer]
@@ -317,6 +352,8 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         fig = similarity_heatmap(pd.read_parquet(inputs["cka"]))
     elif name == "probe_accuracy_by_layer":
         fig = probe_accuracy_by_layer(pd.read_parquet(inputs["metrics"]))
+    elif name == "cca_vs_lca":
+        fig = cca_vs_lca(pd.read_parquet(inputs["overlap"]))
     else:
         raise KeyError(f"unknown figure {name!r}")
     save(fig, png, svg)
@@ -324,6 +361,7 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
 
 __all__ = [
     "accuracy_vs_kept",
+    "cca_vs_lca",
     "mask_vs_retrain",
     "model_ablation_curves",
     "neurons_per_label",

@@ -24,6 +24,7 @@ class FamilyTables:
     scores: pd.DataFrame | None
     layer: int
     prop: str
+    overlap: pd.DataFrame | None = None
 
 
 def _row(family: str, section: str, quantity: str, value: float | str, finding: str = "", agrees: bool | None = None) -> dict[str, Any]:
@@ -103,6 +104,39 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     if t.stability is not None and not t.stability.empty:
         for (m, k), g in t.stability.groupby(["method", "k"]):
             rows.append(_row(f, "stability", f"{m}: share of top-{k} whose best partner is in the other instance's top-{k} (mean ± sd)", f"{g['share'].mean():.2f} ± {g['share'].std():.2f}"))
+    if t.overlap is not None and not t.overlap.empty:
+        rows.extend(overlap_summary(f, t.overlap))
+    return rows
+
+
+CCA_LCA_FINDING = "paper: position neurons are top in both CCA and LCA; the other top CCA neurons track conjunctions, determiners, punctuation"
+POSITION_PROPERTIES = ("position_bin", "end_distance_bin", "sentence_final")
+
+
+def overlap_summary(family: str, overlap: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr"), alpha: float = 0.05) -> list[dict[str, Any]]:
+    """CCA against LCA, per layer: each property's top-k overlap with the top MaxCorr neurons (share, chance,
+    median permutation p, instances significant), and which properties the top CCA neurons belong to."""
+    from .overlap import headline_k, property_agreement
+
+    rows = []
+    for layer, table in overlap.groupby("layer"):
+        k = headline_k(table)
+        for ranking in rankings:
+            if ranking not in set(table["ranking"]):
+                continue
+            agree = property_agreement(table, ranking, k, alpha)
+            if ranking == rankings[0]:
+                for r in agree.itertuples(index=False):
+                    rows.append(_row(
+                        family, "CCA vs LCA",
+                        f"layer {layer}: share of the top-{k} {ranking} neurons among the top-{k} LCA neurons of {r.property}",
+                        f"{r.share:.2f} (chance {r.chance_share:.2f}, median p {r.median_p:.2g}, p < {alpha} in {r.significant}/{r.instances} instances)",
+                    ))
+            belongs = agree[agree["significant"] > agree["instances"] / 2]
+            listed = ", ".join(f"{r.property} (×{r.ratio:.1f})" for r in belongs.itertuples(index=False)) or "none above chance"
+            position = [p for p in agree["property"] if p in POSITION_PROPERTIES]
+            agrees = None if not position else bool(len(belongs) and belongs.iloc[0]["property"] in POSITION_PROPERTIES)
+            rows.append(_row(family, "CCA vs LCA", f"layer {layer}: properties the top-{k} {ranking} neurons belong to (p < {alpha} in most instances, by ratio to chance)", listed, CCA_LCA_FINDING, agrees))
     return rows
 
 
@@ -135,6 +169,7 @@ def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: s
             scores=read(fam.get("scores")),
             layer=int(fam["layer"]),
             prop=fam["property"],
+            overlap=pd.concat([pd.read_parquet(p) for p in fam["overlap"]], ignore_index=True) if fam.get("overlap") else None,
         )
         rows.extend(family_summary(t))
     table = pd.DataFrame(rows)

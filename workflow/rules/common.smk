@@ -89,6 +89,8 @@ def final_outputs():
             for name in figures_for(fam)
             for ext in ("png", "svg")
         ]
+    for fam in CORRELATED:
+        out += [overlap_path(fam, layer) for layer in probed_layers(fam)]
     out += [f"{OUT}/summary/summary.md", f"{OUT}/summary/summary.csv"]
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
@@ -215,6 +217,7 @@ FIGURES = {
     "top_neurons": (9, "Probing (LCA)", "probe"),
     "similarity": (10, "Correlation (CCA)", "probe"),
     "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
+    "cca_vs_lca": (12, "Correlation (CCA)", "corr"),
 }
 
 
@@ -277,6 +280,7 @@ def figure_inputs(name, family):
         "probe_accuracy_by_layer": {
             "metrics": f"{OUT}/probing/{family}/summary.parquet"
         },
+        "cca_vs_lca": {"overlap": overlap_path(family, layer)},
     }[name]
 
 
@@ -317,6 +321,7 @@ def summary_family(family):
             duplicate=f"{corr}/duplicate.parquet",
             stability=f"{corr}/stability.parquet",
             scores=f"{corr}/scores.parquet",
+            overlap=[overlap_path(family, l) for l in probed_layers(family)],
         )
     return entry
 
@@ -329,3 +334,31 @@ def summary_inputs():
                 continue
             files += value if isinstance(value, list) else [value]
     return files
+
+
+# --- CCA against LCA ---
+
+OVERLAP = config["overlap"]
+
+
+def overlap_path(family, layer):
+    return f"{OUT}/overlap/{family}/layer{layer}.parquet"
+
+
+def overlap_keys(family):
+    """(instance, property) of every LCA ordering the overlap of one layer reads."""
+    return [
+        [inst, prop]
+        for inst in family_instances(family)
+        for prop in PROBE["properties"]
+    ]
+
+
+def overlap_inputs(family, layer):
+    return {
+        "scores": f"{OUT}/correlation/{family}/layer{layer}/scores.parquet",
+        "orderings": [
+            f"{probe_dir(family, inst, layer, prop)}/orderings.parquet"
+            for inst, prop in overlap_keys(family)
+        ],
+    }
