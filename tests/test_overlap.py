@@ -122,3 +122,33 @@ def test_cca_vs_lca_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert any(t.get_text().startswith("0.67\n×7.1") for t in ax.texts)
     save(fig, tmp_path / "f.png", tmp_path / "f.svg")
     assert (tmp_path / "f.png").stat().st_size > 5000
+
+
+def test_describe_names_the_planted_neurons() -> None:
+    from neurosieve.describe import describe_neurons, neuron_caption
+
+    keys, acts = planted_instances()
+    x = acts["m0"]
+    x[:, 10] = (keys["noise"] == "b").to_numpy() * 3.0 + 0.1 * np.random.default_rng(2).normal(size=len(keys))
+    table = describe_neurons(x, keys, {"planted": np.array([5, 10, 40])}, ["position_bin", "noise"], top_n=3, n_words=4)
+    by = table.set_index("neuron")
+    assert by.loc[5, "property"] in {"position", "position_bin"} and by.loc[5, "abs_r"] > 0.8
+    assert by.loc[5, "second_property"] != by.loc[5, "property"]
+    assert (by.loc[10, "property"], by.loc[10, "label"]) == ("noise", "b") and by.loc[10, "r"] > 0.9
+    assert by.loc[40, "abs_r"] < 0.2  # the loud random neuron tracks nothing
+    assert table["rank"].tolist() == [1, 2, 3] and len(by.loc[5, "top_words"].split()) == 4
+    # The top words of a neuron are those of its most active tokens.
+    assert by.loc[10, "top_words"].split()[0] == keys["word"].iloc[int(np.argmax(x[:, 10]))]
+    assert neuron_caption(by.loc[10]) == f"noise=b (r={by.loc[10, 'r']:+.2f})"
+    assert neuron_caption({"property": "position", "label": "", "r": -0.5}) == "position (r=-0.50)"
+
+
+def test_summary_counts_what_the_top_cca_neurons_respond_to() -> None:
+    from neurosieve.describe import describe_neurons
+    from neurosieve.summary import neuron_summary
+
+    keys, acts = planted_instances()
+    table = describe_neurons(acts["m0"], keys, {"maxcorr": np.array([5, 40, 0])}, ["position_bin", "noise"], top_n=3, n_words=2)
+    rows = neuron_summary("fam", table.assign(instance="m0", layer=2))
+    assert len(rows) == 1 and rows[0]["quantity"].startswith("top 3 maxcorr neurons (m0, layer 2)")
+    assert "#1 neuron 5: position" in rows[0]["value"]

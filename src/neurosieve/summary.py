@@ -25,6 +25,7 @@ class FamilyTables:
     layer: int
     prop: str
     overlap: pd.DataFrame | None = None
+    neurons: pd.DataFrame | None = None
 
 
 def _row(family: str, section: str, quantity: str, value: float | str, finding: str = "", agrees: bool | None = None) -> dict[str, Any]:
@@ -106,6 +107,26 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
             rows.append(_row(f, "stability", f"{m}: share of top-{k} whose best partner is in the other instance's top-{k} (mean ± sd)", f"{g['share'].mean():.2f} ± {g['share'].std():.2f}"))
     if t.overlap is not None and not t.overlap.empty:
         rows.extend(overlap_summary(f, t.overlap))
+    if t.neurons is not None and not t.neurons.empty:
+        rows.extend(neuron_summary(f, t.neurons))
+    return rows
+
+
+def neuron_summary(family: str, neurons: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr")) -> list[dict[str, Any]]:
+    """What the top neurons of each correlation ranking respond to: their most associated properties, counted
+    (a property's labels pooled; continuous position and its bins count as position)."""
+    rows = []
+    for ranking in rankings:
+        g = neurons[neurons["ranking"] == ranking]
+        if g.empty:
+            continue
+        kind = g["property"].replace({"position": "position_bin", "distance_to_end": "end_distance_bin"})
+        counts = kind.value_counts()
+        listed = ", ".join(f"{p} ×{n}" for p, n in counts.items())
+        first = g.sort_values("rank").iloc[0]
+        label = f"={first['label']}" if first["label"] else ""
+        quantity = f"top {len(g)} {ranking} neurons ({first['instance']}, layer {first['layer']}): most associated property (|r|), counted"
+        rows.append(_row(family, "CCA vs LCA", quantity, f"{listed}; #1 neuron {first['neuron']}: {first['property']}{label} (r={first['r']:+.2f}; {first['top_words']})", CCA_LCA_FINDING))
     return rows
 
 
@@ -170,6 +191,7 @@ def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: s
             layer=int(fam["layer"]),
             prop=fam["property"],
             overlap=pd.concat([pd.read_parquet(p) for p in fam["overlap"]], ignore_index=True) if fam.get("overlap") else None,
+            neurons=read(fam.get("neurons")),
         )
         rows.extend(family_summary(t))
     table = pd.DataFrame(rows)

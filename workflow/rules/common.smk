@@ -91,6 +91,9 @@ def final_outputs():
         ]
     for fam in CORRELATED:
         out += [overlap_path(fam, layer) for layer in probed_layers(fam)]
+    for fam in FAMILIES:
+        for inst in family_instances(fam):
+            out += [neurons_path(fam, inst, layer) for layer in probed_layers(fam)]
     out += [f"{OUT}/summary/summary.md", f"{OUT}/summary/summary.csv"]
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
@@ -275,6 +278,7 @@ def figure_inputs(name, family):
         "top_neurons": {
             "activations": f"{OUT}/activations/{family}/{inst}/test.parquet",
             "orderings": f"{pdir}/orderings.parquet",
+            "neurons": neurons_path(family, inst, layer),
         },
         "similarity": {"cka": f"{OUT}/similarity/{family}/cka.parquet"},
         "probe_accuracy_by_layer": {
@@ -323,6 +327,7 @@ def summary_family(family):
             scores=f"{corr}/scores.parquet",
             overlap=[overlap_path(family, l) for l in probed_layers(family)],
         )
+    entry["neurons"] = neurons_path(family, inst, layer)
     return entry
 
 
@@ -362,3 +367,25 @@ def overlap_inputs(family, layer):
             for inst, prop in overlap_keys(family)
         ],
     }
+
+
+# --- what the top neurons respond to ---
+
+DESCRIBE = config["describe"]
+
+
+def neurons_path(family, instance, layer):
+    return f"{OUT}/neurons/{family}/{instance}/layer{layer}.parquet"
+
+
+def describe_inputs(family, instance, layer):
+    out = {
+        "activations": f"{OUT}/activations/{family}/{instance}/{CORR['split']}.parquet",
+        "orderings": [
+            f"{probe_dir(family, instance, layer, prop)}/orderings.parquet"
+            for prop in PROBE["properties"]
+        ],
+    }
+    if family in CORRELATED:
+        out["scores"] = f"{OUT}/correlation/{family}/layer{layer}/scores.parquet"
+    return out
