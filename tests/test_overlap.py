@@ -152,3 +152,18 @@ def test_summary_counts_what_the_top_cca_neurons_respond_to() -> None:
     rows = neuron_summary("fam", table.assign(instance="m0", layer=2))
     assert len(rows) == 1 and rows[0]["quantity"].startswith("top 3 maxcorr neurons (m0, layer 2)")
     assert "#1 neuron 5: position" in rows[0]["value"]
+
+
+def test_figure9_titles_come_from_the_descriptions() -> None:
+    from neurosieve.describe import describe_neurons
+    from neurosieve.figures import described_neurons, top_neuron_sentences
+
+    keys, acts = planted_instances()
+    x = acts["m0"]
+    table = describe_neurons(x, keys, {"lca:pos": np.array([5, 1]), "maxcorr": np.array([5, 40]), "mincorr": np.array([2])}, ["position_bin"], top_n=2, n_words=3)
+    neurons, titles = described_neurons(table, "pos", 1)
+    assert neurons.tolist() == [5, 5]
+    assert titles[0].startswith("LCA #1: neuron 5\nposition") and titles[1].startswith("MaxCorr #1: neuron 5\n")
+    assert titles[0].split("\n")[2] == "top: " + table.iloc[0]["top_words"]
+    fig = top_neuron_sentences([["a", "b"]], [x[:2][:, neurons]], neurons.tolist(), titles, label_width=0.3)
+    assert titles[0] in [t.get_text() for t in fig.texts]

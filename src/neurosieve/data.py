@@ -137,6 +137,43 @@ def fetch_split(
     return Path(dest)
 
 
+def is_url(location: str) -> bool:
+    """Whether a corpus location is a URL (http, https, ftp or file) rather than a path."""
+    import urllib.parse
+
+    return urllib.parse.urlparse(str(location)).scheme in ("http", "https", "ftp", "file")
+
+
+def fetch_corpus_file(
+    location: str,
+    dest: str | os.PathLike[str],
+    *,
+    split: str,
+    sha256: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    backoff: float = 1.0,
+) -> Path:
+    """Obtain one split of a user's column-format corpus from a path or URL, verify it, write its text to ``dest``.
+
+    A URL is downloaded like CoNLL-2000 (timeout, retries); a path must name an
+    existing file. Gzip is decompressed; nothing is written unless the checksum
+    (of the decompressed text, when given) matches.
+    """
+    if is_url(location):
+        raw, name = download(location, retries=retries, timeout=timeout, backoff=backoff), location
+    else:
+        path = Path(location)
+        if not path.is_file():
+            raise DataError(f"data.corpus.{split}: file {str(path)!r} does not exist")
+        raw, name = path.read_bytes(), str(path)
+    text = decompress(raw, name)
+    verify_sha256(text, sha256, name)
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(text)
+    return Path(dest)
+
+
 def check_columns(columns: Sequence[str], source: str = "data.corpus.columns") -> tuple[str, ...]:
     """Validate the field names of a column-format corpus: ``word`` present, names unique, none reserved."""
     cols = tuple(columns)
@@ -285,7 +322,9 @@ __all__ = [
     "check_counts",
     "decompress",
     "download",
+    "fetch_corpus_file",
     "fetch_split",
+    "is_url",
     "first_sentences",
     "label_set",
     "parse_conll",

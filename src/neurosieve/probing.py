@@ -24,6 +24,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
 from .io import atomic_path
+from .properties import open_class_mask
 
 #: Penn Treebank tags of open word classes (nouns, verbs, adjectives, adverbs, numbers, foreign words).
 OPEN_CLASS_POS = frozenset(
@@ -283,7 +284,7 @@ def probe_layer(
 
     y_train = train_keys[prop].astype(str).to_numpy()
     y_test = test_keys[prop].astype(str).to_numpy()
-    open_mask = is_open_class(test_keys["pos"].astype(str).to_numpy())
+    open_mask = open_class_mask(test_keys)
     start = time.perf_counter()
     probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start

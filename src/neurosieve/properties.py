@@ -183,6 +183,16 @@ def add_derived(keys: pd.DataFrame, names: Sequence[str] | None = None) -> pd.Da
     return out
 
 
+def open_class_mask(keys: pd.DataFrame) -> np.ndarray:
+    """Open-class tokens by the corpus's Penn Treebank ``pos`` column; a corpus without one has no open-class
+    tokens, so its open-class accuracy is NaN and its closed-class accuracy is the overall one."""
+    from .probing import is_open_class
+
+    if "pos" not in keys.columns:
+        return np.zeros(len(keys), dtype=bool)
+    return is_open_class(keys["pos"].astype(str).to_numpy())
+
+
 def continuous_properties(keys: pd.DataFrame) -> pd.DataFrame:
     """The continuous properties (:data:`CONTINUOUS`) of every token, one column each."""
     return pd.DataFrame({name: fn(keys) for name, fn in CONTINUOUS.items()}, index=keys.index)
@@ -202,5 +212,6 @@ __all__ = [
     "distance_to_end",
     "month_class",
     "number_class",
+    "open_class_mask",
     "punctuation_class",
 ]

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from neurosieve.config import (
     TRAINED_KINDS,
+    corpus_columns,
     family_layers,
     instance_model,
     instance_seed,
@@ -10,6 +11,7 @@ from neurosieve.config import (
     load_schema,
     validate_config,
 )
+from neurosieve.data import is_url
 
 _validated = validate_config(
     config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
@@ -25,6 +27,8 @@ SPLITS = ["train", "test"]
 # Families whose instances can be correlated with each other (at least two instances).
 CORRELATED = [f for f in FAMILIES if len(instances(FAMILIES[f])) >= 2]
 LAYERS = {f: family_layers(c) for f, c in FAMILIES.items()}
+# A user's own column-format corpus (data.corpus), or None for CoNLL-2000.
+CORPUS = config["data"]["corpus"]
 
 
 def alternation(names):
