@@ -60,6 +60,10 @@ def test_shipped_configs_are_valid(path: str) -> None:
         (lambda c: c["families"]["lstm"].update(seeds=[]), "families.lstm.seeds", "should be non-empty"),
         (lambda c: c["families"]["lstm"].update(kind="gru"), "families.lstm.kind", "is not one of"),
         (lambda c: c.update(data={"sha256": {"test": "abc"}}), "data.sha256.test", "does not match"),
+        (lambda c: c.update(probing={"properties": ["pos", "ner"]}), "probing.properties.1", "'ner' is not available"),
+        (lambda c: c.update(probing={"properties": ["word"]}), "probing.properties.0", "'word' is not available"),
+        (lambda c: c.update(probing={"properties": ["position_bin"]}), "ablation.properties.0", "'pos' is not among probing.properties"),
+        (lambda c: c.update(probing={"properties": ["pos"]}, ablation={"properties": ["pos"]}, figures={"property": "coarse_pos"}), "figures.property", "not among probing.properties"),
     ],
 )
 def test_errors_name_the_key(mutate, key: str, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -126,3 +130,9 @@ def test_layer_selection_and_counts_from_config() -> None:
 def test_fine_tuned_model_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="families.ft.model"):
         validate_config({"families": {"ft": {"kind": "finetuned", "model": str(tmp_path / "nope"), "seeds": [1]}}}, SCHEMA)
+
+
+def test_derived_properties_are_accepted() -> None:
+    cfg = minimal()
+    cfg["probing"] = {"properties": ["pos", "position_bin", "coarse_pos", "capitalisation"]}
+    assert validate_config(cfg, SCHEMA)["probing"]["properties"][1] == "position_bin"

@@ -31,8 +31,11 @@ def schema_keys(props: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 def all_schema_keys() -> dict[str, dict[str, Any]]:
     keys = dict(schema_keys(SCHEMA["properties"]))
     family = SCHEMA["$defs"]["family"]
-    for props in (family["properties"], family["allOf"][0]["then"]["properties"], family["allOf"][0]["else"]["properties"]):
-        keys.update(schema_keys(props, "families.<name>."))
+    keys.update(schema_keys(family["properties"], "families.<name>."))
+    for branch in family["allOf"]:
+        # A fine-tuned family's keys share names with the others' but not their defaults: own prefix.
+        fine_tuned = branch["if"]["properties"]["kind"].get("const") == "finetuned"
+        keys.update(schema_keys(branch["then"]["properties"], "families.<finetuned>." if fine_tuned else "families.<name>."))
     return keys
 
 

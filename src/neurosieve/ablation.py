@@ -203,6 +203,7 @@ def run_probe_ablation(
     from .io import provenance, write_parquet
     from .model_inputs import load_input_keys
     from .probing import is_open_class
+    from .properties import open_class_mask
 
     scores = _read_optional(scores_path)
     orders = rankings_from_tables(pd.read_parquet(orderings_path), scores, instance, [r for r in rankings if scores is not None or r in {"lca", "probeless", "random"}])
@@ -214,7 +215,7 @@ def run_probe_ablation(
         train_keys[prop].astype(str).to_numpy(),
         X_test,
         test_keys[prop].astype(str).to_numpy(),
-        is_open_class(test_keys["pos"].astype(str).to_numpy()),
+        open_class_mask(test_keys),
         orders,
         k_grid(X_test.shape[1], percents, neurons),
         modes,

@@ -1,6 +1,7 @@
 """Activation tables: every layer's activation for every token, one Parquet file per (family, instance, split).
 
-Columns: the token key (``sentence``, ``position``, ``word``, ``pos``, ``chunk``),
+Columns: the token key (``sentence``, ``position``, ``word`` and the corpus's other fields,
+for CoNLL-2000 ``pos`` and ``chunk``),
 then ``layer_0`` … ``layer_L``, each a fixed-size list of float32, or of
 float16 when stored at half precision (one row per token). A dump may hold
 only some layers (``layer_2``, ``layer_12``: the names keep the model's layer
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 import torch
 from tqdm.auto import tqdm
 
-from .data import TOKEN_COLUMNS, sentences, token_table_to_arrow
+from .data import field_columns, sentences, token_table_to_arrow
 from .io import PROVENANCE_KEY, atomic_path
 from .models import UNK, Tagger, Vocab
 from .training import length_batches, make_batch
@@ -108,7 +109,7 @@ def write_activations(
                     # The key columns are re-encoded per block; store them plain so blocks share one schema.
                     schema = key.schema.with_metadata(md)
                     schema = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema], metadata=md)
-                    writer = pq.ParquetWriter(tmp, schema, use_dictionary=["word", "pos", "chunk"])
+                    writer = pq.ParquetWriter(tmp, schema, use_dictionary=field_columns(schema.names))
                 writer.write_table(key.cast(writer.schema))
                 bar.update(len(block))
             bar.close()
@@ -139,9 +140,18 @@ def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
     return np.array(values, dtype=np.float32, copy=True).reshape(-1, width)
 
 
-def read_keys(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The token key columns of an activation file."""
-    return pq.read_table(path, columns=list(TOKEN_COLUMNS)).to_pandas()
+def read_keys(path: str | os.PathLike[str], derived: bool = True) -> pd.DataFrame:
+    """The token key columns of an activation file (every column but the layers).
+
+    With ``derived`` the derived token properties the corpus supports
+    (:func:`neurosieve.properties.add_derived`: position bins, capitalisation, ...)
+    are appended, so every consumer can use them as it uses ``pos``.
+    """
+    from .properties import add_derived
+
+    names = [n for n in pq.read_schema(path).names if not n.startswith("layer_")]
+    keys = pq.read_table(path, columns=names).to_pandas()
+    return add_derived(keys) if derived else keys
 
 
 def tagger_extractor(

@@ -56,6 +56,7 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dic
                 lines.append(f"  config key '{_key(e.absolute_path)}': {e.message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(dict.fromkeys(lines)))
     check_semantics(cfg)
+    check_properties(cfg)
     return cfg
 
 
@@ -96,6 +97,45 @@ TRAINED_KINDS = ("bilstm", "transformer")
 FINETUNED_KIND = "finetuned"
 #: Kinds whose instances are seeds (``seed<N>``) and whose models are saved under ``models/``.
 SEEDED_KINDS = (*TRAINED_KINDS, FINETUNED_KIND)
+
+
+def corpus_columns(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    """The field names of the configured corpus: ``data.corpus.columns``, or CoNLL-2000's ``word pos chunk``."""
+    from .data import CONLL2000_COLUMNS
+
+    corpus = cfg.get("data", {}).get("corpus")
+    return tuple(corpus["columns"]) if corpus else CONLL2000_COLUMNS
+
+
+def check_properties(cfg: Mapping[str, Any]) -> None:
+    """Every probed, ablated or figured property must be a corpus column (not ``word``) or a derived property
+    the corpus supports; ablated and figured properties must also be probed; trained taggers need ``chunk``."""
+    from .data import DataError, check_columns
+    from .properties import DERIVED, derivable
+
+    columns = corpus_columns(cfg)
+    problems = []
+    try:
+        check_columns(columns)
+    except DataError as exc:
+        problems.append(f"  config key 'data.corpus.columns': {exc}")
+    available = [c for c in columns if c != "word"] + derivable(("sentence", "position", *columns))
+    probing = cfg.get("probing", {}).get("properties", [])
+    for i, prop in enumerate(probing):
+        if prop not in available:
+            why = f"derived property {prop!r} needs column(s) {list(DERIVED[prop][0])}" if prop in DERIVED else f"{prop!r} is not available"
+            problems.append(f"  config key 'probing.properties.{i}': {why}; the corpus offers {available}")
+    for i, prop in enumerate(cfg.get("ablation", {}).get("properties", [])):
+        if prop not in probing:
+            problems.append(f"  config key 'ablation.properties.{i}': {prop!r} is not among probing.properties {probing}")
+    fig = cfg.get("figures", {}).get("property")
+    if fig is not None and fig not in probing:
+        problems.append(f"  config key 'figures.property': {fig!r} is not among probing.properties {probing}")
+    trained = [n for n, f in cfg.get("families", {}).items() if f.get("kind") in TRAINED_KINDS]
+    if trained and "chunk" not in columns:
+        problems.append(f"  config key 'data.corpus.columns': trained families {trained} learn the 'chunk' column, which the corpus lacks")
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems))
 
 
 def instance_name(spec: str) -> str:

@@ -215,8 +215,11 @@ def neurons_per_label(labels: pd.DataFrame) -> Figure:
 
 
 @styled
-def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[np.ndarray], neurons: Sequence[int], titles: Sequence[str] | None = None) -> Figure:
-    """Figure 9: words of real sentences coloured by the activation of top neurons (red positive, blue negative)."""
+def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[np.ndarray], neurons: Sequence[int], titles: Sequence[str] | None = None, label_width: float = 0.16) -> Figure:
+    """Figure 9: words of real sentences coloured by the activation of top neurons (red positive, blue negative).
+
+    ``label_width`` is the share of the figure's width kept left of the words for each neuron's title.
+    """
     rows = len(neurons) * len(words)
     fig = plt.figure(figsize=(PAGE, 0.32 * rows + 0.3))
     cmap = plt.get_cmap("RdBu_r")
@@ -228,8 +231,8 @@ def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[n
         for s_i, sent in enumerate(words):
             y -= step
             label = (titles[n_i] if titles else f"neuron {neuron}") if s_i == 0 else ""
-            fig.text(0.0, y, label, fontsize=7, ha="left", va="center", weight="bold")
-            x = 0.16
+            fig.text(0.0, y, label, fontsize=7 if "\n" not in label else 6, ha="left", va="center", weight="bold")
+            x = label_width
             for w, v in zip(sent, activations[s_i][:, n_i]):
                 t = fig.text(x, y, w, fontsize=7, va="center", bbox={"facecolor": cmap(0.5 + 0.5 * v / scale), "edgecolor": "none", "pad": 1.2})
                 bb = t.get_window_extent(renderer=fig.canvas.get_renderer())
@@ -358,6 +361,57 @@ def reference_instance(predictive: pd.DataFrame, agreement: pd.DataFrame, method
     return fig
 
 
+@styled
+def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
+    """Figure 12: how many of each correlation ranking's top-k neurons are among each property's top-k LCA neurons.
+
+    A cell is the mean share over instances at the k nearest ``fraction`` of
+    the layer, annotated with the ratio to chance (k/D) and the median
+    permutation p-value; the title gives chance.
+    """
+    from .overlap import headline_k
+
+    k = headline_k(overlap, fraction)
+    t = overlap[overlap["k"] == k]
+    rankings = [r for r in RANKING_LABEL if r in set(t["ranking"])]
+    props = sorted(set(t["property"]))
+    share = t.pivot_table(index="ranking", columns="property", values="share", aggfunc="mean").reindex(index=rankings, columns=props)
+    ratio = t.pivot_table(index="ranking", columns="property", values="ratio", aggfunc="mean").reindex(index=rankings, columns=props)
+    p = t.pivot_table(index="ranking", columns="property", values="p_value", aggfunc="median").reindex(index=rankings, columns=props)
+    fig, axes = _fig(min(PAGE, 1.6 + 0.75 * len(props)), 0.9 + 0.42 * len(rankings))
+    ax = axes[0, 0]
+    im = ax.imshow(share.to_numpy(float), vmin=0, vmax=1, cmap="magma_r", aspect="auto")
+    for i in range(len(rankings)):
+        for j in range(len(props)):
+            v = share.iat[i, j]
+            if np.isnan(v):
+                continue
+            ax.text(j, i, f"{v:.2f}\n×{ratio.iat[i, j]:.1f}, p={p.iat[i, j]:.2g}", ha="center", va="center", fontsize=5.5, color="white" if v > 0.5 else "black")
+    ax.set_xticks(range(len(props)), props, rotation=30, ha="right")
+    ax.set_yticks(range(len(rankings)), [RANKING_LABEL.get(r, r) for r in rankings])
+    ax.set_xlabel("property (its LCA top-k)")
+    chance = float(t["chance"].mean()) / k
+    ax.set_title(f"top-{k} CCA ∩ top-{k} LCA, share of k (chance {chance:.2f})")
+    fig.colorbar(im, ax=ax, label="overlap share (mean over instances)", shrink=0.8)
+    return fig
+
+
+def described_neurons(table: pd.DataFrame, prop: str, top: int, rankings: Sequence[str] = ("maxcorr",)) -> tuple[np.ndarray, list[str]]:
+    """Figure 9's neurons and titles from a neuron-description table: the top LCA neurons of ``prop``, then the
+    top neurons of each correlation ranking present, each titled with its rank, the property label it is
+    most associated with (and r) and its top-activating words."""
+    from .describe import neuron_caption
+
+    neurons, titles = [], []
+    for ranking in (f"lca:{prop}", *rankings):
+        rows = table[table["ranking"] == ranking].sort_values("rank").head(top)
+        name = "LCA" if ranking.startswith("lca:") else RANKING_LABEL.get(ranking, ranking)
+        for r in rows.to_dict("records"):
+            neurons.append(int(r["neuron"]))
+            titles.append(f"{name} #{r['rank']}: neuron {r['neuron']}\n{neuron_caption(r)}\ntop: {' '.join(r['top_words'].split()[:3])}")
+    return np.asarray(neurons, dtype=np.int64), titles
+
+
 def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
     c = pd.read_parquet(path)
     c = c[c["layer"] == layer]
@@ -398,6 +452,9 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         acts = read_layer(inputs["activations"], layer)
         order = pd.read_parquet(inputs["orderings"])
         neurons = order[order["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()[: params["top_neurons"]]
+        titles = [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)]
+        if "neurons" in inputs:
+            neurons, titles = described_neurons(pd.read_parquet(inputs["neurons"]), params["property"], params["top_neurons"])
         sents = sentences(keys)
         starts = np.concatenate([[0], np.cumsum([len(s) for s in sents])])
         chosen = [i for i, s in enumerate(sents) if 6 <= len(s) <= 14][: params["sentences"]]
@@ -405,7 +462,8 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
             [sents[i] for i in chosen],
             [acts[starts[i] : starts[i + 1]][:, neurons] for i in chosen],
             neurons.tolist(),
-            [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)],
+            titles,
+            label_width=0.3 if "neurons" in inputs else 0.16,
         )
     elif name == "similarity":
         fig = similarity_heatmap(pd.read_parquet(inputs["cka"]))
@@ -415,6 +473,8 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         fig = lambda_grid(pd.read_parquet(inputs["grid"]))
     elif name == "top_neurons_by_layer":
         fig = top_neurons_by_layer(pd.read_parquet(inputs["by_layer"]))
+    elif name == "cca_vs_lca":
+        fig = cca_vs_lca(pd.read_parquet(inputs["overlap"]))
     else:
         raise KeyError(f"unknown figure {name!r}")
     save(fig, png, svg)
@@ -423,6 +483,7 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
 __all__ = [
     "accuracy_vs_kept",
     "lambda_grid",
+    "cca_vs_lca",
     "mask_vs_retrain",
     "model_ablation_curves",
     "neurons_per_label",

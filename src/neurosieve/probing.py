@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .io import atomic_path
 from .model_inputs import InputKeys
+from .properties import open_class_mask
 
 #: Penn Treebank tags of open word classes (nouns, verbs, adjectives, adverbs, numbers, foreign words).
 OPEN_CLASS_POS = frozenset(
@@ -408,7 +409,7 @@ def probe_layer(
     test_in, in_vocab = keys_of(test_words)
     y_train = train_keys[prop].astype(str).to_numpy()
     y_test = test_keys[prop].astype(str).to_numpy()
-    open_mask = is_open_class(test_keys["pos"].astype(str).to_numpy())
+    open_mask = open_class_mask(test_keys)
     from .probe_batch import fit_probes
 
     def grouped(pred: np.ndarray, truth: np.ndarray = y_test) -> dict[str, float]:

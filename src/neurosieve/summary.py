@@ -32,6 +32,8 @@ class FamilyTables:
     twin_metrics: Mapping[str, Any] | None = None
     twin_change: pd.DataFrame | None = None
     twin_curves: pd.DataFrame | None = None
+    overlap: pd.DataFrame | None = None
+    neurons: pd.DataFrame | None = None
 
 
 def _row(
@@ -442,6 +444,59 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     rows += correlation_rows(t)
     rows += twin_rows(t)
     rows += reference_rows(t)
+    if t.overlap is not None and not t.overlap.empty:
+        rows.extend(overlap_summary(f, t.overlap))
+    if t.neurons is not None and not t.neurons.empty:
+        rows.extend(neuron_summary(f, t.neurons))
+    return rows
+
+
+def neuron_summary(family: str, neurons: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr")) -> list[dict[str, Any]]:
+    """What the top neurons of each correlation ranking respond to: their most associated properties, counted
+    (a property's labels pooled; continuous position and its bins count as position)."""
+    rows = []
+    for ranking in rankings:
+        g = neurons[neurons["ranking"] == ranking]
+        if g.empty:
+            continue
+        kind = g["property"].replace({"position": "position_bin", "distance_to_end": "end_distance_bin"})
+        counts = kind.value_counts()
+        listed = ", ".join(f"{p} ×{n}" for p, n in counts.items())
+        first = g.sort_values("rank").iloc[0]
+        label = f"={first['label']}" if first["label"] else ""
+        quantity = f"top {len(g)} {ranking} neurons ({first['instance']}, layer {first['layer']}): most associated property (|r|), counted"
+        rows.append(_row(family, "CCA vs LCA", quantity, f"{listed}; #1 neuron {first['neuron']}: {first['property']}{label} (r={first['r']:+.2f}; {first['top_words']})", CCA_LCA_FINDING))
+    return rows
+
+
+CCA_LCA_FINDING = "paper: position neurons are top in both CCA and LCA; the other top CCA neurons track conjunctions, determiners, punctuation"
+POSITION_PROPERTIES = ("position_bin", "end_distance_bin", "sentence_final")
+
+
+def overlap_summary(family: str, overlap: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr"), alpha: float = 0.05) -> list[dict[str, Any]]:
+    """CCA against LCA, per layer: each property's top-k overlap with the top MaxCorr neurons (share, chance,
+    median permutation p, instances significant), and which properties the top CCA neurons belong to."""
+    from .overlap import headline_k, property_agreement
+
+    rows = []
+    for layer, table in overlap.groupby("layer"):
+        k = headline_k(table)
+        for ranking in rankings:
+            if ranking not in set(table["ranking"]):
+                continue
+            agree = property_agreement(table, ranking, k, alpha)
+            if ranking == rankings[0]:
+                for r in agree.itertuples(index=False):
+                    rows.append(_row(
+                        family, "CCA vs LCA",
+                        f"layer {layer}: share of the top-{k} {ranking} neurons among the top-{k} LCA neurons of {r.property}",
+                        f"{r.share:.2f} (chance {r.chance_share:.2f}, median p {r.median_p:.2g}, p < {alpha} in {r.significant}/{r.instances} instances)",
+                    ))
+            belongs = agree[agree["significant"] > agree["instances"] / 2]
+            listed = ", ".join(f"{r.property} (×{r.ratio:.1f})" for r in belongs.itertuples(index=False)) or "none above chance"
+            position = [p for p in agree["property"] if p in POSITION_PROPERTIES]
+            agrees = None if not position else bool(len(belongs) and belongs.iloc[0]["property"] in POSITION_PROPERTIES)
+            rows.append(_row(family, "CCA vs LCA", f"layer {layer}: properties the top-{k} {ranking} neurons belong to (p < {alpha} in most instances, by ratio to chance)", listed, CCA_LCA_FINDING, agrees))
     return rows
 
 
@@ -491,6 +546,8 @@ def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: s
             twin_metrics=json.loads(open(fam["twin_metrics"]).read()) if fam.get("twin_metrics") else None,
             twin_change=read(fam.get("twin_change")),
             twin_curves=pd.concat([pd.read_parquet(p) for p in fam["twin_curves"]], ignore_index=True) if fam.get("twin_curves") else None,
+            overlap=pd.concat([pd.read_parquet(p) for p in fam["overlap"]], ignore_index=True) if fam.get("overlap") else None,
+            neurons=read(fam.get("neurons")),
         )
         rows.extend(family_summary(t))
     table = pd.DataFrame(rows)

@@ -21,7 +21,7 @@ rule probe_ablation:
         f"{OUT}/benchmarks/ablation/probe/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.tsv"
     wildcard_constraints:
         layer=r"\d+",
-        prop="pos|chunk",
+        prop=r"[A-Za-z][A-Za-z0-9_]*",
     conda:
         probe_env
     threads: 1

@@ -47,7 +47,7 @@ checkpoint model_info:
     conda:
         "../../envs/torch.yaml"
     params:
-        model=lambda w: instance_model(FAMILIES[w.family], w.instance),
+        model=lambda w: pretrained_spec(w.family, w.instance),
     script:
         "../../scripts/model_info.py"
 

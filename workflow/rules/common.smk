@@ -9,6 +9,7 @@ from neurosieve.config import (
     LayersUnknown,
     common_depth,
     family_depth,
+    corpus_columns,
     family_layers,
     instance_model,
     instance_seeds,
@@ -18,6 +19,7 @@ from neurosieve.config import (
     validate_config,
 )
 from neurosieve.runtime import local_gpu_count
+from neurosieve.data import is_url
 
 _validated = validate_config(
     config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
@@ -72,6 +74,8 @@ def chosen_layers(family, wanted):
         return LAYERS[family]
     resolved = {l if l >= 0 else LAYERS.depth(family) + l for l in wanted}
     return [l for l in LAYERS[family] if l in resolved]
+# A user's own column-format corpus (data.corpus), or None for CoNLL-2000.
+CORPUS = config["data"]["corpus"]
 
 
 def alternation(names):
@@ -190,6 +194,11 @@ def final_outputs():
             for name in figures_for(fam)
             for ext in ("png", "svg")
         ]
+    for fam in CORRELATED:
+        out += [overlap_path(fam, layer) for layer in probed_layers(fam)]
+    for fam in FAMILIES:
+        for inst in family_instances(fam):
+            out += [neurons_path(fam, inst, layer) for layer in probed_layers(fam)]
     out += [f"{OUT}/summary/summary.{ext}" for ext in ("md", "csv", "html")]
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
@@ -409,6 +418,7 @@ FIGURES = {
     "reference_instance": (12, "Correlation (CCA)", "model"),
     "lambda_grid": (13, "Probing (LCA)", "grid"),
     "top_neurons_by_layer": (14, "Probing (LCA)", "all_layers"),
+    "cca_vs_lca": (15, "Correlation (CCA)", "corr"),
 }
 
 
@@ -470,6 +480,7 @@ def figure_inputs(name, family):
         "top_neurons": {
             "activations": f"{OUT}/activations/{family}/{inst}/test.parquet",
             "orderings": f"{pdir}/orderings.parquet",
+            "neurons": neurons_path(family, inst, layer),
         },
         "similarity": {"cka": f"{OUT}/similarity/{family}/cka.parquet"},
         "probe_accuracy_by_layer": {
@@ -486,6 +497,7 @@ def figure_inputs(name, family):
         "top_neurons_by_layer": {
             "by_layer": f"{OUT}/probing/{family}/{inst}/all_layers/{FIG['property']}/by_layer.parquet"
         },
+        "cca_vs_lca": {"overlap": overlap_path(family, layer)},
     }[name]
 
 
@@ -541,6 +553,9 @@ def summary_family(family):
             entry["twin_metrics"] = (
                 f"{OUT}/models/{family}/{family_twin(family)}/metrics.json"
             )
+            overlap=[overlap_path(family, l) for l in probed_layers(family)],
+        )
+    entry["neurons"] = neurons_path(family, inst, layer)
     return entry
 
 
@@ -572,3 +587,53 @@ def add_package_code_params(workflow):
         if r.script:
             script = r.basedir.join(r.script).get_path_or_uri(secret_free=True)
             r.set_params(package_code=code_digest(script, package_dir))
+
+
+# --- CCA against LCA ---
+
+OVERLAP = config["overlap"]
+
+
+def overlap_path(family, layer):
+    return f"{OUT}/overlap/{family}/layer{layer}.parquet"
+
+
+def overlap_keys(family):
+    """(instance, property) of every LCA ordering the overlap of one layer reads."""
+    return [
+        [inst, prop]
+        for inst in family_instances(family)
+        for prop in PROBE["properties"]
+    ]
+
+
+def overlap_inputs(family, layer):
+    return {
+        "scores": f"{OUT}/correlation/{family}/layer{layer}/scores.parquet",
+        "orderings": [
+            f"{probe_dir(family, inst, layer, prop)}/orderings.parquet"
+            for inst, prop in overlap_keys(family)
+        ],
+    }
+
+
+# --- what the top neurons respond to ---
+
+DESCRIBE = config["describe"]
+
+
+def neurons_path(family, instance, layer):
+    return f"{OUT}/neurons/{family}/{instance}/layer{layer}.parquet"
+
+
+def describe_inputs(family, instance, layer):
+    out = {
+        "activations": f"{OUT}/activations/{family}/{instance}/{CORR['split']}.parquet",
+        "orderings": [
+            f"{probe_dir(family, instance, layer, prop)}/orderings.parquet"
+            for prop in PROBE["properties"]
+        ],
+    }
+    if family in CORRELATED:
+        out["scores"] = f"{OUT}/correlation/{family}/layer{layer}/scores.parquet"
+    return out

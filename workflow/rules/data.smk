@@ -33,5 +33,34 @@ rule token_table:
         "../../envs/data.yaml"
     params:
         max_sentences=lambda w: config["data"]["max_sentences"][w.split],
+        columns=corpus_columns(config),
+        comment=CORPUS["comment"] if CORPUS else None,
+        check_published_counts=not CORPUS,
     script:
         "../../scripts/token_table.py"
+
+
+# A user's own column-format corpus (data.corpus) replaces CoNLL-2000: this rule then
+# fetches the raw splits (it matches no split otherwise).
+ruleorder: fetch_corpus > fetch_conll
+
+
+rule fetch_corpus:
+    input:
+        lambda w: [] if is_url(CORPUS[w.split]) else [CORPUS[w.split]],
+    output:
+        f"{OUT}/data/raw/{{split}}.txt",
+    log:
+        f"{OUT}/logs/fetch_corpus/{{split}}.log",
+    wildcard_constraints:
+        split=alternation(SPLITS if CORPUS else []),
+    conda:
+        "../../envs/data.yaml"
+    params:
+        location=lambda w: CORPUS[w.split],
+        sha256=lambda w: CORPUS["sha256"][w.split],
+        retries=config["data"]["download"]["retries"],
+        timeout=config["data"]["download"]["timeout"],
+        backoff=config["data"]["download"]["backoff"],
+    script:
+        "../../scripts/fetch_corpus.py"

@@ -13,7 +13,7 @@ rule select_lambdas:
         f"{OUT}/benchmarks/probing/{{family}}/lambdas/layer{{layer}}/{{prop}}.tsv"
     wildcard_constraints:
         layer=r"\d+",
-        prop="pos|chunk",
+        prop=r"[A-Za-z][A-Za-z0-9_]*",
     conda:
         probe_env
     threads: 1
@@ -76,7 +76,7 @@ rule probe:
         f"{OUT}/benchmarks/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.tsv"
     wildcard_constraints:
         layer=r"\d+",
-        prop="pos|chunk",
+        prop=r"[A-Za-z][A-Za-z0-9_]*",
         instance="(?!lambdas)[A-Za-z0-9_.-]+",
     conda:
         probe_env
