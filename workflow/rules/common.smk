@@ -544,6 +544,7 @@ def summary_family(family):
             stability=f"{corr}/stability.parquet",
             scores=f"{corr}/scores.parquet",
             pairs=f"{corr}/pairs.parquet",
+            overlap=[overlap_path(family, l) for l in probed_layers(family)],
         )
     if family in TWINNED:
         entry["twin"] = family_twin(family)
@@ -553,8 +554,6 @@ def summary_family(family):
             entry["twin_metrics"] = (
                 f"{OUT}/models/{family}/{family_twin(family)}/metrics.json"
             )
-            overlap=[overlap_path(family, l) for l in probed_layers(family)],
-        )
     entry["neurons"] = neurons_path(family, inst, layer)
     return entry
 
