@@ -74,6 +74,8 @@ def chosen_layers(family, wanted):
         return LAYERS[family]
     resolved = {l if l >= 0 else LAYERS.depth(family) + l for l in wanted}
     return [l for l in LAYERS[family] if l in resolved]
+
+
 # A user's own column-format corpus (data.corpus), or None for CoNLL-2000.
 CORPUS = config["data"]["corpus"]
 

@@ -8,8 +8,8 @@ rule fetch_conll:
         f"{OUT}/data/raw/{{split}}.txt",
     log:
         f"{OUT}/logs/fetch_conll/{{split}}.log",
-    localrule: True
     cache: "omit-software"
+    localrule: True
     conda:
         "../../envs/data.yaml"
     params:
