@@ -202,7 +202,8 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
     from neurosieve.summary import probing_rows, ranking_comparison_rows
 
     rows = []
-    for inst, acc in (("seed1", 0.90), ("seed2", 0.92)):
+    accs = {"seed1": 0.90, "seed2": 0.92, "seed3": 0.91, "seed4": 0.93, "seed5": 0.89}
+    for inst, acc in accs.items():
         for metric, group, value in [
             ("accuracy", "overall", acc), ("majority_baseline", "overall", 0.88), ("untrained_accuracy", "overall", 0.80),
             ("selectivity", "overall", 0.2), ("untrained_selectivity", "overall", 0.1), ("accuracy", "in_vocab", 0.93),
@@ -214,18 +215,22 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
     train = [{"seed": 1, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 90.5}}, {"seed": 2, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 94.0}}]
     out = pd.DataFrame(probing_rows("fam", probing, train)).set_index("quantity")
     assert out.loc["chunk, layer 2: probe / per-word majority baseline / untrained-model probe (accuracy)", "value"] == "91.0 / 88.0 / 80.0"
-    assert out.loc["chunk, layer 2: probe minus untrained-model probe (points)", "agrees"] == "yes"
+    # Verdicts come from paired tests over the five instances: all five beat the untrained probe (p = 1/32).
+    untrained = out.loc["chunk, layer 2: probe minus untrained-model probe (points)"]
+    assert untrained["verdict"] == "agrees" and float(untrained["p"]) == pytest.approx(1 / 32, abs=1e-3) and "n=5" in untrained["test"]
+    # One instance (seed5, 89 %) is not above the majority baseline (88 %) by much, but all are above: agrees.
+    assert out.loc["chunk, layer 2: probe minus per-word majority baseline (points)", "verdict"] == "agrees"
     head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
-    assert head["value"] == "90.00 / 90.50" and head["agrees"] == "yes"
-    assert out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "agrees"] == "no"
+    assert head["value"] == "90.00 / 90.50" and head["verdict"] == "yes"
+    assert out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "verdict"] == "no"
     assert any("unregularised: no penalised pair" in q for q in out.index)
     curves = pd.DataFrame(
-        [{"layer": 2, "property": "pos", "mode": mode, "metric": "accuracy_overall", "k_percent": 10.0, "ranking": r, "direction": d, "value": v}
-         for mode in ("mask", "retrain") for r, d, v in (("lca", "top", 0.8), ("maxcorr", "top", 0.5), ("none", "random", 0.6))]
+        [{"instance": inst, "layer": 2, "property": "pos", "mode": mode, "metric": "accuracy_overall", "k_percent": 10.0, "ranking": r, "direction": d, "value": v + 0.01 * i}
+         for i, inst in enumerate(accs) for mode in ("mask", "retrain") for r, d, v in (("lca", "top", 0.8), ("maxcorr", "top", 0.5), ("none", "random", 0.6))]
     )
     comp = pd.DataFrame(ranking_comparison_rows("fam", curves, 2, "pos")).set_index("quantity")
     assert len(comp) == 2 and all("retrained" in q for q in comp.index)
-    assert comp["agrees"].tolist() == ["yes", "no"]  # lca beats random, maxcorr does not
+    assert comp["verdict"].tolist() == ["agrees", "disagrees"]  # lca beats random in every instance, maxcorr loses in every one
 
 
 def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:

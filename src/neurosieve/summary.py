@@ -333,6 +333,20 @@ def _mean_metric(probing: pd.DataFrame, metric: str, group: str, prop: str, laye
     return float(100 * v.mean()) if len(v) else float("nan")
 
 
+def _by_instance(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> pd.Series:
+    """One probing metric per instance, in percent (the unit of every paired test)."""
+    v = probing[(probing["metric"] == metric) & (probing["group"] == group) & (probing["property"] == prop) & (probing["layer"] == layer)]
+    if "instance" not in v or v.empty:
+        return pd.Series(dtype=float)
+    return 100 * v.groupby("instance")["value"].mean()
+
+
+def _paired(a: pd.Series, b: pd.Series, direction: str = "greater") -> Verdict | None:
+    """Paired test of ``a`` against ``b`` over the instances both have (None when they share none)."""
+    pairs = pd.concat({"a": a, "b": b}, axis=1).dropna()
+    return paired_test(pairs["a"], pairs["b"], direction) if len(pairs) else None
+
+
 def _pct(v: float) -> str:
     return "n/a" if np.isnan(v) else f"{v:.1f}"
 
@@ -356,26 +370,32 @@ def probing_rows(family: str, probing: pd.DataFrame, train_metrics: Sequence[Map
         probe, majority, untrained = m("accuracy"), m("majority_baseline"), m("untrained_accuracy")
         rows.append(_row(family, "probing", f"{where}: probe accuracy (mean over instances)", round(probe, 2)))
         rows.append(_row(family, "probing", f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)", f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}"))
-        if not np.isnan(majority):
-            rows.append(_row(family, "probing", f"{where}: probe minus per-word majority baseline (points)", round(probe - majority, 2), "the property is encoded beyond a word-identity lookup only if the probe beats the per-word majority tagger on the same test tokens", bool(probe > majority)))
-        if not np.isnan(untrained):
-            rows.append(_row(family, "probing", f"{where}: probe minus untrained-model probe (points)", round(probe - untrained, 2), "learned, not just the input: the trained model's probe beats the same probe on the same architecture at random init", bool(probe > untrained)))
+        each = lambda metric, group="overall": _by_instance(probing, metric, group, prop, layer)  # noqa: E731
+        v = _paired(each("accuracy"), each("majority_baseline"))
+        if v is not None:
+            rows.append(_row(family, "probing", f"{where}: probe minus per-word majority baseline (points)", round(v.effect.mean, 2), "the property is encoded beyond a word-identity lookup only if the probe beats the per-word majority tagger on the same test tokens", v, v.effect, 2))
+        v = _paired(each("accuracy"), each("untrained_accuracy"))
+        if v is not None:
+            rows.append(_row(family, "probing", f"{where}: probe minus untrained-model probe (points)", round(v.effect.mean, 2), "learned, not just the input: the trained model's probe beats the same probe on the same architecture at random init", v, v.effect, 2))
         sel, u_sel = m("selectivity"), m("untrained_selectivity")
+        v = _paired(each("selectivity"), each("untrained_selectivity"))
         rows.append(_row(
             family, "probing", f"{where}: selectivity (vs control task keyed on the model's input) / untrained model's",
             f"{_pct(sel)} / {_pct(u_sel)}",
-            "Hewitt & Liang: the trained model's probe is more selective than the untrained model's" if not np.isnan(u_sel) else "",
-            bool(sel > u_sel) if not np.isnan(u_sel) else None,
+            "Hewitt & Liang: the trained model's probe is more selective than the untrained model's" if v is not None else "",
+            v, spread(each("selectivity")), 2,
         ))
         iv, oov, share = m("accuracy", "in_vocab"), m("accuracy", "oov"), m("oov_share")
         if not np.isnan(iv):
             unk_oov = m("unk_trained_accuracy", "oov")
             rows.append(_row(family, "probing", f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%)", f"{_pct(iv)} / {_pct(oov)}"))
             if not np.isnan(unk_oov):
+                gap = each("accuracy", "in_vocab") - each("accuracy", "oov")
+                unk_gap = each("unk_trained_accuracy", "in_vocab") - each("unk_trained_accuracy", "oov")
                 rows.append(_row(
                     family, "probing", f"{where}: OOV gap (in-vocab minus OOV accuracy), probe trained without / with <unk> inputs",
                     f"{_pct(iv - oov)} / {_pct(m('unk_trained_accuracy', 'in_vocab') - unk_oov)}",
-                    "showing the probe <unk> during training narrows the OOV gap", bool((m("unk_trained_accuracy", "in_vocab") - unk_oov) < (iv - oov)),
+                    "showing the probe <unk> during training narrows the OOV gap", _paired(gap, unk_gap), spread(gap - unk_gap), 2,
                 ))
             if prop == "pos":
                 rows.append(_row(family, "probing", f"{where}: open / closed class accuracy, all tokens | in-vocabulary tokens", f"{_pct(m('accuracy', 'open'))} / {_pct(m('accuracy', 'closed'))} | {_pct(m('accuracy', 'open_in_vocab'))} / {_pct(m('accuracy', 'closed_in_vocab'))}", "unknown words are all open-class: compare open vs closed on in-vocabulary tokens"))
@@ -405,20 +425,20 @@ def ranking_comparison_rows(family: str, curves: pd.DataFrame, layer: int, prop:
     """Ranking against ranking, from retraining curves only (never from masking, which favours LCA's own probe).
 
     For each ranking, the accuracy of a probe retrained on its top ``pct``% of
-    neurons, beside the mean over random selections of the same size.
+    neurons against retrained probes on random selections of the same size,
+    paired by instance.
     """
     c = curves[(curves["layer"] == layer) & (curves["property"] == prop) & (curves["mode"] == "retrain") & (curves["metric"] == "accuracy_overall")]
     if c.empty:
         return []
-    nearest = c.loc[(c["k_percent"] - pct).abs().idxmin(), "k_percent"]
-    c = c[c["k_percent"] == nearest]
-    rnd = 100 * c[c["direction"] == "random"]["value"].mean()
+    rnd = kept_per_instance(c, layer, prop, "retrain", "random", pct)
     rows = []
-    for ranking, g in c[c["direction"] == "top"].groupby("ranking"):
-        top = 100 * g["value"].mean()
+    for ranking in sorted(set(c.loc[c["direction"] == "top", "ranking"])):
+        top = kept_per_instance(c, layer, prop, "retrain", "top", pct, ranking=ranking)
+        v = _paired(top, rnd)
         rows.append(_row(
-            family, "ablation (probe)", f"{prop}, layer {layer}: retrained on the top {nearest:.0f}% by {ranking} / on random {nearest:.0f}% (accuracy)",
-            f"{top:.1f} / {rnd:.1f}", "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)", bool(top > rnd),
+            family, "ablation (probe)", f"{prop}, layer {layer}: retrained on the top {pct:g}% by {ranking} / on random {pct:g}% (accuracy, mean over instances)",
+            f"{_pm(top)} / {_pm(rnd)}", "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)", v, spread(top), 1,
         ))
     return rows
 
