@@ -48,7 +48,7 @@ KIND = "finetuned"
 class FineTunedTagger(nn.Module):
     """A pretrained encoder, pooled per word, then dropout and a linear chunk-tag head."""
 
-    def __init__(self, encoder: nn.Module, num_labels: int, pooling: str = "first", dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, num_labels: int, pooling: str = "last", dropout: float = 0.1):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
@@ -174,7 +174,7 @@ def finetune_tagger(
     spec: str,
     seed: int,
     train_params: Mapping[str, Any],
-    pooling: str = "first",
+    pooling: str = "last",
     max_length: int | None = None,
     subset: float | None = None,
     device: str = "auto",
@@ -358,7 +358,7 @@ def run_finetuning(
     spec: str,
     seed: int,
     train_params: Mapping[str, Any],
-    pooling: str = "first",
+    pooling: str = "last",
     max_length: int | None = None,
     subset: float | None = None,
     device: str = "auto",
