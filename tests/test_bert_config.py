@@ -83,7 +83,7 @@ def test_bert_config_plans_correlation_and_ablation_offline(fake_hub: Path, conl
         del cfg["families"]["bert"]["num_layers"]
     top = 12 if layers_from == "config" else 2
     out = dry_run(cfg, tmp_path, fake_hub)
-    assert jobs(out, "activations_pretrained") == 12  # six instances, two splits
+    assert jobs(out, "activations_pretrained") == 14  # six instances and the untrained baseline, two splits
     assert jobs(out, "correlation") == top + 1  # every layer of the family
     for t in ("scores", "duplicate", "stability"):
         assert f"results/correlation/bert/layer{top}/{t}.parquet" in out

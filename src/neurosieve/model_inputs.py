@@ -66,8 +66,9 @@ def tokenizer_input_keys(tokenizer: Any) -> InputKeys:
 
 
 def load_input_keys(kind: str, source: str | os.PathLike[str]) -> InputKeys:
-    """The input-key function of a family: ``source`` is a tagger's model directory, or a pretrained model spec."""
-    if kind == "pretrained":
+    """The input-key function of a family: ``source`` is a tagger's model directory, or a pretrained (or fine-tuned
+    family's) model spec."""
+    if kind in ("pretrained", "finetuned"):  # a fine-tuned encoder sees its tokenizer's pieces
         from .pretrained import load_tokenizer
 
         return tokenizer_input_keys(load_tokenizer(str(source)))

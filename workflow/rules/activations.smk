@@ -88,6 +88,42 @@ rule activations_pretrained:
         "../../scripts/activations_pretrained.py"
 
 
+# The untrained baseline of a fine-tuned family: its encoder's architecture at a seeded random
+# initialisation, dumped like a pretrained model (no head, nothing fine-tuned).
+ruleorder: activations_untrained_encoder > activations_trained
+
+
+rule activations_untrained_encoder:
+    input:
+        tokens=f"{OUT}/data/{{split}}.parquet",
+    output:
+        activation_output(f"{OUT}/activations/{{family}}/{UNTRAINED}/{{split}}.parquet"),
+    log:
+        f"{OUT}/logs/activations/{{family}}/{UNTRAINED}/{{split}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/activations/{{family}}/{UNTRAINED}/{{split}}.tsv"
+    wildcard_constraints:
+        family=alternation(FINETUNED),
+    conda:
+        family_torch_env
+    threads: 2
+    resources:
+        mem_mb=lambda w, attempt: 8000 * attempt,
+        runtime=lambda w, attempt: 120 * attempt,
+        gpu=family_gpu,
+    params:
+        model=lambda w: FAMILIES[w.family]["model"],
+        random_init_seed=PROBE["untrained"]["seed"],
+        pooling=lambda w: FAMILIES[w.family]["pooling"],
+        batch_size=lambda w: FAMILIES[w.family]["batch_size"],
+        max_length=lambda w: FAMILIES[w.family]["max_length"],
+        device=lambda w: FAMILIES[w.family]["device"],
+        layers=lambda w: FAMILIES[w.family]["layers"],
+        dtype=config["activations"]["dtype"],
+    script:
+        "../../scripts/activations_pretrained.py"
+
+
 rule activations_trained_unk:
     input:
         model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",

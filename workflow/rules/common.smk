@@ -12,6 +12,7 @@ from neurosieve.config import (
     corpus_columns,
     family_layers,
     instance_model,
+    instance_seed,
     instance_seeds,
     instances,
     load_schema,
@@ -305,7 +306,10 @@ def untrained_enabled():
 
 
 def pretrained_spec(family, instance):
-    """The model spec of a pretrained instance; the untrained baseline uses the family's first model's config."""
+    """The model spec of a pretrained (or fine-tuned) instance; the untrained baseline uses the config of the
+    family's first model (a fine-tuned family: of the encoder it fine-tunes)."""
+    if family in FINETUNED:
+        return FAMILIES[family]["model"]
     if instance == UNTRAINED:
         return FAMILIES[family]["models"][0]
     return instance_model(FAMILIES[family], instance)
@@ -334,7 +338,7 @@ def model_inputs(w):
 
 def model_source_param(w):
     """The pretrained model spec whose tokenizer gives the input keys (None for trained families)."""
-    if w.family in PRETRAINED:
+    if w.family in PRETRAINED or w.family in FINETUNED:
         return pretrained_spec(w.family, w.instance)
     return None
 
