@@ -138,7 +138,7 @@ def test_ablation_outputs(test_run: Path) -> None:
     assert set(probe["ranking"]) == {"lca", "probeless", "maxcorr", "meanmaxcorr", "mincorr", "none"}
     assert set(probe["k"]) == {0, 3, 16, 32}
     model = curves[curves["mode"] == "model"]
-    assert set(model["ranking"]) == {"maxcorr", "meanmaxcorr", "mincorr", "lca", "none"} and set(model["k"]) == {0, 16, 32}
+    assert set(model["ranking"]) == {"maxcorr", "meanmaxcorr", "mincorr", "linreg", "lca", "none"} and set(model["k"]) == {0, 16, 32}
     f1 = model[(model["metric"] == "f1") & (model["k"] == 0)]
     for inst, g in f1.groupby("instance"):
         want = json.loads((test_run / f"models/tiny_lstm/{inst}/metrics.json").read_text())["test"]["f1"]
