@@ -25,6 +25,8 @@ def merge_onto_default_config(config, shipped):
 # Parse with the workflow's own package source when it is local (a clone, or the catalog's
 # lint step in an environment without the package): the parse-time helpers then always match
 # this version of the workflow. Snakemake passes this search path on to every script.
-_SRC = Path(workflow.basedir).parent / "src"
+# (located from this file: workflow.basedir is the root Snakefile's directory when the workflow
+# is started from there, and source_path() answers with a cache copy)
+_SRC = Path(str(workflow.current_basedir)).resolve().parent.parent / "src"
 if (_SRC / "neurosieve" / "__init__.py").is_file() and str(_SRC) not in sys.path:
     sys.path.insert(0, str(_SRC))
