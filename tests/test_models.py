@@ -126,3 +126,26 @@ def test_masks_zero_neurons(trained, small_tokens) -> None:  # type: ignore[no-u
 def test_load_missing_model(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not a saved neurosieve model"):
         load_model(tmp_path)
+
+
+def test_padded_bilstm_equals_packed() -> None:
+    """The CPU path (both directions over the padded batch) gives the packed LSTM's outputs and gradients."""
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from neurosieve.models import padded_bilstm
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(12, 8, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([9, 1, 5, 9, 3, 7])
+    x = torch.randn(6, 9, 12) * (torch.arange(9)[None, :, None] < lengths[:, None, None])
+    x[1, 4] = 5.0  # junk in the padding must not reach any output
+    ref, _ = pad_packed_sequence(lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[0], batch_first=True, total_length=9)
+    got = padded_bilstm(lstm, x, lengths)
+    torch.testing.assert_close(got, ref, atol=1e-6, rtol=1e-5)
+    assert (got[1, 1:] == 0).all()
+    params = list(lstm.parameters())
+    g_ref = torch.autograd.grad((ref * torch.randn_like(ref, generator=torch.Generator().manual_seed(1))).sum(), params)
+    g_got = torch.autograd.grad((got * torch.randn_like(got, generator=torch.Generator().manual_seed(1))).sum(), params)
+    for a, b in zip(g_got, g_ref):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)

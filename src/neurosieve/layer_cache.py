@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from .data import sentences
-from .metrics import chunk_scores, token_accuracy
+from .metrics import chunk_scores, chunks
 from .models import Tagger, Vocab
 
 
@@ -37,6 +37,8 @@ class LayerCache:
         self.labels = np.asarray(vocab.labels, dtype=object)
         sents = sentences(tokens, "word")
         self.gold = sentences(tokens, "chunk")
+        self.gold_chunks = [chunks(g) for g in self.gold]
+        self.gold_ids = np.concatenate([vocab.encode_labels(g, "test chunk tags") for g in self.gold])
         self.lengths = np.array([len(s) for s in sents])
         encoded = [vocab.encode_words(s) for s in sents]
         self.batches: list[tuple[np.ndarray, torch.Tensor, torch.Tensor]] = []
@@ -52,27 +54,34 @@ class LayerCache:
         return keep.to(self.device)
 
     @torch.no_grad()
-    def predict(self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None) -> list[list[str]]:
-        """Predicted chunk tags per sentence with the ``removed`` neurons of the layer replaced by ``fill``.
+    def predict_ids(self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None) -> list[np.ndarray]:
+        """Predicted label indices per sentence with the ``removed`` neurons of the layer replaced by ``fill``.
 
         ``fill`` holds one replacement value per neuron of the layer (only the
         removed neurons' entries are used); None replaces by 0, as a mask does.
         """
         keep = self.keep_mask(removed)
+        shift = None
         if fill is not None:
             fill = torch.as_tensor(np.asarray(fill, dtype=np.float32)).to(self.device)
             if fill.shape != (self.width,):
                 raise ValueError(f"fill must hold one value per neuron of layer {self.layer} ({self.width}), got shape {tuple(fill.shape)}")
             shift = fill * (1.0 - keep)
-        out: list[list[str]] = [[] for _ in self.lengths]
+        out: list[np.ndarray] = [np.zeros(0, np.int64) for _ in self.lengths]
         for idx, lengths, h in self.batches:
-            ablated = h * keep if fill is None else h * keep + shift
+            ablated = h * keep if shift is None else h * keep + shift
             pred = self.model.forward_from(self.layer, ablated, lengths).argmax(-1).cpu().numpy()
             for row, i in enumerate(idx):
-                out[i] = self.labels[pred[row, : self.lengths[i]]].tolist()
+                out[i] = pred[row, : self.lengths[i]]
         return out
 
+    def predict(self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None) -> list[list[str]]:
+        """Predicted chunk tags per sentence (see :meth:`predict_ids`)."""
+        return [self.labels[ids].tolist() for ids in self.predict_ids(removed, fill)]
+
     def score(self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None) -> dict[str, float]:
-        """Chunk precision/recall/F1 (conlleval) and token accuracy with ``removed`` ablated (see :meth:`predict`)."""
-        pred = self.predict(removed, fill)
-        return {**chunk_scores(self.gold, pred), "token_accuracy": token_accuracy(self.gold, pred)}
+        """Chunk precision/recall/F1 (conlleval) and token accuracy (in %) with ``removed`` ablated (see :meth:`predict_ids`)."""
+        ids = self.predict_ids(removed, fill)
+        pred = [self.labels[i].tolist() for i in ids]
+        right = np.concatenate(ids) == self.gold_ids
+        return {**chunk_scores(self.gold, pred, self.gold_chunks), "token_accuracy": 100.0 * float(np.mean(right))}

@@ -39,13 +39,18 @@ def chunks(tags: Sequence[str]) -> set[tuple[int, int, str]]:
     return out
 
 
-def chunk_scores(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) -> dict[str, float]:
-    """Chunk precision, recall and F1 (in %, as conlleval prints them) over sentences."""
+def chunk_scores(
+    gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]], gold_chunks: Sequence[set[tuple[int, int, str]]] | None = None
+) -> dict[str, float]:
+    """Chunk precision, recall and F1 (in %, as conlleval prints them) over sentences.
+
+    ``gold_chunks`` may pass the gold sentences' :func:`chunks`, when many predictions are scored against the same gold.
+    """
     correct = n_gold = n_pred = 0
-    for g, p in zip(gold, pred, strict=True):
+    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
         if len(g) != len(p):
             raise ValueError(f"sentence lengths differ: {len(g)} gold tags vs {len(p)} predicted")
-        cg, cp = chunks(g), chunks(p)
+        cg, cp = chunks(g) if gold_chunks is None else gold_chunks[i], chunks(p)
         correct += len(cg & cp)
         n_gold += len(cg)
         n_pred += len(cp)

@@ -163,6 +163,34 @@ class Tagger(nn.Module, ABC):
         return self.out(outs[-1] if outs else h)
 
 
+def padded_bilstm(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """A one-layer bidirectional ``nn.LSTM`` over a padded batch, equal to running it on the packed batch.
+
+    On the CPU torch runs an LSTM over a padded batch with oneDNN's fused
+    kernels, forward and backward, far faster than over a packed one. The
+    forward direction reads each sentence from its start, so padding at the end
+    cannot reach its outputs; the backward direction runs the same way over each
+    sentence reversed within its length, and its outputs are reversed back.
+    Outputs at padding are 0, as ``pad_packed_sequence`` leaves them.
+    """
+    b, t, _ = x.shape
+    pos = torch.arange(t)[None, :]
+    lengths = lengths.cpu()[:, None]
+    valid = pos < lengths
+    rev = torch.where(valid, lengths - 1 - pos, pos).to(x.device)  # reverse within each sentence's length
+    h0 = x.new_zeros(1, b, lstm.hidden_size)
+
+    def direction(inp: torch.Tensor, suffix: str) -> torch.Tensor:
+        weights = [getattr(lstm, f"{n}_l0{suffix}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        return torch._VF.lstm(inp, (h0, h0), weights, True, 1, 0.0, lstm.training, False, True)[0]
+
+    def flip(a: torch.Tensor) -> torch.Tensor:
+        return a.gather(1, rev[..., None].expand(-1, -1, a.shape[2]))
+
+    out = torch.cat([direction(x, ""), flip(direction(flip(x), "_reverse"))], dim=2)
+    return out * valid.to(x.device)[..., None].to(out.dtype)
+
+
 class BiLSTMTagger(Tagger):
     """Embedding, then stacked bidirectional LSTMs; each layer's forward+backward output is a layer of neurons."""
 
@@ -178,8 +206,11 @@ class BiLSTMTagger(Tagger):
         outs = []
         total = x.shape[1]
         for i, lstm in enumerate(self.lstms[start:], start=start + 1):
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            h, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=total)
+            if x.device.type == "cpu":
+                h = padded_bilstm(lstm, x, lengths)
+            else:
+                packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+                h, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=total)
             if i in masks:
                 h = apply_mask(h, masks[i])
             outs.append(h)

@@ -70,6 +70,92 @@ def make_batch(index: np.ndarray, encoded: Sequence[tuple[list[int], list[int]]]
     return Batch(np.asarray(index), words, shapes, lengths, tags)
 
 
+@dataclass
+class PaddedCorpus:
+    """Every sentence's word, shape and label indices padded once into arrays (labels with -100).
+
+    A batch is then one slice of these arrays (:meth:`batch`) instead of a
+    Python loop over its sentences; it equals :func:`make_batch`'s.
+    """
+
+    words: np.ndarray
+    shapes: np.ndarray
+    labels: np.ndarray | None
+    lengths: np.ndarray
+
+    @classmethod
+    def build(cls, encoded: Sequence[tuple[list[int], list[int]]], labels: Sequence[list[int]] | None = None) -> "PaddedCorpus":
+        lengths = np.array([len(w) for w, _ in encoded], dtype=np.int64)
+        width = int(lengths.max(initial=1))
+        words = np.zeros((len(encoded), width), dtype=np.int64)
+        shapes = np.zeros((len(encoded), width), dtype=np.int64)
+        tags = np.full((len(encoded), width), -100, dtype=np.int64) if labels is not None else None
+        for row, (w, s) in enumerate(encoded):
+            words[row, : len(w)] = w
+            shapes[row, : len(s)] = s
+            if tags is not None:
+                tags[row, : len(w)] = labels[row]
+        return cls(words, shapes, tags, lengths)
+
+    def batch(self, index: np.ndarray) -> Batch:
+        """The padded batch of the sentences ``index`` picks, as wide as its longest sentence."""
+        index = np.asarray(index)
+        lengths = self.lengths[index]
+        t = int(lengths.max())
+        words = torch.from_numpy(self.words[index, :t])
+        tags = None if self.labels is None else torch.from_numpy(self.labels[index, :t])
+        return Batch(index, words, torch.from_numpy(self.shapes[index, :t]), torch.from_numpy(lengths), tags)
+
+
+def make_optimizer(model: nn.Module, train_params: Mapping[str, Any], steps_per_epoch: int) -> tuple[torch.optim.Optimizer, Any]:
+    """Adam with the configured rate and weight decay, and the linear decay schedule (or None) over all steps."""
+    opt = torch.optim.Adam(model.parameters(), lr=train_params["lr"], weight_decay=train_params.get("weight_decay", 0.0))
+    if train_params.get("lr_decay", "linear") != "linear":
+        return opt, None
+    total_steps = int(train_params["epochs"]) * steps_per_epoch
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / max(total_steps, 1)))
+
+
+def train_epoch(
+    model: Tagger,
+    corpus: PaddedCorpus,
+    batches: Iterator[np.ndarray],
+    opt: torch.optim.Optimizer,
+    sched: Any,
+    device: torch.device,
+    clip: float | None = None,
+    word_dropout: float = 0.0,
+    gen: torch.Generator | None = None,
+) -> float:
+    """One pass of training over ``batches`` (sentence indices into ``corpus``); returns the mean loss per sentence.
+
+    The loop does no per-step host work beyond slicing the padded corpus: the
+    running loss stays a tensor until the epoch ends.
+    """
+    model.train()
+    loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
+    for idx in batches:
+        b = corpus.batch(idx)
+        if word_dropout:
+            drop = (torch.rand(b.words.shape, generator=gen) < word_dropout) & (b.words > 0)
+            b.words[drop] = 1  # the <unk> index: teaches the model unseen words
+        b = b.to(device)
+        logits = model(b.words, b.shapes, b.lengths)[0]
+        loss = loss_fn(logits.reshape(-1, logits.shape[-1]), b.labels.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        if clip:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        if sched is not None:
+            sched.step()
+        total += loss.detach().double() * len(idx)
+        count += len(idx)
+    return float(total) / count
+
+
 def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:
     """Sentence indices in batches of similar length: shuffled in pools when ``rng`` is given, else sorted."""
     if rng is None:
@@ -187,44 +273,19 @@ def train_tagger(
     model = build_model(TaggerConfig(kind=kind, vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)).to(dev)
     init_sha = weights_sha256(model)
     torch.manual_seed(order_seed)  # from here on the order seed drives dropout
-    opt = torch.optim.Adam(model.parameters(), lr=train_params["lr"], weight_decay=train_params.get("weight_decay", 0.0))
     epochs = int(train_params["epochs"])
-    steps_per_epoch = -(-len(train_sents) // int(train_params["batch_size"]))
-    sched = None
-    if train_params.get("lr_decay", "linear") == "linear":
-        total_steps = epochs * steps_per_epoch
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / max(total_steps, 1)))
-    loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
-    encoded = [vocab.encode_words(s) for s in train_sents]
-    labels = [vocab.encode_labels(t, "train chunk tags") for t in train_tags]
-    lengths = np.array([len(s) for s in train_sents])
+    opt, sched = make_optimizer(model, train_params, -(-len(train_sents) // int(train_params["batch_size"])))
+    corpus = PaddedCorpus.build([vocab.encode_words(s) for s in train_sents], [vocab.encode_labels(t, "train chunk tags") for t in train_tags])
     rng = np.random.default_rng(order_seed)
     word_dropout = float(train_params.get("word_dropout", 0.0))
     gen = torch.Generator().manual_seed(order_seed)
     curve = []
     for epoch in tqdm(range(1, epochs + 1), desc=f"{kind} seed {seed}", unit="epoch", disable=not progress):
-        model.train()
-        total, count = 0.0, 0
-        for idx in length_batches(lengths, int(train_params["batch_size"]), rng):
-            b = make_batch(idx, encoded, labels)
-            if word_dropout:
-                drop = (torch.rand(b.words.shape, generator=gen) < word_dropout) & (b.words > 0)
-                b.words[drop] = 1  # the <unk> index: teaches the model unseen words
-            b = b.to(dev)
-            logits = model(b.words, b.shapes, b.lengths)[0]
-            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), b.labels.reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            if train_params.get("clip"):
-                nn.utils.clip_grad_norm_(model.parameters(), train_params["clip"])
-            opt.step()
-            if sched is not None:
-                sched.step()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
+        batches = length_batches(corpus.lengths, int(train_params["batch_size"]), rng)
+        train_loss = train_epoch(model, corpus, batches, opt, sched, dev, train_params.get("clip"), word_dropout, gen)
         scores = evaluate(model, vocab, test_tokens)
-        curve.append({"epoch": epoch, "train_loss": total / count, "test_f1": scores["f1"]})
-        log.info("%s seed %d epoch %d: loss %.4f, test F1 %.2f", kind, seed, epoch, total / count, scores["f1"])
+        curve.append({"epoch": epoch, "train_loss": train_loss, "test_f1": scores["f1"]})
+        log.info("%s seed %d epoch %d: loss %.4f, test F1 %.2f", kind, seed, epoch, train_loss, scores["f1"])
     final = evaluate(model, vocab, test_tokens)
     metrics = {
         "kind": kind,
