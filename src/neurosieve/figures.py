@@ -285,7 +285,8 @@ def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
             if m.empty or m["value"].isna().all():
                 continue
             s = m.groupby("layer")["value"].agg(["mean", "min", "max"])
-            ax.errorbar(s.index, 100 * s["mean"], yerr=[100 * (s["mean"] - s["min"]), 100 * (s["max"] - s["mean"])], ms=3, capsize=2, label=label, **style)
+            spread = [np.clip(100 * (s["mean"] - s["min"]), 0, None), np.clip(100 * (s["max"] - s["mean"]), 0, None)]  # rounding can go below 0
+            ax.errorbar(s.index, 100 * s["mean"], yerr=spread, ms=3, capsize=2, label=label, **style)
         ax.set_title(prop)
         ax.set_xlabel("layer (0 = embeddings)")
         ax.set_ylabel("accuracy (%)")

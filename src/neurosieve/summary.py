@@ -171,7 +171,8 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
             drop = _kept_accuracy(t.curves, t.layer, t.prop, "retrain", "top", 100, group) - _kept_accuracy(t.curves, t.layer, t.prop, "retrain", "top", 10, group)
             if np.isnan(drop):
                 continue
-            rows.append(_row(f, "ablation (probe)", f"{group.replace('_', ' ')}-class accuracy lost keeping the top 10% (retrained)", round(drop, 1), "report: open-class accuracy suffers more than closed-class" + ("; in-vocabulary tokens only (OOV words are all open-class)" if "in_vocab" in group else "")))
+            name = f"{group.split('_')[0]}-class" + (" (in-vocabulary tokens)" if "in_vocab" in group else "")
+            rows.append(_row(f, "ablation (probe)", f"{name} accuracy lost keeping the top 10% (retrained)", round(drop, 1), "report: open-class accuracy suffers more than closed-class" + ("; in-vocabulary tokens only (OOV words are all open-class)" if "in_vocab" in group else "")))
         rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
     if t.labels is not None and "open_class" in t.labels and t.labels["open_class"].notna().any():
         lab = t.labels.dropna(subset=["open_class"])
