@@ -261,7 +261,7 @@ def similarity_heatmap(cka: pd.DataFrame) -> Figure:
 #: Figure 11's lines: (metric, group, label, style). The probe and every baseline it must be compared with.
 ACCURACY_LINES = (
     ("accuracy", "overall", "probe", {"marker": "o"}),
-    ("majority_baseline", "overall", "per-word majority", {"ls": "--", "marker": ""}),
+    ("majority_baseline", "overall", "per-word majority", {"ls": "--", "marker": "_"}),
     ("untrained_accuracy", "overall", "untrained model", {"ls": ":", "marker": "s"}),
     ("control_accuracy", "overall", "control task", {"ls": "-.", "marker": "^"}),
     ("accuracy", "in_vocab", "probe, in-vocab tokens", {"ls": "-", "marker": "v", "alpha": 0.6}),
