@@ -264,7 +264,7 @@ def similarity_heatmap(cka: pd.DataFrame) -> Figure:
 #: Figure 11's lines: (metric, group, label, style). The probe and every baseline it must be compared with.
 ACCURACY_LINES = (
     ("accuracy", "overall", "probe", {"marker": "o"}),
-    ("majority_baseline", "overall", "per-word majority", {"ls": "--", "marker": ""}),
+    ("majority_baseline", "overall", "per-word majority", {"ls": "--", "marker": "_"}),
     ("untrained_accuracy", "overall", "untrained model", {"ls": ":", "marker": "s"}),
     ("control_accuracy", "overall", "control task", {"ls": "-.", "marker": "^"}),
     ("accuracy", "in_vocab", "probe, in-vocab tokens", {"ls": "-", "marker": "v", "alpha": 0.6}),
@@ -288,7 +288,8 @@ def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
             if m.empty or m["value"].isna().all():
                 continue
             s = m.groupby("layer")["value"].agg(["mean", "min", "max"])
-            ax.errorbar(s.index, 100 * s["mean"], yerr=[100 * (s["mean"] - s["min"]), 100 * (s["max"] - s["mean"])], ms=3, capsize=2, label=label, **style)
+            spread = [np.clip(100 * (s["mean"] - s["min"]), 0, None), np.clip(100 * (s["max"] - s["mean"]), 0, None)]  # rounding can go below 0
+            ax.errorbar(s.index, 100 * s["mean"], yerr=spread, ms=3, capsize=2, label=label, **style)
         ax.set_title(prop)
         ax.set_xlabel("layer (0 = embeddings)")
         ax.set_ylabel("accuracy (%)")
