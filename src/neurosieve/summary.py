@@ -102,7 +102,12 @@ def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
         s = spread(f1)
         rows.append(_row(t.name, "end task", "chunk F1 over instances (mean)", round(s.mean, 2), "word-only BiLSTM taggers: about 89-93 F1", spread=s, digits=2))
     if t.twin_metrics is not None:
-        rows.append(_row(t.name, "end task", f"chunk F1, near-twin {t.twin}", round(t.twin_metrics["test"]["f1"], 2)))
+        tm = t.twin_metrics
+        rows.append(_row(t.name, "end task", f"chunk F1, near-twin {t.twin}", round(tm["test"]["f1"], 2)))
+        partner = next((m for m in t.train_metrics if m["seed"] == tm.get("seed")), None)
+        if partner is not None and "init_weights_sha256" in tm:
+            same = tm["init_weights_sha256"] == partner.get("init_weights_sha256") and tm.get("train_subset") == partner.get("train_subset")
+            rows.append(_row(t.name, "end task", f"near-twin {t.twin} starts from seed {tm['seed']}'s initial weights and sentences", "yes" if same else "no"))
     return rows
 
 
