@@ -119,11 +119,13 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     f, c = t.name, t.curves
     sec = "ablation (probe)"
     for mode in ("mask", "retrain"):
-        for pct in (10, 20):
+        grid = c[(c["mode"] == mode) & (c["layer"] == t.layer)]["k_percent"]
+        # The grid's points nearest 10% and 20% (once each, named by their real value).
+        for pct in sorted({float(grid.iloc[(grid - p).abs().argmin()]) for p in (10, 20)} if len(grid) else set()):
             top, bottom, rnd = (kept_per_instance(c, t.layer, t.prop, mode, d, pct) for d in ("top", "bottom", "random"))
             if top.empty:
                 continue
-            label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct}% kept (LCA)"
+            label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct:.0f}% kept (LCA)"
             rows.append(_row(f, sec, f"{label}: top / bottom / random accuracy (mean ± sd over instances)", f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}", spread=spread(top), digits=1))
             pairs = pd.concat({"top": top, "bottom": bottom}, axis=1).dropna()
             v = paired_test(pairs["top"], pairs["bottom"], "greater")
