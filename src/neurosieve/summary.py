@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .verdicts import Spread, Verdict, paired_by_unit, paired_test, paired_verdict, spread, spread_columns, verdict_columns
+from .verdicts import Spread, Verdict, paired_test, paired_verdict, spread, spread_columns, verdict_columns
 
 
 @dataclass
