@@ -275,7 +275,7 @@ def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
 
 @styled
 def reference_instance(predictive: pd.DataFrame, agreement: pd.DataFrame, methods: Sequence[str]) -> Figure:
-    """Figure 14: does a ranking depend on the instance it is computed on?
+    """Figure 12: does a ranking depend on the instance it is computed on?
 
     Left: the predictive value (chunk F1 above random removal, mean over the
     k grid) of each reference instance's ranking, one dot per instance, a box

@@ -265,7 +265,7 @@ FIGURES = {
     "top_neurons": (9, "Probing (LCA)", "probe"),
     "similarity": (10, "Correlation (CCA)", "probe"),
     "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
-    "reference_instance": (14, "Correlation (CCA)", "model"),
+    "reference_instance": (12, "Correlation (CCA)", "model"),
 }
 
 
