@@ -9,4 +9,7 @@ build_token_table(
     snakemake.output[0],  # noqa: F821
     snakemake.wildcards.split,  # noqa: F821
     snakemake.params.max_sentences,  # noqa: F821
+    columns=snakemake.params.columns,  # noqa: F821
+    comment=snakemake.params.comment,  # noqa: F821
+    check_published_counts=snakemake.params.check_published_counts,  # noqa: F821
 )

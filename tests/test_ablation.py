@@ -44,12 +44,13 @@ def test_selection_ends() -> None:
 
 def test_probe_ablation_planted(setup) -> None:  # type: ignore[no-untyped-def]
     X, y, probe, open_mask, rankings = setup
-    curves = probe_ablation(probe, X[:3000], y[:3000], X[3000:], y[3000:], open_mask, rankings, ks=[0, 3, 12], random_repeats=2, retrain_params={"epochs": 3})
+    curves = probe_ablation(probe, X[:3000], y[:3000], X[3000:], y[3000:], open_mask, rankings, ks=[0, 3, 12], random_repeats=2)
     acc = curves[curves["metric"] == "accuracy_overall"].set_index(["ranking", "direction", "mode", "k"])["value"]
     full = probe.score(X[3000:], y[3000:])
-    # k = all: masking is the probe as trained; retraining (a fresh fit on every neuron) agrees with it.
+    # k = all: masking is the probe as trained; retraining (same budget, every neuron) is the full probe again.
     assert acc[("good", "top", "mask", 12)] == pytest.approx(full)
-    assert acc[("good", "top", "retrain", 12)] == pytest.approx(acc[("good", "top", "mask", 12)], abs=0.01)
+    assert acc[("good", "top", "retrain", 12)] == acc[("good", "top", "mask", 12)]
+    assert acc[("reversed", "top", "retrain", 12)] == full  # whatever the ranking's order of the kept neurons
     # Keeping the 3 planted neurons keeps the accuracy; keeping 3 others loses it (chance is ~1/3).
     for mode in ("mask", "retrain"):
         assert acc[("good", "top", mode, 3)] > 0.9
@@ -147,3 +148,17 @@ def test_mean_ablation_replaces_by_the_fill_value() -> None:
     assert torch.equal(apply_mask(h, keep), h * keep)
     out = apply_mask(h, torch.stack([keep, torch.tensor([9.0, 7.0, 9.0])]))
     assert out[:, 1].tolist() == [7.0, 7.0] and torch.equal(out[:, [0, 2]], h[:, [0, 2]])
+
+
+@pytest.mark.parametrize("budget", [{}, {"standardize": True, "min_steps": 50, "lr": 0.1}])
+def test_retrain_every_neuron_equals_full_probe(budget) -> None:  # type: ignore[no-untyped-def]
+    """Equal budgets: a retrained probe reuses the full probe's parameters, so k = all gives the full probe's predictions."""
+    from neurosieve.probing import retrain_predict
+
+    X, y = planted(n=1500)
+    probe = ElasticNetProbe(random_state=3, **PARAMS, **budget).fit(X[:1000], y[:1000])
+    shuffled = np.random.default_rng(0).permutation(X.shape[1])
+    np.testing.assert_array_equal(retrain_predict(probe, X[:1000], y[:1000], X[1000:], shuffled), probe.predict(X[1000:]))
+    # A budget that differs (fewer epochs) is not what ablation uses: it gives a different probe.
+    short = ElasticNetProbe(**{**probe.get_params(), "epochs": 1, "min_steps": 0}).fit(X[:1000], y[:1000])
+    assert not np.array_equal(short.coef_, probe.coef_)

@@ -56,6 +56,7 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dic
                 lines.append(f"  config key '{_key(e.absolute_path)}': {e.message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(dict.fromkeys(lines)))
     check_semantics(cfg)
+    check_properties(cfg)
     return cfg
 
 
@@ -66,7 +67,7 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def check_semantics(cfg: Mapping[str, Any]) -> None:
     """Checks a schema cannot express: local model paths must exist, package models must import."""
-    from .pretrained import resolve_model_spec
+    from .modelspec import resolve_model_spec
 
     problems = []
     for name, fam in cfg.get("families", {}).items():
@@ -76,18 +77,65 @@ def check_semantics(cfg: Mapping[str, Any]) -> None:
             except ConfigError as exc:
                 problems.append(f"  config key 'families.{name}.{exc}'")
             continue
-        if fam.get("kind") != "pretrained":
+        if fam.get("kind") == FINETUNED_KIND:
+            specs = [("model", fam.get("model"))]
+        elif fam.get("kind") == "pretrained":
+            specs = [(f"models.{i}", spec) for i, spec in enumerate(fam.get("models", []))]
+        else:
             continue
-        for i, spec in enumerate(fam.get("models", [])):
+        for key, spec in specs:
             try:
                 resolve_model_spec(spec)
             except (FileNotFoundError, ImportError) as exc:
-                problems.append(f"  config key 'families.{name}.models.{i}': {exc}")
+                problems.append(f"  config key 'families.{name}.{key}': {exc}")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems))
 
 
 TRAINED_KINDS = ("bilstm", "transformer")
+#: A pretrained encoder fine-tuned here per seed (see :mod:`neurosieve.finetuning`).
+FINETUNED_KIND = "finetuned"
+#: Kinds whose instances are seeds (``seed<N>``) and whose models are saved under ``models/``.
+SEEDED_KINDS = (*TRAINED_KINDS, FINETUNED_KIND)
+
+
+def corpus_columns(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    """The field names of the configured corpus: ``data.corpus.columns``, or CoNLL-2000's ``word pos chunk``."""
+    from .data import CONLL2000_COLUMNS
+
+    corpus = cfg.get("data", {}).get("corpus")
+    return tuple(corpus["columns"]) if corpus else CONLL2000_COLUMNS
+
+
+def check_properties(cfg: Mapping[str, Any]) -> None:
+    """Every probed, ablated or figured property must be a corpus column (not ``word``) or a derived property
+    the corpus supports; ablated and figured properties must also be probed; trained taggers need ``chunk``."""
+    from .data import DataError, check_columns
+    from .properties import DERIVED, derivable
+
+    columns = corpus_columns(cfg)
+    problems = []
+    try:
+        check_columns(columns)
+    except DataError as exc:
+        problems.append(f"  config key 'data.corpus.columns': {exc}")
+    available = [c for c in columns if c != "word"] + derivable(("sentence", "position", *columns))
+    probing = cfg.get("probing", {}).get("properties", [])
+    for i, prop in enumerate(probing):
+        if prop not in available:
+            why = f"derived property {prop!r} needs column(s) {list(DERIVED[prop][0])}" if prop in DERIVED else f"{prop!r} is not available"
+            problems.append(f"  config key 'probing.properties.{i}': {why}; the corpus offers {available}")
+    for i, prop in enumerate(cfg.get("ablation", {}).get("properties", [])):
+        if prop not in probing:
+            problems.append(f"  config key 'ablation.properties.{i}': {prop!r} is not among probing.properties {probing}")
+    fig = cfg.get("figures", {}).get("property")
+    if fig is not None and fig not in probing:
+        problems.append(f"  config key 'figures.property': {fig!r} is not among probing.properties {probing}")
+    trained = [n for n, f in cfg.get("families", {}).items() if f.get("kind") in TRAINED_KINDS]
+    if trained and "chunk" not in columns:
+        problems.append(f"  config key 'data.corpus.columns': trained families {trained} learn the 'chunk' column, which the corpus lacks")
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems))
 
 
 def instance_name(spec: str) -> str:
@@ -98,8 +146,8 @@ def instance_name(spec: str) -> str:
 
 
 def instances(family: Mapping[str, Any]) -> list[str]:
-    """The instance names of a family: ``seed<N>`` for trained families, one per model spec for pretrained ones."""
-    if family["kind"] in TRAINED_KINDS:
+    """The instance names of a family: ``seed<N>`` for trained and fine-tuned families, one per model spec for pretrained ones."""
+    if family["kind"] in SEEDED_KINDS:
         return [f"seed{s}" for s in family["seeds"]]
     names = [instance_name(m) for m in family["models"]]
     return [n if names.count(n) == 1 else f"{i}-{n}" for i, n in enumerate(names)]
@@ -144,28 +192,54 @@ def twin_instance(family: Mapping[str, Any]) -> str | None:
     return f"seed{twin['of']}-order{twin['order_seed']}"
 
 
-def family_layers(family: Mapping[str, Any]) -> list[int]:
-    """The activation layer indices of a family (0 is the embedding layer).
+class LayersUnknown(ConfigError):
+    """The layer count of a pretrained family is known only once its hub model is fetched."""
 
-    Trained families: ``num_layers + 1``. Pretrained families: read from the
-    first model's configuration (``num_hidden_layers + 1``); all instances of a
-    family must share it.
+
+def family_depth(family: Mapping[str, Any]) -> int:
+    """How many activation layers a family's models have (hidden layers + 1: layer 0 is the embedding layer).
+
+    Trained families: ``model.num_layers + 1``. Pretrained and fine-tuned
+    families: ``num_layers + 1`` when the config gives it, else read from each
+    model's ``config.json`` on disk (a local directory, a packaged model, the
+    Hugging Face cache); all instances of a family must share it. Never touches
+    the network or an ML library: a hub model that is not cached raises
+    :class:`LayersUnknown` (the workflow then asks its ``model_info`` job).
     """
+    from .modelspec import layer_count, model_dir_on_disk
+
     if family["kind"] in TRAINED_KINDS:
-        return list(range(family["model"]["num_layers"] + 1))
-    from transformers import AutoConfig
-
-    from .pretrained import resolve_model_spec
-
+        return int(family["model"]["num_layers"]) + 1
+    if family.get("num_layers") is not None:
+        return int(family["num_layers"]) + 1
     counts = set()
-    for m in family["models"]:
-        try:
-            counts.add(AutoConfig.from_pretrained(resolve_model_spec(m)).num_hidden_layers + 1)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"model {m!r} could not be found: not a local model directory, and not on the Hugging Face hub "
-                f"or in its local cache (offline?): {exc}"
-            ) from exc
+    for m in family["models"] if family["kind"] == "pretrained" else [family["model"]]:
+        path = model_dir_on_disk(m)
+        if path is None:
+            raise LayersUnknown(f"model {m!r} is not on disk (not cached from the Hugging Face hub yet)")
+        counts.add(layer_count(path))
+    return common_depth(counts)
+
+
+def common_depth(counts: set[int] | list[int]) -> int:
+    """The layer count shared by every instance of a pretrained family (given each instance's count)."""
+    counts = set(counts)
     if len(counts) != 1:
         raise ConfigError(f"instances of a pretrained family must have the same number of layers, got {sorted(counts)}")
-    return list(range(counts.pop()))
+    return counts.pop()
+
+
+def family_layers(family: Mapping[str, Any], depth: int | None = None) -> list[int]:
+    """The activation layer indices a family dumps and analyses: all of them, or those its ``layers`` key keeps.
+
+    ``depth`` overrides :func:`family_depth` (the workflow passes it when a hub model's count came from its
+    ``model_info`` job).
+    """
+    count = family_depth(family) if depth is None else depth
+    wanted = family.get("layers")
+    if wanted is None:
+        return list(range(count))
+    bad = [i for i in wanted if not 0 <= i < count]
+    if bad:
+        raise ConfigError(f"config key 'layers': layers {bad} do not exist; the family has layers 0..{count - 1}")
+    return sorted(set(wanted))

@@ -41,6 +41,10 @@ CANONICAL_SHA256 = {
 #: (sentences, tokens) of the full splits.
 EXPECTED_COUNTS = {"train": (8936, 211727), "test": (2012, 47377)}
 TOKEN_COLUMNS = ("sentence", "position", "word", "pos", "chunk")
+#: CoNLL-2000's fields, in file order; a user's column-format corpus names its own (``word`` required).
+CONLL2000_COLUMNS = ("word", "pos", "chunk")
+#: Columns every token table has before the file's own fields.
+KEY_COLUMNS = ("sentence", "position")
 
 
 class DataError(ValueError):
@@ -133,12 +137,112 @@ def fetch_split(
     return Path(dest)
 
 
-def parse_conll(text: str | bytes, source: str = "<string>") -> pd.DataFrame:
-    """Parse CoNLL-2000 text (``word POS chunk`` per line, blank line between sentences) into a token table.
+def resolve_source(source: str, local_dir: str | os.PathLike[str] | None) -> str:
+    """``auto`` means ``local`` when a local directory is configured and ``download`` otherwise.
 
-    A line without exactly three fields, or an input without tokens, is a
-    :class:`DataError` naming ``source`` and the 1-based line number.
+    The choice depends on the configuration only, never on what happens to be on
+    disk: a configured directory that lacks the files is an error (from
+    :func:`read_local`), not a silent download.
     """
+    if source != "auto":
+        return source
+    return "local" if local_dir else "download"
+
+
+def cache_conll(
+    directory: str | os.PathLike[str],
+    urls: dict[str, str] | None = None,
+    sha256: dict[str, str | None] | None = None,
+    *,
+    retries: int = 1,
+    timeout: float = 30.0,
+    backoff: float = 1.0,
+) -> Path:
+    """Make ``directory`` hold verified ``train.txt.gz`` and ``test.txt.gz``, downloading what is missing.
+
+    A file already there is re-verified (a damaged one is an error, never silently
+    replaced); a downloaded one is written only after its checksum matches, so an
+    interrupted download leaves nothing behind. Returns the directory.
+    """
+    urls = {**CANONICAL_URLS, **(urls or {})}
+    sha256 = {**CANONICAL_SHA256, **(sha256 or {})}
+    d = Path(directory)
+    for split in SPLITS:
+        target = d / f"{split}.txt.gz"
+        if target.is_file():
+            verify_sha256(decompress(target.read_bytes(), str(target)), sha256[split], str(target))
+            continue
+        raw = download(urls[split], retries=retries, timeout=timeout, backoff=backoff)
+        text = decompress(raw, urls[split])
+        verify_sha256(text, sha256[split], urls[split])
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(raw if raw[:2] == b"\x1f\x8b" else gzip.compress(text, mtime=0))
+        log.info("cached %s in %s", urls[split], target)
+    return d
+
+
+def is_url(location: str) -> bool:
+    """Whether a corpus location is a URL (http, https, ftp or file) rather than a path."""
+    import urllib.parse
+
+    return urllib.parse.urlparse(str(location)).scheme in ("http", "https", "ftp", "file")
+
+
+def fetch_corpus_file(
+    location: str,
+    dest: str | os.PathLike[str],
+    *,
+    split: str,
+    sha256: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    backoff: float = 1.0,
+) -> Path:
+    """Obtain one split of a user's column-format corpus from a path or URL, verify it, write its text to ``dest``.
+
+    A URL is downloaded like CoNLL-2000 (timeout, retries); a path must name an
+    existing file. Gzip is decompressed; nothing is written unless the checksum
+    (of the decompressed text, when given) matches.
+    """
+    if is_url(location):
+        raw, name = download(location, retries=retries, timeout=timeout, backoff=backoff), location
+    else:
+        path = Path(location)
+        if not path.is_file():
+            raise DataError(f"data.corpus.{split}: file {str(path)!r} does not exist")
+        raw, name = path.read_bytes(), str(path)
+    text = decompress(raw, name)
+    verify_sha256(text, sha256, name)
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(text)
+    return Path(dest)
+
+
+def check_columns(columns: Sequence[str], source: str = "data.corpus.columns") -> tuple[str, ...]:
+    """Validate the field names of a column-format corpus: ``word`` present, names unique, none reserved."""
+    cols = tuple(columns)
+    problems = []
+    if "word" not in cols:
+        problems.append("needs a 'word' column")
+    if len(set(cols)) != len(cols):
+        problems.append("column names must be unique")
+    reserved = [c for c in cols if c in KEY_COLUMNS or c.startswith("layer_")]
+    if reserved:
+        problems.append(f"reserved name(s) {reserved} (sentence, position and layer_* are the workflow's own)")
+    if problems:
+        raise DataError(f"{source} {list(cols)}: " + "; ".join(problems))
+    return cols
+
+
+def parse_conll(text: str | bytes, source: str = "<string>", columns: Sequence[str] = CONLL2000_COLUMNS, comment: str | None = None) -> pd.DataFrame:
+    """Parse column-format text (one token per line, whitespace-separated fields named by ``columns``,
+    a blank line between sentences) into a token table. CoNLL-2000 is ``word POS chunk``.
+
+    Lines starting with ``comment`` (e.g. ``"# "`` for CoNLL-U) are skipped when it is given. A line
+    without exactly ``len(columns)`` fields, or an input without tokens, is a :class:`DataError`
+    naming ``source`` and the 1-based line number.
+    """
+    columns = check_columns(columns, f"{source}: columns")
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -146,37 +250,32 @@ def parse_conll(text: str | bytes, source: str = "<string>") -> pd.DataFrame:
             raise DataError(f"{source}: not UTF-8 text ({exc})") from exc
     sent_ids: list[int] = []
     positions: list[int] = []
-    words: list[str] = []
-    tags: list[str] = []
-    chunks: list[str] = []
+    fields_per_token: list[list[str]] = []
     sent, pos = 0, 0
+    width = len(columns)
     for lineno, line in enumerate(text.splitlines(), start=1):
+        if comment and line.startswith(comment):
+            continue
         fields = line.split()
         if not fields:
             if pos:
                 sent, pos = sent + 1, 0
             continue
-        if len(fields) != 3:
+        if len(fields) != width:
             raise DataError(
-                f"{source}, line {lineno}: expected 3 fields (word POS chunk), got {len(fields)}: {line!r}"
+                f"{source}, line {lineno}: expected {width} fields ({' '.join(columns)}), got {len(fields)}: {line!r}"
             )
         sent_ids.append(sent)
         positions.append(pos)
-        words.append(fields[0])
-        tags.append(fields[1])
-        chunks.append(fields[2])
+        fields_per_token.append(fields)
         pos += 1
-    if not words:
+    if not fields_per_token:
         raise DataError(f"{source}: no tokens (empty file?)")
-    return pd.DataFrame(
-        {
-            "sentence": np.asarray(sent_ids, dtype=np.int32),
-            "position": np.asarray(positions, dtype=np.int32),
-            "word": words,
-            "pos": pd.Categorical(tags),
-            "chunk": pd.Categorical(chunks),
-        }
-    )
+    values = list(zip(*fields_per_token))
+    table = {"sentence": np.asarray(sent_ids, dtype=np.int32), "position": np.asarray(positions, dtype=np.int32)}
+    for name, col in zip(columns, values):
+        table[name] = list(col) if name == "word" else pd.Categorical(col)
+    return pd.DataFrame(table)
 
 
 def first_sentences(tokens: pd.DataFrame, n: int | None) -> pd.DataFrame:
@@ -195,16 +294,16 @@ def check_counts(tokens: pd.DataFrame, split: str, source: str) -> None:
 
 
 def token_table_to_arrow(tokens: pd.DataFrame) -> pa.Table:
-    """A token table as Arrow, strings dictionary-encoded."""
-    return pa.table(
-        {
-            "sentence": pa.array(tokens["sentence"].to_numpy(np.int32)),
-            "position": pa.array(tokens["position"].to_numpy(np.int32)),
-            "word": pa.array(tokens["word"].astype(str).tolist()).dictionary_encode(),
-            "pos": pa.array(tokens["pos"].astype(str).tolist()).dictionary_encode(),
-            "chunk": pa.array(tokens["chunk"].astype(str).tolist()).dictionary_encode(),
-        }
-    )
+    """A token table as Arrow: the key columns as int32, every field column as dictionary-encoded strings."""
+    table = {c: pa.array(tokens[c].to_numpy(np.int32)) for c in KEY_COLUMNS}
+    for c in field_columns(tokens.columns):
+        table[c] = pa.array(tokens[c].astype(str).tolist()).dictionary_encode()
+    return pa.table(table)
+
+
+def field_columns(columns: Sequence[str]) -> list[str]:
+    """The corpus fields among a table's columns (everything but the key and ``layer_*`` columns)."""
+    return [c for c in columns if c not in KEY_COLUMNS and not str(c).startswith("layer_")]
 
 
 def build_token_table(
@@ -212,14 +311,22 @@ def build_token_table(
     out_path: str | os.PathLike[str],
     split: str,
     max_sentences: int | None = None,
+    columns: Sequence[str] = CONLL2000_COLUMNS,
+    comment: str | None = None,
+    check_published_counts: bool = True,
 ) -> pd.DataFrame:
-    """Parse a verified split into its Parquet token table (optionally only its first sentences)."""
+    """Parse a verified split into its Parquet token table (optionally only its first sentences).
+
+    ``columns`` and ``comment`` describe a user's column-format corpus (see
+    :func:`parse_conll`); CoNLL-2000's published counts are checked only for
+    CoNLL-2000 itself (``check_published_counts``).
+    """
     raw_path = Path(raw_path)
-    tokens = parse_conll(raw_path.read_bytes(), str(raw_path))
-    if max_sentences is None and split in EXPECTED_COUNTS:
+    tokens = parse_conll(raw_path.read_bytes(), str(raw_path), columns, comment)
+    if max_sentences is None and check_published_counts and split in EXPECTED_COUNTS:
         check_counts(tokens, split, str(raw_path))
     tokens = first_sentences(tokens, max_sentences)
-    meta = provenance({"split": split, "max_sentences": max_sentences, "source": str(raw_path)})
+    meta = provenance({"split": split, "max_sentences": max_sentences, "source": str(raw_path), "columns": list(columns)})
     meta["counts"] = {"sentences": int(tokens["sentence"].nunique()), "tokens": len(tokens)}
     write_parquet(token_table_to_arrow(tokens), out_path, meta)
     return tokens
@@ -247,6 +354,10 @@ def label_set(*columns: Sequence[str]) -> list[str]:
 
 
 __all__ = [
+    "CONLL2000_COLUMNS",
+    "KEY_COLUMNS",
+    "check_columns",
+    "field_columns",
     "CANONICAL_SHA256",
     "CANONICAL_URLS",
     "DataError",
@@ -255,7 +366,9 @@ __all__ = [
     "check_counts",
     "decompress",
     "download",
+    "fetch_corpus_file",
     "fetch_split",
+    "is_url",
     "first_sentences",
     "label_set",
     "parse_conll",

@@ -1,6 +1,6 @@
-"""The report's figures, each a function from tables to a matplotlib Figure (sized for a paper column).
+"""The workflow's figures, each a function from tables to a matplotlib Figure (sized for a paper column).
 
-Numbering follows DESIGN §4. Saving is separate (:func:`save`), so every
+Numbering follows docs/methods.md (Figures). Saving is separate (:func:`save`), so every
 figure function can be called on in-memory tables.
 """
 
@@ -215,8 +215,11 @@ def neurons_per_label(labels: pd.DataFrame) -> Figure:
 
 
 @styled
-def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[np.ndarray], neurons: Sequence[int], titles: Sequence[str] | None = None) -> Figure:
-    """Figure 9: words of real sentences coloured by the activation of top neurons (red positive, blue negative)."""
+def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[np.ndarray], neurons: Sequence[int], titles: Sequence[str] | None = None, label_width: float = 0.16) -> Figure:
+    """Figure 9: words of real sentences coloured by the activation of top neurons (red positive, blue negative).
+
+    ``label_width`` is the share of the figure's width kept left of the words for each neuron's title.
+    """
     rows = len(neurons) * len(words)
     fig = plt.figure(figsize=(PAGE, 0.32 * rows + 0.3))
     cmap = plt.get_cmap("RdBu_r")
@@ -228,8 +231,8 @@ def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[n
         for s_i, sent in enumerate(words):
             y -= step
             label = (titles[n_i] if titles else f"neuron {neuron}") if s_i == 0 else ""
-            fig.text(0.0, y, label, fontsize=7, ha="left", va="center", weight="bold")
-            x = 0.16
+            fig.text(0.0, y, label, fontsize=7 if "\n" not in label else 6, ha="left", va="center", weight="bold")
+            x = label_width
             for w, v in zip(sent, activations[s_i][:, n_i]):
                 t = fig.text(x, y, w, fontsize=7, va="center", bbox={"facecolor": cmap(0.5 + 0.5 * v / scale), "edgecolor": "none", "pad": 1.2})
                 bb = t.get_window_extent(renderer=fig.canvas.get_renderer())
@@ -258,18 +261,75 @@ def similarity_heatmap(cka: pd.DataFrame) -> Figure:
     return fig
 
 
+#: Figure 11's lines: (metric, group, label, style). The probe and every baseline it must be compared with.
+ACCURACY_LINES = (
+    ("accuracy", "overall", "probe", {"marker": "o"}),
+    ("majority_baseline", "overall", "per-word majority", {"ls": "--", "marker": ""}),
+    ("untrained_accuracy", "overall", "untrained model", {"ls": ":", "marker": "s"}),
+    ("control_accuracy", "overall", "control task", {"ls": "-.", "marker": "^"}),
+    ("accuracy", "in_vocab", "probe, in-vocab tokens", {"ls": "-", "marker": "v", "alpha": 0.6}),
+    ("accuracy", "oov", "probe, OOV tokens", {"ls": "-", "marker": "x", "alpha": 0.6}),
+)
+
+
 @styled
 def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
-    """Probe accuracy per layer and property (mean and range over instances); a companion to the summary table."""
+    """Probe accuracy per layer and property (mean and range over instances) beside its baselines.
+
+    One panel per property: the probe, the per-word majority baseline, the
+    untrained model's probe, the control task (selectivity is the gap to it),
+    and the probe on in- and out-of-vocabulary tokens; a companion to the summary table.
+    """
+    props = sorted(metrics["property"].unique())
+    fig, axes = _fig(COLUMN * max(1, len(props)) * 0.9, 2.4, ncols=max(1, len(props)))
+    for ax, prop in zip(axes[0], props):
+        for metric, group, label, style in ACCURACY_LINES:
+            m = metrics[(metrics["metric"] == metric) & (metrics["group"] == group) & (metrics["property"] == prop)]
+            if m.empty or m["value"].isna().all():
+                continue
+            s = m.groupby("layer")["value"].agg(["mean", "min", "max"])
+            ax.errorbar(s.index, 100 * s["mean"], yerr=[100 * (s["mean"] - s["min"]), 100 * (s["max"] - s["mean"])], ms=3, capsize=2, label=label, **style)
+        ax.set_title(prop)
+        ax.set_xlabel("layer (0 = embeddings)")
+        ax.set_ylabel("accuracy (%)")
+    axes[0, -1].legend(frameon=False, fontsize=5)
+    return fig
+
+
+@styled
+def lambda_grid(grid: pd.DataFrame) -> Figure:
+    """Held-out accuracy against weight concentration for every (l1, l2) pair searched; chosen pair, the
+    unregularised reference and the paper's default pair marked."""
+    fig, axes = _fig(COLUMN, 2.4)
+    ax = axes[0, 0]
+    ax.scatter(grid["concentration"], 100 * grid["accuracy"], s=10, c="0.6", label="grid")
+    for _, r in grid.iterrows():
+        ax.annotate(f"{r['l1']:g},{r['l2']:g}", (r["concentration"], 100 * r["accuracy"]), fontsize=4, xytext=(2, 2), textcoords="offset points")
+    for col, marker, label in (("reference", "s", "unregularised (reference)"), ("paper_default", "D", "paper default (1e-5, 1e-5)"), ("chosen", "*", "chosen")):
+        if col in grid:
+            g = grid[grid[col].astype(bool)]
+            ax.scatter(g["concentration"], 100 * g["accuracy"], s=40 if marker == "*" else 18, marker=marker, facecolors="none" if marker != "*" else None, edgecolors="k", label=label)
+    ax.set_xlabel("weight concentration (share of |W| in top 10% neurons)")
+    ax.set_ylabel("held-out accuracy (%)")
+    ax.legend(frameon=False, fontsize=5)
+    return fig
+
+
+@styled
+def top_neurons_by_layer(by_layer: pd.DataFrame) -> Figure:
+    """All-layer ranking: share of the top 1%, 5% and 10% of the model's neurons that each layer holds."""
     fig, axes = _fig(COLUMN, 2.2)
     ax = axes[0, 0]
-    m = metrics[(metrics["metric"] == "accuracy") & (metrics["group"] == "overall")]
-    for prop, g in m.groupby("property"):
-        s = g.groupby("layer")["value"].agg(["mean", "min", "max"])
-        ax.errorbar(s.index, 100 * s["mean"], yerr=[100 * (s["mean"] - s["min"]), 100 * (s["max"] - s["mean"])], marker="o", ms=3, capsize=2, label=prop)
+    fractions = sorted(by_layer["fraction"].unique())
+    layers = sorted(by_layer["layer"].unique())
+    width = 0.8 / max(1, len(fractions))
+    for i, f in enumerate(fractions):
+        g = by_layer[by_layer["fraction"] == f].set_index("layer").reindex(layers)
+        ax.bar(np.arange(len(layers)) + (i - (len(fractions) - 1) / 2) * width, 100 * g["share"], width, label=f"top {100 * f:g}%")
+    ax.set_xticks(np.arange(len(layers)), [str(layer) for layer in layers])
     ax.set_xlabel("layer (0 = embeddings)")
-    ax.set_ylabel("probe accuracy (%)")
-    ax.legend(frameon=False)
+    ax.set_ylabel("share of selected neurons (%)")
+    ax.legend(frameon=False, fontsize=6)
     return fig
 
 
@@ -299,6 +359,57 @@ def reference_instance(predictive: pd.DataFrame, agreement: pd.DataFrame, method
     axes[0, 0].set_title("predictive value of each instance's ranking")
     axes[0, 1].set_title("agreement between reference instances")
     return fig
+
+
+@styled
+def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
+    """Figure 12: how many of each correlation ranking's top-k neurons are among each property's top-k LCA neurons.
+
+    A cell is the mean share over instances at the k nearest ``fraction`` of
+    the layer, annotated with the ratio to chance (k/D) and the median
+    permutation p-value; the title gives chance.
+    """
+    from .overlap import headline_k
+
+    k = headline_k(overlap, fraction)
+    t = overlap[overlap["k"] == k]
+    rankings = [r for r in RANKING_LABEL if r in set(t["ranking"])]
+    props = sorted(set(t["property"]))
+    share = t.pivot_table(index="ranking", columns="property", values="share", aggfunc="mean").reindex(index=rankings, columns=props)
+    ratio = t.pivot_table(index="ranking", columns="property", values="ratio", aggfunc="mean").reindex(index=rankings, columns=props)
+    p = t.pivot_table(index="ranking", columns="property", values="p_value", aggfunc="median").reindex(index=rankings, columns=props)
+    fig, axes = _fig(min(PAGE, 1.6 + 0.75 * len(props)), 0.9 + 0.42 * len(rankings))
+    ax = axes[0, 0]
+    im = ax.imshow(share.to_numpy(float), vmin=0, vmax=1, cmap="magma_r", aspect="auto")
+    for i in range(len(rankings)):
+        for j in range(len(props)):
+            v = share.iat[i, j]
+            if np.isnan(v):
+                continue
+            ax.text(j, i, f"{v:.2f}\n×{ratio.iat[i, j]:.1f}, p={p.iat[i, j]:.2g}", ha="center", va="center", fontsize=5.5, color="white" if v > 0.5 else "black")
+    ax.set_xticks(range(len(props)), props, rotation=30, ha="right")
+    ax.set_yticks(range(len(rankings)), [RANKING_LABEL.get(r, r) for r in rankings])
+    ax.set_xlabel("property (its LCA top-k)")
+    chance = float(t["chance"].mean()) / k
+    ax.set_title(f"top-{k} CCA ∩ top-{k} LCA, share of k (chance {chance:.2f})")
+    fig.colorbar(im, ax=ax, label="overlap share (mean over instances)", shrink=0.8)
+    return fig
+
+
+def described_neurons(table: pd.DataFrame, prop: str, top: int, rankings: Sequence[str] = ("maxcorr",)) -> tuple[np.ndarray, list[str]]:
+    """Figure 9's neurons and titles from a neuron-description table: the top LCA neurons of ``prop``, then the
+    top neurons of each correlation ranking present, each titled with its rank, the property label it is
+    most associated with (and r) and its top-activating words."""
+    from .describe import neuron_caption
+
+    neurons, titles = [], []
+    for ranking in (f"lca:{prop}", *rankings):
+        rows = table[table["ranking"] == ranking].sort_values("rank").head(top)
+        name = "LCA" if ranking.startswith("lca:") else RANKING_LABEL.get(ranking, ranking)
+        for r in rows.to_dict("records"):
+            neurons.append(int(r["neuron"]))
+            titles.append(f"{name} #{r['rank']}: neuron {r['neuron']}\n{neuron_caption(r)}\ntop: {' '.join(r['top_words'].split()[:3])}")
+    return np.asarray(neurons, dtype=np.int64), titles
 
 
 def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
@@ -341,6 +452,9 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         acts = read_layer(inputs["activations"], layer)
         order = pd.read_parquet(inputs["orderings"])
         neurons = order[order["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()[: params["top_neurons"]]
+        titles = [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)]
+        if "neurons" in inputs:
+            neurons, titles = described_neurons(pd.read_parquet(inputs["neurons"]), params["property"], params["top_neurons"])
         sents = sentences(keys)
         starts = np.concatenate([[0], np.cumsum([len(s) for s in sents])])
         chosen = [i for i, s in enumerate(sents) if 6 <= len(s) <= 14][: params["sentences"]]
@@ -348,12 +462,19 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
             [sents[i] for i in chosen],
             [acts[starts[i] : starts[i + 1]][:, neurons] for i in chosen],
             neurons.tolist(),
-            [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)],
+            titles,
+            label_width=0.3 if "neurons" in inputs else 0.16,
         )
     elif name == "similarity":
         fig = similarity_heatmap(pd.read_parquet(inputs["cka"]))
     elif name == "probe_accuracy_by_layer":
         fig = probe_accuracy_by_layer(pd.read_parquet(inputs["metrics"]))
+    elif name == "lambda_grid":
+        fig = lambda_grid(pd.read_parquet(inputs["grid"]))
+    elif name == "top_neurons_by_layer":
+        fig = top_neurons_by_layer(pd.read_parquet(inputs["by_layer"]))
+    elif name == "cca_vs_lca":
+        fig = cca_vs_lca(pd.read_parquet(inputs["overlap"]))
     else:
         raise KeyError(f"unknown figure {name!r}")
     save(fig, png, svg)
@@ -361,6 +482,8 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
 
 __all__ = [
     "accuracy_vs_kept",
+    "lambda_grid",
+    "cca_vs_lca",
     "mask_vs_retrain",
     "model_ablation_curves",
     "neurons_per_label",
@@ -371,5 +494,6 @@ __all__ = [
     "similarity_heatmap",
     "stability",
     "top_neuron_sentences",
+    "top_neurons_by_layer",
     "weight_distribution",
 ]

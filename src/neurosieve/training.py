@@ -168,7 +168,8 @@ def train_tagger(
     ``order_seed`` are near-twins: same initial weights, same sentences,
     different order. The metrics record the subset's sentence indices and a
     checksum of the initial weights. The chunk label map spans train and test
-    (CoNLL-2000's ``I-LST`` is test-only).
+    (CoNLL-2000's ``I-LST`` is test-only). ``epochs = 0`` returns the model at
+    its seeded random initialisation (the untrained-model baseline).
     """
     start = time.perf_counter()
     dev = pick_device(device)
@@ -192,7 +193,7 @@ def train_tagger(
     sched = None
     if train_params.get("lr_decay", "linear") == "linear":
         total_steps = epochs * steps_per_epoch
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / total_steps))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / max(total_steps, 1)))
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
     encoded = [vocab.encode_words(s) for s in train_sents]
     labels = [vocab.encode_labels(t, "train chunk tags") for t in train_tags]

@@ -1,7 +1,7 @@
 """Spreads and paired tests: the uncertainty behind every headline number and every verdict of the summary.
 
 A *verdict* compares a run's result with a directional finding of the paper or
-the reading report ("removing top neurons hurts more than removing bottom
+an expectation stated in docs/methods.md ("removing top neurons hurts more than removing bottom
 ones", "a = top accuracy > b = bottom accuracy"). It comes from a paired test
 across independent units (instances), never from one curve:
 

@@ -9,6 +9,7 @@ rule probe_ablation:
                 w.family, w.instance, w.layer, w.prop, ABL["rankings"]
             )
         ),
+        unpack(tagger_spec),
         train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
         test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
         probe=f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/probe.npz",
@@ -20,13 +21,14 @@ rule probe_ablation:
         f"{OUT}/benchmarks/ablation/probe/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.tsv"
     wildcard_constraints:
         layer=r"\d+",
-        prop="pos|chunk",
+        prop=r"[A-Za-z][A-Za-z0-9_]*",
     conda:
-        "../../envs/analysis.yaml"
+        probe_env
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 3000 * attempt,
+        mem_mb=layer_mem_mb(3000, copies=4),
         runtime=lambda w, attempt: 60 * attempt,
+        gpu=probe_gpu,
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["rankings"]),
         percents=ABL["keep_percent"],
@@ -34,7 +36,8 @@ rule probe_ablation:
         modes=ABL["modes"],
         random_repeats=ABL["random_repeats"],
         seed=ABL["seed"],
-        retrain=ABL["retrain"],
+        model_kind=lambda w: FAMILIES[w.family]["kind"],
+        model_source=model_source_param,
     script:
         "../../scripts/probe_ablation.py"
 
@@ -57,15 +60,15 @@ rule model_ablation:
     benchmark:
         f"{OUT}/benchmarks/ablation/model/{{family}}/{{instance}}/layer{{layer}}.tsv"
     wildcard_constraints:
-        family=alternation(TRAINED),
+        family=alternation(MODELLED),
         layer=r"\d+",
     conda:
-        "../../envs/torch.yaml"
+        family_torch_env
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 60 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["model"]["rankings"]),
         percents=ABL["model"]["remove_percent"],
@@ -102,7 +105,7 @@ rule twin_model_ablation:
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 60 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         rankings=[r for r in ABL["model"]["rankings"] if r not in PROBE_RANKINGS],
         percents=ABL["model"]["remove_percent"],
@@ -127,6 +130,7 @@ rule ablation_summary:
         spread=f"{OUT}/ablation/{{family}}/spread.parquet",
     log:
         f"{OUT}/logs/ablation/{{family}}/summary.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -1,0 +1,16 @@
+"""CCA against LCA for one (family, layer): top-k overlap of correlation rankings with each property's LCA ordering."""
+
+from neurosieve.overlap import run_overlap
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+p = snakemake.params  # noqa: F821
+run_overlap(
+    snakemake.input.scores,  # noqa: F821
+    {(inst, prop): path for (inst, prop), path in zip(p.entries, snakemake.input.orderings)},  # noqa: F821
+    snakemake.output[0],  # noqa: F821
+    layer=int(snakemake.wildcards.layer),  # noqa: F821
+    top_fractions=p.top_fractions,
+    permutations=p.permutations,
+    seed=p.seed,
+)

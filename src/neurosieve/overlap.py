@@ -1,0 +1,142 @@
+"""CCA against LCA: do the neurons that recur across models (correlation rankings) carry the probed properties?
+
+Dalvi et al. (2019) report that the two ranking methods agree: the top neurons
+under cross-model correlation overlap the top neurons of the property probes,
+with position neurons at the top of both. For one layer of a family this module
+intersects, per instance, the top-k neurons of every correlation ranking with
+the top-k of every property's LCA ordering, for several k. Two random k-subsets
+of D neurons share k²/D neurons on average; the p-value is the share of seeded
+random k-subsets (a permutation test, with the usual +1 correction) whose
+overlap with the LCA top-k is at least the observed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .correlation import METHODS, fraction_ks
+
+
+def overlap_test(
+    a: np.ndarray, b: np.ndarray, ks: Sequence[int], d: int, permutations: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Overlap of the top-k of two orderings of the same ``d`` neurons, for each k, against random k-subsets.
+
+    ``a`` and ``b`` are neuron indices, best first (full orderings or at least
+    max(ks) long). Columns: k, overlap, share (overlap / k), chance (k² / d),
+    ratio (overlap / chance) and p_value (permutation test, one-sided: more
+    overlap than chance).
+    """
+    # One random ordering of the d neurons per permutation; its first k are a uniform random k-subset.
+    random_orders = rng.random((permutations, d)).argsort(axis=1)
+    rows = []
+    for k in ks:
+        top_b = np.zeros(d, bool)
+        top_b[np.asarray(b[:k])] = True
+        observed = int(top_b[np.asarray(a[:k])].sum())
+        null = top_b[random_orders[:, :k]].sum(axis=1)
+        chance = k * k / d
+        rows.append(
+            {
+                "k": int(k),
+                "overlap": observed,
+                "share": observed / k,
+                "chance": chance,
+                "ratio": observed / chance,
+                "p_value": float((1 + np.sum(null >= observed)) / (1 + permutations)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def correlation_orderings(scores: pd.DataFrame, instance: str, methods: Sequence[str] = METHODS) -> dict[str, np.ndarray]:
+    """An instance's neurons in rank order under each correlation method the scores table has."""
+    s = scores[scores["instance"] == instance]
+    return {m: s.sort_values(f"rank_{m}")["neuron"].to_numpy() for m in methods if f"rank_{m}" in s}
+
+
+def cca_lca_overlap(
+    scores: pd.DataFrame,
+    lca: Mapping[tuple[str, str], np.ndarray],
+    top_fractions: Sequence[float],
+    permutations: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Overlap of every correlation ranking's top-k with every property's LCA top-k, per instance.
+
+    ``scores`` is a correlation stage's scores table (one layer, all
+    instances); ``lca`` maps (instance, property) to that probe's LCA ordering.
+    k runs over ``top_fractions`` of the layer width. The permutation draws are
+    seeded by ``seed`` and the instance, so the same inputs give the same p-values.
+    """
+    frames = []
+    instances = list(dict.fromkeys(scores["instance"]))
+    for i, inst in enumerate(instances):
+        corr = correlation_orderings(scores, inst)
+        d = int((scores["instance"] == inst).sum())
+        ks = fraction_ks(top_fractions, [d])
+        for prop in sorted({p for (n, p) in lca if n == inst}):
+            rng = np.random.default_rng([seed, i])
+            for method, order in corr.items():
+                t = overlap_test(order, lca[inst, prop], ks, d, permutations, rng)
+                frames.append(t.assign(instance=inst, ranking=method, property=prop, width=d))
+    cols = ["instance", "ranking", "property", "width", "k", "overlap", "share", "chance", "ratio", "p_value"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def headline_k(table: pd.DataFrame, fraction: float = 0.1) -> int:
+    """The k of an overlap table closest to ``fraction`` of the layer (the one summaries and the figure report)."""
+    ks = np.sort(table["k"].unique())
+    width = float(table["width"].iloc[0])
+    return int(ks[np.argmin(np.abs(ks - fraction * width))])
+
+
+def property_agreement(table: pd.DataFrame, ranking: str, k: int, alpha: float = 0.05) -> pd.DataFrame:
+    """Per property, over instances: mean overlap share, chance share, median p and how many instances pass ``alpha``.
+
+    Sorted by mean ratio to chance, so the first row is the property the top
+    neurons of ``ranking`` belong to most.
+    """
+    t = table[(table["ranking"] == ranking) & (table["k"] == k)]
+    g = t.groupby("property")
+    out = pd.DataFrame(
+        {
+            "share": g["share"].mean(),
+            "chance_share": g["chance"].mean() / k,
+            "ratio": g["ratio"].mean(),
+            "median_p": g["p_value"].median(),
+            "significant": g["p_value"].apply(lambda p: int((p < alpha).sum())),
+            "instances": g.size(),
+        }
+    )
+    return out.sort_values(["ratio", "share"], ascending=False).reset_index()
+
+
+def run_overlap(
+    scores_path: str,
+    orderings: Mapping[tuple[str, str], str],
+    out_path: str,
+    *,
+    layer: int,
+    top_fractions: Sequence[float],
+    permutations: int,
+    seed: int,
+) -> pd.DataFrame:
+    """CCA-against-LCA overlap for one (family, layer) (workflow edge): correlation scores and LCA orderings in, table out."""
+    from .io import provenance, write_parquet
+
+    scores = pd.read_parquet(scores_path)
+    lca = {}
+    for key, path in orderings.items():
+        o = pd.read_parquet(path)
+        lca[key] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
+    table = cca_lca_overlap(scores, lca, top_fractions, permutations, seed).assign(layer=layer)
+    settings = {"layer": layer, "top_fractions": list(top_fractions), "permutations": permutations, "scores": scores_path}
+    write_parquet(table, out_path, provenance(settings, seed))
+    return table
+
+
+__all__ = ["cca_lca_overlap", "correlation_orderings", "headline_k", "overlap_test", "property_agreement", "run_overlap"]

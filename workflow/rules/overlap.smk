@@ -1,0 +1,52 @@
+# CCA against LCA: per (family, probed layer), the top-k overlap of every correlation ranking
+# with every property's LCA ordering, per instance, with chance and a permutation p-value;
+# per (family, instance, probed layer), what each ranking's top neurons respond to.
+
+
+rule cca_lca_overlap:
+    input:
+        unpack(lambda w: overlap_inputs(w.family, int(w.layer))),
+    output:
+        overlap_path("{family}", "{layer}"),
+    log:
+        f"{OUT}/logs/overlap/{{family}}/layer{{layer}}.log",
+    wildcard_constraints:
+        family=alternation(CORRELATED),
+        layer=r"\d+",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
+    params:
+        entries=lambda w: overlap_keys(w.family),
+        top_fractions=OVERLAP["top_fractions"],
+        permutations=OVERLAP["permutations"],
+        seed=OVERLAP["seed"],
+    script:
+        "../../scripts/overlap.py"
+
+
+rule describe_neurons:
+    input:
+        unpack(lambda w: describe_inputs(w.family, w.instance, int(w.layer))),
+    output:
+        neurons_path("{family}", "{instance}", "{layer}"),
+    log:
+        f"{OUT}/logs/neurons/{{family}}/{{instance}}/layer{{layer}}.log",
+    wildcard_constraints:
+        layer=r"\d+",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 3000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
+    params:
+        properties=PROBE["properties"],
+        correlation_rankings=["maxcorr", "meanmaxcorr", "mincorr", "linreg"],
+        top_n=DESCRIBE["top_neurons"],
+        n_words=DESCRIBE["top_words"],
+    script:
+        "../../scripts/describe_neurons.py"
