@@ -103,12 +103,12 @@ def test_summary_states_the_overlap_beside_the_paper() -> None:
     assert pos["value"].item() == "0.67 (chance 0.09, median p 0.001, p < 0.05 in 3/3 instances)"
     belongs = rows[rows["quantity"].str.contains("belong to")]
     assert len(belongs) == 2 and (belongs["value"] == "position_bin (×7.1)").all()
-    assert (belongs["agrees"] == "yes").all() and (belongs["paper/report finding"] == CCA_LCA_FINDING).all()
+    assert (belongs["verdict"] == "yes").all() and (belongs["expected finding"] == CCA_LCA_FINDING).all()
     # When no property passes, the line says so and disagrees with the paper.
     flat = synthetic_overlap_table().assign(p_value=0.5)
     belongs = pd.DataFrame(overlap_summary("fam", flat))
     belongs = belongs[belongs["quantity"].str.contains("belong to")]
-    assert (belongs["value"] == "none above chance").all() and (belongs["agrees"] == "no").all()
+    assert (belongs["value"] == "none above chance").all() and (belongs["verdict"] == "no").all()
 
 
 def test_cca_vs_lca_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -214,18 +214,19 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
     train = [{"seed": 1, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 90.5}}, {"seed": 2, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 94.0}}]
     out = pd.DataFrame(probing_rows("fam", probing, train)).set_index("quantity")
     assert out.loc["chunk, layer 2: probe / per-word majority baseline / untrained-model probe (accuracy)", "value"] == "91.0 / 88.0 / 80.0"
-    assert out.loc["chunk, layer 2: probe minus untrained-model probe (points)", "agrees"] == "yes"
+    assert out.loc["chunk, layer 2: probe minus untrained-model probe (points)", "verdict"] == "yes"
     head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
-    assert head["value"] == "90.00 / 90.50" and head["agrees"] == "yes"
-    assert out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "agrees"] == "no"
+    assert head["value"] == "90.00 / 90.50" and head["verdict"] == "yes"
+    assert out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "verdict"] == "no"
     assert any("unregularised: no penalised pair" in q for q in out.index)
     curves = pd.DataFrame(
-        [{"layer": 2, "property": "pos", "mode": mode, "metric": "accuracy_overall", "k_percent": 10.0, "ranking": r, "direction": d, "value": v}
-         for mode in ("mask", "retrain") for r, d, v in (("lca", "top", 0.8), ("maxcorr", "top", 0.5), ("none", "random", 0.6))]
+        [{"instance": f"seed{i}", "layer": 2, "property": "pos", "mode": mode, "metric": "accuracy_overall", "k_percent": 10.0, "ranking": r, "direction": d, "value": v + i / 100}
+         for i in range(5) for mode in ("mask", "retrain") for r, d, v in (("lca", "top", 0.8), ("maxcorr", "top", 0.5), ("none", "random", 0.6))]
     )
     comp = pd.DataFrame(ranking_comparison_rows("fam", curves, 2, "pos")).set_index("quantity")
     assert len(comp) == 2 and all("retrained" in q for q in comp.index)
-    assert comp["agrees"].tolist() == ["yes", "no"]  # lca beats random, maxcorr does not
+    # A paired test across the 5 instances: lca beats random, maxcorr loses to it.
+    assert comp["verdict"].tolist() == ["agrees", "disagrees"] and (comp["n"] == 5).all()
 
 
 def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:

@@ -412,20 +412,23 @@ def ranking_comparison_rows(family: str, curves: pd.DataFrame, layer: int, prop:
     """Ranking against ranking, from retraining curves only (never from masking, which favours LCA's own probe).
 
     For each ranking, the accuracy of a probe retrained on its top ``pct``% of
-    neurons, beside the mean over random selections of the same size.
+    neurons, beside the mean over random selections of the same size, with a
+    one-sided paired test across instances (random repeats averaged per instance).
     """
     c = curves[(curves["layer"] == layer) & (curves["property"] == prop) & (curves["mode"] == "retrain") & (curves["metric"] == "accuracy_overall")]
     if c.empty:
         return []
     nearest = c.loc[(c["k_percent"] - pct).abs().idxmin(), "k_percent"]
     c = c[c["k_percent"] == nearest]
-    rnd = 100 * c[c["direction"] == "random"]["value"].mean()
+    rnd = 100 * c[c["direction"] == "random"].groupby("instance")["value"].mean()
     rows = []
     for ranking, g in c[c["direction"] == "top"].groupby("ranking"):
-        top = 100 * g["value"].mean()
+        top = 100 * g.groupby("instance")["value"].mean()
+        pairs = pd.concat({"top": top, "random": rnd}, axis=1).dropna()
+        v = paired_test(pairs["top"], pairs["random"], "greater")
         rows.append(_row(
-            family, "ablation (probe)", f"{prop}, layer {layer}: retrained on the top {nearest:.0f}% by {ranking} / on random {nearest:.0f}% (accuracy)",
-            f"{top:.1f} / {rnd:.1f}", "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)", bool(top > rnd),
+            family, "ablation (probe)", f"{prop}, layer {layer}: retrained on the top {nearest:.0f}% by {ranking} / on random {nearest:.0f}% (accuracy, mean ± sd over instances)",
+            f"{_pm(top)} / {_pm(rnd)}", "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)", v, v.effect, 1,
         ))
     return rows
 
