@@ -55,11 +55,11 @@ def tables() -> FamilyTables:
     model = pd.concat([curves_for(res.scores, INSTANCES, 5, m) for m in ("model", "model-mean")])
     model["property"] = "chunk-f1"
     twin_curves = pd.concat([curves_for(after, INSTANCES, 0, "model"), curves_for(after, ["seed1-order9"], 5, "model")])
-    metrics = [{"seed": i, "test": {"f1": 90.0 + i / 10}} for i in range(1, 6)]
+    metrics = [{"seed": i, "test": {"f1": 90.0 + i / 10}, "init_weights_sha256": f"h{i}", "train_subset": {"sentences": [i]}} for i in range(1, 6)]
     return FamilyTables(
         name="fam", train_metrics=metrics, probing=None, curves=pd.concat([probe_curves(0.1), model], ignore_index=True), labels=None,
         duplicate=duplicate_experiment(acts, "seed1", ks=[2]), stability=ranking_stability(res, [2]), scores=res.scores, layer=2, prop="pos",
-        pairs=res.pairs, twin="seed1-order9", twin_metrics={"test": {"f1": 90.5}}, twin_change=change.assign(layer=2), twin_curves=twin_curves,
+        pairs=res.pairs, twin="seed1-order9", twin_metrics={"seed": 1, "test": {"f1": 90.5}, "init_weights_sha256": "h1", "train_subset": {"sentences": [1]}}, twin_change=change.assign(layer=2), twin_curves=twin_curves,
     )
 
 
@@ -76,6 +76,7 @@ def test_planted_effects_agree_and_carry_their_spread(tables: FamilyTables) -> N
     t = pd.DataFrame(family_summary(tables)).set_index("quantity")
     gap = t.loc["pos, layer 2, retrained, 10% kept (LCA): top - bottom gap (points)"]
     assert gap["verdict"] == "agrees" and gap["value"] == pytest.approx(10.0, abs=0.5) and gap["n"] == 5 and gap["p"] == pytest.approx(1 / 32, abs=1e-4)
+    assert t.loc["near-twin seed1-order9 starts from seed 1's initial weights and sentences", "value"] == "yes"
     f1 = t.loc["chunk F1 over instances (mean)"]
     assert f1["value"] == pytest.approx(90.3) and f1["min"] == pytest.approx(90.1) and f1["max"] == pytest.approx(90.5) and f1["n"] == 5
     # The planted end task lives in the shared neurons, which MeanMaxCorr ranks first: top removal hurts more.

@@ -357,7 +357,7 @@ def reference_instance(predictive: pd.DataFrame, agreement: pd.DataFrame, method
         ax.set_xticks(range(1, len(methods) + 1), [RANKING_LABEL.get(m, m) for m in methods], rotation=20)
         ax.set_ylabel(ylabel)
     axes[0, 0].axhline(0, color="0.5", lw=0.6, ls=":")
-    axes[0, 0].set_title("each instance's ranking: what removing its top neurons costs")
+    axes[0, 0].set_title("predictive value of each instance's ranking")
     axes[0, 1].set_title("agreement between reference instances")
     return fig
 

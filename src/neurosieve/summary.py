@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .verdicts import Spread, Verdict, paired_by_unit, paired_test, paired_verdict, spread, spread_columns, verdict_columns
+from .verdicts import Spread, Verdict, paired_test, paired_verdict, spread, spread_columns, verdict_columns
 
 
 @dataclass
@@ -104,7 +104,12 @@ def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
         s = spread(f1)
         rows.append(_row(t.name, "end task", "chunk F1 over instances (mean)", round(s.mean, 2), "word-only BiLSTM taggers: about 89-93 F1", spread=s, digits=2))
     if t.twin_metrics is not None:
-        rows.append(_row(t.name, "end task", f"chunk F1, near-twin {t.twin}", round(t.twin_metrics["test"]["f1"], 2)))
+        tm = t.twin_metrics
+        rows.append(_row(t.name, "end task", f"chunk F1, near-twin {t.twin}", round(tm["test"]["f1"], 2)))
+        partner = next((m for m in t.train_metrics if m["seed"] == tm.get("seed")), None)
+        if partner is not None and "init_weights_sha256" in tm:
+            same = tm["init_weights_sha256"] == partner.get("init_weights_sha256") and tm.get("train_subset") == partner.get("train_subset")
+            rows.append(_row(t.name, "end task", f"near-twin {t.twin} starts from seed {tm['seed']}'s initial weights and sentences", "yes" if same else "no"))
     return rows
 
 
@@ -116,11 +121,13 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     f, c = t.name, t.curves
     sec = "ablation (probe)"
     for mode in ("mask", "retrain"):
-        for pct in (10, 20):
+        grid = c[(c["mode"] == mode) & (c["layer"] == t.layer)]["k_percent"]
+        # The grid's points nearest 10% and 20% (once each, named by their real value).
+        for pct in sorted({float(grid.iloc[(grid - p).abs().argmin()]) for p in (10, 20)} if len(grid) else set()):
             top, bottom, rnd = (kept_per_instance(c, t.layer, t.prop, mode, d, pct) for d in ("top", "bottom", "random"))
             if top.empty:
                 continue
-            label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct}% kept (LCA)"
+            label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct:.0f}% kept (LCA)"
             rows.append(_row(f, sec, f"{label}: top / bottom / random accuracy (mean ± sd over instances)", f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}", spread=spread(top), digits=1))
             if mode == "mask":
                 # The masked probe is the one whose weights define the LCA ranking (Antverg & Belinkov's first
