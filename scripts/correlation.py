@@ -16,4 +16,5 @@ run_correlation(
     linreg=p.linreg,
     top_fractions=p.top_fractions,
     duplicate=p.duplicate,
+    device=p.device,
 )

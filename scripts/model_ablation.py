@@ -1,4 +1,4 @@
-"""Model ablation for one trained instance and layer: chunk F1 with k neurons zeroed inside the model."""
+"""Model ablation for one trained instance and layer: chunk F1 with k neurons removed (zeroed or set to their mean) inside the model."""
 
 from pathlib import Path
 
@@ -22,4 +22,6 @@ run_model_ablation(
     random_repeats=p.random_repeats,
     seed=p.seed,
     device=p.device,
+    fills=p.fills,
+    train_activations_path=inp.get("train"),
 )

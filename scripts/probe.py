@@ -1,5 +1,7 @@
 """Train and evaluate one elastic-net probe; write its orderings, weights, per-label neurons and metrics."""
 
+from pathlib import Path
+
 from neurosieve.probing import run_probing
 from neurosieve.runtime import configure
 
@@ -17,4 +19,8 @@ run_probing(
     probe_params=p.probe,
     salient_fraction=p.salient_fraction,
     seed=p.seed,
+    model_kind=p.model_kind,
+    model_source=str(Path(inp.model_spec).parent) if "model_spec" in inp.keys() else p.model_source,
+    untrained_path=inp.get("untrained"),
+    train_unk_path=inp.get("train_unk"),
 )

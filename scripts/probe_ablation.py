@@ -1,5 +1,7 @@
 """Probe ablation for one (instance, layer, property): keep k neurons by each ranking; mask or retrain."""
 
+from pathlib import Path
+
 from neurosieve.ablation import run_probe_ablation
 from neurosieve.runtime import configure
 
@@ -23,5 +25,6 @@ run_probe_ablation(
     modes=p.modes,
     random_repeats=p.random_repeats,
     seed=p.seed,
-    retrain_params=p.retrain,
+    model_kind=p.model_kind,
+    model_source=str(Path(inp.model_spec).parent) if "model_spec" in inp.keys() else p.model_source,
 )

@@ -4,4 +4,4 @@ from neurosieve.runtime import configure
 from neurosieve.summary import run_summary
 
 configure(snakemake)  # noqa: F821
-run_summary(snakemake.params.families, snakemake.output.md, snakemake.output.csv)  # noqa: F821
+run_summary(snakemake.params.families, snakemake.output.md, snakemake.output.csv, snakemake.output.html)  # noqa: F821

@@ -18,4 +18,5 @@ run_training(
     train_params=p.train,
     subset=p.subset,
     device=p.device,
+    order_seed=p.order_seed,
 )

@@ -16,14 +16,53 @@ import pytest  # noqa: E402
 from neurosieve.data import first_sentences, parse_conll  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CONLL_DIR = Path(os.environ.get("NEUROSIEVE_CONLL_DIR", ROOT.parent / "shared" / "data" / "conll2000"))
+
+HOW_TO_PROVIDE = (
+    "CoNLL-2000 is needed by the tests and could not be obtained. Either set NEUROSIEVE_CONLL_DIR to a "
+    "directory holding train.txt.gz and test.txt.gz (or train.txt and test.txt) from "
+    "https://www.clips.uantwerpen.be/conll2000/chunking/, or run the tests once with internet access: they "
+    "download and verify the files into {cache} (NEUROSIEVE_CACHE sets another place)."
+)
+
+
+def conll_cache_dir() -> Path:
+    """Where the tests keep a verified download of CoNLL-2000 between sessions."""
+    base = os.environ.get("NEUROSIEVE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "neurosieve"
+    return Path(base) / "conll2000"
+
+
+def obtain_conll(tmp: Path) -> Path:
+    """The CoNLL-2000 directory the tests use, by the workflow's own route: an explicit local
+    directory (``NEUROSIEVE_CONLL_DIR``, checked against the published checksums), else a verified
+    download cached once (``NEUROSIEVE_CONLL_URL`` names a mirror holding the two files)."""
+    from neurosieve.data import CANONICAL_SHA256, SPLITS, cache_conll, decompress, read_local, verify_sha256
+
+    explicit = os.environ.get("NEUROSIEVE_CONLL_DIR")
+    if explicit:
+        if all(Path(explicit, f"{s}.txt.gz").is_file() for s in SPLITS):
+            return cache_conll(explicit)  # verifies, downloads nothing
+        out = tmp / "conll2000"  # only plain .txt given (e.g. a run's results/data/raw): gzip a verified copy
+        out.mkdir(parents=True, exist_ok=True)
+        for s in SPLITS:
+            raw, name = read_local(explicit, s)
+            text = decompress(raw, name)
+            verify_sha256(text, CANONICAL_SHA256[s], name)
+            (out / f"{s}.txt.gz").write_bytes(gzip.compress(text, mtime=0))
+        return out
+    mirror = os.environ.get("NEUROSIEVE_CONLL_URL")
+    urls = {s: f"{mirror.rstrip('/')}/{s}.txt.gz" for s in SPLITS} if mirror else None
+    return cache_conll(conll_cache_dir(), urls, retries=1, timeout=30, backoff=1)
 
 
 @pytest.fixture(scope="session")
-def conll_dir() -> Path:
-    if not (CONLL_DIR / "train.txt.gz").is_file():
-        pytest.fail(f"CoNLL-2000 files not found in {CONLL_DIR} (set NEUROSIEVE_CONLL_DIR)")
-    return CONLL_DIR
+def conll_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from neurosieve.data import DataError
+
+    try:
+        return obtain_conll(tmp_path_factory.mktemp("conll"))
+    except (DataError, OSError) as exc:
+        # One message for the whole session, rather than one failure per test that needs the data.
+        pytest.exit(HOW_TO_PROVIDE.format(cache=conll_cache_dir()) + f"\n  ({exc})", returncode=1)
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +97,38 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     BertModel(cfg).save_pretrained(d)
     tok.save_pretrained(d)
     return d
+
+
+def _tiny_byte_level_model(directory: Path, kind: str) -> Path:
+    """A tiny random RoBERTa or GPT-2 with a byte-level BPE tokenizer trained here on a few sentences (offline)."""
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2Model, GPT2TokenizerFast, RobertaConfig, RobertaModel, RobertaTokenizerFast
+
+    texts = ["He said , `` I 'm fine '' -- 3.5 million well-known people .", "The the THE 1990 1991 U.S.-based co-author $ %"] * 4
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(texts, vocab_size=300, min_frequency=1, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>", "<|endoftext|>"])
+    bpe.save(str(directory / "bpe.json"))
+    torch.manual_seed(0)
+    small = dict(num_hidden_layers=2, num_attention_heads=2)
+    if kind == "roberta":
+        tok = RobertaTokenizerFast(tokenizer_file=str(directory / "bpe.json"), model_max_length=254)
+        model = RobertaModel(RobertaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, max_position_embeddings=256, pad_token_id=tok.pad_token_id, **small))
+    else:
+        tok = GPT2TokenizerFast(tokenizer_file=str(directory / "bpe.json"), unk_token="<|endoftext|>", bos_token="<|endoftext|>", eos_token="<|endoftext|>")
+        model = GPT2Model(GPT2Config(vocab_size=len(tok), n_embd=16, n_positions=256, n_layer=2, n_head=2))
+    model.save_pretrained(directory)
+    tok.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_roberta(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random RobertaConfig model with a byte-level BPE tokenizer (needs add_prefix_space for pre-split words)."""
+    return _tiny_byte_level_model(tmp_path_factory.mktemp("tiny-roberta"), "roberta")
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random GPT2Config model with a byte-level BPE tokenizer (no special tokens, no padding token)."""
+    return _tiny_byte_level_model(tmp_path_factory.mktemp("tiny-gpt2"), "gpt2")

@@ -12,14 +12,16 @@ from neurosieve.correlation import (
     linear_cka,
     linreg_r2,
     pair_maxima,
+    partner_rank_agreement,
     rank_desc,
     ranking_stability,
     standardize,
+    twin_experiment,
 )
 
 
 def naive_scores(acts: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
-    """np.corrcoef on every pair, then the definitions of DESIGN §3 written out literally."""
+    """np.corrcoef on every pair, then the definitions of docs/methods.md written out literally."""
     out = {}
     for a, xa in acts.items():
         per_other = []
@@ -168,3 +170,89 @@ def test_similarity_table_matches_cka() -> None:
     assert t[("a", 0, "a", 0)] == pytest.approx(1.0, abs=1e-5)
     assert t[("a", 0, "b", 1)] == pytest.approx(linear_cka(reps[("a", 0)], reps[("b", 1)]), abs=1e-5)
     assert t[("b", 1, "a", 0)] == t[("a", 0, "b", 1)]
+
+
+def test_twin_experiment_reports_every_instance_and_is_not_fixed_by_construction() -> None:
+    rng = np.random.default_rng(7)
+    acts = {f"s{k}": rng.normal(size=(3000, 30)) for k in range(3)}
+    shared = rng.normal(size=3000)
+    for k in range(3):
+        acts[f"s{k}"][:, 4] = shared + 0.5 * rng.normal(size=3000)
+    twin = acts["s0"] + 0.6 * rng.normal(size=(3000, 30))  # close to s0, not equal
+    change, after = twin_experiment(acts, "s0-order9", twin, "s0", ks=[1, 5])
+    assert set(change["instance"]) == {"s0", "s1", "s2"} and set(change["method"]) == {"maxcorr", "meanmaxcorr", "mincorr", "linreg"}
+    assert change.set_index(["method", "instance"]).loc[("maxcorr", "s0"), "twinned"]
+    assert set(after["instance"]) == {"s0", "s1", "s2", "s0-order9"}
+    mx = change.set_index(["method", "instance"])
+    # Near-twin: s0's MaxCorr scores rise towards the twin's correlation (~0.86), not to 1 as with an exact copy.
+    assert 0.7 < mx.loc[("maxcorr", "s0"), "mean_score_after"] < 0.95
+    # The shared neuron stays on top for MeanMaxCorr; s0's MaxCorr ranking is reshuffled by the twin.
+    assert mx.loc[("meanmaxcorr", "s0"), "top1_overlap"] == 1.0
+    assert mx.loc[("maxcorr", "s0"), "spearman"] < mx.loc[("meanmaxcorr", "s0"), "spearman"]
+    with pytest.raises(KeyError, match="twin partner"):
+        twin_experiment(acts, "x", twin, "nope", ks=[1])
+
+
+def test_partner_rank_agreement() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(2000, 8)) * np.arange(1, 9)
+    perm = rng.permutation(8)
+    # B is A with neurons permuted and a little noise; C is unrelated noise.
+    acts = {"A": base, "B": base[:, perm] + 0.05 * rng.normal(size=(2000, 8)), "C": rng.normal(size=(2000, 8))}
+    res = correlate_instances(acts, linreg=False)
+    agree = partner_rank_agreement(res.scores, res.pairs, ["meanmaxcorr"]).set_index(["instance", "other"])["spearman"]
+    # A's and B's rankings order the same functions the same way, once matched through best partners.
+    assert agree[("A", "B")] == pytest.approx(1.0) and agree[("B", "A")] == pytest.approx(1.0)
+    assert len(agree) == 6
+
+
+@pytest.mark.parametrize("block", [3, 1024])
+def test_torch_path_matches_numpy_path(block: int) -> None:
+    """The torch path (forced onto the CPU here; on a GPU in use) gives the NumPy path's scores within 1e-5."""
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(2500, 6))
+    acts = {f"i{k}": (base @ rng.normal(size=(6, w)) + rng.normal(size=(2500, w))).astype(np.float32) for k, w in enumerate([16, 9, 16])}
+    acts["i0"][:, 5] = 2.0  # a dead neuron
+    ref = correlate_instances(acts, block=block)
+    got = correlate_instances(acts, block=block, device="cpu")
+    cols = ["maxcorr", "meanmaxcorr", "mincorr", "maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed", "linreg", "partner_r"]
+    np.testing.assert_allclose(got.scores[cols].to_numpy(float), ref.scores[cols].to_numpy(float), atol=1e-5)
+    assert (got.scores["dead"] == ref.scores["dead"]).all() and got.scores["dead"].sum() == 1
+    pd.testing.assert_series_equal(got.scores["partner_neuron"], ref.scores["partner_neuron"])
+    np.testing.assert_allclose(got.pairs["best_abs_r"], ref.pairs["best_abs_r"], atol=1e-5)
+    assert (got.pairs["best_neuron"] == ref.pairs["best_neuron"]).all()
+    dup_ref = duplicate_experiment(acts, "i1", [3], before=ref.scores)
+    dup = duplicate_experiment(acts, "i1", [3], before=got.scores, device="cpu")
+    np.testing.assert_allclose(dup[["spearman", "mean_score_after"]].to_numpy(float), dup_ref[["spearman", "mean_score_after"]].to_numpy(float), atol=1e-5)
+
+
+def test_correlation_device() -> None:
+    from neurosieve.correlation import correlation_device
+
+    assert correlation_device("cpu") is None
+    import torch
+
+    assert correlation_device("auto") == ("cuda" if torch.cuda.is_available() else None)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            correlation_device("cuda")
+
+
+def test_similarity_streamed_matches_in_memory() -> None:
+    """Reading one representation at a time gives the same table, and never loads a layer of a held instance twice."""
+    from neurosieve.correlation import similarity_table
+
+    rng = np.random.default_rng(7)
+    reps = {(i, l): rng.normal(size=(300, 4 + l)) for i in ("a", "b", "c") for l in range(3)}
+    loads: list[tuple[str, int]] = []
+
+    def load(key: tuple[str, int]) -> np.ndarray:
+        loads.append(key)
+        return reps[key]
+
+    whole = similarity_table(reps).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"].sort_index()
+    streamed = similarity_table(list(reps), load).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"].sort_index()
+    assert len(streamed) == 81
+    np.testing.assert_allclose(streamed.to_numpy(), whole.to_numpy(), atol=1e-6)
+    # Instance a's layers are loaded once (held); b's once as held, once streamed past a; c's three times.
+    assert loads.count(("a", 0)) == 1 and loads.count(("b", 1)) == 2 and loads.count(("c", 2)) == 3

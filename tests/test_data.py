@@ -5,6 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import os
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +20,16 @@ from neurosieve.data import (
     CANONICAL_SHA256,
     DataError,
     build_token_table,
+    cache_conll,
     fetch_split,
     parse_conll,
     read_tokens,
+    resolve_source,
     sentences,
 )
 from neurosieve.io import read_provenance
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_full_counts_and_labels(full_tokens: dict[str, pd.DataFrame]) -> None:
@@ -168,3 +176,59 @@ def test_download_wrong_content(tmp_path: Path, serve) -> None:  # type: ignore[
     with serve(corrupt=True) as s, pytest.raises(DataError, match="sha256"):
         fetch_split("test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", sha256=CANONICAL_SHA256["test"], backoff=0)
     assert not (tmp_path / "t.txt").exists()
+
+
+def test_auto_source_follows_the_config_not_the_disk(tmp_path: Path) -> None:
+    assert resolve_source("auto", None) == "download"
+    # A configured directory is used even when it lacks the files: the job then fails naming it,
+    # instead of silently downloading.
+    assert resolve_source("auto", str(tmp_path / "empty")) == "local"
+    assert resolve_source("download", str(tmp_path)) == "download"
+    with pytest.raises(DataError, match="data.local_dir: directory .*empty.* does not exist"):
+        fetch_split("test", tmp_path / "out.txt", source=resolve_source("auto", str(tmp_path / "empty")), local_dir=tmp_path / "empty")
+
+
+def test_cache_conll_downloads_once_and_verifies(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    with serve() as s:
+        urls = {split: f"{s.url}/{split}.txt.gz" for split in ("train", "test")}
+        d = cache_conll(tmp_path / "cache", urls, backoff=0)
+        assert s.hits == 2
+        for split in ("train", "test"):
+            assert hashlib.sha256(gzip.decompress((d / f"{split}.txt.gz").read_bytes())).hexdigest() == CANONICAL_SHA256[split]
+        cache_conll(tmp_path / "cache", urls, backoff=0)  # already there and verified: no second download
+        assert s.hits == 2
+
+
+def test_cache_conll_keeps_nothing_unverified(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    with serve(corrupt=True) as s, pytest.raises(DataError, match="sha256"):
+        cache_conll(tmp_path / "cache", {split: f"{s.url}/{split}.txt.gz" for split in ("train", "test")}, backoff=0)
+    assert not list((tmp_path / "cache").glob("*.gz"))
+
+
+def _pytest_on_data(tmp_path: Path, mirror: str) -> subprocess.CompletedProcess[str]:
+    """Run one data test in a fresh pytest with no NEUROSIEVE_CONLL_DIR, an empty cache and a given mirror."""
+    env = {k: v for k, v in os.environ.items() if k != "NEUROSIEVE_CONLL_DIR"}
+    env.update(NEUROSIEVE_CACHE=str(tmp_path / "cache"), NEUROSIEVE_CONLL_URL=mirror)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{ROOT}/tests/test_data.py::test_full_counts_and_labels"]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.slow
+def test_fixture_downloads_into_the_cache(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    with serve() as s:
+        res = _pytest_on_data(tmp_path, s.url)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert s.hits == 2 and sorted(p.name for p in (tmp_path / "cache/conll2000").iterdir()) == ["test.txt.gz", "train.txt.gz"]
+
+
+@pytest.mark.slow
+def test_fixture_without_data_fails_with_one_message(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on: no network
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    res = _pytest_on_data(tmp_path, f"http://127.0.0.1:{port}")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert out.count("CoNLL-2000 is needed by the tests and could not be obtained") == 1, out[-3000:]
+    assert "set NEUROSIEVE_CONLL_DIR" in out and str(tmp_path / "cache") in out
+    assert not (tmp_path / "cache/conll2000/train.txt.gz").exists()

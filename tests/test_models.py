@@ -55,6 +55,21 @@ def test_subset_is_seeded() -> None:
     assert len(subset_sentences(100, None, 1)) == 100
 
 
+def test_near_twin_starts_from_the_same_init_and_ends_different(small_tokens: dict[str, pd.DataFrame]) -> None:
+    train, test = small_tokens["train"], small_tokens["test"]
+    model, _, m = train_tagger(train, test, "bilstm", 5, TINY, FAST, subset=0.8, progress=False)
+    twin, _, t = train_tagger(train, test, "bilstm", 5, TINY, FAST, subset=0.8, progress=False, order_seed=11)
+    other = train_tagger(train, test, "bilstm", 6, TINY, FAST, subset=0.8, progress=False)[2]
+    # Same initial weights and the same sentences as its partner; another seed draws other ones.
+    assert t["init_weights_sha256"] == m["init_weights_sha256"] != other["init_weights_sha256"]
+    assert t["train_subset"]["sentences"] == m["train_subset"]["sentences"] != other["train_subset"]["sentences"]
+    assert len(m["train_subset"]["sentences"]) == m["train_sentences"] == round(0.8 * m["train_subset"]["of"])
+    assert (t["seed"], t["order_seed"], m["order_seed"]) == (5, 11, 5)
+    # ...but another data order: the trained weights differ.
+    a, b = model.state_dict(), twin.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
 def test_reload_reproduces_activations_exactly(trained, small_tokens, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model, vocab, _ = trained
     save_model(model, vocab, tmp_path / "m")

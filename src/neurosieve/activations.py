@@ -2,10 +2,13 @@
 
 Columns: the token key (``sentence``, ``position``, ``word`` and the corpus's other fields,
 for CoNLL-2000 ``pos`` and ``chunk``),
-then ``layer_0`` … ``layer_L``, each a fixed-size list of float32 (one row per
-token). Reading one layer reads only its column and becomes a (tokens ×
-neurons) array without a per-row copy. Files are written a block of sentences
-at a time (one row group each), so memory stays bounded by the block.
+then ``layer_0`` … ``layer_L``, each a fixed-size list of float32, or of
+float16 when stored at half precision (one row per token). A dump may hold
+only some layers (``layer_2``, ``layer_12``: the names keep the model's layer
+index). Reading one layer reads only its column and becomes a (tokens ×
+neurons) float32 array, whatever the stored precision. Files are written a
+block of sentences at a time (one row group each), so memory stays bounded by
+the block; no stage ever reads more than the layer it analyses.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .data import field_columns, sentences, token_table_to_arrow
 from .io import PROVENANCE_KEY, atomic_path
-from .models import Tagger, Vocab
+from .models import UNK, Tagger, Vocab
 from .training import length_batches, make_batch
 
 #: A function from a list of sentences (lists of words) to one (tokens × neurons) float32 array per layer.
@@ -37,9 +40,31 @@ def layer_name(i: int) -> str:
     return f"layer_{i}"
 
 
-def _fixed_list(values: np.ndarray) -> pa.FixedSizeListArray:
-    values = np.ascontiguousarray(values, dtype=np.float32)
+#: Storage precisions of activation files: float32 (exact) or float16 (half the disk; read back as float32).
+STORAGE_DTYPES = ("float32", "float16")
+
+
+def _fixed_list(values: np.ndarray, dtype: str = "float32") -> pa.FixedSizeListArray:
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"activation storage dtype must be one of {STORAGE_DTYPES}, got {dtype!r}")
+    if dtype == "float16":
+        big = np.abs(values) > np.finfo(np.float16).max
+        if big.any():
+            raise ValueError(
+                f"{int(big.sum())} activations exceed float16's range (±65504); store this model as float32"
+            )
+    values = np.ascontiguousarray(values, dtype=dtype)
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
+
+
+def select_layers(layers: Sequence[np.ndarray], wanted: Sequence[int] | None) -> list[tuple[int, np.ndarray]]:
+    """(index, array) of the wanted layers of an extractor's output (all when ``wanted`` is None)."""
+    if wanted is None:
+        return list(enumerate(layers))
+    bad = [i for i in wanted if not 0 <= i < len(layers)]
+    if bad:
+        raise ValueError(f"layers {bad} requested, but the model has layers 0..{len(layers) - 1}")
+    return [(i, layers[i]) for i in wanted]
 
 
 def write_activations(
@@ -49,10 +74,14 @@ def write_activations(
     meta: Mapping[str, Any],
     block_sentences: int = 1024,
     progress: bool = True,
+    layers: Sequence[int] | None = None,
+    dtype: str = "float32",
 ) -> list[int]:
     """Run ``extract`` over the sentences of ``tokens`` a block at a time and stream the table to ``path``.
 
-    Returns the width of each layer. The file appears only once complete.
+    ``layers`` names the extractor's outputs when it was built to return only
+    those layer indices (None: it returns every layer, 0 first); ``dtype`` is the storage precision (see :data:`STORAGE_DTYPES`). Returns
+    the width of each stored layer. The file appears only once complete.
     """
     words = sentences(tokens, "word")
     starts = np.concatenate([[0], np.cumsum([len(s) for s in words])])
@@ -63,16 +92,20 @@ def write_activations(
             bar = tqdm(total=len(words), desc=f"activations {Path(path).name}", unit="sent", disable=not progress)
             for b in range(0, len(words), block_sentences):
                 block = words[b : b + block_sentences]
-                layers = extract(block)
+                out = extract(block)
+                if layers is not None and len(out) != len(layers):
+                    raise ValueError(f"the extractor returned {len(out)} layers for the {len(layers)} requested ({list(layers)})")
+                chosen = list(enumerate(out)) if layers is None else list(zip(layers, out))
                 key = token_table_to_arrow(tokens.iloc[starts[b] : starts[b + len(block)]])
                 n = len(key)
-                for i, arr in enumerate(layers):
+                for i, arr in chosen:
                     if arr.shape[0] != n:
                         raise ValueError(f"layer {i}: {arr.shape[0]} rows for {n} tokens")
-                    key = key.append_column(layer_name(i), _fixed_list(arr))
+                    key = key.append_column(layer_name(i), _fixed_list(arr, dtype))
                 if writer is None:
-                    dims = [a.shape[1] for a in layers]
-                    md = {PROVENANCE_KEY: json.dumps({**meta, "layer_dims": dims}, default=str).encode()}
+                    dims = [a.shape[1] for _, a in chosen]
+                    info = {"layer_dims": dims, "layers": [i for i, _ in chosen], "dtype": dtype}
+                    md = {PROVENANCE_KEY: json.dumps({**meta, **info}, default=str).encode()}
                     # The key columns are re-encoded per block; store them plain so blocks share one schema.
                     schema = key.schema.with_metadata(md)
                     schema = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema], metadata=md)
@@ -92,13 +125,19 @@ def activation_layers(path: str | os.PathLike[str]) -> list[str]:
 
 
 def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
-    """One layer of an activation file as a (tokens × neurons) float32 array, reading only its column."""
+    """One layer of an activation file as a writable (tokens × neurons) float32 array, reading only its column.
+
+    A float16 column is widened to float32 here, so every stage computes in float32.
+    """
     name = layer if isinstance(layer, str) else layer_name(layer)
     if name not in activation_layers(path):
         raise KeyError(f"{path}: no column {name!r}; layers are {activation_layers(path)}")
     col = pq.read_table(path, columns=[name]).column(name).combine_chunks()
     width = col.type.list_size
-    return col.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
+    values = col.flatten().to_numpy(zero_copy_only=False)
+    del col
+    # One float32 copy: widens float16, and detaches the array from Arrow's read-only buffer.
+    return np.array(values, dtype=np.float32, copy=True).reshape(-1, width)
 
 
 def read_keys(path: str | os.PathLike[str], derived: bool = True) -> pd.DataFrame:
@@ -115,23 +154,40 @@ def read_keys(path: str | os.PathLike[str], derived: bool = True) -> pd.DataFram
     return add_derived(keys) if derived else keys
 
 
-def tagger_extractor(model: Tagger, vocab: Vocab, batch_size: int = 64) -> Extractor:
-    """An :data:`Extractor` for a tagger trained here: all layers, batched by length, in eval mode."""
+def tagger_extractor(
+    model: Tagger, vocab: Vocab, batch_size: int = 64, unk_rate: float = 0.0, seed: int = 0, layers: Sequence[int] | None = None
+) -> Extractor:
+    """An :data:`Extractor` for a tagger trained here: all layers (or only ``layers``), batched by length, in eval mode.
+
+    ``unk_rate`` applies the tagger's own rare-word policy (its training word
+    dropout): each word is replaced by ``<unk>`` with that probability (seeded,
+    the same draws on every run), so a probe trained on these activations sees
+    ``<unk>`` inputs as the test set's unknown words produce them.
+    """
     device = next(model.parameters()).device
+    wanted = list(range(len(model.layer_dims))) if layers is None else list(layers)
+    rng = np.random.default_rng([seed, 11])
+    unk = vocab.word_index[UNK]
+
+    def encode(sentence: Sequence[str]) -> tuple[list[int], list[int]]:
+        ids, shapes = vocab.encode_words(sentence)
+        if unk_rate:
+            ids = np.where(rng.random(len(ids)) < unk_rate, unk, ids).tolist()
+        return ids, shapes
 
     @torch.no_grad()
     def extract(block: Sequence[Sequence[str]]) -> list[np.ndarray]:
         model.eval()
-        encoded = [vocab.encode_words(s) for s in block]
+        encoded = [encode(s) for s in block]
         lengths = np.array([len(s) for s in block])
         offsets = np.concatenate([[0], np.cumsum(lengths)])
-        out = [np.empty((offsets[-1], d), dtype=np.float32) for d in model.layer_dims]
+        out = [np.empty((offsets[-1], model.layer_dims[w]), dtype=np.float32) for w in wanted]
         for idx in length_batches(lengths, batch_size):
             b = make_batch(idx, encoded, None).to(device)
-            layers = model(b.words, b.shapes, b.lengths)[1]
-            layers = [h.float().cpu().numpy() for h in layers]
+            hidden = [h for _, h in select_layers(model(b.words, b.shapes, b.lengths)[1], wanted)]
+            hidden = [h.float().cpu().numpy() for h in hidden]
             for row, i in enumerate(idx):
-                for arr, h in zip(out, layers):
+                for arr, h in zip(out, hidden):
                     arr[offsets[i] : offsets[i + 1]] = h[row, : lengths[i]]
         return out
 
@@ -144,6 +200,7 @@ __all__ = [
     "layer_name",
     "read_keys",
     "read_layer",
+    "select_layers",
     "tagger_extractor",
     "write_activations",
 ]
@@ -156,13 +213,26 @@ def dump_tagger_activations(
     batch_size: int = 64,
     device: str = "auto",
     settings: Mapping[str, Any] | None = None,
+    unk_rate: float = 0.0,
+    seed: int = 0,
+    layers: Sequence[int] | None = None,
+    dtype: str = "float32",
 ) -> list[int]:
-    """Dump every layer of a saved tagger over a token table (workflow edge)."""
+    """Dump every layer (or only ``layers``) of a saved tagger over a token table, stored as ``dtype`` (workflow edge).
+
+    See :func:`tagger_extractor` for ``unk_rate``. A fine-tuned encoder's
+    directory is dumped by :func:`neurosieve.finetuning.dump_finetuned_activations`.
+    """
+    from .finetuning import dump_finetuned_activations, is_finetuned
+
+    if is_finetuned(model_dir):
+        return dump_finetuned_activations(model_dir, tokens_path, out_path, batch_size, device, layers, dtype)
     from .data import read_tokens
     from .io import provenance
     from .models import load_model
     from .training import pick_device
 
     model, vocab = load_model(model_dir, pick_device(device))
-    meta = provenance({"model": str(model_dir), "tokens": str(tokens_path), "batch_size": batch_size, **(settings or {})})
-    return write_activations(read_tokens(tokens_path), tagger_extractor(model, vocab, batch_size), out_path, meta)
+    meta = provenance({"model": str(model_dir), "tokens": str(tokens_path), "batch_size": batch_size, "unk_rate": unk_rate, **(settings or {})}, seed)
+    extract = tagger_extractor(model, vocab, batch_size, unk_rate, seed, layers)
+    return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)

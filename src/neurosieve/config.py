@@ -67,22 +67,36 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def check_semantics(cfg: Mapping[str, Any]) -> None:
     """Checks a schema cannot express: local model paths must exist, package models must import."""
-    from .pretrained import resolve_model_spec
+    from .modelspec import resolve_model_spec
 
     problems = []
     for name, fam in cfg.get("families", {}).items():
-        if fam.get("kind") != "pretrained":
+        if fam.get("kind") in TRAINED_KINDS:
+            try:
+                twin_instance(fam)
+            except ConfigError as exc:
+                problems.append(f"  config key 'families.{name}.{exc}'")
             continue
-        for i, spec in enumerate(fam.get("models", [])):
+        if fam.get("kind") == FINETUNED_KIND:
+            specs = [("model", fam.get("model"))]
+        elif fam.get("kind") == "pretrained":
+            specs = [(f"models.{i}", spec) for i, spec in enumerate(fam.get("models", []))]
+        else:
+            continue
+        for key, spec in specs:
             try:
                 resolve_model_spec(spec)
             except (FileNotFoundError, ImportError) as exc:
-                problems.append(f"  config key 'families.{name}.models.{i}': {exc}")
+                problems.append(f"  config key 'families.{name}.{key}': {exc}")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems))
 
 
 TRAINED_KINDS = ("bilstm", "transformer")
+#: A pretrained encoder fine-tuned here per seed (see :mod:`neurosieve.finetuning`).
+FINETUNED_KIND = "finetuned"
+#: Kinds whose instances are seeds (``seed<N>``) and whose models are saved under ``models/``.
+SEEDED_KINDS = (*TRAINED_KINDS, FINETUNED_KIND)
 
 
 def corpus_columns(cfg: Mapping[str, Any]) -> tuple[str, ...]:
@@ -132,8 +146,8 @@ def instance_name(spec: str) -> str:
 
 
 def instances(family: Mapping[str, Any]) -> list[str]:
-    """The instance names of a family: ``seed<N>`` for trained families, one per model spec for pretrained ones."""
-    if family["kind"] in TRAINED_KINDS:
+    """The instance names of a family: ``seed<N>`` for trained and fine-tuned families, one per model spec for pretrained ones."""
+    if family["kind"] in SEEDED_KINDS:
         return [f"seed{s}" for s in family["seeds"]]
     names = [instance_name(m) for m in family["models"]]
     return [n if names.count(n) == 1 else f"{i}-{n}" for i, n in enumerate(names)]
@@ -145,34 +159,87 @@ def instance_model(family: Mapping[str, Any], instance: str) -> str:
 
 
 def instance_seed(instance: str) -> int:
-    """The seed of a trained instance name ``seed<N>``."""
-    if not instance.startswith("seed") or not instance[4:].isdigit():
-        raise ValueError(f"instance {instance!r} is not of the form seed<N>")
-    return int(instance[4:])
+    """The seed of a trained instance name ``seed<N>`` (or of a near-twin ``seed<N>-order<M>``)."""
+    return instance_seeds(instance)[0]
 
 
-def family_layers(family: Mapping[str, Any]) -> list[int]:
-    """The activation layer indices of a family (0 is the embedding layer).
+_TRAINED_INSTANCE = re.compile(r"seed(\d+)(?:-order(\d+))?")
 
-    Trained families: ``num_layers + 1``. Pretrained families: read from the
-    first model's configuration (``num_hidden_layers + 1``); all instances of a
-    family must share it.
+
+def instance_seeds(instance: str) -> tuple[int, int]:
+    """(seed, data-order seed) of a trained instance: ``seed<N>`` is (N, N), a near-twin ``seed<N>-order<M>`` is (N, M)."""
+    m = _TRAINED_INSTANCE.fullmatch(instance)
+    if not m:
+        raise ValueError(f"instance {instance!r} is not of the form seed<N> or seed<N>-order<M>")
+    seed = int(m.group(1))
+    return seed, int(m.group(2)) if m.group(2) is not None else seed
+
+
+def twin_instance(family: Mapping[str, Any]) -> str | None:
+    """The near-twin instance of a trained family (``seed<of>-order<order_seed>``), or None when it has none.
+
+    The twin shares initialisation and training subset with instance
+    ``seed<of>`` and differs only in data order (and dropout draws); it is
+    not one of the family's instances, only the twin experiment uses it.
     """
+    twin = family.get("twin") if family.get("kind") in TRAINED_KINDS else None
+    if not twin:
+        return None
+    if twin["of"] not in family["seeds"]:
+        raise ConfigError(f"twin.of: seed {twin['of']} is not one of the family's seeds {family['seeds']}")
+    if twin["order_seed"] == twin["of"]:
+        raise ConfigError(f"twin.order_seed must differ from twin.of ({twin['of']}): the twin would be its partner")
+    return f"seed{twin['of']}-order{twin['order_seed']}"
+
+
+class LayersUnknown(ConfigError):
+    """The layer count of a pretrained family is known only once its hub model is fetched."""
+
+
+def family_depth(family: Mapping[str, Any]) -> int:
+    """How many activation layers a family's models have (hidden layers + 1: layer 0 is the embedding layer).
+
+    Trained families: ``model.num_layers + 1``. Pretrained and fine-tuned
+    families: ``num_layers + 1`` when the config gives it, else read from each
+    model's ``config.json`` on disk (a local directory, a packaged model, the
+    Hugging Face cache); all instances of a family must share it. Never touches
+    the network or an ML library: a hub model that is not cached raises
+    :class:`LayersUnknown` (the workflow then asks its ``model_info`` job).
+    """
+    from .modelspec import layer_count, model_dir_on_disk
+
     if family["kind"] in TRAINED_KINDS:
-        return list(range(family["model"]["num_layers"] + 1))
-    from transformers import AutoConfig
-
-    from .pretrained import resolve_model_spec
-
+        return int(family["model"]["num_layers"]) + 1
+    if family.get("num_layers") is not None:
+        return int(family["num_layers"]) + 1
     counts = set()
-    for m in family["models"]:
-        try:
-            counts.add(AutoConfig.from_pretrained(resolve_model_spec(m)).num_hidden_layers + 1)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"model {m!r} could not be found: not a local model directory, and not on the Hugging Face hub "
-                f"or in its local cache (offline?): {exc}"
-            ) from exc
+    for m in family["models"] if family["kind"] == "pretrained" else [family["model"]]:
+        path = model_dir_on_disk(m)
+        if path is None:
+            raise LayersUnknown(f"model {m!r} is not on disk (not cached from the Hugging Face hub yet)")
+        counts.add(layer_count(path))
+    return common_depth(counts)
+
+
+def common_depth(counts: set[int] | list[int]) -> int:
+    """The layer count shared by every instance of a pretrained family (given each instance's count)."""
+    counts = set(counts)
     if len(counts) != 1:
         raise ConfigError(f"instances of a pretrained family must have the same number of layers, got {sorted(counts)}")
-    return list(range(counts.pop()))
+    return counts.pop()
+
+
+def family_layers(family: Mapping[str, Any], depth: int | None = None) -> list[int]:
+    """The activation layer indices a family dumps and analyses: all of them, or those its ``layers`` key keeps.
+
+    ``depth`` overrides :func:`family_depth` (the workflow passes it when a hub model's count came from its
+    ``model_info`` job).
+    """
+    count = family_depth(family) if depth is None else depth
+    wanted = family.get("layers")
+    if wanted is None:
+        return list(range(count))
+    bad = [i for i in wanted if not 0 <= i < count]
+    if bad:
+        raise ConfigError(f"config key 'layers': layers {bad} do not exist; the family has layers 0..{count - 1}")
+    return sorted(set(wanted))

@@ -1,12 +1,12 @@
 """Cross-model correlation analysis (CCA): how strongly each neuron's function recurs in other instances.
 
-Notation (DESIGN §3): instance i of N, neuron j, activations over the same T
+Notation (docs/methods.md): instance i of N, neuron j, activations over the same T
 tokens; r is Pearson correlation over those tokens. For every ordered pair of
 instances (i, i'), s_i'(i, j) = max_j' |r(M_ij, M_i'j')| is the presence of
 neuron (i, j)'s function in i'. Then
 
 * MaxCorr     = max over i' of s_i'     (Dalvi et al. 2019; Bau et al. 2019)
-* MeanMaxCorr = mean over i' of s_i'    (the reading report's proposal)
+* MeanMaxCorr = mean over i' of s_i'    (a proposal, see docs/methods.md)
 * MinCorr     = min over i' of s_i'     (Bau et al. 2019)
 * LinReg      = min over i' of R^2 of the least-squares prediction of neuron
   (i, j) from the whole layer of i' (Bau et al.'s "rank by the worst
@@ -17,12 +17,18 @@ partner). All correlations come from one blocked matrix product per pair of
 instances over z-scored activations (Z_a Z_b^T / T); each pair is computed once
 and read along both axes. A constant (dead) neuron has no correlation: it gets
 score 0, a ``dead`` flag and the last ranks, never a NaN.
+
+With a ``device`` (e.g. ``"cuda"``) the standardised activations live on that
+torch device and the products and per-block maxima run there; only per-neuron
+results (and LinReg's correlation matrices) come back. ``device=None`` is the
+NumPy path; both give the same numbers to float32 rounding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +39,9 @@ SIGNED = ("maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed")
 
 @dataclass
 class Standardized:
-    """z-scored activations (tokens × neurons, float32) and the dead-neuron mask."""
+    """z-scored activations (tokens × neurons, float32; a NumPy array or a torch tensor) and the dead-neuron mask."""
 
-    z: np.ndarray
+    z: Any
     dead: np.ndarray
 
     @property
@@ -43,13 +49,16 @@ class Standardized:
         return self.z.shape[0]
 
 
-def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, copy: bool = True) -> Standardized:
+def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, copy: bool = True, device: str | None = None) -> Standardized:
     """z-score each column of a (tokens × neurons) array over tokens; constant columns are dead and set to 0.
 
     Means and variances accumulate in float64; a column is constant when its
     standard deviation is at most ``rtol`` times max(|mean|, 1). With
     ``copy=False`` a writable array of the right dtype is standardised in place.
+    With a torch ``device`` the result is a tensor on it, computed there.
     """
+    if device is not None:
+        return _standardize_torch(x, dtype, rtol, device)
     x = np.asarray(x, dtype=dtype)
     mean = x.mean(axis=0, dtype=np.float64)
     if copy or not x.flags.writeable:
@@ -62,6 +71,39 @@ def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, cop
     if dead.any():
         z[:, dead] = 0.0
     return Standardized(z, dead)
+
+
+def _standardize_torch(x: np.ndarray, dtype: type, rtol: float, device: str) -> Standardized:
+    """:func:`standardize` in torch on ``device`` (same steps, same float64 accumulation)."""
+    import torch
+
+    t = torch.as_tensor(np.asarray(x, dtype=dtype)).to(device)
+    mean = t.mean(0, dtype=torch.float64)
+    z = t - mean.to(t.dtype)
+    std = torch.sqrt((z * z).sum(0, dtype=torch.float64) / max(len(t), 1))
+    dead = std <= rtol * torch.clamp(mean.abs(), min=1.0)
+    z /= torch.where(dead, 1.0, std).to(z.dtype)
+    z[:, dead] = 0.0
+    return Standardized(z, dead.cpu().numpy())
+
+
+def _numpy(a: Any) -> np.ndarray:
+    """A NumPy array from a NumPy array or a torch tensor (on any device)."""
+    return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
+
+
+def _block_maxima(c: Any, axis: int) -> tuple[np.ndarray, ...]:
+    """Along ``axis`` of a correlation block: max |r|, its index, the signed r there, max r, its index (as NumPy arrays)."""
+    if isinstance(c, np.ndarray):
+        a = np.abs(c)
+        j = a.argmax(axis=axis)
+        r = np.take_along_axis(c, np.expand_dims(j, axis), axis).squeeze(axis)
+        js = c.argmax(axis=axis)
+        return np.take_along_axis(a, np.expand_dims(j, axis), axis).squeeze(axis), j, r, np.take_along_axis(c, np.expand_dims(js, axis), axis).squeeze(axis), js
+    v, j = c.abs().max(dim=axis)
+    r = c.gather(axis, j.unsqueeze(axis)).squeeze(axis)
+    vs, js = c.max(dim=axis)
+    return tuple(_numpy(t) for t in (v, j, r, vs, js))
 
 
 @dataclass
@@ -81,19 +123,15 @@ def _empty(n: int) -> PairMax:
     )
 
 
-def _update(acc: PairMax, sl: slice, c: np.ndarray, offset: int = 0) -> None:
-    """Fold a block of correlations (rows: acc's neurons in ``sl``, columns: partners from ``offset`` on) into ``acc``."""
-    a = np.abs(c)
-    j = a.argmax(axis=1)
-    rows = np.arange(c.shape[0])
-    v = a[rows, j]
+def _update(acc: PairMax, sl: slice, c: Any, offset: int = 0, axis: int = 1) -> None:
+    """Fold a block of correlations into ``acc``: acc's neurons in ``sl`` along the block's other axis than
+    ``axis``, their partners (from ``offset`` on) along ``axis``."""
+    v, j, r, vs, js = _block_maxima(c, axis)
     better = v > acc.best_abs[sl]
     idx = np.arange(acc.best_abs.shape[0])[sl][better]
     acc.best_abs[idx] = v[better]
     acc.best_abs_neuron[idx] = j[better] + offset
-    acc.best_abs_r[idx] = c[rows, j][better]
-    js = c.argmax(axis=1)
-    vs = c[rows, js]
+    acc.best_abs_r[idx] = r[better]
     better = vs > acc.best_signed[sl]
     idx = np.arange(acc.best_signed.shape[0])[sl][better]
     acc.best_signed[idx] = vs[better]
@@ -118,15 +156,15 @@ def pair_maxima(
         sl = slice(start, min(start + block, da))
         c = (a.z[:, sl].T @ b.z) / t
         if full is not None:
-            full[sl] = c
+            full[sl] = _numpy(c)
         _update(fa, sl, c)
-        _update(fb, slice(None), c.T, offset=start)  # the same block read along b's axis
+        _update(fb, slice(None), c, offset=start, axis=0)  # the same block read along b's axis
     return fa, fb, full
 
 
 def gram(x: Standardized) -> np.ndarray:
     """An instance's correlation matrix with itself (Z^T Z / T), float64."""
-    return (x.z.T @ x.z).astype(np.float64) / x.tokens
+    return _numpy(x.z.T @ x.z).astype(np.float64) / x.tokens
 
 
 def linreg_r2(
@@ -145,7 +183,7 @@ def linreg_r2(
     """
     g = gram(predictors) if predictor_gram is None else predictor_gram.copy()
     g[np.diag_indices_from(g)] += ridge
-    c = (predictors.z.T @ target.z).astype(np.float64) / target.tokens if cross is None else np.asarray(cross, np.float64)
+    c = _numpy(predictors.z.T @ target.z).astype(np.float64) / target.tokens if cross is None else np.asarray(cross, np.float64)
     w = np.linalg.solve(g, c)
     r2 = np.einsum("pj,pj->j", c, w)
     r2[target.dead] = 0.0
@@ -179,17 +217,19 @@ def correlate_instances(
     linreg: bool = True,
     dtype: type = np.float32,
     copy: bool = True,
+    device: str | None = None,
 ) -> CorrelationResult:
     """Score every neuron of every instance by MaxCorr, MeanMaxCorr, MinCorr and LinReg.
 
     ``activations`` maps an instance name to its (tokens × neurons) array for
     one layer; instances may differ in width but must cover the same tokens.
     ``copy=False`` lets the arrays be standardised in place (saves memory).
+    ``device`` runs the products on that torch device (see the module notes).
     """
     names = list(activations)
     if len(names) < 2:
         raise ValueError(f"cross-model correlation needs at least two instances, got {names}")
-    std = {n: standardize(activations[n], dtype, copy=copy) for n in names}
+    std = {n: standardize(activations[n], dtype, copy=copy, device=device) for n in names}
     best: dict[tuple[str, str], PairMax] = {}
     cross: dict[tuple[str, str], np.ndarray] = {}
     for ai, a in enumerate(names):
@@ -291,37 +331,28 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def duplicate_experiment(
-    activations: Mapping[str, np.ndarray],
-    duplicate: str,
+def ranking_change(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    instances: Sequence[str],
     ks: Sequence[int],
-    methods: Sequence[str] = ("maxcorr", "meanmaxcorr"),
-    block: int = 1024,
-    before: pd.DataFrame | None = None,
+    methods: Sequence[str],
 ) -> pd.DataFrame:
-    """The report's two-identical-instances case: add an exact copy of one instance and compare rankings.
+    """How much each instance's ranking changes between two score tables (one row per method and instance).
 
-    For each method and original instance: Spearman correlation between its
-    rankings before and after the copy is added, and the overlap of its top-k.
-    The report predicts MaxCorr is fooled (the duplicated instance's neurons all
-    score ~1) while MeanMaxCorr is not. ``before`` takes scores already computed
-    for ``activations``.
+    Spearman correlation of the ranks before and after, the overlap of the
+    top-k sets, and the mean score before and after.
     """
-    if duplicate not in activations:
-        raise KeyError(f"duplicate instance {duplicate!r} is not one of {list(activations)}")
-    if before is None:
-        before = correlate_instances(activations, block, linreg=False).scores
-    copy_name = f"{duplicate}-copy"
-    after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False).scores
     rows = []
     for m in methods:
-        for inst in activations:
+        if f"rank_{m}" not in before or f"rank_{m}" not in after:
+            continue
+        for inst in instances:
             b = before[before["instance"] == inst].sort_values("neuron")
             a = after[after["instance"] == inst].sort_values("neuron")
             row = {
                 "method": m,
                 "instance": inst,
-                "duplicated": inst == duplicate,
                 "spearman": spearman(b[f"rank_{m}"].to_numpy(), a[f"rank_{m}"].to_numpy()),
                 "mean_score_before": float(b[m].mean()),
                 "mean_score_after": float(a[m].mean()),
@@ -330,6 +361,91 @@ def duplicate_experiment(
                 row[f"top{k}_overlap"] = len(np.intersect1d(top_k(before, inst, m, k), top_k(after, inst, m, k))) / k
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def duplicate_experiment(
+    activations: Mapping[str, np.ndarray],
+    duplicate: str,
+    ks: Sequence[int],
+    methods: Sequence[str] = ("maxcorr", "meanmaxcorr"),
+    block: int = 1024,
+    before: pd.DataFrame | None = None,
+    device: str | None = None,
+    copy: bool = True,
+) -> pd.DataFrame:
+    """The two-identical-instances case (docs/methods.md): add an exact copy of one instance and compare rankings.
+
+    For each method and original instance: Spearman correlation between its
+    rankings before and after the copy is added, and the overlap of its top-k.
+    For the copied instance the outcome is fixed by algebra (every MaxCorr
+    score becomes 1, MeanMaxCorr a monotone transform), so the informative
+    rows are the other instances; every instance is reported. ``before``
+    takes scores already computed for ``activations``; ``device`` is
+    :func:`correlate_instances`'s; ``copy=False`` standardises the arrays in
+    place (an already standardised array is left as it is, so arrays the stage
+    has standardised can be passed again without a second copy).
+    """
+    if duplicate not in activations:
+        raise KeyError(f"duplicate instance {duplicate!r} is not one of {list(activations)}")
+    if before is None:
+        before = correlate_instances(activations, block, linreg=False, device=device).scores
+    copy_name = f"{duplicate}-copy"
+    after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False, copy=copy, device=device).scores
+    out = ranking_change(before, after, list(activations), ks, methods)
+    out.insert(2, "duplicated", out["instance"] == duplicate)
+    return out
+
+
+def twin_experiment(
+    activations: Mapping[str, np.ndarray],
+    twin: str,
+    twin_activations: np.ndarray,
+    twin_of: str,
+    ks: Sequence[int],
+    methods: Sequence[str] = METHODS,
+    block: int = 1024,
+    before: pd.DataFrame | None = None,
+    device: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add a near-twin instance (``twin``, trained like ``twin_of`` but for its data order) and compare rankings.
+
+    Returns the ranking change of every original instance (column
+    ``twinned`` marks ``twin_of``) and the scores of the family with the
+    twin, whose rankings the with-twin model ablation removes. Unlike the
+    exact copy, the outcome is not fixed in advance: the twin is close to its
+    partner, not equal.
+    """
+    if twin_of not in activations:
+        raise KeyError(f"twin partner {twin_of!r} is not one of {list(activations)}")
+    linreg = "linreg" in methods
+    if before is None:
+        before = correlate_instances(activations, block, linreg=linreg, device=device).scores
+    after = correlate_instances({**activations, twin: twin_activations}, block, linreg=linreg, device=device).scores
+    change = ranking_change(before, after, list(activations), ks, methods)
+    change.insert(2, "twinned", change["instance"] == twin_of)
+    return change, after
+
+
+def partner_rank_agreement(scores: pd.DataFrame, pairs: pd.DataFrame, methods: Sequence[str] = METHODS) -> pd.DataFrame:
+    """Agreement of rankings computed on different reference instances, matched through best partners.
+
+    For each method and ordered pair (a, b): the Spearman correlation, over
+    a's live neurons, between a neuron's rank in a and its best partner's
+    (by |r|) rank in b. 1 means ranking on a or on b orders the same
+    functions the same way; 0 means the reference instance decides the ranking.
+    """
+    rows = []
+    ranks = {inst: g.set_index("neuron") for inst, g in scores.groupby("instance", sort=False)}
+    for (a, b), g in pairs.groupby(["instance", "other"], sort=False):
+        g = g[(g["best_neuron"] >= 0) & ~ranks[a].loc[g["neuron"], "dead"].to_numpy()]
+        for m in methods:
+            col = f"rank_{m}"
+            if col not in scores or len(g) < 2:
+                continue
+            mine = ranks[a].loc[g["neuron"], col].to_numpy()
+            theirs = ranks[b].loc[g["best_neuron"], col].to_numpy()
+            rows.append({"method": m, "instance": a, "other": b, "spearman": spearman(mine, theirs)})
+    return pd.DataFrame(rows, columns=["method", "instance", "other", "spearman"])
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -348,23 +464,75 @@ def fraction_ks(fractions: Sequence[float], widths: Sequence[int]) -> list[int]:
     return sorted({max(1, min(d, int(round(f * d)))) for f in fractions})
 
 
-def similarity_table(reps: Mapping[tuple[str, int], np.ndarray]) -> pd.DataFrame:
+def similarity_table(
+    reps: Mapping[tuple[str, int], np.ndarray] | Sequence[tuple[str, int]],
+    load: Callable[[tuple[str, int]], np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Linear CKA between every pair of (instance, layer) representations, both orders, diagonal included.
 
-    Each representation is centred and its Gram norm computed once; cross terms are float32 products.
+    ``reps`` maps (instance, layer) to its (tokens × features) array; or it
+    lists the keys and ``load(key)`` reads one representation on demand. Then
+    the representations of one instance are held at a time while the later
+    ones stream past one layer at a time, so memory stays at one instance's
+    layers plus one layer, never the whole family. Each representation is
+    centred (float32) and its Gram norm computed in float64.
     """
+    if load is None:
+        if not isinstance(reps, Mapping):
+            raise TypeError("similarity_table: pass a mapping of arrays, or keys and a load function")
+        arrays = reps
+        load = arrays.__getitem__
     keys = list(reps)
-    centred = {k: (reps[k] - reps[k].mean(axis=0)).astype(np.float32) for k in keys}
-    norms = {k: float(np.linalg.norm((centred[k].T @ centred[k]).astype(np.float64))) for k in keys}
+
+    def centred(k: tuple[str, int]) -> np.ndarray:
+        x = np.asarray(load(k), dtype=np.float32)
+        return x - x.mean(axis=0, dtype=np.float64).astype(np.float32)
+
+    def gram_norm(x: np.ndarray) -> float:
+        return float(np.linalg.norm((x.T @ x).astype(np.float64)))
+
+    by_instance = list(dict.fromkeys(k[0] for k in keys))
+    norms: dict[tuple[str, int], float] = {}
     rows = []
-    for ai, a in enumerate(keys):
-        for b in keys[ai:]:
-            xy = float(np.linalg.norm((centred[a].T @ centred[b]).astype(np.float64)) ** 2)
-            v = xy / (norms[a] * norms[b]) if norms[a] > 0 and norms[b] > 0 else 0.0
-            rows.append({"instance_a": a[0], "layer_a": a[1], "instance_b": b[0], "layer_b": b[1], "cka": v})
-            if a != b:
-                rows.append({"instance_a": b[0], "layer_a": b[1], "instance_b": a[0], "layer_b": a[1], "cka": v})
+
+    def add(a: tuple[str, int], b: tuple[str, int], xa: np.ndarray, xb: np.ndarray) -> None:
+        xy = float(np.linalg.norm((xa.T @ xb).astype(np.float64)) ** 2)
+        v = xy / (norms[a] * norms[b]) if norms[a] > 0 and norms[b] > 0 else 0.0
+        rows.append({"instance_a": a[0], "layer_a": a[1], "instance_b": b[0], "layer_b": b[1], "cka": v})
+        if a != b:
+            rows.append({"instance_a": b[0], "layer_a": b[1], "instance_b": a[0], "layer_b": a[1], "cka": v})
+
+    for ii, inst in enumerate(by_instance):
+        own = [k for k in keys if k[0] == inst]
+        held = {k: centred(k) for k in own}
+        for k, x in held.items():
+            norms.setdefault(k, gram_norm(x))
+        for ai, a in enumerate(own):
+            for b in own[ai:]:
+                add(a, b, held[a], held[b])
+        for other in by_instance[ii + 1 :]:
+            for b in (k for k in keys if k[0] == other):
+                xb = centred(b)
+                norms.setdefault(b, gram_norm(xb))
+                for a in own:
+                    add(a, b, held[a], xb)
+                del xb
+        del held
     return pd.DataFrame(rows)
+
+
+def correlation_device(requested: str = "auto") -> str | None:
+    """The torch device correlation runs on: ``auto`` is CUDA when present, else the NumPy path (None);
+    ``cpu`` is the NumPy path; ``cuda`` without a GPU is an error."""
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else None
+    if requested == "cpu":
+        return None
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("correlation device 'cuda' requested but no CUDA GPU is available")
+    return requested
 
 
 def run_correlation(
@@ -377,11 +545,13 @@ def run_correlation(
     linreg: bool = True,
     top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
     duplicate: str | None = None,
+    device: str = "auto",
 ) -> CorrelationResult:
     """Correlation stage (workflow edge): scores, pairs, stability and the duplicate experiment.
 
     ``sources`` maps an instance name to its activation file and layer: one
     layer of a family, or layers of several families correlated together.
+    ``device`` is resolved by :func:`correlation_device`.
     """
     import logging
 
@@ -392,7 +562,9 @@ def run_correlation(
     acts = {inst: read_layer(path, layer) for inst, (path, layer) in sources.items()}
     layers = {inst: layer for inst, (_, layer) in sources.items()}
     settings = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
-    result = correlate_instances(acts, block, linreg)
+    dev = correlation_device(device)
+    # Standardised in place: one float32 copy of each instance's layer is all the stage holds.
+    result = correlate_instances(acts, block, linreg, copy=False, device=dev)
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
     dead = result.scores.groupby("instance")["dead"].sum()
     for inst, n in dead.items():
@@ -406,11 +578,41 @@ def run_correlation(
     elif duplicate is not None and duplicate not in acts:
         log.warning("duplicate instance %r is not among %s: experiment skipped", duplicate, list(acts))
         duplicate = None
-    dup = duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores) if duplicate else pd.DataFrame(
+    dup = duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores, device=dev, copy=False) if duplicate else pd.DataFrame(
         columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
     )
     write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))
     return result
+
+
+def run_twin_correlation(
+    family_paths: Mapping[str, str],
+    twin_path: str,
+    layer: int,
+    twin: str,
+    twin_of: str,
+    before_path: str,
+    scores_path: str,
+    change_path: str,
+    block: int = 1024,
+    linreg: bool = True,
+    top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
+) -> pd.DataFrame:
+    """Near-twin experiment of one layer (workflow edge): the family's scores with the twin added, and how
+    every instance's ranking changes (``before_path``: the correlation stage's scores without the twin)."""
+    from .activations import read_layer
+    from .io import provenance, write_parquet
+
+    acts = {inst: read_layer(path, layer) for inst, path in family_paths.items()}
+    methods = METHODS if linreg else tuple(m for m in METHODS if m != "linreg")
+    ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
+    change, after = twin_experiment(
+        acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=pd.read_parquet(before_path)
+    )
+    meta = provenance({"layer": layer, "twin": twin, "twin_of": twin_of, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)})
+    write_parquet(after.assign(layer=layer), scores_path, meta)
+    write_parquet(change.assign(layer=layer), change_path, meta)
+    return change
 
 
 def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.DataFrame:
@@ -418,10 +620,10 @@ def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.Dat
     from .activations import activation_layers, read_layer
     from .io import provenance, write_parquet
 
-    reps = {}
+    files = {}
     for inst, p in activation_paths.items():
         for name in activation_layers(p):
-            reps[inst, int(name.split("_")[1])] = read_layer(p, name)
-    table = similarity_table(reps)
+            files[inst, int(name.split("_")[1])] = p
+    table = similarity_table(list(files), lambda key: read_layer(files[key], key[1]))
     write_parquet(table, out_path, provenance({"instances": list(activation_paths)}))
     return table

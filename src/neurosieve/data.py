@@ -137,6 +137,50 @@ def fetch_split(
     return Path(dest)
 
 
+def resolve_source(source: str, local_dir: str | os.PathLike[str] | None) -> str:
+    """``auto`` means ``local`` when a local directory is configured and ``download`` otherwise.
+
+    The choice depends on the configuration only, never on what happens to be on
+    disk: a configured directory that lacks the files is an error (from
+    :func:`read_local`), not a silent download.
+    """
+    if source != "auto":
+        return source
+    return "local" if local_dir else "download"
+
+
+def cache_conll(
+    directory: str | os.PathLike[str],
+    urls: dict[str, str] | None = None,
+    sha256: dict[str, str | None] | None = None,
+    *,
+    retries: int = 1,
+    timeout: float = 30.0,
+    backoff: float = 1.0,
+) -> Path:
+    """Make ``directory`` hold verified ``train.txt.gz`` and ``test.txt.gz``, downloading what is missing.
+
+    A file already there is re-verified (a damaged one is an error, never silently
+    replaced); a downloaded one is written only after its checksum matches, so an
+    interrupted download leaves nothing behind. Returns the directory.
+    """
+    urls = {**CANONICAL_URLS, **(urls or {})}
+    sha256 = {**CANONICAL_SHA256, **(sha256 or {})}
+    d = Path(directory)
+    for split in SPLITS:
+        target = d / f"{split}.txt.gz"
+        if target.is_file():
+            verify_sha256(decompress(target.read_bytes(), str(target)), sha256[split], str(target))
+            continue
+        raw = download(urls[split], retries=retries, timeout=timeout, backoff=backoff)
+        text = decompress(raw, urls[split])
+        verify_sha256(text, sha256[split], urls[split])
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(raw if raw[:2] == b"\x1f\x8b" else gzip.compress(text, mtime=0))
+        log.info("cached %s in %s", urls[split], target)
+    return d
+
+
 def is_url(location: str) -> bool:
     """Whether a corpus location is a URL (http, https, ftp or file) rather than a path."""
     import urllib.parse

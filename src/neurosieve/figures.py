@@ -1,6 +1,6 @@
-"""The report's figures, each a function from tables to a matplotlib Figure (sized for a paper column).
+"""The workflow's figures, each a function from tables to a matplotlib Figure (sized for a paper column).
 
-Numbering follows DESIGN §4. Saving is separate (:func:`save`), so every
+Numbering follows docs/methods.md (Figures). Saving is separate (:func:`save`), so every
 figure function can be called on in-memory tables.
 """
 
@@ -261,18 +261,103 @@ def similarity_heatmap(cka: pd.DataFrame) -> Figure:
     return fig
 
 
+#: Figure 11's lines: (metric, group, label, style). The probe and every baseline it must be compared with.
+ACCURACY_LINES = (
+    ("accuracy", "overall", "probe", {"marker": "o"}),
+    ("majority_baseline", "overall", "per-word majority", {"ls": "--", "marker": ""}),
+    ("untrained_accuracy", "overall", "untrained model", {"ls": ":", "marker": "s"}),
+    ("control_accuracy", "overall", "control task", {"ls": "-.", "marker": "^"}),
+    ("accuracy", "in_vocab", "probe, in-vocab tokens", {"ls": "-", "marker": "v", "alpha": 0.6}),
+    ("accuracy", "oov", "probe, OOV tokens", {"ls": "-", "marker": "x", "alpha": 0.6}),
+)
+
+
 @styled
 def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
-    """Probe accuracy per layer and property (mean and range over instances); a companion to the summary table."""
+    """Probe accuracy per layer and property (mean and range over instances) beside its baselines.
+
+    One panel per property: the probe, the per-word majority baseline, the
+    untrained model's probe, the control task (selectivity is the gap to it),
+    and the probe on in- and out-of-vocabulary tokens; a companion to the summary table.
+    """
+    props = sorted(metrics["property"].unique())
+    fig, axes = _fig(COLUMN * max(1, len(props)) * 0.9, 2.4, ncols=max(1, len(props)))
+    for ax, prop in zip(axes[0], props):
+        for metric, group, label, style in ACCURACY_LINES:
+            m = metrics[(metrics["metric"] == metric) & (metrics["group"] == group) & (metrics["property"] == prop)]
+            if m.empty or m["value"].isna().all():
+                continue
+            s = m.groupby("layer")["value"].agg(["mean", "min", "max"])
+            ax.errorbar(s.index, 100 * s["mean"], yerr=[100 * (s["mean"] - s["min"]), 100 * (s["max"] - s["mean"])], ms=3, capsize=2, label=label, **style)
+        ax.set_title(prop)
+        ax.set_xlabel("layer (0 = embeddings)")
+        ax.set_ylabel("accuracy (%)")
+    axes[0, -1].legend(frameon=False, fontsize=5)
+    return fig
+
+
+@styled
+def lambda_grid(grid: pd.DataFrame) -> Figure:
+    """Held-out accuracy against weight concentration for every (l1, l2) pair searched; chosen pair, the
+    unregularised reference and the paper's default pair marked."""
+    fig, axes = _fig(COLUMN, 2.4)
+    ax = axes[0, 0]
+    ax.scatter(grid["concentration"], 100 * grid["accuracy"], s=10, c="0.6", label="grid")
+    for _, r in grid.iterrows():
+        ax.annotate(f"{r['l1']:g},{r['l2']:g}", (r["concentration"], 100 * r["accuracy"]), fontsize=4, xytext=(2, 2), textcoords="offset points")
+    for col, marker, label in (("reference", "s", "unregularised (reference)"), ("paper_default", "D", "paper default (1e-5, 1e-5)"), ("chosen", "*", "chosen")):
+        if col in grid:
+            g = grid[grid[col].astype(bool)]
+            ax.scatter(g["concentration"], 100 * g["accuracy"], s=40 if marker == "*" else 18, marker=marker, facecolors="none" if marker != "*" else None, edgecolors="k", label=label)
+    ax.set_xlabel("weight concentration (share of |W| in top 10% neurons)")
+    ax.set_ylabel("held-out accuracy (%)")
+    ax.legend(frameon=False, fontsize=5)
+    return fig
+
+
+@styled
+def top_neurons_by_layer(by_layer: pd.DataFrame) -> Figure:
+    """All-layer ranking: share of the top 1%, 5% and 10% of the model's neurons that each layer holds."""
     fig, axes = _fig(COLUMN, 2.2)
     ax = axes[0, 0]
-    m = metrics[(metrics["metric"] == "accuracy") & (metrics["group"] == "overall")]
-    for prop, g in m.groupby("property"):
-        s = g.groupby("layer")["value"].agg(["mean", "min", "max"])
-        ax.errorbar(s.index, 100 * s["mean"], yerr=[100 * (s["mean"] - s["min"]), 100 * (s["max"] - s["mean"])], marker="o", ms=3, capsize=2, label=prop)
+    fractions = sorted(by_layer["fraction"].unique())
+    layers = sorted(by_layer["layer"].unique())
+    width = 0.8 / max(1, len(fractions))
+    for i, f in enumerate(fractions):
+        g = by_layer[by_layer["fraction"] == f].set_index("layer").reindex(layers)
+        ax.bar(np.arange(len(layers)) + (i - (len(fractions) - 1) / 2) * width, 100 * g["share"], width, label=f"top {100 * f:g}%")
+    ax.set_xticks(np.arange(len(layers)), [str(layer) for layer in layers])
     ax.set_xlabel("layer (0 = embeddings)")
-    ax.set_ylabel("probe accuracy (%)")
-    ax.legend(frameon=False)
+    ax.set_ylabel("share of selected neurons (%)")
+    ax.legend(frameon=False, fontsize=6)
+    return fig
+
+
+@styled
+def reference_instance(predictive: pd.DataFrame, agreement: pd.DataFrame, methods: Sequence[str]) -> Figure:
+    """Figure 12: does a ranking depend on the instance it is computed on?
+
+    Left: the predictive value (chunk F1 above random removal, mean over the
+    k grid) of each reference instance's ranking, one dot per instance, a box
+    for the spread, per method. Right: the Spearman agreement of rankings
+    computed on two reference instances, matched through best partners, one
+    dot per ordered pair.
+    """
+    fig, axes = _fig(PAGE, 2.4, ncols=2)
+    rng = np.random.default_rng(0)
+    for ax, table, col, ylabel in (
+        (axes[0, 0], predictive, "predictive_value", "predictive value (F1 points above random)"),
+        (axes[0, 1], agreement, "spearman", "Spearman r through best partners"),
+    ):
+        data = [table.loc[table["method"] == m, col].to_numpy() for m in methods]
+        ax.boxplot(data, widths=0.5, showfliers=False)
+        for i, v in enumerate(data, start=1):
+            ax.scatter(i + rng.uniform(-0.12, 0.12, len(v)), v, s=8, color="tab:red", zorder=3)
+        ax.set_xticks(range(1, len(methods) + 1), [RANKING_LABEL.get(m, m) for m in methods], rotation=20)
+        ax.set_ylabel(ylabel)
+    axes[0, 0].axhline(0, color="0.5", lw=0.6, ls=":")
+    axes[0, 0].set_title("each instance's ranking: what removing its top neurons costs")
+    axes[0, 1].set_title("agreement between reference instances")
     return fig
 
 
@@ -346,6 +431,15 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         fig = ranking_scores(pd.read_parquet(inputs["scores"]))
     elif name == "stability":
         fig = stability(_layer_curves(inputs["curves"], layer), pd.read_parquet(inputs["duplicate"]), params.get("ranking", "maxcorr"))
+    elif name == "reference_instance":
+        from .ablation import predictive_value
+        from .correlation import partner_rank_agreement
+
+        curves = _layer_curves(inputs["curves"], layer)
+        curves = curves[(curves["mode"] == "model") & (curves["ranking"].isin(params["methods"]) | (curves["direction"] == "random"))]
+        pv = predictive_value(curves).rename(columns={"ranking": "method"})
+        agree = partner_rank_agreement(pd.read_parquet(inputs["scores"]), pd.read_parquet(inputs["pairs"]), params["methods"])
+        fig = reference_instance(pv, agree, params["methods"])
     elif name == "mask_vs_retrain":
         fig = mask_vs_retrain(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
     elif name == "neurons_per_label":
@@ -375,6 +469,10 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         fig = similarity_heatmap(pd.read_parquet(inputs["cka"]))
     elif name == "probe_accuracy_by_layer":
         fig = probe_accuracy_by_layer(pd.read_parquet(inputs["metrics"]))
+    elif name == "lambda_grid":
+        fig = lambda_grid(pd.read_parquet(inputs["grid"]))
+    elif name == "top_neurons_by_layer":
+        fig = top_neurons_by_layer(pd.read_parquet(inputs["by_layer"]))
     elif name == "cca_vs_lca":
         fig = cca_vs_lca(pd.read_parquet(inputs["overlap"]))
     else:
@@ -384,15 +482,18 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
 
 __all__ = [
     "accuracy_vs_kept",
+    "lambda_grid",
     "cca_vs_lca",
     "mask_vs_retrain",
     "model_ablation_curves",
     "neurons_per_label",
     "probe_accuracy_by_layer",
     "ranking_scores",
+    "reference_instance",
     "save",
     "similarity_heatmap",
     "stability",
     "top_neuron_sentences",
+    "top_neurons_by_layer",
     "weight_distribution",
 ]

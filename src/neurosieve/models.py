@@ -95,6 +95,16 @@ class TaggerConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def apply_mask(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Ablate neurons of a layer output: ``mask`` is a (neurons,) multiplier (0 removes a neuron, i.e. zero
+    ablation), or a (2, neurons) stack of that multiplier and the values removed neurons take instead
+    (e.g. their mean activation: mean ablation)."""
+    if mask.dim() == 1:
+        return h * mask
+    keep, fill = mask[0], mask[1]
+    return h * keep + fill * (1 - keep)
+
+
 class Tagger(nn.Module, ABC):
     """Shared parts of the taggers: embeddings, dropout, output layer, masked layer outputs."""
 
@@ -111,8 +121,14 @@ class Tagger(nn.Module, ABC):
         return torch.cat([self.word_emb(words), self.shape_emb(shapes)], dim=-1)
 
     @abstractmethod
-    def encode(self, x: torch.Tensor, lengths: torch.Tensor, masks: Mapping[int, torch.Tensor]) -> list[torch.Tensor]:
-        """Outputs of layers 1..L for an embedded, dropped-out batch, masks applied."""
+    def encode(
+        self, x: torch.Tensor, lengths: torch.Tensor, masks: Mapping[int, torch.Tensor], start: int = 0
+    ) -> list[torch.Tensor]:
+        """Outputs of layers start+1..L for the (dropped-out) input of layer start+1, masks applied.
+
+        ``start=0`` reads the embedded batch; a higher ``start`` resumes from a
+        layer's output, so that what lies below it need not be recomputed.
+        """
 
     def forward(
         self,
@@ -124,14 +140,27 @@ class Tagger(nn.Module, ABC):
         """Logits (batch × time × labels) and every layer's output, layer 0 being the embedding.
 
         ``masks`` maps a layer index to a (neurons,) tensor multiplied into that
-        layer's output before the next layer reads it: 0 ablates a neuron.
+        layer's output before the next layer reads it: 0 ablates a neuron (or to
+        a multiplier and replacement values, see :func:`apply_mask`).
         """
         masks = masks or {}
         x = self.embed(words, shapes)
         if 0 in masks:
-            x = x * masks[0]
+            x = apply_mask(x, masks[0])
         layers = [x, *self.encode(self.drop(x), lengths, masks)]
         return self.out(self.drop(layers[-1])), layers
+
+    def forward_from(self, layer: int, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits computed from layer ``layer``'s output ``h`` (ablated or not): only the layers above it and the head.
+
+        Evaluation only (dropout off): with ``h`` the output that :meth:`forward`
+        computes for the same batch, times a mask, the logits equal those of
+        ``forward(..., masks={layer: mask})`` exactly, since the same operations run.
+        """
+        if self.training:
+            raise RuntimeError("forward_from is for evaluation: call model.eval() first")
+        outs = self.encode(h, lengths, {}, start=layer)
+        return self.out(outs[-1] if outs else h)
 
 
 class BiLSTMTagger(Tagger):
@@ -143,14 +172,16 @@ class BiLSTMTagger(Tagger):
         dims = [in_dim] + [2 * cfg.hidden_dim] * (cfg.num_layers - 1)
         self.lstms = nn.ModuleList(nn.LSTM(d, cfg.hidden_dim, batch_first=True, bidirectional=True) for d in dims)
 
-    def encode(self, x: torch.Tensor, lengths: torch.Tensor, masks: Mapping[int, torch.Tensor]) -> list[torch.Tensor]:
+    def encode(
+        self, x: torch.Tensor, lengths: torch.Tensor, masks: Mapping[int, torch.Tensor], start: int = 0
+    ) -> list[torch.Tensor]:
         outs = []
         total = x.shape[1]
-        for i, lstm in enumerate(self.lstms, start=1):
+        for i, lstm in enumerate(self.lstms[start:], start=start + 1):
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             h, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=total)
             if i in masks:
-                h = h * masks[i]
+                h = apply_mask(h, masks[i])
             outs.append(h)
             x = self.drop(h)
         return outs
@@ -178,13 +209,15 @@ class TransformerTagger(Tagger):
         pos = torch.arange(words.shape[1], device=words.device)
         return self.proj(super().embed(words, shapes)) + self.pos_emb(pos)[None]
 
-    def encode(self, x: torch.Tensor, lengths: torch.Tensor, masks: Mapping[int, torch.Tensor]) -> list[torch.Tensor]:
+    def encode(
+        self, x: torch.Tensor, lengths: torch.Tensor, masks: Mapping[int, torch.Tensor], start: int = 0
+    ) -> list[torch.Tensor]:
         pad = torch.arange(x.shape[1], device=x.device)[None] >= lengths.to(x.device)[:, None]
         outs = []
-        for i, layer in enumerate(self.layers, start=1):
+        for i, layer in enumerate(self.layers[start:], start=start + 1):
             x = layer(x, src_key_padding_mask=pad)
             if i in masks:
-                x = x * masks[i]
+                x = apply_mask(x, masks[i])
             outs.append(x)
         return outs
 

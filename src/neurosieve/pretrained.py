@@ -1,7 +1,8 @@
 """Pretrained Hugging Face encoders as model instances: loading, and word-level activations from subword pieces.
 
-Each CoNLL word becomes one row: its pieces' hidden states pooled by the first,
-last or mean piece. Sentences longer than the model's maximum length are split
+Each CoNLL word becomes one row: its pieces' hidden states pooled by the last
+piece (NeuroX's default, so the default matches the toolkit the report used),
+the first, or the mean piece. Sentences longer than the model's maximum length are split
 into consecutive windows of whole words (each window encoded with the model's
 special tokens), never silently truncated. A word the tokenizer reduces to no
 piece at all (e.g. a lone zero-width character) is encoded as the unknown
@@ -10,10 +11,10 @@ token, so every word gets a row.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,55 +22,61 @@ from typing import Any
 import numpy as np
 import torch
 
-from .activations import Extractor
+from .activations import Extractor, select_layers
+from .modelspec import resolve_model_spec  # noqa: F401 (part of this module's interface)
 
 log = logging.getLogger(__name__)
 
 POOLINGS = ("first", "last", "mean")
 
 
-def resolve_model_spec(spec: str) -> str:
-    """Turn a model spec into what ``from_pretrained`` takes.
+def _not_found(spec: str, exc: Exception) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"model {spec!r} could not be loaded: not a local model directory, and not found on the "
+        f"Hugging Face hub or in its local cache (offline?): {exc}"
+    )
 
-    ``python:<package>`` is a model directory shipped inside an installed
-    package (found through its ``get_model_path()`` or ``MODEL_DIR``); a spec
-    that starts like a path must be an existing directory; anything else is a
-    Hugging Face hub id, returned unchanged.
+
+def load_tokenizer(spec: str) -> Any:
+    """Load the fast tokenizer of a model spec, ready for pre-split words.
+
+    Byte-level BPE tokenizers (RoBERTa, GPT-2) encode a word differently at the
+    start of a text and after a space; with pre-split words they need
+    ``add_prefix_space=True``, so every word is encoded as it is mid-sentence.
     """
-    if spec.startswith("python:"):
-        name = spec.split(":", 1)[1]
-        try:
-            mod = importlib.import_module(name)
-        except ImportError as exc:
-            raise ImportError(f"model {spec!r}: package {name!r} is not installed ({exc})") from exc
-        getter = getattr(mod, "get_model_path", None)
-        path = getter() if callable(getter) else getattr(mod, "MODEL_DIR", None)
-        if path is None or not Path(path).is_dir():
-            raise FileNotFoundError(f"model {spec!r}: package {name!r} ships no model directory")
-        return str(path)
-    if spec.startswith(("/", "./", "../", "~")) or Path(spec).is_dir():
-        path = Path(spec).expanduser()
-        if not path.is_dir():
-            raise FileNotFoundError(f"model path {spec!r} does not exist")
-        return str(path)
-    return spec
-
-
-def load_pretrained(spec: str, device: torch.device | str = "cpu") -> tuple[Any, Any]:
-    """Load a fast tokenizer and an encoder (all hidden states) for a model spec, in eval mode."""
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
 
     source = resolve_model_spec(spec)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
-        model = AutoModel.from_pretrained(source)
+        if getattr(tokenizer, "add_prefix_space", None) is False:
+            tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True, add_prefix_space=True)
     except (OSError, ValueError) as exc:
-        raise FileNotFoundError(
-            f"model {spec!r} could not be loaded: not a local model directory, and not found on the "
-            f"Hugging Face hub or in its local cache (offline?): {exc}"
-        ) from exc
+        raise _not_found(spec, exc) from exc
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"model {spec!r}: a fast tokenizer is needed to map pieces back to words")
+    return tokenizer
+
+
+def load_pretrained(spec: str, device: torch.device | str = "cpu", random_init_seed: int | None = None) -> tuple[Any, Any]:
+    """Load a fast tokenizer and an encoder (all hidden states) for a model spec, in eval mode.
+
+    With ``random_init_seed`` the encoder is the spec's architecture at a seeded
+    random initialisation (no pretrained weights): the untrained-model baseline.
+    """
+    from transformers import AutoConfig, AutoModel
+
+    tokenizer = load_tokenizer(spec)
+    source = resolve_model_spec(spec)
+    try:
+        if random_init_seed is None:
+            model = AutoModel.from_pretrained(source)
+        else:
+            config = AutoConfig.from_pretrained(source)
+            torch.manual_seed(int(random_init_seed))
+            model = AutoModel.from_config(config)
+    except (OSError, ValueError) as exc:
+        raise _not_found(spec, exc) from exc
     return tokenizer, model.to(device).eval()
 
 
@@ -125,14 +132,79 @@ def special_affixes(tokenizer: Any) -> tuple[list[int], list[int]]:
     raise ValueError("cannot locate the special tokens this tokenizer adds around a sequence")
 
 
+def window_sequences(
+    pieces: Sequence[Sequence[Sequence[int]]], limit: int, prefix: Sequence[int], suffix: Sequence[int]
+) -> tuple[list[tuple[list[int], list[int]]], int]:
+    """One model input per window of whole words, and the number of words in the block.
+
+    Each input is (piece ids with the special tokens, per position the index
+    of the word it belongs to across the whole block, -1 for a special token).
+    """
+    first_token = np.concatenate([[0], np.cumsum([len(s) for s in pieces])])
+    seqs: list[tuple[list[int], list[int]]] = []
+    for s, sent_pieces in enumerate(pieces):
+        for a, b in windows(sent_pieces, limit):
+            ids, owner = list(prefix), [-1] * len(prefix)
+            for w in range(a, b):
+                p = list(sent_pieces[w][:limit])
+                ids.extend(p)
+                owner.extend([int(first_token[s]) + w] * len(p))
+            seqs.append((ids + list(suffix), owner + [-1] * len(suffix)))
+    return seqs, int(first_token[-1])
+
+
+@dataclass
+class WindowBatch:
+    """Padded model inputs, and where each pooled piece sits: (rows, cols) of the hidden states, owner = its word."""
+
+    input_ids: torch.Tensor
+    attention: torch.Tensor
+    rows: torch.Tensor
+    cols: torch.Tensor
+    owner: torch.Tensor
+
+
+def pad_windows(batch: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int, pooling: str, device: torch.device | str) -> WindowBatch:
+    """Pad windows into tensors and pick the pieces a pooling reads (first or last piece of a word, or all)."""
+    width = max(len(ids) for ids, _ in batch)
+    input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    owners = np.full((len(batch), width), -1, dtype=np.int64)
+    attention = np.zeros((len(batch), width), dtype=np.int64)
+    for r, (ids, own) in enumerate(batch):
+        input_ids[r, : len(ids)] = ids
+        owners[r, : len(own)] = own
+        attention[r, : len(ids)] = 1
+    keep = owners >= 0
+    if pooling != "mean":
+        # The first (last) piece of a word is where the owner differs from the previous (next) position's.
+        neighbour = np.full_like(owners, -2)
+        if pooling == "first":
+            neighbour[:, 1:] = owners[:, :-1]
+        else:
+            neighbour[:, :-1] = owners[:, 1:]
+        keep &= owners != neighbour
+    rows, cols = (torch.from_numpy(x).to(device) for x in np.nonzero(keep))
+    return WindowBatch(
+        torch.from_numpy(input_ids).to(device),
+        torch.from_numpy(attention).to(device),
+        rows,
+        cols,
+        torch.from_numpy(owners[keep]).to(device),
+    )
+
+
 def pretrained_extractor(
     tokenizer: Any,
     model: Any,
-    pooling: str = "first",
+    pooling: str = "last",
     batch_size: int = 32,
     max_length: int | None = None,
+    layers: Sequence[int] | None = None,
 ) -> Extractor:
     """An :data:`~neurosieve.activations.Extractor` over all hidden states (embeddings included), pooled per word.
+
+    ``layers`` keeps only those hidden states (0 = embeddings), in that order;
+    the others are never pooled or copied off the device.
 
     Each block is tokenised once; windows are assembled from the word pieces
     with the model's special tokens, batched by length, and pooled on the
@@ -147,53 +219,20 @@ def pretrained_extractor(
 
     @torch.no_grad()
     def extract(block: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        pieces = word_pieces(tokenizer, block)
-        first_token = np.concatenate([[0], np.cumsum([len(s) for s in block])])
-        n_tokens = int(first_token[-1])
-        # One sequence per window of whole words; per position, the global token it belongs to (-1: special).
-        seqs: list[tuple[list[int], list[int]]] = []
-        for s, sent_pieces in enumerate(pieces):
-            for a, b in windows(sent_pieces, limit):
-                ids, owner = list(prefix), [-1] * len(prefix)
-                for w in range(a, b):
-                    p = sent_pieces[w][:limit]
-                    ids.extend(p)
-                    owner.extend([int(first_token[s]) + w] * len(p))
-                seqs.append((ids + suffix, owner + [-1] * len(suffix)))
+        seqs, n_tokens = window_sequences(word_pieces(tokenizer, block), limit, prefix, suffix)
         order = np.argsort([-len(ids) for ids, _ in seqs], kind="stable")
         outs: list[torch.Tensor] | None = None
         counts = torch.zeros(n_tokens, device=device)
         for start in range(0, len(order), batch_size):
-            batch = [seqs[i] for i in order[start : start + batch_size]]
-            width = max(len(ids) for ids, _ in batch)
-            input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
-            owners = np.full((len(batch), width), -1, dtype=np.int64)
-            attention = np.zeros((len(batch), width), dtype=np.int64)
-            for r, (ids, own) in enumerate(batch):
-                input_ids[r, : len(ids)] = ids
-                owners[r, : len(own)] = own
-                attention[r, : len(ids)] = 1
-            keep = owners >= 0
-            if pooling != "mean":
-                # The first (last) piece of a word is where the owner differs from the previous (next) position's.
-                neighbour = np.full_like(owners, -2)
-                if pooling == "first":
-                    neighbour[:, 1:] = owners[:, :-1]
-                else:
-                    neighbour[:, :-1] = owners[:, 1:]
-                keep &= owners != neighbour
-            rows, cols = (torch.from_numpy(x).to(device) for x in np.nonzero(keep))
-            own = torch.from_numpy(owners[keep]).to(device)
-            hidden = model(
-                input_ids=torch.from_numpy(input_ids).to(device),
-                attention_mask=torch.from_numpy(attention).to(device),
-                output_hidden_states=True,
-            ).hidden_states
+            batch = pad_windows([seqs[i] for i in order[start : start + batch_size]], pad_id, pooling, device)
+            hidden = model(input_ids=batch.input_ids, attention_mask=batch.attention, output_hidden_states=True).hidden_states
+            if layers is not None:
+                hidden = [h for _, h in select_layers(hidden, layers)]
             if outs is None:
                 outs = [torch.zeros(n_tokens, h.shape[-1], device=device) for h in hidden]
             for acc, h in zip(outs, hidden):
-                acc.index_add_(0, own, h[rows, cols].float())
-            counts.index_add_(0, own, torch.ones_like(own, dtype=torch.float))
+                acc.index_add_(0, batch.owner, h[batch.rows, batch.cols].float())
+            counts.index_add_(0, batch.owner, torch.ones_like(batch.owner, dtype=torch.float))
         assert outs is not None
         if bool((counts == 0).any()):
             raise RuntimeError("some words received no word piece; this is a bug in the piece-to-word mapping")
@@ -208,19 +247,26 @@ def dump_pretrained_activations(
     spec: str,
     tokens_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
-    pooling: str = "first",
+    pooling: str = "last",
     batch_size: int = 32,
     max_length: int | None = None,
     device: str = "auto",
+    random_init_seed: int | None = None,
+    layers: Sequence[int] | None = None,
+    dtype: str = "float32",
 ) -> list[int]:
-    """Dump every hidden state of a pretrained encoder, pooled per CoNLL word, over a token table (workflow edge)."""
+    """Dump every hidden state (or only ``layers``) of a pretrained encoder, pooled per CoNLL word, over a token
+    table, stored as ``dtype`` (workflow edge).
+
+    ``random_init_seed`` dumps the untrained baseline: the same architecture at a seeded random initialisation.
+    """
     from .activations import write_activations
     from .data import read_tokens
     from .io import provenance
     from .training import pick_device
 
-    tokenizer, model = load_pretrained(spec, pick_device(device))
-    settings = {"model": spec, "pooling": pooling, "batch_size": batch_size, "max_length": max_length}
+    tokenizer, model = load_pretrained(spec, pick_device(device), random_init_seed)
+    settings = {"model": spec, "pooling": pooling, "batch_size": batch_size, "max_length": max_length, "random_init_seed": random_init_seed}
     meta = provenance({**settings, "tokens": str(tokens_path)})
-    extract = pretrained_extractor(tokenizer, model, pooling, batch_size, max_length)
-    return write_activations(read_tokens(tokens_path), extract, out_path, meta)
+    extract = pretrained_extractor(tokenizer, model, pooling, batch_size, max_length, layers)
+    return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)

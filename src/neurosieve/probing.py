@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
 from .io import atomic_path
+from .model_inputs import InputKeys
 from .properties import open_class_mask
 
 #: Penn Treebank tags of open word classes (nouns, verbs, adjectives, adverbs, numbers, foreign words).
@@ -43,6 +44,14 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
     Parameters follow scikit-learn conventions: ``random_state`` fixes the
     initialisation and batch order, ``warm_start`` continues from the current
     weights when the classes and width are unchanged.
+
+    The training budget is ``epochs`` passes of Adam with a cosine schedule,
+    raised to at least ``min_steps`` optimiser steps (small data sets would
+    otherwise stop far from the optimum). With ``standardize`` the optimiser
+    works on centred, unit-variance activations; the penalty is applied to the
+    weights of the raw activations and ``coef_``/``intercept_`` are those raw
+    weights, so the objective (NeuroX's) is unchanged; only the conditioning
+    of the problem improves.
     """
 
     def __init__(
@@ -55,6 +64,8 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         random_state: int | None = 0,
         warm_start: bool = False,
         device: str = "cpu",
+        min_steps: int = 0,
+        standardize: bool = False,
     ):
         self.l1 = l1
         self.l2 = l2
@@ -64,6 +75,13 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.warm_start = warm_start
         self.device = device
+        self.min_steps = min_steps
+        self.standardize = standardize
+
+    def training_steps(self, n: int) -> tuple[int, int]:
+        """(epochs, steps per epoch) this probe's budget gives on ``n`` training tokens."""
+        steps = max(1, -(-n // self.batch_size))
+        return max(int(self.epochs), -(-int(self.min_steps) // steps)), steps
 
     def fit(self, X: np.ndarray, y: Sequence[Any]) -> "ElasticNetProbe":
         """Fit on (tokens × neurons) activations and one label per token."""
@@ -73,10 +91,17 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         n, d = X.shape
         seed = 0 if self.random_state is None else int(self.random_state)
         gen = torch.Generator().manual_seed(seed)
+        if self.standardize and n:
+            mu = X.mean(axis=0)
+            sd = X.std(axis=0)
+            sd[sd < 1e-8] = 1.0
+        else:
+            mu, sd = np.zeros(d, np.float32), np.ones(d, np.float32)
         warm = self.warm_start and hasattr(self, "coef_") and list(self.classes_) == list(classes) and self.coef_.shape[1] == d
         if warm:
-            w = torch.tensor(self.coef_.T, dtype=torch.float32)
-            b = torch.tensor(self.intercept_, dtype=torch.float32)
+            # Raw weights W, bias b to the optimiser's parameters: W * sd and b + mu @ W.
+            w = torch.tensor(self.coef_.T * sd[:, None], dtype=torch.float32)
+            b = torch.tensor(self.intercept_ + mu @ self.coef_.T, dtype=torch.float32)
         else:
             w = torch.randn(d, len(classes), generator=gen) * (0.01 / np.sqrt(max(d, 1)))
             b = torch.zeros(len(classes))
@@ -84,30 +109,35 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         w = w.to(dev).requires_grad_(True)
         b = b.to(dev).requires_grad_(True)
         xt = torch.from_numpy(X).to(dev)
+        if self.standardize:
+            xt = (xt - torch.from_numpy(mu).to(dev)) / torch.from_numpy(sd).to(dev)
+        inv_sd = torch.from_numpy((1.0 / sd).astype(np.float32)).to(dev)[:, None]
         yt = torch.from_numpy(target.astype(np.int64)).to(dev)
         opt = torch.optim.Adam([w, b], lr=self.lr)
-        steps = max(1, -(-n // self.batch_size))
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs * steps)
+        epochs, steps = self.training_steps(n)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps)
         self.loss_curve_ = []
-        for _ in range(self.epochs):
+        for _ in range(epochs):
             perm = torch.randperm(n, generator=gen).to(dev)
             total = 0.0
             for s in range(steps):
                 idx = perm[s * self.batch_size : (s + 1) * self.batch_size]
                 loss = torch.nn.functional.cross_entropy(xt[idx] @ w + b, yt[idx])
+                raw = w * inv_sd if self.standardize else w
                 if self.l1:
-                    loss = loss + self.l1 * w.abs().sum()
+                    loss = loss + self.l1 * raw.abs().sum()
                 if self.l2:
-                    loss = loss + self.l2 * torch.linalg.vector_norm(w)
+                    loss = loss + self.l2 * torch.linalg.vector_norm(raw)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 sched.step()
                 total += float(loss.detach()) * len(idx)
             self.loss_curve_.append(total / n)
+        coef = (w.detach().cpu().numpy() / sd[:, None]).T
         self.classes_ = classes
-        self.coef_ = w.detach().cpu().numpy().T.copy()
-        self.intercept_ = b.detach().cpu().numpy().copy()
+        self.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
+        self.intercept_ = (b.detach().cpu().numpy() - mu @ coef.T).astype(np.float32)
         self.n_features_in_ = d
         return self
 
@@ -206,7 +236,11 @@ def order_by_score(score: np.ndarray) -> np.ndarray:
 
 
 def control_labels(words: Sequence[str], train_labels: Sequence[Any], seed: int) -> dict[str, Any]:
-    """Hewitt & Liang's control task: each word type gets a fixed label drawn from the training label distribution."""
+    """Hewitt & Liang's control task: each word type gets a fixed label drawn from the training label distribution.
+
+    Pass the model's *input keys* (:mod:`neurosieve.model_inputs`) rather than
+    raw words, so that forms the model cannot tell apart share one control label.
+    """
     types = sorted(set(map(str, words)))
     values, counts = np.unique(np.asarray(train_labels), return_counts=True)
     rng = np.random.default_rng(seed)
@@ -221,14 +255,48 @@ def weight_concentration(coef: np.ndarray, top: float = 0.1) -> float:
     return float(mass[:k].sum() / mass.sum()) if mass.sum() > 0 else 0.0
 
 
-def grouped_accuracy(y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray) -> dict[str, float]:
-    """Accuracy overall, on open-class tokens and on closed-class tokens (fractions)."""
+def grouped_accuracy(y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray, in_vocab: np.ndarray | None = None) -> dict[str, float]:
+    """Accuracy overall, on open-class tokens and on closed-class tokens (fractions).
+
+    With ``in_vocab`` (per token: is the word in the model's vocabulary) also on
+    in-vocabulary and out-of-vocabulary tokens, and open/closed on in-vocabulary
+    tokens only (unknown words are all open-class, so they confound open vs closed).
+    """
     right = np.asarray(y_true) == np.asarray(y_pred)
-    return {
-        "overall": float(right.mean()),
-        "open": float(right[open_mask].mean()) if open_mask.any() else float("nan"),
-        "closed": float(right[~open_mask].mean()) if (~open_mask).any() else float("nan"),
-    }
+    open_mask = np.asarray(open_mask, dtype=bool)
+
+    def mean(mask: np.ndarray) -> float:
+        return float(right[mask].mean()) if mask.any() else float("nan")
+
+    out = {"overall": float(right.mean()), "open": mean(open_mask), "closed": mean(~open_mask)}
+    if in_vocab is not None:
+        iv = np.asarray(in_vocab, dtype=bool)
+        out.update(in_vocab=mean(iv), oov=mean(~iv), open_in_vocab=mean(open_mask & iv), closed_in_vocab=mean(~open_mask & iv))
+    return out
+
+
+def majority_baseline(train_words: Sequence[str], train_labels: Sequence[Any], test_words: Sequence[str]) -> np.ndarray:
+    """Per-word majority tagger: each training word type's most frequent label; words unseen in training get
+    the overall most frequent label. Ties go to the label that sorts first. Returns one prediction per test word.
+    """
+    df = pd.DataFrame({"word": np.asarray(train_words, dtype=str), "label": np.asarray(train_labels, dtype=str)})
+    counts = df.value_counts(["word", "label"]).rename("n").reset_index()
+    best = counts.sort_values(["word", "n", "label"], ascending=[True, False, True]).drop_duplicates("word")
+    lookup = dict(zip(best["word"], best["label"]))
+    overall = df["label"].value_counts().sort_index().idxmax() if len(df) else ""
+    return np.array([lookup.get(w, overall) for w in np.asarray(test_words, dtype=str)], dtype=object)
+
+
+def retrain_predict(probe: ElasticNetProbe, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Predictions of a fresh probe fitted on the kept neurons only, with ``probe``'s own parameters.
+
+    The retrained probe gets exactly the full probe's training budget (epochs,
+    batch size, schedule, lambdas, seed), and the kept neurons keep their layer
+    order, so keeping every neuron reproduces the full probe.
+    """
+    kept = np.sort(np.asarray(kept, dtype=np.int64))
+    params = {**probe.get_params(), "warm_start": False}
+    return ElasticNetProbe(**params).fit(X_train[:, kept], y_train).predict(X_test[:, kept])
 
 
 def per_label_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
@@ -236,6 +304,10 @@ def per_label_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
     df = pd.DataFrame({"label": np.asarray(y_true, dtype=str), "right": np.asarray(y_true) == np.asarray(y_pred)})
     g = df.groupby("label")["right"]
     return pd.DataFrame({"accuracy": g.mean(), "support": g.size()}).reset_index()
+
+
+#: The (l1, l2) pair of NeuroX's script that produced the paper's results: reported beside the selected pair.
+PAPER_LAMBDAS = (1e-5, 1e-5)
 
 
 def select_lambdas(
@@ -248,22 +320,54 @@ def select_lambdas(
     held_out: float = 0.1,
     random_state: int = 0,
 ) -> tuple[tuple[float, float], pd.DataFrame]:
-    """The paper's lambda choice: among (l1, l2) pairs whose held-out accuracy is within ``tolerance`` of the
-    unregularised probe's, the one that concentrates weight most. Held-out data are whole sentences of train.
+    """The paper's lambda choice: among penalised (l1, l2) pairs whose held-out accuracy is within ``tolerance``
+    of the unregularised probe's, the one that concentrates weight most. Held-out data are whole sentences of train.
+
+    The unregularised pair is only the reference: it is chosen only when no
+    penalised pair is within tolerance (the table's ``fallback`` column says so).
+    The paper's default pair is always fitted too (``paper_default`` marks it).
     """
     from sklearn.model_selection import GroupShuffleSplit
 
     fit_idx, val_idx = next(GroupShuffleSplit(1, test_size=held_out, random_state=random_state).split(X, y, groups))
+    from .probe_batch import fit_probes
+
+    pairs = list(dict.fromkeys([(0.0, 0.0), *[(float(a), float(b)) for a, b in grid], PAPER_LAMBDAS]))
+    probes = fit_probes(X[fit_idx], y[fit_idx], [ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params) for l1, l2 in pairs])
     rows = []
-    for l1, l2 in dict.fromkeys([(0.0, 0.0), *grid]):
-        probe = ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params).fit(X[fit_idx], y[fit_idx])
+    for (l1, l2), probe in zip(pairs, probes):
         rows.append({"l1": l1, "l2": l2, "accuracy": probe.score(X[val_idx], y[val_idx]), "concentration": weight_concentration(probe.coef_)})
     table = pd.DataFrame(rows)
-    base = table.loc[(table["l1"] == 0) & (table["l2"] == 0), "accuracy"].item()
-    ok = table[table["accuracy"] >= base - tolerance]
-    best = ok.sort_values(["concentration", "accuracy"], ascending=False).iloc[0]
+    reference = (table["l1"] == 0) & (table["l2"] == 0)
+    base = table.loc[reference, "accuracy"].item()
+    ok = table[~reference & (table["accuracy"] >= base - tolerance)]
+    fallback = ok.empty
+    best = (table[reference] if fallback else ok.sort_values(["concentration", "accuracy"], ascending=False)).iloc[0]
+    table["reference"] = reference
+    table["within_tolerance"] = table["accuracy"] >= base - tolerance
+    table["paper_default"] = (table["l1"] == PAPER_LAMBDAS[0]) & (table["l2"] == PAPER_LAMBDAS[1])
     table["chosen"] = (table["l1"] == best["l1"]) & (table["l2"] == best["l2"])
+    table["fallback"] = fallback
     return (float(best["l1"]), float(best["l2"])), table
+
+
+def grid_pairs(grid: Sequence[Sequence[float]] | Mapping[str, Sequence[float]]) -> list[tuple[float, float]]:
+    """The (l1, l2) pairs of a grid given as explicit pairs, or as ``{"l1": [...], "l2": [...]}`` value lists
+    whose product is searched (except (0, 0); put 0 in a list to get pure-l1 or pure-l2 pairs)."""
+    if isinstance(grid, Mapping):
+        return [(float(a), float(b)) for a in grid["l1"] for b in grid["l2"] if a or b]
+    return [(float(a), float(b)) for a, b in grid]
+
+
+def _metric_rows(metric: str, values: Mapping[str, float]) -> list[dict[str, Any]]:
+    return [{"metric": metric, "group": g, "value": float(v)} for g, v in values.items()]
+
+
+def top_fraction_retrain(probe: ElasticNetProbe, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, fraction: float = 0.1) -> float:
+    """Test accuracy of a probe retrained (same budget) on the top ``fraction`` of ``probe``'s LCA ordering."""
+    order = neuron_ordering(probe.coef_)
+    kept = order[: max(1, int(round(fraction * len(order))))]
+    return float(np.mean(retrain_predict(probe, X_train, y_train, X_test, kept) == y_test))
 
 
 def probe_layer(
@@ -278,30 +382,59 @@ def probe_layer(
     probe_params: dict[str, Any],
     salient_fraction: float,
     seed: int,
+    input_keys: InputKeys | None = None,
+    untrained: pd.DataFrame | None = None,
+    paper_lambdas: tuple[float, float] | None = PAPER_LAMBDAS,
+    X_train_unk: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Everything LCA says about one layer and one property: probe, metrics, orderings, per-label neurons, baselines."""
+    """Everything LCA says about one layer and one property: probe, metrics, orderings, per-label neurons, baselines.
+
+    Beside the probe's accuracy the metrics table holds what it must be compared to:
+    the per-word majority baseline on the same test tokens, the control task
+    (labels keyed on ``input_keys``, what the model sees; raw word types when
+    None), the untrained model's probe (rows of ``untrained``, its metrics table,
+    copied as ``untrained_*``), accuracy on in- and out-of-vocabulary tokens, and
+    the paper's default lambdas with their top-10% retrain result. With
+    ``X_train_unk`` (train activations extracted with the tagger's word dropout)
+    a second probe shows whether seeing ``<unk>`` in training closes the OOV gap.
+    """
     import time
 
+    from .model_inputs import raw_input_keys
+
+    keys_of = input_keys or raw_input_keys
+    train_words = train_keys["word"].astype(str).to_numpy()
+    test_words = test_keys["word"].astype(str).to_numpy()
+    train_in, _ = keys_of(train_words)
+    test_in, in_vocab = keys_of(test_words)
     y_train = train_keys[prop].astype(str).to_numpy()
     y_test = test_keys[prop].astype(str).to_numpy()
     open_mask = open_class_mask(test_keys)
-    start = time.perf_counter()
-    probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, y_train)
+    from .probe_batch import fit_probes
+
+    def grouped(pred: np.ndarray, truth: np.ndarray = y_test) -> dict[str, float]:
+        return grouped_accuracy(truth, pred, open_mask, in_vocab)
+
+    control = control_labels(np.concatenate([train_in, test_in]), y_train, seed)
+    c_train = np.array([control[str(k)] for k in train_in])
+    c_test = np.array([control[str(k)] for k in test_in])
+    start = time.perf_counter()  # the probe and its control-task twin are fitted together
+    probe, c_probe = fit_probes(X_train, [y_train, c_train], [ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params) for _ in range(2)])
     fit_seconds = time.perf_counter() - start
     pred = probe.predict(X_test)
-    acc = grouped_accuracy(y_test, pred, open_mask)
-
-    control = control_labels(np.concatenate([train_keys["word"].astype(str), test_keys["word"].astype(str)]), y_train, seed)
-    c_train = np.array([control[w] for w in train_keys["word"].astype(str)])
-    c_test = np.array([control[w] for w in test_keys["word"].astype(str)])
-    c_probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, c_train)
-    c_acc = grouped_accuracy(c_test, c_probe.predict(X_test), open_mask)
+    acc = grouped(pred)
+    c_acc = grouped(c_probe.predict(X_test), c_test)
 
     train_labels, test_labels = set(y_train), set(y_test)
     unseen = ~np.isin(y_test, list(train_labels))
-    metrics = [{"metric": "accuracy", "group": g, "value": v} for g, v in acc.items()]
-    metrics += [{"metric": "control_accuracy", "group": g, "value": v} for g, v in c_acc.items()]
-    metrics += [{"metric": "selectivity", "group": g, "value": acc[g] - c_acc[g]} for g in acc]
+    metrics = _metric_rows("accuracy", acc)
+    metrics += _metric_rows("control_accuracy", c_acc)
+    metrics += _metric_rows("selectivity", {g: acc[g] - c_acc[g] for g in acc})
+    metrics += _metric_rows("majority_baseline", grouped(majority_baseline(train_words, y_train, test_words)))
+    metrics += _metric_rows("oov_share", {"overall": float(1 - in_vocab.mean()), "open": float(1 - in_vocab[open_mask].mean()) if open_mask.any() else float("nan")})
+    if untrained is not None:
+        base = untrained[untrained["metric"].isin(["accuracy", "control_accuracy", "selectivity"])]
+        metrics += [{"metric": f"untrained_{r.metric}", "group": r.group, "value": float(r.value)} for r in base.itertuples()]
     metrics += [
         {"metric": "l1", "group": "", "value": l1},
         {"metric": "l2", "group": "", "value": l2},
@@ -310,7 +443,22 @@ def probe_layer(
         {"metric": "labels_only_in_test", "group": ",".join(sorted(test_labels - train_labels)), "value": float(len(test_labels - train_labels))},
         {"metric": "labels_only_in_train", "group": ",".join(sorted(train_labels - test_labels)), "value": float(len(train_labels - test_labels))},
         {"metric": "weight_concentration_top10pct", "group": "", "value": weight_concentration(probe.coef_)},
+        {"metric": "top10pct_retrain_accuracy", "group": "selected", "value": top_fraction_retrain(probe, X_train, y_train, X_test, y_test)},
     ]
+    if paper_lambdas is not None:
+        if (float(paper_lambdas[0]), float(paper_lambdas[1])) == (float(l1), float(l2)):
+            paper, paper_acc = probe, acc
+        else:
+            paper = ElasticNetProbe(l1=paper_lambdas[0], l2=paper_lambdas[1], random_state=seed, **probe_params).fit(X_train, y_train)
+            paper_acc = grouped(paper.predict(X_test))
+        metrics += _metric_rows("paper_default_accuracy", paper_acc)
+        metrics += [
+            {"metric": "top10pct_retrain_accuracy", "group": "paper_default", "value": top_fraction_retrain(paper, X_train, y_train, X_test, y_test)},
+            {"metric": "paper_default_weight_concentration_top10pct", "group": "", "value": weight_concentration(paper.coef_)},
+        ]
+    if X_train_unk is not None:
+        unk_probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train_unk, y_train)
+        metrics += _metric_rows("unk_trained_accuracy", grouped(unk_probe.predict(X_test)))
 
     d = X_train.shape[1]
     lca = neuron_ordering(probe.coef_)
@@ -368,7 +516,7 @@ def run_lambda_selection(
     prop: str,
     out_path: str,
     *,
-    grid: Sequence[Sequence[float]],
+    grid: Sequence[Sequence[float]] | Mapping[str, Sequence[float]],
     tolerance: float,
     probe_params: dict[str, Any],
     seed: int,
@@ -380,7 +528,7 @@ def run_lambda_selection(
     keys = read_keys(train_path)
     _, table = select_lambdas(
         read_layer(train_path, layer), keys[prop].astype(str).to_numpy(), keys["sentence"].to_numpy(),
-        [tuple(g) for g in grid], tolerance, probe_params, random_state=seed,
+        grid_pairs(grid), tolerance, probe_params, random_state=seed,
     )
     settings = {"layer": layer, "property": prop, "grid": grid, "tolerance": tolerance, "probe": probe_params, "train": train_path}
     write_parquet(table, out_path, provenance(settings, seed))
@@ -398,22 +546,35 @@ def run_probing(
     probe_params: dict[str, Any],
     salient_fraction: float,
     seed: int,
+    model_kind: str | None = None,
+    model_source: str | None = None,
+    untrained_path: str | None = None,
+    train_unk_path: str | None = None,
 ) -> dict[str, Any]:
     """Probing stage for one (instance, layer, property) (workflow edge): reads activations, writes every table.
 
     ``lambdas`` is an (l1, l2) pair or the path of a lambda-selection table.
+    ``model_kind``/``model_source`` (family kind and model directory or spec)
+    give the model's input keys for the control task and the OOV split;
+    ``untrained_path`` is the untrained baseline's metrics table;
+    ``train_unk_path`` the train activations extracted with ``<unk>`` dropout.
     """
     from .activations import read_keys, read_layer
     from .io import provenance, write_parquet
+    from .model_inputs import load_input_keys
 
     l1, l2 = chosen_lambdas(lambdas) if isinstance(lambdas, str) else (float(lambdas[0]), float(lambdas[1]))
     settings = {
         "layer": layer, "property": prop, "l1": l1, "l2": l2, "probe": probe_params,
         "salient_fraction": salient_fraction, "train": train_path, "test": test_path,
+        "model_kind": model_kind, "model_source": model_source, "untrained": untrained_path, "train_unk": train_unk_path,
     }
     out = probe_layer(
         read_layer(train_path, layer), read_keys(train_path), read_layer(test_path, layer), read_keys(test_path), prop,
         l1=l1, l2=l2, probe_params=probe_params, salient_fraction=salient_fraction, seed=seed,
+        input_keys=load_input_keys(model_kind, model_source) if model_kind and model_source else None,
+        untrained=pd.read_parquet(untrained_path) if untrained_path else None,
+        X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
     )
     meta = provenance(settings, seed)
     out["probe"].save(outputs["probe"])
@@ -430,3 +591,70 @@ def run_probing_summary(paths: Sequence[str], keys: Sequence[Sequence[Any]], out
     table = pd.concat(frames, ignore_index=True)
     write_parquet(table, out_path, provenance({"inputs": list(paths)}))
     return table
+
+
+def probe_all_layers(
+    train_layers: Sequence[np.ndarray],
+    y_train: np.ndarray,
+    test_layers: Sequence[np.ndarray],
+    y_test: np.ndarray,
+    layers: Sequence[int],
+    *,
+    l1: float,
+    l2: float,
+    probe_params: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """All-layer LCA (Durrani et al. 2020): one probe on every layer's neurons concatenated, giving one
+    ordering over every neuron of the model. Returns the probe, its accuracy and the ordering with each
+    neuron's layer and index within the layer.
+    """
+    X_train = np.concatenate(list(train_layers), axis=1)
+    X_test = np.concatenate(list(test_layers), axis=1)
+    widths = [a.shape[1] for a in train_layers]
+    layer_of = np.repeat(np.asarray(layers, dtype=np.int64), widths)
+    within = np.concatenate([np.arange(w) for w in widths])
+    probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, y_train)
+    order = neuron_ordering(probe.coef_)
+    ordering = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "neuron": order, "layer": layer_of[order], "layer_neuron": within[order]})
+    return {"probe": probe, "accuracy": probe.score(X_test, y_test), "orderings": ordering}
+
+
+def top_neurons_by_layer(ordering: pd.DataFrame, fractions: Sequence[float] = (0.01, 0.05, 0.1)) -> pd.DataFrame:
+    """Where the top ``fractions`` of an all-layer ordering sit: neurons per layer and share of the selection."""
+    total = len(ordering)
+    layers = sorted(ordering["layer"].unique())
+    rows = []
+    for f in fractions:
+        k = max(1, int(round(f * total)))
+        counts = ordering.nsmallest(k, "rank")["layer"].value_counts()
+        rows += [{"fraction": f, "layer": int(layer), "neurons": int(counts.get(layer, 0)), "share": float(counts.get(layer, 0) / k)} for layer in layers]
+    return pd.DataFrame(rows)
+
+
+def run_all_layer_probing(
+    train_path: str,
+    test_path: str,
+    layers: Sequence[int],
+    prop: str,
+    outputs: dict[str, str],
+    *,
+    lambdas: Sequence[float],
+    probe_params: dict[str, Any],
+    seed: int,
+) -> pd.DataFrame:
+    """All-layer probing for one (instance, property) (workflow edge): writes the ordering and the by-layer table."""
+    from .activations import read_keys, read_layer
+    from .io import provenance, write_parquet
+
+    y_train = read_keys(train_path)[prop].astype(str).to_numpy()
+    y_test = read_keys(test_path)[prop].astype(str).to_numpy()
+    out = probe_all_layers(
+        [read_layer(train_path, layer) for layer in layers], y_train, [read_layer(test_path, layer) for layer in layers], y_test, layers,
+        l1=float(lambdas[0]), l2=float(lambdas[1]), probe_params=probe_params, seed=seed,
+    )
+    meta = provenance({"layers": list(layers), "property": prop, "l1": lambdas[0], "l2": lambdas[1], "probe": probe_params, "accuracy": out["accuracy"]}, seed)
+    write_parquet(out["orderings"], outputs["orderings"], meta)
+    by_layer = top_neurons_by_layer(out["orderings"]).assign(accuracy=out["accuracy"])
+    write_parquet(by_layer, outputs["by_layer"], meta)
+    return by_layer

@@ -1,4 +1,4 @@
-"""The summary table: headline numbers of a run, each beside the paper's or the report's finding where one exists."""
+"""The summary table: headline numbers of a run, each beside the paper's finding (or the expectation docs/methods.md states) where one exists."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from .verdicts import Spread, Verdict, paired_by_unit, paired_test, paired_verdict, spread, spread_columns, verdict_columns
 
 
 @dataclass
@@ -24,28 +27,400 @@ class FamilyTables:
     scores: pd.DataFrame | None
     layer: int
     prop: str
+    pairs: pd.DataFrame | None = None
+    twin: str | None = None
+    twin_metrics: Mapping[str, Any] | None = None
+    twin_change: pd.DataFrame | None = None
+    twin_curves: pd.DataFrame | None = None
     overlap: pd.DataFrame | None = None
     neurons: pd.DataFrame | None = None
 
 
-def _row(family: str, section: str, quantity: str, value: float | str, finding: str = "", agrees: bool | None = None) -> dict[str, Any]:
+def _row(
+    family: str,
+    section: str,
+    quantity: str,
+    value: float | str,
+    finding: str = "",
+    agrees: bool | Verdict | None = None,
+    spread: Spread | None = None,
+    digits: int = 3,
+    scale: float = 1.0,
+) -> dict[str, Any]:
+    """One summary row. ``spread`` adds sd, min, max and n over instances (times ``scale``); ``agrees`` is a
+    :class:`Verdict` from a paired test (verdict, test and p) or, for an untested comparison, a bool."""
+    if isinstance(agrees, Verdict):
+        judged = verdict_columns(agrees)
+    elif agrees is None:
+        judged = verdict_columns(None)
+    else:
+        judged = {"verdict": "yes" if agrees else "no", "test": "untested (single value)", "p": ""}
     return {
         "family": family,
         "section": section,
         "quantity": quantity,
         "value": value,
-        "paper/report finding": finding,
-        "agrees": "" if agrees is None else ("yes" if agrees else "no"),
+        **spread_columns(spread, digits, scale),
+        "expected finding": finding,
+        **judged,
     }
 
 
-def _kept_accuracy(curves: pd.DataFrame, layer: int, prop: str, mode: str, direction: str, pct: float, group: str = "overall") -> float:
-    c = curves[(curves["layer"] == layer) & (curves["property"] == prop) & (curves["mode"] == mode) & (curves["metric"] == f"accuracy_{group}")]
-    c = c[(c["direction"] == direction) & c["ranking"].isin(["lca", "none"] if direction == "random" else ["lca"])]
+PAPER_GAP = "paper: top-10% vs bottom-10% gap 12.8 (NMT), 25.5 (LM), averaged over properties, retrained probes"
+FILL_NAME = {"model": "zero ablation", "model-mean": "mean ablation"}
+CORR_METHODS = ("maxcorr", "meanmaxcorr", "mincorr", "linreg")
+
+
+def _at_percent(c: pd.DataFrame, pct: float) -> pd.DataFrame:
+    """The rows of a curve table at the k closest to ``pct`` % of the layer (one k for the whole table)."""
     if c.empty:
-        return float("nan")
+        return c
     nearest = c.loc[(c["k_percent"] - pct).abs().idxmin(), "k_percent"]
-    return float(100 * c[c["k_percent"] == nearest]["value"].mean())
+    return c[c["k_percent"] == nearest]
+
+
+def kept_per_instance(
+    curves: pd.DataFrame, layer: int, prop: str | None, mode: str, direction: str, pct: float, group: str = "overall", ranking: str = "lca"
+) -> pd.Series:
+    """Probe accuracy (%) per instance keeping ``pct`` % of the neurons (top, bottom or random), random repeats averaged."""
+    c = curves[(curves["layer"] == layer) & (curves["mode"] == mode) & (curves["metric"] == f"accuracy_{group}")]
+    if prop is not None:
+        c = c[c["property"] == prop]
+    c = c[(c["direction"] == direction) & c["ranking"].isin(["none"] if direction == "random" else [ranking])]
+    c = _at_percent(c, pct)
+    return 100 * c.groupby("instance")["value"].mean()
+
+
+def _pm(v: pd.Series | np.ndarray, digits: int = 1) -> str:
+    s = spread(v)
+    return f"{s.mean:.{digits}f} ± {s.sd:.{digits}f}" if s.n > 1 else f"{s.mean:.{digits}f}"
+
+
+def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
+    """Chunk F1 over the family's instances, with its spread, and the near-twin's F1."""
+    rows: list[dict[str, Any]] = []
+    if t.train_metrics:
+        f1 = [m["test"]["f1"] for m in t.train_metrics]
+        s = spread(f1)
+        rows.append(_row(t.name, "end task", "chunk F1 over instances (mean)", round(s.mean, 2), "word-only BiLSTM taggers: about 89-93 F1", spread=s, digits=2))
+    if t.twin_metrics is not None:
+        rows.append(_row(t.name, "end task", f"chunk F1, near-twin {t.twin}", round(t.twin_metrics["test"]["f1"], 2)))
+    return rows
+
+
+def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
+    """Probe ablation (LCA ranking): kept accuracy with spread, top-vs-bottom verdicts, the paper's gap number."""
+    if t.curves is None or "accuracy_overall" not in set(t.curves["metric"]):
+        return []
+    rows: list[dict[str, Any]] = []
+    f, c = t.name, t.curves
+    sec = "ablation (probe)"
+    for mode in ("mask", "retrain"):
+        for pct in (10, 20):
+            top, bottom, rnd = (kept_per_instance(c, t.layer, t.prop, mode, d, pct) for d in ("top", "bottom", "random"))
+            if top.empty:
+                continue
+            label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct}% kept (LCA)"
+            rows.append(_row(f, sec, f"{label}: top / bottom / random accuracy (mean ± sd over instances)", f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}", spread=spread(top), digits=1))
+            if mode == "mask":
+                # The masked probe is the one whose weights define the LCA ranking (Antverg & Belinkov's first
+                # pitfall): its gaps are shown, but verdicts come from retrained probes only.
+                gap = (top - bottom).dropna()
+                rows.append(_row(f, sec, f"{label}: top - bottom gap (points)", round(float(gap.mean()), 1), "no verdict from masking: the masked probe defines the LCA ranking; see the retrained rows", spread=spread(gap), digits=1))
+                continue
+            pairs = pd.concat({"top": top, "bottom": bottom}, axis=1).dropna()
+            v = paired_test(pairs["top"], pairs["bottom"], "greater")
+            rows.append(_row(f, sec, f"{label}: top - bottom gap (points)", round(v.effect.mean, 1), "paper: keeping the top neurons keeps more accuracy than keeping the bottom ones", v, v.effect, 1))
+            pairs = pd.concat({"top": top, "random": rnd}, axis=1).dropna()
+            v = paired_test(pairs["top"], pairs["random"], "greater")
+            rows.append(_row(f, sec, f"{label}: top - random gap (points)", round(v.effect.mean, 1), "paper: the top neurons beat random ones", v, v.effect, 1))
+    # Retrained top 10% against the retrained probe on every neuron (same training budget), else the mask probe.
+    full = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100)
+    if full.empty:
+        full = kept_per_instance(c, t.layer, t.prop, "mask", "top", 100)
+    top10 = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 10)
+    share = (100 * top10 / full).dropna()
+    if not share.empty:
+        v = paired_test(share.to_numpy(), np.full(len(share), 90.0), "greater")
+        rows.append(_row(f, sec, f"{t.prop}, layer {t.layer}, retrained, 10% kept: % of full accuracy regained", round(v.effect.mean + 90, 1), "paper: the retrained top 10% regains most (> 90%) of the accuracy", v, spread(share), 1))
+    for suffix, tokens in (("", "all tokens; confounded with OOV words, which are all open-class"), ("_in_vocab", "in-vocabulary tokens only")):
+        lost = {}
+        for group in ("open", "closed"):
+            lost[group] = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100, group + suffix) - kept_per_instance(c, t.layer, t.prop, "retrain", "top", 10, group + suffix)
+            if not lost[group].dropna().empty:
+                rows.append(_row(f, sec, f"{group}-class accuracy lost keeping the top 10% (retrained; {tokens})", round(float(lost[group].mean()), 1), spread=spread(lost[group]), digits=1))
+        pairs = pd.concat(lost, axis=1).dropna()
+        if not pairs.empty:
+            v = paired_test(pairs["open"], pairs["closed"], "greater")
+            rows.append(_row(f, sec, f"open minus closed-class accuracy lost, top 10% retrained (points; {tokens})", round(v.effect.mean, 1), "expected (docs/methods.md): open-class accuracy suffers more than closed-class", v, v.effect, 1))
+    rows += paper_gap_rows(t)
+    return rows
+
+
+def paper_gap(curves: pd.DataFrame, mode: str = "retrain", pct: float = 10, ranking: str = "lca") -> pd.DataFrame:
+    """The paper's summary number per (layer, instance): top-``pct``% minus bottom-``pct``% probe accuracy
+    (points), averaged over the ablated properties. Columns layer, instance, gap, properties."""
+    c = curves[(curves["mode"] == mode) & (curves["metric"] == "accuracy_overall") & (curves["ranking"] == ranking)]
+    rows = []
+    for (layer, prop), g in c.groupby(["layer", "property"]):
+        top = kept_per_instance(g, layer, prop, mode, "top", pct, ranking=ranking)
+        bottom = kept_per_instance(g, layer, prop, mode, "bottom", pct, ranking=ranking)
+        for inst, gap in (top - bottom).dropna().items():
+            rows.append({"layer": layer, "property": prop, "instance": inst, "gap": gap})
+    out = pd.DataFrame(rows, columns=["layer", "property", "instance", "gap"])
+    return out.groupby(["layer", "instance"]).agg(gap=("gap", "mean"), properties=("property", lambda p: ", ".join(sorted(p)))).reset_index()
+
+
+def paper_gap_rows(t: FamilyTables) -> list[dict[str, Any]]:
+    """The paper's own summary number, per layer, under retraining, with its spread and a test that it is > 0."""
+    if t.curves is None or "accuracy_overall" not in set(t.curves["metric"]):
+        return []
+    rows = []
+    gaps = paper_gap(t.curves)
+    for layer, g in gaps.groupby("layer"):
+        v = paired_test(g["gap"].to_numpy(), np.zeros(len(g)), "greater")
+        props = g["properties"].iloc[0]
+        rows.append(_row(t.name, "ablation (probe)", f"paper's number: top-10% - bottom-10% retrained accuracy, averaged over properties ({props}), layer {layer} (points)", round(v.effect.mean, 1), PAPER_GAP, v, v.effect, 1))
+    return rows
+
+
+def _model_curves(t: FamilyTables) -> pd.DataFrame:
+    if t.curves is None or "f1" not in set(t.curves["metric"]):
+        return pd.DataFrame()
+    return t.curves[(t.curves["metric"] == "f1") & (t.curves["layer"] == t.layer) & t.curves["mode"].isin(list(FILL_NAME))]
+
+
+def _interior(c: pd.DataFrame) -> pd.DataFrame:
+    width = c.groupby("instance")["k"].transform("max")
+    return c[(c["k"] > 0) & (c["k"] < width)]
+
+
+def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
+    """Model ablation per ranking and fill: F1 at about half removed, top vs bottom and top vs random verdicts.
+
+    Each verdict pools the interior of the k grid per instance (mean F1
+    difference, i.e. the area between the curves) and tests across instances.
+    """
+    c = _model_curves(t)
+    if c.empty:
+        return []
+    rows: list[dict[str, Any]] = []
+    sec = "ablation (model)"
+    for mode, fill in FILL_NAME.items():
+        m = c[c["mode"] == mode]
+        if m.empty:
+            continue
+        rnd = m[m["direction"] == "random"]
+        for ranking in [r for r in dict.fromkeys(m["ranking"]) if r != "none"]:
+            g = m[m["ranking"] == ranking]
+            half = _at_percent(pd.concat([g, rnd]), 50)
+            per = {d: half[half["direction"] == d].groupby("instance")["value"].mean() for d in ("top", "bottom", "random")}
+            rows.append(_row(t.name, sec, f"chunk F1 with {half['k_percent'].iloc[0]:.0f}% of layer {t.layer} removed by {ranking} ({fill}): top / bottom / random", f"{_pm(per['top'])} / {_pm(per['bottom'])} / {_pm(per['random'])}", spread=spread(per["top"]), digits=2))
+            inner = _interior(pd.concat([g, rnd]))
+            v = paired_verdict(inner, "direction", "top", "bottom", "less")
+            rows.append(_row(t.name, sec, f"{ranking} ({fill}): F1 after removing top minus bottom neurons, mean over the k grid", round(v.effect.mean, 2), "paper: removing top neurons hurts the end task more than removing bottom ones", v, v.effect, 2))
+            v = paired_verdict(inner, "direction", "top", "random", "less")
+            rows.append(_row(t.name, sec, f"{ranking} ({fill}): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)", round(v.effect.mean, 2), "a useful ranking finds the neurons the model needs: top removal hurts more than random", v, v.effect, 2))
+    return rows
+
+
+def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
+    """Dead neurons, mean scores with their spread, the exact-copy experiment for every instance, stability."""
+    rows: list[dict[str, Any]] = []
+    f = t.name
+    if t.scores is not None:
+        for inst, g in t.scores.groupby("instance", sort=False):
+            rows.append(_row(f, "correlation", f"dead neurons, layer {t.layer}, {inst}", int(g["dead"].sum())))
+        for m in CORR_METHODS:
+            if m in t.scores:
+                per = t.scores.groupby("instance")[m].mean()
+                rows.append(_row(f, "correlation", f"mean {m} score, layer {t.layer} (spread over instances)", round(float(per.mean()), 3), spread=spread(per)))
+    if t.duplicate is not None and not t.duplicate.empty:
+        d = t.duplicate.set_index(["method", "instance"])
+        dup = t.duplicate.loc[t.duplicate["duplicated"], "instance"].iloc[0]
+        if {"maxcorr", "meanmaxcorr"} <= set(t.duplicate["method"]):
+            for inst in dict.fromkeys(t.duplicate["instance"]):
+                mx, mm = float(d.loc[("maxcorr", inst), "spearman"]), float(d.loc[("meanmaxcorr", inst), "spearman"])
+                role = "the copied instance (fixed by construction: MaxCorr all 1, MeanMaxCorr monotone)" if inst == dup else "another instance"
+                rows.append(_row(f, "correlation", f"exact copy of {dup} added: Spearman of {inst}'s ranking before/after, MaxCorr / MeanMaxCorr ({role})", f"{mx:.3f} / {mm:.3f}", "expected (docs/methods.md): MaxCorr is fooled by two identical instances, MeanMaxCorr is not (no test: see the near-twin rows)"))
+    if t.stability is not None and not t.stability.empty:
+        for (m, k), g in t.stability.groupby(["method", "k"]):
+            rows.append(_row(f, "stability", f"{m}: share of top-{k} whose best partner is in the other instance's top-{k} (over ordered pairs)", round(float(g["share"].mean()), 3), spread=spread(g["share"])))
+    return rows
+
+
+def _predictive(curves: pd.DataFrame, random: pd.DataFrame | None = None) -> pd.DataFrame:
+    from .ablation import predictive_value
+
+    return predictive_value(curves, random=random)
+
+
+def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
+    """The near-twin experiment: ranking change of every instance, predictive value with and without the twin."""
+    rows: list[dict[str, Any]] = []
+    f, sec = t.name, "near-twin"
+    if t.twin_change is not None and not t.twin_change.empty:
+        ch = t.twin_change[t.twin_change["layer"] == t.layer] if "layer" in t.twin_change else t.twin_change
+        ks = sorted(int(c[3:-8]) for c in ch if c.startswith("top") and c.endswith("_overlap"))
+        k = ks[len(ks) // 2] if ks else None
+        for m, g in ch.groupby("method", sort=False):
+            for _, r in g.iterrows():
+                role = f"twinned with {t.twin}" if r["twinned"] else "not twinned"
+                over = f", top-{k} overlap {r[f'top{k}_overlap']:.2f}" if k else ""
+                rows.append(_row(f, sec, f"{m}: {r['instance']}'s ranking with vs without the twin ({role}): Spearman{', top-k overlap' if k else ''}", f"{r['spearman']:.3f}{over}"))
+            others = g[~g["twinned"]]["spearman"]
+            rows.append(_row(f, sec, f"{m}: Spearman with vs without the twin, instances not twinned", round(float(others.mean()), 3), spread=spread(others)))
+    c = _model_curves(t)
+    if t.twin_curves is None or t.twin_curves.empty or c.empty:
+        return rows
+    tc = t.twin_curves[(t.twin_curves["metric"] == "f1") & (t.twin_curves["layer"] == t.layer)]
+    base = c[c["ranking"].isin(CORR_METHODS) | (c["direction"] == "random")]
+    without = _predictive(base)
+    with_random = pd.concat([base, tc[tc["direction"] == "random"]])
+    with_twin = _predictive(tc[tc["direction"] != "random"], random=with_random)
+    keeps = []
+    for mode, fill in FILL_NAME.items():
+        for m in CORR_METHODS:
+            a = without[(without["mode"] == mode) & (without["ranking"] == m)].set_index("instance")["predictive_value"]
+            b = with_twin[(with_twin["mode"] == mode) & (with_twin["ranking"] == m)].set_index("instance")["predictive_value"]
+            if a.empty or b.empty:
+                continue
+            rows.append(_row(f, sec, f"{m} ({fill}): predictive value without the twin (F1 points above random removal)", round(float(a.mean()), 2), spread=spread(a), digits=2))
+            rows.append(_row(f, sec, f"{m} ({fill}): predictive value with the twin in the family, original instances", round(float(b.drop(t.twin, errors="ignore").mean()), 2), spread=spread(b.drop(t.twin, errors="ignore")), digits=2))
+            if t.twin in b.index:
+                rows.append(_row(f, sec, f"{m} ({fill}): predictive value of the twin's own ranking", round(float(b[t.twin]), 2)))
+            pairs = pd.concat({"without": a, "with": b}, axis=1).dropna()
+            loss = paired_test(pairs["without"], pairs["with"], "greater")
+            rows.append(_row(f, sec, f"{m} ({fill}): predictive value lost when the twin joins the family (without - with)", round(loss.effect.mean, 2), "expected (docs/methods.md): a near-identical instance fools MaxCorr, not MeanMaxCorr", loss, loss.effect, 2))
+            useful = paired_test(b.to_numpy(), np.zeros(len(b)), "greater")
+            if loss.verdict != "agrees" and useful.verdict == "agrees":
+                keeps.append(f"{m} ({fill})")
+    rows.append(_row(f, sec, "rankings that keep their predictive value with a twin (no significant loss, still above random)", ", ".join(keeps) or "none"))
+    return rows
+
+
+def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
+    """Does the ranking depend on the reference instance? Agreement through best partners, and the spread of
+    each reference instance's predictive value."""
+    rows: list[dict[str, Any]] = []
+    f, sec = t.name, "reference instance"
+    if t.scores is not None and t.pairs is not None:
+        from .correlation import partner_rank_agreement
+
+        agree = partner_rank_agreement(t.scores, t.pairs, [m for m in CORR_METHODS if f"rank_{m}" in t.scores])
+        for m, g in agree.groupby("method", sort=False):
+            rows.append(_row(f, sec, f"{m}: Spearman between rankings on two reference instances, matched through best partners (over ordered pairs)", round(float(g["spearman"].mean()), 3), "1: the reference instance does not matter", spread=spread(g["spearman"])))
+    c = _model_curves(t)
+    if c.empty:
+        return rows
+    pv = _predictive(c)
+    for mode, fill in FILL_NAME.items():
+        p = pv[pv["mode"] == mode]
+        for m, g in p.groupby("ranking", sort=False):
+            per = ", ".join(f"{i} {v:.2f}" for i, v in zip(g["instance"], g["predictive_value"]))
+            rows.append(_row(f, sec, f"{m} ({fill}): predictive value per reference instance ({per})", round(float(g["predictive_value"].mean()), 2), spread=spread(g["predictive_value"]), digits=2))
+        wide = p.pivot_table(index="instance", columns="ranking", values="predictive_value")
+        if {"maxcorr", "meanmaxcorr"} <= set(wide.columns):
+            pairs = wide[["meanmaxcorr", "maxcorr"]].dropna()
+            v = paired_test(pairs["meanmaxcorr"], pairs["maxcorr"], "greater")
+            rows.append(_row(f, sec, f"MeanMaxCorr minus MaxCorr predictive value ({fill})", round(v.effect.mean, 2), "expected (docs/methods.md): MeanMaxCorr is the better ranking", v, v.effect, 2))
+    return rows
+
+
+def _mean_metric(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> float:
+    """Mean over instances of one probing metric, in percent (nan when absent)."""
+    v = probing[(probing["metric"] == metric) & (probing["group"] == group) & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
+    return float(100 * v.mean()) if len(v) else float("nan")
+
+
+def _pct(v: float) -> str:
+    return "n/a" if np.isnan(v) else f"{v:.1f}"
+
+
+def probing_rows(family: str, probing: pd.DataFrame, train_metrics: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Probing rows: every probe accuracy beside what it must be compared with, each verdict naming its comparison.
+
+    Per (property, layer), means over instances: the probe against the per-word
+    majority baseline and the untrained model's probe; selectivity against the
+    untrained model's; accuracy on in- vs out-of-vocabulary tokens (and, for
+    POS, open vs closed class on in-vocabulary tokens); the chosen lambdas
+    beside the paper's default pair. For a trained family's top layer (the
+    input of the tagger's linear head) the chunk probe beside the tagger's own
+    token accuracy.
+    """
+    rows: list[dict[str, Any]] = []
+    acc = probing[(probing["metric"] == "accuracy") & (probing["group"] == "overall")]
+    for (prop, layer), g in acc.groupby(["property", "layer"]):
+        m = lambda metric, group="overall": _mean_metric(probing, metric, group, prop, layer)  # noqa: E731
+        where = f"{prop}, layer {layer}"
+        probe, majority, untrained = m("accuracy"), m("majority_baseline"), m("untrained_accuracy")
+        rows.append(_row(family, "probing", f"{where}: probe accuracy (mean over instances)", round(probe, 2)))
+        rows.append(_row(family, "probing", f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)", f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}"))
+        if not np.isnan(majority):
+            rows.append(_row(family, "probing", f"{where}: probe minus per-word majority baseline (points)", round(probe - majority, 2), "the property is encoded beyond a word-identity lookup only if the probe beats the per-word majority tagger on the same test tokens", bool(probe > majority)))
+        if not np.isnan(untrained):
+            rows.append(_row(family, "probing", f"{where}: probe minus untrained-model probe (points)", round(probe - untrained, 2), "learned, not just the input: the trained model's probe beats the same probe on the same architecture at random init", bool(probe > untrained)))
+        sel, u_sel = m("selectivity"), m("untrained_selectivity")
+        rows.append(_row(
+            family, "probing", f"{where}: selectivity (vs control task keyed on the model's input) / untrained model's",
+            f"{_pct(sel)} / {_pct(u_sel)}",
+            "Hewitt & Liang: the trained model's probe is more selective than the untrained model's" if not np.isnan(u_sel) else "",
+            bool(sel > u_sel) if not np.isnan(u_sel) else None,
+        ))
+        iv, oov, share = m("accuracy", "in_vocab"), m("accuracy", "oov"), m("oov_share")
+        if not np.isnan(iv):
+            unk_oov = m("unk_trained_accuracy", "oov")
+            rows.append(_row(family, "probing", f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%)", f"{_pct(iv)} / {_pct(oov)}"))
+            if not np.isnan(unk_oov):
+                rows.append(_row(
+                    family, "probing", f"{where}: OOV gap (in-vocab minus OOV accuracy), probe trained without / with <unk> inputs",
+                    f"{_pct(iv - oov)} / {_pct(m('unk_trained_accuracy', 'in_vocab') - unk_oov)}",
+                    "showing the probe <unk> during training narrows the OOV gap", bool((m("unk_trained_accuracy", "in_vocab") - unk_oov) < (iv - oov)),
+                ))
+            if prop == "pos":
+                rows.append(_row(family, "probing", f"{where}: open / closed class accuracy, all tokens | in-vocabulary tokens", f"{_pct(m('accuracy', 'open'))} / {_pct(m('accuracy', 'closed'))} | {_pct(m('accuracy', 'open_in_vocab'))} / {_pct(m('accuracy', 'closed_in_vocab'))}", "unknown words are all open-class: compare open vs closed on in-vocabulary tokens"))
+        l1 = probing[(probing["metric"] == "l1") & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
+        l2 = probing[(probing["metric"] == "l2") & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
+        if len(l1) and len(l2):
+            a, b = float(l1.iloc[0]), float(l2.iloc[0])
+            note = " (unregularised: no penalised pair was within tolerance)" if a == 0 and b == 0 else ""
+            paper = m("paper_default_accuracy")
+            top_sel, top_paper = m("top10pct_retrain_accuracy", "selected"), m("top10pct_retrain_accuracy", "paper_default")
+            rows.append(_row(family, "probing", f"{where}: chosen (l1, l2) = ({a:g}, {b:g}){note} vs paper default (1e-05, 1e-05): accuracy", f"{_pct(probe)} / {_pct(paper)}"))
+            rows.append(_row(family, "probing", f"{where}: retrained top-10% LCA neurons, chosen vs paper-default lambdas (accuracy)", f"{_pct(top_sel)} / {_pct(top_paper)}"))
+    for tm in train_metrics:
+        dims = tm.get("layer_dims") or []
+        top = len(dims) - 1
+        probe = _mean_metric(probing[probing["instance"] == f"seed{tm['seed']}"], "accuracy", "overall", "chunk", top) if "instance" in probing else float("nan")
+        tagger = float(tm["test"].get("token_accuracy", float("nan")))
+        if top >= 1 and not np.isnan(probe):
+            rows.append(_row(
+                family, "probing", f"chunk probe on layer {top} (the tagger head's input) / tagger's own token accuracy, seed {tm['seed']}",
+                f"{probe:.2f} / {tagger:.2f}", "same capacity as the tagger's linear head: within 1 point", bool(abs(probe - tagger) <= 1.0),
+            ))
+    return rows
+
+
+def ranking_comparison_rows(family: str, curves: pd.DataFrame, layer: int, prop: str, pct: float = 10) -> list[dict[str, Any]]:
+    """Ranking against ranking, from retraining curves only (never from masking, which favours LCA's own probe).
+
+    For each ranking, the accuracy of a probe retrained on its top ``pct``% of
+    neurons, beside the mean over random selections of the same size.
+    """
+    c = curves[(curves["layer"] == layer) & (curves["property"] == prop) & (curves["mode"] == "retrain") & (curves["metric"] == "accuracy_overall")]
+    if c.empty:
+        return []
+    nearest = c.loc[(c["k_percent"] - pct).abs().idxmin(), "k_percent"]
+    c = c[c["k_percent"] == nearest]
+    rnd = 100 * c[c["direction"] == "random"]["value"].mean()
+    rows = []
+    for ranking, g in c[c["direction"] == "top"].groupby("ranking"):
+        top = 100 * g["value"].mean()
+        rows.append(_row(
+            family, "ablation (probe)", f"{prop}, layer {layer}: retrained on the top {nearest:.0f}% by {ranking} / on random {nearest:.0f}% (accuracy)",
+            f"{top:.1f} / {rnd:.1f}", "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)", bool(top > rnd),
+        ))
+    return rows
 
 
 def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
@@ -54,57 +429,21 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     f = t.name
     for m in t.train_metrics:
         rows.append(_row(f, "end task", f"chunk F1, seed {m['seed']}", round(m["test"]["f1"], 2), "word-only BiLSTM taggers: about 89-93 F1"))
+    rows += end_task_rows(t)
     if t.probing is not None:
-        acc = t.probing[(t.probing["metric"] == "accuracy") & (t.probing["group"] == "overall")]
-        for (prop, layer), g in acc.groupby(["property", "layer"]):
-            rows.append(_row(f, "probing", f"{prop} probe accuracy, layer {layer} (mean over instances)", round(100 * g["value"].mean(), 2)))
-        sel = t.probing[(t.probing["metric"] == "selectivity") & (t.probing["group"] == "overall")]
-        for (prop, layer), g in sel.groupby(["property", "layer"]):
-            rows.append(_row(f, "probing", f"{prop} selectivity (vs control task), layer {layer}", round(100 * g["value"].mean(), 2), "Hewitt & Liang: a good probe is selective (> 0)", bool(g["value"].mean() > 0)))
-    if t.curves is not None and "accuracy_overall" in set(t.curves["metric"]):
-        full = _kept_accuracy(t.curves, t.layer, t.prop, "mask", "top", 100)
-        for mode in ("mask", "retrain"):
-            for pct in (10, 20):
-                top = _kept_accuracy(t.curves, t.layer, t.prop, mode, "top", pct)
-                bottom = _kept_accuracy(t.curves, t.layer, t.prop, mode, "bottom", pct)
-                rnd = _kept_accuracy(t.curves, t.layer, t.prop, mode, "random", pct)
-                label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct}% kept"
-                rows.append(_row(f, "ablation (probe)", f"{label}: top / bottom / random accuracy", f"{top:.1f} / {bottom:.1f} / {rnd:.1f}"))
-                if pct == 10:
-                    rows.append(_row(f, "ablation (probe)", f"{label}: top - bottom gap (points)", round(top - bottom, 1), "paper: top-10% vs bottom-10% gap 12.8 (NMT), 25.5 (LM), averaged over properties", bool(top > bottom)))
-                if pct == 10 and mode == "retrain":
-                    rows.append(_row(f, "ablation (probe)", f"{label}: share of full accuracy regained", round(100 * top / full, 1) if full else float("nan"), "paper: the retrained top 10% regains most of the accuracy", bool(full and top / full > 0.9)))
-        for group in ("open", "closed"):
-            drop = _kept_accuracy(t.curves, t.layer, t.prop, "retrain", "top", 100, group) - _kept_accuracy(t.curves, t.layer, t.prop, "retrain", "top", 10, group)
-            rows.append(_row(f, "ablation (probe)", f"{group}-class accuracy lost keeping the top 10% (retrained)", round(drop, 1), "report: open-class accuracy suffers more than closed-class"))
+        rows.extend(probing_rows(f, t.probing, t.train_metrics))
+    rows += probe_ablation_rows(t)
+    if t.curves is not None:
+        rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
     if t.labels is not None and "open_class" in t.labels and t.labels["open_class"].notna().any():
         lab = t.labels.dropna(subset=["open_class"])
         med_open = float(lab[lab["open_class"].astype(bool)]["neurons_needed"].median())
         med_closed = float(lab[~lab["open_class"].astype(bool)]["neurons_needed"].median())
         rows.append(_row(f, "distributedness", f"median neurons needed per label (open / closed class), layer {t.layer}", f"{med_open:.0f} / {med_closed:.0f}", "paper: closed-class labels need few neurons, open-class many", bool(med_open > med_closed)))
-    if t.curves is not None and "f1" in set(t.curves["metric"]):
-        c = t.curves[(t.curves["metric"] == "f1") & (t.curves["layer"] == t.layer)]
-        for ranking in ("maxcorr", "meanmaxcorr", "mincorr", "lca"):
-            g = c[c["ranking"] == ranking]
-            if g.empty:
-                continue
-            half = g.loc[(g["k_percent"] - 50).abs().idxmin(), "k_percent"]
-            top = g[(g["direction"] == "top") & (g["k_percent"] == half)]["value"].mean()
-            bottom = g[(g["direction"] == "bottom") & (g["k_percent"] == half)]["value"].mean()
-            rows.append(_row(f, "ablation (model)", f"chunk F1 with {half:.0f}% of layer {t.layer} removed by {ranking}: top / bottom", f"{top:.1f} / {bottom:.1f}", "paper: removing top neurons hurts the end task more than bottom ones", bool(top < bottom)))
-    if t.scores is not None:
-        for inst, g in t.scores.groupby("instance", sort=False):
-            rows.append(_row(f, "correlation", f"dead neurons, layer {t.layer}, {inst}", int(g["dead"].sum())))
-        for m in ("maxcorr", "meanmaxcorr", "mincorr"):
-            rows.append(_row(f, "correlation", f"mean {m} score, layer {t.layer}", round(float(t.scores[m].mean()), 3)))
-    if t.duplicate is not None and not t.duplicate.empty:
-        d = t.duplicate[t.duplicate["duplicated"]].set_index("method")
-        if {"maxcorr", "meanmaxcorr"} <= set(d.index):
-            mx, mm = float(d.loc["maxcorr", "spearman"]), float(d.loc["meanmaxcorr", "spearman"])
-            rows.append(_row(f, "correlation", "duplicated instance: Spearman of its ranking before/after (MaxCorr / MeanMaxCorr)", f"{mx:.3f} / {mm:.3f}", "report: MaxCorr is fooled by two identical instances, MeanMaxCorr is not", bool(mm > mx)))
-    if t.stability is not None and not t.stability.empty:
-        for (m, k), g in t.stability.groupby(["method", "k"]):
-            rows.append(_row(f, "stability", f"{m}: share of top-{k} whose best partner is in the other instance's top-{k} (mean ± sd)", f"{g['share'].mean():.2f} ± {g['share'].std():.2f}"))
+    rows += model_ablation_rows(t)
+    rows += correlation_rows(t)
+    rows += twin_rows(t)
+    rows += reference_rows(t)
     if t.overlap is not None and not t.overlap.empty:
         rows.extend(overlap_summary(f, t.overlap))
     if t.neurons is not None and not t.neurons.empty:
@@ -170,8 +509,20 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: str) -> pd.DataFrame:
-    """Read each family's tables and write the summary as Markdown and CSV (workflow edge)."""
+def to_html(table: pd.DataFrame, title: str = "neurosieve summary") -> str:
+    """A standalone HTML page holding the table (Snakemake's report shows HTML inline, not Markdown)."""
+    import html
+
+    style = (
+        "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}"
+    )
+    body = table.to_html(index=False, border=0, na_rep="")
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
+
+
+def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: str, html_path: str | None = None) -> pd.DataFrame:
+    """Read each family's tables and write the summary as Markdown and CSV, and as HTML for the report (workflow edge)."""
     from .io import atomic_path
 
     def read(p: str | None) -> pd.DataFrame | None:
@@ -190,6 +541,11 @@ def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: s
             scores=read(fam.get("scores")),
             layer=int(fam["layer"]),
             prop=fam["property"],
+            pairs=read(fam.get("pairs")),
+            twin=fam.get("twin"),
+            twin_metrics=json.loads(open(fam["twin_metrics"]).read()) if fam.get("twin_metrics") else None,
+            twin_change=read(fam.get("twin_change")),
+            twin_curves=pd.concat([pd.read_parquet(p) for p in fam["twin_curves"]], ignore_index=True) if fam.get("twin_curves") else None,
             overlap=pd.concat([pd.read_parquet(p) for p in fam["overlap"]], ignore_index=True) if fam.get("overlap") else None,
             neurons=read(fam.get("neurons")),
         )
@@ -199,6 +555,9 @@ def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: s
         table.to_csv(tmp, index=False)
     with atomic_path(md_path) as tmp:
         tmp.write_text("# neurosieve summary\n\n" + to_markdown(table))
+    if html_path:
+        with atomic_path(html_path) as tmp:
+            tmp.write_text(to_html(table))
     return table
 
 

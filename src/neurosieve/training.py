@@ -125,12 +125,27 @@ def evaluate(
 
 
 def subset_sentences(n: int, fraction: float | None, seed: int) -> np.ndarray:
-    """The sentence indices a seed trains on: all, or its own seeded random fraction."""
+    """The sentence indices a seed trains on: all (``fraction`` null or 1), or its own seeded random fraction.
+
+    The draw depends on ``seed`` only (not on the data-order seed), so a
+    near-twin trained with another order seed sees exactly the same sentences.
+    """
     if fraction is None or fraction >= 1:
         return np.arange(n)
     rng = np.random.default_rng([seed, 1])
     k = max(1, int(round(fraction * n)))
     return np.sort(rng.choice(n, size=k, replace=False))
+
+
+def weights_sha256(model: nn.Module) -> str:
+    """A checksum of a model's parameters (to show that two runs start from the same initialisation)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def train_tagger(
@@ -143,38 +158,49 @@ def train_tagger(
     subset: float | None = None,
     device: str = "auto",
     progress: bool = True,
+    order_seed: int | None = None,
 ) -> tuple[Tagger, Vocab, dict[str, Any]]:
     """Train one tagger for chunking from words alone; return it, its vocabulary and its metrics.
 
-    The seed fixes initialisation, data order, dropout and the training subset.
-    The chunk label map spans train and test (CoNLL-2000's ``I-LST`` is test-only).
+    ``seed`` fixes the initialisation and the training subset; ``order_seed``
+    (default: ``seed``) fixes everything random during training: data order,
+    dropout and word dropout. Two runs with the same ``seed`` and different
+    ``order_seed`` are near-twins: same initial weights, same sentences,
+    different order. The metrics record the subset's sentence indices and a
+    checksum of the initial weights. The chunk label map spans train and test
+    (CoNLL-2000's ``I-LST`` is test-only). ``epochs = 0`` returns the model at
+    its seeded random initialisation (the untrained-model baseline).
     """
     start = time.perf_counter()
     dev = pick_device(device)
+    order_seed = seed if order_seed is None else int(order_seed)
     seed_everything(seed)
     train_sents = sentences(train_tokens, "word")
     train_tags = sentences(train_tokens, "chunk")
-    keep = subset_sentences(len(train_sents), subset, seed)
+    n_all = len(train_sents)
+    keep = subset_sentences(n_all, subset, seed)
     train_sents = [train_sents[i] for i in keep]
     train_tags = [train_tags[i] for i in keep]
     mp = dict(model_params)
     min_freq = mp.pop("min_word_freq", 1)
     vocab = Vocab.build(train_sents, label_set(train_tokens["chunk"], test_tokens["chunk"]), min_freq)
     model = build_model(TaggerConfig(kind=kind, vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)).to(dev)
+    init_sha = weights_sha256(model)
+    torch.manual_seed(order_seed)  # from here on the order seed drives dropout
     opt = torch.optim.Adam(model.parameters(), lr=train_params["lr"], weight_decay=train_params.get("weight_decay", 0.0))
     epochs = int(train_params["epochs"])
     steps_per_epoch = -(-len(train_sents) // int(train_params["batch_size"]))
     sched = None
     if train_params.get("lr_decay", "linear") == "linear":
         total_steps = epochs * steps_per_epoch
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / total_steps))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / max(total_steps, 1)))
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
     encoded = [vocab.encode_words(s) for s in train_sents]
     labels = [vocab.encode_labels(t, "train chunk tags") for t in train_tags]
     lengths = np.array([len(s) for s in train_sents])
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(order_seed)
     word_dropout = float(train_params.get("word_dropout", 0.0))
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(order_seed)
     curve = []
     for epoch in tqdm(range(1, epochs + 1), desc=f"{kind} seed {seed}", unit="epoch", disable=not progress):
         model.train()
@@ -203,9 +229,12 @@ def train_tagger(
     metrics = {
         "kind": kind,
         "seed": seed,
+        "order_seed": order_seed,
         "test": final,
         "curve": curve,
         "train_sentences": len(train_sents),
+        "train_subset": {"fraction": subset, "of": n_all, "sentences": keep.tolist()},
+        "init_weights_sha256": init_sha,
         "vocab_size": len(vocab.words),
         "labels": vocab.labels,
         "layer_dims": model.layer_dims,
@@ -228,16 +257,21 @@ def run_training(
     train_params: Mapping[str, Any],
     subset: float | None = None,
     device: str = "auto",
+    order_seed: int | None = None,
 ) -> dict[str, Any]:
-    """Train one (family, seed) from token tables and save the model and its metrics (workflow edge)."""
+    """Train one (family, seed) from token tables and save the model and its metrics (workflow edge).
+
+    ``order_seed`` trains a near-twin of ``seed`` (see :func:`train_tagger`).
+    """
     from .data import read_tokens
     from .io import write_json
     from .models import save_model
 
     model, vocab, metrics = train_tagger(
-        read_tokens(train_path), read_tokens(test_path), kind, seed, model_params, train_params, subset, device
+        read_tokens(train_path), read_tokens(test_path), kind, seed, model_params, train_params, subset, device,
+        order_seed=order_seed,
     )
-    save_model(model, vocab, model_dir, {"seed": seed, "metrics": metrics["test"]})
+    save_model(model, vocab, model_dir, {"seed": seed, "order_seed": metrics["order_seed"], "metrics": metrics["test"]})
     write_json(metrics, metrics_path)
     log.info("%s seed %d: test chunk F1 %.2f in %.0fs", kind, seed, metrics["test"]["f1"], metrics["wall_seconds"])
     return metrics

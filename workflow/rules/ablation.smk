@@ -9,6 +9,7 @@ rule probe_ablation:
                 w.family, w.instance, w.layer, w.prop, ABL["rankings"]
             )
         ),
+        unpack(tagger_spec),
         train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
         test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
         probe=f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/probe.npz",
@@ -22,11 +23,12 @@ rule probe_ablation:
         layer=r"\d+",
         prop=r"[A-Za-z][A-Za-z0-9_]*",
     conda:
-        "../../envs/analysis.yaml"
+        probe_env
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 3000 * attempt,
+        mem_mb=layer_mem_mb(3000, copies=4),
         runtime=lambda w, attempt: 60 * attempt,
+        gpu=probe_gpu,
     params:
         rankings=lambda w: ablation_rankings(w.family, ABL["rankings"]),
         percents=ABL["keep_percent"],
@@ -34,7 +36,8 @@ rule probe_ablation:
         modes=ABL["modes"],
         random_repeats=ABL["random_repeats"],
         seed=ABL["seed"],
-        retrain=ABL["retrain"],
+        model_kind=lambda w: FAMILIES[w.family]["kind"],
+        model_source=model_source_param,
     script:
         "../../scripts/probe_ablation.py"
 
@@ -46,6 +49,7 @@ rule model_ablation:
                 w.family, w.instance, w.layer, "pos", ABL["model"]["rankings"]
             )
         ),
+        unpack(lambda w: fill_inputs(w.family, w.instance)),
         model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
         spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
         tokens=f"{OUT}/data/test.parquet",
@@ -56,7 +60,44 @@ rule model_ablation:
     benchmark:
         f"{OUT}/benchmarks/ablation/model/{{family}}/{{instance}}/layer{{layer}}.tsv"
     wildcard_constraints:
-        family=alternation(TRAINED),
+        family=alternation(MODELLED),
+        layer=r"\d+",
+    conda:
+        family_torch_env
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 60 * attempt,
+        gpu=family_gpu,
+    params:
+        rankings=lambda w: ablation_rankings(w.family, ABL["model"]["rankings"]),
+        percents=ABL["model"]["remove_percent"],
+        random_repeats=ABL["model"]["random_repeats"],
+        seed=ABL["seed"],
+        device=lambda w: FAMILIES[w.family]["device"],
+        fills=ABL["model"]["fills"],
+    script:
+        "../../scripts/model_ablation.py"
+
+
+# The near-twin experiment's predictive value: each instance's (and the twin's) model with the top and
+# bottom neurons of the rankings computed with the twin in the family removed. The random-removal
+# baseline is the model_ablation rule's, on the same model.
+rule twin_model_ablation:
+    input:
+        unpack(lambda w: fill_inputs(w.family, w.instance)),
+        scores=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/scores.parquet",
+        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
+        tokens=f"{OUT}/data/test.parquet",
+    output:
+        f"{OUT}/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.parquet",
+    log:
+        f"{OUT}/logs/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.tsv"
+    wildcard_constraints:
+        family=alternation(TWINNED),
         layer=r"\d+",
     conda:
         "../../envs/torch.yaml"
@@ -64,13 +105,19 @@ rule model_ablation:
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 60 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
-        rankings=lambda w: ablation_rankings(w.family, ABL["model"]["rankings"]),
+        rankings=[r for r in ABL["model"]["rankings"] if r not in PROBE_RANKINGS],
         percents=ABL["model"]["remove_percent"],
-        random_repeats=ABL["model"]["random_repeats"],
+        # The twin has no model_ablation run: its random baseline is drawn here.
+        random_repeats=lambda w: (
+            ABL["model"]["random_repeats"]
+            if w.instance == family_twin(w.family)
+            else 0
+        ),
         seed=ABL["seed"],
         device=lambda w: FAMILIES[w.family]["device"],
+        fills=ABL["model"]["fills"],
     script:
         "../../scripts/model_ablation.py"
 
@@ -83,6 +130,7 @@ rule ablation_summary:
         spread=f"{OUT}/ablation/{{family}}/spread.parquet",
     log:
         f"{OUT}/logs/ablation/{{family}}/summary.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     script:

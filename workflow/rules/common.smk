@@ -1,16 +1,24 @@
 # Shared setup: config validation (before any job runs), output paths, and instance lists.
+import json
 from pathlib import Path
 
+# Light imports only (jsonschema, yaml): parsing needs no torch, transformers or hub access.
 from neurosieve.config import (
+    FINETUNED_KIND,
     TRAINED_KINDS,
+    LayersUnknown,
+    common_depth,
+    family_depth,
     corpus_columns,
     family_layers,
     instance_model,
-    instance_seed,
+    instance_seeds,
     instances,
     load_schema,
+    twin_instance,
     validate_config,
 )
+from neurosieve.runtime import local_gpu_count
 from neurosieve.data import is_url
 
 _validated = validate_config(
@@ -23,10 +31,51 @@ OUT = config["outdir"]
 FAMILIES = config["families"]
 TRAINED = [f for f, c in FAMILIES.items() if c["kind"] in TRAINED_KINDS]
 PRETRAINED = [f for f, c in FAMILIES.items() if c["kind"] == "pretrained"]
+FINETUNED = [f for f, c in FAMILIES.items() if c["kind"] == FINETUNED_KIND]
+# Families with a model saved here (trained or fine-tuned): activations from it, model ablation of it.
+MODELLED = TRAINED + FINETUNED
 SPLITS = ["train", "test"]
 # Families whose instances can be correlated with each other (at least two instances).
 CORRELATED = [f for f in FAMILIES if len(instances(FAMILIES[f])) >= 2]
-LAYERS = {f: family_layers(c) for f, c in FAMILIES.items()}
+
+
+class FamilyLayers:
+    """LAYERS[family]: a family's activation layers, from the config or the model files on disk.
+
+    A hub model not on disk yet is asked of the model_info checkpoint (fetched once on the
+    head node), so only input functions may look such a family up.
+    """
+
+    def depth(self, family):
+        try:
+            return family_depth(FAMILIES[family])
+        except LayersUnknown:
+            counts = []
+            for inst in family_instances(family):
+                job = checkpoints.model_info.get(family=family, instance=inst)
+                counts.append(read_model_info(job.output[0])["layers"])
+            return common_depth(counts)
+
+    def __getitem__(self, family):
+        return family_layers(FAMILIES[family], self.depth(family))
+
+
+def read_model_info(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+LAYERS = FamilyLayers()
+
+
+def chosen_layers(family, wanted):
+    """The family's layers among ``wanted`` (None: all; a negative index counts from the top, -1 = the last)."""
+    if wanted is None:
+        return LAYERS[family]
+    resolved = {l if l >= 0 else LAYERS.depth(family) + l for l in wanted}
+    return [l for l in LAYERS[family] if l in resolved]
+
+
 # A user's own column-format corpus (data.corpus), or None for CoNLL-2000.
 CORPUS = config["data"]["corpus"]
 
@@ -36,42 +85,89 @@ def alternation(names):
     return "|".join(names) if names else "(?!)"
 
 
+# Run locally, GPU jobs share the GPUs present (a --resources gpu=N given by hand wins).
+if (
+    workflow.local_exec
+    and not workflow.dryrun
+    and "gpu" not in workflow.global_resources
+):
+    workflow.global_resources["gpu"] = local_gpu_count()
+
+
 wildcard_constraints:
     split="train|test",
     instance="[A-Za-z0-9_.-]+",
-
-
-def data_source():
-    """auto: the local directory when it holds both splits, else the download URLs."""
-    d = config["data"]
-    if d["source"] != "auto":
-        return d["source"]
-    local = d["local_dir"]
-    if local and all(
-        Path(local, f"{s}.txt.gz").is_file() or Path(local, f"{s}.txt").is_file()
-        for s in SPLITS
-    ):
-        return "local"
-    return "download"
 
 
 def family_instances(family):
     return instances(FAMILIES[family])
 
 
+# --- software environments and cluster resources ---
+
+
+def family_uses_gpu(family):
+    """A family's jobs ask the scheduler for a GPU when its device is cuda, or auto with gpu.request_for_auto."""
+    device = FAMILIES[family]["device"]
+    return device == "cuda" or (device == "auto" and config["gpu"]["request_for_auto"])
+
+
+def family_gpu(wildcards):
+    return int(family_uses_gpu(wildcards.family))
+
+
+def family_torch_env(wildcards):
+    """The CUDA build of the model environment for jobs that get a GPU, else the CPU build."""
+    if family_uses_gpu(wildcards.family):
+        return "../../envs/torch-cuda.yaml"
+    return "../../envs/torch.yaml"
+
+
+def probe_gpu(wildcards):
+    return int(config["probing"]["probe"]["device"] == "cuda")
+
+
+def probe_env(wildcards):
+    """Probes fitted on a GPU need the CUDA build of PyTorch."""
+    if config["probing"]["probe"]["device"] == "cuda":
+        return "../../envs/torch-cuda.yaml"
+    return "../../envs/analysis.yaml"
+
+
+def layer_mem_mb(base, copies):
+    """A memory request that grows with the activation files a job reads one layer of.
+
+    max(base, copies x (input size / layers)) MB, times the attempt number. Activation
+    files hold every layer; a job reading one layer holds about that share in memory,
+    times the copies its computation makes.
+    """
+
+    def mem_mb(wildcards, input, attempt):
+        per_layer = input.size_mb / max(1, len(LAYERS[wildcards.family]))
+        return int(max(base, copies * per_layer) * attempt)
+
+    return mem_mb
+
+
+def activation_output(path):
+    """Activation files are kept for reuse unless activations.keep is false (then temp())."""
+    return path if config["activations"]["keep"] else temp(path)
+
+
 def final_outputs():
     """Every target of the default run."""
     out = expand(f"{OUT}/data/{{split}}.parquet", split=SPLITS)
-    for fam in TRAINED:
+    for fam in MODELLED:
         out += expand(
             f"{OUT}/models/{fam}/{{inst}}/metrics.json", inst=family_instances(fam)
         )
     for fam in FAMILIES:
-        out += expand(
-            f"{OUT}/activations/{fam}/{{inst}}/{{split}}.parquet",
-            inst=family_instances(fam),
-            split=SPLITS,
-        )
+        if config["activations"]["keep"]:
+            out += expand(
+                f"{OUT}/activations/{fam}/{{inst}}/{{split}}.parquet",
+                inst=family_instances(fam),
+                split=SPLITS,
+            )
         if config["correlation"]["cka"]:
             out.append(f"{OUT}/similarity/{fam}/cka.parquet")
     for fam in CORRELATED:
@@ -85,6 +181,13 @@ def final_outputs():
                     f"{probe_dir(fam, inst, layer, '{prop}')}/metrics.parquet",
                     prop=config["probing"]["properties"],
                 )
+    if PROBE["all_layers"]:
+        for fam in FAMILIES:
+            out += expand(
+                f"{OUT}/probing/{fam}/{{inst}}/all_layers/{{prop}}/by_layer.parquet",
+                inst=family_instances(fam),
+                prop=PROBE["properties"],
+            )
     for fam in FAMILIES:
         if family_ablation_curves(fam):
             out.append(f"{OUT}/ablation/{fam}/spread.parquet")
@@ -98,9 +201,10 @@ def final_outputs():
     for fam in FAMILIES:
         for inst in family_instances(fam):
             out += [neurons_path(fam, inst, layer) for layer in probed_layers(fam)]
-    out += [f"{OUT}/summary/summary.md", f"{OUT}/summary/summary.csv"]
+    out += [f"{OUT}/summary/summary.{ext}" for ext in ("md", "csv", "html")]
     for group in config["correlation"]["cross_family"]:
         out.append(f"{OUT}/correlation/cross/{group}/scores.parquet")
+    out += twin_outputs()
     return out
 
 
@@ -114,6 +218,47 @@ def corr_inputs(family):
         f"{OUT}/activations/{family}/{inst}/{CORR['split']}.parquet"
         for inst in family_instances(family)
     ]
+
+
+# --- near-twin experiment ---
+
+
+def family_twin(family):
+    """The family's near-twin instance name, or None (only trained families with several instances have one)."""
+    return twin_instance(FAMILIES[family]) if family in CORRELATED else None
+
+
+TWINNED = [f for f in FAMILIES if family_twin(f)]
+
+
+def twin_dir(family, layer):
+    return f"{OUT}/correlation/{family}/layer{layer}/twin"
+
+
+def twin_inputs(family):
+    return {
+        "family": corr_inputs(family),
+        "twin": f"{OUT}/activations/{family}/{family_twin(family)}/{CORR['split']}.parquet",
+    }
+
+
+def twin_ablation_paths(family, layers=None):
+    """With-twin model-ablation curves: every instance and the twin, every ablated layer (or ``layers``)."""
+    if family not in TWINNED or not ABL["model"]["enabled"]:
+        return []
+    return [
+        f"{OUT}/ablation/twin/{family}/{inst}/layer{layer}.parquet"
+        for inst in [*family_instances(family), family_twin(family)]
+        for layer in (ablated_layers(family) if layers is None else layers)
+    ]
+
+
+def twin_outputs():
+    out = []
+    for fam in TWINNED:
+        out += [f"{twin_dir(fam, l)}/change.parquet" for l in ablated_layers(fam)]
+        out += twin_ablation_paths(fam)
+    return out
 
 
 def cross_family_members(group):
@@ -136,8 +281,7 @@ PROBE_TABLES = ["metrics", "orderings", "weights", "labels"]
 
 
 def probed_layers(family):
-    layers = LAYERS[family]
-    return [l for l in layers if PROBE["layers"] is None or l in PROBE["layers"]]
+    return chosen_layers(family, PROBE["layers"])
 
 
 def probe_dir(family, instance, layer, prop):
@@ -150,6 +294,49 @@ def probe_lambdas(w):
             "lambdas": f"{OUT}/probing/{w.family}/lambdas/layer{w.layer}/{w.prop}.parquet"
         }
     return {}
+
+
+# The untrained-model baseline is probed as an extra instance of each family.
+UNTRAINED = "untrained"
+
+
+def untrained_enabled():
+    return PROBE["untrained"]["enabled"]
+
+
+def pretrained_spec(family, instance):
+    """The model spec of a pretrained instance; the untrained baseline uses the family's first model's config."""
+    if instance == UNTRAINED:
+        return FAMILIES[family]["models"][0]
+    return instance_model(FAMILIES[family], instance)
+
+
+def tagger_spec(w):
+    """A trained instance's model.json (its vocabulary); nothing for pretrained families."""
+    if w.family in TRAINED:
+        return {"model_spec": f"{OUT}/models/{w.family}/{w.instance}/model.json"}
+    return {}
+
+
+def model_inputs(w):
+    """Inputs a probe needs besides activations: lambdas, the tagger's vocabulary, the untrained baseline."""
+    out = {**probe_lambdas(w), **tagger_spec(w)}
+    if untrained_enabled() and w.instance != UNTRAINED:
+        out["untrained"] = (
+            f"{probe_dir(w.family, UNTRAINED, w.layer, w.prop)}/metrics.parquet"
+        )
+    if PROBE["unk_training"] and w.family in TRAINED:
+        out["train_unk"] = (
+            f"{OUT}/activations/{w.family}/{w.instance}/train_unk.parquet"
+        )
+    return out
+
+
+def model_source_param(w):
+    """The pretrained model spec whose tokenizer gives the input keys (None for trained families)."""
+    if w.family in PRETRAINED:
+        return pretrained_spec(w.family, w.instance)
+    return None
 
 
 def probing_summary_keys(family):
@@ -170,9 +357,8 @@ PROBE_RANKINGS = {"lca", "probeless", "random"}
 
 
 def ablated_layers(family):
-    return [
-        l for l in probed_layers(family) if ABL["layers"] is None or l in ABL["layers"]
-    ]
+    chosen = chosen_layers(family, ABL["layers"])
+    return [l for l in probed_layers(family) if l in chosen]
 
 
 def ablation_rankings(family, wanted):
@@ -192,6 +378,13 @@ def ranking_inputs(family, instance, layer, prop, wanted):
     return out
 
 
+def fill_inputs(family, instance):
+    """Mean ablation replaces a neuron by its mean over the training tokens: it needs the train activations."""
+    if "mean" in ABL["model"]["fills"]:
+        return {"train": f"{OUT}/activations/{family}/{instance}/train.parquet"}
+    return {}
+
+
 def family_ablation_curves(family):
     out = []
     for inst in family_instances(family):
@@ -200,7 +393,7 @@ def family_ablation_curves(family):
                 f"{OUT}/ablation/probe/{family}/{inst}/layer{layer}/{prop}.parquet"
                 for prop in ABL["properties"]
             ]
-            if ABL["model"]["enabled"] and family in TRAINED:
+            if ABL["model"]["enabled"] and family in MODELLED:
                 out.append(f"{OUT}/ablation/model/{family}/{inst}/layer{layer}.parquet")
     return out
 
@@ -224,7 +417,10 @@ FIGURES = {
     "top_neurons": (9, "Probing (LCA)", "probe"),
     "similarity": (10, "Correlation (CCA)", "probe"),
     "probe_accuracy_by_layer": (11, "Probing (LCA)", "probe"),
-    "cca_vs_lca": (12, "Correlation (CCA)", "corr"),
+    "reference_instance": (12, "Correlation (CCA)", "model"),
+    "lambda_grid": (13, "Probing (LCA)", "grid"),
+    "top_neurons_by_layer": (14, "Probing (LCA)", "all_layers"),
+    "cca_vs_lca": (15, "Correlation (CCA)", "corr"),
 }
 
 
@@ -254,9 +450,13 @@ if FIG["property"] not in ABL["properties"]:
 def figures_for(family):
     """The figures a family supports."""
     ok = {"probe"}
+    if PROBE["grid"]:
+        ok.add("grid")
+    if PROBE["all_layers"]:
+        ok.add("all_layers")
     if family in CORRELATED:
         ok.add("corr")
-        if family in TRAINED and ABL["model"]["enabled"]:
+        if family in MODELLED and ABL["model"]["enabled"]:
             ok.add("model")
     return [name for name, (_, _, need) in FIGURES.items() if need in ok]
 
@@ -288,6 +488,17 @@ def figure_inputs(name, family):
         "probe_accuracy_by_layer": {
             "metrics": f"{OUT}/probing/{family}/summary.parquet"
         },
+        "reference_instance": {
+            "curves": curves,
+            "scores": f"{corr}/scores.parquet",
+            "pairs": f"{corr}/pairs.parquet",
+        },
+        "lambda_grid": {
+            "grid": f"{OUT}/probing/{family}/lambdas/layer{layer}/{FIG['property']}.parquet"
+        },
+        "top_neurons_by_layer": {
+            "by_layer": f"{OUT}/probing/{family}/{inst}/all_layers/{FIG['property']}/by_layer.parquet"
+        },
         "cca_vs_lca": {"overlap": overlap_path(family, layer)},
     }[name]
 
@@ -301,6 +512,11 @@ def figure_settings(name, family):
         "rankings": ablation_rankings(family, ABL["model"]["rankings"]),
         "sentences": FIG["sentences"],
         "top_neurons": FIG["top_neurons"],
+        "methods": [
+            r
+            for r in ablation_rankings(family, ABL["model"]["rankings"])
+            if r not in PROBE_RANKINGS
+        ],
     }
 
 
@@ -319,7 +535,7 @@ def summary_family(family):
         "labels": f"{probe_dir(family, inst, layer, prop)}/labels.parquet",
         "train_metrics": [],
     }
-    if family in TRAINED:
+    if family in MODELLED:
         entry["train_metrics"] = [
             f"{OUT}/models/{family}/{i}/metrics.json" for i in family_instances(family)
         ]
@@ -329,8 +545,17 @@ def summary_family(family):
             duplicate=f"{corr}/duplicate.parquet",
             stability=f"{corr}/stability.parquet",
             scores=f"{corr}/scores.parquet",
+            pairs=f"{corr}/pairs.parquet",
             overlap=[overlap_path(family, l) for l in probed_layers(family)],
         )
+    if family in TWINNED:
+        entry["twin"] = family_twin(family)
+        entry["twin_change"] = f"{twin_dir(family, layer)}/change.parquet"
+        entry["twin_curves"] = twin_ablation_paths(family, [layer])
+        if family in TRAINED:
+            entry["twin_metrics"] = (
+                f"{OUT}/models/{family}/{family_twin(family)}/metrics.json"
+            )
     entry["neurons"] = neurons_path(family, inst, layer)
     return entry
 
@@ -339,10 +564,30 @@ def summary_inputs():
     files = []
     for fam in FAMILIES:
         for key, value in summary_family(fam).items():
-            if key in ("name", "layer", "property"):
+            if key in ("name", "layer", "property", "twin"):
                 continue
             files += value if isinstance(value, list) else [value]
     return files
+
+
+# --- provenance of the package's code ---
+
+
+def add_package_code_params(workflow):
+    """Add a `package_code` param to each script-based rule (the digest of the package modules its script uses)."""
+    from neurosieve.dependencies import code_digest
+
+    package_dir = _SRC / "neurosieve"
+    if (
+        not package_dir.is_dir()
+    ):  # a remote workflow: the installed package's own source
+        import neurosieve
+
+        package_dir = Path(neurosieve.__file__).parent
+    for r in workflow.rules:
+        if r.script:
+            script = r.basedir.join(r.script).get_path_or_uri(secret_free=True)
+            r.set_params(package_code=code_digest(script, package_dir))
 
 
 # --- CCA against LCA ---

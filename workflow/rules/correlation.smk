@@ -21,8 +21,9 @@ rule correlation:
         "../../envs/analysis.yaml"
     threads: 2
     resources:
-        mem_mb=lambda w, attempt: 4000 * attempt,
+        mem_mb=layer_mem_mb(4000, copies=4),
         runtime=lambda w, attempt: 30 * attempt,
+        gpu=int(CORR["device"] == "cuda"),
     params:
         names=lambda w: family_instances(w.family),
         layers=lambda w: [int(w.layer)] * len(family_instances(w.family)),
@@ -30,6 +31,7 @@ rule correlation:
         linreg=CORR["linreg"],
         top_fractions=CORR["top_fractions"],
         duplicate=CORR["duplicate"],
+        device=CORR["device"],
     script:
         "../../scripts/correlation.py"
 
@@ -50,6 +52,7 @@ rule cross_family_correlation:
     resources:
         mem_mb=lambda w, attempt: 4000 * attempt,
         runtime=lambda w, attempt: 30 * attempt,
+        gpu=int(CORR["device"] == "cuda"),
     params:
         names=lambda w: [name for name, _, _ in cross_family_members(w.group)],
         layers=lambda w: [layer for _, _, layer in cross_family_members(w.group)],
@@ -57,6 +60,7 @@ rule cross_family_correlation:
         linreg=CORR["linreg"],
         top_fractions=CORR["top_fractions"],
         duplicate=None,
+        device=CORR["device"],
     script:
         "../../scripts/correlation.py"
 
@@ -74,9 +78,40 @@ rule similarity:
         "../../envs/analysis.yaml"
     threads: 2
     resources:
-        mem_mb=lambda w, attempt: 4000 * attempt,
+        mem_mb=lambda w, input, attempt: int(max(4000, 2 * input.size_mb) * attempt),
         runtime=lambda w, attempt: 30 * attempt,
     params:
         names=lambda w: family_instances(w.family),
     script:
         "../../scripts/similarity.py"
+
+
+rule twin_correlation:
+    input:
+        unpack(lambda w: twin_inputs(w.family)),
+        before=f"{OUT}/correlation/{{family}}/layer{{layer}}/scores.parquet",
+    output:
+        scores=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/scores.parquet",
+        change=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/change.parquet",
+    log:
+        f"{OUT}/logs/correlation/{{family}}/layer{{layer}}/twin.log",
+    benchmark:
+        f"{OUT}/benchmarks/correlation/{{family}}/layer{{layer}}/twin.tsv"
+    wildcard_constraints:
+        family=alternation(TWINNED),
+        layer=r"\d+",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda w, attempt: 4000 * attempt,
+        runtime=lambda w, attempt: 30 * attempt,
+    params:
+        names=lambda w: family_instances(w.family),
+        twin=lambda w: family_twin(w.family),
+        twin_of=lambda w: f"seed{FAMILIES[w.family]['twin']['of']}",
+        block=CORR["block_size"],
+        linreg=CORR["linreg"],
+        top_fractions=CORR["top_fractions"],
+    script:
+        "../../scripts/twin_correlation.py"

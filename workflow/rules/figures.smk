@@ -1,4 +1,4 @@
-# Figures (DESIGN §4): one rule per figure, each rendering PNG + SVG per family, with a
+# Figures: one rule per figure, each rendering PNG + SVG per family, with a
 # caption in the HTML report (snakemake --report).
 
 
@@ -15,6 +15,7 @@ for _name, (_number, _category, _need) in FIGURES.items():
                 caption=f"../report/{_name}.rst",
                 category=_category,
                 subcategory="{family}",
+                labels={"figure": f"{_number:02d} {_name}", "family": "{family}"},
             ),
             svg=f"{OUT}/figures/{{family}}/fig{_number:02d}_{_name}.svg",
         log:

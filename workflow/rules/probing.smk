@@ -15,11 +15,12 @@ rule select_lambdas:
         layer=r"\d+",
         prop=r"[A-Za-z][A-Za-z0-9_]*",
     conda:
-        "../../envs/analysis.yaml"
+        probe_env
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 3000 * attempt,
+        mem_mb=layer_mem_mb(3000, copies=4),
         runtime=lambda w, attempt: 30 * attempt,
+        gpu=probe_gpu,
     params:
         grid=PROBE["grid"],
         tolerance=PROBE["tolerance"],
@@ -29,9 +30,38 @@ rule select_lambdas:
         "../../scripts/select_lambdas.py"
 
 
+rule untrained_model:
+    input:
+        train=f"{OUT}/data/train.parquet",
+        test=f"{OUT}/data/test.parquet",
+    output:
+        model=f"{OUT}/models/{{family}}/{UNTRAINED}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{UNTRAINED}/model.json",
+        metrics=f"{OUT}/models/{{family}}/{UNTRAINED}/metrics.json",
+    log:
+        f"{OUT}/logs/train/{{family}}/{UNTRAINED}.log",
+    wildcard_constraints:
+        family=alternation(TRAINED),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 2000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
+    params:
+        kind=lambda w: FAMILIES[w.family]["kind"],
+        seed=PROBE["untrained"]["seed"],
+        model=lambda w: FAMILIES[w.family]["model"],
+        train=lambda w: {**FAMILIES[w.family]["train"], "epochs": 0},
+        subset=lambda w: FAMILIES[w.family]["subset"],
+        device="cpu",
+    script:
+        "../../scripts/train.py"
+
+
 rule probe:
     input:
-        unpack(probe_lambdas),
+        unpack(model_inputs),
         train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
         test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
     output:
@@ -49,16 +79,19 @@ rule probe:
         prop=r"[A-Za-z][A-Za-z0-9_]*",
         instance="(?!lambdas)[A-Za-z0-9_.-]+",
     conda:
-        "../../envs/analysis.yaml"
+        probe_env
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 3000 * attempt,
+        mem_mb=layer_mem_mb(3000, copies=4),
         runtime=lambda w, attempt: 30 * attempt,
+        gpu=probe_gpu,
     params:
         lambdas=[PROBE["l1"], PROBE["l2"]],
         probe=PROBE["probe"],
         salient_fraction=PROBE["salient_fraction"],
         seed=PROBE["seed"],
+        model_kind=lambda w: FAMILIES[w.family]["kind"],
+        model_source=model_source_param,
     script:
         "../../scripts/probe.py"
 
@@ -73,9 +106,38 @@ rule probing_summary:
         f"{OUT}/probing/{{family}}/summary.parquet",
     log:
         f"{OUT}/logs/probing/{{family}}/summary.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:
         entries=lambda w: probing_summary_keys(w.family),
     script:
         "../../scripts/probing_summary.py"
+
+
+rule probe_all_layers:
+    input:
+        train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
+        test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
+    output:
+        orderings=f"{OUT}/probing/{{family}}/{{instance}}/all_layers/{{prop}}/orderings.parquet",
+        by_layer=f"{OUT}/probing/{{family}}/{{instance}}/all_layers/{{prop}}/by_layer.parquet",
+    log:
+        f"{OUT}/logs/probing/{{family}}/{{instance}}/all_layers/{{prop}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/probing/{{family}}/{{instance}}/all_layers/{{prop}}.tsv"
+    wildcard_constraints:
+        prop="pos|chunk",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 6000 * attempt,
+        runtime=lambda w, attempt: 60 * attempt,
+    params:
+        layers=lambda w: LAYERS[w.family],
+        lambdas=[PROBE["l1"], PROBE["l2"]],
+        probe=PROBE["probe"],
+        seed=PROBE["seed"],
+    script:
+        "../../scripts/probe_all_layers.py"

@@ -1,21 +1,24 @@
-# The summary table of headline numbers, beside the paper's and the report's findings.
+# The summary table of headline numbers, beside the paper's findings.
 
 
 rule summary:
     input:
-        summary_inputs(),
+        lambda w: summary_inputs(),
     output:
-        md=report(
-            f"{OUT}/summary/summary.md",
+        md=f"{OUT}/summary/summary.md",
+        csv=f"{OUT}/summary/summary.csv",
+        html=report(
+            f"{OUT}/summary/summary.html",
             caption="../report/summary.rst",
             category="Summary",
+            labels={"table": "headline numbers"},
         ),
-        csv=f"{OUT}/summary/summary.csv",
     log:
         f"{OUT}/logs/summary.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:
-        families=[summary_family(f) for f in FAMILIES],
+        families=lambda w: [summary_family(f) for f in FAMILIES],
     script:
         "../../scripts/summary.py"

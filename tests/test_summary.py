@@ -1,0 +1,124 @@
+"""The summary's correlation, ablation and near-twin sections: spreads beside numbers, a test beside every verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurosieve.ablation import k_grid, model_ablation
+from neurosieve.correlation import correlate_instances, duplicate_experiment, ranking_stability, twin_experiment
+from neurosieve.summary import FamilyTables, family_summary, paper_gap, to_markdown
+
+INSTANCES = [f"seed{i}" for i in range(1, 6)]
+WIDTH = 20
+
+
+def probe_curves(gap: float) -> pd.DataFrame:
+    """Probe-ablation curves of 5 instances, 2 properties: keeping the top neurons beats the bottom by ``gap``."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for inst in INSTANCES:
+        for prop in ("pos", "chunk"):
+            for mode in ("mask", "retrain"):
+                for k in k_grid(WIDTH, [10, 20, 50]):
+                    base = 0.5 + 0.4 * k / WIDTH + rng.normal(scale=0.01)
+                    for ranking, direction, value, seed in (("lca", "top", base + gap * (0 < k < WIDTH), None), ("lca", "bottom", base, None), ("none", "random", base + gap / 2 * (0 < k < WIDTH), 0)):
+                        for group in ("overall", "open", "closed"):
+                            rows.append({"instance": inst, "layer": 2, "property": prop, "mode": mode, "ranking": ranking, "direction": direction, "k": k, "k_percent": 100 * k / WIDTH, "metric": f"accuracy_{group}", "value": value, "random_seed": seed})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def tables() -> FamilyTables:
+    rng = np.random.default_rng(1)
+    shared = rng.normal(size=(3000, 4))
+    acts = {}
+    for inst in INSTANCES:
+        x = rng.normal(size=(3000, WIDTH))
+        x[:, :4] = shared + 0.4 * rng.normal(size=(3000, 4))  # neurons 0-3 recur in every instance
+        acts[inst] = x
+    res = correlate_instances(acts)
+    twin = acts["seed1"] + 0.3 * rng.normal(size=(3000, WIDTH))
+    change, after = twin_experiment(acts, "seed1-order9", twin, "seed1", ks=[2, 4])
+    # Planted models: the shared neurons 0-3 carry the end task.
+    importance = np.r_[np.full(4, 5.0), np.full(WIDTH - 4, 0.2)]
+
+    def curves_for(scores: pd.DataFrame, instances: list[str], repeats: int, mode: str) -> pd.DataFrame:
+        parts = []
+        for inst in instances:
+            orders = {m: scores[scores["instance"] == inst].sort_values(f"rank_{m}")["neuron"].to_numpy() for m in ("maxcorr", "meanmaxcorr", "mincorr", "linreg")}
+            c = model_ablation(lambda r: {"f1": 90.0 - importance[r].sum()}, WIDTH, orders, k_grid(WIDTH, [10, 25, 50]), repeats, 0, mode=mode)
+            parts.append(c.assign(instance=inst, layer=2))
+        return pd.concat(parts, ignore_index=True)
+
+    model = pd.concat([curves_for(res.scores, INSTANCES, 5, m) for m in ("model", "model-mean")])
+    model["property"] = "chunk-f1"
+    twin_curves = pd.concat([curves_for(after, INSTANCES, 0, "model"), curves_for(after, ["seed1-order9"], 5, "model")])
+    metrics = [{"seed": i, "test": {"f1": 90.0 + i / 10}} for i in range(1, 6)]
+    return FamilyTables(
+        name="fam", train_metrics=metrics, probing=None, curves=pd.concat([probe_curves(0.1), model], ignore_index=True), labels=None,
+        duplicate=duplicate_experiment(acts, "seed1", ks=[2]), stability=ranking_stability(res, [2]), scores=res.scores, layer=2, prop="pos",
+        pairs=res.pairs, twin="seed1-order9", twin_metrics={"test": {"f1": 90.5}}, twin_change=change.assign(layer=2), twin_curves=twin_curves,
+    )
+
+
+def test_every_verdict_has_a_test_and_p_value(tables: FamilyTables) -> None:
+    table = pd.DataFrame(family_summary(tables))
+    judged = table[table["verdict"] != ""]
+    assert len(judged) > 20
+    assert set(judged["verdict"]) <= {"agrees", "disagrees", "inconclusive"}
+    assert judged["test"].str.contains("Wilcoxon|sign test").all() and (judged["p"] != "").all()
+    assert "|" in to_markdown(table)
+
+
+def test_planted_effects_agree_and_carry_their_spread(tables: FamilyTables) -> None:
+    t = pd.DataFrame(family_summary(tables)).set_index("quantity")
+    gap = t.loc["pos, layer 2, retrained, 10% kept (LCA): top - bottom gap (points)"]
+    assert gap["verdict"] == "agrees" and gap["value"] == pytest.approx(10.0, abs=0.5) and gap["n"] == 5 and gap["p"] == pytest.approx(1 / 32, abs=1e-4)
+    f1 = t.loc["chunk F1 over instances (mean)"]
+    assert f1["value"] == pytest.approx(90.3) and f1["min"] == pytest.approx(90.1) and f1["max"] == pytest.approx(90.5) and f1["n"] == 5
+    # The planted end task lives in the shared neurons, which MeanMaxCorr ranks first: top removal hurts more.
+    row = t.loc["meanmaxcorr (zero ablation): F1 after removing top minus bottom neurons, mean over the k grid"]
+    assert row["verdict"] == "agrees" and row["value"] < 0
+    assert "meanmaxcorr (mean ablation): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)" in t.index
+
+
+def test_paper_gap_is_averaged_over_properties(tables: FamilyTables) -> None:
+    gaps = paper_gap(tables.curves)
+    assert set(gaps["instance"]) == set(INSTANCES) and gaps["properties"].iloc[0] == "chunk, pos"
+    assert gaps["gap"].to_numpy() == pytest.approx(np.full(5, 10.0), abs=0.5)
+    rows = pd.DataFrame(family_summary(tables))
+    paper = rows[rows["quantity"].str.startswith("paper's number")]
+    assert len(paper) == 1 and paper["verdict"].item() == "agrees" and paper["n"].item() == 5
+
+
+def test_twin_and_copy_rows_cover_every_instance(tables: FamilyTables) -> None:
+    t = pd.DataFrame(family_summary(tables))
+    twin = t[t["section"] == "near-twin"]
+    for m in ("maxcorr", "meanmaxcorr", "mincorr", "linreg"):
+        for inst in INSTANCES:
+            assert twin["quantity"].str.startswith(f"{m}: {inst}'s ranking with vs without the twin").sum() == 1
+        lost = twin[twin["quantity"] == f"{m} (zero ablation): predictive value lost when the twin joins the family (without - with)"]
+        assert lost["verdict"].item() in {"agrees", "disagrees", "inconclusive"} and lost["n"].item() == 5
+    keep = twin[twin["quantity"].str.startswith("rankings that keep")]["value"].item()
+    assert "meanmaxcorr (zero ablation)" in keep
+    copy = t[t["quantity"].str.startswith("exact copy of seed1")]
+    assert len(copy) == 5 and (copy["verdict"] == "").all()
+    ref = t[t["section"] == "reference instance"]
+    assert ref["quantity"].str.contains("matched through best partners").sum() == 4
+    assert ref["quantity"].str.startswith("maxcorr (zero ablation): predictive value per reference instance").sum() == 1
+
+
+def test_reference_instance_figure(tables: FamilyTables, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from neurosieve.ablation import predictive_value
+    from neurosieve.correlation import partner_rank_agreement
+    from neurosieve.figures import reference_instance, save
+
+    methods = ["maxcorr", "meanmaxcorr", "mincorr", "linreg"]
+    c = tables.curves[tables.curves["mode"] == "model"]
+    pv = predictive_value(c).rename(columns={"ranking": "method"})
+    assert sorted(pv["method"].unique()) == sorted(methods) and (pv.groupby("method").size() == 5).all()
+    fig = reference_instance(pv, partner_rank_agreement(tables.scores, tables.pairs, methods), methods)
+    save(fig, tmp_path / "f.png", tmp_path / "f.svg")
+    assert (tmp_path / "f.png").stat().st_size > 5000
