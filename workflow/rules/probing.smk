@@ -51,6 +51,7 @@ rule untrained_model:
     params:
         kind=lambda w: FAMILIES[w.family]["kind"],
         seed=PROBE["untrained"]["seed"],
+        order_seed=PROBE["untrained"]["seed"],
         model=lambda w: FAMILIES[w.family]["model"],
         train=lambda w: {**FAMILIES[w.family]["train"], "epochs": 0},
         subset=lambda w: FAMILIES[w.family]["subset"],
