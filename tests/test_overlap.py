@@ -97,18 +97,27 @@ def synthetic_overlap_table() -> pd.DataFrame:
 def test_summary_states_the_overlap_beside_the_paper() -> None:
     from neurosieve.summary import CCA_LCA_FINDING, overlap_summary
 
-    rows = pd.DataFrame(overlap_summary("fam", synthetic_overlap_table()))
+    table = synthetic_overlap_table()
+    rows = pd.DataFrame(overlap_summary("fam", table))
     assert set(rows["section"]) == {"CCA vs LCA"}
     pos = rows[rows["quantity"].str.endswith("LCA neurons of position_bin")]
-    assert pos["value"].item() == "0.67 (chance 0.09, median p 0.001, p < 0.05 in 3/3 instances)"
+    assert pos["value"].item() == "0.67 (chance 0.09, median permutation p 0.001, p < 0.05 in 3/3 instances)"
+    # Three instances, all above chance: the sign test's smallest one-sided p is 1/8, so not yet significant.
+    assert pos["verdict"].item() == "inconclusive" and pos["p"].item() == 0.125 and pos["n"].item() == 3
     belongs = rows[rows["quantity"].str.contains("belong to")]
     assert len(belongs) == 2 and (belongs["value"] == "position_bin (×7.1)").all()
-    assert (belongs["verdict"] == "yes").all() and (belongs["expected finding"] == CCA_LCA_FINDING).all()
-    # When no property passes, the line says so and disagrees with the paper.
-    flat = synthetic_overlap_table().assign(p_value=0.5)
+    assert (belongs["expected finding"] == CCA_LCA_FINDING).all()
+    # Five instances, all above chance: the position finding agrees (sign test p = 1/32).
+    five = pd.concat([table.assign(instance=table["instance"] + s) for s in ("", "-b")], ignore_index=True)
+    five = five[five["instance"].isin(["m0", "m1", "m2", "m0-b", "m1-b"])]
+    belongs = pd.DataFrame(overlap_summary("fam", five))
+    belongs = belongs[belongs["quantity"].str.contains("belong to")]
+    assert (belongs["verdict"] == "agrees").all() and (belongs["p"] == 0.0312).all()
+    # When the position property sits below chance in every instance, the line says so and the finding disagrees.
+    flat = five.assign(p_value=0.5, share=np.where(five["property"] == "position_bin", 0.0, five["share"]))
     belongs = pd.DataFrame(overlap_summary("fam", flat))
     belongs = belongs[belongs["quantity"].str.contains("belong to")]
-    assert (belongs["value"] == "none above chance").all() and (belongs["verdict"] == "no").all()
+    assert (belongs["value"] == "none above chance").all() and (belongs["verdict"] == "disagrees").all()
 
 
 def test_cca_vs_lca_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -61,15 +61,15 @@ def decompress(raw: bytes, source: str) -> bytes:
         raise DataError(f"{source}: corrupt or truncated gzip ({exc})") from exc
 
 
-def verify_sha256(text: bytes, expected: str | None, source: str) -> None:
-    """Check the decompressed text's sha256 against ``expected`` (``None`` skips the check)."""
+def verify_sha256(text: bytes, expected: str | None, source: str, setting: str = "data.sha256.<split>") -> None:
+    """Check the decompressed text's sha256 against ``expected`` (``None`` skips the check; ``setting`` names its key)."""
     if not expected:
         return
     got = hashlib.sha256(text).hexdigest()
     if got != expected.lower():
         raise DataError(
             f"{source}: sha256 of the decompressed text is {got}, expected {expected} "
-            "(wrong or damaged file; set data.sha256.<split> to null to skip the check)"
+            f"(wrong or damaged file; set {setting} to null to skip the check)"
         )
 
 
@@ -212,7 +212,7 @@ def fetch_corpus_file(
             raise DataError(f"data.corpus.{split}: file {str(path)!r} does not exist")
         raw, name = path.read_bytes(), str(path)
     text = decompress(raw, name)
-    verify_sha256(text, sha256, name)
+    verify_sha256(text, sha256, name, f"data.corpus.sha256.{split}")
     with atomic_path(dest) as tmp:
         tmp.write_bytes(text)
     return Path(dest)

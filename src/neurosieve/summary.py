@@ -502,7 +502,8 @@ POSITION_PROPERTIES = ("position_bin", "end_distance_bin", "sentence_final")
 
 def overlap_summary(family: str, overlap: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr"), alpha: float = 0.05) -> list[dict[str, Any]]:
     """CCA against LCA, per layer: each property's top-k overlap with the top MaxCorr neurons (share, chance,
-    median permutation p, instances significant), and which properties the top CCA neurons belong to."""
+    median permutation p, instances significant; verdict: share above chance, paired over instances), and which
+    properties the top CCA neurons belong to (verdict: the position property's share above chance)."""
     from .overlap import headline_k, property_agreement
 
     rows = []
@@ -511,19 +512,27 @@ def overlap_summary(family: str, overlap: pd.DataFrame, rankings: Sequence[str] 
         for ranking in rankings:
             if ranking not in set(table["ranking"]):
                 continue
+            at_k = table[(table["ranking"] == ranking) & (table["k"] == k)]
+
+            def above_chance(prop: str) -> Verdict:
+                t = at_k[at_k["property"] == prop]
+                return paired_test(t["share"].to_numpy(), (t["chance"] / k).to_numpy(), "greater", alpha)
+
             agree = property_agreement(table, ranking, k, alpha)
             if ranking == rankings[0]:
                 for r in agree.itertuples(index=False):
                     rows.append(_row(
                         family, "CCA vs LCA",
                         f"layer {layer}: share of the top-{k} {ranking} neurons among the top-{k} LCA neurons of {r.property}",
-                        f"{r.share:.2f} (chance {r.chance_share:.2f}, median p {r.median_p:.2g}, p < {alpha} in {r.significant}/{r.instances} instances)",
+                        f"{r.share:.2f} (chance {r.chance_share:.2f}, median permutation p {r.median_p:.2g}, p < {alpha} in {r.significant}/{r.instances} instances)",
+                        "overlap above chance (k/D)", above_chance(r.property),
+                        spread=spread(at_k.loc[at_k["property"] == r.property, "share"].to_numpy()), digits=2,
                     ))
             belongs = agree[agree["significant"] > agree["instances"] / 2]
             listed = ", ".join(f"{r.property} (×{r.ratio:.1f})" for r in belongs.itertuples(index=False)) or "none above chance"
             position = [p for p in agree["property"] if p in POSITION_PROPERTIES]
-            agrees = None if not position else bool(len(belongs) and belongs.iloc[0]["property"] in POSITION_PROPERTIES)
-            rows.append(_row(family, "CCA vs LCA", f"layer {layer}: properties the top-{k} {ranking} neurons belong to (p < {alpha} in most instances, by ratio to chance)", listed, CCA_LCA_FINDING, agrees))
+            verdict = above_chance(position[0]) if position else None
+            rows.append(_row(family, "CCA vs LCA", f"layer {layer}: properties the top-{k} {ranking} neurons belong to (permutation p < {alpha} in most instances, by ratio to chance)", listed, CCA_LCA_FINDING, verdict))
     return rows
 
 

@@ -51,6 +51,7 @@ rule untrained_model:
     params:
         kind=lambda w: FAMILIES[w.family]["kind"],
         seed=PROBE["untrained"]["seed"],
+        order_seed=PROBE["untrained"]["seed"],
         model=lambda w: FAMILIES[w.family]["model"],
         train=lambda w: {**FAMILIES[w.family]["train"], "epochs": 0},
         subset=lambda w: FAMILIES[w.family]["subset"],
@@ -127,7 +128,7 @@ rule probe_all_layers:
     benchmark:
         f"{OUT}/benchmarks/probing/{{family}}/{{instance}}/all_layers/{{prop}}.tsv"
     wildcard_constraints:
-        prop="pos|chunk",
+        prop=r"[A-Za-z][A-Za-z0-9_]*",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
