@@ -85,3 +85,14 @@ def test_paired_verdict_pools_each_instance_over_k() -> None:
 def test_paired_by_unit_drops_units_missing_a_condition() -> None:
     t = pd.DataFrame({"instance": ["a", "a", "b"], "direction": ["top", "bottom", "top"], "value": [1.0, 0.0, 1.0]})
     assert paired_by_unit(t, "direction", "top", "bottom")["instance"].tolist() == ["a"]
+
+
+def test_unpaired_test_of_two_groups() -> None:
+    from neurosieve.verdicts import unpaired_test
+
+    open_class = [40, 55, 61, 70, 38, 90]
+    closed_class = [3, 5, 2, 8, 4, 6, 7]
+    assert unpaired_test(open_class, closed_class, "greater").verdict == "agrees"
+    assert unpaired_test(closed_class, open_class, "greater").verdict == "disagrees"
+    same = unpaired_test([1, 2, 3, 4], [1, 2, 3, 4], "greater")
+    assert same.verdict == "inconclusive" and same.n == 8 and "Mann-Whitney" in same.test

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .verdicts import Spread, Verdict, paired_test, paired_verdict, spread, spread_columns, verdict_columns
+from .verdicts import Spread, Verdict, paired_test, paired_verdict, spread, spread_columns, unpaired_test, verdict_columns
 
 
 @dataclass
@@ -464,9 +464,10 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
         rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
     if t.labels is not None and "open_class" in t.labels and t.labels["open_class"].notna().any():
         lab = t.labels.dropna(subset=["open_class"])
-        med_open = float(lab[lab["open_class"].astype(bool)]["neurons_needed"].median())
-        med_closed = float(lab[~lab["open_class"].astype(bool)]["neurons_needed"].median())
-        rows.append(_row(f, "distributedness", f"median neurons needed per label (open / closed class), layer {t.layer}", f"{med_open:.0f} / {med_closed:.0f}", "paper: closed-class labels need few neurons, open-class many", bool(med_open > med_closed)))
+        open_n = lab[lab["open_class"].astype(bool)]["neurons_needed"].to_numpy(float)
+        closed_n = lab[~lab["open_class"].astype(bool)]["neurons_needed"].to_numpy(float)
+        v = unpaired_test(open_n, closed_n, "greater")  # labels, not instances, are the units here
+        rows.append(_row(f, "distributedness", f"median neurons needed per label (open / closed class), layer {t.layer}, {t.prop}", f"{np.median(open_n):.0f} / {np.median(closed_n):.0f}", "paper: closed-class labels need few neurons, open-class many", v))
     rows += model_ablation_rows(t)
     rows += correlation_rows(t)
     rows += twin_rows(t)

@@ -143,6 +143,38 @@ def paired_test(
     return Verdict(INCONCLUSIVE, p_for, name, len(d), direction, effect)
 
 
+def unpaired_test(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    direction: str = "greater",
+    alpha: float = 0.05,
+) -> Verdict:
+    """Test "values of group a are larger (or smaller) than those of group b" for two independent groups.
+
+    A one-sided Mann-Whitney U test, for findings about kinds of units rather than
+    paired units (e.g. open- vs closed-class labels: how many neurons each needs).
+    ``n`` counts both groups; ``effect`` is the spread of ``a`` minus b's median.
+    """
+    from scipy.stats import mannwhitneyu
+
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    name = "Mann-Whitney U"
+    if len(a) == 0 or len(b) == 0:
+        return Verdict(INCONCLUSIVE, math.nan, name, len(a) + len(b), direction, spread([]))
+    effect = spread(a - np.median(b))
+    other = "less" if direction == "greater" else "greater"
+    p_for = float(mannwhitneyu(a, b, alternative=direction).pvalue)
+    p_against = float(mannwhitneyu(a, b, alternative=other).pvalue)
+    if p_for < alpha:
+        return Verdict(AGREES, p_for, name, len(a) + len(b), direction, effect)
+    if p_against < alpha:
+        return Verdict(DISAGREES, p_against, name, len(a) + len(b), direction, effect)
+    return Verdict(INCONCLUSIVE, p_for, name, len(a) + len(b), direction, effect)
+
+
 def paired_by_unit(
     table: pd.DataFrame,
     condition: str,
