@@ -127,7 +127,7 @@ rule probe_all_layers:
     benchmark:
         f"{OUT}/benchmarks/probing/{{family}}/{{instance}}/all_layers/{{prop}}.tsv"
     wildcard_constraints:
-        prop="pos|chunk",
+        prop=r"[A-Za-z][A-Za-z0-9_]*",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
