@@ -57,7 +57,7 @@ def tagged(full_tokens):  # type: ignore[no-untyped-def]
 def test_chunk_probe_on_top_layer_matches_tagger_head(tagged) -> None:  # type: ignore[no-untyped-def]
     """The tagger's output head is a linear softmax on its top layer: a chunk probe there has the same capacity."""
     tagger_acc = evaluate(tagged["model"], tagged["vocab"], tagged["test"])["token_accuracy"]
-    (tr, te), top = tagged["acts"]["trained"], len(TINY) and TINY["num_layers"]
+    (tr, te), top = tagged["acts"]["trained"], TINY["num_layers"]  # the layer the linear head reads
     probe = ElasticNetProbe(l1=PAPER_LAMBDAS[0], l2=PAPER_LAMBDAS[1], **default_budget())
     probe.fit(tr[top], tagged["train"]["chunk"].to_numpy())
     probe_acc = 100 * probe.score(te[top], tagged["test"]["chunk"].to_numpy())

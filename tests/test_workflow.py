@@ -238,7 +238,7 @@ def test_rerun_probe_setting(test_run: Path, base_config: dict) -> None:
     jobs = planned_jobs(test_run.parent, base_config)
     assert jobs["probe"] == 18 and jobs["select_lambdas"] == 6  # 12 instances' probes and 6 untrained baselines
     assert not {"train", "activations_trained", "activations_pretrained", "correlation", "similarity", "fetch_conll", "token_table"} & set(jobs)
-    assert set(jobs) <= {"probe", "select_lambdas", "probing_summary", "probe_ablation", "model_ablation", "ablation_summary", "summary", "default"} | {r for r in jobs if r.startswith("figure_")}
+    assert set(jobs) <= {"probe", "select_lambdas", "probing_summary", "probe_all_layers", "probe_ablation", "model_ablation", "ablation_summary", "summary", "default"} | {r for r in jobs if r.startswith("figure_")}
 
 
 @pytest.mark.slow
