@@ -113,7 +113,7 @@ def make_optimizer(model: nn.Module, train_params: Mapping[str, Any], steps_per_
     if train_params.get("lr_decay", "linear") != "linear":
         return opt, None
     total_steps = int(train_params["epochs"]) * steps_per_epoch
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / total_steps))
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / max(total_steps, 1)))
 
 
 def train_epoch(
