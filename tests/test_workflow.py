@@ -304,6 +304,7 @@ def test_activations_keep_false_makes_them_temporary(test_run: Path, base_config
     assert (test_run / "activations/tiny_lstm/seed1/train.parquet").is_file()  # a dry run deletes nothing
 
 
+@pytest.mark.slow
 def test_cca_lca_overlap_and_derived_properties(test_run: Path) -> None:
     overlap = pd.read_parquet(test_run / "overlap/tiny_lstm/layer2.parquet")
     assert set(overlap["instance"]) == {"seed1", "seed2", "seed3"}
