@@ -236,9 +236,11 @@ def test_rerun_nothing_to_do(test_run: Path, base_config: dict) -> None:
 def test_rerun_probe_setting(test_run: Path, base_config: dict) -> None:
     base_config["probing"]["probe"]["epochs"] = 2
     jobs = planned_jobs(test_run.parent, base_config)
-    assert jobs["probe"] == 18 and jobs["select_lambdas"] == 6  # 12 instances' probes and 6 untrained baselines
+    # Four properties: 6 instances and 3 untrained baselines on layer 2, lambdas per family and property.
+    assert jobs["probe"] == 36 and jobs["select_lambdas"] == 12
     assert not {"train", "activations_trained", "activations_pretrained", "correlation", "similarity", "fetch_conll", "token_table"} & set(jobs)
-    assert set(jobs) <= {"probe", "select_lambdas", "probing_summary", "probe_all_layers", "probe_ablation", "model_ablation", "ablation_summary", "summary", "default"} | {r for r in jobs if r.startswith("figure_")}
+    readers = {"cca_lca_overlap", "describe_neurons"}  # they read the probes' orderings
+    assert set(jobs) <= {"probe", "select_lambdas", "probing_summary", "probe_all_layers", "probe_ablation", "model_ablation", "ablation_summary", "summary", "default"} | readers | {r for r in jobs if r.startswith("figure_")}
 
 
 @pytest.mark.slow
@@ -246,7 +248,7 @@ def test_rerun_new_seed(test_run: Path, base_config: dict) -> None:
     base_config["families"]["tiny_lstm"]["seeds"] = [1, 2, 3, 4]
     jobs = planned_jobs(test_run.parent, base_config)
     assert jobs["train"] == 1 and jobs["activations_trained"] == 2  # seed 4 only: its model, train and test activations
-    assert jobs["probe"] == 2  # seed 4's own probes
+    assert jobs["probe"] == 4  # seed 4's own probes, one per property
     # Correlation rankings change with a new instance, so every ablation that uses them reruns.
     assert jobs["model_ablation"] == 4 and jobs["probe_ablation"] == 4
     assert "activations_pretrained" not in jobs and "select_lambdas" not in jobs  # lambdas come from seed 1
