@@ -202,7 +202,6 @@ def run_probe_ablation(
     from .activations import read_keys, read_layer
     from .io import provenance, write_parquet
     from .model_inputs import load_input_keys
-    from .probing import is_open_class
     from .properties import open_class_mask
 
     scores = _read_optional(scores_path)

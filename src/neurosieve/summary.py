@@ -334,15 +334,20 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
     return rows
 
 
+def _metric(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> pd.DataFrame:
+    """The rows of one probing metric (all instances)."""
+    return probing[(probing["metric"] == metric) & (probing["group"] == group) & (probing["property"] == prop) & (probing["layer"] == layer)]
+
+
 def _mean_metric(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> float:
     """Mean over instances of one probing metric, in percent (nan when absent)."""
-    v = probing[(probing["metric"] == metric) & (probing["group"] == group) & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
+    v = _metric(probing, metric, group, prop, layer)["value"]
     return float(100 * v.mean()) if len(v) else float("nan")
 
 
 def _by_instance(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> pd.Series:
     """One probing metric per instance, in percent (the unit of every paired test)."""
-    v = probing[(probing["metric"] == metric) & (probing["group"] == group) & (probing["property"] == prop) & (probing["layer"] == layer)]
+    v = _metric(probing, metric, group, prop, layer)
     if "instance" not in v or v.empty:
         return pd.Series(dtype=float)
     return 100 * v.groupby("instance")["value"].mean()
