@@ -43,7 +43,7 @@ def test_twin_instance_names_and_checks() -> None:
         validate_config(cfg, SCHEMA)
 
 
-@pytest.mark.parametrize("path", ["config/config.yaml", "tests/config/config.yaml", "config/bert-base-uncased.yaml", "config/minilm-offline.yaml", "config/minilm-finetuned.yaml", "config/minilm-finetuned-gpu.yaml"])
+@pytest.mark.parametrize("path", ["config/config.yaml", ".test/config/config.yaml", "config/bert-base-uncased.yaml", "config/minilm-offline.yaml", "config/minilm-finetuned.yaml", "config/minilm-finetuned-gpu.yaml"])
 def test_shipped_configs_are_valid(path: str) -> None:
     validate_config(yaml.safe_load((ROOT / path).read_text()), SCHEMA)
 

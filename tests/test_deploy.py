@@ -45,7 +45,7 @@ def dry_run(work: Path, cfg: dict | None, *args: str, env: dict[str, str] | None
 
 
 def small_config(local_dir: str = "/nonexistent/conll2000") -> dict:
-    cfg = yaml.safe_load((ROOT / "tests/config/config.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
     cfg["data"]["local_dir"] = local_dir
     return cfg
 
