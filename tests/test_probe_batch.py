@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
+from neurosieve import probe_batch
 from neurosieve.probe_batch import fit_probes
-from neurosieve.probing import ElasticNetProbe, control_labels
+from neurosieve.probing import PAPER_LAMBDAS, ElasticNetProbe, control_labels, neuron_ordering, probe_layer, retrain_predict
 
 PARAMS = {"epochs": 3, "batch_size": 512, "lr": 0.03}
 
@@ -79,3 +82,87 @@ def test_bad_input() -> None:
         fit_probes(X, [y[:10]], [ElasticNetProbe()])
     with pytest.raises(ValueError, match="warm_start"):
         fit_probes(X, y, [ElasticNetProbe(warm_start=True)])
+
+
+@pytest.fixture
+def one_thread():  # type: ignore[no-untyped-def]
+    """Torch on one thread for the test (tiny fits: a busy machine's thread hand-offs would dominate), restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_probe_layer_equals_its_solo_fits(monkeypatch: pytest.MonkeyPatch, one_thread) -> None:  # type: ignore[no-untyped-def]
+    """probe_layer fits its six probes in two batched calls; every table equals the one solo fits give.
+
+    The reference is probe_layer with ``fit_probes`` replaced by one ``ElasticNetProbe.fit`` per probe, and
+    each fit-dependent metric is also recomputed directly (selected, control, paper default, ``<unk>`` probe on
+    its own activations, top-10% retrains of the selected and the paper-default probes), so that the
+    decomposition into calls (which probe gets which columns, labels and lambdas) is checked too.
+    """
+    tags = np.array(["NN", "DT", "VB", "JJ", "IN", "CD", "RB", "PRP"])  # open and closed classes
+    X, y = planted(n=5000, d=40, seed=4)
+    y = tags[[int(v[1:]) for v in y]]
+    X_unk = X + np.random.default_rng(5).normal(scale=0.8, size=X.shape).astype(np.float32)  # same tokens, other activations
+    keys = pd.DataFrame({"word": [f"w{i % 400}" for i in range(len(y))], "pos": y})
+    tr, te = slice(0, 4000), slice(4000, None)
+
+    def input_keys(words):  # type: ignore[no-untyped-def]
+        known = np.array([int(w[1:]) < 350 for w in words])  # some test words are out of vocabulary
+        return np.where(known, np.asarray(words, dtype=object), "<unk>"), known
+
+    budget = {"epochs": 2, "batch_size": 512, "lr": 0.1, "min_steps": 30, "standardize": True}
+    lambdas, seed = (1e-3, 1e-4), 3  # not the paper's pair: the paper-default probe is a probe of its own
+    common = dict(l1=lambdas[0], l2=lambdas[1], probe_params=budget, salient_fraction=0.5, seed=seed, input_keys=input_keys, X_train_unk=X_unk[tr])
+    args = (X[tr], keys[tr].reset_index(drop=True), X[te], keys[te].reset_index(drop=True), "pos")
+    batched = probe_layer(*args, **common)
+
+    def solo_fits(Xf, labels, probes, kept=None, progress=None):  # type: ignore[no-untyped-def]
+        labels = labels if len(labels) and np.ndim(labels[0]) == 1 else [labels] * len(probes)
+        kept = kept or [None] * len(probes)
+        return [p.fit(Xf if k is None else Xf[:, k], lab) for p, lab, k in zip(probes, labels, kept)]
+
+    monkeypatch.setattr(probe_batch, "fit_probes", solo_fits)
+    solo = probe_layer(*args, **common)
+    monkeypatch.undo()
+
+    # Every metric row, in the same order; accuracies within 0.3 point (fit_seconds aside).
+    got, want = batched["metrics"], solo["metrics"]
+    pd.testing.assert_frame_equal(got[["metric", "group"]], want[["metric", "group"]])
+    timed = got["metric"] == "fit_seconds"
+    np.testing.assert_allclose(got.loc[~timed, "value"], want.loc[~timed, "value"], atol=0.003)
+    lca = batched["orderings"]["method"] == "lca"
+    np.testing.assert_array_equal(batched["orderings"].loc[lca, "neuron"], solo["orderings"].loc[lca, "neuron"])
+    pd.testing.assert_frame_equal(batched["orderings"], solo["orderings"], atol=1e-4)
+    pd.testing.assert_frame_equal(batched["weights"], solo["weights"], atol=1e-4)
+    pd.testing.assert_frame_equal(batched["labels"], solo["labels"])
+
+    # The same metrics straight from solo fits of the probes the old one-by-one sequence fitted.
+    def fit(lam: tuple[float, float], Xf: np.ndarray, labels: np.ndarray) -> ElasticNetProbe:
+        return ElasticNetProbe(l1=lam[0], l2=lam[1], random_state=seed, **budget).fit(Xf, labels)
+
+    def top10(p: ElasticNetProbe) -> float:
+        return float(np.mean(retrain_predict(p, X[tr], y[tr], X[te], neuron_ordering(p.coef_)[:4]) == y[te]))
+
+    key_of = input_keys(keys["word"].to_numpy())[0]  # train and test keys, as probe_layer draws the control labels
+    control = control_labels(key_of, y[tr], seed)
+    c_all = np.array([control[str(k)] for k in key_of])
+    selected, paper = fit(lambdas, X[tr], y[tr]), fit(PAPER_LAMBDAS, X[tr], y[tr])
+    expected = {
+        ("accuracy", "overall"): selected.score(X[te], y[te]),
+        ("control_accuracy", "overall"): fit(lambdas, X[tr], c_all[tr]).score(X[te], c_all[te]),
+        ("paper_default_accuracy", "overall"): paper.score(X[te], y[te]),
+        ("unk_trained_accuracy", "overall"): fit(lambdas, X_unk[tr], y[tr]).score(X[te], y[te]),
+        ("top10pct_retrain_accuracy", "selected"): top10(selected),
+        ("top10pct_retrain_accuracy", "paper_default"): top10(paper),
+    }
+    m = got.set_index(["metric", "group"])["value"]
+    for key, value in expected.items():
+        assert abs(m[key] - value) <= 0.003, (key, m[key], value)
+    np.testing.assert_array_equal(batched["orderings"].loc[lca, "neuron"], neuron_ordering(selected.coef_))
+    # Not vacuous: the probes differ (paper and <unk> probes from the selected one, control below it, a retrain
+    # on 4 of 40 neurons below the full probe), so a probe given another's lambdas or columns would be caught.
+    assert len({m[("accuracy", "overall")], m[("paper_default_accuracy", "overall")], m[("unk_trained_accuracy", "overall")]}) == 3
+    assert m[("control_accuracy", "overall")] < m[("accuracy", "overall")] - 0.1
+    assert m[("top10pct_retrain_accuracy", "selected")] < m[("accuracy", "overall")]

@@ -175,7 +175,8 @@ def fit_probes(
         dev, standardize = key[-1], key[-2]
         if (dev, standardize) not in xts:
             xt = torch.from_numpy(X).to(torch.device(dev))
-            xts[dev, standardize] = (xt - torch.from_numpy(mu).to(xt.device)) / torch.from_numpy(sd).to(xt.device) if standardize else xt
+            # One standardised copy (the division in place): (xt - mu) / sd would hold two copies of X at once.
+            xts[dev, standardize] = xt.sub(torch.from_numpy(mu).to(xt.device)).div_(torch.from_numpy(sd).to(xt.device)) if standardize else xt
         xt = xts[dev, standardize]
         inv_sd = torch.from_numpy((1.0 / sd).astype(np.float32)) if standardize else None
         targets = torch.from_numpy(np.stack([encoded[i][1].reshape(-1) for i in members]).astype(np.int64)).to(xt.device)
