@@ -285,8 +285,8 @@ def run_model_ablation(
 
         def score_with(removed: np.ndarray, values: np.ndarray | None) -> dict[str, float]:
             keep = torch.ones(width)
-            keep[torch.as_tensor(np.asarray(removed, dtype=np.int64), dtype=torch.long)] = 0.0
-            return evaluate_masked({layer: keep if values is None else torch.stack([keep, torch.as_tensor(values)])})
+            keep[torch.tensor(np.asarray(removed, dtype=np.int64))] = 0.0  # a copy: selections may be read-only views
+            return evaluate_masked({layer: keep if values is None else torch.stack([keep, torch.tensor(np.asarray(values, dtype=np.float32))])})
     else:
         model, vocab = load_model(model_dir, pick_device(device))
         cache = LayerCache(model, vocab, tokens, layer)
