@@ -291,6 +291,7 @@ def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
             spread = [np.clip(100 * (s["mean"] - s["min"]), 0, None), np.clip(100 * (s["max"] - s["mean"]), 0, None)]  # rounding can go below 0
             ax.errorbar(s.index, 100 * s["mean"], yerr=spread, ms=3, capsize=2, label=label, **style)
         ax.set_title(prop)
+        ax.set_xticks(sorted(metrics.loc[metrics["property"] == prop, "layer"].unique()))  # whole layers only
         ax.set_xlabel("layer (0 = embeddings)")
         ax.set_ylabel("accuracy (%)")
     axes[0, -1].legend(frameon=False, fontsize=5)
