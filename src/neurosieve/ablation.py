@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .probing import ElasticNetProbe, grouped_accuracy
+from .probing import ElasticNetProbe, fresh_probe, grouped_accuracy
 
 DIRECTIONS = ("top", "bottom")
 
@@ -97,13 +97,12 @@ def probe_ablation(
     bad = set(modes) - {"mask", "retrain"}
     if bad:
         raise ValueError(f"unknown ablation mode {sorted(bad)[0]!r}")
-    params = {**probe.get_params(), "warm_start": False}
     cache: dict[tuple[str, bytes], dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     items = list(_each_selection(rankings, width, ks, random_repeats, seed))
     if "retrain" in modes:
         distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
-        fitted = fit_probes(X_train, y_train, [ElasticNetProbe(**params) for _ in distinct], list(distinct.values()), progress)
+        fitted = fit_probes(X_train, y_train, [fresh_probe(probe) for _ in distinct], list(distinct.values()), progress)
         for (key, kept), p in zip(distinct.items(), fitted):
             pred = p.predict(X_test[:, kept])
             cache["retrain", key] = _accuracies(y_test, pred, open_mask, in_vocab)

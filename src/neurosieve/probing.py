@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
@@ -287,6 +287,11 @@ def majority_baseline(train_words: Sequence[str], train_labels: Sequence[Any], t
     return np.array([lookup.get(w, overall) for w in np.asarray(test_words, dtype=str)], dtype=object)
 
 
+def fresh_probe(probe: ElasticNetProbe) -> ElasticNetProbe:
+    """An unfitted probe with ``probe``'s parameters (budget, lambdas, seed): what every retrain fits."""
+    return clone(probe).set_params(warm_start=False)
+
+
 def retrain_predict(probe: ElasticNetProbe, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, kept: np.ndarray) -> np.ndarray:
     """Predictions of a fresh probe fitted on the kept neurons only, with ``probe``'s own parameters.
 
@@ -295,8 +300,7 @@ def retrain_predict(probe: ElasticNetProbe, X_train: np.ndarray, y_train: np.nda
     order, so keeping every neuron reproduces the full probe.
     """
     kept = np.sort(np.asarray(kept, dtype=np.int64))
-    params = {**probe.get_params(), "warm_start": False}
-    return ElasticNetProbe(**params).fit(X_train[:, kept], y_train).predict(X_test[:, kept])
+    return fresh_probe(probe).fit(X_train[:, kept], y_train).predict(X_test[:, kept])
 
 
 def per_label_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
@@ -383,8 +387,7 @@ def top_fraction_retrain(
     from .probe_batch import fit_probes
 
     kept = [top_fraction_kept(p, fraction) for p in probes]
-    fresh = [ElasticNetProbe(**{**p.get_params(), "warm_start": False}) for p in probes]
-    fitted = fit_probes(X_train, y_train, fresh, kept)
+    fitted = fit_probes(X_train, y_train, [fresh_probe(p) for p in probes], kept)
     return [float(np.mean(r.predict(X_test[:, k]) == y_test)) for r, k in zip(fitted, kept)]
 
 
