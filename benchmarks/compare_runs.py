@@ -35,6 +35,12 @@ def job_times(outdir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def of_family(jobs: pd.DataFrame, family: str) -> pd.DataFrame:
+    """The records of one family's jobs: a directory of the record's path, or its file name, names the family."""
+    parts = jobs["job"].str.split("/")
+    return jobs[parts.apply(lambda p: family in p[1:-1] or p[-1] == f"{family}.tsv")]
+
+
 def compare(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """Per-stage and total sums of both runs with new/old ratios."""
     sums = pd.concat({"old": old.groupby("stage")[["s", "cpu"]].sum(), "new": new.groupby("stage")[["s", "cpu"]].sum()}, axis=1).fillna(0.0)
@@ -65,8 +71,7 @@ def main() -> None:
     old, new = job_times(args.old), job_times(args.new)
     views = {"all jobs": (old, new)}
     if args.family:
-        has = lambda df: df[df["job"].str.split("/").apply(lambda parts: args.family in parts[1:-1] or parts[-1] == f"{args.family}.tsv")]  # noqa: E731
-        views[f"family {args.family}"] = (has(old), has(new))
+        views[f"family {args.family}"] = (of_family(old, args.family), of_family(new, args.family))
     both = sorted(set(old["job"]) & set(new["job"]))
     views[f"matched jobs ({len(both)} records in both runs)"] = (old[old["job"].isin(both)], new[new["job"].isin(both)])
     with pd.option_context("display.width", 160, "display.max_columns", 20):
