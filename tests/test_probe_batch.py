@@ -166,3 +166,15 @@ def test_probe_layer_equals_its_solo_fits(monkeypatch: pytest.MonkeyPatch, one_t
     assert len({m[("accuracy", "overall")], m[("paper_default_accuracy", "overall")], m[("unk_trained_accuracy", "overall")]}) == 3
     assert m[("control_accuracy", "overall")] < m[("accuracy", "overall")] - 0.1
     assert m[("top10pct_retrain_accuracy", "selected")] < m[("accuracy", "overall")]
+
+
+@pytest.mark.parametrize("total", [1, 2, 7, 414, 3312])
+def test_cosine_schedule_is_torchs_to_the_bit(total: int) -> None:
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    expected = []
+    for _ in range(total):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert probe_batch._cosine_lrs(0.1, total) == expected

@@ -29,15 +29,17 @@ _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, which El
 
 
 def _cosine_lrs(lr: float, total: int) -> list[float]:
-    """The learning rate of each step under ``CosineAnnealingLR(T_max=total)``, as ElasticNetProbe.fit steps it."""
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
-    out = []
-    for _ in range(total):
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return out
+    """The learning rate of each step under ``CosineAnnealingLR(T_max=total)``, as ElasticNetProbe.fit steps it.
+
+    torch's recursive form, evaluated in the same float operations (so the same
+    values to the last bit; a test checks against the scheduler itself), without
+    building an optimizer: the first one a process builds imports torch's
+    compiler stack, seconds of every probe job.
+    """
+    out = [float(lr)]
+    for t in range(1, total):
+        out.append((1 + math.cos(math.pi * t / total)) / (1 + math.cos(math.pi * (t - 1) / total)) * (out[-1] - 0.0) + 0.0)
+    return out[:total]
 
 
 def _fit_group(
