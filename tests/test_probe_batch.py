@@ -63,6 +63,20 @@ def test_lambda_grid_and_control_task_match_solo_fits() -> None:
     assert np.abs(probes[3].coef_).sum() < np.abs(probes[0].coef_).sum()
 
 
+def test_probes_sharing_columns_match_solo_fits() -> None:
+    """Probes that keep the same columns share one wide product per step: scattered, contiguous and all columns."""
+    X, y = planted(seed=5)
+    scattered = np.sort(np.random.default_rng(2).choice(48, 24, replace=False))
+    kept = [scattered, scattered, np.arange(10, 34), np.arange(10, 34), np.arange(20, 44), None]
+    sets = probe_batch._column_sets(torch.as_tensor(np.stack(kept[:5])))  # the five of width 24: three column sets
+    assert sets is not None and sorted(len(m) for m, _ in sets) == [1, 2, 2]
+    lambdas = [(1e-4, 1e-4), (1e-3, 0.0), (0.0, 1e-3), (1e-5, 1e-5), (1e-4, 1e-4), (1e-4, 1e-4)]
+    probes = fit_probes(X, y, [ElasticNetProbe(l1=a, l2=b, random_state=1, **PARAMS) for a, b in lambdas], kept)
+    for p, k in zip(probes, kept):
+        assert_matches_solo(X, y, p, k)
+    assert not np.allclose(probes[0].coef_, probes[1].coef_)  # same columns, own penalties
+
+
 def test_different_seeds_and_epochs_are_grouped_apart() -> None:
     X, y = planted(n=4000, d=16, c=4)
     probes = [ElasticNetProbe(random_state=s, **{**PARAMS, "epochs": e}) for s, e in [(0, 2), (1, 2), (0, 3)]]

@@ -77,6 +77,14 @@ def _fit_group(
     use_l1, use_l2 = bool((l1 != 0).any()), bool((l2 != 0).any())
     kept_flat = kept.reshape(-1)
     scale = None if inv_sd is None else inv_sd.to(dev).index_select(0, kept_flat).view(p, k, 1)  # raw = w * scale
+    used = torch.unique(kept_flat)
+    if 2 * len(used) <= xt.shape[1]:
+        # Narrow selections (ablation's small k, the top-10% retrains): copy their columns once, so that each
+        # step gathers the batch's rows from a matrix of those columns only.
+        xt = xt.index_select(1, used)
+        kept = torch.searchsorted(used, kept)
+        kept_flat = kept.reshape(-1)
+    sets = _column_sets(kept)
     minus_one = torch.full((p, batch, 1), -1.0, device=dev)
     curves = torch.zeros(p, epochs, dtype=torch.float64, device=dev)
     t = 0
@@ -85,16 +93,21 @@ def _fit_group(
         for s in range(steps):
             idx = perm[s * batch : (s + 1) * batch]
             nb = len(idx)
-            xbt = xt.index_select(0, idx).t().contiguous()  # (D × B): the batch's tokens, neuron-major
-            xg = xbt.index_select(0, kept_flat).view(p, k, nb)  # (P × k × B): each probe's kept neurons of them
             yb = targets.index_select(1, idx).unsqueeze(2)  # (P × B × 1)
-            z = torch.baddbmm(b.unsqueeze(1), xg.transpose(1, 2), w)  # (P × B × C): one batched product
+            if sets is None:
+                xbt = xt.index_select(0, idx).t().contiguous()  # (D × B): the batch's tokens, neuron-major
+                xg = xbt.index_select(0, kept_flat).view(p, k, nb)  # (P × k × B): each probe's kept neurons of them
+                z = torch.baddbmm(b.unsqueeze(1), xg.transpose(1, 2), w)  # (P × B × C): one batched product
+            else:
+                xb = xt.index_select(0, idx)  # (B × D)
+                parts = [(members, xb[:, cols]) for members, cols in sets]  # each column set's (B × k) block, once
+                z = _shared_logits(parts, w, b)
             top = z.amax(2, keepdim=True)
             e = (z - top).exp_()  # one pass of exp serves the loss and its gradient
             total = e.sum(2, keepdim=True)
             loss = (total.log() + top - z.gather(2, yb)).squeeze(2).mean(1)  # (P,) mean cross-entropy
             g = e.div_(total).scatter_add_(2, yb, minus_one[:, :nb]).div_(nb)  # d loss / d z: softmax - one-hot
-            grad_w = torch.bmm(xg, g)  # (P × k × C)
+            grad_w = torch.bmm(xg, g) if sets is None else _shared_weight_grads(parts, g, w.shape)  # (P × k × C)
             grad_b = g.sum(1)
             raw = w if scale is None else w * scale
             if use_l1:
@@ -111,6 +124,49 @@ def _fit_group(
             _adam_step(w, grad_w, m_w, v_w, t, lrs[t - 1])
             _adam_step(b, grad_b, m_b, v_b, t, lrs[t - 1])
     return w, b, (curves / n).cpu().numpy()
+
+
+def _column_sets(kept: torch.Tensor) -> list[tuple[torch.Tensor, slice | torch.Tensor]] | None:
+    """Probes that keep the same columns, as (member indices, columns: a slice when contiguous); None when none share.
+
+    Probes sharing their columns (the lambda grid, the selected, paper-default and
+    control probes of a layer) need no copy of the batch per probe: one wide
+    product over their stacked weights serves them all.
+    """
+    p, k = kept.shape
+    if k == 0 or p < 2:
+        return None
+    distinct, inverse = torch.unique(kept, dim=0, return_inverse=True)
+    if len(distinct) == p:
+        return None
+    out: list[tuple[torch.Tensor, slice | torch.Tensor]] = []
+    for u, cols in enumerate(distinct):
+        first = int(cols[0])
+        contiguous = bool(torch.equal(cols, torch.arange(first, first + k, device=cols.device)))
+        out.append((torch.nonzero(inverse == u).flatten(), slice(first, first + k) if contiguous else cols))
+    return out
+
+
+def _shared_logits(parts: list[tuple[torch.Tensor, torch.Tensor]], w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(P × B × C) logits: per column set, its (B × k) block times its members' weights side by side, one product."""
+    p, k, c = w.shape
+    nb = parts[0][1].shape[0]
+    z = torch.empty(p, nb, c, device=w.device)
+    for members, xu in parts:
+        wu = w.index_select(0, members).permute(1, 0, 2).reshape(k, len(members) * c)  # (k × m·C)
+        z.index_copy_(0, members, (xu @ wu).view(nb, len(members), c).transpose(0, 1))
+    return z.add_(b.unsqueeze(1))
+
+
+def _shared_weight_grads(parts: list[tuple[torch.Tensor, torch.Tensor]], g: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """(P × k × C) weight gradients from the logit gradients ``g`` (P × B × C), one product per column set."""
+    p, k, c = shape
+    nb = g.shape[1]
+    grad = torch.empty(p, k, c, device=g.device)
+    for members, xu in parts:
+        gu = g.index_select(0, members).transpose(0, 1).reshape(nb, len(members) * c)  # (B × m·C)
+        grad.index_copy_(0, members, (xu.t() @ gu).view(k, len(members), c).transpose(0, 1))
+    return grad
 
 
 def _adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, step: int, lr: float) -> None:
