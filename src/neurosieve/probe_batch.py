@@ -224,6 +224,11 @@ def fit_probes(
     for i, pr in enumerate(probes):
         seed = 0 if pr.random_state is None else int(pr.random_state)
         groups.setdefault((seed, len(sel[i]), len(encoded[i][0]), int(pr.epochs), int(pr.min_steps), int(pr.batch_size), float(pr.lr), bool(pr.standardize and n), str(pr.device)), []).append(i)
+    used = np.unique(np.concatenate(sel)) if sel else np.arange(0)
+    if len(used) < d:
+        # Only the columns some probe keeps are read (the top-10% retrains keep a tenth of the layer).
+        X = X[:, used]
+        sel = [np.searchsorted(used, s) for s in sel]
     # Standardisation is per neuron, so every probe's kept columns share the whole matrix's means and deviations.
     mu, sd = X.mean(axis=0), X.std(axis=0)
     sd[sd < 1e-8] = 1.0

@@ -223,9 +223,10 @@ def probeless_scores(X: np.ndarray, y: Sequence[Any]) -> np.ndarray:
     """Antverg & Belinkov's probeless ranking score: sum over label pairs of |mean_a - mean_b| per neuron."""
     y = np.asarray(y)
     classes, inv = np.unique(y, return_inverse=True)
-    sums = np.zeros((len(classes), X.shape[1]))
-    np.add.at(sums, inv, X)
-    means = np.sort(sums / np.bincount(inv)[:, None], axis=0)
+    order = np.argsort(inv, kind="stable")  # tokens grouped by label: one float64 sum per label run
+    counts = np.bincount(inv, minlength=len(classes))
+    sums = np.add.reduceat(np.asarray(X)[order].astype(np.float64), np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0)
+    means = np.sort(sums / counts[:, None], axis=0)
     k = np.arange(1, len(classes) + 1)[:, None]
     return (means * (2 * k - len(classes) - 1)).sum(axis=0)
 
