@@ -85,14 +85,11 @@ def _fit_group(
         kept = torch.searchsorted(used, kept)
         kept_flat = kept.reshape(-1)
     sets = _column_sets(kept)
-    l1_grad = l1 if scale is None else l1 * scale  # d(l1 * sum|w * scale|)/dw = sign(w) * l1 * scale
     minus_one = torch.full((p, batch, 1), -1.0, device=dev)
     curves = torch.zeros(p, epochs, dtype=torch.float64, device=dev)
-    summed = torch.zeros(p, dtype=torch.float64, device=dev)  # this epoch's loss times batch size, summed
     t = 0
     for epoch in range(epochs):
         perm = torch.randperm(n, generator=gen).to(dev)
-        summed.zero_()
         for s in range(steps):
             idx = perm[s * batch : (s + 1) * batch]
             nb = len(idx)
@@ -114,17 +111,18 @@ def _fit_group(
             grad_b = g.sum(1)
             raw = w if scale is None else w * scale
             if use_l1:
-                grad_w.addcmul_(torch.sign(w), l1_grad)
+                sign = torch.sign(w).mul_(l1)
+                grad_w.add_(sign if scale is None else sign.mul_(scale))
                 loss = loss + l1.view(p) * raw.abs().sum((1, 2))
             if use_l2:
                 norm = torch.linalg.vector_norm(raw, dim=(1, 2)).view(p, 1, 1)
                 # d||raw||/dw = raw * scale / ||raw|| (0 where the norm is 0)
                 grad_w.addcdiv_((raw if scale is None else raw * scale) * l2, norm.clamp_min(torch.finfo(w.dtype).tiny))
                 loss = loss + l2.view(p) * norm.view(p)
-            summed.add_(loss, alpha=nb)
+            curves[:, epoch] += loss.double() * nb
             t += 1
-            _adam_step([w, b], [grad_w, grad_b], [m_w, m_b], [v_w, v_b], t, lrs[t - 1])
-        curves[:, epoch] = summed
+            _adam_step(w, grad_w, m_w, v_w, t, lrs[t - 1])
+            _adam_step(b, grad_b, m_b, v_b, t, lrs[t - 1])
     return w, b, (curves / n).cpu().numpy()
 
 
@@ -150,30 +148,20 @@ def _column_sets(kept: torch.Tensor) -> list[tuple[torch.Tensor, slice | torch.T
 
 
 def _shared_logits(parts: list[tuple[torch.Tensor, torch.Tensor]], w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(P × B × C) logits: per column set, its (B × k) block times its members' weights side by side, one product.
-
-    With one set (every probe keeps the same columns) the result is a view of that
-    product, laid out (B × P × C), and no copy is made.
-    """
+    """(P × B × C) logits: per column set, its (B × k) block times its members' weights side by side, one product."""
     p, k, c = w.shape
-    if len(parts) == 1:
-        (_, xu), = parts
-        return torch.addmm(b.reshape(-1), xu, w.permute(1, 0, 2).reshape(k, p * c)).view(-1, p, c).transpose(0, 1)
     nb = parts[0][1].shape[0]
     z = torch.empty(p, nb, c, device=w.device)
     for members, xu in parts:
         wu = w.index_select(0, members).permute(1, 0, 2).reshape(k, len(members) * c)  # (k × m·C)
-        z.index_copy_(0, members, torch.addmm(b.index_select(0, members).reshape(-1), xu, wu).view(nb, len(members), c).transpose(0, 1))
-    return z
+        z.index_copy_(0, members, (xu @ wu).view(nb, len(members), c).transpose(0, 1))
+    return z.add_(b.unsqueeze(1))
 
 
 def _shared_weight_grads(parts: list[tuple[torch.Tensor, torch.Tensor]], g: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     """(P × k × C) weight gradients from the logit gradients ``g`` (P × B × C), one product per column set."""
     p, k, c = shape
     nb = g.shape[1]
-    if len(parts) == 1:
-        (_, xu), = parts
-        return (xu.t() @ g.transpose(0, 1).reshape(nb, p * c)).view(k, p, c).transpose(0, 1)
     grad = torch.empty(p, k, c, device=g.device)
     for members, xu in parts:
         gu = g.index_select(0, members).transpose(0, 1).reshape(nb, len(members) * c)  # (B × m·C)
@@ -181,18 +169,14 @@ def _shared_weight_grads(parts: list[tuple[torch.Tensor, torch.Tensor]], g: torc
     return grad
 
 
-def _adam_step(params: list[torch.Tensor], grads: list[torch.Tensor], ms: list[torch.Tensor], vs: list[torch.Tensor], step: int, lr: float) -> None:
-    """One step of torch.optim.Adam (no weight decay) on stacks of probes' parameters: the single-tensor path's
-    arithmetic, element for element, in one call per operation for all the tensors."""
-    torch._foreach_lerp_(ms, grads, 1 - _BETA1)
-    torch._foreach_mul_(vs, _BETA2)
-    torch._foreach_addcmul_(vs, grads, grads, value=1 - _BETA2)
+def _adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, step: int, lr: float) -> None:
+    """One step of torch.optim.Adam (single-tensor path, no weight decay) on a stack of probes' parameters."""
+    m.lerp_(grad, 1 - _BETA1)
+    v.mul_(_BETA2).addcmul_(grad, grad, value=1 - _BETA2)
     bias1 = 1 - _BETA1**step
     bias2_sqrt = math.sqrt(1 - _BETA2**step)
-    denom = torch._foreach_sqrt(vs)
-    torch._foreach_div_(denom, bias2_sqrt)
-    torch._foreach_add_(denom, _EPS)
-    torch._foreach_addcdiv_(params, ms, denom, value=-lr / bias1)
+    denom = (v.sqrt() / bias2_sqrt).add_(_EPS)
+    param.addcdiv_(m, denom, value=-lr / bias1)
 
 
 def fit_probes(
