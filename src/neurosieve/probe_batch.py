@@ -5,9 +5,12 @@ the lambda grid fit further probes on the same data: dozens of small fits that,
 one after another, spend their time in per-step overhead. :func:`fit_probes`
 fits them together. Probes whose random stream is the same (same seed, width
 and number of classes, hence the same initial weights and batch order as
-:meth:`ElasticNetProbe.fit`) form a group; per mini-batch a group gathers each
-probe's kept neurons of the batch's tokens and runs one batched matrix product
-over all its probes, then every probe takes its own gradient step: its own
+:meth:`ElasticNetProbe.fit`) form a group. Per mini-batch a group runs its
+products together: probes that keep the same columns (the lambda grid; a layer's
+selected, paper-lambda and control probes) share one wide product of those
+columns of the batch with their weights side by side, and probes that keep
+columns of their own (ablation's selections) gather them into one batched matrix
+product. Then every probe takes its own gradient step: its own
 labels, penalty (l1, l2) and Adam state, stacked as (probes × neurons × classes)
 tensors. Gradients are written out (softmax minus one-hot, sign, w/||w||) and
 Adam is applied as torch's does, so that a probe comes out as its solo fit does,
