@@ -4,11 +4,12 @@ Shape of the default run's job (config/config.yaml): a layer of 256 neurons, 45 
 five default rankings x top/bottom plus 5 random repeats, keep 5/10/20/50 % (and 0, all), each
 retrained probe with the full probe's budget, the schema's default (Adam, batch 512, cosine
 schedule, at least 3,000 steps, standardised). Activations are synthetic (labels planted in a
-random subspace plus noise) with CoNLL-2000's token counts times --fraction. Prints both wall times, their ratio (goal >= 10x) and the largest accuracy
-difference between a batched probe and its sequential twin. It also times the floor: the
-training's matrix products alone (forward and weight gradient of every probe, every step, as
-bare batched GEMMs), so the sequential time over the floor bounds what batching the same fits
-can gain on this machine without fewer or cheaper products:
+random subspace plus noise) with CoNLL-2000's token counts times --fraction. Prints both wall
+times, their ratio (goal >= 10x) and the largest accuracy difference between a batched probe
+and its sequential twin. It also times the floor: the training's matrix products alone
+(forward and weight gradient of every probe, every step, as bare batched GEMMs), so the
+sequential time over the floor bounds what batching the same fits can gain on this machine
+without fewer or cheaper products:
 
   .venv/bin/python benchmarks/bench_probe_ablation.py [--fraction 1] [--threads 1]
 """

@@ -34,14 +34,14 @@ _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, which El
 def _cosine_lrs(lr: float, total: int) -> list[float]:
     """The learning rate of each step under ``CosineAnnealingLR(T_max=total)``, as ElasticNetProbe.fit steps it.
 
-    torch's recursive form, evaluated in the same float operations (so the same
-    values to the last bit; a test checks against the scheduler itself), without
-    building an optimizer: the first one a process builds imports torch's
-    compiler stack, seconds of every probe job.
+    torch's recursive form with ``eta_min = 0``, evaluated in the same float
+    operations (so the same values to the last bit; a test checks against the
+    scheduler itself), without building an optimizer: the first one a process
+    builds imports torch's compiler stack, seconds of every probe job.
     """
     out = [float(lr)]
     for t in range(1, total):
-        out.append((1 + math.cos(math.pi * t / total)) / (1 + math.cos(math.pi * (t - 1) / total)) * (out[-1] - 0.0) + 0.0)
+        out.append((1 + math.cos(math.pi * t / total)) / (1 + math.cos(math.pi * (t - 1) / total)) * out[-1])
     return out[:total]
 
 
