@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import http.server
 import os
 import socket
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +24,7 @@ from neurosieve.data import (
     build_token_table,
     cache_conll,
     fetch_split,
+    label_codes,
     parse_conll,
     read_tokens,
     resolve_source,
@@ -232,3 +235,33 @@ def test_fixture_without_data_fails_with_one_message(tmp_path: Path) -> None:
     assert out.count("CoNLL-2000 is needed by the tests and could not be obtained") == 1, out[-3000:]
     assert "set NEUROSIEVE_CONLL_DIR" in out and str(tmp_path / "cache") in out
     assert not (tmp_path / "cache/conll2000/train.txt.gz").exists()
+
+
+def test_recorded_versions_need_no_imports() -> None:
+    """A job that never imports transformers or scikit-learn records the same versions as one that does."""
+    code = (
+        "import json, sys; from neurosieve.io import versions; lazy = versions(); "
+        "assert 'transformers' not in sys.modules and 'sklearn' not in sys.modules; "
+        "import transformers, sklearn, torch; print(json.dumps([lazy, versions()]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    lazy, imported = json.loads(out.stdout)
+    assert lazy == imported and {"transformers", "sklearn", "torch", "numpy"} <= set(lazy)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array(["NN", "DT", "NN", "VBZ", "$", "nn", "Ä", "DT"]),
+        np.array([3, 1, 3, 2, 7]),
+        np.array([0.5, np.nan, 0.5, -1.0]),
+        np.array([], dtype=str),
+        np.array(["a|Xx", "<unk>|x", "a|Xx"], dtype=object),
+    ],
+)
+def test_label_codes_are_np_unique(values: np.ndarray) -> None:
+    classes, codes = label_codes(values)
+    want_classes, want_codes = np.unique(values, return_inverse=True)
+    np.testing.assert_array_equal(classes, want_classes)
+    np.testing.assert_array_equal(codes, want_codes)
+    assert classes.dtype == want_classes.dtype

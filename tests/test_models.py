@@ -94,7 +94,10 @@ def test_activation_table_layout(trained, small_tokens, tmp_path: Path) -> None:
     meta = pq.ParquetFile(path).metadata
     assert meta.num_rows == len(test) and meta.num_row_groups == 3  # one row group per block of 20 sentences
     x = read_layer(path, 1)
-    assert x.shape == (len(test), 16) and x.dtype == np.float32
+    assert x.shape == (len(test), 16) and x.dtype == np.float32 and x.flags.writeable
+    # Read a row group at a time, the layer is the whole column's values in order.
+    whole = pq.read_table(path, columns=["layer_1"]).column("layer_1").combine_chunks().flatten().to_numpy()
+    np.testing.assert_array_equal(x, whole.reshape(-1, 16))
     keys = read_keys(path)
     assert keys["word"].astype(str).tolist() == test["word"].astype(str).tolist()
     assert read_provenance(path)["layer_dims"] == [24, 16, 16]

@@ -9,7 +9,7 @@ import torch
 
 from neurosieve import probe_batch
 from neurosieve.probe_batch import fit_probes
-from neurosieve.probing import PAPER_LAMBDAS, ElasticNetProbe, control_labels, neuron_ordering, probe_layer, retrain_predict
+from neurosieve.probing import PAPER_LAMBDAS, ElasticNetProbe, column_moments, control_labels, neuron_ordering, probe_layer, retrain_predict
 
 PARAMS = {"epochs": 3, "batch_size": 512, "lr": 0.03}
 
@@ -86,6 +86,32 @@ def test_different_seeds_and_epochs_are_grouped_apart() -> None:
     assert not np.allclose(probes[0].coef_, probes[1].coef_)
 
 
+@pytest.mark.parametrize("standardize", [True, False])
+def test_column_blocks_are_the_concatenated_matrix(standardize: bool) -> None:
+    """Blocks side by side fit exactly as their concatenation does, whole-width and narrow selections alike."""
+    X, y = planted(n=3000, d=24, c=4, seed=5)
+    U = (X[:, ::-1] * 3.0 + 1.0).astype(np.float32)
+    both = np.concatenate([X, U], axis=1)
+    kept = [None, np.arange(24, 48), np.array([1, 30, 5]), np.array([40, 41])]
+    params = {**PARAMS, "epochs": 2, "standardize": standardize}
+    one = fit_probes(both, y, [ElasticNetProbe(l1=1e-4, l2=1e-4, **params) for _ in kept], kept)
+    blocks = fit_probes([X, U], y, [ElasticNetProbe(l1=1e-4, l2=1e-4, **params) for _ in kept], kept)
+    for a, b in zip(one, blocks):
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+        np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    with pytest.raises(ValueError, match="column blocks of the same tokens"):
+        fit_probes([X, U[:-1]], y, [ElasticNetProbe()])
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (8191, 5), (8193, 1), (20000, 37)])
+def test_column_moments_are_numpys_to_the_bit(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(shape[0])
+    X = (rng.normal(size=shape) * rng.uniform(0.01, 100, shape[1]) + rng.uniform(-50, 50, shape[1])).astype(np.float32)
+    mu, sd = column_moments(X)
+    np.testing.assert_array_equal(mu, X.mean(axis=0))
+    np.testing.assert_array_equal(sd, X.std(axis=0))
+
+
 def test_bad_input() -> None:
     X, y = planted(n=1000, d=8, c=3)
     with pytest.raises(ValueError, match="kept-neuron selections"):
@@ -135,6 +161,7 @@ def test_probe_layer_equals_its_solo_fits(monkeypatch: pytest.MonkeyPatch, one_t
     def solo_fits(Xf, labels, probes, kept=None, progress=None):  # type: ignore[no-untyped-def]
         labels = labels if len(labels) and np.ndim(labels[0]) == 1 else [labels] * len(probes)
         kept = kept or [None] * len(probes)
+        Xf = Xf if isinstance(Xf, np.ndarray) else np.concatenate(Xf, axis=1)  # probe_layer passes column blocks
         return [p.fit(Xf if k is None else Xf[:, k], lab) for p, lab, k in zip(probes, labels, kept)]
 
     monkeypatch.setattr(probe_batch, "fit_probes", solo_fits)

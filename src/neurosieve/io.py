@@ -7,6 +7,7 @@ only when complete, so a killed job never leaves a file that looks finished.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -48,17 +49,27 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+#: Modules whose versions are recorded, and the distributions that install them.
+_DISTRIBUTIONS = {
+    "neurosieve": "neurosieve", "numpy": "numpy", "pandas": "pandas", "pyarrow": "pyarrow",
+    "torch": "torch", "transformers": "transformers", "sklearn": "scikit-learn",
+}
+
+
 def versions() -> dict[str, str]:
     """Versions of Python and the libraries whose behaviour shapes the numbers."""
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in ("neurosieve", "numpy", "pandas", "pyarrow", "torch", "transformers", "sklearn"):
+    for name, dist in _DISTRIBUTIONS.items():
         mod = sys.modules.get(name)
-        if mod is None:
-            try:
-                mod = __import__(name)
-            except ImportError:
-                continue
-        out[name] = str(getattr(mod, "__version__", "unknown"))
+        if mod is not None:
+            out[name] = str(getattr(mod, "__version__", "unknown"))
+            continue
+        # Not imported by this job: the installed distribution's version, without importing it
+        # (importing transformers or scikit-learn just to read a version costs a second per job).
+        try:
+            out[name] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
     return out
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .data import label_codes
 from .models import UNK, Vocab, normalise, shape
 
 #: Maps words to (input key per word, in-vocabulary flag per word).
@@ -26,7 +27,7 @@ InputKeys = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]
 
 def _per_type(words: Sequence[str], lookup: Callable[[str], tuple[str, bool]]) -> tuple[np.ndarray, np.ndarray]:
     """Apply ``lookup`` once per word type and spread the results over the tokens."""
-    types, inverse = np.unique(np.asarray(words, dtype=str), return_inverse=True)
+    types, inverse = label_codes(np.asarray(words, dtype=str))
     looked = [lookup(str(t)) for t in types]
     keys = np.array([k for k, _ in looked], dtype=object)
     known = np.array([v for _, v in looked], dtype=bool)
@@ -56,7 +57,7 @@ def tokenizer_input_keys(tokenizer: Any) -> InputKeys:
     unk = tokenizer.unk_token_id
 
     def keys(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        types, inverse = np.unique(np.asarray(words, dtype=str), return_inverse=True)
+        types, inverse = label_codes(np.asarray(words, dtype=str))
         pieces = word_pieces(tokenizer, [[str(t)] for t in types]) if len(types) else []
         key = np.array([" ".join(map(str, p[0])) for p in pieces], dtype=object)
         known = np.array([unk is None or unk not in p[0] for p in pieces], dtype=bool)

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .probing import ElasticNetProbe
+from .data import label_codes
+from .probing import ElasticNetProbe, column_moments
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, which ElasticNetProbe.fit uses
 
@@ -172,6 +173,26 @@ def _shared_weight_grads(parts: list[tuple[torch.Tensor, torch.Tensor]], g: torc
     return grad
 
 
+def _design_matrix(blocks: Sequence[np.ndarray], mu: np.ndarray, sd: np.ndarray | None, dev: torch.device) -> torch.Tensor:
+    """The (tokens × neurons) matrix the probes see: the blocks side by side, standardised by ``mu``/``sd`` unless None.
+
+    One standardised copy, written block by block into place: concatenating first
+    and then standardising would hold two copies of the matrix at once.
+    """
+    if sd is None:
+        return torch.from_numpy(blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)).to(dev)
+    mu_t, sd_t = torch.from_numpy(mu).to(dev), torch.from_numpy(sd).to(dev)
+    if len(blocks) == 1:
+        return torch.from_numpy(blocks[0]).to(dev).sub(mu_t).div_(sd_t)
+    out = torch.empty(len(blocks[0]), len(mu), device=dev)
+    start = 0
+    for b in blocks:
+        cols = slice(start, start + b.shape[1])
+        torch.sub(torch.from_numpy(b).to(dev), mu_t[cols], out=out[:, cols]).div_(sd_t[cols])
+        start = cols.stop
+    return out
+
+
 def _adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, step: int, lr: float) -> None:
     """One step of torch.optim.Adam (single-tensor path, no weight decay) on a stack of probes' parameters."""
     m.lerp_(grad, 1 - _BETA1)
@@ -183,7 +204,7 @@ def _adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torc
 
 
 def fit_probes(
-    X: np.ndarray,
+    X: np.ndarray | Sequence[np.ndarray],
     y: Sequence[Any] | Sequence[Sequence[Any]],
     probes: Sequence[ElasticNetProbe],
     kept: Sequence[np.ndarray | None] | None = None,
@@ -197,10 +218,13 @@ def fit_probes(
     sequence per probe; ``kept[i]`` None means every neuron. Probes may differ in
     l1, l2, random_state, kept width and labels; ``epochs``, ``min_steps``,
     ``batch_size``, ``lr``, ``standardize`` and ``device`` may differ too (they split the probes into groups).
-    ``warm_start`` is not supported.
+    ``warm_start`` is not supported. ``X`` may be given as column blocks (arrays of
+    the same tokens): they are read as one matrix, side by side, without a copy of it.
     """
-    X = np.require(X, dtype=np.float32, requirements=["C"])
-    n, d = X.shape
+    blocks = [np.require(b, dtype=np.float32, requirements=["C"]) for b in ([X] if isinstance(X, np.ndarray) else X)]
+    if not blocks or any(b.ndim != 2 or len(b) != len(blocks[0]) for b in blocks):
+        raise ValueError(f"X must be a (tokens × neurons) matrix or column blocks of the same tokens, got shapes {[b.shape for b in blocks]}")
+    n, d = len(blocks[0]), sum(b.shape[1] for b in blocks)
     kept = [None] * len(probes) if kept is None else list(kept)
     per_probe = len(y) > 0 and np.ndim(y[0]) == 1
     if per_probe and len(y) != len(probes):
@@ -215,7 +239,7 @@ def fit_probes(
             raise ValueError(f"probe {i}: {len(lab)} labels for {n} tokens")
         key = id(y[i] if per_probe else y)
         if key not in cache:
-            cache[key] = np.unique(lab, return_inverse=True)
+            cache[key] = label_codes(lab)
         encoded.append(cache[key])
     sel = [np.arange(d) if k is None else np.asarray(k, dtype=np.int64).reshape(-1) for k in kept]
     for i, s in enumerate(sel):
@@ -230,19 +254,20 @@ def fit_probes(
     used = np.unique(np.concatenate(sel)) if sel else np.arange(0)
     if len(used) < d:
         # Only the columns some probe keeps are read (the top-10% retrains keep a tenth of the layer).
-        X = X[:, used]
+        edges = np.cumsum([0] + [b.shape[1] for b in blocks])
+        blocks = [b[:, used[(used >= lo) & (used < hi)] - lo] for b, lo, hi in zip(blocks, edges[:-1], edges[1:])]
         sel = [np.searchsorted(used, s) for s in sel]
     # Standardisation is per neuron, so every probe's kept columns share the whole matrix's means and deviations.
-    mu, sd = X.mean(axis=0), X.std(axis=0)
+    moments = [column_moments(b) for b in blocks]
+    mu = np.concatenate([m for m, _ in moments])
+    sd = np.concatenate([s for _, s in moments])
     sd[sd < 1e-8] = 1.0
     xts: dict[tuple[str, bool], torch.Tensor] = {}
     items = list(groups.items())
     for key, members in progress(items) if progress else items:
         dev, standardize = key[-1], key[-2]
         if (dev, standardize) not in xts:
-            xt = torch.from_numpy(X).to(torch.device(dev))
-            # One standardised copy (the division in place): (xt - mu) / sd would hold two copies of X at once.
-            xts[dev, standardize] = xt.sub(torch.from_numpy(mu).to(xt.device)).div_(torch.from_numpy(sd).to(xt.device)) if standardize else xt
+            xts[dev, standardize] = _design_matrix(blocks, mu, sd if standardize else None, torch.device(dev))
         xt = xts[dev, standardize]
         inv_sd = torch.from_numpy((1.0 / sd).astype(np.float32)) if standardize else None
         targets = torch.from_numpy(np.stack([encoded[i][1].reshape(-1) for i in members]).astype(np.int64)).to(xt.device)

@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
+from .data import label_codes
 from .io import atomic_path
 from .model_inputs import InputKeys
 from .properties import open_class_mask
@@ -36,6 +37,28 @@ OPEN_CLASS_POS = frozenset(
 def is_open_class(pos: Sequence[str]) -> np.ndarray:
     """Whether each token's POS tag is an open word class (see :data:`OPEN_CLASS_POS`)."""
     return np.isin(np.asarray(pos, dtype=object), list(OPEN_CLASS_POS))
+
+
+def column_moments(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Per-neuron mean and standard deviation of (tokens × neurons) float32 activations, for standardising.
+
+    The values ``X.mean(axis=0)`` and ``X.std(axis=0)`` give, to the last bit
+    (the same float32 sums in the same order), but ``rows`` tokens at a time:
+    NumPy's ``std`` holds a full copy of the deviations, which at a layer's
+    full training set costs more time in fresh memory than in arithmetic.
+    """
+    n = X.shape[0]
+    mu = X.mean(axis=0)
+    if n == 0:
+        return mu, X.std(axis=0)
+    total: np.ndarray | None = None
+    for start in range(0, n, rows):
+        dev = X[start : start + rows] - mu
+        dev *= dev
+        # NumPy sums axis 0 row after row: the running total as the block's first row continues that order.
+        total = np.add.reduce(dev if total is None else np.concatenate([total[None], dev]), axis=0)
+    assert total is not None
+    return mu, np.sqrt(total / n)
 
 
 class ElasticNetProbe(ClassifierMixin, BaseEstimator):
@@ -87,13 +110,12 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         """Fit on (tokens × neurons) activations and one label per token."""
         X = np.require(X, dtype=np.float32, requirements=["C", "W"])
         y = np.asarray(y)
-        classes, target = np.unique(y, return_inverse=True)
+        classes, target = label_codes(y)
         n, d = X.shape
         seed = 0 if self.random_state is None else int(self.random_state)
         gen = torch.Generator().manual_seed(seed)
         if self.standardize and n:
-            mu = X.mean(axis=0)
-            sd = X.std(axis=0)
+            mu, sd = column_moments(X)
             sd[sd < 1e-8] = 1.0
         else:
             mu, sd = np.zeros(d, np.float32), np.ones(d, np.float32)
@@ -222,10 +244,10 @@ def neuron_ordering(coef: np.ndarray, step: float = 0.01) -> np.ndarray:
 def probeless_scores(X: np.ndarray, y: Sequence[Any]) -> np.ndarray:
     """Antverg & Belinkov's probeless ranking score: sum over label pairs of |mean_a - mean_b| per neuron."""
     y = np.asarray(y)
-    classes, inv = np.unique(y, return_inverse=True)
+    classes, inv = label_codes(y)
     order = np.argsort(inv, kind="stable")  # tokens grouped by label: one float64 sum per label run
     counts = np.bincount(inv, minlength=len(classes))
-    sums = np.add.reduceat(np.asarray(X)[order].astype(np.float64), np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0)
+    sums = np.add.reduceat(np.asarray(X)[order], np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0, dtype=np.float64)
     means = np.sort(sums / counts[:, None], axis=0)
     k = np.arange(1, len(classes) + 1)[:, None]
     return (means * (2 * k - len(classes) - 1)).sum(axis=0)
@@ -458,14 +480,13 @@ def probe_layer(
         full["paper"] = (paper_lambdas[0], paper_lambdas[1], y_train)
     if X_train_unk is not None:
         full["unk"] = (l1, l2, y_train)
-    X_fit = X_train if X_train_unk is None else np.concatenate([X_train, X_train_unk], axis=1)  # a copy only when needed
+    X_fit = [X_train] if X_train_unk is None else [X_train, X_train_unk]  # column blocks: no concatenated copy
     kept = [np.arange(d, 2 * d) if name == "unk" else np.arange(d) for name in full]
     start = time.perf_counter()  # fit_seconds: the one batched call fitting every full-width probe (2 to 4 of them)
     fitted = fit_probes(
         X_fit, [labels for _, _, labels in full.values()], [ElasticNetProbe(l1=a, l2=b, random_state=seed, **probe_params) for a, b, _ in full.values()], kept
     )
     fit_seconds = time.perf_counter() - start
-    del X_fit
     probes = dict(zip(full, fitted))
     probe, c_probe = probes["selected"], probes["control"]
     paper = probes.get("paper", probe) if paper_lambdas is not None else None
