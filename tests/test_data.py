@@ -265,3 +265,10 @@ def test_label_codes_are_np_unique(values: np.ndarray) -> None:
     np.testing.assert_array_equal(classes, want_classes)
     np.testing.assert_array_equal(codes, want_codes)
     assert classes.dtype == want_classes.dtype
+
+
+def test_label_codes_reject_missing_labels_and_flatten() -> None:
+    with pytest.raises(ValueError, match="1 missing labels .*token 2"):
+        label_codes(np.array(["NN", "DT", None], dtype=object))
+    classes, codes = label_codes(np.array([["b"], ["a"], ["b"]]))  # a column vector, flattened as np.unique does
+    assert classes.tolist() == ["a", "b"] and codes.tolist() == [1, 0, 1]

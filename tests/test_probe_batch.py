@@ -99,17 +99,27 @@ def test_column_blocks_are_the_concatenated_matrix(standardize: bool) -> None:
     for a, b in zip(one, blocks):
         np.testing.assert_array_equal(a.coef_, b.coef_)
         np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    # Narrowed to a few columns (one of them alone in its block), and a one-column block given whole.
+    for blocks, kept in [([X, U], [np.array([1, 30]), np.array([40, 41, 3])]), ([X, U[:, :1]], [None, np.array([24, 0])])]:
+        whole = np.concatenate(blocks, axis=1)
+        a = fit_probes(whole, y, [ElasticNetProbe(**params) for _ in kept], kept)
+        b = fit_probes(blocks, y, [ElasticNetProbe(**params) for _ in kept], kept)
+        for p, q in zip(a, b):
+            np.testing.assert_array_equal(p.coef_, q.coef_)
     with pytest.raises(ValueError, match="column blocks of the same tokens"):
         fit_probes([X, U[:-1]], y, [ElasticNetProbe()])
 
 
-@pytest.mark.parametrize("shape", [(1, 3), (8191, 5), (8193, 1), (20000, 37)])
-def test_column_moments_are_numpys_to_the_bit(shape: tuple[int, int]) -> None:
-    rng = np.random.default_rng(shape[0])
+@pytest.mark.parametrize("shape", [(1, 3), (8191, 5), (8193, 2), (20000, 37), (30000, 1), (0, 4)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")  # no tokens: NaN, as NumPy's
+def test_column_moments_are_numpys_to_the_bit(shape: tuple[int, int], seed: int) -> None:
+    rng = np.random.default_rng([shape[0], seed])
     X = (rng.normal(size=shape) * rng.uniform(0.01, 100, shape[1]) + rng.uniform(-50, 50, shape[1])).astype(np.float32)
-    mu, sd = column_moments(X)
-    np.testing.assert_array_equal(mu, X.mean(axis=0))
-    np.testing.assert_array_equal(sd, X.std(axis=0))
+    for M in (X, np.asfortranarray(X)):  # a single column and other layouts are summed as NumPy sums them
+        mu, sd = column_moments(M)
+        np.testing.assert_array_equal(mu, M.mean(axis=0))
+        np.testing.assert_array_equal(sd, M.std(axis=0))
 
 
 def test_bad_input() -> None:

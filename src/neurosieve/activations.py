@@ -132,17 +132,17 @@ def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
     name = layer if isinstance(layer, str) else layer_name(layer)
     if name not in activation_layers(path):
         raise KeyError(f"{path}: no column {name!r}; layers are {activation_layers(path)}")
-    pf = pq.ParquetFile(path)
-    width = pf.schema_arrow.field(name).type.list_size
-    out = np.empty((pf.metadata.num_rows, width), dtype=np.float32)
-    # One row group at a time into one float32 array: Arrow's buffers stay one block's size, and the
-    # assignment widens float16 and detaches the values from Arrow's read-only memory in one pass.
-    start = 0
-    for g in range(pf.num_row_groups):
-        for chunk in pf.read_row_group(g, columns=[name]).column(name).chunks:
-            values = chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
-            out[start : start + len(values)] = values
-            start += len(values)
+    with pq.ParquetFile(path) as pf:
+        width = pf.schema_arrow.field(name).type.list_size
+        out = np.empty((pf.metadata.num_rows, width), dtype=np.float32)
+        # One row group at a time into one float32 array: Arrow's buffers stay one block's size, and the
+        # assignment widens float16 and detaches the values from Arrow's read-only memory in one pass.
+        start = 0
+        for g in range(pf.num_row_groups):
+            for chunk in pf.read_row_group(g, columns=[name]).column(name).chunks:
+                values = chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
+                out[start : start + len(values)] = values
+                start += len(values)
     if start != len(out):
         raise ValueError(f"{path}: column {name!r} holds {start} rows, the file's metadata says {len(out)}")
     return out

@@ -355,15 +355,19 @@ def label_set(*columns: Sequence[str]) -> list[str]:
 
 
 def label_codes(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted distinct values and each value's index among them: ``np.unique(values, return_inverse=True)``.
+    """The sorted distinct labels and each label's index among them: ``np.unique(values, return_inverse=True)``.
 
     By hashing instead of sorting every token (``np.unique`` sorts 200k strings
     per call, a large share of a probe job's time outside its fits); the
-    distinct values keep the input's dtype.
+    distinct values keep the input's dtype, and input of any shape is flattened
+    as ``np.unique`` does. A missing label (None or NaN in an object array) is an
+    error, naming the first token that has one.
     """
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"labels must be one-dimensional, got shape {arr.shape}")
+    arr = np.asarray(values).ravel()
+    if arr.dtype == object:
+        missing = pd.isna(arr)
+        if missing.any():
+            raise ValueError(f"{int(missing.sum())} missing labels (the first at token {int(np.flatnonzero(missing)[0])})")
     codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=False)
     return np.asarray(uniques, dtype=arr.dtype), codes.astype(np.intp)
 

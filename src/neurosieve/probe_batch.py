@@ -184,7 +184,7 @@ def _design_matrix(blocks: Sequence[np.ndarray], mu: np.ndarray, sd: np.ndarray 
     mu_t, sd_t = torch.from_numpy(mu).to(dev), torch.from_numpy(sd).to(dev)
     if len(blocks) == 1:
         return torch.from_numpy(blocks[0]).to(dev).sub(mu_t).div_(sd_t)
-    out = torch.empty(len(blocks[0]), len(mu), device=dev)
+    out = torch.empty(len(blocks[0]), len(mu), dtype=torch.float32, device=dev)
     start = 0
     for b in blocks:
         cols = slice(start, start + b.shape[1])
@@ -221,7 +221,7 @@ def fit_probes(
     ``warm_start`` is not supported. ``X`` may be given as column blocks (arrays of
     the same tokens): they are read as one matrix, side by side, without a copy of it.
     """
-    blocks = [np.require(b, dtype=np.float32, requirements=["C"]) for b in ([X] if isinstance(X, np.ndarray) else X)]
+    blocks = [np.require(b, dtype=np.float32, requirements=["C"]) for b in (X if isinstance(X, (list, tuple)) else [X])]
     if not blocks or any(b.ndim != 2 or len(b) != len(blocks[0]) for b in blocks):
         raise ValueError(f"X must be a (tokens × neurons) matrix or column blocks of the same tokens, got shapes {[b.shape for b in blocks]}")
     n, d = len(blocks[0]), sum(b.shape[1] for b in blocks)
@@ -257,6 +257,10 @@ def fit_probes(
         edges = np.cumsum([0] + [b.shape[1] for b in blocks])
         blocks = [b[:, used[(used >= lo) & (used < hi)] - lo] for b, lo, hi in zip(blocks, edges[:-1], edges[1:])]
         sel = [np.searchsorted(used, s) for s in sel]
+    if len(blocks) > 1 and (len(used) < d or min(b.shape[1] for b in blocks) < 2):
+        # Narrowed columns are copies already; and a one-column block would get NumPy's pairwise moments,
+        # not the matrix's: one block, whose moments are exactly those of the matrix the blocks make.
+        blocks = [np.concatenate(blocks, axis=1)]
     # Standardisation is per neuron, so every probe's kept columns share the whole matrix's means and deviations.
     moments = [column_moments(b) for b in blocks]
     mu = np.concatenate([m for m, _ in moments])

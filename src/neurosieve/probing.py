@@ -43,13 +43,15 @@ def column_moments(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndar
     """Per-neuron mean and standard deviation of (tokens × neurons) float32 activations, for standardising.
 
     The values ``X.mean(axis=0)`` and ``X.std(axis=0)`` give, to the last bit
-    (the same float32 sums in the same order), but ``rows`` tokens at a time:
+    (for a C-ordered matrix of two or more columns NumPy sums axis 0 row after
+    row, and so does this), but ``rows`` tokens at a time:
     NumPy's ``std`` holds a full copy of the deviations, which at a layer's
     full training set costs more time in fresh memory than in arithmetic.
     """
     n = X.shape[0]
     mu = X.mean(axis=0)
-    if n == 0:
+    if n == 0 or X.ndim != 2 or X.shape[1] < 2 or not X.flags.c_contiguous:
+        # One column is summed pairwise (and other layouts in other orders): NumPy's own std, exactly.
         return mu, X.std(axis=0)
     total: np.ndarray | None = None
     for start in range(0, n, rows):
