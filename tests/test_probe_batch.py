@@ -112,7 +112,7 @@ def test_column_blocks_are_the_concatenated_matrix(standardize: bool) -> None:
 
 @pytest.mark.parametrize("shape", [(1, 3), (8191, 5), (8193, 2), (20000, 37), (30000, 1), (0, 4)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")  # no tokens: NaN, as NumPy's
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # no tokens: NaN with NumPy's warnings
 def test_column_moments_are_numpys_to_the_bit(shape: tuple[int, int], seed: int) -> None:
     rng = np.random.default_rng([shape[0], seed])
     X = (rng.normal(size=shape) * rng.uniform(0.01, 100, shape[1]) + rng.uniform(-50, 50, shape[1])).astype(np.float32)
