@@ -11,7 +11,7 @@ and its sequential twin. It also times the floor: the training's matrix products
 sequential time over the floor bounds what batching the same fits can gain on this machine
 without fewer or cheaper products:
 
-  .venv/bin/python benchmarks/bench_probe_ablation.py [--fraction 1] [--threads 1]
+  .venv/bin/python benchmarks/bench_probe_ablation.py [--fraction 1] [--threads 1] [--device cuda]
 """
 
 from __future__ import annotations
@@ -37,22 +37,30 @@ def synthetic(n: int, d: int, c: int, rng: np.random.Generator) -> tuple[np.ndar
     return X, np.array([f"T{i}" for i in range(c)])[y]
 
 
+def sync(device: str) -> None:
+    """Wait for the device's queued work, so that wall times count it (CUDA runs asynchronously)."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
 def gemm_floor(widths: list[int], n_train: int, labels: int, probe: ElasticNetProbe) -> float:
     """Seconds the retraining's products take alone: per step and width k, (P x B x k)(P x k x C) and its transpose-product."""
     epochs, steps = probe.training_steps(n_train)
-    batch = int(probe.batch_size)
+    batch, dev = int(probe.batch_size), str(probe.device)
     per_step = 0.0
     for k in sorted(set(widths)):
         if k == 0:
             continue
         p = widths.count(k)
-        x, w, g = torch.randn(p, batch, k), torch.randn(p, k, labels), torch.randn(p, batch, labels)
+        x, w, g = (torch.randn(*shape, device=dev) for shape in [(p, batch, k), (p, k, labels), (p, batch, labels)])
         torch.bmm(x, w), torch.bmm(x.transpose(1, 2), g)  # warm-up
         reps = 30
+        sync(dev)
         t0 = time.perf_counter()
         for _ in range(reps):
             torch.bmm(x, w)
             torch.bmm(x.transpose(1, 2), g)
+        sync(dev)
         per_step += (time.perf_counter() - t0) / reps
     return per_step * epochs * steps
 
@@ -64,6 +72,7 @@ def main() -> None:
     ap.add_argument("--labels", type=int, default=45)
     ap.add_argument("--random-repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the rule's threads:)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the probes are fitted (probing.probe.device)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -73,7 +82,7 @@ def main() -> None:
     open_mask = np.isin(yte, [f"T{i}" for i in range(0, args.labels, 2)])
     rankings = {r: rng.permutation(args.neurons) for r in RANKINGS}
     ks = k_grid(args.neurons, [5, 10, 20, 50])
-    params = {"l1": 1e-5, "l2": 1e-5, "random_state": 0, **default_budget()}
+    params = {"l1": 1e-5, "l2": 1e-5, "random_state": 0, **default_budget(), "device": args.device}
     probe = ElasticNetProbe(**params).fit(Xtr, ytr)
     ElasticNetProbe(**{**params, "epochs": 1, "min_steps": 0}).fit(Xtr[:5000], ytr[:5000])  # warm-up
 
@@ -98,7 +107,7 @@ def main() -> None:
         if s is not None:
             row = row[row["random_seed"] == s]
         diff = max(diff, abs(float(row["value"].iloc[0]) - solo[np.sort(kept).tobytes()]))
-    print(f"data: {n_train} train / {n_test} test tokens x {args.neurons} neurons, {args.labels} labels; {args.threads} thread(s)")
+    print(f"data: {n_train} train / {n_test} test tokens x {args.neurons} neurons, {args.labels} labels; {args.threads} thread(s), {args.device}")
     epochs, steps = probe.training_steps(n_train)
     print(f"{len(distinct)} distinct retrained probes (ks {ks}), {epochs} epochs of {steps} steps each")
     print(f"sequential (one fit after another): {sequential:8.2f} s")
