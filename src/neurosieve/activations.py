@@ -130,9 +130,9 @@ def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
     A float16 column is widened to float32 here, so every stage computes in float32.
     """
     name = layer if isinstance(layer, str) else layer_name(layer)
-    if name not in activation_layers(path):
-        raise KeyError(f"{path}: no column {name!r}; layers are {activation_layers(path)}")
     with pq.ParquetFile(path) as pf:
+        if name not in pf.schema_arrow.names:
+            raise KeyError(f"{path}: no column {name!r}; layers are {activation_layers(path)}")
         width = pf.schema_arrow.field(name).type.list_size
         out = np.empty((pf.metadata.num_rows, width), dtype=np.float32)
         # One row group at a time into one float32 array: Arrow's buffers stay one block's size, and the

@@ -17,8 +17,8 @@ import urllib.error
 import urllib.request
 import zlib
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -173,6 +173,18 @@ def _shared_weight_grads(parts: list[tuple[torch.Tensor, torch.Tensor]], g: torc
     return grad
 
 
+def _kept_columns(blocks: Sequence[np.ndarray], used: np.ndarray) -> np.ndarray:
+    """Columns ``used`` of the blocks side by side, as ``np.concatenate(blocks, axis=1)[:, used]`` gives them
+    (values and column-major layout, so their moments are summed alike) without concatenating the blocks."""
+    out = np.empty((len(blocks[0]), len(used)), dtype=np.float32, order="F")
+    lo = 0
+    for b in blocks:
+        inside = (used >= lo) & (used < lo + b.shape[1])
+        out[:, inside] = b[:, used[inside] - lo]
+        lo += b.shape[1]
+    return out
+
+
 def _design_matrix(blocks: Sequence[np.ndarray], mu: np.ndarray, sd: np.ndarray | None, dev: torch.device) -> torch.Tensor:
     """The (tokens × neurons) matrix the probes see: the blocks side by side, standardised by ``mu``/``sd`` unless None.
 
@@ -254,12 +266,10 @@ def fit_probes(
     used = np.unique(np.concatenate(sel)) if sel else np.arange(0)
     if len(used) < d:
         # Only the columns some probe keeps are read (the top-10% retrains keep a tenth of the layer).
-        edges = np.cumsum([0] + [b.shape[1] for b in blocks])
-        blocks = [b[:, used[(used >= lo) & (used < hi)] - lo] for b, lo, hi in zip(blocks, edges[:-1], edges[1:])]
+        blocks = [_kept_columns(blocks, used)]
         sel = [np.searchsorted(used, s) for s in sel]
-    if len(blocks) > 1 and (len(used) < d or min(b.shape[1] for b in blocks) < 2):
-        # Narrowed columns are copies already; and a one-column block would get NumPy's pairwise moments,
-        # not the matrix's: one block, whose moments are exactly those of the matrix the blocks make.
+    elif len(blocks) > 1 and min(b.shape[1] for b in blocks) < 2:
+        # NumPy sums a lone column pairwise, not row by row as the matrix's columns: one block, the matrix's moments.
         blocks = [np.concatenate(blocks, axis=1)]
     # Standardisation is per neuron, so every probe's kept columns share the whole matrix's means and deviations.
     moments = [column_moments(b) for b in blocks]
