@@ -75,7 +75,9 @@ def stage_model(directory: str) -> dict[str, Any]:
     return {}
 
 
-def stage_extraction(model: str, tokens: str, out: str, dtype: str, device: str, threads: int, batch: int) -> dict[str, Any]:
+def stage_extraction(
+    model: str, tokens: str, out: str, dtype: str, device: str, threads: int, batch: int
+) -> dict[str, Any]:
     import torch
 
     from neurosieve.pretrained import dump_pretrained_activations
@@ -85,7 +87,13 @@ def stage_extraction(model: str, tokens: str, out: str, dtype: str, device: str,
     dump_pretrained_activations(model, tokens, out, batch_size=batch, device=device, dtype=dtype)
     if device == "cuda":
         torch.cuda.synchronize()
-    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb(), "gpu_peak_mb": _cuda_peak_mb(device), "bytes": os.path.getsize(out)}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "peak_mb": _peak_mb(),
+        "gpu_peak_mb": _cuda_peak_mb(device),
+        "bytes": os.path.getsize(out),
+    }
 
 
 def stage_instances(source: str, directory: str, n: int, tag: str) -> dict[str, Any]:
@@ -142,7 +150,14 @@ def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fracti
         tokens = first_sentences(tokens, n)
         rng = np.random.default_rng(0)
         p = os.path.join(directory, f"probe-{split}-{tag}.parquet")
-        write_activations(tokens, lambda block: [rng.normal(size=(sum(map(len, block)), WIDTH)).astype(np.float32)], p, {}, progress=False, layers=[12])
+        write_activations(
+            tokens,
+            lambda block: [rng.normal(size=(sum(map(len, block)), WIDTH)).astype(np.float32)],
+            p,
+            {},
+            progress=False,
+            layers=[12],
+        )
         out[split] = p
         out[f"{split}_tokens"] = len(tokens)
     return out
@@ -157,10 +172,25 @@ def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) 
     t0, c0 = time.perf_counter(), time.process_time()
     outputs = {k: os.path.join(out_dir, f"{k}.parquet") for k in ("metrics", "orderings", "weights", "labels")}
     outputs["probe"] = os.path.join(out_dir, "probe.npz")
-    run_probing(train, test, 12, "pos", outputs, lambdas=(1e-5, 1e-5), probe_params={"epochs": 4, "batch_size": 512, "lr": 0.03, "device": device}, salient_fraction=0.25, seed=0)
+    run_probing(
+        train,
+        test,
+        12,
+        "pos",
+        outputs,
+        lambdas=(1e-5, 1e-5),
+        probe_params={"epochs": 4, "batch_size": 512, "lr": 0.03, "device": device},
+        salient_fraction=0.25,
+        seed=0,
+    )
     if device == "cuda":
         torch.cuda.synchronize()
-    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb(), "gpu_peak_mb": _cuda_peak_mb(device)}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "peak_mb": _peak_mb(),
+        "gpu_peak_mb": _cuda_peak_mb(device),
+    }
 
 
 def in_fresh_process(fn: Any, *args: Any) -> dict[str, Any]:
@@ -170,9 +200,16 @@ def in_fresh_process(fn: Any, *args: Any) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--conll", type=Path, default=os.environ.get("NEUROSIEVE_CONLL_DIR"), help="directory of train.txt.gz and test.txt.gz (default: $NEUROSIEVE_CONLL_DIR)")
+    ap.add_argument(
+        "--conll",
+        type=Path,
+        default=os.environ.get("NEUROSIEVE_CONLL_DIR"),
+        help="directory of train.txt.gz and test.txt.gz (default: $NEUROSIEVE_CONLL_DIR)",
+    )
     ap.add_argument("--sentences", type=int, default=64, help="test sentences extracted and correlated (full: 2012)")
-    ap.add_argument("--scale", type=float, default=0.1, help="fraction of the train split the probe is trained on (full: 1)")
+    ap.add_argument(
+        "--scale", type=float, default=0.1, help="fraction of the train split the probe is trained on (full: 1)"
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--workdir", type=Path, default=None, help="keep the files here (default: a temporary directory)")
@@ -188,7 +225,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        full = {s: parse_conll(gzip.decompress((args.conll / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")}
+        full = {
+            s: parse_conll(gzip.decompress((args.conll / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")
+        }
         full_tokens = {s: len(t) for s, t in full.items()}
         full_sentences = {s: int(t["sentence"].nunique()) for s, t in full.items()}
         sizes = (args.sentences, 2 * args.sentences)
@@ -210,18 +249,31 @@ def main() -> None:
                 stage = f"extraction ({dtype}), sentences"
                 full_size[stage], mem_size[stage] = FULL_TEST_SENTENCES, min(FULL_TEST_SENTENCES, BLOCK_SENTENCES)
                 for n in sizes:
-                    r = in_fresh_process(stage_extraction, model, str(work / f"test-{n}.parquet"), str(work / f"act-{dtype}-{device}-{n}.parquet"), dtype, device, args.threads, args.batch_size)
+                    r = in_fresh_process(
+                        stage_extraction,
+                        model,
+                        str(work / f"test-{n}.parquet"),
+                        str(work / f"act-{dtype}-{device}-{n}.parquet"),
+                        dtype,
+                        device,
+                        args.threads,
+                        args.batch_size,
+                    )
                     runs.setdefault((stage, device), []).append((n, r))
         stage = "correlation, 6 instances x 1 layer, tokens"
         full_size[stage] = mem_size[stage] = full_tokens["test"]
         for n in sizes:
-            inst = in_fresh_process(stage_instances, str(work / f"act-float32-cpu-{n}.parquet"), str(work), INSTANCES, str(n))
+            inst = in_fresh_process(
+                stage_instances, str(work / f"act-float32-cpu-{n}.parquet"), str(work), INSTANCES, str(n)
+            )
             r = in_fresh_process(stage_correlation, inst["paths"], 12, str(work), args.threads)
             runs.setdefault((stage, "cpu"), []).append((n_tok[n], r))
         stage = "probe, 1 layer, POS, train tokens"
         full_size[stage] = mem_size[stage] = full_tokens["train"]
         for k, scale in enumerate((args.scale, 2 * args.scale)):
-            data = in_fresh_process(stage_probe_data, str(work / "train.parquet"), str(work / "test.parquet"), str(work), scale, str(k))
+            data = in_fresh_process(
+                stage_probe_data, str(work / "train.parquet"), str(work / "test.parquet"), str(work), scale, str(k)
+            )
             for device in devices:
                 r = in_fresh_process(stage_probe, data["train"], data["test"], str(work), device, args.threads)
                 runs.setdefault((stage, device), []).append((data["train_tokens"], r))
@@ -232,10 +284,14 @@ def main() -> None:
         slope = max((r2[key] - r1[key]) / (x2 - x1), 0.0)
         return r2[key] + slope * (x - x2)
 
-    print(f"BERT-scale benchmark: random bert-base config (13 x 768), {args.threads} threads, each stage measured at two sizes "
-          f"(test sentences {sizes}, train fractions {args.scale:g} and {2 * args.scale:g}) and projected along the line through them")
+    print(
+        f"BERT-scale benchmark: random bert-base config (13 x 768), {args.threads} threads, each stage measured at two sizes "
+        f"(test sentences {sizes}, train fractions {args.scale:g} and {2 * args.scale:g}) and projected along the line through them"
+    )
     print(f"process baseline (imports): {base:.0f} MB")
-    print(f"{'stage, size unit':44s} {'device':6s} {'size':>7s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s} | {'full size':>9s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s}")
+    print(
+        f"{'stage, size unit':44s} {'device':6s} {'size':>7s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s} | {'full size':>9s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s}"
+    )
     proj: dict[tuple[str, str], dict[str, float]] = {}
     for (stage, device), points in runs.items():
         for x, r in points:
@@ -243,7 +299,9 @@ def main() -> None:
         p = {k: at(points, k, full_size[stage]) for k in ("seconds", "cpu_seconds")}
         p["peak_mb"] = at(points, "peak_mb", mem_size[stage])
         proj[stage, device] = p
-        print(f"{'':44s} {device:6s} {'':7s} {'':7s} {'':7s} {'':8s} | {full_size[stage]:9.0f} {p['seconds']:7.0f} {p['cpu_seconds']:7.0f} {p['peak_mb']:8.0f}")
+        print(
+            f"{'':44s} {device:6s} {'':7s} {'':7s} {'':7s} {'':8s} | {full_size[stage]:9.0f} {p['seconds']:7.0f} {p['cpu_seconds']:7.0f} {p['peak_mb']:8.0f}"
+        )
 
     values = LAYERS * WIDTH * INSTANCES * (full_tokens["train"] + full_tokens["test"])
     print("\ndisk of the full BERT config's activations (6 instances x 13 layers x 768, train + test splits):")
@@ -253,18 +311,28 @@ def main() -> None:
         print(f"  {dtype}: {per_value:.2f} bytes per value -> {values * per_value / 1e9:.1f} GB")
 
     for device in devices:
-        ext = proj["extraction (float16), sentences", device]["cpu_seconds" if device == "cpu" else "seconds"] / FULL_TEST_SENTENCES
+        ext = (
+            proj["extraction (float16), sentences", device]["cpu_seconds" if device == "cpu" else "seconds"]
+            / FULL_TEST_SENTENCES
+        )
         sents = INSTANCES * (full_sentences["train"] + full_sentences["test"])
-        corr = proj.get(("correlation, 6 instances x 1 layer, tokens", device), proj["correlation, 6 instances x 1 layer, tokens", "cpu"])["cpu_seconds"]
+        corr = proj.get(
+            ("correlation, 6 instances x 1 layer, tokens", device),
+            proj["correlation, 6 instances x 1 layer, tokens", "cpu"],
+        )["cpu_seconds"]
         probe = proj["probe, 1 layer, POS, train tokens", device]["cpu_seconds" if device == "cpu" else "seconds"]
         probes = INSTANCES * LAYERS * 2  # pos and chunk
         unit = "CPU" if device == "cpu" else "GPU wall"
         print(f"\nprojected {unit} time of the full BERT config (config/bert-base-uncased.yaml) on {device}:")
         print(f"  extraction: {sents} sentences (6 instances, both splits) x {ext:.2f} s: {sents * ext / 3600:.1f} h")
         print(f"  correlation (CPU): {LAYERS} layers x {corr:.0f} s: {LAYERS * corr / 3600:.1f} h")
-        print(f"  probes: {probes} x {probe:.0f} s: {probes * probe / 3600:.1f} h (lambda grids and ablation retraining come on top)")
+        print(
+            f"  probes: {probes} x {probe:.0f} s: {probes * probe / 3600:.1f} h (lambda grids and ablation retraining come on top)"
+        )
     worst = max(p["peak_mb"] for p in proj.values())
-    print(f"\nlargest projected peak memory of a stage at full size: {worst:.0f} MB ({'under' if worst < 8192 else 'OVER'} 8 GB)")
+    print(
+        f"\nlargest projected peak memory of a stage at full size: {worst:.0f} MB ({'under' if worst < 8192 else 'OVER'} 8 GB)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def bare_products(acts: dict[str, np.ndarray], device: str | None) -> tuple[floa
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def timed_stage(acts: dict[str, np.ndarray], block: int, device: str | None, linreg: bool = False) -> tuple[float, float]:
+def timed_stage(
+    acts: dict[str, np.ndarray], block: int, device: str | None, linreg: bool = False
+) -> tuple[float, float]:
     """Wall and CPU seconds of the stage; as in the workflow, fresh activations are standardised in place."""
     fresh = {k: v.copy() for k, v in acts.items()}
     sync(device)
@@ -63,7 +65,10 @@ def main() -> None:
     rng = np.random.default_rng(0)
     shared = rng.normal(size=(args.tokens, 32)).astype(np.float32)
     acts = {
-        f"i{k}": (shared @ rng.normal(size=(32, args.neurons)).astype(np.float32) + rng.normal(size=(args.tokens, args.neurons)).astype(np.float32))
+        f"i{k}": (
+            shared @ rng.normal(size=(32, args.neurons)).astype(np.float32)
+            + rng.normal(size=(args.tokens, args.neurons)).astype(np.float32)
+        )
         for k in range(args.instances)
     }
     n_pairs = args.instances * (args.instances - 1) // 2
@@ -76,17 +81,25 @@ def main() -> None:
             bare, bare_cpu = bare_products(acts, dev)
             stage, stage_cpu = timed_stage(acts, args.block, dev)
             goal = "  (goal >= 0.6)" if dev is None else ""
-            print(f"{name:12s} run {run}: bare {bare:7.2f} s, stage {stage:7.2f} s, GEMM ratio bare/stage = {bare / stage:.2f}{goal}; CPU-time ratio {bare_cpu / stage_cpu:.2f}")
+            print(
+                f"{name:12s} run {run}: bare {bare:7.2f} s, stage {stage:7.2f} s, GEMM ratio bare/stage = {bare / stage:.2f}{goal}; CPU-time ratio {bare_cpu / stage_cpu:.2f}"
+            )
 
     bare, _ = bare_products(acts, None)
     tracemalloc.start()
     stage_lr, _ = timed_stage(acts, args.block, None, linreg=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"stage with LinReg (numpy):     {stage_lr:8.2f} s   ratio = {bare / stage_lr:.2f} (bare {bare:.2f} s; LinReg adds one Gram product per instance)")
+    print(
+        f"stage with LinReg (numpy):     {stage_lr:8.2f} s   ratio = {bare / stage_lr:.2f} (bare {bare:.2f} s; LinReg adds one Gram product per instance)"
+    )
     inputs = sum(a.nbytes for a in acts.values())
-    print(f"peak memory of the stage:      {(inputs + peak) / 2**30:8.2f} GiB = inputs {inputs / 2**30:.2f} + working {peak / 2**30:.2f} (goal <= 2)")
-    print(f"process max RSS (whole benchmark, reference copies included): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+    print(
+        f"peak memory of the stage:      {(inputs + peak) / 2**30:8.2f} GiB = inputs {inputs / 2**30:.2f} + working {peak / 2**30:.2f} (goal <= 2)"
+    )
+    print(
+        f"process max RSS (whole benchmark, reference copies included): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
+    )
 
     a, b = acts["i0"], acts["i1"]
     n_slice = 4
@@ -96,7 +109,9 @@ def main() -> None:
             np.corrcoef(a[:, j], b[:, jj])
     per_pair = (time.perf_counter() - t0) / (n_slice * args.neurons)
     loop_total = per_pair * n_pairs * args.neurons * args.neurons
-    print(f"loop over neuron pairs (est.): {loop_total:8.0f} s   stage (with LinReg) is {loop_total / stage_lr:.0f}x faster")
+    print(
+        f"loop over neuron pairs (est.): {loop_total:8.0f} s   stage (with LinReg) is {loop_total / stage_lr:.0f}x faster"
+    )
 
 
 if __name__ == "__main__":

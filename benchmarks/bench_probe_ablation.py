@@ -67,12 +67,16 @@ def gemm_floor(widths: list[int], n_train: int, labels: int, probe: ElasticNetPr
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--fraction", type=float, default=1.0, help="share of CoNLL-2000's 211,727 train / 47,377 test tokens")
+    ap.add_argument(
+        "--fraction", type=float, default=1.0, help="share of CoNLL-2000's 211,727 train / 47,377 test tokens"
+    )
     ap.add_argument("--neurons", type=int, default=256)
     ap.add_argument("--labels", type=int, default=45)
     ap.add_argument("--random-repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the rule's threads:)")
-    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the probes are fitted (probing.probe.device)")
+    ap.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="where the probes are fitted (probing.probe.device)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -87,10 +91,15 @@ def main() -> None:
     ElasticNetProbe(**{**params, "epochs": 1, "min_steps": 0}).fit(Xtr[:5000], ytr[:5000])  # warm-up
 
     t0 = time.perf_counter()
-    curves = probe_ablation(probe, Xtr, ytr, Xte, yte, open_mask, rankings, ks, modes=("retrain",), random_repeats=args.random_repeats)
+    curves = probe_ablation(
+        probe, Xtr, ytr, Xte, yte, open_mask, rankings, ks, modes=("retrain",), random_repeats=args.random_repeats
+    )
     batched = time.perf_counter() - t0
 
-    distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in _each_selection(rankings, args.neurons, ks, args.random_repeats, 0)}
+    distinct = {
+        np.sort(kept).tobytes(): np.sort(kept)
+        for *_, kept in _each_selection(rankings, args.neurons, ks, args.random_repeats, 0)
+    }
     t0 = time.perf_counter()
     solo = {}
     for key, kept in distinct.items():
@@ -102,18 +111,24 @@ def main() -> None:
 
     acc = curves[curves["metric"] == "accuracy_overall"]
     diff = 0.0
-    for (name, direction, k, s, kept) in _each_selection(rankings, args.neurons, ks, args.random_repeats, 0):
+    for name, direction, k, s, kept in _each_selection(rankings, args.neurons, ks, args.random_repeats, 0):
         row = acc[(acc["ranking"] == name) & (acc["direction"] == direction) & (acc["k"] == k)]
         if s is not None:
             row = row[row["random_seed"] == s]
         diff = max(diff, abs(float(row["value"].iloc[0]) - solo[np.sort(kept).tobytes()]))
-    print(f"data: {n_train} train / {n_test} test tokens x {args.neurons} neurons, {args.labels} labels; {args.threads} thread(s), {args.device}")
+    print(
+        f"data: {n_train} train / {n_test} test tokens x {args.neurons} neurons, {args.labels} labels; {args.threads} thread(s), {args.device}"
+    )
     epochs, steps = probe.training_steps(n_train)
     print(f"{len(distinct)} distinct retrained probes (ks {ks}), {epochs} epochs of {steps} steps each")
     print(f"sequential (one fit after another): {sequential:8.2f} s")
     print(f"batched (fit_probes):               {batched:8.2f} s   speed-up {sequential / batched:.1f}x (goal >= 10x)")
-    print(f"floor (the products alone, bare GEMMs): {floor:8.2f} s   sequential / floor {sequential / floor:.1f}x: the most batching these products can gain here")
-    print(f"largest accuracy difference batched vs sequential: {100 * diff:.3f} points; accuracy range {100 * acc['value'].min():.1f}-{100 * acc['value'].max():.1f}%")
+    print(
+        f"floor (the products alone, bare GEMMs): {floor:8.2f} s   sequential / floor {sequential / floor:.1f}x: the most batching these products can gain here"
+    )
+    print(
+        f"largest accuracy difference batched vs sequential: {100 * diff:.3f} points; accuracy range {100 * acc['value'].min():.1f}-{100 * acc['value'].max():.1f}%"
+    )
 
 
 if __name__ == "__main__":

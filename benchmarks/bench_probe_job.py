@@ -51,9 +51,17 @@ def child(args: argparse.Namespace) -> None:
         outputs = {t: f"{tmp}/{t}.parquet" for t in TABLES} | {"probe": f"{tmp}/probe.npz"}
         t0 = time.perf_counter()
         run_probing(
-            str(inst / "train.parquet"), str(inst / "test.parquet"), args.layer, args.property, outputs,
-            lambdas=[args.l1, args.l2], probe_params=default_budget(), salient_fraction=0.25, seed=0,
-            model_kind="bilstm" if args.model_dir else None, model_source=args.model_dir,
+            str(inst / "train.parquet"),
+            str(inst / "test.parquet"),
+            args.layer,
+            args.property,
+            outputs,
+            lambdas=[args.l1, args.l2],
+            probe_params=default_budget(),
+            salient_fraction=0.25,
+            seed=0,
+            model_kind="bilstm" if args.model_dir else None,
+            model_source=args.model_dir,
             train_unk_path=str(unk) if unk.is_file() else None,
         )
         job = time.perf_counter() - t0
@@ -69,7 +77,9 @@ def child(args: argparse.Namespace) -> None:
 def run_once(src: Path, argv: list[str]) -> dict:  # type: ignore[type-arg]
     env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--child", *argv], env=env, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *argv], env=env, capture_output=True, text=True, check=False
+    )
     if out.returncode:
         raise SystemExit(f"job from {src} failed:\n{out.stderr[-3000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -86,15 +96,31 @@ def main() -> None:
     # paper-lambda probe is fitted beside it, as in the default run).
     ap.add_argument("--l1", type=float, default=0.0)
     ap.add_argument("--l2", type=float, default=1e-6)
-    ap.add_argument("--model-dir", default=None, help="the tagger's model directory (its vocabulary gives the control task's input keys)")
-    ap.add_argument("--against", type=Path, default=None, help="another checkout's src/ to run the same job from, alternating")
+    ap.add_argument(
+        "--model-dir",
+        default=None,
+        help="the tagger's model directory (its vocabulary gives the control task's input keys)",
+    )
+    ap.add_argument(
+        "--against", type=Path, default=None, help="another checkout's src/ to run the same job from, alternating"
+    )
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args)
         return
-    argv = [args.instance_dir, "--layer", str(args.layer), "--property", args.property, "--l1", str(args.l1), "--l2", str(args.l2)]
+    argv = [
+        args.instance_dir,
+        "--layer",
+        str(args.layer),
+        "--property",
+        args.property,
+        "--l1",
+        str(args.l1),
+        "--l2",
+        str(args.l2),
+    ]
     argv += ["--model-dir", args.model_dir] if args.model_dir else []
     trees = {"new": ROOT / "src"} | ({"old": args.against.resolve()} if args.against else {})
     runs: dict[str, list[dict]] = {name: [] for name in trees}  # type: ignore[type-arg]
@@ -110,7 +136,9 @@ def main() -> None:
     if "old" in runs:
         med = {name: sorted(r["process"] for r in rs)[len(rs) // 2] for name, rs in runs.items()}
         same = all(r["digest"] == runs["new"][0]["digest"] for rs in runs.values() for r in rs)
-        print(f"new / old process time (median): {med['new'] / med['old']:.2f} ({med['new']:.1f} vs {med['old']:.1f} s); same tables: {same}")
+        print(
+            f"new / old process time (median): {med['new'] / med['old']:.2f} ({med['new']:.1f} vs {med['old']:.1f} s); same tables: {same}"
+        )
 
 
 if __name__ == "__main__":

@@ -28,11 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def default_budget() -> dict:  # type: ignore[type-arg]
     """The probe training budget a default run uses (schema defaults of ``probing.probe``)."""
-    cfg = validate_config({"families": {"f": {"kind": "bilstm", "seeds": [1]}}}, load_schema(ROOT / "workflow/schemas/config.schema.yaml"))
+    cfg = validate_config(
+        {"families": {"f": {"kind": "bilstm", "seeds": [1]}}}, load_schema(ROOT / "workflow/schemas/config.schema.yaml")
+    )
     return dict(cfg["probing"]["probe"])
 
 
-def neurox_style(X: np.ndarray, y: np.ndarray, n_classes: int, l1: float, l2: float, epochs: int = 10, batch: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+def neurox_style(
+    X: np.ndarray, y: np.ndarray, n_classes: int, l1: float, l2: float, epochs: int = 10, batch: int = 32
+) -> tuple[torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
     model = torch.nn.Linear(X.shape[1], n_classes)
     opt = torch.optim.Adam(model.parameters())
@@ -59,7 +63,10 @@ def main() -> None:
     ap.add_argument("--reference-epochs", type=int, default=10)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    Xtr, Xte = read_layer(args.instance_dir / "train.parquet", args.layer), read_layer(args.instance_dir / "test.parquet", args.layer)
+    Xtr, Xte = (
+        read_layer(args.instance_dir / "train.parquet", args.layer),
+        read_layer(args.instance_dir / "test.parquet", args.layer),
+    )
     ytr_s = read_keys(args.instance_dir / "train.parquet")[args.property].astype(str).to_numpy()
     yte_s = read_keys(args.instance_dir / "test.parquet")[args.property].astype(str).to_numpy()
     classes, ytr = np.unique(ytr_s, return_inverse=True)
@@ -80,9 +87,13 @@ def main() -> None:
     pred = classes[(torch.from_numpy(Xte) @ w.T + b).argmax(1).numpy()]
     acc_ref = float((pred == yte_s).mean())
 
-    print(f"data: {Xtr.shape[0]} train / {Xte.shape[0]} test tokens x {Xtr.shape[1]} neurons, {len(classes)} labels ({args.property})")
+    print(
+        f"data: {Xtr.shape[0]} train / {Xte.shape[0]} test tokens x {Xtr.shape[1]} neurons, {len(classes)} labels ({args.property})"
+    )
     print(f"neurosieve probe ({budget}):   {ours:8.2f} s   test accuracy {100 * acc_ours:.2f}%")
-    print(f"NeuroX-style (Adam, batch 32, {args.reference_epochs} epochs): {ref:8.2f} s   test accuracy {100 * acc_ref:.2f}%")
+    print(
+        f"NeuroX-style (Adam, batch 32, {args.reference_epochs} epochs): {ref:8.2f} s   test accuracy {100 * acc_ref:.2f}%"
+    )
     print(f"speed-up: {ref / ours:.1f}x (goal >= 10x); accuracy difference {100 * (acc_ours - acc_ref):+.2f} points")
 
 

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import gzip
 import os
 import tempfile
@@ -47,7 +46,9 @@ def epoch_vs_bare(tokens, fam, seed: int, device: torch.device, runs: int) -> No
     mp = dict(fam.get("model", {}))
     vocab = Vocab.build(sents, label_set(tokens["train"]["chunk"], tokens["test"]["chunk"]), mp.pop("min_word_freq", 1))
     torch.manual_seed(seed)
-    model = build_model(TaggerConfig(kind="bilstm", vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)).to(device)
+    model = build_model(
+        TaggerConfig(kind="bilstm", vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)
+    ).to(device)
     corpus = PaddedCorpus.build([vocab.encode_words(s) for s in sents], [vocab.encode_labels(t) for t in tags])
     batches = list(length_batches(corpus.lengths, int(train_params["batch_size"]), np.random.default_rng(seed)))
     opt, sched = make_optimizer(model, train_params, len(batches))
@@ -62,12 +63,26 @@ def epoch_vs_bare(tokens, fam, seed: int, device: torch.device, runs: int) -> No
     def epoch() -> float:
         sync()
         t0 = time.perf_counter()
-        train_epoch(model, corpus, iter(batches), opt, sched, device, train_params.get("clip"), float(train_params.get("word_dropout", 0.0)), gen)
+        train_epoch(
+            model,
+            corpus,
+            iter(batches),
+            opt,
+            sched,
+            device,
+            train_params.get("clip"),
+            float(train_params.get("word_dropout", 0.0)),
+            gen,
+        )
         sync()
         return time.perf_counter() - t0
 
     def packed(lstm: torch.nn.LSTM, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        out, _ = pad_packed_sequence(lstm(pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False))[0], batch_first=True, total_length=h.shape[1])
+        out, _ = pad_packed_sequence(
+            lstm(pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False))[0],
+            batch_first=True,
+            total_length=h.shape[1],
+        )
         return out
 
     def padded(lstm: torch.nn.LSTM, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -87,7 +102,9 @@ def epoch_vs_bare(tokens, fam, seed: int, device: torch.device, runs: int) -> No
         return time.perf_counter() - t0
 
     n_tok = int(corpus.lengths.sum())
-    print(f"{len(sents)} sentences, {n_tok} tokens, {len(batches)} batches of {train_params['batch_size']}; layers {model.layer_dims}; {torch.get_num_threads()} thread(s) on {device}")
+    print(
+        f"{len(sents)} sentences, {n_tok} tokens, {len(batches)} batches of {train_params['batch_size']}; layers {model.layer_dims}; {torch.get_num_threads()} thread(s) on {device}"
+    )
     for run in range(1, runs + 1):
         t_epoch, t_bare, t_padded = epoch(), bare(packed), bare(padded)
         print(
@@ -101,7 +118,13 @@ def main() -> None:
     ap.add_argument("--config", default="config/config.yaml")
     ap.add_argument("--family", default="bilstm")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data-dir", type=Path, default=os.environ.get("NEUROSIEVE_CONLL_DIR"), required="NEUROSIEVE_CONLL_DIR" not in os.environ, help="directory holding train.txt.gz and test.txt.gz")
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=os.environ.get("NEUROSIEVE_CONLL_DIR"),
+        required="NEUROSIEVE_CONLL_DIR" not in os.environ,
+        help="directory holding train.txt.gz and test.txt.gz",
+    )
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the training rule's threads:)")
     ap.add_argument("--sentences", type=int, default=None, help="first N training sentences for the epoch comparison")
@@ -110,7 +133,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     fam = yaml.safe_load(Path(args.config).read_text())["families"][args.family]
-    tokens = {s: parse_conll(gzip.decompress((args.data_dir / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")}
+    tokens = {
+        s: parse_conll(gzip.decompress((args.data_dir / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")
+    }
     device = pick_device(args.device)
     if args.runs:
         sub = dict(tokens)
@@ -121,9 +146,20 @@ def main() -> None:
     for r in range(args.repeats):
         t0 = time.perf_counter()
         train_params = {**DEFAULT_TRAIN, **fam.get("train", {})}
-        model, vocab, m = train_tagger(tokens["train"], tokens["test"], fam["kind"], args.seed, fam.get("model", {}), train_params, fam.get("subset"), args.device)
+        model, vocab, m = train_tagger(
+            tokens["train"],
+            tokens["test"],
+            fam["kind"],
+            args.seed,
+            fam.get("model", {}),
+            train_params,
+            fam.get("subset"),
+            args.device,
+        )
         runs.append((m, time.perf_counter() - t0))
-        print(f"run {r + 1}: {m['device']}, {runs[-1][1]:.1f} s, test chunk F1 {m['test']['f1']:.2f}, token accuracy {m['test']['token_accuracy']:.2f}")
+        print(
+            f"run {r + 1}: {m['device']}, {runs[-1][1]:.1f} s, test chunk F1 {m['test']['f1']:.2f}, token accuracy {m['test']['token_accuracy']:.2f}"
+        )
     if len(runs) > 1:
         same = all(r[0]["test"] == runs[0][0]["test"] and r[0]["curve"] == runs[0][0]["curve"] for r in runs[1:])
         print(f"identical metrics and curves across runs with seed {args.seed}: {same}")
@@ -132,8 +168,13 @@ def main() -> None:
             save_model(model, vocab, d)
             write_activations(tokens["test"], tagger_extractor(model, vocab, 128), f"{d}/a.parquet", {}, progress=False)
             again, vocab2 = load_model(d, next(model.parameters()).device)
-            write_activations(tokens["test"], tagger_extractor(again, vocab2, 128), f"{d}/b.parquet", {}, progress=False)
-            exact = all(np.array_equal(read_layer(f"{d}/a.parquet", n), read_layer(f"{d}/b.parquet", n)) for n in activation_layers(f"{d}/a.parquet"))
+            write_activations(
+                tokens["test"], tagger_extractor(again, vocab2, 128), f"{d}/b.parquet", {}, progress=False
+            )
+            exact = all(
+                np.array_equal(read_layer(f"{d}/a.parquet", n), read_layer(f"{d}/b.parquet", n))
+                for n in activation_layers(f"{d}/a.parquet")
+            )
             print(f"reloaded model reproduces its dumped activations exactly: {exact}")
 
 

@@ -43,9 +43,15 @@ def of_family(jobs: pd.DataFrame, family: str) -> pd.DataFrame:
 
 def compare(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """Per-stage and total sums of both runs with new/old ratios."""
-    sums = pd.concat({"old": old.groupby("stage")[["s", "cpu"]].sum(), "new": new.groupby("stage")[["s", "cpu"]].sum()}, axis=1).fillna(0.0)
+    sums = pd.concat(
+        {"old": old.groupby("stage")[["s", "cpu"]].sum(), "new": new.groupby("stage")[["s", "cpu"]].sum()}, axis=1
+    ).fillna(0.0)
     sums.loc["total"] = sums.sum()
-    counts = pd.concat({"old": old.groupby("stage").size(), "new": new.groupby("stage").size()}, axis=1).fillna(0).astype(int)
+    counts = (
+        pd.concat({"old": old.groupby("stage").size(), "new": new.groupby("stage").size()}, axis=1)
+        .fillna(0)
+        .astype(int)
+    )
     counts.loc["total"] = counts.sum()
     out = pd.DataFrame(
         {

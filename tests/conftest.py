@@ -27,7 +27,10 @@ HOW_TO_PROVIDE = (
 
 def conll_cache_dir() -> Path:
     """Where the tests keep a verified download of CoNLL-2000 between sessions."""
-    base = os.environ.get("NEUROSIEVE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "neurosieve"
+    base = (
+        os.environ.get("NEUROSIEVE_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "neurosieve"
+    )
     return Path(base) / "conll2000"
 
 
@@ -105,17 +108,39 @@ def _tiny_byte_level_model(directory: Path, kind: str) -> Path:
     from tokenizers import ByteLevelBPETokenizer
     from transformers import GPT2Config, GPT2Model, GPT2TokenizerFast, RobertaConfig, RobertaModel, RobertaTokenizerFast
 
-    texts = ["He said , `` I 'm fine '' -- 3.5 million well-known people .", "The the THE 1990 1991 U.S.-based co-author $ %"] * 4
+    texts = [
+        "He said , `` I 'm fine '' -- 3.5 million well-known people .",
+        "The the THE 1990 1991 U.S.-based co-author $ %",
+    ] * 4
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(texts, vocab_size=300, min_frequency=1, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>", "<|endoftext|>"])
+    bpe.train_from_iterator(
+        texts,
+        vocab_size=300,
+        min_frequency=1,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>", "<|endoftext|>"],
+    )
     bpe.save(str(directory / "bpe.json"))
     torch.manual_seed(0)
     small = dict(num_hidden_layers=2, num_attention_heads=2)
     if kind == "roberta":
         tok = RobertaTokenizerFast(tokenizer_file=str(directory / "bpe.json"), model_max_length=254)
-        model = RobertaModel(RobertaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, max_position_embeddings=256, pad_token_id=tok.pad_token_id, **small))
+        model = RobertaModel(
+            RobertaConfig(
+                vocab_size=len(tok),
+                hidden_size=16,
+                intermediate_size=32,
+                max_position_embeddings=256,
+                pad_token_id=tok.pad_token_id,
+                **small,
+            )
+        )
     else:
-        tok = GPT2TokenizerFast(tokenizer_file=str(directory / "bpe.json"), unk_token="<|endoftext|>", bos_token="<|endoftext|>", eos_token="<|endoftext|>")
+        tok = GPT2TokenizerFast(
+            tokenizer_file=str(directory / "bpe.json"),
+            unk_token="<|endoftext|>",
+            bos_token="<|endoftext|>",
+            eos_token="<|endoftext|>",
+        )
         model = GPT2Model(GPT2Config(vocab_size=len(tok), n_embd=16, n_positions=256, n_layer=2, n_head=2))
     model.save_pretrained(directory)
     tok.save_pretrained(directory)

@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 import torch
 
-from neurosieve.ablation import k_grid, model_ablation, predictive_value, probe_ablation, random_selections, rankings_from_tables, selection
+from neurosieve.ablation import (
+    k_grid,
+    model_ablation,
+    predictive_value,
+    probe_ablation,
+    random_selections,
+    rankings_from_tables,
+    selection,
+)
 from neurosieve.probing import ElasticNetProbe, grouped_accuracy
 
 PARAMS = {"epochs": 4, "batch_size": 512, "l1": 1e-4, "l2": 1e-4}
@@ -44,7 +52,9 @@ def test_selection_ends() -> None:
 
 def test_probe_ablation_planted(setup) -> None:  # type: ignore[no-untyped-def]
     X, y, probe, open_mask, rankings = setup
-    curves = probe_ablation(probe, X[:3000], y[:3000], X[3000:], y[3000:], open_mask, rankings, ks=[0, 3, 12], random_repeats=2)
+    curves = probe_ablation(
+        probe, X[:3000], y[:3000], X[3000:], y[3000:], open_mask, rankings, ks=[0, 3, 12], random_repeats=2
+    )
     acc = curves[curves["metric"] == "accuracy_overall"].set_index(["ranking", "direction", "mode", "k"])["value"]
     full = probe.score(X[3000:], y[3000:])
     # k = all: masking is the probe as trained; retraining (same budget, every neuron) is the full probe again.
@@ -83,21 +93,33 @@ def test_model_ablation_end_points() -> None:
 def test_tagger_ablation_hurts(small_tokens) -> None:  # type: ignore[no-untyped-def]
     from neurosieve.training import evaluate, train_tagger
 
-    model, vocab, _ = train_tagger(small_tokens["train"], small_tokens["test"], "bilstm", 0, {"embedding_dim": 16, "hidden_dim": 8, "num_layers": 1}, {"epochs": 10, "batch_size": 16, "lr": 0.02}, progress=False)
+    model, vocab, _ = train_tagger(
+        small_tokens["train"],
+        small_tokens["test"],
+        "bilstm",
+        0,
+        {"embedding_dim": 16, "hidden_dim": 8, "num_layers": 1},
+        {"epochs": 10, "batch_size": 16, "lr": 0.02},
+        progress=False,
+    )
 
     def score(removed: np.ndarray) -> dict[str, float]:
         mask = torch.ones(16)
         mask[torch.as_tensor(removed, dtype=torch.long)] = 0
         return {"f1": evaluate(model, vocab, small_tokens["test"], masks={1: mask})["f1"]}
 
-    c = model_ablation(score, 16, {"id": np.arange(16)}, ks=[0, 16], random_repeats=1).set_index(["direction", "k"])["value"]
+    c = model_ablation(score, 16, {"id": np.arange(16)}, ks=[0, 16], random_repeats=1).set_index(["direction", "k"])[
+        "value"
+    ]
     assert c[("top", 0)] == pytest.approx(evaluate(model, vocab, small_tokens["test"])["f1"])
     assert c[("top", 16)] < c[("top", 0)]
 
 
 def test_rankings_from_tables() -> None:
     orderings = pd.DataFrame({"method": ["lca"] * 3, "rank": [1, 2, 3], "neuron": [2, 0, 1]})
-    scores = pd.DataFrame({"instance": ["a"] * 3 + ["b"] * 3, "neuron": [0, 1, 2] * 2, "rank_maxcorr": [3, 1, 2, 1, 2, 3]})
+    scores = pd.DataFrame(
+        {"instance": ["a"] * 3 + ["b"] * 3, "neuron": [0, 1, 2] * 2, "rank_maxcorr": [3, 1, 2, 1, 2, 3]}
+    )
     r = rankings_from_tables(orderings, scores, "a", ["lca", "maxcorr"])
     assert r["lca"].tolist() == [2, 0, 1] and r["maxcorr"].tolist() == [1, 2, 0]
     with pytest.raises(KeyError, match="bogus"):
@@ -121,7 +143,9 @@ def test_predictive_value_ranks_the_method_that_knows_the_planted_effect_first()
     exact = np.argsort(-importance, kind="stable")
     noisy = np.argsort(-(importance + rng.normal(scale=2.0, size=40)), kind="stable")  # knows the effect, noisily
     rankings = {"exact": exact, "noisy": noisy, "blind": rng.permutation(40), "reversed": exact[::-1].copy()}
-    curves = model_ablation(score, 40, rankings, ks=k_grid(40, [10, 25, 50]), random_repeats=5).assign(instance="a", layer=1)
+    curves = model_ablation(score, 40, rankings, ks=k_grid(40, [10, 25, 50]), random_repeats=5).assign(
+        instance="a", layer=1
+    )
     pv = predictive_value(curves).set_index("ranking")["predictive_value"]
     assert pv.sort_values(ascending=False).index.tolist() == ["exact", "noisy", "blind", "reversed"]
     assert pv["exact"] > 10 and pv["reversed"] < -10 and abs(pv["blind"]) < pv["exact"] / 2
@@ -132,7 +156,9 @@ def test_predictive_value_takes_random_curves_from_another_table() -> None:
     def score(removed: np.ndarray) -> dict[str, float]:
         return {"f1": 100.0 - 10 * np.isin(removed, [0, 1]).sum()}
 
-    base = model_ablation(score, 4, {"r": np.arange(4)}, ks=[0, 1, 2, 4], random_repeats=3).assign(instance="a", layer=1)
+    base = model_ablation(score, 4, {"r": np.arange(4)}, ks=[0, 1, 2, 4], random_repeats=3).assign(
+        instance="a", layer=1
+    )
     ranked = base[base["direction"] != "random"].assign(condition="with twin")
     pv = predictive_value(ranked, random=base)
     assert pv["condition"].tolist() == ["with twin"] and pv["predictive_value"].item() > 0
@@ -158,7 +184,9 @@ def test_retrain_every_neuron_equals_full_probe(budget) -> None:  # type: ignore
     X, y = planted(n=1500)
     probe = ElasticNetProbe(random_state=3, **PARAMS, **budget).fit(X[:1000], y[:1000])
     shuffled = np.random.default_rng(0).permutation(X.shape[1])
-    np.testing.assert_array_equal(retrain_predict(probe, X[:1000], y[:1000], X[1000:], shuffled), probe.predict(X[1000:]))
+    np.testing.assert_array_equal(
+        retrain_predict(probe, X[:1000], y[:1000], X[1000:], shuffled), probe.predict(X[1000:])
+    )
     # A budget that differs (fewer epochs) is not what ablation uses: it gives a different probe.
     short = ElasticNetProbe(**{**probe.get_params(), "epochs": 1, "min_steps": 0}).fit(X[:1000], y[:1000])
     assert not np.array_equal(short.coef_, probe.coef_)

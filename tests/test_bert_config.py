@@ -44,7 +44,20 @@ def dry_run(config: dict, work: Path, hf_home: Path | None = None) -> str:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     if hf_home is not None:
         env["HF_HOME"] = str(hf_home)
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work), "-n", "--cores", "2", "--configfile", str(work / "config.yaml")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "-n",
+        "--cores",
+        "2",
+        "--configfile",
+        str(work / "config.yaml"),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
     return res.stdout + res.stderr
@@ -76,7 +89,9 @@ def test_bert_config_one_family_with_its_peers(conll_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("layers_from", ["config", "cached model configs"])
-def test_bert_config_plans_correlation_and_ablation_offline(fake_hub: Path, conll_dir: Path, tmp_path: Path, layers_from: str) -> None:
+def test_bert_config_plans_correlation_and_ablation_offline(
+    fake_hub: Path, conll_dir: Path, tmp_path: Path, layers_from: str
+) -> None:
     cfg = shipped("bert-base-uncased.yaml", conll_dir)
     if layers_from != "config":
         # Without num_layers the workflow reads each hub id's configuration: here the tiny cached one (2 layers).

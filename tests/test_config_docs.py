@@ -35,7 +35,9 @@ def all_schema_keys() -> dict[str, dict[str, Any]]:
     for branch in family["allOf"]:
         # A fine-tuned family's keys share names with the others' but not their defaults: own prefix.
         fine_tuned = branch["if"]["properties"]["kind"].get("const") == "finetuned"
-        keys.update(schema_keys(branch["then"]["properties"], "families.<finetuned>." if fine_tuned else "families.<name>."))
+        keys.update(
+            schema_keys(branch["then"]["properties"], "families.<finetuned>." if fine_tuned else "families.<name>.")
+        )
     return keys
 
 

@@ -33,7 +33,13 @@ def naive_scores(acts: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]
             per_other.append(np.abs(c).max(axis=1))
             per_other_signed.append(c.max(axis=1))
         s, ss = np.stack(per_other), np.stack(per_other_signed)
-        out[a] = {"maxcorr": s.max(0), "meanmaxcorr": s.mean(0), "mincorr": s.min(0), "maxcorr_signed": ss.max(0), "meanmaxcorr_signed": ss.mean(0)}
+        out[a] = {
+            "maxcorr": s.max(0),
+            "meanmaxcorr": s.mean(0),
+            "mincorr": s.min(0),
+            "maxcorr_signed": ss.max(0),
+            "meanmaxcorr_signed": ss.mean(0),
+        }
     return out
 
 
@@ -56,7 +62,11 @@ def scores_of(result, inst: str) -> pd.DataFrame:  # type: ignore[no-untyped-def
 def test_matches_naive_on_random_data() -> None:
     rng = np.random.default_rng(1)
     base = rng.normal(size=(3000, 4))
-    acts = {f"i{k}": np.hstack([base @ rng.normal(size=(4, w)), rng.normal(size=(3000, w))]) + rng.normal(size=(3000, 2 * w)) for k, w in enumerate([8, 5, 11, 6])}
+    acts = {
+        f"i{k}": np.hstack([base @ rng.normal(size=(4, w)), rng.normal(size=(3000, w))])
+        + rng.normal(size=(3000, 2 * w))
+        for k, w in enumerate([8, 5, 11, 6])
+    }
     res = correlate_instances(acts, block=3, dtype=np.float64)
     ref = naive_scores(acts)
     for inst in acts:
@@ -68,7 +78,9 @@ def test_matches_naive_on_random_data() -> None:
 def test_float32_agrees_with_corrcoef_to_1e5() -> None:
     rng = np.random.default_rng(2)
     shared = rng.normal(size=(20000, 3))
-    acts = {k: (shared @ rng.normal(size=(3, 40)) + rng.normal(size=(20000, 40)) + 5.0).astype(np.float32) for k in "ab"}
+    acts = {
+        k: (shared @ rng.normal(size=(3, 40)) + rng.normal(size=(20000, 40)) + 5.0).astype(np.float32) for k in "ab"
+    }
     za, zb = standardize(acts["a"]), standardize(acts["b"])
     c = (za.z.T @ zb.z) / za.tokens
     want = np.corrcoef(acts["a"].T.astype(np.float64), acts["b"].T.astype(np.float64))[:40, 40:]
@@ -163,7 +175,11 @@ def test_similarity_table_matches_cka() -> None:
     from neurosieve.correlation import similarity_table
 
     rng = np.random.default_rng(6)
-    reps = {("a", 0): rng.normal(size=(400, 5)), ("a", 1): rng.normal(size=(400, 3)), ("b", 0): rng.normal(size=(400, 4))}
+    reps = {
+        ("a", 0): rng.normal(size=(400, 5)),
+        ("a", 1): rng.normal(size=(400, 3)),
+        ("b", 0): rng.normal(size=(400, 4)),
+    }
     reps[("b", 1)] = reps[("a", 0)] @ rng.normal(size=(5, 5))
     t = similarity_table(reps).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"]
     assert len(t) == 16
@@ -180,7 +196,12 @@ def test_twin_experiment_reports_every_instance_and_is_not_fixed_by_construction
         acts[f"s{k}"][:, 4] = shared + 0.5 * rng.normal(size=3000)
     twin = acts["s0"] + 0.6 * rng.normal(size=(3000, 30))  # close to s0, not equal
     change, after = twin_experiment(acts, "s0-order9", twin, "s0", ks=[1, 5])
-    assert set(change["instance"]) == {"s0", "s1", "s2"} and set(change["method"]) == {"maxcorr", "meanmaxcorr", "mincorr", "linreg"}
+    assert set(change["instance"]) == {"s0", "s1", "s2"} and set(change["method"]) == {
+        "maxcorr",
+        "meanmaxcorr",
+        "mincorr",
+        "linreg",
+    }
     assert change.set_index(["method", "instance"]).loc[("maxcorr", "s0"), "twinned"]
     assert set(after["instance"]) == {"s0", "s1", "s2", "s0-order9"}
     mx = change.set_index(["method", "instance"])
@@ -211,11 +232,23 @@ def test_torch_path_matches_numpy_path(block: int) -> None:
     """The torch path (forced onto the CPU here; on a GPU in use) gives the NumPy path's scores within 1e-5."""
     rng = np.random.default_rng(4)
     base = rng.normal(size=(2500, 6))
-    acts = {f"i{k}": (base @ rng.normal(size=(6, w)) + rng.normal(size=(2500, w))).astype(np.float32) for k, w in enumerate([16, 9, 16])}
+    acts = {
+        f"i{k}": (base @ rng.normal(size=(6, w)) + rng.normal(size=(2500, w))).astype(np.float32)
+        for k, w in enumerate([16, 9, 16])
+    }
     acts["i0"][:, 5] = 2.0  # a dead neuron
     ref = correlate_instances(acts, block=block)
     got = correlate_instances(acts, block=block, device="cpu")
-    cols = ["maxcorr", "meanmaxcorr", "mincorr", "maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed", "linreg", "partner_r"]
+    cols = [
+        "maxcorr",
+        "meanmaxcorr",
+        "mincorr",
+        "maxcorr_signed",
+        "meanmaxcorr_signed",
+        "mincorr_signed",
+        "linreg",
+        "partner_r",
+    ]
     np.testing.assert_allclose(got.scores[cols].to_numpy(float), ref.scores[cols].to_numpy(float), atol=1e-5)
     assert (got.scores["dead"] == ref.scores["dead"]).all() and got.scores["dead"].sum() == 1
     pd.testing.assert_series_equal(got.scores["partner_neuron"], ref.scores["partner_neuron"])
@@ -223,7 +256,11 @@ def test_torch_path_matches_numpy_path(block: int) -> None:
     assert (got.pairs["best_neuron"] == ref.pairs["best_neuron"]).all()
     dup_ref = duplicate_experiment(acts, "i1", [3], before=ref.scores)
     dup = duplicate_experiment(acts, "i1", [3], before=got.scores, device="cpu")
-    np.testing.assert_allclose(dup[["spearman", "mean_score_after"]].to_numpy(float), dup_ref[["spearman", "mean_score_after"]].to_numpy(float), atol=1e-5)
+    np.testing.assert_allclose(
+        dup[["spearman", "mean_score_after"]].to_numpy(float),
+        dup_ref[["spearman", "mean_score_after"]].to_numpy(float),
+        atol=1e-5,
+    )
 
 
 def test_correlation_device() -> None:
@@ -243,7 +280,7 @@ def test_similarity_streamed_matches_in_memory() -> None:
     from neurosieve.correlation import similarity_table
 
     rng = np.random.default_rng(7)
-    reps = {(i, l): rng.normal(size=(300, 4 + l)) for i in ("a", "b", "c") for l in range(3)}
+    reps = {(i, n): rng.normal(size=(300, 4 + n)) for i in ("a", "b", "c") for n in range(3)}
     loads: list[tuple[str, int]] = []
 
     def load(key: tuple[str, int]) -> np.ndarray:
@@ -251,7 +288,11 @@ def test_similarity_streamed_matches_in_memory() -> None:
         return reps[key]
 
     whole = similarity_table(reps).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"].sort_index()
-    streamed = similarity_table(list(reps), load).set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"].sort_index()
+    streamed = (
+        similarity_table(list(reps), load)
+        .set_index(["instance_a", "layer_a", "instance_b", "layer_b"])["cka"]
+        .sort_index()
+    )
     assert len(streamed) == 81
     np.testing.assert_allclose(streamed.to_numpy(), whole.to_numpy(), atol=1e-6)
     # Instance a's layers are loaded once (held); b's once as held, once streamed past a; c's three times.

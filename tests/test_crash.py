@@ -21,13 +21,34 @@ def test_kill_and_resume(tmp_path: Path, conll_dir: Path) -> None:
     cfg = {
         "outdir": "results",
         "data": {"source": "local", "local_dir": str(conll_dir), "max_sentences": {"train": 200, "test": 50}},
-        "families": {"f": {"kind": "bilstm", "seeds": [1], "model": {"embedding_dim": 8, "hidden_dim": 8}, "train": {"epochs": 400}}},
+        "families": {
+            "f": {
+                "kind": "bilstm",
+                "seeds": [1],
+                "model": {"embedding_dim": 8, "hidden_dim": 8},
+                "train": {"epochs": 400},
+            }
+        },
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    base = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(tmp_path / "config.yaml"), "--directory", str(tmp_path), "--cores", "1"]
+    base = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(tmp_path / "config.yaml"),
+        "--directory",
+        str(tmp_path),
+        "--cores",
+        "1",
+    ]
     target = "results/models/f/seed1/metrics.json"
     log = tmp_path / "results/logs/train/f/seed1.log"
-    proc = subprocess.Popen([*base, target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*base, target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.time() + 300
         while time.time() < deadline and not (log.is_file() and "epoch 2:" in log.read_text()):

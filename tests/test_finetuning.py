@@ -37,16 +37,31 @@ def saved(tiny_bert: Path, data: dict[str, pd.DataFrame], tmp_path_factory: pyte
     d = tmp_path_factory.mktemp("ft")
     for split, tokens in data.items():
         write_parquet(token_table_to_arrow(tokens), d / f"{split}.parquet")
-    run_finetuning(str(d / "train.parquet"), str(d / "test.parquet"), str(d / "model"), str(d / "metrics.json"), str(tiny_bert), 3, FAST, subset=0.5, device="cpu")
+    run_finetuning(
+        str(d / "train.parquet"),
+        str(d / "test.parquet"),
+        str(d / "model"),
+        str(d / "metrics.json"),
+        str(tiny_bert),
+        3,
+        FAST,
+        subset=0.5,
+        device="cpu",
+    )
     return d
 
 
 def test_seed_fixes_everything(tiny_bert: Path, data: dict[str, pd.DataFrame]) -> None:
-    runs = [finetune_tagger(data["train"], data["test"], str(tiny_bert), 5, FAST, subset=0.5, device="cpu", progress=False) for _ in range(2)]
+    runs = [
+        finetune_tagger(data["train"], data["test"], str(tiny_bert), 5, FAST, subset=0.5, device="cpu", progress=False)
+        for _ in range(2)
+    ]
     assert runs[0][3]["curve"] == runs[1][3]["curve"]
     for a, b in zip(runs[0][0].state_dict().values(), runs[1][0].state_dict().values()):
         assert torch.equal(a, b)
-    other = finetune_tagger(data["train"], data["test"], str(tiny_bert), 6, FAST, subset=0.5, device="cpu", progress=False)
+    other = finetune_tagger(
+        data["train"], data["test"], str(tiny_bert), 6, FAST, subset=0.5, device="cpu", progress=False
+    )
     assert other[3]["curve"] != runs[0][3]["curve"]
     assert not torch.equal(other[0].head.weight, runs[0][0].head.weight)
 
@@ -68,13 +83,25 @@ def test_reload_predicts_the_same(saved: Path, tiny_bert: Path, data: dict[str, 
     assert scores == pytest.approx(read_json(saved / "metrics.json")["test"])
     # Batch composition does not change predictions.
     sents = sentences(data["test"], "word")
-    assert predict_finetuned(model, windowing, labels, sents, 3) == predict_finetuned(model, windowing, labels, sents, 64)
+    assert predict_finetuned(model, windowing, labels, sents, 3) == predict_finetuned(
+        model, windowing, labels, sents, 64
+    )
 
 
 def test_activations_of_the_fine_tuned_encoder(saved: Path, tiny_bert: Path, tmp_path: Path) -> None:
-    dims = dump_tagger_activations(saved / "model", saved / "test.parquet", tmp_path / "ft.parquet", batch_size=4, device="cpu", layers=[0, 2], dtype="float16")
+    dims = dump_tagger_activations(
+        saved / "model",
+        saved / "test.parquet",
+        tmp_path / "ft.parquet",
+        batch_size=4,
+        device="cpu",
+        layers=[0, 2],
+        dtype="float16",
+    )
     assert dims == [32, 32] and activation_layers(tmp_path / "ft.parquet") == ["layer_0", "layer_2"]
-    dump_pretrained_activations(str(tiny_bert), saved / "test.parquet", tmp_path / "src.parquet", device="cpu", layers=[2])
+    dump_pretrained_activations(
+        str(tiny_bert), saved / "test.parquet", tmp_path / "src.parquet", device="cpu", layers=[2]
+    )
     tuned, source = read_layer(tmp_path / "ft.parquet", 2), read_layer(tmp_path / "src.parquet", 2)
     assert tuned.shape == source.shape
     assert np.abs(tuned - source).mean() > 1e-2  # fine-tuning moved the encoder
@@ -105,8 +132,18 @@ def test_model_ablation_runs_on_a_fine_tuned_instance(saved: Path, tmp_path: Pat
     order = pd.DataFrame({"method": "lca", "rank": np.arange(32), "neuron": np.random.default_rng(0).permutation(32)})
     order.to_parquet(tmp_path / "orderings.parquet")
     curves = run_model_ablation(
-        str(saved / "model"), str(saved / "test.parquet"), 2, str(tmp_path / "orderings.parquet"), None, "seed3",
-        str(tmp_path / "curve.parquet"), rankings=["lca"], percents=[50], random_repeats=1, seed=0, device="cpu",
+        str(saved / "model"),
+        str(saved / "test.parquet"),
+        2,
+        str(tmp_path / "orderings.parquet"),
+        None,
+        "seed3",
+        str(tmp_path / "curve.parquet"),
+        rankings=["lca"],
+        percents=[50],
+        random_repeats=1,
+        seed=0,
+        device="cpu",
     )
     f1 = curves[curves["metric"] == "f1"]
     full = read_json(saved / "metrics.json")["test"]["f1"]

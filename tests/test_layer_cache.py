@@ -24,13 +24,17 @@ FAMILIES = {
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
 def trained(request, small_tokens):  # type: ignore[no-untyped-def]
     model_params, train_params = FAMILIES[request.param]
-    model, vocab, _ = train_tagger(small_tokens["train"], small_tokens["test"], request.param, 1, model_params, train_params, progress=False)
+    model, vocab, _ = train_tagger(
+        small_tokens["train"], small_tokens["test"], request.param, 1, model_params, train_params, progress=False
+    )
     return model, vocab
 
 
 def removals(width: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [np.array([], dtype=np.int64), np.arange(width)] + [rng.choice(width, size=k, replace=False) for k in (1, width // 4, width // 2, 3 * width // 4)]
+    return [np.array([], dtype=np.int64), np.arange(width)] + [
+        rng.choice(width, size=k, replace=False) for k in (1, width // 4, width // 2, 3 * width // 4)
+    ]
 
 
 @pytest.mark.parametrize("layer", [0, 1, 2])

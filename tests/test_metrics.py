@@ -15,7 +15,12 @@ TAGS = ["O", "B-NP", "I-NP", "B-VP", "I-VP", "B-PP", "I-PP", "I-LST"]
 
 def test_conlleval_chunk_rules() -> None:
     # I- after O starts a chunk; a type change inside I- starts a new one; B- always starts one.
-    assert chunks(["I-NP", "I-NP", "O", "B-VP", "I-NP", "B-NP", "I-NP"]) == {(0, 2, "NP"), (3, 4, "VP"), (4, 5, "NP"), (5, 7, "NP")}
+    assert chunks(["I-NP", "I-NP", "O", "B-VP", "I-NP", "B-NP", "I-NP"]) == {
+        (0, 2, "NP"),
+        (3, 4, "VP"),
+        (4, 5, "NP"),
+        (5, 7, "NP"),
+    }
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -27,7 +27,10 @@ def trained(small_tokens: dict[str, pd.DataFrame]):  # type: ignore[no-untyped-d
 
 @pytest.mark.parametrize("kind", ["bilstm", "transformer"])
 def test_same_seed_same_metrics(small_tokens: dict[str, pd.DataFrame], kind: str) -> None:
-    runs = [train_tagger(small_tokens["train"], small_tokens["test"], kind, 7, TINY, FAST, progress=False)[2] for _ in range(2)]
+    runs = [
+        train_tagger(small_tokens["train"], small_tokens["test"], kind, 7, TINY, FAST, progress=False)[2]
+        for _ in range(2)
+    ]
     assert runs[0]["test"] == runs[1]["test"] and runs[0]["curve"] == runs[1]["curve"]
     other = train_tagger(small_tokens["train"], small_tokens["test"], kind, 8, TINY, FAST, progress=False)[2]
     assert other["curve"] != runs[0]["curve"]
@@ -43,7 +46,9 @@ def test_metrics_record_everything(trained, small_tokens) -> None:  # type: igno
 
 
 def test_label_map_spans_train_and_test() -> None:
-    train = pd.DataFrame({"sentence": [0, 0], "position": [0, 1], "word": ["a", "b"], "pos": ["DT", "NN"], "chunk": ["B-NP", "I-NP"]})
+    train = pd.DataFrame(
+        {"sentence": [0, 0], "position": [0, 1], "word": ["a", "b"], "pos": ["DT", "NN"], "chunk": ["B-NP", "I-NP"]}
+    )
     test = pd.DataFrame({"sentence": [0], "position": [0], "word": ["1"], "pos": ["LS"], "chunk": ["I-LST"]})
     _, vocab, m = train_tagger(train, test, "bilstm", 0, TINY, {**FAST, "epochs": 1}, progress=False)
     assert vocab.labels == ["B-NP", "I-LST", "I-NP"]
@@ -75,20 +80,30 @@ def test_reload_reproduces_activations_exactly(trained, small_tokens, tmp_path: 
     save_model(model, vocab, tmp_path / "m")
     again, vocab2 = load_model(tmp_path / "m")
     test = small_tokens["test"]
-    write_activations(test, tagger_extractor(model, vocab, 16), tmp_path / "a.parquet", {"x": 1}, block_sentences=25, progress=False)
-    write_activations(test, tagger_extractor(again, vocab2, 16), tmp_path / "b.parquet", {"x": 1}, block_sentences=25, progress=False)
+    write_activations(
+        test, tagger_extractor(model, vocab, 16), tmp_path / "a.parquet", {"x": 1}, block_sentences=25, progress=False
+    )
+    write_activations(
+        test, tagger_extractor(again, vocab2, 16), tmp_path / "b.parquet", {"x": 1}, block_sentences=25, progress=False
+    )
     # Other batch compositions change only float rounding.
     write_activations(test, tagger_extractor(again, vocab2, 7), tmp_path / "c.parquet", {"x": 1}, progress=False)
     for layer in activation_layers(tmp_path / "a.parquet"):
-        np.testing.assert_array_equal(read_layer(tmp_path / "a.parquet", layer), read_layer(tmp_path / "b.parquet", layer))
-        np.testing.assert_allclose(read_layer(tmp_path / "a.parquet", layer), read_layer(tmp_path / "c.parquet", layer), atol=1e-5)
+        np.testing.assert_array_equal(
+            read_layer(tmp_path / "a.parquet", layer), read_layer(tmp_path / "b.parquet", layer)
+        )
+        np.testing.assert_allclose(
+            read_layer(tmp_path / "a.parquet", layer), read_layer(tmp_path / "c.parquet", layer), atol=1e-5
+        )
     assert evaluate(model, vocab, test) == evaluate(again, vocab2, test)
 
 
 def test_activation_table_layout(trained, small_tokens, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model, vocab, _ = trained
     test = small_tokens["test"]
-    dims = write_activations(test, tagger_extractor(model, vocab), tmp_path / "a.parquet", {"seed": 3}, block_sentences=20, progress=False)
+    dims = write_activations(
+        test, tagger_extractor(model, vocab), tmp_path / "a.parquet", {"seed": 3}, block_sentences=20, progress=False
+    )
     path = tmp_path / "a.parquet"
     assert dims == [24, 16, 16] and activation_layers(path) == ["layer_0", "layer_1", "layer_2"]
     meta = pq.ParquetFile(path).metadata
@@ -143,7 +158,11 @@ def test_padded_bilstm_equals_packed() -> None:
     lengths = torch.tensor([9, 1, 5, 9, 3, 7])
     x = torch.randn(6, 9, 12) * (torch.arange(9)[None, :, None] < lengths[:, None, None])
     x[1, 4] = 5.0  # junk in the padding must not reach any output
-    ref, _ = pad_packed_sequence(lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[0], batch_first=True, total_length=9)
+    ref, _ = pad_packed_sequence(
+        lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[0],
+        batch_first=True,
+        total_length=9,
+    )
     got = padded_bilstm(lstm, x, lengths)
     torch.testing.assert_close(got, ref, atol=1e-6, rtol=1e-5)
     assert (got[1, 1:] == 0).all()

@@ -35,7 +35,9 @@ def test_permutation_p_matches_the_hypergeometric_tail() -> None:
     assert again == t["p_value"]
 
 
-def planted_instances(n_instances: int = 3, d: int = 64, sentences: int = 150, seed: int = 0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def planted_instances(
+    n_instances: int = 3, d: int = 64, sentences: int = 150, seed: int = 0
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Tokens of random sentences and, per instance, noise neurons plus a position neuron and a loud random neuron.
 
     The position neuron (a different index in each instance) tracks log(position + 1); the random neuron has
@@ -43,7 +45,12 @@ def planted_instances(n_instances: int = 3, d: int = 64, sentences: int = 150, s
     """
     rng = np.random.default_rng(seed)
     lengths = rng.integers(5, 25, size=sentences)
-    keys = pd.DataFrame({"sentence": np.repeat(np.arange(sentences), lengths), "position": np.concatenate([np.arange(n) for n in lengths])})
+    keys = pd.DataFrame(
+        {
+            "sentence": np.repeat(np.arange(sentences), lengths),
+            "position": np.concatenate([np.arange(n) for n in lengths]),
+        }
+    )
     keys["word"] = rng.integers(0, 500, size=len(keys)).astype(str)
     keys["noise"] = rng.choice(["a", "b", "c"], size=len(keys))
     keys = add_derived(keys, ["position_bin"])
@@ -62,7 +69,9 @@ def test_planted_position_neuron_tops_both_rankings() -> None:
     lca = {}
     for inst, x in acts.items():
         for prop in ("position_bin", "noise"):
-            probe = ElasticNetProbe(l1=1e-4, l2=1e-4, epochs=15, lr=0.05, random_state=0).fit(x, keys[prop].astype(str).to_numpy())
+            probe = ElasticNetProbe(l1=1e-4, l2=1e-4, epochs=15, lr=0.05, random_state=0).fit(
+                x, keys[prop].astype(str).to_numpy()
+            )
             lca[inst, prop] = neuron_ordering(probe.coef_)
     table = cca_lca_overlap(scores, lca, top_fractions=[0.01, 0.1], permutations=2000, seed=0)
     assert set(table["k"]) == {1, 6} and set(table["ranking"]) == {"maxcorr", "meanmaxcorr", "mincorr"}
@@ -80,7 +89,9 @@ def test_planted_position_neuron_tops_both_rankings() -> None:
     assert agree.set_index("property").loc["noise", "significant"] == 0
     assert headline_k(table, 0.1) == 6
     # Deterministic: the same inputs and seed give the same table.
-    pd.testing.assert_frame_equal(table, cca_lca_overlap(scores, lca, top_fractions=[0.01, 0.1], permutations=2000, seed=0))
+    pd.testing.assert_frame_equal(
+        table, cca_lca_overlap(scores, lca, top_fractions=[0.01, 0.1], permutations=2000, seed=0)
+    )
 
 
 def synthetic_overlap_table() -> pd.DataFrame:
@@ -89,8 +100,21 @@ def synthetic_overlap_table() -> pd.DataFrame:
     for inst in ("m0", "m1", "m2"):
         for ranking in ("maxcorr", "meanmaxcorr"):
             for prop, overlap, p in (("position_bin", 4, 0.001), ("noise", 0, 1.0)):
-                rows.append({"instance": inst, "ranking": ranking, "property": prop, "width": 64, "k": 6, "overlap": overlap,
-                             "share": overlap / 6, "chance": 36 / 64, "ratio": overlap / (36 / 64), "p_value": p, "layer": 2})
+                rows.append(
+                    {
+                        "instance": inst,
+                        "ranking": ranking,
+                        "property": prop,
+                        "width": 64,
+                        "k": 6,
+                        "overlap": overlap,
+                        "share": overlap / 6,
+                        "chance": 36 / 64,
+                        "ratio": overlap / (36 / 64),
+                        "p_value": p,
+                        "layer": 2,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -157,7 +181,9 @@ def test_summary_counts_what_the_top_cca_neurons_respond_to() -> None:
     from neurosieve.summary import neuron_summary
 
     keys, acts = planted_instances()
-    table = describe_neurons(acts["m0"], keys, {"maxcorr": np.array([5, 40, 0])}, ["position_bin", "noise"], top_n=3, n_words=2)
+    table = describe_neurons(
+        acts["m0"], keys, {"maxcorr": np.array([5, 40, 0])}, ["position_bin", "noise"], top_n=3, n_words=2
+    )
     rows = neuron_summary("fam", table.assign(instance="m0", layer=2))
     assert len(rows) == 1 and rows[0]["quantity"].startswith("top 3 maxcorr neurons (m0, layer 2)")
     assert "#1 neuron 5: position" in rows[0]["value"]
@@ -169,7 +195,14 @@ def test_figure9_titles_come_from_the_descriptions() -> None:
 
     keys, acts = planted_instances()
     x = acts["m0"]
-    table = describe_neurons(x, keys, {"lca:pos": np.array([5, 1]), "maxcorr": np.array([5, 40]), "mincorr": np.array([2])}, ["position_bin"], top_n=2, n_words=3)
+    table = describe_neurons(
+        x,
+        keys,
+        {"lca:pos": np.array([5, 1]), "maxcorr": np.array([5, 40]), "mincorr": np.array([2])},
+        ["position_bin"],
+        top_n=2,
+        n_words=3,
+    )
     neurons, titles = described_neurons(table, "pos", 1)
     assert neurons.tolist() == [5, 5]
     assert titles[0].startswith("LCA #1: neuron 5\nposition") and titles[1].startswith("MaxCorr #1: neuron 5\n")

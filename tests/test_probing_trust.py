@@ -36,7 +36,9 @@ TINY = {"embedding_dim": 16, "hidden_dim": 16, "num_layers": 2}
 
 def default_budget() -> dict:  # type: ignore[type-arg]
     """The probe training budget of the default configuration (schema defaults)."""
-    cfg = validate_config({"families": {"f": {"kind": "bilstm", "seeds": [1]}}}, load_schema(ROOT / "workflow/schemas/config.schema.yaml"))
+    cfg = validate_config(
+        {"families": {"f": {"kind": "bilstm", "seeds": [1]}}}, load_schema(ROOT / "workflow/schemas/config.schema.yaml")
+    )
     return dict(cfg["probing"]["probe"])
 
 
@@ -45,8 +47,12 @@ def tagged(full_tokens):  # type: ignore[no-untyped-def]
     """A test-config-sized BiLSTM trained to convergence of its head, an untrained twin, and their activations."""
     torch.set_num_threads(1)
     train, test = first_sentences(full_tokens["train"], 300), first_sentences(full_tokens["test"], 100)
-    model, vocab, _ = train_tagger(train, test, "bilstm", 1, TINY, {"epochs": 8, "batch_size": 16, "lr": 0.02}, progress=False)
-    untrained, u_vocab, _ = train_tagger(train, test, "bilstm", 0, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False)
+    model, vocab, _ = train_tagger(
+        train, test, "bilstm", 1, TINY, {"epochs": 8, "batch_size": 16, "lr": 0.02}, progress=False
+    )
+    untrained, u_vocab, _ = train_tagger(
+        train, test, "bilstm", 0, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
+    )
     acts = {}
     for name, (m, v) in {"trained": (model, vocab), "untrained": (untrained, u_vocab)}.items():
         ex = tagger_extractor(m, v)
@@ -84,8 +90,12 @@ def test_probe_converges_like_sklearn_lbfgs(tagged) -> None:  # type: ignore[no-
 def test_untrained_baseline_exists_and_is_deterministic(tagged, full_tokens) -> None:  # type: ignore[no-untyped-def]
     """The untrained model: same architecture and vocabulary, random init; the same seed gives the same model."""
     train, test = tagged["train"], tagged["test"]
-    again, _, _ = train_tagger(train, test, "bilstm", 0, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False)
-    other, _, _ = train_tagger(train, test, "bilstm", 7, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False)
+    again, _, _ = train_tagger(
+        train, test, "bilstm", 0, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
+    )
+    other, _, _ = train_tagger(
+        train, test, "bilstm", 7, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
+    )
     a, b, c = (m.state_dict() for m in (tagged["untrained"], again, other))
     assert a.keys() == tagged["model"].state_dict().keys()
     assert all(torch.equal(a[k], b[k]) for k in a) and not all(torch.equal(a[k], c[k]) for k in a)
@@ -103,7 +113,13 @@ def test_untrained_baseline_exists_and_is_deterministic(tagged, full_tokens) -> 
 def test_control_labels_follow_what_the_model_sees(tagged) -> None:  # type: ignore[no-untyped-def]
     """Two surface forms with the same model input always get the same control label."""
     keys_of = tagger_input_keys(tagged["vocab"])
-    words = np.concatenate([tagged["train"]["word"].to_numpy(), tagged["test"]["word"].to_numpy(), ["1990", "1991", "Zyzzyvas", "Qwertyuiops", "The", "the"]])
+    words = np.concatenate(
+        [
+            tagged["train"]["word"].to_numpy(),
+            tagged["test"]["word"].to_numpy(),
+            ["1990", "1991", "Zyzzyvas", "Qwertyuiops", "The", "the"],
+        ]
+    )
     keys, known = keys_of(words)
     assert keys[-6] == keys[-5]  # digits normalised, same shape
     assert keys[-4] == keys[-3] and not known[-4]  # two unknown capitalised words: <unk> + the same shape
@@ -150,11 +166,21 @@ def test_probe_layer_reports_every_baseline(tagged) -> None:  # type: ignore[no-
     base = probe_layer(tr_u[1], tagged["train"], te_u[1], tagged["test"], "pos", **common)["metrics"]
     ex = tagger_extractor(tagged["model"], tagged["vocab"], unk_rate=0.3, seed=0)
     tr_unk = ex(sentences(tagged["train"], "word"))
-    out = probe_layer(tr[1], tagged["train"], te[1], tagged["test"], "pos", untrained=base, X_train_unk=tr_unk[1], **common)
+    out = probe_layer(
+        tr[1], tagged["train"], te[1], tagged["test"], "pos", untrained=base, X_train_unk=tr_unk[1], **common
+    )
     m = out["metrics"].set_index(["metric", "group"])["value"]
     _, known = keys_of(tagged["test"]["word"].to_numpy())
     assert m[("oov_share", "overall")] == pytest.approx(1 - known.mean()) and 0 < m[("oov_share", "overall")] < 0.5
-    for metric in ("accuracy", "majority_baseline", "control_accuracy", "selectivity", "untrained_accuracy", "paper_default_accuracy", "unk_trained_accuracy"):
+    for metric in (
+        "accuracy",
+        "majority_baseline",
+        "control_accuracy",
+        "selectivity",
+        "untrained_accuracy",
+        "paper_default_accuracy",
+        "unk_trained_accuracy",
+    ):
         for group in ("overall", "open", "closed", "in_vocab", "oov", "open_in_vocab", "closed_in_vocab"):
             assert (metric, group) in m.index, (metric, group)
     assert m[("untrained_accuracy", "overall")] == base.set_index(["metric", "group"])["value"][("accuracy", "overall")]
@@ -205,32 +231,73 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
     accs = {"seed1": 0.90, "seed2": 0.92, "seed3": 0.91, "seed4": 0.93, "seed5": 0.89}
     for inst, acc in accs.items():
         for metric, group, value in [
-            ("accuracy", "overall", acc), ("majority_baseline", "overall", 0.88), ("untrained_accuracy", "overall", 0.80),
-            ("selectivity", "overall", 0.2), ("untrained_selectivity", "overall", 0.1), ("accuracy", "in_vocab", 0.93),
-            ("accuracy", "oov", 0.6), ("oov_share", "overall", 0.05), ("l1", "", 0.0), ("l2", "", 0.0),
-            ("paper_default_accuracy", "overall", 0.89), ("top10pct_retrain_accuracy", "selected", 0.7), ("top10pct_retrain_accuracy", "paper_default", 0.75),
+            ("accuracy", "overall", acc),
+            ("majority_baseline", "overall", 0.88),
+            ("untrained_accuracy", "overall", 0.80),
+            ("selectivity", "overall", 0.2),
+            ("untrained_selectivity", "overall", 0.1),
+            ("accuracy", "in_vocab", 0.93),
+            ("accuracy", "oov", 0.6),
+            ("oov_share", "overall", 0.05),
+            ("l1", "", 0.0),
+            ("l2", "", 0.0),
+            ("paper_default_accuracy", "overall", 0.89),
+            ("top10pct_retrain_accuracy", "selected", 0.7),
+            ("top10pct_retrain_accuracy", "paper_default", 0.75),
         ]:
-            rows.append({"instance": inst, "layer": 2, "property": "chunk", "metric": metric, "group": group, "value": value})
+            rows.append(
+                {"instance": inst, "layer": 2, "property": "chunk", "metric": metric, "group": group, "value": value}
+            )
     probing = pd.DataFrame(rows)
-    train = [{"seed": 1, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 90.5}}, {"seed": 2, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 94.0}}]
+    train = [
+        {"seed": 1, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 90.5}},
+        {"seed": 2, "layer_dims": [10, 8, 8], "test": {"token_accuracy": 94.0}},
+    ]
     out = pd.DataFrame(probing_rows("fam", probing, train)).set_index("quantity")
-    assert out.loc["chunk, layer 2: probe / per-word majority baseline / untrained-model probe (accuracy)", "value"] == "91.0 / 88.0 / 80.0"
+    assert (
+        out.loc["chunk, layer 2: probe / per-word majority baseline / untrained-model probe (accuracy)", "value"]
+        == "91.0 / 88.0 / 80.0"
+    )
     # Verdicts come from paired tests over the five instances: all five beat the untrained probe (p = 1/32).
     untrained = out.loc["chunk, layer 2: probe minus untrained-model probe (points)"]
-    assert untrained["verdict"] == "agrees" and float(untrained["p"]) == pytest.approx(1 / 32, abs=1e-3) and "n=5" in untrained["test"]
+    assert (
+        untrained["verdict"] == "agrees"
+        and float(untrained["p"]) == pytest.approx(1 / 32, abs=1e-3)
+        and "n=5" in untrained["test"]
+    )
     # One instance (seed5, 89 %) is not above the majority baseline (88 %) by much, but all are above: agrees.
     assert out.loc["chunk, layer 2: probe minus per-word majority baseline (points)", "verdict"] == "agrees"
     head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
     assert head["value"] == "90.00 / 90.50" and head["verdict"] == "yes"
-    assert out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "verdict"] == "no"
+    assert (
+        out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "verdict"]
+        == "no"
+    )
     assert any("unregularised: no penalised pair" in q for q in out.index)
     curves = pd.DataFrame(
-        [{"instance": inst, "layer": 2, "property": "pos", "mode": mode, "metric": "accuracy_overall", "k_percent": 10.0, "ranking": r, "direction": d, "value": v + 0.01 * i}
-         for i, inst in enumerate(accs) for mode in ("mask", "retrain") for r, d, v in (("lca", "top", 0.8), ("maxcorr", "top", 0.5), ("none", "random", 0.6))]
+        [
+            {
+                "instance": inst,
+                "layer": 2,
+                "property": "pos",
+                "mode": mode,
+                "metric": "accuracy_overall",
+                "k_percent": 10.0,
+                "ranking": r,
+                "direction": d,
+                "value": v + 0.01 * i,
+            }
+            for i, inst in enumerate(accs)
+            for mode in ("mask", "retrain")
+            for r, d, v in (("lca", "top", 0.8), ("maxcorr", "top", 0.5), ("none", "random", 0.6))
+        ]
     )
     comp = pd.DataFrame(ranking_comparison_rows("fam", curves, 2, "pos")).set_index("quantity")
     assert len(comp) == 2 and all("retrained" in q for q in comp.index)
-    assert comp["verdict"].tolist() == ["agrees", "disagrees"]  # lca beats random in every instance, maxcorr loses in every one
+    assert comp["verdict"].tolist() == [
+        "agrees",
+        "disagrees",
+    ]  # lca beats random in every instance, maxcorr loses in every one
 
 
 def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
@@ -242,10 +309,24 @@ def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
     layers = [rng.normal(size=(2000, 30)).astype(np.float32) for _ in range(3)]
     layers[1][np.arange(2000), y] += 3.0
     labels = np.array(["A", "B", "C"])[y]
-    out = probe_all_layers([a[:1500] for a in layers], labels[:1500], [a[1500:] for a in layers], labels[1500:], [0, 1, 2], l1=1e-3, l2=0.0, probe_params={"epochs": 5, "batch_size": 256}, seed=0)
+    out = probe_all_layers(
+        [a[:1500] for a in layers],
+        labels[:1500],
+        [a[1500:] for a in layers],
+        labels[1500:],
+        [0, 1, 2],
+        l1=1e-3,
+        l2=0.0,
+        probe_params={"epochs": 5, "batch_size": 256},
+        seed=0,
+    )
     order = out["orderings"]
     assert len(order) == 90 and sorted(order["neuron"]) == list(range(90)) and out["accuracy"] > 0.9
-    assert set(order.nsmallest(3, "rank")["layer"]) == {1} and set(order.nsmallest(3, "rank")["layer_neuron"]) == {0, 1, 2}
+    assert set(order.nsmallest(3, "rank")["layer"]) == {1} and set(order.nsmallest(3, "rank")["layer_neuron"]) == {
+        0,
+        1,
+        2,
+    }
     by = top_neurons_by_layer(order, (0.01, 0.5))
     assert by.groupby("fraction")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert by[(by["fraction"] == 0.01) & (by["layer"] == 1)]["neurons"].item() == 1

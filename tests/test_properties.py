@@ -35,11 +35,32 @@ def test_position_bins() -> None:
 @pytest.mark.parametrize(
     "fn, cases",
     [
-        (capitalisation, {"the": "lower", "The": "title", "IBM": "upper", "I": "title", "McDonald": "mixed", "3.5": "none"}),
+        (
+            capitalisation,
+            {"the": "lower", "The": "title", "IBM": "upper", "I": "title", "McDonald": "mixed", "3.5": "none"},
+        ),
         (number_class, {"1989": "digits", "3.5": "numeric", "1,000": "numeric", "80s": "has_digit", "ten": "none"}),
-        (month_class, {"September": "month", "Sept.": "month", "jan": "month", "May": "month", "may": "other", "sales": "other"}),
-        (punctuation_class, {",": "comma", ".": "terminal", "``": "quote", "(": "bracket", "--": "dash", ";": "colon", "%": "other", "IBM": "none"}),
-        (coarse_pos, {"CC": "conjunction", "DT": "determiner", ",": "punctuation", "NNS": "noun", "VBD": "verb", "JJ": "other"}),
+        (
+            month_class,
+            {"September": "month", "Sept.": "month", "jan": "month", "May": "month", "may": "other", "sales": "other"},
+        ),
+        (
+            punctuation_class,
+            {
+                ",": "comma",
+                ".": "terminal",
+                "``": "quote",
+                "(": "bracket",
+                "--": "dash",
+                ";": "colon",
+                "%": "other",
+                "IBM": "none",
+            },
+        ),
+        (
+            coarse_pos,
+            {"CC": "conjunction", "DT": "determiner", ",": "punctuation", "NNS": "noun", "VBD": "verb", "JJ": "other"},
+        ),
     ],
 )
 def test_word_level_classes(fn, cases) -> None:  # type: ignore[no-untyped-def]
@@ -62,7 +83,15 @@ def test_add_derived_on_a_token_table() -> None:
 
 def test_corpus_column_wins_and_missing_columns_are_named() -> None:
     t = parse_conll("a X q\nb Y r\n", "x", columns=("word", "tag", "month"))
-    assert derivable(t.columns) == ["position_bin", "end_distance_bin", "sentence_final", "capitalisation", "number", "month", "punctuation"]
+    assert derivable(t.columns) == [
+        "position_bin",
+        "end_distance_bin",
+        "sentence_final",
+        "capitalisation",
+        "number",
+        "month",
+        "punctuation",
+    ]
     out = add_derived(t, ["month", "position_bin"])
     assert out["month"].astype(str).tolist() == ["q", "r"]  # the corpus's own column, not the derived one
     with pytest.raises(KeyError, match="'coarse_pos' needs the token column.*'pos'"):
@@ -73,10 +102,22 @@ def test_corpus_column_wins_and_missing_columns_are_named() -> None:
 
 def test_activation_keys_carry_derived_properties(tmp_path: Path) -> None:
     tokens = parse_conll(TEXT, "x")
-    write_activations(tokens, lambda block: [np.zeros((sum(map(len, block)), 2), np.float32)], tmp_path / "a.parquet", {}, progress=False)
+    write_activations(
+        tokens,
+        lambda block: [np.zeros((sum(map(len, block)), 2), np.float32)],
+        tmp_path / "a.parquet",
+        {},
+        progress=False,
+    )
     keys = read_keys(tmp_path / "a.parquet")
     assert {"pos", "chunk", *DERIVED} <= set(keys.columns)
-    assert set(read_keys(tmp_path / "a.parquet", derived=False).columns) == {"sentence", "position", "word", "pos", "chunk"}
+    assert set(read_keys(tmp_path / "a.parquet", derived=False).columns) == {
+        "sentence",
+        "position",
+        "word",
+        "pos",
+        "chunk",
+    }
 
 
 def test_a_position_neuron_is_found_by_the_position_probe() -> None:
@@ -97,8 +138,16 @@ def test_a_position_neuron_is_found_by_the_position_probe() -> None:
     half = len(lengths) // 2
     train = keys["sentence"] < half
     out = probe_layer(
-        x[train.to_numpy()], keys[train].reset_index(drop=True), x[~train.to_numpy()], keys[~train].reset_index(drop=True), "position_bin",
-        l1=1e-4, l2=1e-4, probe_params={"epochs": 60, "batch_size": 512, "lr": 0.2}, salient_fraction=0.5, seed=0,
+        x[train.to_numpy()],
+        keys[train].reset_index(drop=True),
+        x[~train.to_numpy()],
+        keys[~train].reset_index(drop=True),
+        "position_bin",
+        l1=1e-4,
+        l2=1e-4,
+        probe_params={"epochs": 60, "batch_size": 512, "lr": 0.2},
+        salient_fraction=0.5,
+        seed=0,
     )
     m = out["metrics"].set_index(["metric", "group"])["value"]
     majority = keys.loc[~train, "position_bin"].value_counts(normalize=True).max()

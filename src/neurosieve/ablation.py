@@ -40,20 +40,23 @@ def selection(order: np.ndarray, k: int, direction: str) -> np.ndarray:
 
 def random_selections(width: int, k: int, repeats: int, seed: int) -> list[tuple[int, np.ndarray]]:
     """``repeats`` seeded random selections of k neurons: (seed, neurons)."""
-    return [(seed + r, np.sort(np.random.default_rng([seed + r, k]).choice(width, size=k, replace=False))) for r in range(repeats)]
+    return [
+        (seed + r, np.sort(np.random.default_rng([seed + r, k]).choice(width, size=k, replace=False)))
+        for r in range(repeats)
+    ]
 
 
 def _curve_rows(meta: Mapping[str, Any], scores: Mapping[str, float]) -> list[dict[str, Any]]:
     return [{**meta, "metric": m, "value": float(v)} for m, v in scores.items()]
 
 
-def _accuracies(y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray, in_vocab: np.ndarray | None = None) -> dict[str, float]:
+def _accuracies(
+    y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray, in_vocab: np.ndarray | None = None
+) -> dict[str, float]:
     return {f"accuracy_{g}": v for g, v in grouped_accuracy(y_true, y_pred, open_mask, in_vocab).items()}
 
 
-def _each_selection(
-    rankings: Mapping[str, np.ndarray], width: int, ks: Sequence[int], random_repeats: int, seed: int
-):  # type: ignore[no-untyped-def]
+def _each_selection(rankings: Mapping[str, np.ndarray], width: int, ks: Sequence[int], random_repeats: int, seed: int):  # type: ignore[no-untyped-def]
     """Every (ranking, direction, k, seed, kept neurons) of an ablation sweep; random selections once, ranking 'none'."""
     for name, order in rankings.items():
         if sorted(order.tolist()) != list(range(width)):
@@ -114,7 +117,14 @@ def probe_ablation(
                 mask[kept] = 1.0
                 pred = probe.predict(X_test * mask)
                 cache[key] = _accuracies(y_test, pred, open_mask, in_vocab)
-            meta = {"ranking": name, "direction": direction, "mode": mode, "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
+            meta = {
+                "ranking": name,
+                "direction": direction,
+                "mode": mode,
+                "k": k,
+                "k_percent": 100.0 * k / width,
+                "random_seed": s,
+            }
             rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
@@ -145,14 +155,23 @@ def model_ablation(
         key = np.sort(removed).tobytes()
         if key not in cache:
             cache[key] = score(removed)
-        meta = {"ranking": name, "direction": direction, "mode": mode, "k": k, "k_percent": 100.0 * k / width, "random_seed": s}
+        meta = {
+            "ranking": name,
+            "direction": direction,
+            "mode": mode,
+            "k": k,
+            "k_percent": 100.0 * k / width,
+            "random_seed": s,
+        }
         rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
 
 
-def rankings_from_tables(orderings: pd.DataFrame | None, scores: pd.DataFrame | None, instance: str, methods: Sequence[str]) -> dict[str, np.ndarray]:
+def rankings_from_tables(
+    orderings: pd.DataFrame | None, scores: pd.DataFrame | None, instance: str, methods: Sequence[str]
+) -> dict[str, np.ndarray]:
     """Neuron orders (most important first) for the requested methods, from probing orderings and correlation scores."""
     out: dict[str, np.ndarray] = {}
     for m in methods:
@@ -204,7 +223,12 @@ def run_probe_ablation(
     from .properties import open_class_mask
 
     scores = _read_optional(scores_path)
-    orders = rankings_from_tables(pd.read_parquet(orderings_path), scores, instance, [r for r in rankings if scores is not None or r in {"lca", "probeless", "random"}])
+    orders = rankings_from_tables(
+        pd.read_parquet(orderings_path),
+        scores,
+        instance,
+        [r for r in rankings if scores is not None or r in {"lca", "probeless", "random"}],
+    )
     train_keys, test_keys = read_keys(train_path), read_keys(test_path)
     X_test = read_layer(test_path, layer)
     curves = probe_ablation(
@@ -220,10 +244,19 @@ def run_probe_ablation(
         random_repeats,
         seed,
         progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="probe group"),
-        in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1] if model_kind and model_source else None,
+        in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1]
+        if model_kind and model_source
+        else None,
     )
     curves = curves.assign(instance=instance, layer=layer, property=prop)
-    settings = {"rankings": list(orders), "percents": list(percents), "neurons": list(neurons), "modes": list(modes), "random_repeats": random_repeats, "model": model_source}
+    settings = {
+        "rankings": list(orders),
+        "percents": list(percents),
+        "neurons": list(neurons),
+        "modes": list(modes),
+        "random_repeats": random_repeats,
+        "model": model_source,
+    }
     write_parquet(curves, out_path, provenance(settings, seed))
     return curves
 
@@ -267,7 +300,6 @@ def run_model_ablation(
     zero is not neutral for a neuron that is never near zero; mode ``model-mean``).
     """
     import torch
-
     from tqdm.auto import tqdm
 
     from .data import read_tokens
@@ -285,13 +317,24 @@ def run_model_ablation(
         def score_with(removed: np.ndarray, values: np.ndarray | None) -> dict[str, float]:
             keep = torch.ones(width)
             keep[torch.tensor(np.asarray(removed, dtype=np.int64))] = 0.0  # a copy: selections may be read-only views
-            return evaluate_masked({layer: keep if values is None else torch.stack([keep, torch.tensor(np.asarray(values, dtype=np.float32))])})
+            return evaluate_masked(
+                {
+                    layer: keep
+                    if values is None
+                    else torch.stack([keep, torch.tensor(np.asarray(values, dtype=np.float32))])
+                }
+            )
     else:
         model, vocab = load_model(model_dir, pick_device(device))
         cache = LayerCache(model, vocab, tokens, layer)
         width = cache.width
         score_with = cache.score
-    available = [r for r in rankings if (r in {"lca", "probeless", "random"} and orderings_path) or (r not in {"lca", "probeless", "random"} and scores_path)]
+    available = [
+        r
+        for r in rankings
+        if (r in {"lca", "probeless", "random"} and orderings_path)
+        or (r not in {"lca", "probeless", "random"} and scores_path)
+    ]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
 
     unknown = set(fills) - set(FILL_MODES)
@@ -302,13 +345,28 @@ def run_model_ablation(
     parts = []
     for fill in fills:
         values = neuron_means(train_activations_path, layer) if fill == "mean" else None
-        parts.append(model_ablation(
-            lambda removed, values=values: score_with(removed, values), width, orders, k_grid(width, percents), random_repeats, seed,
-            progress=lambda it, fill=fill: tqdm(it, desc=f"model ablation ({fill}) {instance} layer {layer}", unit="selection"),
-            mode=FILL_MODES[fill],
-        ))
+        parts.append(
+            model_ablation(
+                lambda removed, values=values: score_with(removed, values),
+                width,
+                orders,
+                k_grid(width, percents),
+                random_repeats,
+                seed,
+                progress=lambda it, fill=fill: tqdm(
+                    it, desc=f"model ablation ({fill}) {instance} layer {layer}", unit="selection"
+                ),
+                mode=FILL_MODES[fill],
+            )
+        )
     curves = pd.concat(parts, ignore_index=True).assign(instance=instance, layer=layer)
-    settings = {"rankings": list(orders), "percents": list(percents), "random_repeats": random_repeats, "model": model_dir, "fills": list(fills)}
+    settings = {
+        "rankings": list(orders),
+        "percents": list(percents),
+        "random_repeats": random_repeats,
+        "model": model_dir,
+        "fills": list(fills),
+    }
     write_parquet(curves, out_path, provenance(settings, seed))
     return curves
 
@@ -364,7 +422,9 @@ def run_ablation_summary(paths: Sequence[str], curves_path: str, spread_path: st
 
     curves = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     # Model ablation scores the end task, not a probed property.
-    curves["property"] = curves["property"].where(curves["mode"] != "model", "chunk-f1") if "property" in curves else "chunk-f1"
+    curves["property"] = (
+        curves["property"].where(curves["mode"] != "model", "chunk-f1") if "property" in curves else "chunk-f1"
+    )
     meta = provenance({"inputs": list(paths)})
     write_parquet(curves, curves_path, meta)
     spread = curve_spread(curves)

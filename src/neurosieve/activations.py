@@ -94,7 +94,9 @@ def write_activations(
                 block = words[b : b + block_sentences]
                 out = extract(block)
                 if layers is not None and len(out) != len(layers):
-                    raise ValueError(f"the extractor returned {len(out)} layers for the {len(layers)} requested ({list(layers)})")
+                    raise ValueError(
+                        f"the extractor returned {len(out)} layers for the {len(layers)} requested ({list(layers)})"
+                    )
                 chosen = list(enumerate(out)) if layers is None else list(zip(layers, out))
                 key = token_table_to_arrow(tokens.iloc[starts[b] : starts[b + len(block)]])
                 n = len(key)
@@ -108,7 +110,10 @@ def write_activations(
                     md = {PROVENANCE_KEY: json.dumps({**meta, **info}, default=str).encode()}
                     # The key columns are re-encoded per block; store them plain so blocks share one schema.
                     schema = key.schema.with_metadata(md)
-                    schema = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema], metadata=md)
+                    schema = pa.schema(
+                        [f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema],
+                        metadata=md,
+                    )
                     writer = pq.ParquetWriter(tmp, schema, use_dictionary=field_columns(schema.names))
                 writer.write_table(key.cast(writer.schema))
                 bar.update(len(block))
@@ -163,7 +168,12 @@ def read_keys(path: str | os.PathLike[str], derived: bool = True) -> pd.DataFram
 
 
 def tagger_extractor(
-    model: Tagger, vocab: Vocab, batch_size: int = 64, unk_rate: float = 0.0, seed: int = 0, layers: Sequence[int] | None = None
+    model: Tagger,
+    vocab: Vocab,
+    batch_size: int = 64,
+    unk_rate: float = 0.0,
+    seed: int = 0,
+    layers: Sequence[int] | None = None,
 ) -> Extractor:
     """An :data:`Extractor` for a tagger trained here: all layers (or only ``layers``), batched by length, in eval mode.
 
@@ -241,6 +251,15 @@ def dump_tagger_activations(
     from .training import pick_device
 
     model, vocab = load_model(model_dir, pick_device(device))
-    meta = provenance({"model": str(model_dir), "tokens": str(tokens_path), "batch_size": batch_size, "unk_rate": unk_rate, **(settings or {})}, seed)
+    meta = provenance(
+        {
+            "model": str(model_dir),
+            "tokens": str(tokens_path),
+            "batch_size": batch_size,
+            "unk_rate": unk_rate,
+            **(settings or {}),
+        },
+        seed,
+    )
     extract = tagger_extractor(model, vocab, batch_size, unk_rate, seed, layers)
     return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)

@@ -123,17 +123,25 @@ def check_properties(cfg: Mapping[str, Any]) -> None:
     probing = cfg.get("probing", {}).get("properties", [])
     for i, prop in enumerate(probing):
         if prop not in available:
-            why = f"derived property {prop!r} needs column(s) {list(DERIVED[prop][0])}" if prop in DERIVED else f"{prop!r} is not available"
+            why = (
+                f"derived property {prop!r} needs column(s) {list(DERIVED[prop][0])}"
+                if prop in DERIVED
+                else f"{prop!r} is not available"
+            )
             problems.append(f"  config key 'probing.properties.{i}': {why}; the corpus offers {available}")
     for i, prop in enumerate(cfg.get("ablation", {}).get("properties", [])):
         if prop not in probing:
-            problems.append(f"  config key 'ablation.properties.{i}': {prop!r} is not among probing.properties {probing}")
+            problems.append(
+                f"  config key 'ablation.properties.{i}': {prop!r} is not among probing.properties {probing}"
+            )
     fig = cfg.get("figures", {}).get("property")
     if fig is not None and fig not in probing:
         problems.append(f"  config key 'figures.property': {fig!r} is not among probing.properties {probing}")
     trained = [n for n, f in cfg.get("families", {}).items() if f.get("kind") in TRAINED_KINDS]
     if trained and "chunk" not in columns:
-        problems.append(f"  config key 'data.corpus.columns': trained families {trained} learn the 'chunk' column, which the corpus lacks")
+        problems.append(
+            f"  config key 'data.corpus.columns': trained families {trained} learn the 'chunk' column, which the corpus lacks"
+        )
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems))
 

@@ -49,7 +49,9 @@ class Standardized:
         return self.z.shape[0]
 
 
-def standardize(x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, copy: bool = True, device: str | None = None) -> Standardized:
+def standardize(
+    x: np.ndarray, dtype: type = np.float32, rtol: float = 1e-6, copy: bool = True, device: str | None = None
+) -> Standardized:
     """z-score each column of a (tokens × neurons) array over tokens; constant columns are dead and set to 0.
 
     Means and variances accumulate in float64; a column is constant when its
@@ -99,7 +101,13 @@ def _block_maxima(c: Any, axis: int) -> tuple[np.ndarray, ...]:
         j = a.argmax(axis=axis)
         r = np.take_along_axis(c, np.expand_dims(j, axis), axis).squeeze(axis)
         js = c.argmax(axis=axis)
-        return np.take_along_axis(a, np.expand_dims(j, axis), axis).squeeze(axis), j, r, np.take_along_axis(c, np.expand_dims(js, axis), axis).squeeze(axis), js
+        return (
+            np.take_along_axis(a, np.expand_dims(j, axis), axis).squeeze(axis),
+            j,
+            r,
+            np.take_along_axis(c, np.expand_dims(js, axis), axis).squeeze(axis),
+            js,
+        )
     v, j = c.abs().max(dim=axis)
     r = c.gather(axis, j.unsqueeze(axis)).squeeze(axis)
     vs, js = c.max(dim=axis)
@@ -118,9 +126,7 @@ class PairMax:
 
 
 def _empty(n: int) -> PairMax:
-    return PairMax(
-        np.full(n, -np.inf), np.zeros(n, np.int64), np.zeros(n), np.full(n, -np.inf), np.zeros(n, np.int64)
-    )
+    return PairMax(np.full(n, -np.inf), np.zeros(n, np.int64), np.zeros(n), np.full(n, -np.inf), np.zeros(n, np.int64))
 
 
 def _update(acc: PairMax, sl: slice, c: Any, offset: int = 0, axis: int = 1) -> None:
@@ -183,7 +189,11 @@ def linreg_r2(
     """
     g = gram(predictors) if predictor_gram is None else predictor_gram.copy()
     g[np.diag_indices_from(g)] += ridge
-    c = _numpy(predictors.z.T @ target.z).astype(np.float64) / target.tokens if cross is None else np.asarray(cross, np.float64)
+    c = (
+        _numpy(predictors.z.T @ target.z).astype(np.float64) / target.tokens
+        if cross is None
+        else np.asarray(cross, np.float64)
+    )
     w = np.linalg.solve(g, c)
     r2 = np.einsum("pj,pj->j", c, w)
     r2[target.dead] = 0.0
@@ -308,7 +318,8 @@ def ranking_stability(result: CorrelationResult, ks: Sequence[int], methods: Seq
     rows = []
     instances = list(dict.fromkeys(result.scores["instance"]))
     partner = {
-        (a, b): g.set_index("neuron")["best_neuron"] for (a, b), g in result.pairs.groupby(["instance", "other"], sort=False)
+        (a, b): g.set_index("neuron")["best_neuron"]
+        for (a, b), g in result.pairs.groupby(["instance", "other"], sort=False)
     }
     for m in methods:
         if f"rank_{m}" not in result.scores:
@@ -320,7 +331,15 @@ def ranking_stability(result: CorrelationResult, ks: Sequence[int], methods: Seq
                     continue
                 for k in ks:
                     partners = partner[a, b].loc[tops[a][k]].to_numpy()
-                    rows.append({"method": m, "k": k, "instance": a, "other": b, "share": float(np.isin(partners, tops[b][k]).mean())})
+                    rows.append(
+                        {
+                            "method": m,
+                            "k": k,
+                            "instance": a,
+                            "other": b,
+                            "share": float(np.isin(partners, tops[b][k]).mean()),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -390,7 +409,9 @@ def duplicate_experiment(
     if before is None:
         before = correlate_instances(activations, block, linreg=False, device=device).scores
     copy_name = f"{duplicate}-copy"
-    after = correlate_instances({**activations, copy_name: activations[duplicate]}, block, linreg=False, copy=copy, device=device).scores
+    after = correlate_instances(
+        {**activations, copy_name: activations[duplicate]}, block, linreg=False, copy=copy, device=device
+    ).scores
     out = ranking_change(before, after, list(activations), ks, methods)
     out.insert(2, "duplicated", out["instance"] == duplicate)
     return out
@@ -578,8 +599,12 @@ def run_correlation(
     elif duplicate is not None and duplicate not in acts:
         log.warning("duplicate instance %r is not among %s: experiment skipped", duplicate, list(acts))
         duplicate = None
-    dup = duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores, device=dev, copy=False) if duplicate else pd.DataFrame(
-        columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
+    dup = (
+        duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores, device=dev, copy=False)
+        if duplicate
+        else pd.DataFrame(
+            columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
+        )
     )
     write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))
     return result
@@ -609,7 +634,16 @@ def run_twin_correlation(
     change, after = twin_experiment(
         acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=pd.read_parquet(before_path)
     )
-    meta = provenance({"layer": layer, "twin": twin, "twin_of": twin_of, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)})
+    meta = provenance(
+        {
+            "layer": layer,
+            "twin": twin,
+            "twin_of": twin_of,
+            "block": block,
+            "linreg": linreg,
+            "top_fractions": list(top_fractions),
+        }
+    )
     write_parquet(after.assign(layer=layer), scores_path, meta)
     write_parquet(change.assign(layer=layer), change_path, meta)
     return change

@@ -235,7 +235,9 @@ def check_columns(columns: Sequence[str], source: str = "data.corpus.columns") -
     return cols
 
 
-def parse_conll(text: str | bytes, source: str = "<string>", columns: Sequence[str] = CONLL2000_COLUMNS, comment: str | None = None) -> pd.DataFrame:
+def parse_conll(
+    text: str | bytes, source: str = "<string>", columns: Sequence[str] = CONLL2000_COLUMNS, comment: str | None = None
+) -> pd.DataFrame:
     """Parse column-format text (one token per line, whitespace-separated fields named by ``columns``,
     a blank line between sentences) into a token table. CoNLL-2000 is ``word POS chunk``.
 
@@ -327,7 +329,9 @@ def build_token_table(
     if max_sentences is None and check_published_counts and split in EXPECTED_COUNTS:
         check_counts(tokens, split, str(raw_path))
     tokens = first_sentences(tokens, max_sentences)
-    meta = provenance({"split": split, "max_sentences": max_sentences, "source": str(raw_path), "columns": list(columns)})
+    meta = provenance(
+        {"split": split, "max_sentences": max_sentences, "source": str(raw_path), "columns": list(columns)}
+    )
     meta["counts"] = {"sentences": int(tokens["sentence"].nunique()), "tokens": len(tokens)}
     write_parquet(token_table_to_arrow(tokens), out_path, meta)
     return tokens
@@ -367,7 +371,9 @@ def label_codes(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndar
     if arr.dtype == object:
         missing = pd.isna(arr)
         if missing.any():
-            raise ValueError(f"{int(missing.sum())} missing labels (the first at token {int(np.flatnonzero(missing)[0])})")
+            raise ValueError(
+                f"{int(missing.sum())} missing labels (the first at token {int(np.flatnonzero(missing)[0])})"
+            )
     codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=False)
     return np.asarray(uniques, dtype=arr.dtype), codes.astype(np.intp)
 
@@ -397,4 +403,3 @@ __all__ = [
     "sentences",
     "verify_sha256",
 ]
-

@@ -145,7 +145,13 @@ def run_describe(
         rankings[f"lca:{prop}"] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
     keys = read_keys(activations_path)
     table = describe_neurons(read_layer(activations_path, layer), keys, rankings, properties, top_n, n_words)
-    settings = {"layer": layer, "instance": instance, "properties": list(properties), "top_n": top_n, "n_words": n_words}
+    settings = {
+        "layer": layer,
+        "instance": instance,
+        "properties": list(properties),
+        "top_n": top_n,
+        "n_words": n_words,
+    }
     write_parquet(table.assign(instance=instance, layer=layer), out_path, provenance(settings))
     return table
 

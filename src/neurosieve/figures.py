@@ -6,8 +6,8 @@ figure function can be called on in-memory tables.
 
 from __future__ import annotations
 
-import os
 import functools
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -114,7 +114,11 @@ def accuracy_vs_kept(curves: pd.DataFrame, ranking: str = "lca", mode: str = "re
     """Figure 3: probe accuracy against the share of neurons kept (top, bottom, random), overall/open/closed."""
     fig, axes = _fig(PAGE, 2.2, ncols=3, sharey=True)
     for ax, group in zip(axes[0], ("overall", "open", "closed")):
-        c = curves[(curves["mode"] == mode) & (curves["metric"] == f"accuracy_{group}") & curves["ranking"].isin([ranking, "none"])]
+        c = curves[
+            (curves["mode"] == mode)
+            & (curves["metric"] == f"accuracy_{group}")
+            & curves["ranking"].isin([ranking, "none"])
+        ]
         _curves(ax, c.assign(value=100 * c["value"]), "k_percent")
         ax.set_title(f"{group} {'class' if group != 'overall' else ''}".strip())
         ax.set_xlabel("neurons kept (% of layer)")
@@ -189,7 +193,16 @@ def mask_vs_retrain(curves: pd.DataFrame, ranking: str = "lca") -> Figure:
         for d in ("top", "bottom"):
             g = c[(c["mode"] == mode) & (c["direction"] == d)].groupby("k_percent")["value"].mean()
             color, _ = DIRECTION_STYLE[d]
-            ax.plot(g.index, 100 * g.to_numpy(), color=color, ls="-" if mode == "retrain" else "--", marker=marker, ms=2.5, lw=1, label=f"{d}, {mode}")
+            ax.plot(
+                g.index,
+                100 * g.to_numpy(),
+                color=color,
+                ls="-" if mode == "retrain" else "--",
+                marker=marker,
+                ms=2.5,
+                lw=1,
+                label=f"{d}, {mode}",
+            )
     ax.set_xlabel("neurons kept (% of layer)")
     ax.set_ylabel("probe accuracy (%)")
     ax.legend(frameon=False)
@@ -201,12 +214,22 @@ def neurons_per_label(labels: pd.DataFrame) -> Figure:
     """Figure 8: neurons each label needs (salient weight mass) against its training frequency."""
     fig, axes = _fig(COLUMN, 2.4)
     ax = axes[0, 0]
-    is_open = labels["open_class"].fillna(False).astype(bool) if "open_class" in labels else pd.Series(False, index=labels.index)
+    is_open = (
+        labels["open_class"].fillna(False).astype(bool)
+        if "open_class" in labels
+        else pd.Series(False, index=labels.index)
+    )
     for flag, color, name in ((True, "tab:orange", "open class"), (False, "tab:green", "closed class")):
         g = labels[is_open == flag]
         ax.scatter(g["train_count"].clip(lower=1), g["neurons_needed"], s=10, color=color, label=name)
         for _, r in g.iterrows():
-            ax.annotate(r["label"], (max(r["train_count"], 1), r["neurons_needed"]), fontsize=5, xytext=(2, 1), textcoords="offset points")
+            ax.annotate(
+                r["label"],
+                (max(r["train_count"], 1), r["neurons_needed"]),
+                fontsize=5,
+                xytext=(2, 1),
+                textcoords="offset points",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("label frequency in train (tokens)")
     ax.set_ylabel("neurons needed (salient weight mass)")
@@ -215,7 +238,13 @@ def neurons_per_label(labels: pd.DataFrame) -> Figure:
 
 
 @styled
-def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[np.ndarray], neurons: Sequence[int], titles: Sequence[str] | None = None, label_width: float = 0.16) -> Figure:
+def top_neuron_sentences(
+    words: Sequence[Sequence[str]],
+    activations: Sequence[np.ndarray],
+    neurons: Sequence[int],
+    titles: Sequence[str] | None = None,
+    label_width: float = 0.16,
+) -> Figure:
     """Figure 9: words of real sentences coloured by the activation of top neurons (red positive, blue negative).
 
     ``label_width`` is the share of the figure's width kept left of the words for each neuron's title.
@@ -234,7 +263,14 @@ def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[n
             fig.text(0.0, y, label, fontsize=7 if "\n" not in label else 6, ha="left", va="center", weight="bold")
             x = label_width
             for w, v in zip(sent, activations[s_i][:, n_i]):
-                t = fig.text(x, y, w, fontsize=7, va="center", bbox={"facecolor": cmap(0.5 + 0.5 * v / scale), "edgecolor": "none", "pad": 1.2})
+                t = fig.text(
+                    x,
+                    y,
+                    w,
+                    fontsize=7,
+                    va="center",
+                    bbox={"facecolor": cmap(0.5 + 0.5 * v / scale), "edgecolor": "none", "pad": 1.2},
+                )
                 bb = t.get_window_extent(renderer=fig.canvas.get_renderer())
                 x += bb.width / fig.bbox.width + 0.008
                 if x > 0.98:
@@ -245,7 +281,11 @@ def top_neuron_sentences(words: Sequence[Sequence[str]], activations: Sequence[n
 @styled
 def similarity_heatmap(cka: pd.DataFrame) -> Figure:
     """Figure 10: linear CKA between every (instance, layer) pair."""
-    keys = cka[["instance_a", "layer_a"]].drop_duplicates().sort_values(["instance_a", "layer_a"], key=lambda s: s.map(str) if s.name == "instance_a" else s)
+    keys = (
+        cka[["instance_a", "layer_a"]]
+        .drop_duplicates()
+        .sort_values(["instance_a", "layer_a"], key=lambda s: s.map(str) if s.name == "instance_a" else s)
+    )
     idx = {tuple(k): i for i, k in enumerate(keys.itertuples(index=False))}
     m = np.full((len(idx), len(idx)), np.nan)
     for r in cka.itertuples(index=False):
@@ -254,7 +294,7 @@ def similarity_heatmap(cka: pd.DataFrame) -> Figure:
     fig, axes = _fig(size, size * 0.85)
     ax = axes[0, 0]
     im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis")
-    names = [f"{i} L{l}" for i, l in idx]
+    names = [f"{i} L{layer}" for i, layer in idx]
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=5)
     ax.set_yticks(range(len(names)), names, fontsize=5)
     fig.colorbar(im, ax=ax, label="linear CKA", shrink=0.8)
@@ -288,7 +328,10 @@ def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
             if m.empty or m["value"].isna().all():
                 continue
             s = m.groupby("layer")["value"].agg(["mean", "min", "max"])
-            spread = [np.clip(100 * (s["mean"] - s["min"]), 0, None), np.clip(100 * (s["max"] - s["mean"]), 0, None)]  # rounding can go below 0
+            spread = [
+                np.clip(100 * (s["mean"] - s["min"]), 0, None),
+                np.clip(100 * (s["max"] - s["mean"]), 0, None),
+            ]  # rounding can go below 0
             ax.errorbar(s.index, 100 * s["mean"], yerr=spread, ms=3, capsize=2, label=label, **style)
         ax.set_title(prop)
         ax.set_xticks(sorted(metrics.loc[metrics["property"] == prop, "layer"].unique()))  # whole layers only
@@ -306,11 +349,29 @@ def lambda_grid(grid: pd.DataFrame) -> Figure:
     ax = axes[0, 0]
     ax.scatter(grid["concentration"], 100 * grid["accuracy"], s=10, c="0.6", label="grid")
     for _, r in grid.iterrows():
-        ax.annotate(f"{r['l1']:g},{r['l2']:g}", (r["concentration"], 100 * r["accuracy"]), fontsize=4, xytext=(2, 2), textcoords="offset points")
-    for col, marker, label in (("reference", "s", "unregularised (reference)"), ("paper_default", "D", "paper default (1e-5, 1e-5)"), ("chosen", "*", "chosen")):
+        ax.annotate(
+            f"{r['l1']:g},{r['l2']:g}",
+            (r["concentration"], 100 * r["accuracy"]),
+            fontsize=4,
+            xytext=(2, 2),
+            textcoords="offset points",
+        )
+    for col, marker, label in (
+        ("reference", "s", "unregularised (reference)"),
+        ("paper_default", "D", "paper default (1e-5, 1e-5)"),
+        ("chosen", "*", "chosen"),
+    ):
         if col in grid:
             g = grid[grid[col].astype(bool)]
-            ax.scatter(g["concentration"], 100 * g["accuracy"], s=40 if marker == "*" else 18, marker=marker, facecolors="none" if marker != "*" else None, edgecolors="k", label=label)
+            ax.scatter(
+                g["concentration"],
+                100 * g["accuracy"],
+                s=40 if marker == "*" else 18,
+                marker=marker,
+                facecolors="none" if marker != "*" else None,
+                edgecolors="k",
+                label=label,
+            )
     ax.set_xlabel("weight concentration (share of |W| in top 10% neurons)")
     ax.set_ylabel("held-out accuracy (%)")
     ax.legend(frameon=False, fontsize=5)
@@ -327,7 +388,12 @@ def top_neurons_by_layer(by_layer: pd.DataFrame) -> Figure:
     width = 0.8 / max(1, len(fractions))
     for i, f in enumerate(fractions):
         g = by_layer[by_layer["fraction"] == f].set_index("layer").reindex(layers)
-        ax.bar(np.arange(len(layers)) + (i - (len(fractions) - 1) / 2) * width, 100 * g["share"], width, label=f"top {100 * f:g}%")
+        ax.bar(
+            np.arange(len(layers)) + (i - (len(fractions) - 1) / 2) * width,
+            100 * g["share"],
+            width,
+            label=f"top {100 * f:g}%",
+        )
     ax.set_xticks(np.arange(len(layers)), [str(layer) for layer in layers])
     ax.set_xlabel("layer (0 = embeddings)")
     ax.set_ylabel("share of selected neurons (%)")
@@ -377,9 +443,15 @@ def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
     t = overlap[overlap["k"] == k]
     rankings = [r for r in RANKING_LABEL if r in set(t["ranking"])]
     props = sorted(set(t["property"]))
-    share = t.pivot_table(index="ranking", columns="property", values="share", aggfunc="mean").reindex(index=rankings, columns=props)
-    ratio = t.pivot_table(index="ranking", columns="property", values="ratio", aggfunc="mean").reindex(index=rankings, columns=props)
-    p = t.pivot_table(index="ranking", columns="property", values="p_value", aggfunc="median").reindex(index=rankings, columns=props)
+    share = t.pivot_table(index="ranking", columns="property", values="share", aggfunc="mean").reindex(
+        index=rankings, columns=props
+    )
+    ratio = t.pivot_table(index="ranking", columns="property", values="ratio", aggfunc="mean").reindex(
+        index=rankings, columns=props
+    )
+    p = t.pivot_table(index="ranking", columns="property", values="p_value", aggfunc="median").reindex(
+        index=rankings, columns=props
+    )
     fig, axes = _fig(min(PAGE, 1.6 + 0.75 * len(props)), 0.9 + 0.42 * len(rankings))
     ax = axes[0, 0]
     im = ax.imshow(share.to_numpy(float), vmin=0, vmax=1, cmap="magma_r", aspect="auto")
@@ -388,7 +460,15 @@ def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
             v = share.iat[i, j]
             if np.isnan(v):
                 continue
-            ax.text(j, i, f"{v:.2f}\n×{ratio.iat[i, j]:.1f}, p={p.iat[i, j]:.2g}", ha="center", va="center", fontsize=5.5, color="white" if v > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{v:.2f}\n×{ratio.iat[i, j]:.1f}, p={p.iat[i, j]:.2g}",
+                ha="center",
+                va="center",
+                fontsize=5.5,
+                color="white" if v > 0.5 else "black",
+            )
     ax.set_xticks(range(len(props)), props, rotation=30, ha="right")
     ax.set_yticks(range(len(rankings)), [RANKING_LABEL.get(r, r) for r in rankings])
     ax.set_xlabel("property (its LCA top-k)")
@@ -398,7 +478,9 @@ def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
     return fig
 
 
-def described_neurons(table: pd.DataFrame, prop: str, top: int, rankings: Sequence[str] = ("maxcorr",)) -> tuple[np.ndarray, list[str]]:
+def described_neurons(
+    table: pd.DataFrame, prop: str, top: int, rankings: Sequence[str] = ("maxcorr",)
+) -> tuple[np.ndarray, list[str]]:
     """Figure 9's neurons and titles from a neuron-description table: the top LCA neurons of ``prop``, then the
     top neurons of each correlation ranking present, each titled with its rank, the property label it is
     most associated with (and r) and its top-activating words."""
@@ -410,7 +492,9 @@ def described_neurons(table: pd.DataFrame, prop: str, top: int, rankings: Sequen
         name = "LCA" if ranking.startswith("lca:") else RANKING_LABEL.get(ranking, ranking)
         for r in rows.to_dict("records"):
             neurons.append(int(r["neuron"]))
-            titles.append(f"{name} #{r['rank']}: neuron {r['neuron']}\n{neuron_caption(r)}\ntop: {' '.join(r['top_words'].split()[:3])}")
+            titles.append(
+                f"{name} #{r['rank']}: neuron {r['neuron']}\n{neuron_caption(r)}\ntop: {' '.join(r['top_words'].split()[:3])}"
+            )
     return np.asarray(neurons, dtype=np.int64), titles
 
 
@@ -432,15 +516,24 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
     elif name == "ranking_scores":
         fig = ranking_scores(pd.read_parquet(inputs["scores"]))
     elif name == "stability":
-        fig = stability(_layer_curves(inputs["curves"], layer), pd.read_parquet(inputs["duplicate"]), params.get("ranking", "maxcorr"))
+        fig = stability(
+            _layer_curves(inputs["curves"], layer),
+            pd.read_parquet(inputs["duplicate"]),
+            params.get("ranking", "maxcorr"),
+        )
     elif name == "reference_instance":
         from .ablation import predictive_value
         from .correlation import partner_rank_agreement
 
         curves = _layer_curves(inputs["curves"], layer)
-        curves = curves[(curves["mode"] == "model") & (curves["ranking"].isin(params["methods"]) | (curves["direction"] == "random"))]
+        curves = curves[
+            (curves["mode"] == "model")
+            & (curves["ranking"].isin(params["methods"]) | (curves["direction"] == "random"))
+        ]
         pv = predictive_value(curves).rename(columns={"ranking": "method"})
-        agree = partner_rank_agreement(pd.read_parquet(inputs["scores"]), pd.read_parquet(inputs["pairs"]), params["methods"])
+        agree = partner_rank_agreement(
+            pd.read_parquet(inputs["scores"]), pd.read_parquet(inputs["pairs"]), params["methods"]
+        )
         fig = reference_instance(pv, agree, params["methods"])
     elif name == "mask_vs_retrain":
         fig = mask_vs_retrain(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
@@ -456,7 +549,9 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
         neurons = order[order["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()[: params["top_neurons"]]
         titles = [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)]
         if "neurons" in inputs:
-            neurons, titles = described_neurons(pd.read_parquet(inputs["neurons"]), params["property"], params["top_neurons"])
+            neurons, titles = described_neurons(
+                pd.read_parquet(inputs["neurons"]), params["property"], params["top_neurons"]
+            )
         sents = sentences(keys)
         starts = np.concatenate([[0], np.cumsum([len(s) for s in sents])])
         chosen = [i for i, s in enumerate(sents) if 6 <= len(s) <= 14][: params["sentences"]]

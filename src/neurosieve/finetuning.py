@@ -37,7 +37,15 @@ from .data import label_set, sentences
 from .io import atomic_path, versions
 from .metrics import chunk_scores, token_accuracy
 from .models import apply_mask
-from .pretrained import POOLINGS, load_pretrained, max_pieces, pad_windows, special_affixes, window_sequences, word_pieces
+from .pretrained import (
+    POOLINGS,
+    load_pretrained,
+    max_pieces,
+    pad_windows,
+    special_affixes,
+    window_sequences,
+    word_pieces,
+)
 from .training import length_batches, pick_device, seed_everything, subset_sentences
 
 log = logging.getLogger(__name__)
@@ -70,7 +78,9 @@ class FineTunedTagger(nn.Module):
         pooled = torch.zeros(n_words, hidden.shape[-1], device=device, dtype=hidden.dtype)
         pooled = pooled.index_add(0, batch.owner, hidden[batch.rows, batch.cols])
         if self.pooling == "mean":
-            counts = torch.zeros(n_words, device=device).index_add(0, batch.owner, torch.ones_like(batch.owner, dtype=torch.float))
+            counts = torch.zeros(n_words, device=device).index_add(
+                0, batch.owner, torch.ones_like(batch.owner, dtype=torch.float)
+            )
             pooled = pooled / counts[:, None]
         return self.head(self.drop(pooled))
 
@@ -215,7 +225,9 @@ def finetune_tagger(
     )
     total_steps = epochs * -(-len(train_sents) // batch_size)
     warm = max(1, int(round(float(train_params.get("warmup", 0.1)) * total_steps)))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total_steps - s) / max(1, total_steps - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total_steps - s) / max(1, total_steps - warm)))
+    )
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(seed)
     curve = []
@@ -293,13 +305,17 @@ def is_finetuned(directory: str | os.PathLike[str]) -> bool:
     return spec.is_file() and json.loads(spec.read_text()).get("kind") == KIND
 
 
-def load_finetuned(directory: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[FineTunedTagger, Windowing, list[str]]:
+def load_finetuned(
+    directory: str | os.PathLike[str], device: str | torch.device = "cpu"
+) -> tuple[FineTunedTagger, Windowing, list[str]]:
     """Reload a fine-tuned instance saved by :func:`save_finetuned` (no access to its source model), in eval mode."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     d = Path(directory)
     if not is_finetuned(d) or not (d / "model.pt").is_file():
-        raise FileNotFoundError(f"{d}: not a saved fine-tuned model (model.json of kind {KIND!r} and model.pt expected)")
+        raise FileNotFoundError(
+            f"{d}: not a saved fine-tuned model (model.json of kind {KIND!r} and model.pt expected)"
+        )
     spec = json.loads((d / "model.json").read_text())
     cfg = dict(spec["encoder_config"])
     config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
@@ -345,8 +361,12 @@ def dump_finetuned_activations(
     from .pretrained import pretrained_extractor
 
     model, windowing, _ = load_finetuned(model_dir, pick_device(device))
-    meta = provenance({"model": str(model_dir), "tokens": str(tokens_path), "batch_size": batch_size, "pooling": model.pooling})
-    extract = pretrained_extractor(windowing.tokenizer, model.encoder, model.pooling, batch_size, windowing.max_length, layers)
+    meta = provenance(
+        {"model": str(model_dir), "tokens": str(tokens_path), "batch_size": batch_size, "pooling": model.pooling}
+    )
+    extract = pretrained_extractor(
+        windowing.tokenizer, model.encoder, model.pooling, batch_size, windowing.max_length, layers
+    )
     return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)
 
 

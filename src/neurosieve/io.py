@@ -51,8 +51,13 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 #: Modules whose versions are recorded, and the distributions that install them.
 _DISTRIBUTIONS = {
-    "neurosieve": "neurosieve", "numpy": "numpy", "pandas": "pandas", "pyarrow": "pyarrow",
-    "torch": "torch", "transformers": "transformers", "sklearn": "scikit-learn",
+    "neurosieve": "neurosieve",
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "pyarrow": "pyarrow",
+    "torch": "torch",
+    "transformers": "transformers",
+    "sklearn": "scikit-learn",
 }
 
 

@@ -54,7 +54,9 @@ class LayerCache:
         return keep.to(self.device)
 
     @torch.no_grad()
-    def predict_ids(self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None) -> list[np.ndarray]:
+    def predict_ids(
+        self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None
+    ) -> list[np.ndarray]:
         """Predicted label indices per sentence with the ``removed`` neurons of the layer replaced by ``fill``.
 
         ``fill`` holds one replacement value per neuron of the layer (only the
@@ -65,7 +67,9 @@ class LayerCache:
         if fill is not None:
             fill = torch.as_tensor(np.asarray(fill, dtype=np.float32)).to(self.device)
             if fill.shape != (self.width,):
-                raise ValueError(f"fill must hold one value per neuron of layer {self.layer} ({self.width}), got shape {tuple(fill.shape)}")
+                raise ValueError(
+                    f"fill must hold one value per neuron of layer {self.layer} ({self.width}), got shape {tuple(fill.shape)}"
+                )
             shift = fill * (1.0 - keep)
         out: list[np.ndarray] = [np.zeros(0, np.int64) for _ in self.lengths]
         for idx, lengths, h in self.batches:
@@ -75,11 +79,15 @@ class LayerCache:
                 out[i] = pred[row, : self.lengths[i]]
         return out
 
-    def predict(self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None) -> list[list[str]]:
+    def predict(
+        self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None
+    ) -> list[list[str]]:
         """Predicted chunk tags per sentence (see :meth:`predict_ids`)."""
         return [self.labels[ids].tolist() for ids in self.predict_ids(removed, fill)]
 
-    def score(self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None) -> dict[str, float]:
+    def score(
+        self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None
+    ) -> dict[str, float]:
         """Chunk precision/recall/F1 (conlleval) and token accuracy (in %) with ``removed`` ablated (see :meth:`predict_ids`)."""
         ids = self.predict_ids(removed, fill)
         pred = [self.labels[i].tolist() for i in ids]

@@ -40,7 +40,9 @@ def chunks(tags: Sequence[str]) -> set[tuple[int, int, str]]:
 
 
 def chunk_scores(
-    gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]], gold_chunks: Sequence[set[tuple[int, int, str]]] | None = None
+    gold: Iterable[Sequence[str]],
+    pred: Iterable[Sequence[str]],
+    gold_chunks: Sequence[set[tuple[int, int, str]]] | None = None,
 ) -> dict[str, float]:
     """Chunk precision, recall and F1 (in %, as conlleval prints them) over sentences.
 

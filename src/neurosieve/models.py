@@ -57,7 +57,7 @@ class Vocab:
     labels: list[str]
 
     @classmethod
-    def build(cls, train_sentences: Sequence[Sequence[str]], labels: Sequence[str], min_freq: int = 1) -> "Vocab":
+    def build(cls, train_sentences: Sequence[Sequence[str]], labels: Sequence[str], min_freq: int = 1) -> Vocab:
         """Words seen at least ``min_freq`` times in train; labels as given (train and test together)."""
         counts = Counter(normalise(w) for s in train_sentences for w in s)
         words = [PAD, UNK] + sorted(w for w, c in counts.items() if c >= min_freq)
@@ -263,7 +263,9 @@ def build_model(cfg: TaggerConfig) -> Tagger:
     return ARCHITECTURES[cfg.kind](cfg)
 
 
-def save_model(model: Tagger, vocab: Vocab, directory: str | os.PathLike[str], extra: Mapping[str, Any] | None = None) -> None:
+def save_model(
+    model: Tagger, vocab: Vocab, directory: str | os.PathLike[str], extra: Mapping[str, Any] | None = None
+) -> None:
     """Save weights (``model.pt``) and architecture, vocabulary and labels (``model.json``)."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

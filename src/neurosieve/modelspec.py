@@ -58,7 +58,9 @@ def cached_model_dir(hub_id: str) -> Path | None:
     """The cached snapshot of a hub model (the one ``refs/main`` names), or ``None`` if it is not cached."""
     repo = _hub_cache() / ("models--" + hub_id.replace("/", "--"))
     ref = repo / "refs" / "main"
-    snapshots = [repo / "snapshots" / ref.read_text().strip()] if ref.is_file() else sorted((repo / "snapshots").glob("*"))
+    snapshots = (
+        [repo / "snapshots" / ref.read_text().strip()] if ref.is_file() else sorted((repo / "snapshots").glob("*"))
+    )
     found = [s for s in snapshots if (s / "config.json").is_file()]
     return found[-1] if found else None
 

@@ -52,7 +52,9 @@ def overlap_test(
     return pd.DataFrame(rows)
 
 
-def correlation_orderings(scores: pd.DataFrame, instance: str, methods: Sequence[str] = METHODS) -> dict[str, np.ndarray]:
+def correlation_orderings(
+    scores: pd.DataFrame, instance: str, methods: Sequence[str] = METHODS
+) -> dict[str, np.ndarray]:
     """An instance's neurons in rank order under each correlation method the scores table has."""
     s = scores[scores["instance"] == instance]
     return {m: s.sort_values(f"rank_{m}")["neuron"].to_numpy() for m in methods if f"rank_{m}" in s}
@@ -134,9 +136,21 @@ def run_overlap(
         o = pd.read_parquet(path)
         lca[key] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
     table = cca_lca_overlap(scores, lca, top_fractions, permutations, seed).assign(layer=layer)
-    settings = {"layer": layer, "top_fractions": list(top_fractions), "permutations": permutations, "scores": scores_path}
+    settings = {
+        "layer": layer,
+        "top_fractions": list(top_fractions),
+        "permutations": permutations,
+        "scores": scores_path,
+    }
     write_parquet(table, out_path, provenance(settings, seed))
     return table
 
 
-__all__ = ["cca_lca_overlap", "correlation_orderings", "headline_k", "overlap_test", "property_agreement", "run_overlap"]
+__all__ = [
+    "cca_lca_overlap",
+    "correlation_orderings",
+    "headline_k",
+    "overlap_test",
+    "property_agreement",
+    "run_overlap",
+]

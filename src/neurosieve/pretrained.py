@@ -15,9 +15,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
 
 import numpy as np
 import torch
@@ -58,7 +56,9 @@ def load_tokenizer(spec: str) -> Any:
     return tokenizer
 
 
-def load_pretrained(spec: str, device: torch.device | str = "cpu", random_init_seed: int | None = None) -> tuple[Any, Any]:
+def load_pretrained(
+    spec: str, device: torch.device | str = "cpu", random_init_seed: int | None = None
+) -> tuple[Any, Any]:
     """Load a fast tokenizer and an encoder (all hidden states) for a model spec, in eval mode.
 
     With ``random_init_seed`` the encoder is the spec's architecture at a seeded
@@ -82,7 +82,11 @@ def load_pretrained(spec: str, device: torch.device | str = "cpu", random_init_s
 
 def max_pieces(tokenizer: Any, model: Any, max_length: int | None = None) -> int:
     """How many word pieces fit in one window, after the model's special tokens."""
-    limits = [n for n in (max_length, getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length) if n and n < 1_000_000]
+    limits = [
+        n
+        for n in (max_length, getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length)
+        if n and n < 1_000_000
+    ]
     # Some position tables reserve slots (e.g. RoBERTa's padding offset); the tokenizer's limit accounts for it.
     return min(limits) - tokenizer.num_special_tokens_to_add(pair=False)
 
@@ -164,7 +168,9 @@ class WindowBatch:
     owner: torch.Tensor
 
 
-def pad_windows(batch: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int, pooling: str, device: torch.device | str) -> WindowBatch:
+def pad_windows(
+    batch: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int, pooling: str, device: torch.device | str
+) -> WindowBatch:
     """Pad windows into tensors and pick the pieces a pooling reads (first or last piece of a word, or all)."""
     width = max(len(ids) for ids, _ in batch)
     input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
@@ -225,7 +231,9 @@ def pretrained_extractor(
         counts = torch.zeros(n_tokens, device=device)
         for start in range(0, len(order), batch_size):
             batch = pad_windows([seqs[i] for i in order[start : start + batch_size]], pad_id, pooling, device)
-            hidden = model(input_ids=batch.input_ids, attention_mask=batch.attention, output_hidden_states=True).hidden_states
+            hidden = model(
+                input_ids=batch.input_ids, attention_mask=batch.attention, output_hidden_states=True
+            ).hidden_states
             if layers is not None:
                 hidden = [h for _, h in select_layers(hidden, layers)]
             if outs is None:
@@ -266,7 +274,13 @@ def dump_pretrained_activations(
     from .training import pick_device
 
     tokenizer, model = load_pretrained(spec, pick_device(device), random_init_seed)
-    settings = {"model": spec, "pooling": pooling, "batch_size": batch_size, "max_length": max_length, "random_init_seed": random_init_seed}
+    settings = {
+        "model": spec,
+        "pooling": pooling,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "random_init_seed": random_init_seed,
+    }
     meta = provenance({**settings, "tokens": str(tokens_path)})
     extract = pretrained_extractor(tokenizer, model, pooling, batch_size, max_length, layers)
     return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)

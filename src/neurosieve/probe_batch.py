@@ -162,7 +162,9 @@ def _shared_logits(parts: list[tuple[torch.Tensor, torch.Tensor]], w: torch.Tens
     return z.add_(b.unsqueeze(1))
 
 
-def _shared_weight_grads(parts: list[tuple[torch.Tensor, torch.Tensor]], g: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+def _shared_weight_grads(
+    parts: list[tuple[torch.Tensor, torch.Tensor]], g: torch.Tensor, shape: torch.Size
+) -> torch.Tensor:
     """(P × k × C) weight gradients from the logit gradients ``g`` (P × B × C), one product per column set."""
     p, k, c = shape
     nb = g.shape[1]
@@ -185,7 +187,9 @@ def _kept_columns(blocks: Sequence[np.ndarray], used: np.ndarray) -> np.ndarray:
     return out
 
 
-def _design_matrix(blocks: Sequence[np.ndarray], mu: np.ndarray, sd: np.ndarray | None, dev: torch.device) -> torch.Tensor:
+def _design_matrix(
+    blocks: Sequence[np.ndarray], mu: np.ndarray, sd: np.ndarray | None, dev: torch.device
+) -> torch.Tensor:
     """The (tokens × neurons) matrix the probes see: the blocks side by side, standardised by ``mu``/``sd`` unless None.
 
     One standardised copy, written block by block into place: concatenating first
@@ -235,7 +239,9 @@ def fit_probes(
     """
     blocks = [np.require(b, dtype=np.float32, requirements=["C"]) for b in (X if isinstance(X, (list, tuple)) else [X])]
     if not blocks or any(b.ndim != 2 or len(b) != len(blocks[0]) for b in blocks):
-        raise ValueError(f"X must be a (tokens × neurons) matrix or column blocks of the same tokens, got shapes {[b.shape for b in blocks]}")
+        raise ValueError(
+            f"X must be a (tokens × neurons) matrix or column blocks of the same tokens, got shapes {[b.shape for b in blocks]}"
+        )
     n, d = len(blocks[0]), sum(b.shape[1] for b in blocks)
     kept = [None] * len(probes) if kept is None else list(kept)
     per_probe = len(y) > 0 and np.ndim(y[0]) == 1
@@ -262,7 +268,20 @@ def fit_probes(
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, pr in enumerate(probes):
         seed = 0 if pr.random_state is None else int(pr.random_state)
-        groups.setdefault((seed, len(sel[i]), len(encoded[i][0]), int(pr.epochs), int(pr.min_steps), int(pr.batch_size), float(pr.lr), bool(pr.standardize and n), str(pr.device)), []).append(i)
+        groups.setdefault(
+            (
+                seed,
+                len(sel[i]),
+                len(encoded[i][0]),
+                int(pr.epochs),
+                int(pr.min_steps),
+                int(pr.batch_size),
+                float(pr.lr),
+                bool(pr.standardize and n),
+                str(pr.device),
+            ),
+            [],
+        ).append(i)
     used = np.unique(np.concatenate(sel)) if sel else np.arange(0)
     if len(used) < d:
         # Only the columns some probe keeps are read (the top-10% retrains keep a tenth of the layer).
@@ -284,7 +303,9 @@ def fit_probes(
             xts[dev, standardize] = _design_matrix(blocks, mu, sd if standardize else None, torch.device(dev))
         xt = xts[dev, standardize]
         inv_sd = torch.from_numpy((1.0 / sd).astype(np.float32)) if standardize else None
-        targets = torch.from_numpy(np.stack([encoded[i][1].reshape(-1) for i in members]).astype(np.int64)).to(xt.device)
+        targets = torch.from_numpy(np.stack([encoded[i][1].reshape(-1) for i in members]).astype(np.int64)).to(
+            xt.device
+        )
         k_idx = torch.from_numpy(np.stack([sel[i] for i in members]).reshape(len(members), -1)).to(xt.device)
         l1 = torch.tensor([float(probes[i].l1) for i in members])
         l2 = torch.tensor([float(probes[i].l2) for i in members])
@@ -293,7 +314,11 @@ def fit_probes(
             pr = probes[i]
             pr.classes_ = encoded[i][0]
             # Back to the raw activations' weights, as ElasticNetProbe.fit does.
-            m, s = (mu[sel[i]], sd[sel[i]]) if standardize else (np.zeros(len(sel[i]), np.float32), np.ones(len(sel[i]), np.float32))
+            m, s = (
+                (mu[sel[i]], sd[sel[i]])
+                if standardize
+                else (np.zeros(len(sel[i]), np.float32), np.ones(len(sel[i]), np.float32))
+            )
             coef = (w[j].detach().cpu().numpy() / s[:, None]).T
             pr.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
             pr.intercept_ = (b[j].detach().cpu().numpy() - m @ coef.T).astype(np.float32)

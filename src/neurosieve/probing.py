@@ -29,9 +29,7 @@ from .model_inputs import InputKeys
 from .properties import open_class_mask
 
 #: Penn Treebank tags of open word classes (nouns, verbs, adjectives, adverbs, numbers, foreign words).
-OPEN_CLASS_POS = frozenset(
-    "NN NNS NNP NNPS VB VBD VBG VBN VBP VBZ JJ JJR JJS RB RBR RBS CD FW".split()
-)
+OPEN_CLASS_POS = frozenset("NN NNS NNP NNPS VB VBD VBG VBN VBP VBZ JJ JJR JJS RB RBR RBS CD FW".split())
 
 
 def is_open_class(pos: Sequence[str]) -> np.ndarray:
@@ -108,7 +106,7 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         steps = max(1, -(-n // self.batch_size))
         return max(int(self.epochs), -(-int(self.min_steps) // steps)), steps
 
-    def fit(self, X: np.ndarray, y: Sequence[Any]) -> "ElasticNetProbe":
+    def fit(self, X: np.ndarray, y: Sequence[Any]) -> ElasticNetProbe:
         """Fit on (tokens × neurons) activations and one label per token."""
         X = np.require(X, dtype=np.float32, requirements=["C", "W"])
         y = np.asarray(y)
@@ -121,7 +119,12 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
             sd[sd < 1e-8] = 1.0
         else:
             mu, sd = np.zeros(d, np.float32), np.ones(d, np.float32)
-        warm = self.warm_start and hasattr(self, "coef_") and list(self.classes_) == list(classes) and self.coef_.shape[1] == d
+        warm = (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and list(self.classes_) == list(classes)
+            and self.coef_.shape[1] == d
+        )
         if warm:
             # Raw weights W, bias b to the optimiser's parameters: W * sd and b + mu @ W.
             w = torch.tensor(self.coef_.T * sd[:, None], dtype=torch.float32)
@@ -196,7 +199,7 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
                 )
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "ElasticNetProbe":
+    def load(cls, path: str | os.PathLike[str]) -> ElasticNetProbe:
         """Load a probe saved by :meth:`save`."""
         with np.load(Path(path), allow_pickle=False) as f:
             probe = cls(**json.loads(str(f["params"])))
@@ -249,7 +252,9 @@ def probeless_scores(X: np.ndarray, y: Sequence[Any]) -> np.ndarray:
     classes, inv = label_codes(y)
     order = np.argsort(inv, kind="stable")  # tokens grouped by label: one float64 sum per label run
     counts = np.bincount(inv, minlength=len(classes))
-    sums = np.add.reduceat(np.asarray(X)[order], np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0, dtype=np.float64)
+    sums = np.add.reduceat(
+        np.asarray(X)[order], np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0, dtype=np.float64
+    )
     means = np.sort(sums / counts[:, None], axis=0)
     k = np.arange(1, len(classes) + 1)[:, None]
     return (means * (2 * k - len(classes) - 1)).sum(axis=0)
@@ -280,7 +285,9 @@ def weight_concentration(coef: np.ndarray, top: float = 0.1) -> float:
     return float(mass[:k].sum() / mass.sum()) if mass.sum() > 0 else 0.0
 
 
-def grouped_accuracy(y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray, in_vocab: np.ndarray | None = None) -> dict[str, float]:
+def grouped_accuracy(
+    y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarray, in_vocab: np.ndarray | None = None
+) -> dict[str, float]:
     """Accuracy overall, on open-class tokens and on closed-class tokens (fractions).
 
     With ``in_vocab`` (per token: is the word in the model's vocabulary) also on
@@ -296,7 +303,9 @@ def grouped_accuracy(y_true: np.ndarray, y_pred: np.ndarray, open_mask: np.ndarr
     out = {"overall": float(right.mean()), "open": mean(open_mask), "closed": mean(~open_mask)}
     if in_vocab is not None:
         iv = np.asarray(in_vocab, dtype=bool)
-        out.update(in_vocab=mean(iv), oov=mean(~iv), open_in_vocab=mean(open_mask & iv), closed_in_vocab=mean(~open_mask & iv))
+        out.update(
+            in_vocab=mean(iv), oov=mean(~iv), open_in_vocab=mean(open_mask & iv), closed_in_vocab=mean(~open_mask & iv)
+        )
     return out
 
 
@@ -317,7 +326,9 @@ def fresh_probe(probe: ElasticNetProbe) -> ElasticNetProbe:
     return clone(probe).set_params(warm_start=False)
 
 
-def retrain_predict(probe: ElasticNetProbe, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, kept: np.ndarray) -> np.ndarray:
+def retrain_predict(
+    probe: ElasticNetProbe, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, kept: np.ndarray
+) -> np.ndarray:
     """Predictions of a fresh probe fitted on the kept neurons only, with ``probe``'s own parameters.
 
     The retrained probe gets exactly the full probe's training budget (epochs,
@@ -362,10 +373,21 @@ def select_lambdas(
     from .probe_batch import fit_probes
 
     pairs = list(dict.fromkeys([(0.0, 0.0), *[(float(a), float(b)) for a, b in grid], PAPER_LAMBDAS]))
-    probes = fit_probes(X[fit_idx], y[fit_idx], [ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params) for l1, l2 in pairs])
+    probes = fit_probes(
+        X[fit_idx],
+        y[fit_idx],
+        [ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params) for l1, l2 in pairs],
+    )
     rows = []
     for (l1, l2), probe in zip(pairs, probes):
-        rows.append({"l1": l1, "l2": l2, "accuracy": probe.score(X[val_idx], y[val_idx]), "concentration": weight_concentration(probe.coef_)})
+        rows.append(
+            {
+                "l1": l1,
+                "l2": l2,
+                "accuracy": probe.score(X[val_idx], y[val_idx]),
+                "concentration": weight_concentration(probe.coef_),
+            }
+        )
     table = pd.DataFrame(rows)
     reference = (table["l1"] == 0) & (table["l2"] == 0)
     base = table.loc[reference, "accuracy"].item()
@@ -399,7 +421,12 @@ def top_fraction_kept(probe: ElasticNetProbe, fraction: float = 0.1) -> np.ndarr
 
 
 def top_fraction_retrain(
-    probes: Sequence[ElasticNetProbe], X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, fraction: float = 0.1
+    probes: Sequence[ElasticNetProbe],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    fraction: float = 0.1,
 ) -> list[float]:
     """Test accuracy of each probe retrained (same budget) on the top ``fraction`` of its own LCA ordering.
 
@@ -472,7 +499,9 @@ def probe_layer(
     c_test = np.array([control[str(k)] for k in test_in])
     d = X_train.shape[1]
     if X_train_unk is not None and X_train_unk.shape != X_train.shape:
-        raise ValueError(f"X_train_unk has shape {X_train_unk.shape}, X_train {X_train.shape}: they must be the same tokens and neurons")
+        raise ValueError(
+            f"X_train_unk has shape {X_train_unk.shape}, X_train {X_train.shape}: they must be the same tokens and neurons"
+        )
     # Every full-width probe of the job is fitted in one batched call (cheaper than one solo fit after another):
     # name -> (l1, l2, training labels). The <unk> probe sees other activations of the same tokens, so the call
     # gets [X_train | X_train_unk] and that probe columns d..2d-1 (standardisation is per column: each probe
@@ -486,14 +515,19 @@ def probe_layer(
     kept = [np.arange(d, 2 * d) if name == "unk" else np.arange(d) for name in full]
     start = time.perf_counter()  # fit_seconds: the one batched call fitting every full-width probe (2 to 4 of them)
     fitted = fit_probes(
-        X_fit, [labels for _, _, labels in full.values()], [ElasticNetProbe(l1=a, l2=b, random_state=seed, **probe_params) for a, b, _ in full.values()], kept
+        X_fit,
+        [labels for _, _, labels in full.values()],
+        [ElasticNetProbe(l1=a, l2=b, random_state=seed, **probe_params) for a, b, _ in full.values()],
+        kept,
     )
     fit_seconds = time.perf_counter() - start
     probes = dict(zip(full, fitted))
     probe, c_probe = probes["selected"], probes["control"]
     paper = probes.get("paper", probe) if paper_lambdas is not None else None
     # The top-10% retrains of the selected and the paper-default probes, together in one more batched call.
-    retrain_acc = top_fraction_retrain([probe] if paper is None or paper is probe else [probe, paper], X_train, y_train, X_test, y_test)
+    retrain_acc = top_fraction_retrain(
+        [probe] if paper is None or paper is probe else [probe, paper], X_train, y_train, X_test, y_test
+    )
     pred = probe.predict(X_test)
     acc = grouped(pred)
     c_acc = grouped(c_probe.predict(X_test), c_test)
@@ -504,17 +538,33 @@ def probe_layer(
     metrics += _metric_rows("control_accuracy", c_acc)
     metrics += _metric_rows("selectivity", {g: acc[g] - c_acc[g] for g in acc})
     metrics += _metric_rows("majority_baseline", grouped(majority_baseline(train_words, y_train, test_words)))
-    metrics += _metric_rows("oov_share", {"overall": float(1 - in_vocab.mean()), "open": float(1 - in_vocab[open_mask].mean()) if open_mask.any() else float("nan")})
+    metrics += _metric_rows(
+        "oov_share",
+        {
+            "overall": float(1 - in_vocab.mean()),
+            "open": float(1 - in_vocab[open_mask].mean()) if open_mask.any() else float("nan"),
+        },
+    )
     if untrained is not None:
         base = untrained[untrained["metric"].isin(["accuracy", "control_accuracy", "selectivity"])]
-        metrics += [{"metric": f"untrained_{r.metric}", "group": r.group, "value": float(r.value)} for r in base.itertuples()]
+        metrics += [
+            {"metric": f"untrained_{r.metric}", "group": r.group, "value": float(r.value)} for r in base.itertuples()
+        ]
     metrics += [
         {"metric": "l1", "group": "", "value": l1},
         {"metric": "l2", "group": "", "value": l2},
         {"metric": "fit_seconds", "group": "", "value": fit_seconds},
         {"metric": "test_tokens_with_label_unseen_in_train", "group": "", "value": float(unseen.sum())},
-        {"metric": "labels_only_in_test", "group": ",".join(sorted(test_labels - train_labels)), "value": float(len(test_labels - train_labels))},
-        {"metric": "labels_only_in_train", "group": ",".join(sorted(train_labels - test_labels)), "value": float(len(train_labels - test_labels))},
+        {
+            "metric": "labels_only_in_test",
+            "group": ",".join(sorted(test_labels - train_labels)),
+            "value": float(len(test_labels - train_labels)),
+        },
+        {
+            "metric": "labels_only_in_train",
+            "group": ",".join(sorted(train_labels - test_labels)),
+            "value": float(len(train_labels - test_labels)),
+        },
         {"metric": "weight_concentration_top10pct", "group": "", "value": weight_concentration(probe.coef_)},
         {"metric": "top10pct_retrain_accuracy", "group": "selected", "value": retrain_acc[0]},
     ]
@@ -522,7 +572,11 @@ def probe_layer(
         metrics += _metric_rows("paper_default_accuracy", acc if paper is probe else grouped(paper.predict(X_test)))
         metrics += [
             {"metric": "top10pct_retrain_accuracy", "group": "paper_default", "value": retrain_acc[-1]},
-            {"metric": "paper_default_weight_concentration_top10pct", "group": "", "value": weight_concentration(paper.coef_)},
+            {
+                "metric": "paper_default_weight_concentration_top10pct",
+                "group": "",
+                "value": weight_concentration(paper.coef_),
+            },
         ]
     if X_train_unk is not None:
         metrics += _metric_rows("unk_trained_accuracy", grouped(probes["unk"].predict(X_test)))
@@ -534,7 +588,14 @@ def probe_layer(
     orderings = pd.concat(
         [
             pd.DataFrame({"method": "lca", "rank": np.arange(1, d + 1), "neuron": lca, "score": mass[lca]}),
-            pd.DataFrame({"method": "probeless", "rank": np.arange(1, d + 1), "neuron": order_by_score(pl), "score": np.sort(pl)[::-1]}),
+            pd.DataFrame(
+                {
+                    "method": "probeless",
+                    "rank": np.arange(1, d + 1),
+                    "neuron": order_by_score(pl),
+                    "score": np.sort(pl)[::-1],
+                }
+            ),
             pd.DataFrame({"method": "random", "rank": np.arange(1, d + 1), "neuron": rnd, "score": np.nan}),
         ],
         ignore_index=True,
@@ -593,10 +654,22 @@ def run_lambda_selection(
 
     keys = read_keys(train_path)
     _, table = select_lambdas(
-        read_layer(train_path, layer), keys[prop].astype(str).to_numpy(), keys["sentence"].to_numpy(),
-        grid_pairs(grid), tolerance, probe_params, random_state=seed,
+        read_layer(train_path, layer),
+        keys[prop].astype(str).to_numpy(),
+        keys["sentence"].to_numpy(),
+        grid_pairs(grid),
+        tolerance,
+        probe_params,
+        random_state=seed,
     )
-    settings = {"layer": layer, "property": prop, "grid": grid, "tolerance": tolerance, "probe": probe_params, "train": train_path}
+    settings = {
+        "layer": layer,
+        "property": prop,
+        "grid": grid,
+        "tolerance": tolerance,
+        "probe": probe_params,
+        "train": train_path,
+    }
     write_parquet(table, out_path, provenance(settings, seed))
     return table
 
@@ -631,13 +704,30 @@ def run_probing(
 
     l1, l2 = chosen_lambdas(lambdas) if isinstance(lambdas, str) else (float(lambdas[0]), float(lambdas[1]))
     settings = {
-        "layer": layer, "property": prop, "l1": l1, "l2": l2, "probe": probe_params,
-        "salient_fraction": salient_fraction, "train": train_path, "test": test_path,
-        "model_kind": model_kind, "model_source": model_source, "untrained": untrained_path, "train_unk": train_unk_path,
+        "layer": layer,
+        "property": prop,
+        "l1": l1,
+        "l2": l2,
+        "probe": probe_params,
+        "salient_fraction": salient_fraction,
+        "train": train_path,
+        "test": test_path,
+        "model_kind": model_kind,
+        "model_source": model_source,
+        "untrained": untrained_path,
+        "train_unk": train_unk_path,
     }
     out = probe_layer(
-        read_layer(train_path, layer), read_keys(train_path), read_layer(test_path, layer), read_keys(test_path), prop,
-        l1=l1, l2=l2, probe_params=probe_params, salient_fraction=salient_fraction, seed=seed,
+        read_layer(train_path, layer),
+        read_keys(train_path),
+        read_layer(test_path, layer),
+        read_keys(test_path),
+        prop,
+        l1=l1,
+        l2=l2,
+        probe_params=probe_params,
+        salient_fraction=salient_fraction,
+        seed=seed,
         input_keys=load_input_keys(model_kind, model_source) if model_kind and model_source else None,
         untrained=pd.read_parquet(untrained_path) if untrained_path else None,
         X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
@@ -682,7 +772,9 @@ def probe_all_layers(
     within = np.concatenate([np.arange(w) for w in widths])
     probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, y_train)
     order = neuron_ordering(probe.coef_)
-    ordering = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "neuron": order, "layer": layer_of[order], "layer_neuron": within[order]})
+    ordering = pd.DataFrame(
+        {"rank": np.arange(1, len(order) + 1), "neuron": order, "layer": layer_of[order], "layer_neuron": within[order]}
+    )
     return {"probe": probe, "accuracy": probe.score(X_test, y_test), "orderings": ordering}
 
 
@@ -694,7 +786,15 @@ def top_neurons_by_layer(ordering: pd.DataFrame, fractions: Sequence[float] = (0
     for f in fractions:
         k = max(1, int(round(f * total)))
         counts = ordering.nsmallest(k, "rank")["layer"].value_counts()
-        rows += [{"fraction": f, "layer": int(layer), "neurons": int(counts.get(layer, 0)), "share": float(counts.get(layer, 0) / k)} for layer in layers]
+        rows += [
+            {
+                "fraction": f,
+                "layer": int(layer),
+                "neurons": int(counts.get(layer, 0)),
+                "share": float(counts.get(layer, 0) / k),
+            }
+            for layer in layers
+        ]
     return pd.DataFrame(rows)
 
 
@@ -716,10 +816,27 @@ def run_all_layer_probing(
     y_train = read_keys(train_path)[prop].astype(str).to_numpy()
     y_test = read_keys(test_path)[prop].astype(str).to_numpy()
     out = probe_all_layers(
-        [read_layer(train_path, layer) for layer in layers], y_train, [read_layer(test_path, layer) for layer in layers], y_test, layers,
-        l1=float(lambdas[0]), l2=float(lambdas[1]), probe_params=probe_params, seed=seed,
+        [read_layer(train_path, layer) for layer in layers],
+        y_train,
+        [read_layer(test_path, layer) for layer in layers],
+        y_test,
+        layers,
+        l1=float(lambdas[0]),
+        l2=float(lambdas[1]),
+        probe_params=probe_params,
+        seed=seed,
     )
-    meta = provenance({"layers": list(layers), "property": prop, "l1": lambdas[0], "l2": lambdas[1], "probe": probe_params, "accuracy": out["accuracy"]}, seed)
+    meta = provenance(
+        {
+            "layers": list(layers),
+            "property": prop,
+            "l1": lambdas[0],
+            "l2": lambdas[1],
+            "probe": probe_params,
+            "accuracy": out["accuracy"],
+        },
+        seed,
+    )
     write_parquet(out["orderings"], outputs["orderings"], meta)
     by_layer = top_neurons_by_layer(out["orderings"]).assign(accuracy=out["accuracy"])
     write_parquet(by_layer, outputs["by_layer"], meta)

@@ -140,7 +140,10 @@ def _per_type(column: str, fn: Callable[[str], str]) -> Callable[[pd.DataFrame],
 DERIVED: dict[str, tuple[tuple[str, ...], Callable[[pd.DataFrame], np.ndarray]]] = {
     "position_bin": (("position",), lambda k: bin_positions(k["position"].to_numpy())),
     "end_distance_bin": (("sentence", "position"), lambda k: bin_positions(distance_to_end(k))),
-    "sentence_final": (("sentence", "position"), lambda k: np.where(distance_to_end(k) == 0, "final", "not_final").astype(object)),
+    "sentence_final": (
+        ("sentence", "position"),
+        lambda k: np.where(distance_to_end(k) == 0, "final", "not_final").astype(object),
+    ),
     "capitalisation": (("word",), _per_type("word", capitalisation)),
     "number": (("word",), _per_type("word", number_class)),
     "month": (("word",), _per_type("word", month_class)),
@@ -174,7 +177,9 @@ def add_derived(keys: pd.DataFrame, names: Sequence[str] | None = None) -> pd.Da
         if name in keys.columns:
             continue
         if name not in DERIVED:
-            raise KeyError(f"property {name!r} is neither a column of the token table {list(keys.columns)} nor a derived property {list(DERIVED)}")
+            raise KeyError(
+                f"property {name!r} is neither a column of the token table {list(keys.columns)} nor a derived property {list(DERIVED)}"
+            )
         needs, fn = DERIVED[name]
         missing = [c for c in needs if c not in keys.columns]
         if missing:

@@ -30,7 +30,9 @@ def configure(snakemake: Any) -> logging.Logger:
     logs = list(getattr(snakemake, "log", []) or [])
     if logs:
         handlers.append(logging.FileHandler(logs[0], mode="w"))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s", handlers=handlers, force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s", handlers=handlers, force=True
+    )
     logging.captureWarnings(True)
     log = logging.getLogger(f"neurosieve.{getattr(snakemake, 'rule', 'script')}")
     sys.excepthook = _log_uncaught(log)

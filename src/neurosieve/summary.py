@@ -10,7 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .verdicts import Spread, Verdict, paired_test, paired_verdict, spread, spread_columns, unpaired_test, verdict_columns
+from .verdicts import (
+    Spread,
+    Verdict,
+    paired_test,
+    paired_verdict,
+    spread,
+    spread_columns,
+    unpaired_test,
+    verdict_columns,
+)
 
 
 @dataclass
@@ -80,7 +89,14 @@ def _at_percent(c: pd.DataFrame, pct: float) -> pd.DataFrame:
 
 
 def kept_per_instance(
-    curves: pd.DataFrame, layer: int, prop: str | None, mode: str, direction: str, pct: float, group: str = "overall", ranking: str = "lca"
+    curves: pd.DataFrame,
+    layer: int,
+    prop: str | None,
+    mode: str,
+    direction: str,
+    pct: float,
+    group: str = "overall",
+    ranking: str = "lca",
 ) -> pd.Series:
     """Probe accuracy (%) per instance keeping ``pct`` % of the neurons (top, bottom or random), random repeats averaged."""
     c = curves[(curves["layer"] == layer) & (curves["mode"] == mode) & (curves["metric"] == f"accuracy_{group}")]
@@ -102,14 +118,33 @@ def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
     if t.train_metrics:
         f1 = [m["test"]["f1"] for m in t.train_metrics]
         s = spread(f1)
-        rows.append(_row(t.name, "end task", "chunk F1 over instances (mean)", round(s.mean, 2), "word-only BiLSTM taggers: about 89-93 F1", spread=s, digits=2))
+        rows.append(
+            _row(
+                t.name,
+                "end task",
+                "chunk F1 over instances (mean)",
+                round(s.mean, 2),
+                "word-only BiLSTM taggers: about 89-93 F1",
+                spread=s,
+                digits=2,
+            )
+        )
     if t.twin_metrics is not None:
         tm = t.twin_metrics
         rows.append(_row(t.name, "end task", f"chunk F1, near-twin {t.twin}", round(tm["test"]["f1"], 2)))
         partner = next((m for m in t.train_metrics if m["seed"] == tm.get("seed")), None)
         if partner is not None and "init_weights_sha256" in tm:
-            same = tm["init_weights_sha256"] == partner.get("init_weights_sha256") and tm.get("train_subset") == partner.get("train_subset")
-            rows.append(_row(t.name, "end task", f"near-twin {t.twin} starts from seed {tm['seed']}'s initial weights and sentences", "yes" if same else "no"))
+            same = tm["init_weights_sha256"] == partner.get("init_weights_sha256") and tm.get(
+                "train_subset"
+            ) == partner.get("train_subset")
+            rows.append(
+                _row(
+                    t.name,
+                    "end task",
+                    f"near-twin {t.twin} starts from seed {tm['seed']}'s initial weights and sentences",
+                    "yes" if same else "no",
+                )
+            )
     return rows
 
 
@@ -124,23 +159,66 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
         grid = c[(c["mode"] == mode) & (c["layer"] == t.layer)]["k_percent"]
         # The grid's points nearest 10% and 20% (once each, named by their real value).
         for pct in sorted({float(grid.iloc[(grid - p).abs().argmin()]) for p in (10, 20)} if len(grid) else set()):
-            top, bottom, rnd = (kept_per_instance(c, t.layer, t.prop, mode, d, pct) for d in ("top", "bottom", "random"))
+            top, bottom, rnd = (
+                kept_per_instance(c, t.layer, t.prop, mode, d, pct) for d in ("top", "bottom", "random")
+            )
             if top.empty:
                 continue
             label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct:.0f}% kept (LCA)"
-            rows.append(_row(f, sec, f"{label}: top / bottom / random accuracy (mean ± sd over instances)", f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}", spread=spread(top), digits=1))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{label}: top / bottom / random accuracy (mean ± sd over instances)",
+                    f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}",
+                    spread=spread(top),
+                    digits=1,
+                )
+            )
             if mode == "mask":
                 # The masked probe is the one whose weights define the LCA ranking (Antverg & Belinkov's first
                 # pitfall): its gaps are shown, but verdicts come from retrained probes only.
                 gap = (top - bottom).dropna()
-                rows.append(_row(f, sec, f"{label}: top - bottom gap (points)", round(float(gap.mean()), 1), "no verdict from masking: the masked probe defines the LCA ranking; see the retrained rows", spread=spread(gap), digits=1))
+                rows.append(
+                    _row(
+                        f,
+                        sec,
+                        f"{label}: top - bottom gap (points)",
+                        round(float(gap.mean()), 1),
+                        "no verdict from masking: the masked probe defines the LCA ranking; see the retrained rows",
+                        spread=spread(gap),
+                        digits=1,
+                    )
+                )
                 continue
             pairs = pd.concat({"top": top, "bottom": bottom}, axis=1).dropna()
             v = paired_test(pairs["top"], pairs["bottom"], "greater")
-            rows.append(_row(f, sec, f"{label}: top - bottom gap (points)", round(v.effect.mean, 1), "paper: keeping the top neurons keeps more accuracy than keeping the bottom ones", v, v.effect, 1))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{label}: top - bottom gap (points)",
+                    round(v.effect.mean, 1),
+                    "paper: keeping the top neurons keeps more accuracy than keeping the bottom ones",
+                    v,
+                    v.effect,
+                    1,
+                )
+            )
             pairs = pd.concat({"top": top, "random": rnd}, axis=1).dropna()
             v = paired_test(pairs["top"], pairs["random"], "greater")
-            rows.append(_row(f, sec, f"{label}: top - random gap (points)", round(v.effect.mean, 1), "paper: the top neurons beat random ones", v, v.effect, 1))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{label}: top - random gap (points)",
+                    round(v.effect.mean, 1),
+                    "paper: the top neurons beat random ones",
+                    v,
+                    v.effect,
+                    1,
+                )
+            )
     # Retrained top 10% against the retrained probe on every neuron (same training budget), else the mask probe.
     full = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100)
     if full.empty:
@@ -149,17 +227,53 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     share = (100 * top10 / full).dropna()
     if not share.empty:
         v = paired_test(share.to_numpy(), np.full(len(share), 90.0), "greater")
-        rows.append(_row(f, sec, f"{t.prop}, layer {t.layer}, retrained, 10% kept: % of full accuracy regained", round(v.effect.mean + 90, 1), "paper: the retrained top 10% regains most (> 90%) of the accuracy", v, spread(share), 1))
-    for suffix, tokens in (("", "all tokens; confounded with OOV words, which are all open-class"), ("_in_vocab", "in-vocabulary tokens only")):
+        rows.append(
+            _row(
+                f,
+                sec,
+                f"{t.prop}, layer {t.layer}, retrained, 10% kept: % of full accuracy regained",
+                round(v.effect.mean + 90, 1),
+                "paper: the retrained top 10% regains most (> 90%) of the accuracy",
+                v,
+                spread(share),
+                1,
+            )
+        )
+    for suffix, tokens in (
+        ("", "all tokens; confounded with OOV words, which are all open-class"),
+        ("_in_vocab", "in-vocabulary tokens only"),
+    ):
         lost = {}
         for group in ("open", "closed"):
-            lost[group] = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100, group + suffix) - kept_per_instance(c, t.layer, t.prop, "retrain", "top", 10, group + suffix)
+            lost[group] = kept_per_instance(
+                c, t.layer, t.prop, "retrain", "top", 100, group + suffix
+            ) - kept_per_instance(c, t.layer, t.prop, "retrain", "top", 10, group + suffix)
             if not lost[group].dropna().empty:
-                rows.append(_row(f, sec, f"{group}-class accuracy lost keeping the top 10% (retrained; {tokens})", round(float(lost[group].mean()), 1), spread=spread(lost[group]), digits=1))
+                rows.append(
+                    _row(
+                        f,
+                        sec,
+                        f"{group}-class accuracy lost keeping the top 10% (retrained; {tokens})",
+                        round(float(lost[group].mean()), 1),
+                        spread=spread(lost[group]),
+                        digits=1,
+                    )
+                )
         pairs = pd.concat(lost, axis=1).dropna()
         if not pairs.empty:
             v = paired_test(pairs["open"], pairs["closed"], "greater")
-            rows.append(_row(f, sec, f"open minus closed-class accuracy lost, top 10% retrained (points; {tokens})", round(v.effect.mean, 1), "expected (docs/methods.md): open-class accuracy suffers more than closed-class", v, v.effect, 1))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"open minus closed-class accuracy lost, top 10% retrained (points; {tokens})",
+                    round(v.effect.mean, 1),
+                    "expected (docs/methods.md): open-class accuracy suffers more than closed-class",
+                    v,
+                    v.effect,
+                    1,
+                )
+            )
     rows += paper_gap_rows(t)
     return rows
 
@@ -175,7 +289,11 @@ def paper_gap(curves: pd.DataFrame, mode: str = "retrain", pct: float = 10, rank
         for inst, gap in (top - bottom).dropna().items():
             rows.append({"layer": layer, "property": prop, "instance": inst, "gap": gap})
     out = pd.DataFrame(rows, columns=["layer", "property", "instance", "gap"])
-    return out.groupby(["layer", "instance"]).agg(gap=("gap", "mean"), properties=("property", lambda p: ", ".join(sorted(p)))).reset_index()
+    return (
+        out.groupby(["layer", "instance"])
+        .agg(gap=("gap", "mean"), properties=("property", lambda p: ", ".join(sorted(p))))
+        .reset_index()
+    )
 
 
 def paper_gap_rows(t: FamilyTables) -> list[dict[str, Any]]:
@@ -187,14 +305,27 @@ def paper_gap_rows(t: FamilyTables) -> list[dict[str, Any]]:
     for layer, g in gaps.groupby("layer"):
         v = paired_test(g["gap"].to_numpy(), np.zeros(len(g)), "greater")
         props = g["properties"].iloc[0]
-        rows.append(_row(t.name, "ablation (probe)", f"paper's number: top-10% - bottom-10% retrained accuracy, averaged over properties ({props}), layer {layer} (points)", round(v.effect.mean, 1), PAPER_GAP, v, v.effect, 1))
+        rows.append(
+            _row(
+                t.name,
+                "ablation (probe)",
+                f"paper's number: top-10% - bottom-10% retrained accuracy, averaged over properties ({props}), layer {layer} (points)",
+                round(v.effect.mean, 1),
+                PAPER_GAP,
+                v,
+                v.effect,
+                1,
+            )
+        )
     return rows
 
 
 def _model_curves(t: FamilyTables) -> pd.DataFrame:
     if t.curves is None or "f1" not in set(t.curves["metric"]):
         return pd.DataFrame()
-    return t.curves[(t.curves["metric"] == "f1") & (t.curves["layer"] == t.layer) & t.curves["mode"].isin(list(FILL_NAME))]
+    return t.curves[
+        (t.curves["metric"] == "f1") & (t.curves["layer"] == t.layer) & t.curves["mode"].isin(list(FILL_NAME))
+    ]
 
 
 def _interior(c: pd.DataFrame) -> pd.DataFrame:
@@ -221,13 +352,46 @@ def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
         for ranking in [r for r in dict.fromkeys(m["ranking"]) if r != "none"]:
             g = m[m["ranking"] == ranking]
             half = _at_percent(pd.concat([g, rnd]), 50)
-            per = {d: half[half["direction"] == d].groupby("instance")["value"].mean() for d in ("top", "bottom", "random")}
-            rows.append(_row(t.name, sec, f"chunk F1 with {half['k_percent'].iloc[0]:.0f}% of layer {t.layer} removed by {ranking} ({fill}): top / bottom / random", f"{_pm(per['top'])} / {_pm(per['bottom'])} / {_pm(per['random'])}", spread=spread(per["top"]), digits=2))
+            per = {
+                d: half[half["direction"] == d].groupby("instance")["value"].mean() for d in ("top", "bottom", "random")
+            }
+            rows.append(
+                _row(
+                    t.name,
+                    sec,
+                    f"chunk F1 with {half['k_percent'].iloc[0]:.0f}% of layer {t.layer} removed by {ranking} ({fill}): top / bottom / random",
+                    f"{_pm(per['top'])} / {_pm(per['bottom'])} / {_pm(per['random'])}",
+                    spread=spread(per["top"]),
+                    digits=2,
+                )
+            )
             inner = _interior(pd.concat([g, rnd]))
             v = paired_verdict(inner, "direction", "top", "bottom", "less")
-            rows.append(_row(t.name, sec, f"{ranking} ({fill}): F1 after removing top minus bottom neurons, mean over the k grid", round(v.effect.mean, 2), "paper: removing top neurons hurts the end task more than removing bottom ones", v, v.effect, 2))
+            rows.append(
+                _row(
+                    t.name,
+                    sec,
+                    f"{ranking} ({fill}): F1 after removing top minus bottom neurons, mean over the k grid",
+                    round(v.effect.mean, 2),
+                    "paper: removing top neurons hurts the end task more than removing bottom ones",
+                    v,
+                    v.effect,
+                    2,
+                )
+            )
             v = paired_verdict(inner, "direction", "top", "random", "less")
-            rows.append(_row(t.name, sec, f"{ranking} ({fill}): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)", round(v.effect.mean, 2), "a useful ranking finds the neurons the model needs: top removal hurts more than random", v, v.effect, 2))
+            rows.append(
+                _row(
+                    t.name,
+                    sec,
+                    f"{ranking} ({fill}): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)",
+                    round(v.effect.mean, 2),
+                    "a useful ranking finds the neurons the model needs: top removal hurts more than random",
+                    v,
+                    v.effect,
+                    2,
+                )
+            )
     return rows
 
 
@@ -241,18 +405,46 @@ def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
         for m in CORR_METHODS:
             if m in t.scores:
                 per = t.scores.groupby("instance")[m].mean()
-                rows.append(_row(f, "correlation", f"mean {m} score, layer {t.layer} (spread over instances)", round(float(per.mean()), 3), spread=spread(per)))
+                rows.append(
+                    _row(
+                        f,
+                        "correlation",
+                        f"mean {m} score, layer {t.layer} (spread over instances)",
+                        round(float(per.mean()), 3),
+                        spread=spread(per),
+                    )
+                )
     if t.duplicate is not None and not t.duplicate.empty:
         d = t.duplicate.set_index(["method", "instance"])
         dup = t.duplicate.loc[t.duplicate["duplicated"], "instance"].iloc[0]
         if {"maxcorr", "meanmaxcorr"} <= set(t.duplicate["method"]):
             for inst in dict.fromkeys(t.duplicate["instance"]):
                 mx, mm = float(d.loc[("maxcorr", inst), "spearman"]), float(d.loc[("meanmaxcorr", inst), "spearman"])
-                role = "the copied instance (fixed by construction: MaxCorr all 1, MeanMaxCorr monotone)" if inst == dup else "another instance"
-                rows.append(_row(f, "correlation", f"exact copy of {dup} added: Spearman of {inst}'s ranking before/after, MaxCorr / MeanMaxCorr ({role})", f"{mx:.3f} / {mm:.3f}", "expected (docs/methods.md): MaxCorr is fooled by two identical instances, MeanMaxCorr is not (no test: see the near-twin rows)"))
+                role = (
+                    "the copied instance (fixed by construction: MaxCorr all 1, MeanMaxCorr monotone)"
+                    if inst == dup
+                    else "another instance"
+                )
+                rows.append(
+                    _row(
+                        f,
+                        "correlation",
+                        f"exact copy of {dup} added: Spearman of {inst}'s ranking before/after, MaxCorr / MeanMaxCorr ({role})",
+                        f"{mx:.3f} / {mm:.3f}",
+                        "expected (docs/methods.md): MaxCorr is fooled by two identical instances, MeanMaxCorr is not (no test: see the near-twin rows)",
+                    )
+                )
     if t.stability is not None and not t.stability.empty:
         for (m, k), g in t.stability.groupby(["method", "k"]):
-            rows.append(_row(f, "stability", f"{m}: share of top-{k} whose best partner is in the other instance's top-{k} (over ordered pairs)", round(float(g["share"].mean()), 3), spread=spread(g["share"])))
+            rows.append(
+                _row(
+                    f,
+                    "stability",
+                    f"{m}: share of top-{k} whose best partner is in the other instance's top-{k} (over ordered pairs)",
+                    round(float(g["share"].mean()), 3),
+                    spread=spread(g["share"]),
+                )
+            )
     return rows
 
 
@@ -274,9 +466,24 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
             for _, r in g.iterrows():
                 role = f"twinned with {t.twin}" if r["twinned"] else "not twinned"
                 over = f", top-{k} overlap {r[f'top{k}_overlap']:.2f}" if k else ""
-                rows.append(_row(f, sec, f"{m}: {r['instance']}'s ranking with vs without the twin ({role}): Spearman{', top-k overlap' if k else ''}", f"{r['spearman']:.3f}{over}"))
+                rows.append(
+                    _row(
+                        f,
+                        sec,
+                        f"{m}: {r['instance']}'s ranking with vs without the twin ({role}): Spearman{', top-k overlap' if k else ''}",
+                        f"{r['spearman']:.3f}{over}",
+                    )
+                )
             others = g[~g["twinned"]]["spearman"]
-            rows.append(_row(f, sec, f"{m}: Spearman with vs without the twin, instances not twinned", round(float(others.mean()), 3), spread=spread(others)))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{m}: Spearman with vs without the twin, instances not twinned",
+                    round(float(others.mean()), 3),
+                    spread=spread(others),
+                )
+            )
     c = _model_curves(t)
     if t.twin_curves is None or t.twin_curves.empty or c.empty:
         return rows
@@ -289,20 +496,62 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
     for mode, fill in FILL_NAME.items():
         for m in CORR_METHODS:
             a = without[(without["mode"] == mode) & (without["ranking"] == m)].set_index("instance")["predictive_value"]
-            b = with_twin[(with_twin["mode"] == mode) & (with_twin["ranking"] == m)].set_index("instance")["predictive_value"]
+            b = with_twin[(with_twin["mode"] == mode) & (with_twin["ranking"] == m)].set_index("instance")[
+                "predictive_value"
+            ]
             if a.empty or b.empty:
                 continue
-            rows.append(_row(f, sec, f"{m} ({fill}): predictive value without the twin (F1 points above random removal)", round(float(a.mean()), 2), spread=spread(a), digits=2))
-            rows.append(_row(f, sec, f"{m} ({fill}): predictive value with the twin in the family, original instances", round(float(b.drop(t.twin, errors="ignore").mean()), 2), spread=spread(b.drop(t.twin, errors="ignore")), digits=2))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{m} ({fill}): predictive value without the twin (F1 points above random removal)",
+                    round(float(a.mean()), 2),
+                    spread=spread(a),
+                    digits=2,
+                )
+            )
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{m} ({fill}): predictive value with the twin in the family, original instances",
+                    round(float(b.drop(t.twin, errors="ignore").mean()), 2),
+                    spread=spread(b.drop(t.twin, errors="ignore")),
+                    digits=2,
+                )
+            )
             if t.twin in b.index:
-                rows.append(_row(f, sec, f"{m} ({fill}): predictive value of the twin's own ranking", round(float(b[t.twin]), 2)))
+                rows.append(
+                    _row(
+                        f, sec, f"{m} ({fill}): predictive value of the twin's own ranking", round(float(b[t.twin]), 2)
+                    )
+                )
             pairs = pd.concat({"without": a, "with": b}, axis=1).dropna()
             loss = paired_test(pairs["without"], pairs["with"], "greater")
-            rows.append(_row(f, sec, f"{m} ({fill}): predictive value lost when the twin joins the family (without - with)", round(loss.effect.mean, 2), "expected (docs/methods.md): a near-identical instance fools MaxCorr, not MeanMaxCorr", loss, loss.effect, 2))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{m} ({fill}): predictive value lost when the twin joins the family (without - with)",
+                    round(loss.effect.mean, 2),
+                    "expected (docs/methods.md): a near-identical instance fools MaxCorr, not MeanMaxCorr",
+                    loss,
+                    loss.effect,
+                    2,
+                )
+            )
             useful = paired_test(b.to_numpy(), np.zeros(len(b)), "greater")
             if loss.verdict != "agrees" and useful.verdict == "agrees":
                 keeps.append(f"{m} ({fill})")
-    rows.append(_row(f, sec, "rankings that keep their predictive value with a twin (no significant loss, still above random)", ", ".join(keeps) or "none"))
+    rows.append(
+        _row(
+            f,
+            sec,
+            "rankings that keep their predictive value with a twin (no significant loss, still above random)",
+            ", ".join(keeps) or "none",
+        )
+    )
     return rows
 
 
@@ -316,7 +565,16 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
 
         agree = partner_rank_agreement(t.scores, t.pairs, [m for m in CORR_METHODS if f"rank_{m}" in t.scores])
         for m, g in agree.groupby("method", sort=False):
-            rows.append(_row(f, sec, f"{m}: Spearman between rankings on two reference instances, matched through best partners (over ordered pairs)", round(float(g["spearman"].mean()), 3), "1: the reference instance does not matter", spread=spread(g["spearman"])))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{m}: Spearman between rankings on two reference instances, matched through best partners (over ordered pairs)",
+                    round(float(g["spearman"].mean()), 3),
+                    "1: the reference instance does not matter",
+                    spread=spread(g["spearman"]),
+                )
+            )
     c = _model_curves(t)
     if c.empty:
         return rows
@@ -325,18 +583,43 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
         p = pv[pv["mode"] == mode]
         for m, g in p.groupby("ranking", sort=False):
             per = ", ".join(f"{i} {v:.2f}" for i, v in zip(g["instance"], g["predictive_value"]))
-            rows.append(_row(f, sec, f"{m} ({fill}): predictive value per reference instance ({per})", round(float(g["predictive_value"].mean()), 2), spread=spread(g["predictive_value"]), digits=2))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{m} ({fill}): predictive value per reference instance ({per})",
+                    round(float(g["predictive_value"].mean()), 2),
+                    spread=spread(g["predictive_value"]),
+                    digits=2,
+                )
+            )
         wide = p.pivot_table(index="instance", columns="ranking", values="predictive_value")
         if {"maxcorr", "meanmaxcorr"} <= set(wide.columns):
             pairs = wide[["meanmaxcorr", "maxcorr"]].dropna()
             v = paired_test(pairs["meanmaxcorr"], pairs["maxcorr"], "greater")
-            rows.append(_row(f, sec, f"MeanMaxCorr minus MaxCorr predictive value ({fill})", round(v.effect.mean, 2), "expected (docs/methods.md): MeanMaxCorr is the better ranking", v, v.effect, 2))
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"MeanMaxCorr minus MaxCorr predictive value ({fill})",
+                    round(v.effect.mean, 2),
+                    "expected (docs/methods.md): MeanMaxCorr is the better ranking",
+                    v,
+                    v.effect,
+                    2,
+                )
+            )
     return rows
 
 
 def _metric(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> pd.DataFrame:
     """The rows of one probing metric (all instances)."""
-    return probing[(probing["metric"] == metric) & (probing["group"] == group) & (probing["property"] == prop) & (probing["layer"] == layer)]
+    return probing[
+        (probing["metric"] == metric)
+        & (probing["group"] == group)
+        & (probing["property"] == prop)
+        & (probing["layer"] == layer)
+    ]
 
 
 def _mean_metric(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> float:
@@ -363,7 +646,9 @@ def _pct(v: float) -> str:
     return "n/a" if np.isnan(v) else f"{v:.1f}"
 
 
-def probing_rows(family: str, probing: pd.DataFrame, train_metrics: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+def probing_rows(
+    family: str, probing: pd.DataFrame, train_metrics: Sequence[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
     """Probing rows: every probe accuracy beside what it must be compared with, each verdict naming its comparison.
 
     Per (property, layer), means over instances: the probe against the per-word
@@ -376,71 +661,164 @@ def probing_rows(family: str, probing: pd.DataFrame, train_metrics: Sequence[Map
     """
     rows: list[dict[str, Any]] = []
     acc = probing[(probing["metric"] == "accuracy") & (probing["group"] == "overall")]
-    for (prop, layer), g in acc.groupby(["property", "layer"]):
+    for prop, layer in acc.groupby(["property", "layer"]).groups:
         m = lambda metric, group="overall": _mean_metric(probing, metric, group, prop, layer)  # noqa: E731
         where = f"{prop}, layer {layer}"
         probe, majority, untrained = m("accuracy"), m("majority_baseline"), m("untrained_accuracy")
         rows.append(_row(family, "probing", f"{where}: probe accuracy (mean over instances)", round(probe, 2)))
-        rows.append(_row(family, "probing", f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)", f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}"))
+        rows.append(
+            _row(
+                family,
+                "probing",
+                f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)",
+                f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}",
+            )
+        )
         each = lambda metric, group="overall": _by_instance(probing, metric, group, prop, layer)  # noqa: E731
         v = _paired(each("accuracy"), each("majority_baseline"))
         if v is not None:
-            rows.append(_row(family, "probing", f"{where}: probe minus per-word majority baseline (points)", round(v.effect.mean, 2), "the property is encoded beyond a word-identity lookup only if the probe beats the per-word majority tagger on the same test tokens", v, v.effect, 2))
+            rows.append(
+                _row(
+                    family,
+                    "probing",
+                    f"{where}: probe minus per-word majority baseline (points)",
+                    round(v.effect.mean, 2),
+                    "the property is encoded beyond a word-identity lookup only if the probe beats the per-word majority tagger on the same test tokens",
+                    v,
+                    v.effect,
+                    2,
+                )
+            )
         v = _paired(each("accuracy"), each("untrained_accuracy"))
         if v is not None:
-            rows.append(_row(family, "probing", f"{where}: probe minus untrained-model probe (points)", round(v.effect.mean, 2), "learned, not just the input: the trained model's probe beats the same probe on the same architecture at random init", v, v.effect, 2))
+            rows.append(
+                _row(
+                    family,
+                    "probing",
+                    f"{where}: probe minus untrained-model probe (points)",
+                    round(v.effect.mean, 2),
+                    "learned, not just the input: the trained model's probe beats the same probe on the same architecture at random init",
+                    v,
+                    v.effect,
+                    2,
+                )
+            )
         sel, u_sel = m("selectivity"), m("untrained_selectivity")
         v = _paired(each("selectivity"), each("untrained_selectivity"))
-        rows.append(_row(
-            family, "probing", f"{where}: selectivity (vs control task keyed on the model's input) / untrained model's",
-            f"{_pct(sel)} / {_pct(u_sel)}",
-            "Hewitt & Liang: the trained model's probe is more selective than the untrained model's" if v is not None else "",
-            v, spread(each("selectivity")), 2,
-        ))
+        rows.append(
+            _row(
+                family,
+                "probing",
+                f"{where}: selectivity (vs control task keyed on the model's input) / untrained model's",
+                f"{_pct(sel)} / {_pct(u_sel)}",
+                "Hewitt & Liang: the trained model's probe is more selective than the untrained model's"
+                if v is not None
+                else "",
+                v,
+                spread(each("selectivity")),
+                2,
+            )
+        )
         iv, oov, share = m("accuracy", "in_vocab"), m("accuracy", "oov"), m("oov_share")
         if not np.isnan(iv):
             unk_oov = m("unk_trained_accuracy", "oov")
-            rows.append(_row(family, "probing", f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%)", f"{_pct(iv)} / {_pct(oov)}"))
+            rows.append(
+                _row(
+                    family,
+                    "probing",
+                    f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%)",
+                    f"{_pct(iv)} / {_pct(oov)}",
+                )
+            )
             if not np.isnan(unk_oov):
                 gap = each("accuracy", "in_vocab") - each("accuracy", "oov")
                 unk_gap = each("unk_trained_accuracy", "in_vocab") - each("unk_trained_accuracy", "oov")
-                rows.append(_row(
-                    family, "probing", f"{where}: OOV gap (in-vocab minus OOV accuracy), probe trained without / with <unk> inputs",
-                    f"{_pct(iv - oov)} / {_pct(m('unk_trained_accuracy', 'in_vocab') - unk_oov)}",
-                    "showing the probe <unk> during training narrows the OOV gap", _paired(gap, unk_gap), spread(gap - unk_gap), 2,
-                ))
+                rows.append(
+                    _row(
+                        family,
+                        "probing",
+                        f"{where}: OOV gap (in-vocab minus OOV accuracy), probe trained without / with <unk> inputs",
+                        f"{_pct(iv - oov)} / {_pct(m('unk_trained_accuracy', 'in_vocab') - unk_oov)}",
+                        "showing the probe <unk> during training narrows the OOV gap",
+                        _paired(gap, unk_gap),
+                        spread(gap - unk_gap),
+                        2,
+                    )
+                )
             if prop == "pos":
-                rows.append(_row(family, "probing", f"{where}: open / closed class accuracy, all tokens | in-vocabulary tokens", f"{_pct(m('accuracy', 'open'))} / {_pct(m('accuracy', 'closed'))} | {_pct(m('accuracy', 'open_in_vocab'))} / {_pct(m('accuracy', 'closed_in_vocab'))}", "unknown words are all open-class: compare open vs closed on in-vocabulary tokens"))
+                rows.append(
+                    _row(
+                        family,
+                        "probing",
+                        f"{where}: open / closed class accuracy, all tokens | in-vocabulary tokens",
+                        f"{_pct(m('accuracy', 'open'))} / {_pct(m('accuracy', 'closed'))} | {_pct(m('accuracy', 'open_in_vocab'))} / {_pct(m('accuracy', 'closed_in_vocab'))}",
+                        "unknown words are all open-class: compare open vs closed on in-vocabulary tokens",
+                    )
+                )
         l1 = probing[(probing["metric"] == "l1") & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
         l2 = probing[(probing["metric"] == "l2") & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
         if len(l1) and len(l2):
             a, b = float(l1.iloc[0]), float(l2.iloc[0])
             note = " (unregularised: no penalised pair was within tolerance)" if a == 0 and b == 0 else ""
             paper = m("paper_default_accuracy")
-            top_sel, top_paper = m("top10pct_retrain_accuracy", "selected"), m("top10pct_retrain_accuracy", "paper_default")
-            rows.append(_row(family, "probing", f"{where}: chosen (l1, l2) = ({a:g}, {b:g}){note} vs paper default (1e-05, 1e-05): accuracy", f"{_pct(probe)} / {_pct(paper)}"))
-            rows.append(_row(family, "probing", f"{where}: retrained top-10% LCA neurons, chosen vs paper-default lambdas (accuracy)", f"{_pct(top_sel)} / {_pct(top_paper)}"))
+            top_sel, top_paper = (
+                m("top10pct_retrain_accuracy", "selected"),
+                m("top10pct_retrain_accuracy", "paper_default"),
+            )
+            rows.append(
+                _row(
+                    family,
+                    "probing",
+                    f"{where}: chosen (l1, l2) = ({a:g}, {b:g}){note} vs paper default (1e-05, 1e-05): accuracy",
+                    f"{_pct(probe)} / {_pct(paper)}",
+                )
+            )
+            rows.append(
+                _row(
+                    family,
+                    "probing",
+                    f"{where}: retrained top-10% LCA neurons, chosen vs paper-default lambdas (accuracy)",
+                    f"{_pct(top_sel)} / {_pct(top_paper)}",
+                )
+            )
     for tm in train_metrics:
         dims = tm.get("layer_dims") or []
         top = len(dims) - 1
-        probe = _mean_metric(probing[probing["instance"] == f"seed{tm['seed']}"], "accuracy", "overall", "chunk", top) if "instance" in probing else float("nan")
+        probe = (
+            _mean_metric(probing[probing["instance"] == f"seed{tm['seed']}"], "accuracy", "overall", "chunk", top)
+            if "instance" in probing
+            else float("nan")
+        )
         tagger = float(tm["test"].get("token_accuracy", float("nan")))
         if top >= 1 and not np.isnan(probe):
-            rows.append(_row(
-                family, "probing", f"chunk probe on layer {top} (the tagger head's input) / tagger's own token accuracy, seed {tm['seed']}",
-                f"{probe:.2f} / {tagger:.2f}", "same capacity as the tagger's linear head: within 1 point", bool(abs(probe - tagger) <= 1.0),
-            ))
+            rows.append(
+                _row(
+                    family,
+                    "probing",
+                    f"chunk probe on layer {top} (the tagger head's input) / tagger's own token accuracy, seed {tm['seed']}",
+                    f"{probe:.2f} / {tagger:.2f}",
+                    "same capacity as the tagger's linear head: within 1 point",
+                    bool(abs(probe - tagger) <= 1.0),
+                )
+            )
     return rows
 
 
-def ranking_comparison_rows(family: str, curves: pd.DataFrame, layer: int, prop: str, pct: float = 10) -> list[dict[str, Any]]:
+def ranking_comparison_rows(
+    family: str, curves: pd.DataFrame, layer: int, prop: str, pct: float = 10
+) -> list[dict[str, Any]]:
     """Ranking against ranking, from retraining curves only (never from masking, which favours LCA's own probe).
 
     For each ranking, the accuracy of a probe retrained on its top ``pct``% of
     neurons against retrained probes on random selections of the same size,
     paired by instance.
     """
-    c = curves[(curves["layer"] == layer) & (curves["property"] == prop) & (curves["mode"] == "retrain") & (curves["metric"] == "accuracy_overall")]
+    c = curves[
+        (curves["layer"] == layer)
+        & (curves["property"] == prop)
+        & (curves["mode"] == "retrain")
+        & (curves["metric"] == "accuracy_overall")
+    ]
     if c.empty:
         return []
     rnd = kept_per_instance(c, layer, prop, "retrain", "random", pct)
@@ -448,10 +826,18 @@ def ranking_comparison_rows(family: str, curves: pd.DataFrame, layer: int, prop:
     for ranking in sorted(set(c.loc[c["direction"] == "top", "ranking"])):
         top = kept_per_instance(c, layer, prop, "retrain", "top", pct, ranking=ranking)
         v = _paired(top, rnd)
-        rows.append(_row(
-            family, "ablation (probe)", f"{prop}, layer {layer}: retrained on the top {pct:g}% by {ranking} / on random {pct:g}% (accuracy, mean over instances)",
-            f"{_pm(top)} / {_pm(rnd)}", "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)", v, spread(top), 1,
-        ))
+        rows.append(
+            _row(
+                family,
+                "ablation (probe)",
+                f"{prop}, layer {layer}: retrained on the top {pct:g}% by {ranking} / on random {pct:g}% (accuracy, mean over instances)",
+                f"{_pm(top)} / {_pm(rnd)}",
+                "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)",
+                v,
+                spread(top),
+                1,
+            )
+        )
     return rows
 
 
@@ -460,7 +846,15 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     f = t.name
     for m in t.train_metrics:
-        rows.append(_row(f, "end task", f"chunk F1, seed {m['seed']}", round(m["test"]["f1"], 2), "word-only BiLSTM taggers: about 89-93 F1"))
+        rows.append(
+            _row(
+                f,
+                "end task",
+                f"chunk F1, seed {m['seed']}",
+                round(m["test"]["f1"], 2),
+                "word-only BiLSTM taggers: about 89-93 F1",
+            )
+        )
     rows += end_task_rows(t)
     if t.probing is not None:
         rows.extend(probing_rows(f, t.probing, t.train_metrics))
@@ -472,7 +866,16 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
         open_n = lab[lab["open_class"].astype(bool)]["neurons_needed"].to_numpy(float)
         closed_n = lab[~lab["open_class"].astype(bool)]["neurons_needed"].to_numpy(float)
         v = unpaired_test(open_n, closed_n, "greater")  # labels, not instances, are the units here
-        rows.append(_row(f, "distributedness", f"median neurons needed per label (open / closed class), layer {t.layer}, {t.prop}", f"{np.median(open_n):.0f} / {np.median(closed_n):.0f}", "paper: closed-class labels need few neurons, open-class many", v))
+        rows.append(
+            _row(
+                f,
+                "distributedness",
+                f"median neurons needed per label (open / closed class), layer {t.layer}, {t.prop}",
+                f"{np.median(open_n):.0f} / {np.median(closed_n):.0f}",
+                "paper: closed-class labels need few neurons, open-class many",
+                v,
+            )
+        )
     rows += model_ablation_rows(t)
     rows += correlation_rows(t)
     rows += twin_rows(t)
@@ -484,7 +887,9 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     return rows
 
 
-def neuron_summary(family: str, neurons: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr")) -> list[dict[str, Any]]:
+def neuron_summary(
+    family: str, neurons: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr")
+) -> list[dict[str, Any]]:
     """What the top neurons of each correlation ranking respond to: their most associated properties, counted
     (a property's labels pooled; continuous position and its bins count as position)."""
     rows = []
@@ -498,7 +903,15 @@ def neuron_summary(family: str, neurons: pd.DataFrame, rankings: Sequence[str] =
         first = g.sort_values("rank").iloc[0]
         label = f"={first['label']}" if first["label"] else ""
         quantity = f"top {len(g)} {ranking} neurons ({first['instance']}, layer {first['layer']}): most associated property (|r|), counted"
-        rows.append(_row(family, "CCA vs LCA", quantity, f"{listed}; #1 neuron {first['neuron']}: {first['property']}{label} (r={first['r']:+.2f}; {first['top_words']})", CCA_LCA_FINDING))
+        rows.append(
+            _row(
+                family,
+                "CCA vs LCA",
+                quantity,
+                f"{listed}; #1 neuron {first['neuron']}: {first['property']}{label} (r={first['r']:+.2f}; {first['top_words']})",
+                CCA_LCA_FINDING,
+            )
+        )
     return rows
 
 
@@ -506,7 +919,9 @@ CCA_LCA_FINDING = "paper: position neurons are top in both CCA and LCA; the othe
 POSITION_PROPERTIES = ("position_bin", "end_distance_bin", "sentence_final")
 
 
-def overlap_summary(family: str, overlap: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr"), alpha: float = 0.05) -> list[dict[str, Any]]:
+def overlap_summary(
+    family: str, overlap: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr"), alpha: float = 0.05
+) -> list[dict[str, Any]]:
     """CCA against LCA, per layer: each property's top-k overlap with the top MaxCorr neurons (share, chance,
     median permutation p, instances significant; verdict: share above chance, paired over instances), and which
     properties the top CCA neurons belong to (verdict: the position property's share above chance)."""
@@ -527,18 +942,35 @@ def overlap_summary(family: str, overlap: pd.DataFrame, rankings: Sequence[str] 
             agree = property_agreement(table, ranking, k, alpha)
             if ranking == rankings[0]:
                 for r in agree.itertuples(index=False):
-                    rows.append(_row(
-                        family, "CCA vs LCA",
-                        f"layer {layer}: share of the top-{k} {ranking} neurons among the top-{k} LCA neurons of {r.property}",
-                        f"{r.share:.2f} (chance {r.chance_share:.2f}, median permutation p {r.median_p:.2g}, p < {alpha} in {r.significant}/{r.instances} instances)",
-                        "overlap above chance (k/D)", above_chance(r.property),
-                        spread=spread(at_k.loc[at_k["property"] == r.property, "share"].to_numpy()), digits=2,
-                    ))
+                    rows.append(
+                        _row(
+                            family,
+                            "CCA vs LCA",
+                            f"layer {layer}: share of the top-{k} {ranking} neurons among the top-{k} LCA neurons of {r.property}",
+                            f"{r.share:.2f} (chance {r.chance_share:.2f}, median permutation p {r.median_p:.2g}, p < {alpha} in {r.significant}/{r.instances} instances)",
+                            "overlap above chance (k/D)",
+                            above_chance(r.property),
+                            spread=spread(at_k.loc[at_k["property"] == r.property, "share"].to_numpy()),
+                            digits=2,
+                        )
+                    )
             belongs = agree[agree["significant"] > agree["instances"] / 2]
-            listed = ", ".join(f"{r.property} (×{r.ratio:.1f})" for r in belongs.itertuples(index=False)) or "none above chance"
+            listed = (
+                ", ".join(f"{r.property} (×{r.ratio:.1f})" for r in belongs.itertuples(index=False))
+                or "none above chance"
+            )
             position = [p for p in agree["property"] if p in POSITION_PROPERTIES]
             verdict = above_chance(position[0]) if position else None
-            rows.append(_row(family, "CCA vs LCA", f"layer {layer}: properties the top-{k} {ranking} neurons belong to (permutation p < {alpha} in most instances, by ratio to chance)", listed, CCA_LCA_FINDING, verdict))
+            rows.append(
+                _row(
+                    family,
+                    "CCA vs LCA",
+                    f"layer {layer}: properties the top-{k} {ranking} neurons belong to (permutation p < {alpha} in most instances, by ratio to chance)",
+                    listed,
+                    CCA_LCA_FINDING,
+                    verdict,
+                )
+            )
     return rows
 
 
@@ -563,7 +995,9 @@ def to_html(table: pd.DataFrame, title: str = "neurosieve summary") -> str:
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
 
 
-def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: str, html_path: str | None = None) -> pd.DataFrame:
+def run_summary(
+    families: Sequence[Mapping[str, Any]], md_path: str, csv_path: str, html_path: str | None = None
+) -> pd.DataFrame:
     """Read each family's tables and write the summary as Markdown and CSV, and as HTML for the report (workflow edge)."""
     from .io import atomic_path
 
@@ -587,8 +1021,12 @@ def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: s
             twin=fam.get("twin"),
             twin_metrics=json.loads(open(fam["twin_metrics"]).read()) if fam.get("twin_metrics") else None,
             twin_change=read(fam.get("twin_change")),
-            twin_curves=pd.concat([pd.read_parquet(p) for p in fam["twin_curves"]], ignore_index=True) if fam.get("twin_curves") else None,
-            overlap=pd.concat([pd.read_parquet(p) for p in fam["overlap"]], ignore_index=True) if fam.get("overlap") else None,
+            twin_curves=pd.concat([pd.read_parquet(p) for p in fam["twin_curves"]], ignore_index=True)
+            if fam.get("twin_curves")
+            else None,
+            overlap=pd.concat([pd.read_parquet(p) for p in fam["overlap"]], ignore_index=True)
+            if fam.get("overlap")
+            else None,
             neurons=read(fam.get("neurons")),
         )
         rows.extend(family_summary(t))
@@ -601,5 +1039,3 @@ def run_summary(families: Sequence[Mapping[str, Any]], md_path: str, csv_path: s
         with atomic_path(html_path) as tmp:
             tmp.write_text(to_html(table))
     return table
-
-

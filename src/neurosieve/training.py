@@ -49,12 +49,14 @@ class Batch:
     lengths: torch.Tensor
     labels: torch.Tensor | None
 
-    def to(self, device: torch.device) -> "Batch":
+    def to(self, device: torch.device) -> Batch:
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
         return Batch(self.index, move(self.words), move(self.shapes), self.lengths, move(self.labels))
 
 
-def make_batch(index: np.ndarray, encoded: Sequence[tuple[list[int], list[int]]], labels: Sequence[list[int]] | None) -> Batch:
+def make_batch(
+    index: np.ndarray, encoded: Sequence[tuple[list[int], list[int]]], labels: Sequence[list[int]] | None
+) -> Batch:
     """Pad the sentences ``index`` picks into tensors (labels padded with -100, which the loss ignores)."""
     lengths = torch.tensor([len(encoded[i][0]) for i in index])
     n, t = len(index), int(lengths.max())
@@ -84,7 +86,9 @@ class PaddedCorpus:
     lengths: np.ndarray
 
     @classmethod
-    def build(cls, encoded: Sequence[tuple[list[int], list[int]]], labels: Sequence[list[int]] | None = None) -> "PaddedCorpus":
+    def build(
+        cls, encoded: Sequence[tuple[list[int], list[int]]], labels: Sequence[list[int]] | None = None
+    ) -> PaddedCorpus:
         lengths = np.array([len(w) for w, _ in encoded], dtype=np.int64)
         width = int(lengths.max(initial=1))
         words = np.zeros((len(encoded), width), dtype=np.int64)
@@ -107,9 +111,13 @@ class PaddedCorpus:
         return Batch(index, words, torch.from_numpy(self.shapes[index, :t]), torch.from_numpy(lengths), tags)
 
 
-def make_optimizer(model: nn.Module, train_params: Mapping[str, Any], steps_per_epoch: int) -> tuple[torch.optim.Optimizer, Any]:
+def make_optimizer(
+    model: nn.Module, train_params: Mapping[str, Any], steps_per_epoch: int
+) -> tuple[torch.optim.Optimizer, Any]:
     """Adam with the configured rate and weight decay, and the linear decay schedule (or None) over all steps."""
-    opt = torch.optim.Adam(model.parameters(), lr=train_params["lr"], weight_decay=train_params.get("weight_decay", 0.0))
+    opt = torch.optim.Adam(
+        model.parameters(), lr=train_params["lr"], weight_decay=train_params.get("weight_decay", 0.0)
+    )
     if train_params.get("lr_decay", "linear") != "linear":
         return opt, None
     total_steps = int(train_params["epochs"]) * steps_per_epoch
@@ -156,7 +164,9 @@ def train_epoch(
     return float(total) / count
 
 
-def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:
+def length_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None
+) -> Iterator[np.ndarray]:
     """Sentence indices in batches of similar length: shuffled in pools when ``rng`` is given, else sorted."""
     if rng is None:
         order = np.argsort(-lengths, kind="stable")
@@ -270,12 +280,16 @@ def train_tagger(
     mp = dict(model_params)
     min_freq = mp.pop("min_word_freq", 1)
     vocab = Vocab.build(train_sents, label_set(train_tokens["chunk"], test_tokens["chunk"]), min_freq)
-    model = build_model(TaggerConfig(kind=kind, vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)).to(dev)
+    model = build_model(TaggerConfig(kind=kind, vocab_size=len(vocab.words), num_labels=len(vocab.labels), **mp)).to(
+        dev
+    )
     init_sha = weights_sha256(model)
     torch.manual_seed(order_seed)  # from here on the order seed drives dropout
     epochs = int(train_params["epochs"])
     opt, sched = make_optimizer(model, train_params, -(-len(train_sents) // int(train_params["batch_size"])))
-    corpus = PaddedCorpus.build([vocab.encode_words(s) for s in train_sents], [vocab.encode_labels(t, "train chunk tags") for t in train_tags])
+    corpus = PaddedCorpus.build(
+        [vocab.encode_words(s) for s in train_sents], [vocab.encode_labels(t, "train chunk tags") for t in train_tags]
+    )
     rng = np.random.default_rng(order_seed)
     word_dropout = float(train_params.get("word_dropout", 0.0))
     gen = torch.Generator().manual_seed(order_seed)
@@ -330,7 +344,14 @@ def run_training(
     from .models import save_model
 
     model, vocab, metrics = train_tagger(
-        read_tokens(train_path), read_tokens(test_path), kind, seed, model_params, train_params, subset, device,
+        read_tokens(train_path),
+        read_tokens(test_path),
+        kind,
+        seed,
+        model_params,
+        train_params,
+        subset,
+        device,
         order_seed=order_seed,
     )
     save_model(model, vocab, model_dir, {"seed": seed, "order_seed": metrics["order_seed"], "metrics": metrics["test"]})
