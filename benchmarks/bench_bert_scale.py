@@ -55,8 +55,8 @@ def stage_baseline(threads: int) -> dict[str, Any]:
     import torch
     import transformers  # noqa: F401
 
-    import neurosieve.correlation  # noqa: F401
-    import neurosieve.probing  # noqa: F401
+    import neurosieve.analysis.correlation  # noqa: F401
+    import neurosieve.analysis.probing  # noqa: F401
 
     torch.set_num_threads(threads)
     return {"peak_mb": _peak_mb()}
@@ -67,7 +67,7 @@ def stage_model(directory: str) -> dict[str, Any]:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from neurosieve.pretrained import resolve_model_spec
+    from neurosieve.models.pretrained import resolve_model_spec
 
     torch.manual_seed(0)
     BertModel(BertConfig()).save_pretrained(directory)  # BertConfig() is bert-base: 12 x 768, 30522 pieces
@@ -80,7 +80,7 @@ def stage_extraction(
 ) -> dict[str, Any]:
     import torch
 
-    from neurosieve.pretrained import dump_pretrained_activations
+    from neurosieve.stages.activations import dump_pretrained_activations
 
     torch.set_num_threads(threads)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -101,7 +101,7 @@ def stage_instances(source: str, directory: str, n: int, tag: str) -> dict[str, 
     import numpy as np
     import pandas as pd
 
-    from neurosieve.activations import activation_layers, read_keys, read_layer, write_activations
+    from neurosieve.store.activations import activation_layers, read_keys, read_layer, write_activations
 
     keys = read_keys(source)
     layers = [read_layer(source, name) for name in activation_layers(source)]
@@ -127,7 +127,7 @@ def stage_instances(source: str, directory: str, n: int, tag: str) -> dict[str, 
 def stage_correlation(paths: list[str], layer: int, out_dir: str, threads: int) -> dict[str, Any]:
     import torch
 
-    from neurosieve.correlation import run_correlation
+    from neurosieve.stages.correlation import run_correlation
 
     torch.set_num_threads(threads)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -140,8 +140,8 @@ def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fracti
     """Random one-layer activations (768 wide) over a fraction of the train split and the test split, real keys."""
     import numpy as np
 
-    from neurosieve.activations import write_activations
-    from neurosieve.data import first_sentences, read_tokens
+    from neurosieve.store.activations import write_activations
+    from neurosieve.store.corpus import first_sentences, read_tokens
 
     out = {}
     for split, path, frac in (("train", train_tokens, fraction), ("test", test_tokens, 1.0)):
@@ -166,7 +166,7 @@ def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fracti
 def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
     import torch
 
-    from neurosieve.probing import run_probing
+    from neurosieve.stages.probing import run_probing
 
     torch.set_num_threads(threads)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -218,8 +218,8 @@ def main() -> None:
         ap.error("give --conll or set NEUROSIEVE_CONLL_DIR")
     import torch
 
-    from neurosieve.data import first_sentences, parse_conll, token_table_to_arrow
-    from neurosieve.io import write_parquet
+    from neurosieve.store.corpus import first_sentences, parse_conll, token_table_to_arrow
+    from neurosieve.store.io import write_parquet
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     with tempfile.TemporaryDirectory() as tmp:

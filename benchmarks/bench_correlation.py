@@ -21,7 +21,7 @@ import tracemalloc
 import numpy as np
 import torch
 
-from neurosieve.correlation import correlate_instances, standardize
+from neurosieve.analysis.correlation import correlate_instances, standardize
 
 
 def sync(device: str | None) -> None:

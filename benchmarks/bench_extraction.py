@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurosieve.data import parse_conll, sentences
-from neurosieve.pretrained import load_pretrained, pretrained_extractor
+from neurosieve.models.pretrained import load_pretrained, pretrained_extractor
+from neurosieve.store.corpus import parse_conll, sentences
 
 
 def sync(device: torch.device) -> None:

@@ -29,15 +29,15 @@ import torch
 import yaml
 
 from neurosieve.config import load_schema, validate_config
-from neurosieve.data import first_sentences, parse_conll, sentences
-from neurosieve.finetuning import Windowing, finetune_tagger, predict_finetuned
+from neurosieve.models.finetuning import Windowing, finetune_tagger, predict_finetuned
+from neurosieve.store.corpus import first_sentences, parse_conll, sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def model_ablation_evaluations(abl: dict, width: int) -> int:
     """Distinct removals a model-ablation job scores (identical removals are scored once)."""
-    from neurosieve.ablation import k_grid
+    from neurosieve.analysis.ablation import k_grid
 
     ks = k_grid(width, abl["model"]["remove_percent"])
     inner = [k for k in ks if 0 < k < width]

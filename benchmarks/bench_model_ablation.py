@@ -22,11 +22,11 @@ import numpy as np
 import torch
 import yaml
 
-from neurosieve.ablation import k_grid
-from neurosieve.data import label_set, parse_conll, sentences
-from neurosieve.layer_cache import LayerCache
-from neurosieve.models import TaggerConfig, Vocab, build_model
-from neurosieve.training import evaluate
+from neurosieve.analysis.ablation import k_grid
+from neurosieve.models.layer_cache import LayerCache
+from neurosieve.models.taggers import TaggerConfig, Vocab, build_model
+from neurosieve.models.training import evaluate
+from neurosieve.store.corpus import label_set, parse_conll, sentences
 
 
 def main() -> None:

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from bench_probing import default_budget
-from neurosieve.ablation import _each_selection, k_grid, probe_ablation
-from neurosieve.probing import ElasticNetProbe, grouped_accuracy
+from neurosieve.analysis.ablation import _each_selection, k_grid, probe_ablation
+from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probing import grouped_accuracy
 
 RANKINGS = ("lca", "probeless", "maxcorr", "meanmaxcorr", "mincorr")
 

@@ -38,7 +38,7 @@ def child(args: argparse.Namespace) -> None:
     import pandas as pd
     import torch
 
-    from neurosieve.probing import run_probing
+    from neurosieve.stages.probing import run_probing
 
     imported = time.perf_counter() - start
     torch.set_num_threads(1)  # as the probe rule's threads: 1

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurosieve.activations import read_keys, read_layer
+from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.config import load_schema, validate_config
-from neurosieve.probing import ElasticNetProbe
+from neurosieve.store.activations import read_keys, read_layer
 
 ROOT = Path(__file__).resolve().parents[1]
 

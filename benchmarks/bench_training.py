@@ -1,12 +1,12 @@
 """Benchmark: training near the hardware, and training's determinism.
 
-1. One training epoch (neurosieve.training.train_epoch: batching, embeddings, dropout, loss, Adam,
+1. One training epoch (neurosieve.models.training.train_epoch: batching, embeddings, dropout, loss, Adam,
    clipping, schedule) against a bare forward + backward of the same nn.LSTM stack on the same
    batches (inputs embedded beforehand, no optimiser), in one process, alternately --runs times
    (goal: epoch / bare <= 1.5 on CPU with the job's threads). The bare stack runs twice: on the
    packed batches (what the model did before) and on the padded batches (torch's fused oneDNN
    path, the fastest the hardware offers; the model now runs that path exactly, see
-   neurosieve.models.padded_bilstm). --sentences takes the first N training sentences (all by default).
+   neurosieve.models.taggers.padded_bilstm). --sentences takes the first N training sentences (all by default).
 2. With --repeats R > 0: train one (family, seed) of a config R times on the chosen device: wall
    time, test F1, and whether the runs agree exactly; then dump its test activations, reload the
    model and dump again.
@@ -29,10 +29,18 @@ import torch
 import yaml
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from neurosieve.activations import activation_layers, read_layer, tagger_extractor, write_activations
-from neurosieve.data import first_sentences, label_set, parse_conll, sentences
-from neurosieve.models import TaggerConfig, Vocab, build_model, load_model, save_model
-from neurosieve.training import PaddedCorpus, length_batches, make_optimizer, pick_device, train_epoch, train_tagger
+from neurosieve.models.extract import tagger_extractor
+from neurosieve.models.taggers import TaggerConfig, Vocab, build_model, load_model, save_model
+from neurosieve.models.training import (
+    PaddedCorpus,
+    length_batches,
+    make_optimizer,
+    pick_device,
+    train_epoch,
+    train_tagger,
+)
+from neurosieve.store.activations import activation_layers, read_layer, write_activations
+from neurosieve.store.corpus import first_sentences, label_set, parse_conll, sentences
 
 DEFAULT_TRAIN = {"epochs": 8, "batch_size": 32, "lr": 0.002, "clip": 5.0, "word_dropout": 0.05}
 

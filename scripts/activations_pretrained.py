@@ -1,7 +1,7 @@
 """Dump every hidden state of a pretrained encoder, pooled per word, over one split."""
 
-from neurosieve.pretrained import dump_pretrained_activations
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.activations import dump_pretrained_activations
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

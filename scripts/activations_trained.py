@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from neurosieve.activations import dump_tagger_activations
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.activations import dump_tagger_activations
 
 configure(snakemake)  # noqa: F821
 dump_tagger_activations(

@@ -1,7 +1,7 @@
 """Cross-model correlation of one layer of a family (or of a cross-family group)."""
 
-from neurosieve.correlation import run_correlation
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.correlation import run_correlation
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

@@ -1,7 +1,7 @@
 """Describe the top neurons of one (family, instance, layer): most associated property label, its r, top words."""
 
-from neurosieve.describe import run_describe
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.describe import run_describe
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

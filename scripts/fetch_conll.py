@@ -6,8 +6,8 @@ from the config on purpose: moving the data or changing a timeout must not rerun
 workflow, and the checksum guarantees the same bytes either way.
 """
 
-from neurosieve.data import fetch_split, resolve_source
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.store.corpus import fetch_split, resolve_source
 
 configure(snakemake)  # noqa: F821 (snakemake is injected by the script directive)
 split = snakemake.wildcards.split  # noqa: F821

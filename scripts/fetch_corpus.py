@@ -1,7 +1,7 @@
 """Obtain one split of a user's column-format corpus (path or URL) and verify its checksum."""
 
-from neurosieve.data import fetch_corpus_file
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.store.corpus import fetch_corpus_file
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

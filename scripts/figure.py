@@ -1,7 +1,7 @@
 """Render one figure of the report (PNG and SVG) from the workflow's tables."""
 
-from neurosieve.figures import render
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.report.figures import render
 
 configure(snakemake)  # noqa: F821
 inputs = {k: (list(v) if not isinstance(v, str) else v) for k, v in snakemake.input.items()}  # noqa: F821

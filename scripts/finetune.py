@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from neurosieve.finetuning import run_finetuning
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.training import run_finetuning
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from neurosieve.ablation import run_model_ablation
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.ablation import run_model_ablation
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

@@ -1,7 +1,7 @@
 """CCA against LCA for one (family, layer): top-k overlap of correlation rankings with each property's LCA ordering."""
 
-from neurosieve.overlap import run_overlap
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.overlap import run_overlap
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

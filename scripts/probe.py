@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from neurosieve.probing import run_probing
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.probing import run_probing
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

@@ -1,7 +1,7 @@
 """All-layer LCA for one (instance, property): one probe on every layer concatenated, one ordering over the model."""
 
-from neurosieve.probing import run_all_layer_probing
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.probing import run_all_layer_probing
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

@@ -1,7 +1,7 @@
 """Grid search of the probe's (l1, l2) on held-out train sentences of a reference instance."""
 
-from neurosieve.probing import run_lambda_selection
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.probing import run_lambda_selection
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

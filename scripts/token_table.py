@@ -1,7 +1,7 @@
 """Parse a verified CoNLL-2000 split into its Parquet token table."""
 
-from neurosieve.data import build_token_table
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.store.corpus import build_token_table
 
 configure(snakemake)  # noqa: F821
 build_token_table(

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from neurosieve.runtime import configure
-from neurosieve.training import run_training
+from neurosieve.core.runtime import configure
+from neurosieve.stages.training import run_training
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

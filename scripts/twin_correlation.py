@@ -1,7 +1,7 @@
 """The near-twin experiment of one layer of a family: rankings with and without the twin."""
 
-from neurosieve.correlation import run_twin_correlation
-from neurosieve.runtime import configure
+from neurosieve.core.runtime import configure
+from neurosieve.stages.correlation import run_twin_correlation
 
 configure(snakemake)  # noqa: F821
 p = snakemake.params  # noqa: F821

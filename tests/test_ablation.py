@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from neurosieve.ablation import (
+from neurosieve.analysis.ablation import (
     k_grid,
     model_ablation,
     predictive_value,
@@ -16,7 +16,8 @@ from neurosieve.ablation import (
     rankings_from_tables,
     selection,
 )
-from neurosieve.probing import ElasticNetProbe, grouped_accuracy
+from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probing import grouped_accuracy
 
 PARAMS = {"epochs": 4, "batch_size": 512, "l1": 1e-4, "l2": 1e-4}
 
@@ -91,7 +92,7 @@ def test_model_ablation_end_points() -> None:
 
 
 def test_tagger_ablation_hurts(small_tokens) -> None:  # type: ignore[no-untyped-def]
-    from neurosieve.training import evaluate, train_tagger
+    from neurosieve.models.training import evaluate, train_tagger
 
     model, vocab, _ = train_tagger(
         small_tokens["train"],
@@ -167,7 +168,7 @@ def test_predictive_value_takes_random_curves_from_another_table() -> None:
 
 
 def test_mean_ablation_replaces_by_the_fill_value() -> None:
-    from neurosieve.models import apply_mask
+    from neurosieve.models.taggers import apply_mask
 
     h = torch.arange(6, dtype=torch.float32).reshape(2, 3)
     keep = torch.tensor([1.0, 0.0, 1.0])
@@ -179,7 +180,7 @@ def test_mean_ablation_replaces_by_the_fill_value() -> None:
 @pytest.mark.parametrize("budget", [{}, {"standardize": True, "min_steps": 50, "lr": 0.1}])
 def test_retrain_every_neuron_equals_full_probe(budget) -> None:  # type: ignore[no-untyped-def]
     """Equal budgets: a retrained probe reuses the full probe's parameters, so k = all gives the full probe's predictions."""
-    from neurosieve.probing import retrain_predict
+    from neurosieve.analysis.probing import retrain_predict
 
     X, y = planted(n=1500)
     probe = ElasticNetProbe(random_state=3, **PARAMS, **budget).fit(X[:1000], y[:1000])

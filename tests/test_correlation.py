@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurosieve.correlation import (
+from neurosieve.analysis.correlation import (
     correlate_instances,
     duplicate_experiment,
     linear_cka,
@@ -172,7 +172,7 @@ def test_needs_two_instances() -> None:
 
 
 def test_similarity_table_matches_cka() -> None:
-    from neurosieve.correlation import similarity_table
+    from neurosieve.analysis.correlation import similarity_table
 
     rng = np.random.default_rng(6)
     reps = {
@@ -256,15 +256,22 @@ def test_torch_path_matches_numpy_path(block: int) -> None:
     assert (got.pairs["best_neuron"] == ref.pairs["best_neuron"]).all()
     dup_ref = duplicate_experiment(acts, "i1", [3], before=ref.scores)
     dup = duplicate_experiment(acts, "i1", [3], before=got.scores, device="cpu")
+    # the copied instance's MaxCorr scores all become 1 up to rounding, so its ranking after the copy is
+    # rounding noise and differs between the two paths: compare the informative rows (the other instances)
+    informative = ~dup_ref["duplicated"].to_numpy()
+    np.testing.assert_array_equal(dup["duplicated"].to_numpy(), dup_ref["duplicated"].to_numpy())
     np.testing.assert_allclose(
-        dup[["spearman", "mean_score_after"]].to_numpy(float),
-        dup_ref[["spearman", "mean_score_after"]].to_numpy(float),
+        dup.loc[informative, ["spearman", "mean_score_after"]].to_numpy(float),
+        dup_ref.loc[informative, ["spearman", "mean_score_after"]].to_numpy(float),
         atol=1e-5,
+    )
+    np.testing.assert_allclose(
+        dup["mean_score_after"].to_numpy(float), dup_ref["mean_score_after"].to_numpy(float), atol=1e-5
     )
 
 
 def test_correlation_device() -> None:
-    from neurosieve.correlation import correlation_device
+    from neurosieve.analysis.correlation import correlation_device
 
     assert correlation_device("cpu") is None
     import torch
@@ -277,7 +284,7 @@ def test_correlation_device() -> None:
 
 def test_similarity_streamed_matches_in_memory() -> None:
     """Reading one representation at a time gives the same table, and never loads a layer of a held instance twice."""
-    from neurosieve.correlation import similarity_table
+    from neurosieve.analysis.correlation import similarity_table
 
     rng = np.random.default_rng(7)
     reps = {(i, n): rng.normal(size=(300, 4 + n)) for i in ("a", "b", "c") for n in range(3)}

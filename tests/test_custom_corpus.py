@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from neurosieve.data import DataError, build_token_table, fetch_corpus_file, parse_conll
+from neurosieve.store.corpus import DataError, build_token_table, fetch_corpus_file, parse_conll
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurosieve.data import (
+from neurosieve.store.corpus import (
     CANONICAL_SHA256,
     DataError,
     build_token_table,
@@ -30,7 +30,7 @@ from neurosieve.data import (
     resolve_source,
     sentences,
 )
-from neurosieve.io import read_provenance
+from neurosieve.store.io import read_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -270,7 +270,7 @@ def test_fixture_without_data_fails_with_one_message(tmp_path: Path) -> None:
 def test_recorded_versions_need_no_imports() -> None:
     """A job that never imports transformers or scikit-learn records the same versions as one that does."""
     code = (
-        "import json, sys; from neurosieve.io import versions; lazy = versions(); "
+        "import json, sys; from neurosieve.store.io import versions; lazy = versions(); "
         "assert 'transformers' not in sys.modules and 'sklearn' not in sys.modules; "
         "import transformers, sklearn, torch; print(json.dumps([lazy, versions()]))"
     )

@@ -96,7 +96,7 @@ def test_layers_from_disk_without_network(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_model_info_offline_names_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from neurosieve.modelspec import fetch_model_info
+    from neurosieve.models.modelspec import fetch_model_info
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
@@ -122,17 +122,25 @@ def test_partial_configfile_merges_onto_default(tmp_path: Path) -> None:
 def test_code_digest_follows_the_modules_a_script_uses(tmp_path: Path) -> None:
     import shutil
 
-    from neurosieve.dependencies import code_digest, package_modules
+    from neurosieve.core.dependencies import code_digest, package_modules
 
     pkg = tmp_path / "neurosieve"
     shutil.copytree(ROOT / "src/neurosieve", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     fig, tokens = ROOT / "scripts/figure.py", ROOT / "scripts/token_table.py"
-    assert {p.name for p in package_modules(tokens, pkg)} == {"__init__.py", "data.py", "io.py", "runtime.py"}
+    used = {p.relative_to(pkg).as_posix() for p in package_modules(tokens, pkg)}
+    assert used == {
+        "__init__.py",
+        "core/__init__.py",
+        "core/runtime.py",
+        "store/__init__.py",
+        "store/corpus.py",
+        "store/io.py",
+    }
     before = {s: code_digest(s, pkg) for s in (fig, tokens)}
-    (pkg / "figures.py").write_text((pkg / "figures.py").read_text() + "\nX = 1\n")
+    (pkg / "report/figures.py").write_text((pkg / "report/figures.py").read_text() + "\nX = 1\n")
     after = {s: code_digest(s, pkg) for s in (fig, tokens)}
     assert after[fig] != before[fig] and after[tokens] == before[tokens]
-    (pkg / "io.py").write_text((pkg / "io.py").read_text() + "\nY = 2\n")  # used by both
+    (pkg / "store/io.py").write_text((pkg / "store/io.py").read_text() + "\nY = 2\n")  # used by both
     assert code_digest(fig, pkg) != after[fig] and code_digest(tokens, pkg) != after[tokens]
 
 
@@ -141,7 +149,7 @@ def test_uncaught_exception_goes_to_the_log(tmp_path: Path) -> None:
     log = tmp_path / "job.log"
     code = (
         "import types\n"
-        "from neurosieve.runtime import configure\n"
+        "from neurosieve.core.runtime import configure\n"
         f"configure(types.SimpleNamespace(log=[{str(log)!r}], threads=1, rule='demo'))\n"
         "import warnings; warnings.warn('a warning for the log')\n"
         "def deep(): raise ValueError('bad input in row 7')\n"
@@ -158,7 +166,7 @@ def test_uncaught_exception_goes_to_the_log(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            f"import sys, types\nfrom neurosieve.runtime import configure\nconfigure(types.SimpleNamespace(log=[{str(log)!r}], threads=1))\nassert 'torch' not in sys.modules",
+            f"import sys, types\nfrom neurosieve.core.runtime import configure\nconfigure(types.SimpleNamespace(log=[{str(log)!r}], threads=1))\nassert 'torch' not in sys.modules",
         ],
         capture_output=True,
         text=True,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neurosieve.dependencies import imported_modules
+from neurosieve.core.dependencies import imported_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "workflow/rules"

@@ -9,19 +9,20 @@ import pandas as pd
 import pytest
 import torch
 
-from neurosieve.activations import activation_layers, dump_tagger_activations, read_layer
-from neurosieve.data import first_sentences, sentences, token_table_to_arrow
-from neurosieve.finetuning import (
+from neurosieve.models.finetuning import (
     evaluate_finetuned,
     finetune_tagger,
     is_finetuned,
     load_finetuned,
     neuron_masks,
     predict_finetuned,
-    run_finetuning,
 )
-from neurosieve.io import read_json, write_parquet
-from neurosieve.pretrained import dump_pretrained_activations, word_pieces
+from neurosieve.models.pretrained import word_pieces
+from neurosieve.stages.activations import dump_pretrained_activations, dump_tagger_activations
+from neurosieve.stages.training import run_finetuning
+from neurosieve.store.activations import activation_layers, read_layer
+from neurosieve.store.corpus import first_sentences, sentences, token_table_to_arrow
+from neurosieve.store.io import read_json, write_parquet
 
 FAST = {"epochs": 2, "batch_size": 8, "lr": 1e-3, "head_lr": 5e-3, "warmup": 0.1, "clip": 1.0, "dropout": 0.1}
 
@@ -127,7 +128,7 @@ def test_masks_ablate_inside_the_encoder(saved: Path, data: dict[str, pd.DataFra
 
 
 def test_model_ablation_runs_on_a_fine_tuned_instance(saved: Path, tmp_path: Path) -> None:
-    from neurosieve.ablation import run_model_ablation
+    from neurosieve.stages.ablation import run_model_ablation
 
     order = pd.DataFrame({"method": "lca", "rank": np.arange(32), "neuron": np.random.default_rng(0).permutation(32)})
     order.to_parquet(tmp_path / "orderings.parquet")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from neurosieve.layer_cache import LayerCache
-from neurosieve.training import evaluate, train_tagger
+from neurosieve.models.layer_cache import LayerCache
+from neurosieve.models.training import evaluate, train_tagger
 
 # The test config's two trained architectures and sizes (.test/config/config.yaml), trained a little longer.
 FAMILIES = {

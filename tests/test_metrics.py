@@ -7,8 +7,8 @@ import random
 import pytest
 from seqeval.metrics import f1_score, precision_score, recall_score
 
-from neurosieve.data import sentences
-from neurosieve.metrics import chunk_scores, chunks, token_accuracy
+from neurosieve.analysis.metrics import chunk_scores, chunks, token_accuracy
+from neurosieve.store.corpus import sentences
 
 TAGS = ["O", "B-NP", "I-NP", "B-VP", "I-VP", "B-PP", "I-PP", "I-LST"]
 

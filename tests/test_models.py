@@ -10,11 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from neurosieve.activations import activation_layers, read_keys, read_layer, tagger_extractor, write_activations
-from neurosieve.data import sentences
-from neurosieve.io import read_provenance
-from neurosieve.models import load_model, save_model
-from neurosieve.training import evaluate, subset_sentences, train_tagger
+from neurosieve.models.extract import tagger_extractor
+from neurosieve.models.taggers import load_model, save_model
+from neurosieve.models.training import evaluate, subset_sentences, train_tagger
+from neurosieve.store.activations import activation_layers, read_keys, read_layer, write_activations
+from neurosieve.store.corpus import sentences
+from neurosieve.store.io import read_provenance
 
 TINY = {"embedding_dim": 8, "hidden_dim": 8, "num_layers": 2, "num_heads": 2, "dropout": 0.1}
 FAST = {"epochs": 2, "batch_size": 16, "lr": 0.01, "clip": 5.0, "word_dropout": 0.05}
@@ -151,7 +152,7 @@ def test_padded_bilstm_equals_packed() -> None:
     import torch
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    from neurosieve.models import padded_bilstm
+    from neurosieve.models.taggers import padded_bilstm
 
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(12, 8, batch_first=True, bidirectional=True)

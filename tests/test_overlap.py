@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from scipy.stats import hypergeom
 
-from neurosieve.correlation import correlate_instances
-from neurosieve.overlap import cca_lca_overlap, headline_k, overlap_test, property_agreement
-from neurosieve.probing import ElasticNetProbe, neuron_ordering
-from neurosieve.properties import add_derived
+from neurosieve.analysis.correlation import correlate_instances
+from neurosieve.analysis.overlap import cca_lca_overlap, headline_k, overlap_test, property_agreement
+from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probing import neuron_ordering
+from neurosieve.core.properties import add_derived
 
 
 def test_overlap_by_hand_and_chance() -> None:
@@ -119,7 +120,7 @@ def synthetic_overlap_table() -> pd.DataFrame:
 
 
 def test_summary_states_the_overlap_beside_the_paper() -> None:
-    from neurosieve.summary import CCA_LCA_FINDING, overlap_summary
+    from neurosieve.report.summary import CCA_LCA_FINDING, overlap_summary
 
     table = synthetic_overlap_table()
     rows = pd.DataFrame(overlap_summary("fam", table))
@@ -145,7 +146,7 @@ def test_summary_states_the_overlap_beside_the_paper() -> None:
 
 
 def test_cca_vs_lca_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from neurosieve.figures import cca_vs_lca, save
+    from neurosieve.report.figures import cca_vs_lca, save
 
     fig = cca_vs_lca(synthetic_overlap_table())
     ax = fig.axes[0]
@@ -158,7 +159,7 @@ def test_cca_vs_lca_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_describe_names_the_planted_neurons() -> None:
-    from neurosieve.describe import describe_neurons, neuron_caption
+    from neurosieve.analysis.describe import describe_neurons, neuron_caption
 
     keys, acts = planted_instances()
     x = acts["m0"]
@@ -177,8 +178,8 @@ def test_describe_names_the_planted_neurons() -> None:
 
 
 def test_summary_counts_what_the_top_cca_neurons_respond_to() -> None:
-    from neurosieve.describe import describe_neurons
-    from neurosieve.summary import neuron_summary
+    from neurosieve.analysis.describe import describe_neurons
+    from neurosieve.report.summary import neuron_summary
 
     keys, acts = planted_instances()
     table = describe_neurons(
@@ -190,8 +191,8 @@ def test_summary_counts_what_the_top_cca_neurons_respond_to() -> None:
 
 
 def test_figure9_titles_come_from_the_descriptions() -> None:
-    from neurosieve.describe import describe_neurons
-    from neurosieve.figures import described_neurons, top_neuron_sentences
+    from neurosieve.analysis.describe import describe_neurons
+    from neurosieve.report.figures import described_neurons, top_neuron_sentences
 
     keys, acts = planted_instances()
     x = acts["m0"]

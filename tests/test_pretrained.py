@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from neurosieve.activations import activation_layers, read_layer
-from neurosieve.pretrained import (
-    dump_pretrained_activations,
-    load_pretrained,
-    pretrained_extractor,
-    resolve_model_spec,
-    windows,
-    word_pieces,
-)
+from neurosieve.models.pretrained import load_pretrained, pretrained_extractor, resolve_model_spec, windows, word_pieces
+from neurosieve.stages.activations import dump_pretrained_activations
+from neurosieve.store.activations import activation_layers, read_layer
 
 HARD = [
     [
@@ -169,8 +163,8 @@ def test_dump_to_parquet(tiny_bert: Path, small_tokens, tmp_path: Path) -> None:
 
 
 def _write_tokens(tokens, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    from neurosieve.data import token_table_to_arrow
-    from neurosieve.io import write_parquet
+    from neurosieve.store.corpus import token_table_to_arrow
+    from neurosieve.store.io import write_parquet
 
     write_parquet(token_table_to_arrow(tokens), tmp_path / "tokens.parquet")
     return tmp_path / "tokens.parquet"

@@ -7,17 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from neurosieve import probe_batch
-from neurosieve.probe_batch import fit_probes
-from neurosieve.probing import (
-    PAPER_LAMBDAS,
-    ElasticNetProbe,
-    column_moments,
-    control_labels,
-    neuron_ordering,
-    probe_layer,
-    retrain_predict,
-)
+from neurosieve.analysis import probe_batch
+from neurosieve.analysis.probe import ElasticNetProbe, column_moments
+from neurosieve.analysis.probe_batch import fit_probes
+from neurosieve.analysis.probing import PAPER_LAMBDAS, control_labels, neuron_ordering, probe_layer, retrain_predict
 
 PARAMS = {"epochs": 3, "batch_size": 512, "lr": 0.03}
 

@@ -8,16 +8,16 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from neurosieve.probing import (
-    ElasticNetProbe,
+from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probing import (
     control_labels,
-    is_open_class,
     neuron_ordering,
     probe_layer,
     probeless_scores,
     select_lambdas,
     top_neurons_per_label,
 )
+from neurosieve.core.properties import is_open_class
 
 
 def planted(n: int = 6000, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

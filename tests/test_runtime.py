@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neurosieve.runtime import local_gpu_count
+from neurosieve.core.runtime import local_gpu_count
 
 
 @pytest.mark.parametrize("visible, count", [("0,1", 2), ("3", 1), ("", 0), ("-1", 0), ("GPU-5f2e,GPU-aa01", 2)])

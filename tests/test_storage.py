@@ -9,11 +9,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from neurosieve.activations import activation_layers, read_layer, write_activations
-from neurosieve.correlation import run_correlation
-from neurosieve.data import first_sentences, token_table_to_arrow
-from neurosieve.io import read_provenance, write_parquet
-from neurosieve.pretrained import dump_pretrained_activations
+from neurosieve.stages.activations import dump_pretrained_activations
+from neurosieve.stages.correlation import run_correlation
+from neurosieve.store.activations import activation_layers, read_layer, write_activations
+from neurosieve.store.corpus import first_sentences, token_table_to_arrow
+from neurosieve.store.io import read_provenance, write_parquet
 
 METHODS = ["maxcorr", "meanmaxcorr", "mincorr", "linreg", "maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed"]
 

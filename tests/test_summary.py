@@ -6,9 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurosieve.ablation import k_grid, model_ablation
-from neurosieve.correlation import correlate_instances, duplicate_experiment, ranking_stability, twin_experiment
-from neurosieve.summary import FamilyTables, family_summary, paper_gap, to_markdown
+from neurosieve.analysis.ablation import k_grid, model_ablation
+from neurosieve.analysis.correlation import (
+    correlate_instances,
+    duplicate_experiment,
+    ranking_stability,
+    twin_experiment,
+)
+from neurosieve.report.summary import FamilyTables, family_summary, paper_gap, to_markdown
 
 INSTANCES = [f"seed{i}" for i in range(1, 6)]
 WIDTH = 20
@@ -172,9 +177,9 @@ def test_twin_and_copy_rows_cover_every_instance(tables: FamilyTables) -> None:
 
 
 def test_reference_instance_figure(tables: FamilyTables, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from neurosieve.ablation import predictive_value
-    from neurosieve.correlation import partner_rank_agreement
-    from neurosieve.figures import reference_instance, save
+    from neurosieve.analysis.ablation import predictive_value
+    from neurosieve.analysis.correlation import partner_rank_agreement
+    from neurosieve.report.figures import reference_instance, save
 
     methods = ["maxcorr", "meanmaxcorr", "mincorr", "linreg"]
     c = tables.curves[tables.curves["mode"] == "model"]

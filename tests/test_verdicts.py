@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurosieve.verdicts import (
+from neurosieve.analysis.verdicts import (
     AGREES,
     DISAGREES,
     INCONCLUSIVE,
@@ -88,7 +88,7 @@ def test_paired_by_unit_drops_units_missing_a_condition() -> None:
 
 
 def test_unpaired_test_of_two_groups() -> None:
-    from neurosieve.verdicts import unpaired_test
+    from neurosieve.analysis.verdicts import unpaired_test
 
     open_class = [40, 55, 61, 70, 38, 90]
     closed_class = [3, 5, 2, 8, 4, 6, 7]

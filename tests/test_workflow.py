@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from neurosieve.activations import activation_layers, read_layer
-from neurosieve.data import read_tokens
+from neurosieve.store.activations import activation_layers, read_layer
+from neurosieve.store.corpus import read_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]

@@ -1,12 +1,16 @@
 """neurosieve: individual-neuron analysis of NLP models (Dalvi et al. 2019) as a Snakemake workflow.
 
-Modules are named after what they compute: :mod:`neurosieve.data` (CoNLL-2000),
-:mod:`neurosieve.models` and :mod:`neurosieve.training` (taggers trained here),
-:mod:`neurosieve.pretrained` (Hugging Face encoders), :mod:`neurosieve.activations`
-(activation tables), :mod:`neurosieve.correlation` (cross-model correlation),
-:mod:`neurosieve.probing` (linguistic correlation analysis), :mod:`neurosieve.ablation`,
-:mod:`neurosieve.figures` and :mod:`neurosieve.summary`; :mod:`neurosieve.config`
-validates the workflow configuration and :mod:`neurosieve.io` writes outputs atomically.
+The package is layered; each layer imports only from the layers above it in this list
+(``tests/test_layering.py`` checks it):
+
+- :mod:`neurosieve.core`: the token-property registry, job logging, the code digest;
+- :mod:`neurosieve.store`: tables in and out (corpus, activations, provenance); no torch;
+- :mod:`neurosieve.analysis`: pure functions on arrays and tables (probes, orderings, correlation,
+  ablation curves, overlap, verdicts); no file I/O;
+- :mod:`neurosieve.models`: taggers, fine-tuned and pretrained encoders, extractors;
+- :mod:`neurosieve.config`: the workflow configuration, validated;
+- :mod:`neurosieve.stages`: one module per rule family (settings in, analysis, tables out);
+- :mod:`neurosieve.report`: figures and the summary, from tables.
 """
 
 __version__ = "0.2.0"

@@ -67,7 +67,7 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def check_semantics(cfg: Mapping[str, Any]) -> None:
     """Checks a schema cannot express: local model paths must exist, package models must import."""
-    from .modelspec import resolve_model_spec
+    from neurosieve.models.modelspec import resolve_model_spec
 
     problems = []
     for name, fam in cfg.get("families", {}).items():
@@ -93,15 +93,19 @@ def check_semantics(cfg: Mapping[str, Any]) -> None:
 
 
 TRAINED_KINDS = ("bilstm", "transformer")
-#: A pretrained encoder fine-tuned here per seed (see :mod:`neurosieve.finetuning`).
+
+
+#: A pretrained encoder fine-tuned here per seed (see :mod:`neurosieve.models.finetuning`).
 FINETUNED_KIND = "finetuned"
+
+
 #: Kinds whose instances are seeds (``seed<N>``) and whose models are saved under ``models/``.
 SEEDED_KINDS = (*TRAINED_KINDS, FINETUNED_KIND)
 
 
 def corpus_columns(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     """The field names of the configured corpus: ``data.corpus.columns``, or CoNLL-2000's ``word pos chunk``."""
-    from .data import CONLL2000_COLUMNS
+    from neurosieve.store.corpus import CONLL2000_COLUMNS
 
     corpus = cfg.get("data", {}).get("corpus")
     return tuple(corpus["columns"]) if corpus else CONLL2000_COLUMNS
@@ -110,8 +114,8 @@ def corpus_columns(cfg: Mapping[str, Any]) -> tuple[str, ...]:
 def check_properties(cfg: Mapping[str, Any]) -> None:
     """Every probed, ablated or figured property must be a corpus column (not ``word``) or a derived property
     the corpus supports; ablated and figured properties must also be probed; trained taggers need ``chunk``."""
-    from .data import DataError, check_columns
-    from .properties import DERIVED, derivable
+    from neurosieve.core.properties import DERIVED, derivable
+    from neurosieve.store.corpus import DataError, check_columns
 
     columns = corpus_columns(cfg)
     problems = []
@@ -214,7 +218,7 @@ def family_depth(family: Mapping[str, Any]) -> int:
     the network or an ML library: a hub model that is not cached raises
     :class:`LayersUnknown` (the workflow then asks its ``model_info`` job).
     """
-    from .modelspec import layer_count, model_dir_on_disk
+    from neurosieve.models.modelspec import layer_count, model_dir_on_disk
 
     if family["kind"] in TRAINED_KINDS:
         return int(family["model"]["num_layers"]) + 1

@@ -19,8 +19,8 @@ from neurosieve.config import (
     twin_instance,
     validate_config,
 )
-from neurosieve.runtime import local_gpu_count
-from neurosieve.data import is_url
+from neurosieve.core.runtime import local_gpu_count
+from neurosieve.store.corpus import is_url
 
 _validated = validate_config(
     config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
@@ -579,7 +579,7 @@ def summary_inputs():
 
 def add_package_code_params(workflow):
     """Add a `package_code` param to each script-based rule (the digest of the package modules its script uses)."""
-    from neurosieve.dependencies import code_digest
+    from neurosieve.core.dependencies import code_digest
 
     package_dir = _SRC / "neurosieve"
     if (

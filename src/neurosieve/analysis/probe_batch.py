@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import label_codes
-from .probing import ElasticNetProbe, column_moments
+from neurosieve.analysis.probe import ElasticNetProbe, column_moments
+from neurosieve.store.corpus import label_codes
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, which ElasticNetProbe.fit uses
 

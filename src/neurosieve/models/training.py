@@ -15,10 +15,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import label_set, sentences
-from .io import versions
-from .metrics import chunk_scores, token_accuracy
-from .models import Tagger, TaggerConfig, Vocab, build_model
+from neurosieve.analysis.metrics import chunk_scores, token_accuracy
+from neurosieve.models.taggers import Tagger, TaggerConfig, Vocab, build_model
+from neurosieve.store.corpus import label_set, sentences
+from neurosieve.store.io import versions
 
 log = logging.getLogger(__name__)
 
@@ -320,41 +320,3 @@ def train_tagger(
         "versions": versions(),
     }
     return model.eval(), vocab, metrics
-
-
-def run_training(
-    train_path: str,
-    test_path: str,
-    model_dir: str,
-    metrics_path: str,
-    kind: str,
-    seed: int,
-    model_params: Mapping[str, Any],
-    train_params: Mapping[str, Any],
-    subset: float | None = None,
-    device: str = "auto",
-    order_seed: int | None = None,
-) -> dict[str, Any]:
-    """Train one (family, seed) from token tables and save the model and its metrics (workflow edge).
-
-    ``order_seed`` trains a near-twin of ``seed`` (see :func:`train_tagger`).
-    """
-    from .data import read_tokens
-    from .io import write_json
-    from .models import save_model
-
-    model, vocab, metrics = train_tagger(
-        read_tokens(train_path),
-        read_tokens(test_path),
-        kind,
-        seed,
-        model_params,
-        train_params,
-        subset,
-        device,
-        order_seed=order_seed,
-    )
-    save_model(model, vocab, model_dir, {"seed": seed, "order_seed": metrics["order_seed"], "metrics": metrics["test"]})
-    write_json(metrics, metrics_path)
-    log.info("%s seed %d: test chunk F1 %.2f in %.0fs", kind, seed, metrics["test"]["f1"], metrics["wall_seconds"])
-    return metrics

@@ -25,25 +25,38 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .io import atomic_path, provenance, write_parquet
+from neurosieve.store.io import atomic_path, provenance, write_parquet
 
 log = logging.getLogger(__name__)
 
+
 SPLITS = ("train", "test")
+
+
 CANONICAL_URLS = {
     "train": "https://www.clips.uantwerpen.be/conll2000/chunking/train.txt.gz",
     "test": "https://www.clips.uantwerpen.be/conll2000/chunking/test.txt.gz",
 }
+
+
 #: sha256 of the *decompressed* text (the gzip wrapper differs between mirrors).
 CANONICAL_SHA256 = {
     "train": "82033cd7a72b209923a98007793e8f9de3abc1c8b79d646c50648eb949b87cea",
     "test": "73b7b1e565fa75a1e22fe52ecdf41b6624d6f59dacb591d44252bf4d692b1628",
 }
+
+
 #: (sentences, tokens) of the full splits.
 EXPECTED_COUNTS = {"train": (8936, 211727), "test": (2012, 47377)}
+
+
 TOKEN_COLUMNS = ("sentence", "position", "word", "pos", "chunk")
+
+
 #: CoNLL-2000's fields, in file order; a user's column-format corpus names its own (``word`` required).
 CONLL2000_COLUMNS = ("word", "pos", "chunk")
+
+
 #: Columns every token table has before the file's own fields.
 KEY_COLUMNS = ("sentence", "position")
 
@@ -379,22 +392,22 @@ def label_codes(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 __all__ = [
-    "CONLL2000_COLUMNS",
-    "KEY_COLUMNS",
-    "check_columns",
-    "field_columns",
     "CANONICAL_SHA256",
     "CANONICAL_URLS",
+    "CONLL2000_COLUMNS",
     "DataError",
     "EXPECTED_COUNTS",
+    "KEY_COLUMNS",
     "build_token_table",
+    "check_columns",
     "check_counts",
     "decompress",
     "download",
     "fetch_corpus_file",
     "fetch_split",
-    "is_url",
+    "field_columns",
     "first_sentences",
+    "is_url",
     "label_codes",
     "label_set",
     "parse_conll",

@@ -10,204 +10,17 @@ scikit-learn estimator API.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.metrics import accuracy_score
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import clone
 
-from .data import label_codes
-from .io import atomic_path
-from .model_inputs import InputKeys
-from .properties import open_class_mask
-
-#: Penn Treebank tags of open word classes (nouns, verbs, adjectives, adverbs, numbers, foreign words).
-OPEN_CLASS_POS = frozenset("NN NNS NNP NNPS VB VBD VBG VBN VBP VBZ JJ JJR JJS RB RBR RBS CD FW".split())
-
-
-def is_open_class(pos: Sequence[str]) -> np.ndarray:
-    """Whether each token's POS tag is an open word class (see :data:`OPEN_CLASS_POS`)."""
-    return np.isin(np.asarray(pos, dtype=object), list(OPEN_CLASS_POS))
-
-
-def column_moments(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """Per-neuron mean and standard deviation of (tokens × neurons) float32 activations, for standardising.
-
-    The values ``X.mean(axis=0)`` and ``X.std(axis=0)`` give, to the last bit
-    (for a C-ordered matrix of two or more columns NumPy sums axis 0 row after
-    row, and so does this), but ``rows`` tokens at a time:
-    NumPy's ``std`` holds a full copy of the deviations, which at a layer's
-    full training set costs more time in fresh memory than in arithmetic.
-    """
-    n = X.shape[0]
-    mu = X.mean(axis=0)
-    if n == 0 or X.ndim != 2 or X.shape[1] < 2 or not X.flags.c_contiguous:
-        # One column is summed pairwise (and other layouts in other orders): NumPy's own std, exactly.
-        return mu, X.std(axis=0)
-    total: np.ndarray | None = None
-    for start in range(0, n, rows):
-        dev = X[start : start + rows] - mu
-        dev *= dev
-        # NumPy sums axis 0 row after row: the running total as the block's first row continues that order.
-        total = np.add.reduce(dev if total is None else np.concatenate([total[None], dev]), axis=0)
-    assert total is not None
-    return mu, np.sqrt(total / n)
-
-
-class ElasticNetProbe(ClassifierMixin, BaseEstimator):
-    """Softmax-regression probe with an elastic-net penalty on its weights.
-
-    Parameters follow scikit-learn conventions: ``random_state`` fixes the
-    initialisation and batch order, ``warm_start`` continues from the current
-    weights when the classes and width are unchanged.
-
-    The training budget is ``epochs`` passes of Adam with a cosine schedule,
-    raised to at least ``min_steps`` optimiser steps (small data sets would
-    otherwise stop far from the optimum). With ``standardize`` the optimiser
-    works on centred, unit-variance activations; the penalty is applied to the
-    weights of the raw activations and ``coef_``/``intercept_`` are those raw
-    weights, so the objective (NeuroX's) is unchanged; only the conditioning
-    of the problem improves.
-    """
-
-    def __init__(
-        self,
-        l1: float = 1e-5,
-        l2: float = 1e-5,
-        epochs: int = 4,
-        batch_size: int = 512,
-        lr: float = 3e-2,
-        random_state: int | None = 0,
-        warm_start: bool = False,
-        device: str = "cpu",
-        min_steps: int = 0,
-        standardize: bool = False,
-    ):
-        self.l1 = l1
-        self.l2 = l2
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.device = device
-        self.min_steps = min_steps
-        self.standardize = standardize
-
-    def training_steps(self, n: int) -> tuple[int, int]:
-        """(epochs, steps per epoch) this probe's budget gives on ``n`` training tokens."""
-        steps = max(1, -(-n // self.batch_size))
-        return max(int(self.epochs), -(-int(self.min_steps) // steps)), steps
-
-    def fit(self, X: np.ndarray, y: Sequence[Any]) -> ElasticNetProbe:
-        """Fit on (tokens × neurons) activations and one label per token."""
-        X = np.require(X, dtype=np.float32, requirements=["C", "W"])
-        y = np.asarray(y)
-        classes, target = label_codes(y)
-        n, d = X.shape
-        seed = 0 if self.random_state is None else int(self.random_state)
-        gen = torch.Generator().manual_seed(seed)
-        if self.standardize and n:
-            mu, sd = column_moments(X)
-            sd[sd < 1e-8] = 1.0
-        else:
-            mu, sd = np.zeros(d, np.float32), np.ones(d, np.float32)
-        warm = (
-            self.warm_start
-            and hasattr(self, "coef_")
-            and list(self.classes_) == list(classes)
-            and self.coef_.shape[1] == d
-        )
-        if warm:
-            # Raw weights W, bias b to the optimiser's parameters: W * sd and b + mu @ W.
-            w = torch.tensor(self.coef_.T * sd[:, None], dtype=torch.float32)
-            b = torch.tensor(self.intercept_ + mu @ self.coef_.T, dtype=torch.float32)
-        else:
-            w = torch.randn(d, len(classes), generator=gen) * (0.01 / np.sqrt(max(d, 1)))
-            b = torch.zeros(len(classes))
-        dev = torch.device(self.device)
-        w = w.to(dev).requires_grad_(True)
-        b = b.to(dev).requires_grad_(True)
-        xt = torch.from_numpy(X).to(dev)
-        if self.standardize:
-            xt = (xt - torch.from_numpy(mu).to(dev)) / torch.from_numpy(sd).to(dev)
-        inv_sd = torch.from_numpy((1.0 / sd).astype(np.float32)).to(dev)[:, None]
-        yt = torch.from_numpy(target.astype(np.int64)).to(dev)
-        opt = torch.optim.Adam([w, b], lr=self.lr)
-        epochs, steps = self.training_steps(n)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps)
-        self.loss_curve_ = []
-        for _ in range(epochs):
-            perm = torch.randperm(n, generator=gen).to(dev)
-            total = 0.0
-            for s in range(steps):
-                idx = perm[s * self.batch_size : (s + 1) * self.batch_size]
-                loss = torch.nn.functional.cross_entropy(xt[idx] @ w + b, yt[idx])
-                raw = w * inv_sd if self.standardize else w
-                if self.l1:
-                    loss = loss + self.l1 * raw.abs().sum()
-                if self.l2:
-                    loss = loss + self.l2 * torch.linalg.vector_norm(raw)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * len(idx)
-            self.loss_curve_.append(total / n)
-        coef = (w.detach().cpu().numpy() / sd[:, None]).T
-        self.classes_ = classes
-        self.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
-        self.intercept_ = (b.detach().cpu().numpy() - mu @ coef.T).astype(np.float32)
-        self.n_features_in_ = d
-        return self
-
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "coef_")
-        return np.asarray(X, dtype=np.float32) @ self.coef_.T + self.intercept_
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        z = self.decision_function(X)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[self.decision_function(X).argmax(axis=1)]
-
-    def score(self, X: np.ndarray, y: Sequence[Any], sample_weight: np.ndarray | None = None) -> float:
-        """Accuracy (a fraction); labels the probe never saw count as errors."""
-        return float(accuracy_score(np.asarray(y), self.predict(X), sample_weight=sample_weight))
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Save parameters and weights to one ``.npz`` file (atomically)."""
-        check_is_fitted(self, "coef_")
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    coef=self.coef_,
-                    intercept=self.intercept_,
-                    classes=np.asarray(self.classes_, dtype=str),
-                    params=np.asarray(json.dumps(self.get_params())),
-                )
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> ElasticNetProbe:
-        """Load a probe saved by :meth:`save`."""
-        with np.load(Path(path), allow_pickle=False) as f:
-            probe = cls(**json.loads(str(f["params"])))
-            probe.coef_ = f["coef"]
-            probe.intercept_ = f["intercept"]
-            probe.classes_ = f["classes"]
-        probe.n_features_in_ = probe.coef_.shape[1]
-        return probe
+from neurosieve.analysis.input_keys import InputKeys
+from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.core.properties import OPEN_CLASS_POS, open_class_mask
+from neurosieve.store.corpus import label_codes
 
 
 def top_neurons_per_label(coef: np.ndarray, fraction: float) -> list[np.ndarray]:
@@ -268,7 +81,7 @@ def order_by_score(score: np.ndarray) -> np.ndarray:
 def control_labels(words: Sequence[str], train_labels: Sequence[Any], seed: int) -> dict[str, Any]:
     """Hewitt & Liang's control task: each word type gets a fixed label drawn from the training label distribution.
 
-    Pass the model's *input keys* (:mod:`neurosieve.model_inputs`) rather than
+    Pass the model's *input keys* (:mod:`neurosieve.models.inputs`) rather than
     raw words, so that forms the model cannot tell apart share one control label.
     """
     types = sorted(set(map(str, words)))
@@ -370,7 +183,7 @@ def select_lambdas(
     from sklearn.model_selection import GroupShuffleSplit
 
     fit_idx, val_idx = next(GroupShuffleSplit(1, test_size=held_out, random_state=random_state).split(X, y, groups))
-    from .probe_batch import fit_probes
+    from neurosieve.analysis.probe_batch import fit_probes
 
     pairs = list(dict.fromkeys([(0.0, 0.0), *[(float(a), float(b)) for a, b in grid], PAPER_LAMBDAS]))
     probes = fit_probes(
@@ -432,11 +245,11 @@ def top_fraction_retrain(
 
     Each retrained probe is what :func:`retrain_predict` fits for its probe (the
     probe's parameters, lambdas and seed included, on its kept neurons in layer
-    order); all are fitted in one :func:`~neurosieve.probe_batch.fit_probes`
+    order); all are fitted in one :func:`~neurosieve.analysis.probe_batch.fit_probes`
     call, which gives each its solo fit up to float rounding in less time than
     one solo fit after another.
     """
-    from .probe_batch import fit_probes
+    from neurosieve.analysis.probe_batch import fit_probes
 
     kept = [top_fraction_kept(p, fraction) for p in probes]
     fitted = fit_probes(X_train, y_train, [fresh_probe(p) for p in probes], kept)
@@ -471,7 +284,7 @@ def probe_layer(
     ``X_train_unk`` (train activations extracted with the tagger's word dropout)
     a second probe shows whether seeing ``<unk>`` in training closes the OOV gap.
 
-    Every probe is fitted with :func:`~neurosieve.probe_batch.fit_probes` (each
+    Every probe is fitted with :func:`~neurosieve.analysis.probe_batch.fit_probes` (each
     as its solo fit, up to float rounding): one call for the full-width probes
     (selected, control, paper default, ``<unk>``), one for the top-10% retrains.
     The ``fit_seconds`` metric is the wall time of the first call, i.e. of all
@@ -479,7 +292,7 @@ def probe_layer(
     """
     import time
 
-    from .model_inputs import raw_input_keys
+    from neurosieve.analysis.input_keys import raw_input_keys
 
     keys_of = input_keys or raw_input_keys
     train_words = train_keys["word"].astype(str).to_numpy()
@@ -489,7 +302,7 @@ def probe_layer(
     y_train = train_keys[prop].astype(str).to_numpy()
     y_test = test_keys[prop].astype(str).to_numpy()
     open_mask = open_class_mask(test_keys)
-    from .probe_batch import fit_probes
+    from neurosieve.analysis.probe_batch import fit_probes
 
     def grouped(pred: np.ndarray, truth: np.ndarray = y_test) -> dict[str, float]:
         return grouped_accuracy(truth, pred, open_mask, in_vocab)
@@ -630,125 +443,6 @@ def probe_layer(
     }
 
 
-def chosen_lambdas(grid_path: str) -> tuple[float, float]:
-    """The (l1, l2) pair a lambda-selection table marks as chosen."""
-    grid = pd.read_parquet(grid_path)
-    row = grid[grid["chosen"]].iloc[0]
-    return float(row["l1"]), float(row["l2"])
-
-
-def run_lambda_selection(
-    train_path: str,
-    layer: int,
-    prop: str,
-    out_path: str,
-    *,
-    grid: Sequence[Sequence[float]] | Mapping[str, Sequence[float]],
-    tolerance: float,
-    probe_params: dict[str, Any],
-    seed: int,
-) -> pd.DataFrame:
-    """Grid search of (l1, l2) on held-out train sentences for one reference instance and layer (workflow edge)."""
-    from .activations import read_keys, read_layer
-    from .io import provenance, write_parquet
-
-    keys = read_keys(train_path)
-    _, table = select_lambdas(
-        read_layer(train_path, layer),
-        keys[prop].astype(str).to_numpy(),
-        keys["sentence"].to_numpy(),
-        grid_pairs(grid),
-        tolerance,
-        probe_params,
-        random_state=seed,
-    )
-    settings = {
-        "layer": layer,
-        "property": prop,
-        "grid": grid,
-        "tolerance": tolerance,
-        "probe": probe_params,
-        "train": train_path,
-    }
-    write_parquet(table, out_path, provenance(settings, seed))
-    return table
-
-
-def run_probing(
-    train_path: str,
-    test_path: str,
-    layer: int,
-    prop: str,
-    outputs: dict[str, str],
-    *,
-    lambdas: str | Sequence[float],
-    probe_params: dict[str, Any],
-    salient_fraction: float,
-    seed: int,
-    model_kind: str | None = None,
-    model_source: str | None = None,
-    untrained_path: str | None = None,
-    train_unk_path: str | None = None,
-) -> dict[str, Any]:
-    """Probing stage for one (instance, layer, property) (workflow edge): reads activations, writes every table.
-
-    ``lambdas`` is an (l1, l2) pair or the path of a lambda-selection table.
-    ``model_kind``/``model_source`` (family kind and model directory or spec)
-    give the model's input keys for the control task and the OOV split;
-    ``untrained_path`` is the untrained baseline's metrics table;
-    ``train_unk_path`` the train activations extracted with ``<unk>`` dropout.
-    """
-    from .activations import read_keys, read_layer
-    from .io import provenance, write_parquet
-    from .model_inputs import load_input_keys
-
-    l1, l2 = chosen_lambdas(lambdas) if isinstance(lambdas, str) else (float(lambdas[0]), float(lambdas[1]))
-    settings = {
-        "layer": layer,
-        "property": prop,
-        "l1": l1,
-        "l2": l2,
-        "probe": probe_params,
-        "salient_fraction": salient_fraction,
-        "train": train_path,
-        "test": test_path,
-        "model_kind": model_kind,
-        "model_source": model_source,
-        "untrained": untrained_path,
-        "train_unk": train_unk_path,
-    }
-    out = probe_layer(
-        read_layer(train_path, layer),
-        read_keys(train_path),
-        read_layer(test_path, layer),
-        read_keys(test_path),
-        prop,
-        l1=l1,
-        l2=l2,
-        probe_params=probe_params,
-        salient_fraction=salient_fraction,
-        seed=seed,
-        input_keys=load_input_keys(model_kind, model_source) if model_kind and model_source else None,
-        untrained=pd.read_parquet(untrained_path) if untrained_path else None,
-        X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
-    )
-    meta = provenance(settings, seed)
-    out["probe"].save(outputs["probe"])
-    for key in ("metrics", "orderings", "weights", "labels"):
-        write_parquet(out[key], outputs[key], meta)
-    return out
-
-
-def run_probing_summary(paths: Sequence[str], keys: Sequence[Sequence[Any]], out_path: str) -> pd.DataFrame:
-    """All probe metrics of a family in one table, keyed by instance, layer and property (workflow edge)."""
-    from .io import provenance, write_parquet
-
-    frames = [pd.read_parquet(p).assign(instance=k[0], layer=int(k[1]), property=k[2]) for p, k in zip(paths, keys)]
-    table = pd.concat(frames, ignore_index=True)
-    write_parquet(table, out_path, provenance({"inputs": list(paths)}))
-    return table
-
-
 def probe_all_layers(
     train_layers: Sequence[np.ndarray],
     y_train: np.ndarray,
@@ -796,48 +490,3 @@ def top_neurons_by_layer(ordering: pd.DataFrame, fractions: Sequence[float] = (0
             for layer in layers
         ]
     return pd.DataFrame(rows)
-
-
-def run_all_layer_probing(
-    train_path: str,
-    test_path: str,
-    layers: Sequence[int],
-    prop: str,
-    outputs: dict[str, str],
-    *,
-    lambdas: Sequence[float],
-    probe_params: dict[str, Any],
-    seed: int,
-) -> pd.DataFrame:
-    """All-layer probing for one (instance, property) (workflow edge): writes the ordering and the by-layer table."""
-    from .activations import read_keys, read_layer
-    from .io import provenance, write_parquet
-
-    y_train = read_keys(train_path)[prop].astype(str).to_numpy()
-    y_test = read_keys(test_path)[prop].astype(str).to_numpy()
-    out = probe_all_layers(
-        [read_layer(train_path, layer) for layer in layers],
-        y_train,
-        [read_layer(test_path, layer) for layer in layers],
-        y_test,
-        layers,
-        l1=float(lambdas[0]),
-        l2=float(lambdas[1]),
-        probe_params=probe_params,
-        seed=seed,
-    )
-    meta = provenance(
-        {
-            "layers": list(layers),
-            "property": prop,
-            "l1": lambdas[0],
-            "l2": lambdas[1],
-            "probe": probe_params,
-            "accuracy": out["accuracy"],
-        },
-        seed,
-    )
-    write_parquet(out["orderings"], outputs["orderings"], meta)
-    by_layer = top_neurons_by_layer(out["orderings"]).assign(accuracy=out["accuracy"])
-    write_parquet(by_layer, outputs["by_layer"], meta)
-    return by_layer

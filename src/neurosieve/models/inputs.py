@@ -12,26 +12,15 @@ taggers' ``<unk>``, a tokenizer's unknown piece).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .data import label_codes
-from .models import UNK, Vocab, normalise, shape
-
-#: Maps words to (input key per word, in-vocabulary flag per word).
-InputKeys = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]
-
-
-def _per_type(words: Sequence[str], lookup: Callable[[str], tuple[str, bool]]) -> tuple[np.ndarray, np.ndarray]:
-    """Apply ``lookup`` once per word type and spread the results over the tokens."""
-    types, inverse = label_codes(np.asarray(words, dtype=str))
-    looked = [lookup(str(t)) for t in types]
-    keys = np.array([k for k, _ in looked], dtype=object)
-    known = np.array([v for _, v in looked], dtype=bool)
-    return keys[inverse], known[inverse]
+from neurosieve.analysis.input_keys import InputKeys, _per_type
+from neurosieve.models.taggers import UNK, Vocab, normalise, shape
+from neurosieve.store.corpus import label_codes
 
 
 def tagger_input_keys(vocab: Vocab) -> InputKeys:
@@ -52,7 +41,7 @@ def tokenizer_input_keys(tokenizer: Any) -> InputKeys:
     the same pieces; a cased one does not) and accent stripping. A word counts
     as out of vocabulary when any of its pieces is the unknown token.
     """
-    from .pretrained import word_pieces
+    from neurosieve.models.pretrained import word_pieces
 
     unk = tokenizer.unk_token_id
 
@@ -70,7 +59,7 @@ def load_input_keys(kind: str, source: str | os.PathLike[str]) -> InputKeys:
     """The input-key function of a family: ``source`` is a tagger's model directory, or a pretrained (or fine-tuned
     family's) model spec."""
     if kind in ("pretrained", "finetuned"):  # a fine-tuned encoder sees its tokenizer's pieces
-        from .pretrained import load_tokenizer
+        from neurosieve.models.pretrained import load_tokenizer
 
         return tokenizer_input_keys(load_tokenizer(str(source)))
     import json
@@ -80,9 +69,3 @@ def load_input_keys(kind: str, source: str | os.PathLike[str]) -> InputKeys:
         raise FileNotFoundError(f"{spec}: a tagger's model.json is needed for its vocabulary")
     data = json.loads(spec.read_text())
     return tagger_input_keys(Vocab(data["words"], data["labels"]))
-
-
-def raw_input_keys(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Fallback keys when the model is unknown: the raw (cased) word type; every word counts as in vocabulary."""
-    w = np.asarray(words, dtype=str).astype(object)
-    return w, np.ones(len(w), dtype=bool)

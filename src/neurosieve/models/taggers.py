@@ -23,11 +23,15 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .io import atomic_path
+from neurosieve.store.io import atomic_path
 
 PAD, UNK = "<pad>", "<unk>"
+
+
 #: Word-shape classes derived from the word itself: lower, Capitalised, ALLCAPS, has digit, other.
 N_SHAPES = 5
+
+
 _DIGITS = re.compile(r"\d")
 
 

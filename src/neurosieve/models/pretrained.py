@@ -12,7 +12,6 @@ token, so every word gets a row.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .activations import Extractor, select_layers
-from .modelspec import resolve_model_spec  # noqa: F401 (part of this module's interface)
+from neurosieve.models.modelspec import resolve_model_spec  # noqa: F401 (part of this module's interface)
+from neurosieve.store.activations import Extractor, select_layers
 
 log = logging.getLogger(__name__)
+
 
 POOLINGS = ("first", "last", "mean")
 
@@ -207,7 +207,7 @@ def pretrained_extractor(
     max_length: int | None = None,
     layers: Sequence[int] | None = None,
 ) -> Extractor:
-    """An :data:`~neurosieve.activations.Extractor` over all hidden states (embeddings included), pooled per word.
+    """An :data:`~neurosieve.store.activations.Extractor` over all hidden states (embeddings included), pooled per word.
 
     ``layers`` keeps only those hidden states (0 = embeddings), in that order;
     the others are never pooled or copied off the device.
@@ -249,38 +249,3 @@ def pretrained_extractor(
         return [acc.cpu().numpy() for acc in outs]
 
     return extract
-
-
-def dump_pretrained_activations(
-    spec: str,
-    tokens_path: str | os.PathLike[str],
-    out_path: str | os.PathLike[str],
-    pooling: str = "last",
-    batch_size: int = 32,
-    max_length: int | None = None,
-    device: str = "auto",
-    random_init_seed: int | None = None,
-    layers: Sequence[int] | None = None,
-    dtype: str = "float32",
-) -> list[int]:
-    """Dump every hidden state (or only ``layers``) of a pretrained encoder, pooled per CoNLL word, over a token
-    table, stored as ``dtype`` (workflow edge).
-
-    ``random_init_seed`` dumps the untrained baseline: the same architecture at a seeded random initialisation.
-    """
-    from .activations import write_activations
-    from .data import read_tokens
-    from .io import provenance
-    from .training import pick_device
-
-    tokenizer, model = load_pretrained(spec, pick_device(device), random_init_seed)
-    settings = {
-        "model": spec,
-        "pooling": pooling,
-        "batch_size": batch_size,
-        "max_length": max_length,
-        "random_init_seed": random_init_seed,
-    }
-    meta = provenance({**settings, "tokens": str(tokens_path)})
-    extract = pretrained_extractor(tokenizer, model, pooling, batch_size, max_length, layers)
-    return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)

@@ -22,12 +22,16 @@ import pandas as pd
 
 #: Upper bounds (inclusive) of the position bins and their labels: 0, 1, 2, 3-4, 5-8, 9-16, 17+.
 POSITION_BINS = (0, 1, 2, 4, 8, 16)
+
+
 POSITION_LABELS = ("0", "1", "2", "3-4", "5-8", "9-16", "17+")
+
 
 MONTHS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
+
 
 #: Punctuation classes by token; any other token made only of non-alphanumerics is ``other``.
 PUNCTUATION = {
@@ -54,6 +58,7 @@ PUNCTUATION = {
     "}": "bracket",
 }
 
+
 #: Penn Treebank tags of the paper's coarse classes; every other tag is ``other``.
 COARSE_POS = {
     "conjunction": ("CC", "IN"),
@@ -62,6 +67,8 @@ COARSE_POS = {
     "noun": ("NN", "NNS", "NNP", "NNPS", "PRP"),
     "verb": ("VB", "VBD", "VBG", "VBN", "VBP", "VBZ", "MD"),
 }
+
+
 _COARSE_OF_TAG = {tag: cls for cls, tags in COARSE_POS.items() for tag in tags}
 
 
@@ -151,6 +158,7 @@ DERIVED: dict[str, tuple[tuple[str, ...], Callable[[pd.DataFrame], np.ndarray]]]
     "coarse_pos": (("pos",), _per_type("pos", coarse_pos)),
 }
 
+
 #: Continuous properties: name -> function from the key to one float per token.
 CONTINUOUS: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "position": lambda k: k["position"].to_numpy(np.float64),
@@ -191,7 +199,6 @@ def add_derived(keys: pd.DataFrame, names: Sequence[str] | None = None) -> pd.Da
 def open_class_mask(keys: pd.DataFrame) -> np.ndarray:
     """Open-class tokens by the corpus's Penn Treebank ``pos`` column; a corpus without one has no open-class
     tokens, so its open-class accuracy is NaN and its closed-class accuracy is the overall one."""
-    from .probing import is_open_class
 
     if "pos" not in keys.columns:
         return np.zeros(len(keys), dtype=bool)
@@ -203,9 +210,18 @@ def continuous_properties(keys: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({name: fn(keys) for name, fn in CONTINUOUS.items()}, index=keys.index)
 
 
+#: Penn Treebank tags of open word classes (nouns, verbs, adjectives, adverbs, numbers, foreign words).
+OPEN_CLASS_POS = frozenset("NN NNS NNP NNPS VB VBD VBG VBN VBP VBZ JJ JJR JJS RB RBR RBS CD FW".split())
+
+
+def is_open_class(pos: Sequence[str]) -> np.ndarray:
+    """Whether each token's POS tag is an open word class (see :data:`OPEN_CLASS_POS`)."""
+    return np.isin(np.asarray(pos, dtype=object), list(OPEN_CLASS_POS))
+
+
 __all__ = [
-    "CONTINUOUS",
     "COARSE_POS",
+    "CONTINUOUS",
     "DERIVED",
     "POSITION_LABELS",
     "add_derived",

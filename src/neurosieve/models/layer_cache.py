@@ -2,11 +2,11 @@
 
 Removing neurons of layer L changes nothing below L. :class:`LayerCache` runs
 the model once over the test sentences (in the batches
-:func:`neurosieve.training.predict` uses), keeps layer L's output of every batch
+:func:`neurosieve.models.training.predict` uses), keeps layer L's output of every batch
 in memory, and scores an ablation by running only the layers above L and the
 output head on the ablated copy (for the top layer: the output head alone).
 The predictions, and so the scores, equal those of re-running the whole model
-with the mask (see :meth:`neurosieve.models.Tagger.forward_from`).
+with the mask (see :meth:`neurosieve.models.taggers.Tagger.forward_from`).
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import sentences
-from .metrics import chunk_scores, chunks
-from .models import Tagger, Vocab
+from neurosieve.analysis.metrics import chunk_scores, chunks
+from neurosieve.models.taggers import Tagger, Vocab
+from neurosieve.store.corpus import sentences
 
 
 class LayerCache:
     """One layer's outputs for every sentence of a token table, and chunking scores with neurons of it ablated."""
 
     def __init__(self, model: Tagger, vocab: Vocab, tokens: pd.DataFrame, layer: int, batch_size: int = 256):
-        from .training import length_batches, make_batch
+        from neurosieve.models.training import length_batches, make_batch
 
         if not 0 <= layer < len(model.layer_dims):
             raise ValueError(f"layer {layer} is not a layer of this model (0..{len(model.layer_dims) - 1})")

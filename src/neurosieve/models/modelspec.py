@@ -16,8 +16,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["resolve_model_spec", "cached_model_dir", "model_dir_on_disk", "layer_count", "fetch_model_info"]
-
 
 def resolve_model_spec(spec: str) -> str:
     """Turn a model spec into what ``from_pretrained`` takes.
@@ -102,3 +100,6 @@ def fetch_model_info(spec: str) -> dict[str, Any]:
             ) from exc
     cfg = json.loads(Path(path, "config.json").read_text())
     return {"model": spec, "path": str(path), "layers": layer_count(path), "hidden_size": cfg.get("hidden_size")}
+
+
+__all__ = ["cached_model_dir", "fetch_model_info", "layer_count", "model_dir_on_disk", "resolve_model_spec"]

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .correlation import METHODS, fraction_ks
+from neurosieve.analysis.correlation import METHODS, fraction_ks
 
 
 def overlap_test(
@@ -117,40 +117,4 @@ def property_agreement(table: pd.DataFrame, ranking: str, k: int, alpha: float =
     return out.sort_values(["ratio", "share"], ascending=False).reset_index()
 
 
-def run_overlap(
-    scores_path: str,
-    orderings: Mapping[tuple[str, str], str],
-    out_path: str,
-    *,
-    layer: int,
-    top_fractions: Sequence[float],
-    permutations: int,
-    seed: int,
-) -> pd.DataFrame:
-    """CCA-against-LCA overlap for one (family, layer) (workflow edge): correlation scores and LCA orderings in, table out."""
-    from .io import provenance, write_parquet
-
-    scores = pd.read_parquet(scores_path)
-    lca = {}
-    for key, path in orderings.items():
-        o = pd.read_parquet(path)
-        lca[key] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
-    table = cca_lca_overlap(scores, lca, top_fractions, permutations, seed).assign(layer=layer)
-    settings = {
-        "layer": layer,
-        "top_fractions": list(top_fractions),
-        "permutations": permutations,
-        "scores": scores_path,
-    }
-    write_parquet(table, out_path, provenance(settings, seed))
-    return table
-
-
-__all__ = [
-    "cca_lca_overlap",
-    "correlation_orderings",
-    "headline_k",
-    "overlap_test",
-    "property_agreement",
-    "run_overlap",
-]
+__all__ = ["cca_lca_overlap", "correlation_orderings", "headline_k", "overlap_test", "property_agreement"]

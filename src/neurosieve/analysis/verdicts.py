@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 AGREES, DISAGREES, INCONCLUSIVE = "agrees", "disagrees", "inconclusive"
+
+
 DIRECTIONS = ("greater", "less")
 
 

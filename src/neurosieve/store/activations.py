@@ -23,13 +23,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 from tqdm.auto import tqdm
 
-from .data import field_columns, sentences, token_table_to_arrow
-from .io import PROVENANCE_KEY, atomic_path
-from .models import UNK, Tagger, Vocab
-from .training import length_batches, make_batch
+from neurosieve.store.corpus import field_columns, sentences, token_table_to_arrow
+from neurosieve.store.io import PROVENANCE_KEY, atomic_path
 
 #: A function from a list of sentences (lists of words) to one (tokens × neurons) float32 array per layer.
 Extractor = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
@@ -157,109 +154,14 @@ def read_keys(path: str | os.PathLike[str], derived: bool = True) -> pd.DataFram
     """The token key columns of an activation file (every column but the layers).
 
     With ``derived`` the derived token properties the corpus supports
-    (:func:`neurosieve.properties.add_derived`: position bins, capitalisation, ...)
+    (:func:`neurosieve.core.properties.add_derived`: position bins, capitalisation, ...)
     are appended, so every consumer can use them as it uses ``pos``.
     """
-    from .properties import add_derived
+    from neurosieve.core.properties import add_derived
 
     names = [n for n in pq.read_schema(path).names if not n.startswith("layer_")]
     keys = pq.read_table(path, columns=names).to_pandas()
     return add_derived(keys) if derived else keys
 
 
-def tagger_extractor(
-    model: Tagger,
-    vocab: Vocab,
-    batch_size: int = 64,
-    unk_rate: float = 0.0,
-    seed: int = 0,
-    layers: Sequence[int] | None = None,
-) -> Extractor:
-    """An :data:`Extractor` for a tagger trained here: all layers (or only ``layers``), batched by length, in eval mode.
-
-    ``unk_rate`` applies the tagger's own rare-word policy (its training word
-    dropout): each word is replaced by ``<unk>`` with that probability (seeded,
-    the same draws on every run), so a probe trained on these activations sees
-    ``<unk>`` inputs as the test set's unknown words produce them.
-    """
-    device = next(model.parameters()).device
-    wanted = list(range(len(model.layer_dims))) if layers is None else list(layers)
-    rng = np.random.default_rng([seed, 11])
-    unk = vocab.word_index[UNK]
-
-    def encode(sentence: Sequence[str]) -> tuple[list[int], list[int]]:
-        ids, shapes = vocab.encode_words(sentence)
-        if unk_rate:
-            ids = np.where(rng.random(len(ids)) < unk_rate, unk, ids).tolist()
-        return ids, shapes
-
-    @torch.no_grad()
-    def extract(block: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        model.eval()
-        encoded = [encode(s) for s in block]
-        lengths = np.array([len(s) for s in block])
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        out = [np.empty((offsets[-1], model.layer_dims[w]), dtype=np.float32) for w in wanted]
-        for idx in length_batches(lengths, batch_size):
-            b = make_batch(idx, encoded, None).to(device)
-            hidden = [h for _, h in select_layers(model(b.words, b.shapes, b.lengths)[1], wanted)]
-            hidden = [h.float().cpu().numpy() for h in hidden]
-            for row, i in enumerate(idx):
-                for arr, h in zip(out, hidden):
-                    arr[offsets[i] : offsets[i + 1]] = h[row, : lengths[i]]
-        return out
-
-    return extract
-
-
-__all__ = [
-    "activation_layers",
-    "dump_tagger_activations",
-    "layer_name",
-    "read_keys",
-    "read_layer",
-    "select_layers",
-    "tagger_extractor",
-    "write_activations",
-]
-
-
-def dump_tagger_activations(
-    model_dir: str | os.PathLike[str],
-    tokens_path: str | os.PathLike[str],
-    out_path: str | os.PathLike[str],
-    batch_size: int = 64,
-    device: str = "auto",
-    settings: Mapping[str, Any] | None = None,
-    unk_rate: float = 0.0,
-    seed: int = 0,
-    layers: Sequence[int] | None = None,
-    dtype: str = "float32",
-) -> list[int]:
-    """Dump every layer (or only ``layers``) of a saved tagger over a token table, stored as ``dtype`` (workflow edge).
-
-    See :func:`tagger_extractor` for ``unk_rate``. A fine-tuned encoder's
-    directory is dumped by :func:`neurosieve.finetuning.dump_finetuned_activations`.
-    """
-    from .finetuning import dump_finetuned_activations, is_finetuned
-
-    if is_finetuned(model_dir):
-        return dump_finetuned_activations(model_dir, tokens_path, out_path, batch_size, device, layers, dtype)
-    from .data import read_tokens
-    from .io import provenance
-    from .models import load_model
-    from .training import pick_device
-
-    model, vocab = load_model(model_dir, pick_device(device))
-    meta = provenance(
-        {
-            "model": str(model_dir),
-            "tokens": str(tokens_path),
-            "batch_size": batch_size,
-            "unk_rate": unk_rate,
-            **(settings or {}),
-        },
-        seed,
-    )
-    extract = tagger_extractor(model, vocab, batch_size, unk_rate, seed, layers)
-    return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)
+__all__ = ["activation_layers", "layer_name", "read_keys", "read_layer", "select_layers", "write_activations"]

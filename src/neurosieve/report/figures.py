@@ -12,17 +12,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .io import atomic_path  # noqa: E402
+from neurosieve.store.io import atomic_path  # noqa: E402
+
+matplotlib.use("Agg")
+
 
 COLUMN = 3.4  # inches: one column of a two-column paper
+
+
 PAGE = 7.0
+
+
 STYLE = {
     "font.size": 8,
     "axes.titlesize": 8,
@@ -34,7 +39,11 @@ STYLE = {
     "axes.spines.right": False,
     "savefig.dpi": 300,
 }
+
+
 DIRECTION_STYLE = {"top": ("tab:red", "-"), "bottom": ("tab:blue", "--"), "random": ("0.4", ":")}
+
+
 RANKING_LABEL = {
     "lca": "LCA (probe weights)",
     "probeless": "probeless",
@@ -437,7 +446,7 @@ def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
     the layer, annotated with the ratio to chance (k/D) and the median
     permutation p-value; the title gives chance.
     """
-    from .overlap import headline_k
+    from neurosieve.analysis.overlap import headline_k
 
     k = headline_k(overlap, fraction)
     t = overlap[overlap["k"] == k]
@@ -484,7 +493,7 @@ def described_neurons(
     """Figure 9's neurons and titles from a neuron-description table: the top LCA neurons of ``prop``, then the
     top neurons of each correlation ranking present, each titled with its rank, the property label it is
     most associated with (and r) and its top-activating words."""
-    from .describe import neuron_caption
+    from neurosieve.analysis.describe import neuron_caption
 
     neurons, titles = [], []
     for ranking in (f"lca:{prop}", *rankings):
@@ -522,8 +531,8 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
             params.get("ranking", "maxcorr"),
         )
     elif name == "reference_instance":
-        from .ablation import predictive_value
-        from .correlation import partner_rank_agreement
+        from neurosieve.analysis.ablation import predictive_value
+        from neurosieve.analysis.correlation import partner_rank_agreement
 
         curves = _layer_curves(inputs["curves"], layer)
         curves = curves[
@@ -540,8 +549,8 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
     elif name == "neurons_per_label":
         fig = neurons_per_label(pd.read_parquet(inputs["labels"]))
     elif name == "top_neurons":
-        from .activations import read_keys, read_layer
-        from .data import sentences
+        from neurosieve.store.activations import read_keys, read_layer
+        from neurosieve.store.corpus import sentences
 
         keys = read_keys(inputs["activations"])
         acts = read_layer(inputs["activations"], layer)
@@ -579,8 +588,8 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
 
 __all__ = [
     "accuracy_vs_kept",
-    "lambda_grid",
     "cca_vs_lca",
+    "lambda_grid",
     "mask_vs_retrain",
     "model_ablation_curves",
     "neurons_per_label",

@@ -33,11 +33,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import label_set, sentences
-from .io import atomic_path, versions
-from .metrics import chunk_scores, token_accuracy
-from .models import apply_mask
-from .pretrained import (
+from neurosieve.analysis.metrics import chunk_scores, token_accuracy
+from neurosieve.models.pretrained import (
     POOLINGS,
     load_pretrained,
     max_pieces,
@@ -46,9 +43,13 @@ from .pretrained import (
     window_sequences,
     word_pieces,
 )
-from .training import length_batches, pick_device, seed_everything, subset_sentences
+from neurosieve.models.taggers import apply_mask
+from neurosieve.models.training import length_batches, pick_device, seed_everything, subset_sentences
+from neurosieve.store.corpus import label_set, sentences
+from neurosieve.store.io import atomic_path, versions
 
 log = logging.getLogger(__name__)
+
 
 KIND = "finetuned"
 
@@ -104,7 +105,7 @@ def encoder_layer_modules(encoder: nn.Module) -> list[nn.Module]:
 
 @contextlib.contextmanager
 def neuron_masks(encoder: nn.Module, masks: Mapping[int, torch.Tensor] | None) -> Iterator[None]:
-    """Ablate neurons of hidden state ``i`` by ``masks[i]`` while the context is open (see :func:`~neurosieve.models.apply_mask`:
+    """Ablate neurons of hidden state ``i`` by ``masks[i]`` while the context is open (see :func:`~neurosieve.models.taggers.apply_mask`:
     a 0/1 multiplier, or a stack of it and the values removed neurons take instead)."""
     modules = encoder_layer_modules(encoder)
     handles = []
@@ -338,59 +339,8 @@ def masked_evaluator(
     if is_finetuned(model_dir):
         model, windowing, labels = load_finetuned(model_dir, device)
         return model.layer_dims, lambda masks: evaluate_finetuned(model, windowing, labels, tokens, masks)
-    from .models import load_model
-    from .training import evaluate
+    from neurosieve.models.taggers import load_model
+    from neurosieve.models.training import evaluate
 
     tagger, vocab = load_model(model_dir, device)
     return tagger.layer_dims, lambda masks: evaluate(tagger, vocab, tokens, masks=masks)
-
-
-def dump_finetuned_activations(
-    model_dir: str | os.PathLike[str],
-    tokens_path: str | os.PathLike[str],
-    out_path: str | os.PathLike[str],
-    batch_size: int = 32,
-    device: str = "auto",
-    layers: Sequence[int] | None = None,
-    dtype: str = "float32",
-) -> list[int]:
-    """Dump every hidden state (or only ``layers``) of a fine-tuned encoder, pooled per word as it was trained (workflow edge)."""
-    from .activations import write_activations
-    from .data import read_tokens
-    from .io import provenance
-    from .pretrained import pretrained_extractor
-
-    model, windowing, _ = load_finetuned(model_dir, pick_device(device))
-    meta = provenance(
-        {"model": str(model_dir), "tokens": str(tokens_path), "batch_size": batch_size, "pooling": model.pooling}
-    )
-    extract = pretrained_extractor(
-        windowing.tokenizer, model.encoder, model.pooling, batch_size, windowing.max_length, layers
-    )
-    return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)
-
-
-def run_finetuning(
-    train_path: str,
-    test_path: str,
-    model_dir: str,
-    metrics_path: str,
-    spec: str,
-    seed: int,
-    train_params: Mapping[str, Any],
-    pooling: str = "last",
-    max_length: int | None = None,
-    subset: float | None = None,
-    device: str = "auto",
-) -> dict[str, Any]:
-    """Fine-tune one (family, seed) from token tables; save the model and its metrics (workflow edge)."""
-    from .data import read_tokens
-    from .io import write_json
-
-    model, tokenizer, labels, metrics = finetune_tagger(
-        read_tokens(train_path), read_tokens(test_path), spec, seed, train_params, pooling, max_length, subset, device
-    )
-    save_finetuned(model, tokenizer, labels, model_dir, spec, max_length, {"seed": seed, "metrics": metrics["test"]})
-    write_json(metrics, metrics_path)
-    log.info("%s seed %d: test chunk F1 %.2f in %.0fs", spec, seed, metrics["test"]["f1"], metrics["wall_seconds"])
-    return metrics

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .verdicts import (
+from neurosieve.analysis.verdicts import (
     Spread,
     Verdict,
     paired_test,
@@ -76,7 +76,11 @@ def _row(
 
 
 PAPER_GAP = "paper: top-10% vs bottom-10% gap 12.8 (NMT), 25.5 (LM), averaged over properties, retrained probes"
+
+
 FILL_NAME = {"model": "zero ablation", "model-mean": "mean ablation"}
+
+
 CORR_METHODS = ("maxcorr", "meanmaxcorr", "mincorr", "linreg")
 
 
@@ -449,7 +453,7 @@ def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
 
 
 def _predictive(curves: pd.DataFrame, random: pd.DataFrame | None = None) -> pd.DataFrame:
-    from .ablation import predictive_value
+    from neurosieve.analysis.ablation import predictive_value
 
     return predictive_value(curves, random=random)
 
@@ -561,7 +565,7 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     f, sec = t.name, "reference instance"
     if t.scores is not None and t.pairs is not None:
-        from .correlation import partner_rank_agreement
+        from neurosieve.analysis.correlation import partner_rank_agreement
 
         agree = partner_rank_agreement(t.scores, t.pairs, [m for m in CORR_METHODS if f"rank_{m}" in t.scores])
         for m, g in agree.groupby("method", sort=False):
@@ -916,6 +920,8 @@ def neuron_summary(
 
 
 CCA_LCA_FINDING = "paper: position neurons are top in both CCA and LCA; the other top CCA neurons track conjunctions, determiners, punctuation"
+
+
 POSITION_PROPERTIES = ("position_bin", "end_distance_bin", "sentence_final")
 
 
@@ -925,7 +931,7 @@ def overlap_summary(
     """CCA against LCA, per layer: each property's top-k overlap with the top MaxCorr neurons (share, chance,
     median permutation p, instances significant; verdict: share above chance, paired over instances), and which
     properties the top CCA neurons belong to (verdict: the position property's share above chance)."""
-    from .overlap import headline_k, property_agreement
+    from neurosieve.analysis.overlap import headline_k, property_agreement
 
     rows = []
     for layer, table in overlap.groupby("layer"):
@@ -999,7 +1005,7 @@ def run_summary(
     families: Sequence[Mapping[str, Any]], md_path: str, csv_path: str, html_path: str | None = None
 ) -> pd.DataFrame:
     """Read each family's tables and write the summary as Markdown and CSV, and as HTML for the report (workflow edge)."""
-    from .io import atomic_path
+    from neurosieve.store.io import atomic_path
 
     def read(p: str | None) -> pd.DataFrame | None:
         return pd.read_parquet(p) if p else None

@@ -17,46 +17,65 @@ import sys
 from pathlib import Path
 
 PACKAGE = "neurosieve"
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _imports(path: Path) -> tuple[set[str], set[str]]:
-    """(top-level names of absolute imports, names of the package's modules imported) of one file."""
+def _imports(path: Path, module: str = "") -> tuple[set[str], set[str]]:
+    """(top-level names of absolute imports, dotted names inside the package that one file imports).
+
+    ``module`` is the file's own dotted name inside the package (``analysis.probing``), which
+    resolves its relative imports; a name may be a module or a symbol of one (resolved by the caller).
+    """
     names: set[str] = set()
     own: set[str] = set()
+    package = module.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 names.add(alias.name.split(".")[0])
                 if alias.name.startswith(f"{PACKAGE}."):
-                    own.add(alias.name.split(".")[1])
+                    own.add(alias.name.removeprefix(f"{PACKAGE}."))
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative import: a module of the package
-                own |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+                base = ".".join(package.split(".")[: len(package.split(".")) - (node.level - 1)] if package else [])
+                mod = ".".join(p for p in (base, node.module or "") if p)
             elif node.module:
                 names.add(node.module.split(".")[0])
-                if node.module.startswith(f"{PACKAGE}."):
-                    own.add(node.module.split(".")[1])
-                elif node.module == PACKAGE:
-                    own |= {a.name for a in node.names}
+                if node.module != PACKAGE and not node.module.startswith(f"{PACKAGE}."):
+                    continue
+                mod = node.module.removeprefix(PACKAGE).lstrip(".")
+            else:
+                continue
+            own.add(mod) if mod else None
+            own |= {".".join(p for p in (mod, a.name) if p) for a in node.names}
     return names, own
+
+
+def _source(package_dir: Path, dotted: str) -> list[Path]:
+    """The files importing ``dotted`` runs: the module (or package ``__init__``) and every parent ``__init__``."""
+    parts = dotted.split(".") if dotted else []
+    files = [package_dir / "__init__.py"]
+    files += [package_dir.joinpath(*parts[:i], "__init__.py") for i in range(1, len(parts) + 1)]
+    if parts:
+        files.append(package_dir.joinpath(*parts[:-1], f"{parts[-1]}.py"))
+    return [f for f in files if f.is_file()]
 
 
 def package_modules(script: str | os.PathLike[str], package_dir: str | os.PathLike[str] = PACKAGE_DIR) -> list[Path]:
     """The package's source files a script uses, directly or through other package modules (sorted)."""
     package_dir = Path(package_dir)
     seen: set[Path] = set()
-    todo = [Path(script)]
+    todo: list[tuple[Path, str]] = [(Path(script), "")]
     while todo:
-        path = todo.pop()
-        _, own = _imports(path)
-        for mod in sorted(own):
-            src = package_dir / f"{mod}.py"
-            if src.is_file() and src not in seen:
-                seen.add(src)
-                todo.append(src)
-    init = package_dir / "__init__.py"  # imported with any module of the package
-    return sorted(seen | ({init} if init.is_file() else set()))
+        path, module = todo.pop()
+        _, own = _imports(path, module)
+        for dotted in sorted(own):
+            for src in _source(package_dir, dotted):
+                if src not in seen:
+                    seen.add(src)
+                    rel = src.relative_to(package_dir).with_suffix("").parts
+                    todo.append((src, ".".join(rel if rel[-1] != "__init__" else (*rel[:-1], "__init__"))))
+    return sorted(seen)
 
 
 def imported_modules(script: str | os.PathLike[str], package_dir: str | os.PathLike[str] = PACKAGE_DIR) -> set[str]:
@@ -73,7 +92,8 @@ def code_digest(script: str | os.PathLike[str], package_dir: str | os.PathLike[s
     As a ``params:`` entry it makes Snakemake rerun a rule when, and only when, code the
     rule's script relies on changes (Snakemake itself tracks only the script file).
     """
+    package_dir = Path(package_dir)
     h = hashlib.sha256()
     for path in package_modules(script, package_dir):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(path.relative_to(package_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

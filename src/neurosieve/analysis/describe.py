@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .correlation import standardize
-from .properties import continuous_properties
+from neurosieve.analysis.correlation import standardize
+from neurosieve.core.properties import continuous_properties
 
 
 def property_matrix(keys: pd.DataFrame, properties: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -114,46 +114,4 @@ def neuron_caption(row: Mapping[str, object]) -> str:
     return f"{what} (r={float(row['r']):+.2f})"
 
 
-def run_describe(
-    activations_path: str,
-    layer: int,
-    orderings: Mapping[str, str],
-    scores_path: str | None,
-    instance: str,
-    out_path: str,
-    *,
-    properties: Sequence[str],
-    correlation_rankings: Sequence[str],
-    top_n: int,
-    n_words: int,
-) -> pd.DataFrame:
-    """Describe the top neurons of one (family, instance, layer) (workflow edge).
-
-    ``orderings`` maps a property to its probe's orderings table (its LCA
-    ordering becomes ranking ``lca:<property>``); ``scores_path`` is the
-    layer's correlation scores (the family's correlation rankings), or None.
-    """
-    from .activations import read_keys, read_layer
-    from .io import provenance, write_parquet
-    from .overlap import correlation_orderings
-
-    rankings: dict[str, np.ndarray] = {}
-    if scores_path:
-        rankings.update(correlation_orderings(pd.read_parquet(scores_path), instance, correlation_rankings))
-    for prop, path in orderings.items():
-        o = pd.read_parquet(path)
-        rankings[f"lca:{prop}"] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
-    keys = read_keys(activations_path)
-    table = describe_neurons(read_layer(activations_path, layer), keys, rankings, properties, top_n, n_words)
-    settings = {
-        "layer": layer,
-        "instance": instance,
-        "properties": list(properties),
-        "top_n": top_n,
-        "n_words": n_words,
-    }
-    write_parquet(table.assign(instance=instance, layer=layer), out_path, provenance(settings))
-    return table
-
-
-__all__ = ["associations", "describe_neurons", "neuron_caption", "property_matrix", "run_describe", "top_words"]
+__all__ = ["associations", "describe_neurons", "neuron_caption", "property_matrix", "top_words"]

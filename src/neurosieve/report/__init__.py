@@ -1,0 +1,1 @@
+"""Report: the figures and the summary table, computed from the tables the stages wrote."""

@@ -1,0 +1,219 @@
+"""Ablation stages (workflow edge): probe ablation of one (instance, layer, property), model ablation
+of a trained tagger's layer, and the family's ablation summary; read tables and models, call
+:mod:`neurosieve.analysis.ablation`, write through :mod:`neurosieve.store`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from neurosieve.analysis.ablation import (
+    FILL_MODES,
+    curve_spread,
+    k_grid,
+    model_ablation,
+    probe_ablation,
+    rankings_from_tables,
+)
+from neurosieve.analysis.probe import ElasticNetProbe
+
+
+def _read_optional(path: str | None) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path else None
+
+
+def run_probe_ablation(
+    train_path: str,
+    test_path: str,
+    layer: int,
+    prop: str,
+    probe_path: str,
+    orderings_path: str,
+    scores_path: str | None,
+    instance: str,
+    out_path: str,
+    *,
+    rankings: Sequence[str],
+    percents: Sequence[float],
+    neurons: Sequence[int],
+    modes: Sequence[str],
+    random_repeats: int,
+    seed: int,
+    model_kind: str | None = None,
+    model_source: str | None = None,
+) -> pd.DataFrame:
+    """Probe ablation for one (instance, layer, property) (workflow edge).
+
+    Retrained probes reuse the saved probe's parameters (one training budget for
+    the probe and its retrained ablations). ``model_kind``/``model_source`` give
+    the model's vocabulary, for accuracy on in-vocabulary tokens.
+    """
+    from tqdm.auto import tqdm
+
+    from neurosieve.core.properties import open_class_mask
+    from neurosieve.models.inputs import load_input_keys
+    from neurosieve.store.activations import read_keys, read_layer
+    from neurosieve.store.io import provenance, write_parquet
+
+    scores = _read_optional(scores_path)
+    orders = rankings_from_tables(
+        pd.read_parquet(orderings_path),
+        scores,
+        instance,
+        [r for r in rankings if scores is not None or r in {"lca", "probeless", "random"}],
+    )
+    train_keys, test_keys = read_keys(train_path), read_keys(test_path)
+    X_test = read_layer(test_path, layer)
+    curves = probe_ablation(
+        ElasticNetProbe.load(probe_path),
+        read_layer(train_path, layer),
+        train_keys[prop].astype(str).to_numpy(),
+        X_test,
+        test_keys[prop].astype(str).to_numpy(),
+        open_class_mask(test_keys),
+        orders,
+        k_grid(X_test.shape[1], percents, neurons),
+        modes,
+        random_repeats,
+        seed,
+        progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="probe group"),
+        in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1]
+        if model_kind and model_source
+        else None,
+    )
+    curves = curves.assign(instance=instance, layer=layer, property=prop)
+    settings = {
+        "rankings": list(orders),
+        "percents": list(percents),
+        "neurons": list(neurons),
+        "modes": list(modes),
+        "random_repeats": random_repeats,
+        "model": model_source,
+    }
+    write_parquet(curves, out_path, provenance(settings, seed))
+    return curves
+
+
+def neuron_means(activations_path: str, layer: int) -> np.ndarray:
+    """Each neuron's mean activation over a split's tokens (the replacement value of mean ablation)."""
+    from neurosieve.store.activations import read_layer
+
+    return read_layer(activations_path, layer).mean(axis=0, dtype=np.float64).astype(np.float32)
+
+
+def run_model_ablation(
+    model_dir: str,
+    tokens_path: str,
+    layer: int,
+    orderings_path: str | None,
+    scores_path: str | None,
+    instance: str,
+    out_path: str,
+    *,
+    rankings: Sequence[str],
+    percents: Sequence[float],
+    random_repeats: int,
+    seed: int,
+    device: str = "auto",
+    fills: Sequence[str] = ("zero",),
+    train_activations_path: str | None = None,
+) -> pd.DataFrame:
+    """Model ablation for one trained or fine-tuned instance and layer (workflow edge): chunk F1 with k neurons removed.
+
+    A tagger trained here runs once over the test sentences; every selection is
+    then scored from the cached layer output up
+    (:class:`~neurosieve.models.layer_cache.LayerCache`). A fine-tuned encoder is
+    re-run per selection with the layer's neurons ablated by a forward hook.
+    ``fills`` lists how removed neurons are replaced: ``zero`` (the paper's
+    ablation; rows with mode ``model``) and/or ``mean`` (the neuron's mean
+    activation over the training tokens in ``train_activations_path``, since
+    zero is not neutral for a neuron that is never near zero; mode ``model-mean``).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from neurosieve.models.finetuning import is_finetuned, masked_evaluator
+    from neurosieve.models.layer_cache import LayerCache
+    from neurosieve.models.taggers import load_model
+    from neurosieve.models.training import pick_device
+    from neurosieve.store.corpus import read_tokens
+    from neurosieve.store.io import provenance, write_parquet
+
+    tokens = read_tokens(tokens_path)
+    if is_finetuned(model_dir):
+        layer_dims, evaluate_masked = masked_evaluator(model_dir, tokens, pick_device(device))
+        width = layer_dims[layer]
+
+        def score_with(removed: np.ndarray, values: np.ndarray | None) -> dict[str, float]:
+            keep = torch.ones(width)
+            keep[torch.tensor(np.asarray(removed, dtype=np.int64))] = 0.0  # a copy: selections may be read-only views
+            return evaluate_masked(
+                {
+                    layer: keep
+                    if values is None
+                    else torch.stack([keep, torch.tensor(np.asarray(values, dtype=np.float32))])
+                }
+            )
+    else:
+        model, vocab = load_model(model_dir, pick_device(device))
+        cache = LayerCache(model, vocab, tokens, layer)
+        width = cache.width
+        score_with = cache.score
+    available = [
+        r
+        for r in rankings
+        if (r in {"lca", "probeless", "random"} and orderings_path)
+        or (r not in {"lca", "probeless", "random"} and scores_path)
+    ]
+    orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
+
+    unknown = set(fills) - set(FILL_MODES)
+    if unknown:
+        raise ValueError(f"unknown ablation fill(s) {sorted(unknown)}; known: {sorted(FILL_MODES)}")
+    if "mean" in fills and not train_activations_path:
+        raise ValueError("mean ablation needs the training activations (train_activations_path)")
+    parts = []
+    for fill in fills:
+        values = neuron_means(train_activations_path, layer) if fill == "mean" else None
+        parts.append(
+            model_ablation(
+                lambda removed, values=values: score_with(removed, values),
+                width,
+                orders,
+                k_grid(width, percents),
+                random_repeats,
+                seed,
+                progress=lambda it, fill=fill: tqdm(
+                    it, desc=f"model ablation ({fill}) {instance} layer {layer}", unit="selection"
+                ),
+                mode=FILL_MODES[fill],
+            )
+        )
+    curves = pd.concat(parts, ignore_index=True).assign(instance=instance, layer=layer)
+    settings = {
+        "rankings": list(orders),
+        "percents": list(percents),
+        "random_repeats": random_repeats,
+        "model": model_dir,
+        "fills": list(fills),
+    }
+    write_parquet(curves, out_path, provenance(settings, seed))
+    return curves
+
+
+def run_ablation_summary(paths: Sequence[str], curves_path: str, spread_path: str) -> pd.DataFrame:
+    """Concatenate a family's ablation curves and compute their spread across instances (workflow edge)."""
+    from neurosieve.store.io import provenance, write_parquet
+
+    curves = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    # Model ablation scores the end task, not a probed property.
+    curves["property"] = (
+        curves["property"].where(curves["mode"] != "model", "chunk-f1") if "property" in curves else "chunk-f1"
+    )
+    meta = provenance({"inputs": list(paths)})
+    write_parquet(curves, curves_path, meta)
+    spread = curve_spread(curves)
+    write_parquet(spread, spread_path, meta)
+    return spread

@@ -1,0 +1,127 @@
+"""Correlation stages (workflow edge): the cross-model correlation rankings of one layer, the
+near-twin experiment and linear CKA, read from activation tables and written as tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from neurosieve.analysis.correlation import (
+    METHODS,
+    CorrelationResult,
+    correlate_instances,
+    correlation_device,
+    duplicate_experiment,
+    fraction_ks,
+    ranking_stability,
+    similarity_table,
+    twin_experiment,
+)
+
+
+def run_correlation(
+    sources: Mapping[str, tuple[str, int]],
+    scores_path: str,
+    pairs_path: str,
+    stability_path: str,
+    duplicate_path: str,
+    block: int = 1024,
+    linreg: bool = True,
+    top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
+    duplicate: str | None = None,
+    device: str = "auto",
+) -> CorrelationResult:
+    """Correlation stage (workflow edge): scores, pairs, stability and the duplicate experiment.
+
+    ``sources`` maps an instance name to its activation file and layer: one
+    layer of a family, or layers of several families correlated together.
+    ``device`` is resolved by :func:`correlation_device`.
+    """
+    import logging
+
+    from neurosieve.store.activations import read_layer
+    from neurosieve.store.io import provenance, write_parquet
+
+    log = logging.getLogger(__name__)
+    acts = {inst: read_layer(path, layer) for inst, (path, layer) in sources.items()}
+    layers = {inst: layer for inst, (_, layer) in sources.items()}
+    settings = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
+    dev = correlation_device(device)
+    # Standardised in place: one float32 copy of each instance's layer is all the stage holds.
+    result = correlate_instances(acts, block, linreg, copy=False, device=dev)
+    ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
+    dead = result.scores.groupby("instance")["dead"].sum()
+    for inst, n in dead.items():
+        log.info("%s layer %d: %d dead neurons of %d", inst, layers[inst], n, acts[inst].shape[1])
+    meta = provenance(settings)
+    write_parquet(result.scores.assign(layer=result.scores["instance"].map(layers)), scores_path, meta)
+    write_parquet(result.pairs.assign(layer=result.pairs["instance"].map(layers)), pairs_path, meta)
+    write_parquet(ranking_stability(result, ks), stability_path, meta)
+    if duplicate == "first":
+        duplicate = next(iter(acts))
+    elif duplicate is not None and duplicate not in acts:
+        log.warning("duplicate instance %r is not among %s: experiment skipped", duplicate, list(acts))
+        duplicate = None
+    dup = (
+        duplicate_experiment(acts, duplicate, ks, block=block, before=result.scores, device=dev, copy=False)
+        if duplicate
+        else pd.DataFrame(
+            columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
+        )
+    )
+    write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))
+    return result
+
+
+def run_twin_correlation(
+    family_paths: Mapping[str, str],
+    twin_path: str,
+    layer: int,
+    twin: str,
+    twin_of: str,
+    before_path: str,
+    scores_path: str,
+    change_path: str,
+    block: int = 1024,
+    linreg: bool = True,
+    top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
+) -> pd.DataFrame:
+    """Near-twin experiment of one layer (workflow edge): the family's scores with the twin added, and how
+    every instance's ranking changes (``before_path``: the correlation stage's scores without the twin)."""
+    from neurosieve.store.activations import read_layer
+    from neurosieve.store.io import provenance, write_parquet
+
+    acts = {inst: read_layer(path, layer) for inst, path in family_paths.items()}
+    methods = METHODS if linreg else tuple(m for m in METHODS if m != "linreg")
+    ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
+    change, after = twin_experiment(
+        acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=pd.read_parquet(before_path)
+    )
+    meta = provenance(
+        {
+            "layer": layer,
+            "twin": twin,
+            "twin_of": twin_of,
+            "block": block,
+            "linreg": linreg,
+            "top_fractions": list(top_fractions),
+        }
+    )
+    write_parquet(after.assign(layer=layer), scores_path, meta)
+    write_parquet(change.assign(layer=layer), change_path, meta)
+    return change
+
+
+def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.DataFrame:
+    """Linear CKA between all (instance, layer) pairs of a family (workflow edge)."""
+    from neurosieve.store.activations import activation_layers, read_layer
+    from neurosieve.store.io import provenance, write_parquet
+
+    files = {}
+    for inst, p in activation_paths.items():
+        for name in activation_layers(p):
+            files[inst, int(name.split("_")[1])] = p
+    table = similarity_table(list(files), lambda key: read_layer(files[key], key[1]))
+    write_parquet(table, out_path, provenance({"instances": list(activation_paths)}))
+    return table

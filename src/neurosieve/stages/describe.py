@@ -1,0 +1,55 @@
+"""The neuron-description stage (workflow edge): what each ranking's top neurons respond to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from neurosieve.analysis.describe import describe_neurons
+
+
+def run_describe(
+    activations_path: str,
+    layer: int,
+    orderings: Mapping[str, str],
+    scores_path: str | None,
+    instance: str,
+    out_path: str,
+    *,
+    properties: Sequence[str],
+    correlation_rankings: Sequence[str],
+    top_n: int,
+    n_words: int,
+) -> pd.DataFrame:
+    """Describe the top neurons of one (family, instance, layer) (workflow edge).
+
+    ``orderings`` maps a property to its probe's orderings table (its LCA
+    ordering becomes ranking ``lca:<property>``); ``scores_path`` is the
+    layer's correlation scores (the family's correlation rankings), or None.
+    """
+    from neurosieve.analysis.overlap import correlation_orderings
+    from neurosieve.store.activations import read_keys, read_layer
+    from neurosieve.store.io import provenance, write_parquet
+
+    rankings: dict[str, np.ndarray] = {}
+    if scores_path:
+        rankings.update(correlation_orderings(pd.read_parquet(scores_path), instance, correlation_rankings))
+    for prop, path in orderings.items():
+        o = pd.read_parquet(path)
+        rankings[f"lca:{prop}"] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
+    keys = read_keys(activations_path)
+    table = describe_neurons(read_layer(activations_path, layer), keys, rankings, properties, top_n, n_words)
+    settings = {
+        "layer": layer,
+        "instance": instance,
+        "properties": list(properties),
+        "top_n": top_n,
+        "n_words": n_words,
+    }
+    write_parquet(table.assign(instance=instance, layer=layer), out_path, provenance(settings))
+    return table
+
+
+__all__ = ["run_describe"]

@@ -1,0 +1,42 @@
+"""The CCA-against-LCA stage (workflow edge): a layer's correlation rankings against every property's
+LCA ordering, per instance, into one table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from neurosieve.analysis.overlap import cca_lca_overlap
+
+
+def run_overlap(
+    scores_path: str,
+    orderings: Mapping[tuple[str, str], str],
+    out_path: str,
+    *,
+    layer: int,
+    top_fractions: Sequence[float],
+    permutations: int,
+    seed: int,
+) -> pd.DataFrame:
+    """CCA-against-LCA overlap for one (family, layer) (workflow edge): correlation scores and LCA orderings in, table out."""
+    from neurosieve.store.io import provenance, write_parquet
+
+    scores = pd.read_parquet(scores_path)
+    lca = {}
+    for key, path in orderings.items():
+        o = pd.read_parquet(path)
+        lca[key] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
+    table = cca_lca_overlap(scores, lca, top_fractions, permutations, seed).assign(layer=layer)
+    settings = {
+        "layer": layer,
+        "top_fractions": list(top_fractions),
+        "permutations": permutations,
+        "scores": scores_path,
+    }
+    write_parquet(table, out_path, provenance(settings, seed))
+    return table
+
+
+__all__ = ["run_overlap"]

@@ -1,0 +1,175 @@
+"""Probing stages (workflow edge): the lambda search, one probe job per (instance, layer, property),
+the all-layer probe and the probing summary, read from activation tables and written as tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from neurosieve.analysis.probing import grid_pairs, probe_all_layers, probe_layer, select_lambdas, top_neurons_by_layer
+
+
+def chosen_lambdas(grid_path: str) -> tuple[float, float]:
+    """The (l1, l2) pair a lambda-selection table marks as chosen."""
+    grid = pd.read_parquet(grid_path)
+    row = grid[grid["chosen"]].iloc[0]
+    return float(row["l1"]), float(row["l2"])
+
+
+def run_lambda_selection(
+    train_path: str,
+    layer: int,
+    prop: str,
+    out_path: str,
+    *,
+    grid: Sequence[Sequence[float]] | Mapping[str, Sequence[float]],
+    tolerance: float,
+    probe_params: dict[str, Any],
+    seed: int,
+) -> pd.DataFrame:
+    """Grid search of (l1, l2) on held-out train sentences for one reference instance and layer (workflow edge)."""
+    from neurosieve.store.activations import read_keys, read_layer
+    from neurosieve.store.io import provenance, write_parquet
+
+    keys = read_keys(train_path)
+    _, table = select_lambdas(
+        read_layer(train_path, layer),
+        keys[prop].astype(str).to_numpy(),
+        keys["sentence"].to_numpy(),
+        grid_pairs(grid),
+        tolerance,
+        probe_params,
+        random_state=seed,
+    )
+    settings = {
+        "layer": layer,
+        "property": prop,
+        "grid": grid,
+        "tolerance": tolerance,
+        "probe": probe_params,
+        "train": train_path,
+    }
+    write_parquet(table, out_path, provenance(settings, seed))
+    return table
+
+
+def run_probing(
+    train_path: str,
+    test_path: str,
+    layer: int,
+    prop: str,
+    outputs: dict[str, str],
+    *,
+    lambdas: str | Sequence[float],
+    probe_params: dict[str, Any],
+    salient_fraction: float,
+    seed: int,
+    model_kind: str | None = None,
+    model_source: str | None = None,
+    untrained_path: str | None = None,
+    train_unk_path: str | None = None,
+) -> dict[str, Any]:
+    """Probing stage for one (instance, layer, property) (workflow edge): reads activations, writes every table.
+
+    ``lambdas`` is an (l1, l2) pair or the path of a lambda-selection table.
+    ``model_kind``/``model_source`` (family kind and model directory or spec)
+    give the model's input keys for the control task and the OOV split;
+    ``untrained_path`` is the untrained baseline's metrics table;
+    ``train_unk_path`` the train activations extracted with ``<unk>`` dropout.
+    """
+    from neurosieve.models.inputs import load_input_keys
+    from neurosieve.store.activations import read_keys, read_layer
+    from neurosieve.store.io import provenance, write_parquet
+
+    l1, l2 = chosen_lambdas(lambdas) if isinstance(lambdas, str) else (float(lambdas[0]), float(lambdas[1]))
+    settings = {
+        "layer": layer,
+        "property": prop,
+        "l1": l1,
+        "l2": l2,
+        "probe": probe_params,
+        "salient_fraction": salient_fraction,
+        "train": train_path,
+        "test": test_path,
+        "model_kind": model_kind,
+        "model_source": model_source,
+        "untrained": untrained_path,
+        "train_unk": train_unk_path,
+    }
+    out = probe_layer(
+        read_layer(train_path, layer),
+        read_keys(train_path),
+        read_layer(test_path, layer),
+        read_keys(test_path),
+        prop,
+        l1=l1,
+        l2=l2,
+        probe_params=probe_params,
+        salient_fraction=salient_fraction,
+        seed=seed,
+        input_keys=load_input_keys(model_kind, model_source) if model_kind and model_source else None,
+        untrained=pd.read_parquet(untrained_path) if untrained_path else None,
+        X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
+    )
+    meta = provenance(settings, seed)
+    out["probe"].save(outputs["probe"])
+    for key in ("metrics", "orderings", "weights", "labels"):
+        write_parquet(out[key], outputs[key], meta)
+    return out
+
+
+def run_probing_summary(paths: Sequence[str], keys: Sequence[Sequence[Any]], out_path: str) -> pd.DataFrame:
+    """All probe metrics of a family in one table, keyed by instance, layer and property (workflow edge)."""
+    from neurosieve.store.io import provenance, write_parquet
+
+    frames = [pd.read_parquet(p).assign(instance=k[0], layer=int(k[1]), property=k[2]) for p, k in zip(paths, keys)]
+    table = pd.concat(frames, ignore_index=True)
+    write_parquet(table, out_path, provenance({"inputs": list(paths)}))
+    return table
+
+
+def run_all_layer_probing(
+    train_path: str,
+    test_path: str,
+    layers: Sequence[int],
+    prop: str,
+    outputs: dict[str, str],
+    *,
+    lambdas: Sequence[float],
+    probe_params: dict[str, Any],
+    seed: int,
+) -> pd.DataFrame:
+    """All-layer probing for one (instance, property) (workflow edge): writes the ordering and the by-layer table."""
+    from neurosieve.store.activations import read_keys, read_layer
+    from neurosieve.store.io import provenance, write_parquet
+
+    y_train = read_keys(train_path)[prop].astype(str).to_numpy()
+    y_test = read_keys(test_path)[prop].astype(str).to_numpy()
+    out = probe_all_layers(
+        [read_layer(train_path, layer) for layer in layers],
+        y_train,
+        [read_layer(test_path, layer) for layer in layers],
+        y_test,
+        layers,
+        l1=float(lambdas[0]),
+        l2=float(lambdas[1]),
+        probe_params=probe_params,
+        seed=seed,
+    )
+    meta = provenance(
+        {
+            "layers": list(layers),
+            "property": prop,
+            "l1": lambdas[0],
+            "l2": lambdas[1],
+            "probe": probe_params,
+            "accuracy": out["accuracy"],
+        },
+        seed,
+    )
+    write_parquet(out["orderings"], outputs["orderings"], meta)
+    by_layer = top_neurons_by_layer(out["orderings"]).assign(accuracy=out["accuracy"])
+    write_parquet(by_layer, outputs["by_layer"], meta)
+    return by_layer

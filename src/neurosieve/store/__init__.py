@@ -1,0 +1,1 @@
+"""Store: tables in and out (Parquet, JSON), the corpus and activation tables; no torch."""
