@@ -226,6 +226,7 @@ def finetune_tagger(
     )
     total_steps = epochs * -(-len(train_sents) // batch_size)
     warm = max(1, int(round(float(train_params.get("warmup", 0.1)) * total_steps)))
+    # Not transformers' get_linear_schedule_with_warmup: its warm-up starts at 0 (step s gets s/warm, not (s+1)/warm).
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total_steps - s) / max(1, total_steps - warm)))
     )

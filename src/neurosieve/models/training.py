@@ -121,6 +121,7 @@ def make_optimizer(
     if train_params.get("lr_decay", "linear") != "linear":
         return opt, None
     total_steps = int(train_params["epochs"]) * steps_per_epoch
+    # Not LinearLR: its chained (recursive) factors differ from this closed form in the last bits, so weights would change.
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.05, 1.0 - step / max(total_steps, 1)))
 
 
