@@ -11,6 +11,4 @@ run_overlap(
     snakemake.output[0],  # noqa: F821
     layer=int(snakemake.wildcards.layer),  # noqa: F821
     top_fractions=p.top_fractions,
-    permutations=p.permutations,
-    seed=p.seed,
 )

@@ -134,7 +134,6 @@ def test_workflow_on_a_custom_corpus(tmp_path: Path) -> None:
             "rankings": ["lca", "maxcorr"],
             "model": {"enabled": False},
         },
-        "overlap": {"permutations": 200},
         "describe": {"top_neurons": 3},
     }
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))

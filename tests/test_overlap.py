@@ -17,23 +17,42 @@ from neurosieve.core.properties import add_derived
 def test_overlap_by_hand_and_chance() -> None:
     a = np.array([3, 1, 4, 0, 2, 5, 6, 7, 8, 9])
     b = np.array([3, 4, 9, 8, 7, 6, 5, 2, 1, 0])
-    t = overlap_test(a, b, [1, 2, 3], 10, 200, np.random.default_rng(0)).set_index("k")
+    t = overlap_test(a, b, [1, 2, 3], 10).set_index("k")
     assert t["overlap"].tolist() == [1, 1, 2]  # {3}, {3,1}∩{3,4}, {3,1,4}∩{3,4,9}
     assert t["chance"].tolist() == pytest.approx([0.1, 0.4, 0.9])
     assert t.loc[3, "share"] == pytest.approx(2 / 3) and t.loc[3, "ratio"] == pytest.approx(2 / 0.9)
 
 
-def test_permutation_p_matches_the_hypergeometric_tail() -> None:
-    """The p-value of a top-k overlap is the hypergeometric tail P(X >= overlap); 20000 draws get within 0.01."""
+def test_p_value_is_the_exact_tail_over_every_k_subset() -> None:
+    """The p-value of a top-k overlap is P(X >= overlap) over all C(d, k) equally likely k-subsets, enumerated."""
+    from itertools import combinations
+    from math import comb
+
+    d = 9
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        a, b = rng.permutation(d), rng.permutation(d)
+        ks = list(range(1, d + 1))
+        t = overlap_test(a, b, ks, d).set_index("k")
+        for k in ks:
+            top_b = set(b[:k].tolist())
+            observed = len(top_b & set(a[:k].tolist()))
+            at_least = sum(len(top_b.intersection(s)) >= observed for s in combinations(range(d), k))
+            assert t.loc[k, "overlap"] == observed
+            assert t.loc[k, "p_value"] == pytest.approx(at_least / comb(d, k), rel=1e-12, abs=1e-15)
+    # All of the top-k shared: 1 / C(d, k); none shared: 1.
+    full = overlap_test(np.arange(d), np.arange(d), [3], d).iloc[0]
+    assert full["p_value"] == pytest.approx(1 / comb(d, 3), rel=1e-12)
+    none = overlap_test(np.arange(d), np.arange(d)[::-1], [3], d).iloc[0]
+    assert none["overlap"] == 0 and none["p_value"] == 1.0
+
+
+def test_p_value_is_the_hypergeometric_tail() -> None:
     d, k = 50, 10
     a = np.arange(d)
     b = np.concatenate([[0, 1, 2, 3], np.arange(20, d)])  # shares 4 of its top 10 with a
-    t = overlap_test(a, b, [k], d, 20000, np.random.default_rng(1)).iloc[0]
-    assert t["overlap"] == 4
-    assert t["p_value"] == pytest.approx(hypergeom.sf(3, d, k, k), abs=0.01)
-    # Same seed, same p-value; a different seed, a different draw.
-    again = overlap_test(a, b, [k], d, 20000, np.random.default_rng(1)).iloc[0]["p_value"]
-    assert again == t["p_value"]
+    t = overlap_test(a, b, [k], d).iloc[0]
+    assert t["overlap"] == 4 and t["p_value"] == hypergeom.sf(3, d, k, k)
 
 
 def planted_instances(
@@ -74,7 +93,7 @@ def test_planted_position_neuron_tops_both_rankings() -> None:
                 x, keys[prop].astype(str).to_numpy()
             )
             lca[inst, prop] = neuron_ordering(probe.coef_)
-    table = cca_lca_overlap(scores, lca, top_fractions=[0.01, 0.1], permutations=2000, seed=0)
+    table = cca_lca_overlap(scores, lca, top_fractions=[0.01, 0.1])
     assert set(table["k"]) == {1, 6} and set(table["ranking"]) == {"maxcorr", "meanmaxcorr", "mincorr"}
     for i, inst in enumerate(acts):
         position_neuron, random_neuron = 5 + i, 40 + i
@@ -89,10 +108,8 @@ def test_planted_position_neuron_tops_both_rankings() -> None:
     assert agree.iloc[0]["property"] == "position_bin" and agree.iloc[0]["significant"] == 3
     assert agree.set_index("property").loc["noise", "significant"] == 0
     assert headline_k(table, 0.1) == 6
-    # Deterministic: the same inputs and seed give the same table.
-    pd.testing.assert_frame_equal(
-        table, cca_lca_overlap(scores, lca, top_fractions=[0.01, 0.1], permutations=2000, seed=0)
-    )
+    # Deterministic: the same inputs give the same table.
+    pd.testing.assert_frame_equal(table, cca_lca_overlap(scores, lca, top_fractions=[0.01, 0.1]))
 
 
 def synthetic_overlap_table() -> pd.DataFrame:

@@ -1,5 +1,5 @@
 # CCA against LCA: per (family, probed layer), the top-k overlap of every correlation ranking
-# with every property's LCA ordering, per instance, with chance and a permutation p-value;
+# with every property's LCA ordering, per instance, with chance and an exact (hypergeometric) p-value;
 # per (family, instance, probed layer), what each ranking's top neurons respond to.
 
 
@@ -22,8 +22,6 @@ rule cca_lca_overlap:
     params:
         entries=lambda w: overlap_keys(w.family),
         top_fractions=OVERLAP["top_fractions"],
-        permutations=OVERLAP["permutations"],
-        seed=OVERLAP["seed"],
     script:
         "../../scripts/overlap.py"
 

@@ -5,9 +5,9 @@ under cross-model correlation overlap the top neurons of the property probes,
 with position neurons at the top of both. For one layer of a family this module
 intersects, per instance, the top-k neurons of every correlation ranking with
 the top-k of every property's LCA ordering, for several k. Two random k-subsets
-of D neurons share k²/D neurons on average; the p-value is the share of seeded
-random k-subsets (a permutation test, with the usual +1 correction) whose
-overlap with the LCA top-k is at least the observed one.
+of D neurons share k²/D neurons on average; their overlap is hypergeometric
+(k draws without replacement from D neurons of which k are marked), so the
+p-value is its exact upper tail P(X >= observed), from ``scipy.stats.hypergeom``.
 """
 
 from __future__ import annotations
@@ -16,28 +16,25 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import hypergeom
 
 from neurosieve.analysis.correlation import METHODS, fraction_ks
 
 
-def overlap_test(
-    a: np.ndarray, b: np.ndarray, ks: Sequence[int], d: int, permutations: int, rng: np.random.Generator
-) -> pd.DataFrame:
+def overlap_test(a: np.ndarray, b: np.ndarray, ks: Sequence[int], d: int) -> pd.DataFrame:
     """Overlap of the top-k of two orderings of the same ``d`` neurons, for each k, against random k-subsets.
 
     ``a`` and ``b`` are neuron indices, best first (full orderings or at least
     max(ks) long). Columns: k, overlap, share (overlap / k), chance (k² / d),
-    ratio (overlap / chance) and p_value (permutation test, one-sided: more
-    overlap than chance).
+    ratio (overlap / chance) and p_value: the exact one-sided tail P(X >= overlap)
+    of the hypergeometric overlap X of a uniform random k-subset with ``b``'s
+    top-k (more overlap than chance).
     """
-    # One random ordering of the d neurons per permutation; its first k are a uniform random k-subset.
-    random_orders = rng.random((permutations, d)).argsort(axis=1)
     rows = []
     for k in ks:
         top_b = np.zeros(d, bool)
         top_b[np.asarray(b[:k])] = True
         observed = int(top_b[np.asarray(a[:k])].sum())
-        null = top_b[random_orders[:, :k]].sum(axis=1)
         chance = k * k / d
         rows.append(
             {
@@ -46,7 +43,8 @@ def overlap_test(
                 "share": observed / k,
                 "chance": chance,
                 "ratio": observed / chance,
-                "p_value": float((1 + np.sum(null >= observed)) / (1 + permutations)),
+                # sf(x) is P(X > x): P(X >= observed) is sf(observed - 1). Population d, k marked, k drawn.
+                "p_value": float(hypergeom.sf(observed - 1, d, k, k)),
             }
         )
     return pd.DataFrame(rows)
@@ -64,26 +62,22 @@ def cca_lca_overlap(
     scores: pd.DataFrame,
     lca: Mapping[tuple[str, str], np.ndarray],
     top_fractions: Sequence[float],
-    permutations: int = 1000,
-    seed: int = 0,
 ) -> pd.DataFrame:
     """Overlap of every correlation ranking's top-k with every property's LCA top-k, per instance.
 
     ``scores`` is a correlation stage's scores table (one layer, all
     instances); ``lca`` maps (instance, property) to that probe's LCA ordering.
-    k runs over ``top_fractions`` of the layer width. The permutation draws are
-    seeded by ``seed`` and the instance, so the same inputs give the same p-values.
+    k runs over ``top_fractions`` of the layer width; p-values are exact
+    (hypergeometric), so the table is a function of its inputs alone.
     """
     frames = []
-    instances = list(dict.fromkeys(scores["instance"]))
-    for i, inst in enumerate(instances):
+    for inst in dict.fromkeys(scores["instance"]):
         corr = correlation_orderings(scores, inst)
         d = int((scores["instance"] == inst).sum())
         ks = fraction_ks(top_fractions, [d])
         for prop in sorted({p for (n, p) in lca if n == inst}):
-            rng = np.random.default_rng([seed, i])
             for method, order in corr.items():
-                t = overlap_test(order, lca[inst, prop], ks, d, permutations, rng)
+                t = overlap_test(order, lca[inst, prop], ks, d)
                 frames.append(t.assign(instance=inst, ranking=method, property=prop, width=d))
     cols = ["instance", "ranking", "property", "width", "k", "overlap", "share", "chance", "ratio", "p_value"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)

@@ -17,8 +17,6 @@ def run_overlap(
     *,
     layer: int,
     top_fractions: Sequence[float],
-    permutations: int,
-    seed: int,
 ) -> pd.DataFrame:
     """CCA-against-LCA overlap for one (family, layer) (workflow edge): correlation scores and LCA orderings in, table out."""
     from neurosieve.store.io import provenance, write_parquet
@@ -28,14 +26,14 @@ def run_overlap(
     for key, path in orderings.items():
         o = pd.read_parquet(path)
         lca[key] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
-    table = cca_lca_overlap(scores, lca, top_fractions, permutations, seed).assign(layer=layer)
+    table = cca_lca_overlap(scores, lca, top_fractions).assign(layer=layer)
     settings = {
         "layer": layer,
         "top_fractions": list(top_fractions),
-        "permutations": permutations,
+        "p_value": "hypergeometric",
         "scores": scores_path,
     }
-    write_parquet(table, out_path, provenance(settings, seed))
+    write_parquet(table, out_path, provenance(settings))
     return table
 
 
