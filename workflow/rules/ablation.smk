@@ -5,20 +5,24 @@
 rule probe_ablation:
     input:
         unpack(
-            lambda w: ranking_inputs(
+            lambda w: PLAN.ranking_inputs(
                 w.family, w.instance, w.layer, w.prop, ABL["rankings"]
             )
         ),
-        unpack(tagger_spec),
-        train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
-        test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
-        probe=f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/probe.npz",
+        unpack(lambda w: PLAN.tagger_spec(w.family, w.instance)),
+        train=PATHS.activations("{family}", "{instance}", "train"),
+        test=PATHS.activations("{family}", "{instance}", "test"),
+        probe=PATHS.probe("{family}", "{instance}", "{layer}", "{prop}", "probe.npz"),
     output:
-        f"{OUT}/ablation/probe/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.parquet",
+        PATHS.probe_ablation("{family}", "{instance}", "{layer}", "{prop}"),
     log:
-        f"{OUT}/logs/ablation/probe/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.log",
+        PATHS.log(
+            "ablation", "probe", "{family}", "{instance}", "layer{layer}", "{prop}"
+        ),
     benchmark:
-        f"{OUT}/benchmarks/ablation/probe/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.tsv"
+        PATHS.benchmark(
+            "ablation", "probe", "{family}", "{instance}", "layer{layer}", "{prop}"
+        )
     wildcard_constraints:
         layer=r"\d+",
         prop=r"[A-Za-z][A-Za-z0-9_]*",
@@ -30,14 +34,14 @@ rule probe_ablation:
         runtime=lambda w, attempt: 60 * attempt,
         gpu=probe_gpu,
     params:
-        rankings=lambda w: ablation_rankings(w.family, ABL["rankings"]),
+        rankings=lambda w: PLAN.ablation_rankings(w.family, ABL["rankings"]),
         percents=ABL["keep_percent"],
         neurons=ABL["keep_neurons"],
         modes=ABL["modes"],
         random_repeats=ABL["random_repeats"],
         seed=ABL["seed"],
         model_kind=lambda w: FAMILIES[w.family]["kind"],
-        model_source=model_source_param,
+        model_source=lambda w: PLAN.model_source(w.family, w.instance),
     script:
         "../../scripts/probe_ablation.py"
 
@@ -45,20 +49,20 @@ rule probe_ablation:
 rule model_ablation:
     input:
         unpack(
-            lambda w: ranking_inputs(
+            lambda w: PLAN.ranking_inputs(
                 w.family, w.instance, w.layer, "pos", ABL["model"]["rankings"]
             )
         ),
-        unpack(lambda w: fill_inputs(w.family, w.instance)),
-        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
-        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
-        tokens=f"{OUT}/data/test.parquet",
+        unpack(lambda w: PLAN.fill_inputs(w.family, w.instance)),
+        model=PATHS.model_file("{family}", "{instance}", "model.pt"),
+        spec=PATHS.model_file("{family}", "{instance}", "model.json"),
+        tokens=PATHS.token_table("test"),
     output:
-        f"{OUT}/ablation/model/{{family}}/{{instance}}/layer{{layer}}.parquet",
+        PATHS.model_ablation("{family}", "{instance}", "{layer}"),
     log:
-        f"{OUT}/logs/ablation/model/{{family}}/{{instance}}/layer{{layer}}.log",
+        PATHS.log("ablation", "model", "{family}", "{instance}", "layer{layer}"),
     benchmark:
-        f"{OUT}/benchmarks/ablation/model/{{family}}/{{instance}}/layer{{layer}}.tsv"
+        PATHS.benchmark("ablation", "model", "{family}", "{instance}", "layer{layer}")
     wildcard_constraints:
         family=alternation(MODELLED),
         layer=r"\d+",
@@ -70,7 +74,7 @@ rule model_ablation:
         runtime=lambda w, attempt: 60 * attempt,
         gpu=family_gpu,
     params:
-        rankings=lambda w: ablation_rankings(w.family, ABL["model"]["rankings"]),
+        rankings=lambda w: PLAN.ablation_rankings(w.family, ABL["model"]["rankings"]),
         percents=ABL["model"]["remove_percent"],
         random_repeats=ABL["model"]["random_repeats"],
         seed=ABL["seed"],
@@ -85,17 +89,17 @@ rule model_ablation:
 # baseline is the model_ablation rule's, on the same model.
 rule twin_model_ablation:
     input:
-        unpack(lambda w: fill_inputs(w.family, w.instance)),
-        scores=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/scores.parquet",
-        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
-        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
-        tokens=f"{OUT}/data/test.parquet",
+        unpack(lambda w: PLAN.fill_inputs(w.family, w.instance)),
+        scores=PATHS.twin("{family}", "{layer}", "scores"),
+        model=PATHS.model_file("{family}", "{instance}", "model.pt"),
+        spec=PATHS.model_file("{family}", "{instance}", "model.json"),
+        tokens=PATHS.token_table("test"),
     output:
-        f"{OUT}/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.parquet",
+        PATHS.twin_ablation("{family}", "{instance}", "{layer}"),
     log:
-        f"{OUT}/logs/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.log",
+        PATHS.log("ablation", "twin", "{family}", "{instance}", "layer{layer}"),
     benchmark:
-        f"{OUT}/benchmarks/ablation/twin/{{family}}/{{instance}}/layer{{layer}}.tsv"
+        PATHS.benchmark("ablation", "twin", "{family}", "{instance}", "layer{layer}")
     wildcard_constraints:
         family=alternation(TWINNED),
         layer=r"\d+",
@@ -111,9 +115,7 @@ rule twin_model_ablation:
         percents=ABL["model"]["remove_percent"],
         # The twin has no model_ablation run: its random baseline is drawn here.
         random_repeats=lambda w: (
-            ABL["model"]["random_repeats"]
-            if w.instance == family_twin(w.family)
-            else 0
+            ABL["model"]["random_repeats"] if w.instance == PLAN.twin(w.family) else 0
         ),
         seed=ABL["seed"],
         device=lambda w: FAMILIES[w.family]["device"],
@@ -124,12 +126,12 @@ rule twin_model_ablation:
 
 rule ablation_summary:
     input:
-        lambda w: family_ablation_curves(w.family),
+        lambda w: PLAN.ablation_curves(w.family),
     output:
-        curves=f"{OUT}/ablation/{{family}}/curves.parquet",
-        spread=f"{OUT}/ablation/{{family}}/spread.parquet",
+        curves=PATHS.ablation("{family}", "curves"),
+        spread=PATHS.ablation("{family}", "spread"),
     log:
-        f"{OUT}/logs/ablation/{{family}}/summary.log",
+        PATHS.log("ablation", "{family}", "summary"),
     localrule: True
     conda:
         "../../envs/analysis.yaml"

@@ -3,17 +3,15 @@
 
 rule activations_trained:
     input:
-        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
-        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
-        tokens=f"{OUT}/data/{{split}}.parquet",
+        model=PATHS.model_file("{family}", "{instance}", "model.pt"),
+        spec=PATHS.model_file("{family}", "{instance}", "model.json"),
+        tokens=PATHS.token_table("{split}"),
     output:
-        activation_output(
-            f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet"
-        ),
+        activation_output(PATHS.activations("{family}", "{instance}", "{split}")),
     log:
-        f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
+        PATHS.log("activations", "{family}", "{instance}", "{split}"),
     benchmark:
-        f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
+        PATHS.benchmark("activations", "{family}", "{instance}", "{split}")
     wildcard_constraints:
         family=alternation(MODELLED),
     conda:
@@ -38,32 +36,30 @@ rule activations_trained:
 
 checkpoint model_info:
     output:
-        f"{OUT}/models/{{family}}/{{instance}}/pretrained.json",
+        PATHS.model_file("{family}", "{instance}", "pretrained.json"),
     log:
-        f"{OUT}/logs/model_info/{{family}}/{{instance}}.log",
+        PATHS.log("model_info", "{family}", "{instance}"),
     wildcard_constraints:
         family=alternation(PRETRAINED),
     localrule: True
     conda:
         "../../envs/torch.yaml"
     params:
-        model=lambda w: pretrained_spec(w.family, w.instance),
+        model=lambda w: PLAN.pretrained_spec(w.family, w.instance),
     script:
         "../../scripts/model_info.py"
 
 
 rule activations_pretrained:
     input:
-        tokens=f"{OUT}/data/{{split}}.parquet",
-        info=f"{OUT}/models/{{family}}/{{instance}}/pretrained.json",
+        tokens=PATHS.token_table("{split}"),
+        info=PATHS.model_file("{family}", "{instance}", "pretrained.json"),
     output:
-        activation_output(
-            f"{OUT}/activations/{{family}}/{{instance}}/{{split}}.parquet"
-        ),
+        activation_output(PATHS.activations("{family}", "{instance}", "{split}")),
     log:
-        f"{OUT}/logs/activations/{{family}}/{{instance}}/{{split}}.log",
+        PATHS.log("activations", "{family}", "{instance}", "{split}"),
     benchmark:
-        f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/{{split}}.tsv"
+        PATHS.benchmark("activations", "{family}", "{instance}", "{split}")
     wildcard_constraints:
         family=alternation(PRETRAINED),
     conda:
@@ -74,7 +70,7 @@ rule activations_pretrained:
         runtime=lambda w, attempt: 120 * attempt,
         gpu=family_gpu,
     params:
-        model=lambda w: pretrained_spec(w.family, w.instance),
+        model=lambda w: PLAN.pretrained_spec(w.family, w.instance),
         random_init_seed=lambda w: (
             PROBE["untrained"]["seed"] if w.instance == UNTRAINED else None
         ),
@@ -95,13 +91,13 @@ ruleorder: activations_untrained_encoder > activations_trained
 
 rule activations_untrained_encoder:
     input:
-        tokens=f"{OUT}/data/{{split}}.parquet",
+        tokens=PATHS.token_table("{split}"),
     output:
-        activation_output(f"{OUT}/activations/{{family}}/{UNTRAINED}/{{split}}.parquet"),
+        activation_output(PATHS.activations("{family}", UNTRAINED, "{split}")),
     log:
-        f"{OUT}/logs/activations/{{family}}/{UNTRAINED}/{{split}}.log",
+        PATHS.log("activations", "{family}", UNTRAINED, "{split}"),
     benchmark:
-        f"{OUT}/benchmarks/activations/{{family}}/{UNTRAINED}/{{split}}.tsv"
+        PATHS.benchmark("activations", "{family}", UNTRAINED, "{split}")
     wildcard_constraints:
         family=alternation(FINETUNED),
     conda:
@@ -126,15 +122,15 @@ rule activations_untrained_encoder:
 
 rule activations_trained_unk:
     input:
-        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
-        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
-        tokens=f"{OUT}/data/train.parquet",
+        model=PATHS.model_file("{family}", "{instance}", "model.pt"),
+        spec=PATHS.model_file("{family}", "{instance}", "model.json"),
+        tokens=PATHS.token_table("train"),
     output:
-        f"{OUT}/activations/{{family}}/{{instance}}/train_unk.parquet",
+        PATHS.activations("{family}", "{instance}", "train_unk"),
     log:
-        f"{OUT}/logs/activations/{{family}}/{{instance}}/train_unk.log",
+        PATHS.log("activations", "{family}", "{instance}", "train_unk"),
     benchmark:
-        f"{OUT}/benchmarks/activations/{{family}}/{{instance}}/train_unk.tsv"
+        PATHS.benchmark("activations", "{family}", "{instance}", "train_unk")
     wildcard_constraints:
         family=alternation(TRAINED),
     conda:

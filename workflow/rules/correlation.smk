@@ -4,16 +4,16 @@
 
 rule correlation:
     input:
-        lambda w: corr_inputs(w.family),
+        lambda w: PLAN.corr_inputs(w.family),
     output:
-        scores=f"{OUT}/correlation/{{family}}/layer{{layer}}/scores.parquet",
-        pairs=f"{OUT}/correlation/{{family}}/layer{{layer}}/pairs.parquet",
-        stability=f"{OUT}/correlation/{{family}}/layer{{layer}}/stability.parquet",
-        duplicate=f"{OUT}/correlation/{{family}}/layer{{layer}}/duplicate.parquet",
+        scores=PATHS.correlation("{family}", "{layer}", "scores"),
+        pairs=PATHS.correlation("{family}", "{layer}", "pairs"),
+        stability=PATHS.correlation("{family}", "{layer}", "stability"),
+        duplicate=PATHS.correlation("{family}", "{layer}", "duplicate"),
     log:
-        f"{OUT}/logs/correlation/{{family}}/layer{{layer}}.log",
+        PATHS.log("correlation", "{family}", "layer{layer}"),
     benchmark:
-        f"{OUT}/benchmarks/correlation/{{family}}/layer{{layer}}.tsv"
+        PATHS.benchmark("correlation", "{family}", "layer{layer}")
     wildcard_constraints:
         family=alternation(CORRELATED),
         layer=r"\d+",
@@ -25,8 +25,8 @@ rule correlation:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=int(CORR["device"] == "cuda"),
     params:
-        names=lambda w: family_instances(w.family),
-        layers=lambda w: [int(w.layer)] * len(family_instances(w.family)),
+        names=lambda w: PLAN.instances(w.family),
+        layers=lambda w: [int(w.layer)] * len(PLAN.instances(w.family)),
         block=CORR["block_size"],
         linreg=CORR["linreg"],
         top_fractions=CORR["top_fractions"],
@@ -38,14 +38,14 @@ rule correlation:
 
 rule cross_family_correlation:
     input:
-        lambda w: [path for _, path, _ in cross_family_members(w.group)],
+        lambda w: [path for _, path, _ in PLAN.cross_family_members(w.group)],
     output:
-        scores=f"{OUT}/correlation/cross/{{group}}/scores.parquet",
-        pairs=f"{OUT}/correlation/cross/{{group}}/pairs.parquet",
-        stability=f"{OUT}/correlation/cross/{{group}}/stability.parquet",
-        duplicate=f"{OUT}/correlation/cross/{{group}}/duplicate.parquet",
+        scores=PATHS.cross_family("{group}"),
+        pairs=PATHS.cross_family("{group}", "pairs"),
+        stability=PATHS.cross_family("{group}", "stability"),
+        duplicate=PATHS.cross_family("{group}", "duplicate"),
     log:
-        f"{OUT}/logs/correlation/cross/{{group}}.log",
+        PATHS.log("correlation", "cross", "{group}"),
     conda:
         "../../envs/analysis.yaml"
     threads: 2
@@ -54,8 +54,8 @@ rule cross_family_correlation:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=int(CORR["device"] == "cuda"),
     params:
-        names=lambda w: [name for name, _, _ in cross_family_members(w.group)],
-        layers=lambda w: [layer for _, _, layer in cross_family_members(w.group)],
+        names=lambda w: [name for name, _, _ in PLAN.cross_family_members(w.group)],
+        layers=lambda w: [layer for _, _, layer in PLAN.cross_family_members(w.group)],
         block=CORR["block_size"],
         linreg=CORR["linreg"],
         top_fractions=CORR["top_fractions"],
@@ -67,13 +67,13 @@ rule cross_family_correlation:
 
 rule similarity:
     input:
-        lambda w: corr_inputs(w.family),
+        lambda w: PLAN.corr_inputs(w.family),
     output:
-        f"{OUT}/similarity/{{family}}/cka.parquet",
+        PATHS.similarity("{family}"),
     log:
-        f"{OUT}/logs/similarity/{{family}}.log",
+        PATHS.log("similarity", "{family}"),
     benchmark:
-        f"{OUT}/benchmarks/similarity/{{family}}.tsv"
+        PATHS.benchmark("similarity", "{family}")
     conda:
         "../../envs/analysis.yaml"
     threads: 2
@@ -81,22 +81,22 @@ rule similarity:
         mem_mb=lambda w, input, attempt: int(max(4000, 2 * input.size_mb) * attempt),
         runtime=lambda w, attempt: 30 * attempt,
     params:
-        names=lambda w: family_instances(w.family),
+        names=lambda w: PLAN.instances(w.family),
     script:
         "../../scripts/similarity.py"
 
 
 rule twin_correlation:
     input:
-        unpack(lambda w: twin_inputs(w.family)),
-        before=f"{OUT}/correlation/{{family}}/layer{{layer}}/scores.parquet",
+        unpack(lambda w: PLAN.twin_inputs(w.family)),
+        before=PATHS.correlation("{family}", "{layer}", "scores"),
     output:
-        scores=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/scores.parquet",
-        change=f"{OUT}/correlation/{{family}}/layer{{layer}}/twin/change.parquet",
+        scores=PATHS.twin("{family}", "{layer}", "scores"),
+        change=PATHS.twin("{family}", "{layer}", "change"),
     log:
-        f"{OUT}/logs/correlation/{{family}}/layer{{layer}}/twin.log",
+        PATHS.log("correlation", "{family}", "layer{layer}", "twin"),
     benchmark:
-        f"{OUT}/benchmarks/correlation/{{family}}/layer{{layer}}/twin.tsv"
+        PATHS.benchmark("correlation", "{family}", "layer{layer}", "twin")
     wildcard_constraints:
         family=alternation(TWINNED),
         layer=r"\d+",
@@ -107,8 +107,8 @@ rule twin_correlation:
         mem_mb=lambda w, attempt: 4000 * attempt,
         runtime=lambda w, attempt: 30 * attempt,
     params:
-        names=lambda w: family_instances(w.family),
-        twin=lambda w: family_twin(w.family),
+        names=lambda w: PLAN.instances(w.family),
+        twin=lambda w: PLAN.twin(w.family),
         twin_of=lambda w: f"seed{FAMILIES[w.family]['twin']['of']}",
         block=CORR["block_size"],
         linreg=CORR["linreg"],

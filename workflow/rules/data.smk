@@ -5,9 +5,9 @@
 
 rule fetch_conll:
     output:
-        f"{OUT}/data/raw/{{split}}.txt",
+        PATHS.raw_split("{split}"),
     log:
-        f"{OUT}/logs/fetch_conll/{{split}}.log",
+        PATHS.log("fetch_conll", "{split}"),
     cache: "omit-software"
     localrule: True
     conda:
@@ -23,11 +23,11 @@ rule fetch_conll:
 
 rule token_table:
     input:
-        f"{OUT}/data/raw/{{split}}.txt",
+        PATHS.raw_split("{split}"),
     output:
-        f"{OUT}/data/{{split}}.parquet",
+        PATHS.token_table("{split}"),
     log:
-        f"{OUT}/logs/token_table/{{split}}.log",
+        PATHS.log("token_table", "{split}"),
     cache: "omit-software"
     conda:
         "../../envs/data.yaml"
@@ -49,9 +49,9 @@ rule fetch_corpus:
     input:
         lambda w: [] if is_url(CORPUS[w.split]) else [CORPUS[w.split]],
     output:
-        f"{OUT}/data/raw/{{split}}.txt",
+        PATHS.raw_split("{split}"),
     log:
-        f"{OUT}/logs/fetch_corpus/{{split}}.log",
+        PATHS.log("fetch_corpus", "{split}"),
     wildcard_constraints:
         split=alternation(SPLITS if CORPUS else []),
     conda:

@@ -1,29 +1,34 @@
-# Figures: one rule per figure, each rendering PNG + SVG per family, with a
-# caption in the HTML report (snakemake --report).
+# Figures: one rule per entry of the figure registry (neurosieve.core.registry.FIGURES),
+# each rendering PNG + SVG per family, with a caption in the HTML report (snakemake --report);
+# a caption reads its figure number from the rule's `number` param.
 
 
-for _name, (_number, _category, _need) in FIGURES.items():
+for _fig in FIGURES:
 
     rule:
         name:
-            f"figure_{_name}"
+            f"figure_{_fig.name}"
         input:
-            unpack(lambda w, n=_name: figure_inputs(n, w.family)),
+            unpack(lambda w, n=_fig.name: PLAN.figure_inputs(n, w.family)),
         output:
             png=report(
-                f"{OUT}/figures/{{family}}/fig{_number:02d}_{_name}.png",
-                caption=f"../report/{_name}.rst",
-                category=_category,
+                PATHS.figure("{family}", _fig.name, "png"),
+                caption=f"../report/{_fig.name}.rst",
+                category=_fig.category,
                 subcategory="{family}",
-                labels={"figure": f"{_number:02d} {_name}", "family": "{family}"},
+                labels={
+                    "figure": f"{_fig.number:02d} {_fig.name}",
+                    "family": "{family}",
+                },
             ),
-            svg=f"{OUT}/figures/{{family}}/fig{_number:02d}_{_name}.svg",
+            svg=PATHS.figure("{family}", _fig.name, "svg"),
         log:
-            f"{OUT}/logs/figures/{{family}}/{_name}.log",
+            PATHS.log("figures", "{family}", _fig.name),
         conda:
             "../../envs/analysis.yaml"
         params:
-            figure=_name,
-            settings=lambda w, n=_name: figure_settings(n, w.family),
+            figure=_fig.name,
+            number=_fig.number,
+            settings=lambda w, n=_fig.name: PLAN.figure_settings(n, w.family),
         script:
             "../../scripts/figure.py"

@@ -5,11 +5,11 @@
 
 rule cca_lca_overlap:
     input:
-        unpack(lambda w: overlap_inputs(w.family, int(w.layer))),
+        unpack(lambda w: PLAN.overlap_inputs(w.family, int(w.layer))),
     output:
-        overlap_path("{family}", "{layer}"),
+        PATHS.overlap("{family}", "{layer}"),
     log:
-        f"{OUT}/logs/overlap/{{family}}/layer{{layer}}.log",
+        PATHS.log("overlap", "{family}", "layer{layer}"),
     wildcard_constraints:
         family=alternation(CORRELATED),
         layer=r"\d+",
@@ -20,7 +20,7 @@ rule cca_lca_overlap:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 15 * attempt,
     params:
-        entries=lambda w: overlap_keys(w.family),
+        entries=lambda w: PLAN.overlap_keys(w.family),
         top_fractions=OVERLAP["top_fractions"],
     script:
         "../../scripts/overlap.py"
@@ -28,11 +28,11 @@ rule cca_lca_overlap:
 
 rule describe_neurons:
     input:
-        unpack(lambda w: describe_inputs(w.family, w.instance, int(w.layer))),
+        unpack(lambda w: PLAN.describe_inputs(w.family, w.instance, int(w.layer))),
     output:
-        neurons_path("{family}", "{instance}", "{layer}"),
+        PATHS.neurons("{family}", "{instance}", "{layer}"),
     log:
-        f"{OUT}/logs/neurons/{{family}}/{{instance}}/layer{{layer}}.log",
+        PATHS.log("neurons", "{family}", "{instance}", "layer{layer}"),
     wildcard_constraints:
         layer=r"\d+",
     conda:

@@ -4,13 +4,13 @@
 
 rule select_lambdas:
     input:
-        lambda w: f"{OUT}/activations/{w.family}/{family_instances(w.family)[0]}/train.parquet",
+        lambda w: PATHS.activations(w.family, PLAN.instances(w.family)[0], "train"),
     output:
-        f"{OUT}/probing/{{family}}/lambdas/layer{{layer}}/{{prop}}.parquet",
+        PATHS.lambdas("{family}", "{layer}", "{prop}"),
     log:
-        f"{OUT}/logs/probing/{{family}}/lambdas/layer{{layer}}/{{prop}}.log",
+        PATHS.log("probing", "{family}", "lambdas", "layer{layer}", "{prop}"),
     benchmark:
-        f"{OUT}/benchmarks/probing/{{family}}/lambdas/layer{{layer}}/{{prop}}.tsv"
+        PATHS.benchmark("probing", "{family}", "lambdas", "layer{layer}", "{prop}")
     wildcard_constraints:
         layer=r"\d+",
         prop=r"[A-Za-z][A-Za-z0-9_]*",
@@ -32,14 +32,14 @@ rule select_lambdas:
 
 rule untrained_model:
     input:
-        train=f"{OUT}/data/train.parquet",
-        test=f"{OUT}/data/test.parquet",
+        train=PATHS.token_table("train"),
+        test=PATHS.token_table("test"),
     output:
-        model=f"{OUT}/models/{{family}}/{UNTRAINED}/model.pt",
-        spec=f"{OUT}/models/{{family}}/{UNTRAINED}/model.json",
-        metrics=f"{OUT}/models/{{family}}/{UNTRAINED}/metrics.json",
+        model=PATHS.model_file("{family}", UNTRAINED, "model.pt"),
+        spec=PATHS.model_file("{family}", UNTRAINED, "model.json"),
+        metrics=PATHS.model_file("{family}", UNTRAINED, "metrics.json"),
     log:
-        f"{OUT}/logs/train/{{family}}/{UNTRAINED}.log",
+        PATHS.log("train", "{family}", UNTRAINED),
     wildcard_constraints:
         family=alternation(TRAINED),
     conda:
@@ -62,19 +62,19 @@ rule untrained_model:
 
 rule probe:
     input:
-        unpack(model_inputs),
-        train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
-        test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
+        unpack(lambda w: PLAN.probe_inputs(w.family, w.instance, w.layer, w.prop)),
+        train=PATHS.activations("{family}", "{instance}", "train"),
+        test=PATHS.activations("{family}", "{instance}", "test"),
     output:
         **{
-            t: f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/{t}.parquet"
+            t: PATHS.probe("{family}", "{instance}", "{layer}", "{prop}", t)
             for t in PROBE_TABLES
         },
-        probe=f"{OUT}/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}/probe.npz",
+        probe=PATHS.probe("{family}", "{instance}", "{layer}", "{prop}", "probe.npz"),
     log:
-        f"{OUT}/logs/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.log",
+        PATHS.log("probing", "{family}", "{instance}", "layer{layer}", "{prop}"),
     benchmark:
-        f"{OUT}/benchmarks/probing/{{family}}/{{instance}}/layer{{layer}}/{{prop}}.tsv"
+        PATHS.benchmark("probing", "{family}", "{instance}", "layer{layer}", "{prop}")
     wildcard_constraints:
         layer=r"\d+",
         prop=r"[A-Za-z][A-Za-z0-9_]*",
@@ -92,7 +92,7 @@ rule probe:
         salient_fraction=PROBE["salient_fraction"],
         seed=PROBE["seed"],
         model_kind=lambda w: FAMILIES[w.family]["kind"],
-        model_source=model_source_param,
+        model_source=lambda w: PLAN.model_source(w.family, w.instance),
     script:
         "../../scripts/probe.py"
 
@@ -100,33 +100,33 @@ rule probe:
 rule probing_summary:
     input:
         lambda w: [
-            f"{probe_dir(w.family, *key)}/metrics.parquet"
-            for key in probing_summary_keys(w.family)
+            f"{PATHS.probe_dir(w.family, *key)}/metrics.parquet"
+            for key in PLAN.probing_summary_keys(w.family)
         ],
     output:
-        f"{OUT}/probing/{{family}}/summary.parquet",
+        PATHS.probing_summary("{family}"),
     log:
-        f"{OUT}/logs/probing/{{family}}/summary.log",
+        PATHS.log("probing", "{family}", "summary"),
     localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:
-        entries=lambda w: probing_summary_keys(w.family),
+        entries=lambda w: PLAN.probing_summary_keys(w.family),
     script:
         "../../scripts/probing_summary.py"
 
 
 rule probe_all_layers:
     input:
-        train=f"{OUT}/activations/{{family}}/{{instance}}/train.parquet",
-        test=f"{OUT}/activations/{{family}}/{{instance}}/test.parquet",
+        train=PATHS.activations("{family}", "{instance}", "train"),
+        test=PATHS.activations("{family}", "{instance}", "test"),
     output:
-        orderings=f"{OUT}/probing/{{family}}/{{instance}}/all_layers/{{prop}}/orderings.parquet",
-        by_layer=f"{OUT}/probing/{{family}}/{{instance}}/all_layers/{{prop}}/by_layer.parquet",
+        orderings=PATHS.all_layers("{family}", "{instance}", "{prop}", "orderings"),
+        by_layer=PATHS.all_layers("{family}", "{instance}", "{prop}", "by_layer"),
     log:
-        f"{OUT}/logs/probing/{{family}}/{{instance}}/all_layers/{{prop}}.log",
+        PATHS.log("probing", "{family}", "{instance}", "all_layers", "{prop}"),
     benchmark:
-        f"{OUT}/benchmarks/probing/{{family}}/{{instance}}/all_layers/{{prop}}.tsv"
+        PATHS.benchmark("probing", "{family}", "{instance}", "all_layers", "{prop}")
     wildcard_constraints:
         prop=r"[A-Za-z][A-Za-z0-9_]*",
     conda:
@@ -136,7 +136,7 @@ rule probe_all_layers:
         mem_mb=lambda w, attempt: 6000 * attempt,
         runtime=lambda w, attempt: 60 * attempt,
     params:
-        layers=lambda w: LAYERS[w.family],
+        layers=lambda w: PLAN.layers(w.family),
         lambdas=[PROBE["l1"], PROBE["l2"]],
         probe=PROBE["probe"],
         seed=PROBE["seed"],

@@ -3,22 +3,22 @@
 
 rule summary:
     input:
-        lambda w: summary_inputs(),
+        lambda w: PLAN.summary_inputs(),
     output:
-        md=f"{OUT}/summary/summary.md",
-        csv=f"{OUT}/summary/summary.csv",
+        md=PATHS.summary("md"),
+        csv=PATHS.summary("csv"),
         html=report(
-            f"{OUT}/summary/summary.html",
+            PATHS.summary("html"),
             caption="../report/summary.rst",
             category="Summary",
             labels={"table": "headline numbers"},
         ),
     log:
-        f"{OUT}/logs/summary.log",
+        PATHS.log("summary"),
     localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:
-        families=lambda w: [summary_family(f) for f in FAMILIES],
+        families=lambda w: [PLAN.summary_family(f) for f in FAMILIES],
     script:
         "../../scripts/summary.py"

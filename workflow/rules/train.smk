@@ -3,16 +3,16 @@
 
 rule train:
     input:
-        train=f"{OUT}/data/train.parquet",
-        test=f"{OUT}/data/test.parquet",
+        train=PATHS.token_table("train"),
+        test=PATHS.token_table("test"),
     output:
-        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
-        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
-        metrics=f"{OUT}/models/{{family}}/{{instance}}/metrics.json",
+        model=PATHS.model_file("{family}", "{instance}", "model.pt"),
+        spec=PATHS.model_file("{family}", "{instance}", "model.json"),
+        metrics=PATHS.model_file("{family}", "{instance}", "metrics.json"),
     log:
-        f"{OUT}/logs/train/{{family}}/{{instance}}.log",
+        PATHS.log("train", "{family}", "{instance}"),
     benchmark:
-        f"{OUT}/benchmarks/train/{{family}}/{{instance}}.tsv"
+        PATHS.benchmark("train", "{family}", "{instance}")
     wildcard_constraints:
         family=alternation(TRAINED),
         instance=r"seed\d+(-order\d+)?",
@@ -37,16 +37,16 @@ rule train:
 
 rule finetune:
     input:
-        train=f"{OUT}/data/train.parquet",
-        test=f"{OUT}/data/test.parquet",
+        train=PATHS.token_table("train"),
+        test=PATHS.token_table("test"),
     output:
-        model=f"{OUT}/models/{{family}}/{{instance}}/model.pt",
-        spec=f"{OUT}/models/{{family}}/{{instance}}/model.json",
-        metrics=f"{OUT}/models/{{family}}/{{instance}}/metrics.json",
+        model=PATHS.model_file("{family}", "{instance}", "model.pt"),
+        spec=PATHS.model_file("{family}", "{instance}", "model.json"),
+        metrics=PATHS.model_file("{family}", "{instance}", "metrics.json"),
     log:
-        f"{OUT}/logs/finetune/{{family}}/{{instance}}.log",
+        PATHS.log("finetune", "{family}", "{instance}"),
     benchmark:
-        f"{OUT}/benchmarks/finetune/{{family}}/{{instance}}.tsv"
+        PATHS.benchmark("finetune", "{family}", "{instance}")
     wildcard_constraints:
         family=alternation(FINETUNED),
         instance=r"seed\d+",

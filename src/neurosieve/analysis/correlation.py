@@ -33,7 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-METHODS = ("maxcorr", "meanmaxcorr", "mincorr", "linreg")
+from neurosieve.core.registry import CORRELATION_RANKINGS
+
+METHODS = CORRELATION_RANKINGS  # the correlation rankings of the registry, in its order
 
 
 SIGNED = ("maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed")

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from neurosieve.core.registry import RANKINGS
 from neurosieve.store.io import atomic_path  # noqa: E402
 
 matplotlib.use("Agg")
@@ -44,15 +45,7 @@ STYLE = {
 DIRECTION_STYLE = {"top": ("tab:red", "-"), "bottom": ("tab:blue", "--"), "random": ("0.4", ":")}
 
 
-RANKING_LABEL = {
-    "lca": "LCA (probe weights)",
-    "probeless": "probeless",
-    "maxcorr": "MaxCorr",
-    "meanmaxcorr": "MeanMaxCorr",
-    "mincorr": "MinCorr",
-    "linreg": "LinReg",
-    "none": "random",
-}
+RANKING_LABEL = {r.name: r.label for r in RANKINGS} | {"none": "random"}
 
 
 def styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:

@@ -18,6 +18,7 @@ from neurosieve.analysis.ablation import (
     rankings_from_tables,
 )
 from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.core.registry import PROBE_RANKINGS
 
 
 def _read_optional(path: str | None) -> pd.DataFrame | None:
@@ -62,7 +63,7 @@ def run_probe_ablation(
         pd.read_parquet(orderings_path),
         scores,
         instance,
-        [r for r in rankings if scores is not None or r in {"lca", "probeless", "random"}],
+        [r for r in rankings if scores is not None or r in PROBE_RANKINGS],
     )
     train_keys, test_keys = read_keys(train_path), read_keys(test_path)
     X_test = read_layer(test_path, layer)
@@ -162,10 +163,7 @@ def run_model_ablation(
         width = cache.width
         score_with = cache.score
     available = [
-        r
-        for r in rankings
-        if (r in {"lca", "probeless", "random"} and orderings_path)
-        or (r not in {"lca", "probeless", "random"} and scores_path)
+        r for r in rankings if (r in PROBE_RANKINGS and orderings_path) or (r not in PROBE_RANKINGS and scores_path)
     ]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
 

@@ -1,0 +1,121 @@
+"""The registries of neuron rankings and figures: one entry each, read by every layer and by the workflow.
+
+Standard library only, so that parsing the workflow (which plans one rule per figure and
+checks the rankings a config names) imports nothing heavy. Adding a ranking is one
+:class:`Ranking` entry here plus the function that computes it; adding a figure is one
+:class:`Figure` entry plus its drawing function in :mod:`neurosieve.report.figures` and its
+caption file ``workflow/report/<name>.rst`` (whose number comes from here, through the rule's
+``number`` param). The token-property registry is :data:`neurosieve.core.properties.DERIVED`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A way of ordering a layer's neurons, most important first.
+
+    ``source`` says which stage's table holds it: ``probe`` rankings are columns of a probe
+    job's ``orderings.parquet`` (one per instance, layer and property); ``correlation``
+    rankings are columns of a layer's ``correlation/.../scores.parquet`` and need a family
+    of at least two instances.
+    """
+
+    name: str
+    source: Literal["probe", "correlation"]
+    label: str
+    description: str
+
+
+RANKINGS: tuple[Ranking, ...] = (
+    Ranking("lca", "probe", "LCA (probe weights)", "NeuroX's cumulative weight-mass ordering of the elastic-net probe"),
+    Ranking("probeless", "probe", "probeless", "spread of the per-label mean activations (Antverg & Belinkov)"),
+    Ranking("random", "probe", "random", "a seeded random ordering"),
+    Ranking("maxcorr", "correlation", "MaxCorr", "highest |r| with any neuron of another instance, over instances"),
+    Ranking("meanmaxcorr", "correlation", "MeanMaxCorr", "mean over other instances of the best partner's |r|"),
+    Ranking("mincorr", "correlation", "MinCorr", "lowest over other instances of the best partner's |r|"),
+    Ranking(
+        "linreg",
+        "correlation",
+        "LinReg",
+        "R² of a least-squares fit on another instance's whole layer; the worst decides",
+    ),
+)
+
+RANKING_NAMES: tuple[str, ...] = tuple(r.name for r in RANKINGS)
+#: Rankings read from a probe job's orderings table.
+PROBE_RANKINGS: frozenset[str] = frozenset(r.name for r in RANKINGS if r.source == "probe")
+#: Rankings read from a layer's correlation scores (families of several instances only).
+CORRELATION_RANKINGS: tuple[str, ...] = tuple(r.name for r in RANKINGS if r.source == "correlation")
+
+
+def ranking(name: str) -> Ranking:
+    """The registry entry of ranking ``name`` (a KeyError lists the known ones)."""
+    for r in RANKINGS:
+        if r.name == name:
+            return r
+    raise KeyError(f"unknown ranking {name!r}; known rankings: {list(RANKING_NAMES)}")
+
+
+#: What a family needs for a figure: any probed family, a grid search, an all-layer probe,
+#: several instances (correlation), or several trained instances with model ablation.
+Needs = Literal["probe", "grid", "all_layers", "corr", "model"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the report: its number, name (file ``figNN_<name>``), report category and needs."""
+
+    number: int
+    name: str
+    category: str
+    needs: Needs
+    title: str
+
+    @property
+    def stem(self) -> str:
+        """The file name without extension: ``fig01_weights_closed``."""
+        return f"fig{self.number:02d}_{self.name}"
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure(1, "weights_closed", "Probing (LCA)", "probe", "probe weights of a closed-class label (the comma)"),
+    Figure(2, "weights_open", "Probing (LCA)", "probe", "probe weights of an open-class label (NN)"),
+    Figure(3, "accuracy_vs_kept", "Ablation", "probe", "probe accuracy against neurons kept (overall, open, closed)"),
+    Figure(4, "model_ablation", "Ablation", "model", "chunk F1 against neurons ablated inside the model"),
+    Figure(5, "ranking_scores", "Correlation (CCA)", "corr", "the ranking scores themselves"),
+    Figure(6, "stability", "Correlation (CCA)", "model", "stability across reference instances; duplicated instance"),
+    Figure(7, "mask_vs_retrain", "Ablation", "probe", "masking against retraining"),
+    Figure(8, "neurons_per_label", "Probing (LCA)", "probe", "neurons needed per label against frequency"),
+    Figure(9, "top_neurons", "Probing (LCA)", "probe", "top neurons over real sentences"),
+    Figure(10, "similarity", "Correlation (CCA)", "probe", "linear CKA between every (instance, layer) pair"),
+    Figure(11, "probe_accuracy_by_layer", "Probing (LCA)", "probe", "probe accuracy per layer beside its baselines"),
+    Figure(12, "reference_instance", "Correlation (CCA)", "model", "how much a ranking depends on its instance"),
+    Figure(13, "lambda_grid", "Probing (LCA)", "grid", "the lambda grid: accuracy against weight concentration"),
+    Figure(14, "top_neurons_by_layer", "Probing (LCA)", "all_layers", "where an all-layer ordering's top neurons sit"),
+    Figure(15, "cca_vs_lca", "Correlation (CCA)", "corr", "CCA against LCA: top-k overlap"),
+)
+
+
+def figure(name: str) -> Figure:
+    """The registry entry of figure ``name`` (a KeyError lists the known ones)."""
+    for f in FIGURES:
+        if f.name == name:
+            return f
+    raise KeyError(f"unknown figure {name!r}; known figures: {[f.name for f in FIGURES]}")
+
+
+__all__ = [
+    "CORRELATION_RANKINGS",
+    "FIGURES",
+    "PROBE_RANKINGS",
+    "RANKINGS",
+    "RANKING_NAMES",
+    "Figure",
+    "Ranking",
+    "figure",
+    "ranking",
+]

@@ -1,0 +1,376 @@
+"""The plan of a run: which families, instances, layers, rankings and figures a validated config asks for,
+and which files each job reads.
+
+The workflow builds one :class:`RunPlan` while it parses (``workflow/rules/common.smk``) and its rules
+ask it for their inputs; tests build one from a config alone. Paths come from
+:class:`~neurosieve.core.paths.OutputPaths`, rankings and figures from
+:mod:`neurosieve.core.registry`. The number of layers of a hub model may be known only after
+a job has fetched its configuration, so the plan takes a ``depth`` function (family -> layer
+count) that the workflow answers from its ``model_info`` checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from neurosieve.config import (
+    FINETUNED_KIND,
+    TRAINED_KINDS,
+    family_depth,
+    family_layers,
+    instance_model,
+    instances,
+    twin_instance,
+)
+from neurosieve.core.paths import OutputPaths
+from neurosieve.core.registry import FIGURES, PROBE_RANKINGS, Figure
+
+#: The untrained-model baseline is probed as an extra instance of each family.
+UNTRAINED = "untrained"
+SPLITS = ("train", "test")
+PROBE_TABLES = ("metrics", "orderings", "weights", "labels")
+
+
+class RunPlan:
+    """Targets and job inputs of one validated config (``config`` as :func:`neurosieve.config.validate_config`
+    returns it)."""
+
+    def __init__(self, config: Mapping[str, Any], depth: Callable[[str], int] | None = None) -> None:
+        self.config = config
+        self.paths = OutputPaths(config["outdir"])
+        self.families: Mapping[str, Any] = config["families"]
+        self._depth = depth or (lambda family: family_depth(self.families[family]))
+        kinds = {f: c["kind"] for f, c in self.families.items()}
+        self.trained = [f for f, k in kinds.items() if k in TRAINED_KINDS]
+        self.pretrained = [f for f, k in kinds.items() if k == "pretrained"]
+        self.finetuned = [f for f, k in kinds.items() if k == FINETUNED_KIND]
+        #: Families with a model saved here (trained or fine-tuned): activations from it, model ablation of it.
+        self.modelled = self.trained + self.finetuned
+        #: Families whose instances can be correlated with each other (at least two instances).
+        self.correlated = [f for f in self.families if len(instances(self.families[f])) >= 2]
+        self.twinned = [f for f in self.families if self.twin(f)]
+        self.probing = config["probing"]
+        self.ablation = config["ablation"]
+        self.corr = config["correlation"]
+        self.figures = config["figures"]
+
+    # --- families, instances, layers ---
+    def instances(self, family: str) -> list[str]:
+        return instances(self.families[family])
+
+    def depth(self, family: str) -> int:
+        return self._depth(family)
+
+    def layers(self, family: str) -> list[int]:
+        """A family's activation layers."""
+        return family_layers(self.families[family], self.depth(family))
+
+    def chosen_layers(self, family: str, wanted: list[int] | None) -> list[int]:
+        """The family's layers among ``wanted`` (None: all; a negative index counts from the top, -1 = the last)."""
+        if wanted is None:
+            return self.layers(family)
+        resolved = {n if n >= 0 else self.depth(family) + n for n in wanted}
+        return [n for n in self.layers(family) if n in resolved]
+
+    def probed_layers(self, family: str) -> list[int]:
+        return self.chosen_layers(family, self.probing["layers"])
+
+    def ablated_layers(self, family: str) -> list[int]:
+        chosen = self.chosen_layers(family, self.ablation["layers"])
+        return [n for n in self.probed_layers(family) if n in chosen]
+
+    def twin(self, family: str) -> str | None:
+        """The family's near-twin instance name, or None (only trained families with several instances have one)."""
+        return twin_instance(self.families[family]) if family in self.correlated else None
+
+    # --- data and models ---
+    def pretrained_spec(self, family: str, instance: str) -> str:
+        """The model spec of a pretrained (or fine-tuned) instance; the untrained baseline uses the config of the
+        family's first model (a fine-tuned family: of the encoder it fine-tunes)."""
+        if family in self.finetuned:
+            return self.families[family]["model"]
+        if instance == UNTRAINED:
+            return self.families[family]["models"][0]
+        return instance_model(self.families[family], instance)
+
+    # --- correlation ---
+    def corr_inputs(self, family: str) -> list[str]:
+        split = self.corr["split"]
+        return [self.paths.activations(family, inst, split) for inst in self.instances(family)]
+
+    def twin_inputs(self, family: str) -> dict[str, Any]:
+        twin = self.twin(family)
+        assert twin is not None, family
+        return {"family": self.corr_inputs(family), "twin": self.paths.activations(family, twin, self.corr["split"])}
+
+    def cross_family_members(self, group: str) -> list[tuple[str, str, int]]:
+        """(name, activation file, layer) of every instance of a cross-family group."""
+        members = []
+        for member in self.corr["cross_family"][group]:
+            fam, layer = member.split(":")
+            for inst in self.instances(fam):
+                members.append((f"{fam}/{inst}", self.paths.activations(fam, inst, self.corr["split"]), int(layer)))
+        return members
+
+    # --- probing ---
+    def probe_inputs(self, family: str, instance: str, layer: int | str, prop: str) -> dict[str, str]:
+        """Inputs a probe needs besides activations: lambdas, the tagger's vocabulary, the untrained baseline."""
+        out: dict[str, str] = {}
+        if self.probing["grid"]:
+            out["lambdas"] = self.paths.lambdas(family, layer, prop)
+        out.update(self.tagger_spec(family, instance))
+        if self.probing["untrained"]["enabled"] and instance != UNTRAINED:
+            out["untrained"] = self.paths.probe(family, UNTRAINED, layer, prop, "metrics")
+        if self.probing["unk_training"] and family in self.trained:
+            out["train_unk"] = self.paths.activations(family, instance, "train_unk")
+        return out
+
+    def tagger_spec(self, family: str, instance: str) -> dict[str, str]:
+        """A trained instance's model.json (its vocabulary); nothing for pretrained families."""
+        if family in self.trained:
+            return {"model_spec": self.paths.model_file(family, instance, "model.json")}
+        return {}
+
+    def model_source(self, family: str, instance: str) -> str | None:
+        """The pretrained model spec whose tokenizer gives the input keys (None for trained families)."""
+        if family in self.pretrained or family in self.finetuned:
+            return self.pretrained_spec(family, instance)
+        return None
+
+    def probing_summary_keys(self, family: str) -> list[tuple[str, int, str]]:
+        return [
+            (inst, layer, prop)
+            for inst in self.instances(family)
+            for layer in self.probed_layers(family)
+            for prop in self.probing["properties"]
+        ]
+
+    # --- ablation ---
+    def ablation_rankings(self, family: str, wanted: list[str]) -> list[str]:
+        """The requested rankings this family has: correlation rankings need several instances."""
+        return [r for r in wanted if r in PROBE_RANKINGS or family in self.correlated]
+
+    def ranking_inputs(
+        self, family: str, instance: str, layer: int | str, prop: str, wanted: list[str]
+    ) -> dict[str, str]:
+        out = {}
+        rankings = self.ablation_rankings(family, wanted)
+        if any(r in PROBE_RANKINGS for r in rankings):
+            out["orderings"] = self.paths.probe(family, instance, layer, prop, "orderings")
+        if any(r not in PROBE_RANKINGS for r in rankings):
+            out["scores"] = self.paths.correlation(family, layer, "scores")
+        return out
+
+    def fill_inputs(self, family: str, instance: str) -> dict[str, str]:
+        """Mean ablation replaces a neuron by its mean over the training tokens: it needs the train activations."""
+        if "mean" in self.ablation["model"]["fills"]:
+            return {"train": self.paths.activations(family, instance, "train")}
+        return {}
+
+    def ablation_curves(self, family: str) -> list[str]:
+        out = []
+        for inst in self.instances(family):
+            for layer in self.ablated_layers(family):
+                out += [self.paths.probe_ablation(family, inst, layer, prop) for prop in self.ablation["properties"]]
+                if self.ablation["model"]["enabled"] and family in self.modelled:
+                    out.append(self.paths.model_ablation(family, inst, layer))
+        return out
+
+    def twin_ablation_paths(self, family: str, layers: list[int] | None = None) -> list[str]:
+        """With-twin model-ablation curves: every instance and the twin, every ablated layer (or ``layers``)."""
+        twin = self.twin(family)
+        if twin is None or not self.ablation["model"]["enabled"]:
+            return []
+        return [
+            self.paths.twin_ablation(family, inst, layer)
+            for inst in [*self.instances(family), twin]
+            for layer in (self.ablated_layers(family) if layers is None else layers)
+        ]
+
+    # --- figures ---
+    def fig_instance(self, family: str) -> str:
+        names = self.instances(family)
+        return self.figures["instance"] if self.figures["instance"] in names else names[0]
+
+    def fig_layer(self, family: str) -> int:
+        layers = self.ablated_layers(family)
+        if self.figures["layer"] is None:
+            return layers[-1]
+        if self.figures["layer"] not in layers:
+            raise ValueError(
+                f"config key 'figures.layer': layer {self.figures['layer']} of family {family!r} is not "
+                f"probed and ablated (ablated layers: {layers})"
+            )
+        return self.figures["layer"]
+
+    def figures_for(self, family: str) -> list[Figure]:
+        """The figures of the registry a family supports."""
+        ok = {"probe"}
+        if self.probing["grid"]:
+            ok.add("grid")
+        if self.probing["all_layers"]:
+            ok.add("all_layers")
+        if family in self.correlated:
+            ok.add("corr")
+            if family in self.modelled and self.ablation["model"]["enabled"]:
+                ok.add("model")
+        return [f for f in FIGURES if f.needs in ok]
+
+    def figure_inputs(self, name: str, family: str) -> dict[str, str]:
+        p = self.paths
+        inst, layer, prop = self.fig_instance(family), self.fig_layer(family), self.figures["property"]
+        curves = p.ablation(family, "curves")
+        scores = p.correlation(family, layer, "scores")
+        inputs: dict[str, dict[str, str]] = {
+            "weights_closed": {"weights": p.probe(family, inst, layer, prop, "weights")},
+            "weights_open": {"weights": p.probe(family, inst, layer, prop, "weights")},
+            "accuracy_vs_kept": {"curves": curves},
+            "model_ablation": {"curves": curves},
+            "ranking_scores": {"scores": scores},
+            "stability": {"curves": curves, "duplicate": p.correlation(family, layer, "duplicate")},
+            "mask_vs_retrain": {"curves": curves},
+            "neurons_per_label": {"labels": p.probe(family, inst, layer, prop, "labels")},
+            "top_neurons": {
+                "activations": p.activations(family, inst, "test"),
+                "orderings": p.probe(family, inst, layer, prop, "orderings"),
+                "neurons": p.neurons(family, inst, layer),
+            },
+            "similarity": {"cka": p.similarity(family)},
+            "probe_accuracy_by_layer": {"metrics": p.probing_summary(family)},
+            "reference_instance": {"curves": curves, "scores": scores, "pairs": p.correlation(family, layer, "pairs")},
+            "lambda_grid": {"grid": p.lambdas(family, layer, prop)},
+            "top_neurons_by_layer": {"by_layer": p.all_layers(family, inst, prop, "by_layer")},
+            "cca_vs_lca": {"overlap": p.overlap(family, layer)},
+        }
+        return inputs[name]
+
+    def figure_settings(self, name: str, family: str) -> dict[str, Any]:
+        rankings = self.ablation_rankings(family, self.ablation["model"]["rankings"])
+        fig = self.figures
+        return {
+            "layer": self.fig_layer(family),
+            "property": fig["property"],
+            "label": fig["closed_label"] if name == "weights_closed" else fig["open_label"],
+            "salient_fraction": self.probing["salient_fraction"],
+            "rankings": rankings,
+            "sentences": fig["sentences"],
+            "top_neurons": fig["top_neurons"],
+            "methods": [r for r in rankings if r not in PROBE_RANKINGS],
+        }
+
+    # --- overlap and neuron descriptions ---
+    def overlap_keys(self, family: str) -> list[list[str]]:
+        """(instance, property) of every LCA ordering the overlap of one layer reads."""
+        return [[inst, prop] for inst in self.instances(family) for prop in self.probing["properties"]]
+
+    def overlap_inputs(self, family: str, layer: int | str) -> dict[str, Any]:
+        return {
+            "scores": self.paths.correlation(family, layer, "scores"),
+            "orderings": [
+                self.paths.probe(family, inst, layer, prop, "orderings") for inst, prop in self.overlap_keys(family)
+            ],
+        }
+
+    def describe_inputs(self, family: str, instance: str, layer: int | str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "activations": self.paths.activations(family, instance, self.corr["split"]),
+            "orderings": [
+                self.paths.probe(family, instance, layer, prop, "orderings") for prop in self.probing["properties"]
+            ],
+        }
+        if family in self.correlated:
+            out["scores"] = self.paths.correlation(family, layer, "scores")
+        return out
+
+    # --- summary ---
+    def summary_family(self, family: str) -> dict[str, Any]:
+        """The tables the summary reads for one family (only those the family has)."""
+        p = self.paths
+        inst, layer, prop = self.fig_instance(family), self.fig_layer(family), self.figures["property"]
+        entry: dict[str, Any] = {
+            "name": family,
+            "layer": layer,
+            "property": prop,
+            "probing": p.probing_summary(family),
+            "curves": p.ablation(family, "curves"),
+            "labels": p.probe(family, inst, layer, prop, "labels"),
+            "train_metrics": [],
+        }
+        if family in self.modelled:
+            entry["train_metrics"] = [p.model_file(family, i, "metrics.json") for i in self.instances(family)]
+        if family in self.correlated:
+            entry.update(
+                duplicate=p.correlation(family, layer, "duplicate"),
+                stability=p.correlation(family, layer, "stability"),
+                scores=p.correlation(family, layer, "scores"),
+                pairs=p.correlation(family, layer, "pairs"),
+                overlap=[p.overlap(family, n) for n in self.probed_layers(family)],
+            )
+        twin = self.twin(family)
+        if twin is not None:
+            entry["twin"] = twin
+            entry["twin_change"] = p.twin(family, layer, "change")
+            entry["twin_curves"] = self.twin_ablation_paths(family, [layer])
+            if family in self.trained:
+                entry["twin_metrics"] = p.model_file(family, twin, "metrics.json")
+        entry["neurons"] = p.neurons(family, inst, layer)
+        return entry
+
+    def summary_inputs(self) -> list[str]:
+        files: list[str] = []
+        for fam in self.families:
+            for key, value in self.summary_family(fam).items():
+                if key in ("name", "layer", "property", "twin"):
+                    continue
+                files += value if isinstance(value, list) else [value]
+        return files
+
+    # --- every target ---
+    def twin_outputs(self) -> list[str]:
+        out = []
+        for fam in self.twinned:
+            out += [self.paths.twin(fam, n, "change") for n in self.ablated_layers(fam)]
+            out += self.twin_ablation_paths(fam)
+        return out
+
+    def final_outputs(self) -> list[str]:
+        """Every target of the run."""
+        p, cfg = self.paths, self.config
+        out = [p.token_table(s) for s in SPLITS]
+        for fam in self.modelled:
+            out += [p.model_file(fam, i, "metrics.json") for i in self.instances(fam)]
+        for fam in self.families:
+            if cfg["activations"]["keep"]:
+                out += [p.activations(fam, i, s) for i in self.instances(fam) for s in SPLITS]
+            if self.corr["cka"]:
+                out.append(p.similarity(fam))
+        for fam in self.correlated:
+            out += [p.correlation(fam, n, "scores") for n in self.layers(fam)]
+        for fam in self.families:
+            for inst in self.instances(fam):
+                for layer in self.probed_layers(fam):
+                    out += [p.probe(fam, inst, layer, prop, "metrics") for prop in self.probing["properties"]]
+        if self.probing["all_layers"]:
+            for fam in self.families:
+                out += [
+                    p.all_layers(fam, i, prop, "by_layer")
+                    for i in self.instances(fam)
+                    for prop in self.probing["properties"]
+                ]
+        for fam in self.families:
+            if self.ablation_curves(fam):
+                out.append(p.ablation(fam, "spread"))
+            out += [p.figure(fam, f.name, ext) for f in self.figures_for(fam) for ext in ("png", "svg")]
+        for fam in self.correlated:
+            out += [p.overlap(fam, n) for n in self.probed_layers(fam)]
+        for fam in self.families:
+            for inst in self.instances(fam):
+                out += [p.neurons(fam, inst, n) for n in self.probed_layers(fam)]
+        out += [p.summary(ext) for ext in ("md", "csv", "html")]
+        out += [p.cross_family(group) for group in self.corr["cross_family"]]
+        out += self.twin_outputs()
+        return out
+
+
+__all__ = ["PROBE_TABLES", "SPLITS", "UNTRAINED", "RunPlan"]

@@ -1,0 +1,88 @@
+"""The registries, the output-path object and the run plan: one place per concept, and they agree."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from neurosieve.analysis.correlation import METHODS
+from neurosieve.config import load_schema, validate_config
+from neurosieve.core.paths import OutputPaths
+from neurosieve.core.registry import CORRELATION_RANKINGS, FIGURES, PROBE_RANKINGS, RANKING_NAMES, figure, ranking
+from neurosieve.plan import RunPlan
+from neurosieve.report import figures as report_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
+
+
+def test_paths_give_concrete_files_and_rule_patterns() -> None:
+    p = OutputPaths("out/")
+    assert p.activations("bilstm", "seed1", "test") == "out/activations/bilstm/seed1/test.parquet"
+    assert p.activations("{family}", "{instance}", "{split}") == "out/activations/{family}/{instance}/{split}.parquet"
+    assert p.probe("f", "i", 2, "pos", "metrics") == "out/probing/f/i/layer2/pos/metrics.parquet"
+    assert p.probe("f", "i", 2, "pos", "probe.npz") == "out/probing/f/i/layer2/pos/probe.npz"
+    assert p.figure("f", "cca_vs_lca", "svg") == "out/figures/f/fig15_cca_vs_lca.svg"
+    assert p.log("probing", "f", "layer2", "pos") == "out/logs/probing/f/layer2/pos.log"
+    assert p.benchmark("train", "f", "seed1") == "out/benchmarks/train/f/seed1.tsv"
+
+
+def test_figure_registry_numbers_are_one_to_n_and_captions_take_their_number_from_it() -> None:
+    assert [f.number for f in FIGURES] == list(range(1, len(FIGURES) + 1))
+    assert len({f.name for f in FIGURES}) == len(FIGURES)
+    render_source = Path(report_figures.__file__).read_text()
+    for f in FIGURES:
+        caption = (ROOT / "workflow/report" / f"{f.name}.rst").read_text()
+        assert caption.startswith("**Figure {{ snakemake.params.number }}.**"), f.name
+        # no figure number typed by hand anywhere in a caption
+        assert not re.search(r"Figure \d", caption), f.name
+        assert f'"{f.name}"' in render_source, f"report.figures.render draws no {f.name!r}"
+    assert figure("lambda_grid").stem == "fig13_lambda_grid"
+
+
+def test_ranking_registry_is_the_one_the_schema_and_the_analysis_use() -> None:
+    props = SCHEMA["properties"]["ablation"]["properties"]
+    assert props["rankings"]["items"]["enum"] == list(RANKING_NAMES)
+    assert props["model"]["properties"]["rankings"]["items"]["enum"] == list(RANKING_NAMES)
+    assert METHODS == CORRELATION_RANKINGS
+    assert PROBE_RANKINGS == {"lca", "probeless", "random"}
+    assert ranking("meanmaxcorr").source == "correlation"
+    assert set(report_figures.RANKING_LABEL) >= set(RANKING_NAMES)
+
+
+def _plan(config_file: str) -> RunPlan:
+    cfg = validate_config(yaml.safe_load((ROOT / config_file).read_text()), SCHEMA)
+    return RunPlan(cfg)
+
+
+def test_plan_of_the_test_config_targets_every_supported_figure_once() -> None:
+    plan = _plan(".test/config/config.yaml")
+    targets = plan.final_outputs()
+    assert len(targets) == len(set(targets))
+    for fam in plan.families:
+        names = {f.name for f in plan.figures_for(fam)}
+        assert "weights_closed" in names
+        assert ("model_ablation" in names) == (fam in plan.correlated and fam in plan.modelled)
+        for f in plan.figures_for(fam):
+            assert plan.paths.figure(fam, f.name, "png") in targets
+            # every input a figure reads is itself a target, or produced on the way to one
+            assert all(isinstance(v, str) for v in plan.figure_inputs(f.name, fam).values())
+    assert plan.paths.summary("md") in targets
+
+
+def test_plan_resolves_negative_layers_and_rejects_an_unablated_figure_layer() -> None:
+    plan = _plan("config/config.yaml")
+    fam = plan.trained[0]
+    depth = plan.depth(fam)
+    assert plan.chosen_layers(fam, [-1]) == [depth - 1]
+    assert plan.fig_layer(fam) == plan.ablated_layers(fam)[-1]
+    cfg = dict(plan.config) | {"figures": dict(plan.config["figures"]) | {"layer": 0}}
+    bad = RunPlan(cfg)
+    try:
+        bad.fig_layer(fam)
+    except ValueError as exc:
+        assert "figures.layer" in str(exc)
+    else:
+        raise AssertionError("layer 0 is not ablated in the default config")
