@@ -86,3 +86,22 @@ def test_plan_resolves_negative_layers_and_rejects_an_unablated_figure_layer() -
         assert "figures.layer" in str(exc)
     else:
         raise AssertionError("layer 0 is not ablated in the default config")
+
+
+def test_schema_defaults_are_the_default_run() -> None:
+    """One source of defaults: a config holding only the default `families` plans the default run.
+
+    Every key of config/config.yaml other than `families` must equal the schema's default, so a user's
+    own config that sets only its families gets the same analysis as the shipped one."""
+    full = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    shipped = validate_config(full, SCHEMA)
+    families_only = validate_config({"families": full["families"]}, SCHEMA)
+
+    def differences(a: object, b: object, key: str = "") -> list[str]:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return [
+                d for k in sorted(set(a) | set(b)) for d in differences(a.get(k), b.get(k), f"{key}.{k}".strip("."))
+            ]
+        return [] if a == b else [f"{key}: config.yaml {a!r}, schema default {b!r}"]
+
+    assert differences(shipped, families_only) == []
