@@ -127,12 +127,16 @@ def stage_instances(source: str, directory: str, n: int, tag: str) -> dict[str, 
 def stage_correlation(paths: list[str], layer: int, out_dir: str, threads: int) -> dict[str, Any]:
     import torch
 
+    from neurosieve.settings import CorrelationSettings
     from neurosieve.stages.correlation import run_correlation
 
     torch.set_num_threads(threads)
     t0, c0 = time.perf_counter(), time.process_time()
     outs = [os.path.join(out_dir, f"{t}.parquet") for t in ("scores", "pairs", "stability", "duplicate")]
-    run_correlation({f"i{k}": (p, layer) for k, p in enumerate(paths)}, *outs, duplicate="first")
+    settings = CorrelationSettings(
+        block_size=1024, linreg=True, top_fractions=(0.05, 0.1, 0.25), duplicate="first", device="auto"
+    )
+    run_correlation({f"i{k}": (p, layer) for k, p in enumerate(paths)}, *outs, settings)
     return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb()}
 
 
@@ -166,6 +170,7 @@ def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fracti
 def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
     import torch
 
+    from neurosieve.settings import ProbeSettings
     from neurosieve.stages.probing import run_probing
 
     torch.set_num_threads(threads)
@@ -178,10 +183,22 @@ def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) 
         12,
         "pos",
         outputs,
-        lambdas=(1e-5, 1e-5),
-        probe_params={"epochs": 4, "batch_size": 512, "lr": 0.03, "device": device},
-        salient_fraction=0.25,
-        seed=0,
+        ProbeSettings.from_params(
+            {
+                "l1": 1e-5,
+                "l2": 1e-5,
+                "salient_fraction": 0.25,
+                "seed": 0,
+                "probe": {
+                    "epochs": 4,
+                    "batch_size": 512,
+                    "lr": 0.03,
+                    "device": device,
+                    "min_steps": 0,
+                    "standardize": False,
+                },
+            }
+        ),
     )
     if device == "cuda":
         torch.cuda.synchronize()

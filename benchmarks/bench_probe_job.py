@@ -19,6 +19,7 @@ median ratio new/old and whether both wrote the same tables (every value but
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import resource
@@ -50,20 +51,26 @@ def child(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         outputs = {t: f"{tmp}/{t}.parquet" for t in TABLES} | {"probe": f"{tmp}/probe.npz"}
         t0 = time.perf_counter()
-        run_probing(
-            str(inst / "train.parquet"),
-            str(inst / "test.parquet"),
-            args.layer,
-            args.property,
-            outputs,
-            lambdas=[args.l1, args.l2],
-            probe_params=default_budget(),
-            salient_fraction=0.25,
-            seed=0,
+        common = dict(
             model_kind="bilstm" if args.model_dir else None,
             model_source=args.model_dir,
             train_unk_path=str(unk) if unk.is_file() else None,
         )
+        job_args = (str(inst / "train.parquet"), str(inst / "test.parquet"), args.layer, args.property, outputs)
+        if "settings" in inspect.signature(run_probing).parameters:  # this checkout: one settings object
+            from neurosieve.settings import ProbeSettings
+
+            settings = {"l1": args.l1, "l2": args.l2, "salient_fraction": 0.25, "seed": 0, "probe": default_budget()}
+            run_probing(*job_args, ProbeSettings.from_params(settings), **common)
+        else:  # a checkout from before the settings objects
+            run_probing(
+                *job_args,
+                lambdas=[args.l1, args.l2],
+                probe_params=default_budget(),
+                salient_fraction=0.25,
+                seed=0,
+                **common,
+            )
         job = time.perf_counter() - t0
         frames = {t: pd.read_parquet(outputs[t]) for t in TABLES}
     metrics = frames["metrics"]

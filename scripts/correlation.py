@@ -1,6 +1,7 @@
 """Cross-model correlation of one layer of a family (or of a cross-family group)."""
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import CorrelationSettings
 from neurosieve.stages.correlation import run_correlation
 
 configure(snakemake)  # noqa: F821
@@ -12,9 +13,5 @@ run_correlation(
     out.pairs,
     out.stability,
     out.duplicate,
-    block=p.block,
-    linreg=p.linreg,
-    top_fractions=p.top_fractions,
-    duplicate=p.duplicate,
-    device=p.device,
+    CorrelationSettings.from_params(p.settings),
 )

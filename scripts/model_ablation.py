@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import ModelAblationSettings
 from neurosieve.stages.ablation import run_model_ablation
 
 configure(snakemake)  # noqa: F821
@@ -17,11 +18,8 @@ run_model_ablation(
     inp.get("scores"),
     w.instance,
     snakemake.output[0],  # noqa: F821
+    ModelAblationSettings.from_params(p.settings),
     rankings=p.rankings,
-    percents=p.percents,
-    random_repeats=p.random_repeats,
-    seed=p.seed,
     device=p.device,
-    fills=p.fills,
     train_activations_path=inp.get("train"),
 )

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import ProbeSettings
 from neurosieve.stages.probing import run_probing
 
 configure(snakemake)  # noqa: F821
@@ -15,10 +16,8 @@ run_probing(
     int(w.layer),
     w.prop,
     dict(snakemake.output.items()),  # noqa: F821
-    lambdas=inp.lambdas if "lambdas" in inp.keys() else p.lambdas,
-    probe_params=p.probe,
-    salient_fraction=p.salient_fraction,
-    seed=p.seed,
+    ProbeSettings.from_params(p.settings),
+    lambdas_path=inp.get("lambdas"),
     model_kind=p.model_kind,
     model_source=str(Path(inp.model_spec).parent) if "model_spec" in inp.keys() else p.model_source,
     untrained_path=inp.get("untrained"),

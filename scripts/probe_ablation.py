@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import ProbeAblationSettings
 from neurosieve.stages.ablation import run_probe_ablation
 
 configure(snakemake)  # noqa: F821
@@ -19,12 +20,8 @@ run_probe_ablation(
     inp.get("scores"),
     w.instance,
     snakemake.output[0],  # noqa: F821
+    ProbeAblationSettings.from_params(p.settings),
     rankings=p.rankings,
-    percents=p.percents,
-    neurons=p.neurons,
-    modes=p.modes,
-    random_repeats=p.random_repeats,
-    seed=p.seed,
     model_kind=p.model_kind,
     model_source=str(Path(inp.model_spec).parent) if "model_spec" in inp.keys() else p.model_source,
 )

@@ -1,6 +1,7 @@
 """All-layer LCA for one (instance, property): one probe on every layer concatenated, one ordering over the model."""
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import AllLayerProbeSettings
 from neurosieve.stages.probing import run_all_layer_probing
 
 configure(snakemake)  # noqa: F821
@@ -12,7 +13,5 @@ run_all_layer_probing(
     p.layers,
     snakemake.wildcards.prop,  # noqa: F821
     dict(snakemake.output.items()),  # noqa: F821
-    lambdas=p.lambdas,
-    probe_params=p.probe,
-    seed=p.seed,
+    AllLayerProbeSettings.from_params(p.settings),
 )

@@ -1,6 +1,7 @@
 """Grid search of the probe's (l1, l2) on held-out train sentences of a reference instance."""
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import LambdaSearchSettings
 from neurosieve.stages.probing import run_lambda_selection
 
 configure(snakemake)  # noqa: F821
@@ -11,8 +12,5 @@ run_lambda_selection(
     int(w.layer),
     w.prop,
     snakemake.output[0],  # noqa: F821
-    grid=p.grid,
-    tolerance=p.tolerance,
-    probe_params=p.probe,
-    seed=p.seed,
+    LambdaSearchSettings.from_params(p.settings),
 )

@@ -1,6 +1,7 @@
 """The near-twin experiment of one layer of a family: rankings with and without the twin."""
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import TwinCorrelationSettings
 from neurosieve.stages.correlation import run_twin_correlation
 
 configure(snakemake)  # noqa: F821
@@ -16,7 +17,5 @@ run_twin_correlation(
     inp.before,
     out.scores,
     out.change,
-    block=p.block,
-    linreg=p.linreg,
-    top_fractions=p.top_fractions,
+    TwinCorrelationSettings.from_params(p.settings),
 )

@@ -18,6 +18,7 @@ from neurosieve.models.finetuning import (
     predict_finetuned,
 )
 from neurosieve.models.pretrained import word_pieces
+from neurosieve.settings import ModelAblationSettings
 from neurosieve.stages.activations import dump_pretrained_activations, dump_tagger_activations
 from neurosieve.stages.training import run_finetuning
 from neurosieve.store.activations import activation_layers, read_layer
@@ -140,10 +141,8 @@ def test_model_ablation_runs_on_a_fine_tuned_instance(saved: Path, tmp_path: Pat
         None,
         "seed3",
         str(tmp_path / "curve.parquet"),
+        ModelAblationSettings(remove_percent=(50,), random_repeats=1, fills=("zero",), seed=0),
         rankings=["lca"],
-        percents=[50],
-        random_repeats=1,
-        seed=0,
         device="cpu",
     )
     f1 = curves[curves["metric"] == "f1"]

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from neurosieve.settings import CorrelationSettings
 from neurosieve.stages.activations import dump_pretrained_activations
 from neurosieve.stages.correlation import run_correlation
 from neurosieve.store.activations import activation_layers, read_layer, write_activations
@@ -80,7 +81,13 @@ def test_float16_correlation_within_1e3_of_float32(
     scores = {}
     for dtype, files in dumps.items():
         outs = [tmp_path / f"{dtype}-{n}.parquet" for n in ("scores", "pairs", "stability", "duplicate")]
-        run_correlation({k: (str(p), layer) for k, p in files.items()}, *map(str, outs), duplicate="first")
+        run_correlation(
+            {k: (str(p), layer) for k, p in files.items()},
+            *map(str, outs),
+            CorrelationSettings(
+                block_size=1024, linreg=True, top_fractions=(0.05, 0.1, 0.25), duplicate="first", device="auto"
+            ),
+        )
         scores[dtype] = pd.read_parquet(outs[0]).sort_values(["instance", "neuron"]).reset_index(drop=True)
     a, b = scores["float16"], scores["float32"]
     assert len(a) == 3 * 48

@@ -9,6 +9,7 @@ The package is layered; each layer imports only from the layers above it in this
 - :mod:`neurosieve.analysis`: pure functions on arrays and tables (probes, orderings, correlation,
   ablation curves, overlap, verdicts); no file I/O;
 - :mod:`neurosieve.models`: taggers, fine-tuned and pretrained encoders, extractors;
+- :mod:`neurosieve.settings`: frozen settings objects, one per stage (what it reads of the config);
 - :mod:`neurosieve.config`: the workflow configuration, validated;
 - :mod:`neurosieve.plan`: a run's targets and each job's inputs, from a validated config;
 - :mod:`neurosieve.stages`: one module per rule family (settings in, analysis, tables out);

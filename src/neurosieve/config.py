@@ -16,6 +16,10 @@ from typing import Any
 import jsonschema
 import yaml
 
+from neurosieve.core.properties import DERIVED, derivable
+from neurosieve.models.modelspec import layer_count, model_dir_on_disk, resolve_model_spec
+from neurosieve.store.corpus import CONLL2000_COLUMNS, DataError, check_columns
+
 
 class ConfigError(ValueError):
     """An invalid configuration; the message names every offending key."""
@@ -67,7 +71,6 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def check_semantics(cfg: Mapping[str, Any]) -> None:
     """Checks a schema cannot express: local model paths must exist, package models must import."""
-    from neurosieve.models.modelspec import resolve_model_spec
 
     problems = []
     for name, fam in cfg.get("families", {}).items():
@@ -105,7 +108,6 @@ SEEDED_KINDS = (*TRAINED_KINDS, FINETUNED_KIND)
 
 def corpus_columns(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     """The field names of the configured corpus: ``data.corpus.columns``, or CoNLL-2000's ``word pos chunk``."""
-    from neurosieve.store.corpus import CONLL2000_COLUMNS
 
     corpus = cfg.get("data", {}).get("corpus")
     return tuple(corpus["columns"]) if corpus else CONLL2000_COLUMNS
@@ -114,8 +116,6 @@ def corpus_columns(cfg: Mapping[str, Any]) -> tuple[str, ...]:
 def check_properties(cfg: Mapping[str, Any]) -> None:
     """Every probed, ablated or figured property must be a corpus column (not ``word``) or a derived property
     the corpus supports; ablated and figured properties must also be probed; trained taggers need ``chunk``."""
-    from neurosieve.core.properties import DERIVED, derivable
-    from neurosieve.store.corpus import DataError, check_columns
 
     columns = corpus_columns(cfg)
     problems = []
@@ -218,7 +218,6 @@ def family_depth(family: Mapping[str, Any]) -> int:
     the network or an ML library: a hub model that is not cached raises
     :class:`LayersUnknown` (the workflow then asks its ``model_info`` job).
     """
-    from neurosieve.models.modelspec import layer_count, model_dir_on_disk
 
     if family["kind"] in TRAINED_KINDS:
         return int(family["model"]["num_layers"]) + 1

@@ -35,11 +35,7 @@ rule probe_ablation:
         gpu=probe_gpu,
     params:
         rankings=lambda w: PLAN.ablation_rankings(w.family, ABL["rankings"]),
-        percents=ABL["keep_percent"],
-        neurons=ABL["keep_neurons"],
-        modes=ABL["modes"],
-        random_repeats=ABL["random_repeats"],
-        seed=ABL["seed"],
+        settings=ProbeAblationSettings.params(config),
         model_kind=lambda w: FAMILIES[w.family]["kind"],
         model_source=lambda w: PLAN.model_source(w.family, w.instance),
     script:
@@ -75,11 +71,8 @@ rule model_ablation:
         gpu=family_gpu,
     params:
         rankings=lambda w: PLAN.ablation_rankings(w.family, ABL["model"]["rankings"]),
-        percents=ABL["model"]["remove_percent"],
-        random_repeats=ABL["model"]["random_repeats"],
-        seed=ABL["seed"],
+        settings=ModelAblationSettings.params(config),
         device=lambda w: FAMILIES[w.family]["device"],
-        fills=ABL["model"]["fills"],
     script:
         "../../scripts/model_ablation.py"
 
@@ -112,14 +105,16 @@ rule twin_model_ablation:
         gpu=family_gpu,
     params:
         rankings=[r for r in ABL["model"]["rankings"] if r not in PROBE_RANKINGS],
-        percents=ABL["model"]["remove_percent"],
         # The twin has no model_ablation run: its random baseline is drawn here.
-        random_repeats=lambda w: (
-            ABL["model"]["random_repeats"] if w.instance == PLAN.twin(w.family) else 0
-        ),
-        seed=ABL["seed"],
+        settings=lambda w: {
+            **ModelAblationSettings.params(config),
+            "random_repeats": (
+                ABL["model"]["random_repeats"]
+                if w.instance == PLAN.twin(w.family)
+                else 0
+            ),
+        },
         device=lambda w: FAMILIES[w.family]["device"],
-        fills=ABL["model"]["fills"],
     script:
         "../../scripts/model_ablation.py"
 

@@ -15,9 +15,18 @@ from neurosieve.config import (
     load_schema,
     validate_config,
 )
-from neurosieve.core.registry import FIGURES, PROBE_RANKINGS
+from neurosieve.core.registry import CORRELATION_RANKINGS, FIGURES, PROBE_RANKINGS
 from neurosieve.core.runtime import local_gpu_count
 from neurosieve.plan import PROBE_TABLES, SPLITS, UNTRAINED, RunPlan
+from neurosieve.settings import (
+    AllLayerProbeSettings,
+    CorrelationSettings,
+    LambdaSearchSettings,
+    ModelAblationSettings,
+    ProbeAblationSettings,
+    ProbeSettings,
+    TwinCorrelationSettings,
+)
 from neurosieve.store.corpus import is_url
 
 _validated = validate_config(
@@ -142,16 +151,12 @@ def activation_output(path):
 
 def add_package_code_params(workflow):
     """Add a `package_code` param to each script-based rule (the digest of the package modules its script uses)."""
+    import neurosieve  # the copy the jobs run, chosen in setup.smk (the clone's src/ or the installed one)
     from neurosieve.core.dependencies import code_digest
 
-    package_dir = _SRC / "neurosieve"
-    if (
-        not package_dir.is_dir()
-    ):  # a remote workflow: the installed package's own source
-        import neurosieve
-
-        package_dir = Path(neurosieve.__file__).parent
+    package_dir = Path(neurosieve.__file__).resolve().parent
     for r in workflow.rules:
         if r.script:
-            script = r.basedir.join(r.script).get_path_or_uri(secret_free=True)
+            # a local copy of the script (fetched when the workflow is a remote module)
+            script = workflow.sourcecache.get_path(r.basedir.join(r.script))
             r.set_params(package_code=code_digest(script, package_dir))

@@ -27,11 +27,7 @@ rule correlation:
     params:
         names=lambda w: PLAN.instances(w.family),
         layers=lambda w: [int(w.layer)] * len(PLAN.instances(w.family)),
-        block=CORR["block_size"],
-        linreg=CORR["linreg"],
-        top_fractions=CORR["top_fractions"],
-        duplicate=CORR["duplicate"],
-        device=CORR["device"],
+        settings=CorrelationSettings.params(config),
     script:
         "../../scripts/correlation.py"
 
@@ -56,11 +52,8 @@ rule cross_family_correlation:
     params:
         names=lambda w: [name for name, _, _ in PLAN.cross_family_members(w.group)],
         layers=lambda w: [layer for _, _, layer in PLAN.cross_family_members(w.group)],
-        block=CORR["block_size"],
-        linreg=CORR["linreg"],
-        top_fractions=CORR["top_fractions"],
-        duplicate=None,
-        device=CORR["device"],
+        # the duplicated-instance experiment is a family's, not a group's
+        settings={**CorrelationSettings.params(config), "duplicate": None},
     script:
         "../../scripts/correlation.py"
 
@@ -110,8 +103,6 @@ rule twin_correlation:
         names=lambda w: PLAN.instances(w.family),
         twin=lambda w: PLAN.twin(w.family),
         twin_of=lambda w: f"seed{FAMILIES[w.family]['twin']['of']}",
-        block=CORR["block_size"],
-        linreg=CORR["linreg"],
-        top_fractions=CORR["top_fractions"],
+        settings=TwinCorrelationSettings.params(config),
     script:
         "../../scripts/twin_correlation.py"

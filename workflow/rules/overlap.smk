@@ -43,7 +43,7 @@ rule describe_neurons:
         runtime=lambda w, attempt: 15 * attempt,
     params:
         properties=PROBE["properties"],
-        correlation_rankings=["maxcorr", "meanmaxcorr", "mincorr", "linreg"],
+        correlation_rankings=list(CORRELATION_RANKINGS),
         top_n=DESCRIBE["top_neurons"],
         n_words=DESCRIBE["top_words"],
     script:

@@ -22,10 +22,7 @@ rule select_lambdas:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=probe_gpu,
     params:
-        grid=PROBE["grid"],
-        tolerance=PROBE["tolerance"],
-        probe=PROBE["probe"],
-        seed=PROBE["seed"],
+        settings=LambdaSearchSettings.params(config),
     script:
         "../../scripts/select_lambdas.py"
 
@@ -87,10 +84,7 @@ rule probe:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=probe_gpu,
     params:
-        lambdas=[PROBE["l1"], PROBE["l2"]],
-        probe=PROBE["probe"],
-        salient_fraction=PROBE["salient_fraction"],
-        seed=PROBE["seed"],
+        settings=ProbeSettings.params(config),
         model_kind=lambda w: FAMILIES[w.family]["kind"],
         model_source=lambda w: PLAN.model_source(w.family, w.instance),
     script:
@@ -137,8 +131,6 @@ rule probe_all_layers:
         runtime=lambda w, attempt: 60 * attempt,
     params:
         layers=lambda w: PLAN.layers(w.family),
-        lambdas=[PROBE["l1"], PROBE["l2"]],
-        probe=PROBE["probe"],
-        seed=PROBE["seed"],
+        settings=AllLayerProbeSettings.params(config),
     script:
         "../../scripts/probe_all_layers.py"

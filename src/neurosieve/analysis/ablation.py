@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.probing import fresh_probe, grouped_accuracy
 
 DIRECTIONS = ("top", "bottom")
@@ -95,7 +96,6 @@ def probe_ablation(
     Identical selections are scored once. With ``in_vocab`` the groups include
     in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`).
     """
-    from neurosieve.analysis.probe_batch import fit_probes
 
     width = X_test.shape[1]
     bad = set(modes) - {"mask", "retrain"}

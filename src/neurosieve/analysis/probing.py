@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from neurosieve.analysis.input_keys import InputKeys
+from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
 from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.core.properties import OPEN_CLASS_POS, open_class_mask
 from neurosieve.store.corpus import label_codes
 
@@ -183,7 +184,6 @@ def select_lambdas(
     from sklearn.model_selection import GroupShuffleSplit
 
     fit_idx, val_idx = next(GroupShuffleSplit(1, test_size=held_out, random_state=random_state).split(X, y, groups))
-    from neurosieve.analysis.probe_batch import fit_probes
 
     pairs = list(dict.fromkeys([(0.0, 0.0), *[(float(a), float(b)) for a, b in grid], PAPER_LAMBDAS]))
     probes = fit_probes(
@@ -249,7 +249,6 @@ def top_fraction_retrain(
     call, which gives each its solo fit up to float rounding in less time than
     one solo fit after another.
     """
-    from neurosieve.analysis.probe_batch import fit_probes
 
     kept = [top_fraction_kept(p, fraction) for p in probes]
     fitted = fit_probes(X_train, y_train, [fresh_probe(p) for p in probes], kept)
@@ -292,8 +291,6 @@ def probe_layer(
     """
     import time
 
-    from neurosieve.analysis.input_keys import raw_input_keys
-
     keys_of = input_keys or raw_input_keys
     train_words = train_keys["word"].astype(str).to_numpy()
     test_words = test_keys["word"].astype(str).to_numpy()
@@ -302,7 +299,6 @@ def probe_layer(
     y_train = train_keys[prop].astype(str).to_numpy()
     y_test = test_keys[prop].astype(str).to_numpy()
     open_mask = open_class_mask(test_keys)
-    from neurosieve.analysis.probe_batch import fit_probes
 
     def grouped(pred: np.ndarray, truth: np.ndarray = y_test) -> dict[str, float]:
         return grouped_accuracy(truth, pred, open_mask, in_vocab)

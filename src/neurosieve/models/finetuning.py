@@ -43,8 +43,8 @@ from neurosieve.models.pretrained import (
     window_sequences,
     word_pieces,
 )
-from neurosieve.models.taggers import apply_mask
-from neurosieve.models.training import length_batches, pick_device, seed_everything, subset_sentences
+from neurosieve.models.taggers import apply_mask, load_model
+from neurosieve.models.training import evaluate, length_batches, pick_device, seed_everything, subset_sentences
 from neurosieve.store.corpus import label_set, sentences
 from neurosieve.store.io import atomic_path, versions
 
@@ -340,8 +340,6 @@ def masked_evaluator(
     if is_finetuned(model_dir):
         model, windowing, labels = load_finetuned(model_dir, device)
         return model.layer_dims, lambda masks: evaluate_finetuned(model, windowing, labels, tokens, masks)
-    from neurosieve.models.taggers import load_model
-    from neurosieve.models.training import evaluate
 
     tagger, vocab = load_model(model_dir, device)
     return tagger.layer_dims, lambda masks: evaluate(tagger, vocab, tokens, masks=masks)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from neurosieve.analysis.input_keys import InputKeys, _per_type
+from neurosieve.models.pretrained import load_tokenizer, word_pieces
 from neurosieve.models.taggers import UNK, Vocab, normalise, shape
 from neurosieve.store.corpus import label_codes
 
@@ -41,7 +42,6 @@ def tokenizer_input_keys(tokenizer: Any) -> InputKeys:
     the same pieces; a cased one does not) and accent stripping. A word counts
     as out of vocabulary when any of its pieces is the unknown token.
     """
-    from neurosieve.models.pretrained import word_pieces
 
     unk = tokenizer.unk_token_id
 
@@ -59,8 +59,6 @@ def load_input_keys(kind: str, source: str | os.PathLike[str]) -> InputKeys:
     """The input-key function of a family: ``source`` is a tagger's model directory, or a pretrained (or fine-tuned
     family's) model spec."""
     if kind in ("pretrained", "finetuned"):  # a fine-tuned encoder sees its tokenizer's pieces
-        from neurosieve.models.pretrained import load_tokenizer
-
         return tokenizer_input_keys(load_tokenizer(str(source)))
     import json
 

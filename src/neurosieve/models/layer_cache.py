@@ -19,6 +19,7 @@ import torch
 
 from neurosieve.analysis.metrics import chunk_scores, chunks
 from neurosieve.models.taggers import Tagger, Vocab
+from neurosieve.models.training import length_batches, make_batch
 from neurosieve.store.corpus import sentences
 
 
@@ -26,7 +27,6 @@ class LayerCache:
     """One layer's outputs for every sentence of a token table, and chunking scores with neurons of it ablated."""
 
     def __init__(self, model: Tagger, vocab: Vocab, tokens: pd.DataFrame, layer: int, batch_size: int = 256):
-        from neurosieve.models.training import length_batches, make_batch
 
         if not 0 <= layer < len(model.layer_dims):
             raise ValueError(f"layer {layer} is not a layer of this model (0..{len(model.layer_dims) - 1})")

@@ -17,7 +17,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from neurosieve.analysis.ablation import predictive_value
+from neurosieve.analysis.correlation import partner_rank_agreement
+from neurosieve.analysis.describe import neuron_caption
+from neurosieve.analysis.overlap import headline_k
 from neurosieve.core.registry import RANKINGS
+from neurosieve.store.activations import read_keys, read_layer
+from neurosieve.store.corpus import sentences
 from neurosieve.store.io import atomic_path  # noqa: E402
 
 matplotlib.use("Agg")
@@ -439,7 +445,6 @@ def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
     the layer, annotated with the ratio to chance (k/D) and the median
     permutation p-value; the title gives chance.
     """
-    from neurosieve.analysis.overlap import headline_k
 
     k = headline_k(overlap, fraction)
     t = overlap[overlap["k"] == k]
@@ -486,7 +491,6 @@ def described_neurons(
     """Figure 9's neurons and titles from a neuron-description table: the top LCA neurons of ``prop``, then the
     top neurons of each correlation ranking present, each titled with its rank, the property label it is
     most associated with (and r) and its top-activating words."""
-    from neurosieve.analysis.describe import neuron_caption
 
     neurons, titles = [], []
     for ranking in (f"lca:{prop}", *rankings):
@@ -524,9 +528,6 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
             params.get("ranking", "maxcorr"),
         )
     elif name == "reference_instance":
-        from neurosieve.analysis.ablation import predictive_value
-        from neurosieve.analysis.correlation import partner_rank_agreement
-
         curves = _layer_curves(inputs["curves"], layer)
         curves = curves[
             (curves["mode"] == "model")
@@ -542,9 +543,6 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
     elif name == "neurons_per_label":
         fig = neurons_per_label(pd.read_parquet(inputs["labels"]))
     elif name == "top_neurons":
-        from neurosieve.store.activations import read_keys, read_layer
-        from neurosieve.store.corpus import sentences
-
         keys = read_keys(inputs["activations"])
         acts = read_layer(inputs["activations"], layer)
         order = pd.read_parquet(inputs["orderings"])

@@ -18,7 +18,17 @@ from neurosieve.analysis.ablation import (
     rankings_from_tables,
 )
 from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.core.properties import open_class_mask
 from neurosieve.core.registry import PROBE_RANKINGS
+from neurosieve.models.finetuning import is_finetuned, masked_evaluator
+from neurosieve.models.inputs import load_input_keys
+from neurosieve.models.layer_cache import LayerCache
+from neurosieve.models.taggers import load_model
+from neurosieve.models.training import pick_device
+from neurosieve.settings import ModelAblationSettings, ProbeAblationSettings
+from neurosieve.store.activations import read_keys, read_layer
+from neurosieve.store.corpus import read_tokens
+from neurosieve.store.io import provenance, write_parquet
 
 
 def _read_optional(path: str | None) -> pd.DataFrame | None:
@@ -35,13 +45,9 @@ def run_probe_ablation(
     scores_path: str | None,
     instance: str,
     out_path: str,
+    settings: ProbeAblationSettings,
     *,
     rankings: Sequence[str],
-    percents: Sequence[float],
-    neurons: Sequence[int],
-    modes: Sequence[str],
-    random_repeats: int,
-    seed: int,
     model_kind: str | None = None,
     model_source: str | None = None,
 ) -> pd.DataFrame:
@@ -51,12 +57,9 @@ def run_probe_ablation(
     the probe and its retrained ablations). ``model_kind``/``model_source`` give
     the model's vocabulary, for accuracy on in-vocabulary tokens.
     """
+    percents, neurons, modes = settings.keep_percent, settings.keep_neurons, settings.modes
+    random_repeats, seed = settings.random_repeats, settings.seed
     from tqdm.auto import tqdm
-
-    from neurosieve.core.properties import open_class_mask
-    from neurosieve.models.inputs import load_input_keys
-    from neurosieve.store.activations import read_keys, read_layer
-    from neurosieve.store.io import provenance, write_parquet
 
     scores = _read_optional(scores_path)
     orders = rankings_from_tables(
@@ -85,7 +88,7 @@ def run_probe_ablation(
         else None,
     )
     curves = curves.assign(instance=instance, layer=layer, property=prop)
-    settings = {
+    recorded = {
         "rankings": list(orders),
         "percents": list(percents),
         "neurons": list(neurons),
@@ -93,13 +96,12 @@ def run_probe_ablation(
         "random_repeats": random_repeats,
         "model": model_source,
     }
-    write_parquet(curves, out_path, provenance(settings, seed))
+    write_parquet(curves, out_path, provenance(recorded, seed))
     return curves
 
 
 def neuron_means(activations_path: str, layer: int) -> np.ndarray:
     """Each neuron's mean activation over a split's tokens (the replacement value of mean ablation)."""
-    from neurosieve.store.activations import read_layer
 
     return read_layer(activations_path, layer).mean(axis=0, dtype=np.float64).astype(np.float32)
 
@@ -112,13 +114,10 @@ def run_model_ablation(
     scores_path: str | None,
     instance: str,
     out_path: str,
+    settings: ModelAblationSettings,
     *,
     rankings: Sequence[str],
-    percents: Sequence[float],
-    random_repeats: int,
-    seed: int,
     device: str = "auto",
-    fills: Sequence[str] = ("zero",),
     train_activations_path: str | None = None,
 ) -> pd.DataFrame:
     """Model ablation for one trained or fine-tuned instance and layer (workflow edge): chunk F1 with k neurons removed.
@@ -132,15 +131,14 @@ def run_model_ablation(
     activation over the training tokens in ``train_activations_path``, since
     zero is not neutral for a neuron that is never near zero; mode ``model-mean``).
     """
+    percents, random_repeats, seed, fills = (
+        settings.remove_percent,
+        settings.random_repeats,
+        settings.seed,
+        settings.fills,
+    )
     import torch
     from tqdm.auto import tqdm
-
-    from neurosieve.models.finetuning import is_finetuned, masked_evaluator
-    from neurosieve.models.layer_cache import LayerCache
-    from neurosieve.models.taggers import load_model
-    from neurosieve.models.training import pick_device
-    from neurosieve.store.corpus import read_tokens
-    from neurosieve.store.io import provenance, write_parquet
 
     tokens = read_tokens(tokens_path)
     if is_finetuned(model_dir):
@@ -190,20 +188,19 @@ def run_model_ablation(
             )
         )
     curves = pd.concat(parts, ignore_index=True).assign(instance=instance, layer=layer)
-    settings = {
+    recorded = {
         "rankings": list(orders),
         "percents": list(percents),
         "random_repeats": random_repeats,
         "model": model_dir,
         "fills": list(fills),
     }
-    write_parquet(curves, out_path, provenance(settings, seed))
+    write_parquet(curves, out_path, provenance(recorded, seed))
     return curves
 
 
 def run_ablation_summary(paths: Sequence[str], curves_path: str, spread_path: str) -> pd.DataFrame:
     """Concatenate a family's ablation curves and compute their spread across instances (workflow edge)."""
-    from neurosieve.store.io import provenance, write_parquet
 
     curves = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     # Model ablation scores the end task, not a probed property.

@@ -8,14 +8,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neurosieve.models.extract import tagger_extractor
-from neurosieve.models.finetuning import load_finetuned
+from neurosieve.models.finetuning import is_finetuned, load_finetuned
 from neurosieve.models.modelspec import resolve_model_spec  # noqa: F401 (part of this module's interface)
 from neurosieve.models.pretrained import (
     load_pretrained,
     pretrained_extractor,
 )
+from neurosieve.models.taggers import load_model
 from neurosieve.models.training import pick_device
 from neurosieve.store.activations import write_activations
+from neurosieve.store.corpus import read_tokens
+from neurosieve.store.io import provenance
 
 
 def dump_tagger_activations(
@@ -35,14 +38,9 @@ def dump_tagger_activations(
     See :func:`tagger_extractor` for ``unk_rate``. A fine-tuned encoder's
     directory is dumped by :func:`neurosieve.stages.activations.dump_finetuned_activations`.
     """
-    from neurosieve.models.finetuning import is_finetuned
 
     if is_finetuned(model_dir):
         return dump_finetuned_activations(model_dir, tokens_path, out_path, batch_size, device, layers, dtype)
-    from neurosieve.models.taggers import load_model
-    from neurosieve.models.training import pick_device
-    from neurosieve.store.corpus import read_tokens
-    from neurosieve.store.io import provenance
 
     model, vocab = load_model(model_dir, pick_device(device))
     meta = provenance(
@@ -69,10 +67,6 @@ def dump_finetuned_activations(
     dtype: str = "float32",
 ) -> list[int]:
     """Dump every hidden state (or only ``layers``) of a fine-tuned encoder, pooled per word as it was trained (workflow edge)."""
-    from neurosieve.models.pretrained import pretrained_extractor
-    from neurosieve.store.activations import write_activations
-    from neurosieve.store.corpus import read_tokens
-    from neurosieve.store.io import provenance
 
     model, windowing, _ = load_finetuned(model_dir, pick_device(device))
     meta = provenance(
@@ -101,10 +95,6 @@ def dump_pretrained_activations(
 
     ``random_init_seed`` dumps the untrained baseline: the same architecture at a seeded random initialisation.
     """
-    from neurosieve.models.training import pick_device
-    from neurosieve.store.activations import write_activations
-    from neurosieve.store.corpus import read_tokens
-    from neurosieve.store.io import provenance
 
     tokenizer, model = load_pretrained(spec, pick_device(device), random_init_seed)
     settings = {

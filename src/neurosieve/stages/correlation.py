@@ -3,7 +3,7 @@ near-twin experiment and linear CKA, read from activation tables and written as 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -18,6 +18,9 @@ from neurosieve.analysis.correlation import (
     similarity_table,
     twin_experiment,
 )
+from neurosieve.settings import CorrelationSettings, TwinCorrelationSettings
+from neurosieve.store.activations import activation_layers, read_layer
+from neurosieve.store.io import provenance, write_parquet
 
 
 def run_correlation(
@@ -26,11 +29,7 @@ def run_correlation(
     pairs_path: str,
     stability_path: str,
     duplicate_path: str,
-    block: int = 1024,
-    linreg: bool = True,
-    top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
-    duplicate: str | None = None,
-    device: str = "auto",
+    settings: CorrelationSettings,
 ) -> CorrelationResult:
     """Correlation stage (workflow edge): scores, pairs, stability and the duplicate experiment.
 
@@ -38,15 +37,14 @@ def run_correlation(
     layer of a family, or layers of several families correlated together.
     ``device`` is resolved by :func:`correlation_device`.
     """
+    block, linreg, top_fractions = settings.block_size, settings.linreg, settings.top_fractions
+    duplicate, device = settings.duplicate, settings.device
     import logging
-
-    from neurosieve.store.activations import read_layer
-    from neurosieve.store.io import provenance, write_parquet
 
     log = logging.getLogger(__name__)
     acts = {inst: read_layer(path, layer) for inst, (path, layer) in sources.items()}
     layers = {inst: layer for inst, (_, layer) in sources.items()}
-    settings = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
+    recorded = {"layers": layers, "block": block, "linreg": linreg, "top_fractions": list(top_fractions)}
     dev = correlation_device(device)
     # Standardised in place: one float32 copy of each instance's layer is all the stage holds.
     result = correlate_instances(acts, block, linreg, copy=False, device=dev)
@@ -54,7 +52,7 @@ def run_correlation(
     dead = result.scores.groupby("instance")["dead"].sum()
     for inst, n in dead.items():
         log.info("%s layer %d: %d dead neurons of %d", inst, layers[inst], n, acts[inst].shape[1])
-    meta = provenance(settings)
+    meta = provenance(recorded)
     write_parquet(result.scores.assign(layer=result.scores["instance"].map(layers)), scores_path, meta)
     write_parquet(result.pairs.assign(layer=result.pairs["instance"].map(layers)), pairs_path, meta)
     write_parquet(ranking_stability(result, ks), stability_path, meta)
@@ -70,7 +68,7 @@ def run_correlation(
             columns=["method", "instance", "duplicated", "spearman", "mean_score_before", "mean_score_after"]
         )
     )
-    write_parquet(dup, duplicate_path, provenance({**settings, "duplicate": duplicate}))
+    write_parquet(dup, duplicate_path, provenance({**recorded, "duplicate": duplicate}))
     return result
 
 
@@ -83,14 +81,11 @@ def run_twin_correlation(
     before_path: str,
     scores_path: str,
     change_path: str,
-    block: int = 1024,
-    linreg: bool = True,
-    top_fractions: Sequence[float] = (0.05, 0.1, 0.25),
+    settings: TwinCorrelationSettings,
 ) -> pd.DataFrame:
     """Near-twin experiment of one layer (workflow edge): the family's scores with the twin added, and how
     every instance's ranking changes (``before_path``: the correlation stage's scores without the twin)."""
-    from neurosieve.store.activations import read_layer
-    from neurosieve.store.io import provenance, write_parquet
+    block, linreg, top_fractions = settings.block_size, settings.linreg, settings.top_fractions
 
     acts = {inst: read_layer(path, layer) for inst, path in family_paths.items()}
     methods = METHODS if linreg else tuple(m for m in METHODS if m != "linreg")
@@ -115,8 +110,6 @@ def run_twin_correlation(
 
 def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.DataFrame:
     """Linear CKA between all (instance, layer) pairs of a family (workflow edge)."""
-    from neurosieve.store.activations import activation_layers, read_layer
-    from neurosieve.store.io import provenance, write_parquet
 
     files = {}
     for inst, p in activation_paths.items():

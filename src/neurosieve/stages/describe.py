@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.describe import describe_neurons
+from neurosieve.analysis.overlap import correlation_orderings
+from neurosieve.store.activations import read_keys, read_layer
+from neurosieve.store.io import provenance, write_parquet
 
 
 def run_describe(
@@ -29,9 +32,6 @@ def run_describe(
     ordering becomes ranking ``lca:<property>``); ``scores_path`` is the
     layer's correlation scores (the family's correlation rankings), or None.
     """
-    from neurosieve.analysis.overlap import correlation_orderings
-    from neurosieve.store.activations import read_keys, read_layer
-    from neurosieve.store.io import provenance, write_parquet
 
     rankings: dict[str, np.ndarray] = {}
     if scores_path:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from neurosieve.analysis.overlap import cca_lca_overlap
+from neurosieve.store.io import provenance, write_parquet
 
 
 def run_overlap(
@@ -19,7 +20,6 @@ def run_overlap(
     top_fractions: Sequence[float],
 ) -> pd.DataFrame:
     """CCA-against-LCA overlap for one (family, layer) (workflow edge): correlation scores and LCA orderings in, table out."""
-    from neurosieve.store.io import provenance, write_parquet
 
     scores = pd.read_parquet(scores_path)
     lca = {}

@@ -3,12 +3,16 @@ the all-layer probe and the probing summary, read from activation tables and wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from neurosieve.analysis.probing import grid_pairs, probe_all_layers, probe_layer, select_lambdas, top_neurons_by_layer
+from neurosieve.models.inputs import load_input_keys
+from neurosieve.settings import AllLayerProbeSettings, LambdaSearchSettings, ProbeSettings
+from neurosieve.store.activations import read_keys, read_layer
+from neurosieve.store.io import provenance, write_parquet
 
 
 def chosen_lambdas(grid_path: str) -> tuple[float, float]:
@@ -23,15 +27,11 @@ def run_lambda_selection(
     layer: int,
     prop: str,
     out_path: str,
-    *,
-    grid: Sequence[Sequence[float]] | Mapping[str, Sequence[float]],
-    tolerance: float,
-    probe_params: dict[str, Any],
-    seed: int,
+    settings: LambdaSearchSettings,
 ) -> pd.DataFrame:
     """Grid search of (l1, l2) on held-out train sentences for one reference instance and layer (workflow edge)."""
-    from neurosieve.store.activations import read_keys, read_layer
-    from neurosieve.store.io import provenance, write_parquet
+    grid, tolerance, seed = settings.as_params()["grid"], settings.tolerance, settings.seed
+    probe_params = settings.probe.estimator_params()
 
     keys = read_keys(train_path)
     _, table = select_lambdas(
@@ -43,7 +43,7 @@ def run_lambda_selection(
         probe_params,
         random_state=seed,
     )
-    settings = {
+    recorded = {
         "layer": layer,
         "property": prop,
         "grid": grid,
@@ -51,7 +51,7 @@ def run_lambda_selection(
         "probe": probe_params,
         "train": train_path,
     }
-    write_parquet(table, out_path, provenance(settings, seed))
+    write_parquet(table, out_path, provenance(recorded, seed))
     return table
 
 
@@ -61,11 +61,9 @@ def run_probing(
     layer: int,
     prop: str,
     outputs: dict[str, str],
+    settings: ProbeSettings,
     *,
-    lambdas: str | Sequence[float],
-    probe_params: dict[str, Any],
-    salient_fraction: float,
-    seed: int,
+    lambdas_path: str | None = None,
     model_kind: str | None = None,
     model_source: str | None = None,
     untrained_path: str | None = None,
@@ -73,18 +71,17 @@ def run_probing(
 ) -> dict[str, Any]:
     """Probing stage for one (instance, layer, property) (workflow edge): reads activations, writes every table.
 
-    ``lambdas`` is an (l1, l2) pair or the path of a lambda-selection table.
+    ``settings`` holds the lambdas, budget, salient share and seed; ``lambdas_path``, the
+    lambda-selection table, overrides its (l1, l2) when the grid search ran.
     ``model_kind``/``model_source`` (family kind and model directory or spec)
     give the model's input keys for the control task and the OOV split;
     ``untrained_path`` is the untrained baseline's metrics table;
     ``train_unk_path`` the train activations extracted with ``<unk>`` dropout.
     """
-    from neurosieve.models.inputs import load_input_keys
-    from neurosieve.store.activations import read_keys, read_layer
-    from neurosieve.store.io import provenance, write_parquet
 
-    l1, l2 = chosen_lambdas(lambdas) if isinstance(lambdas, str) else (float(lambdas[0]), float(lambdas[1]))
-    settings = {
+    l1, l2 = chosen_lambdas(lambdas_path) if lambdas_path else (float(settings.l1), float(settings.l2))
+    probe_params, salient_fraction, seed = settings.probe.estimator_params(), settings.salient_fraction, settings.seed
+    recorded = {
         "layer": layer,
         "property": prop,
         "l1": l1,
@@ -113,7 +110,7 @@ def run_probing(
         untrained=pd.read_parquet(untrained_path) if untrained_path else None,
         X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
     )
-    meta = provenance(settings, seed)
+    meta = provenance(recorded, seed)
     out["probe"].save(outputs["probe"])
     for key in ("metrics", "orderings", "weights", "labels"):
         write_parquet(out[key], outputs[key], meta)
@@ -122,7 +119,6 @@ def run_probing(
 
 def run_probing_summary(paths: Sequence[str], keys: Sequence[Sequence[Any]], out_path: str) -> pd.DataFrame:
     """All probe metrics of a family in one table, keyed by instance, layer and property (workflow edge)."""
-    from neurosieve.store.io import provenance, write_parquet
 
     frames = [pd.read_parquet(p).assign(instance=k[0], layer=int(k[1]), property=k[2]) for p, k in zip(paths, keys)]
     table = pd.concat(frames, ignore_index=True)
@@ -136,14 +132,10 @@ def run_all_layer_probing(
     layers: Sequence[int],
     prop: str,
     outputs: dict[str, str],
-    *,
-    lambdas: Sequence[float],
-    probe_params: dict[str, Any],
-    seed: int,
+    settings: AllLayerProbeSettings,
 ) -> pd.DataFrame:
     """All-layer probing for one (instance, property) (workflow edge): writes the ordering and the by-layer table."""
-    from neurosieve.store.activations import read_keys, read_layer
-    from neurosieve.store.io import provenance, write_parquet
+    lambdas, probe_params, seed = (settings.l1, settings.l2), settings.probe.estimator_params(), settings.seed
 
     y_train = read_keys(train_path)[prop].astype(str).to_numpy()
     y_test = read_keys(test_path)[prop].astype(str).to_numpy()

@@ -8,7 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from neurosieve.models.finetuning import finetune_tagger, save_finetuned
+from neurosieve.models.taggers import save_model
 from neurosieve.models.training import train_tagger
+from neurosieve.store.corpus import read_tokens
+from neurosieve.store.io import write_json
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +33,6 @@ def run_training(
 
     ``order_seed`` trains a near-twin of ``seed`` (see :func:`train_tagger`).
     """
-    from neurosieve.models.taggers import save_model
-    from neurosieve.store.corpus import read_tokens
-    from neurosieve.store.io import write_json
 
     model, vocab, metrics = train_tagger(
         read_tokens(train_path),
@@ -65,8 +65,6 @@ def run_finetuning(
     device: str = "auto",
 ) -> dict[str, Any]:
     """Fine-tune one (family, seed) from token tables; save the model and its metrics (workflow edge)."""
-    from neurosieve.store.corpus import read_tokens
-    from neurosieve.store.io import write_json
 
     model, tokenizer, labels, metrics = finetune_tagger(
         read_tokens(train_path), read_tokens(test_path), spec, seed, train_params, pooling, max_length, subset, device

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from neurosieve.core.properties import add_derived
 from neurosieve.store.corpus import field_columns, sentences, token_table_to_arrow
 from neurosieve.store.io import PROVENANCE_KEY, atomic_path
 
@@ -157,7 +158,6 @@ def read_keys(path: str | os.PathLike[str], derived: bool = True) -> pd.DataFram
     (:func:`neurosieve.core.properties.add_derived`: position bins, capitalisation, ...)
     are appended, so every consumer can use them as it uses ``pos``.
     """
-    from neurosieve.core.properties import add_derived
 
     names = [n for n in pq.read_schema(path).names if not n.startswith("layer_")]
     keys = pq.read_table(path, columns=names).to_pandas()
