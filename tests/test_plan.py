@@ -105,3 +105,17 @@ def test_schema_defaults_are_the_default_run() -> None:
         return [] if a == b else [f"{key}: config.yaml {a!r}, schema default {b!r}"]
 
     assert differences(shipped, families_only) == []
+
+
+def test_docs_name_figures_by_the_registry() -> None:
+    """docs/methods.md lists every figure with its registry number; every `Figure N (`name`)` in the docs agrees."""
+    methods = (ROOT / "docs/methods.md").read_text()
+    section = methods[methods.index("## Figures") : methods.index("## Data on disk")]
+    listed = [(int(n), name) for n, name in re.findall(r"^(\d+)\. `(\w+)`:", section, flags=re.M)]
+    assert listed == [(f.number, f.name) for f in FIGURES]
+    mentions = 0
+    for doc in ("README.md", "config/README.md", "docs/methods.md"):
+        for number, name in re.findall(r"Figure (\d+) \(`(\w+)`", (ROOT / doc).read_text()):
+            assert figure(name).number == int(number), f"{doc}: Figure {number} is {name!r}'s number?"
+            mentions += 1
+    assert mentions >= 10
