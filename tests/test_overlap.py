@@ -143,7 +143,7 @@ def test_summary_states_the_overlap_beside_the_paper() -> None:
     rows = pd.DataFrame(overlap_summary("fam", table))
     assert set(rows["section"]) == {"CCA vs LCA"}
     pos = rows[rows["quantity"].str.endswith("LCA neurons of position_bin")]
-    assert pos["value"].item() == "0.67 (chance 0.09, median permutation p 0.001, p < 0.05 in 3/3 instances)"
+    assert pos["value"].item() == "0.67 (chance 0.09, median p 0.001, p < 0.05 in 3/3 instances)"
     # Three instances, all above chance: the sign test's smallest one-sided p is 1/8, so not yet significant.
     assert pos["verdict"].item() == "inconclusive" and pos["p"].item() == 0.125 and pos["n"].item() == 3
     belongs = rows[rows["quantity"].str.contains("belong to")]

@@ -188,3 +188,142 @@ def test_reference_instance_figure(tables: FamilyTables, tmp_path) -> None:  # t
     fig = reference_instance(pv, partner_rank_agreement(tables.scores, tables.pairs, methods), methods)
     save(fig, tmp_path / "f.png", tmp_path / "f.svg")
     assert (tmp_path / "f.png").stat().st_size > 5000
+
+
+def test_ids_are_unique_dotted_and_name_what_they_measure(tables: FamilyTables) -> None:
+    from neurosieve.report.summary import ID_PATTERN
+
+    t = pd.DataFrame(family_summary(tables))
+    assert t["id"].is_unique and t["id"].map(lambda i: bool(ID_PATTERN.match(i))).all()
+    assert t["source"].str.len().gt(0).all()
+    by_id = t.set_index("id")["quantity"]
+    # A few ids pinned: the README cites ids like these, so renaming one is a visible change.
+    assert by_id["probe_ablation.pos.layer2.retrain.keep10.gap_top_bottom"] == (
+        "pos, layer 2, retrained, 10% kept (LCA): top - bottom gap (points)"
+    )
+    assert by_id["task.chunk_f1"] == "chunk F1 over instances (mean)"
+    assert by_id["task.seed3.chunk_f1"] == "chunk F1, seed 3"
+    assert by_id["task.twin.chunk_f1"].startswith("chunk F1, near-twin")
+    assert by_id["model_ablation.layer2.meanmaxcorr.zero.f1_top_minus_bottom"].startswith("meanmaxcorr (zero ablation)")
+    assert by_id["twin.layer2.maxcorr.zero.predictive_value_lost"].startswith("maxcorr (zero ablation): predictive")
+    assert by_id["correlation.layer2.exact_copy.seed4.spearman"].startswith("exact copy of seed1 added")
+    assert by_id["reference.layer2.meanmaxcorr_minus_maxcorr.zero"].startswith("MeanMaxCorr minus MaxCorr")
+    assert by_id["probe_ablation.layer2.paper_gap"].startswith("paper's number")
+    src = t.set_index("id")["source"]
+    assert src["task.seed3.chunk_f1"] == "train_metrics[seed3]:test.f1"
+    assert src["twin.layer2.maxcorr.zero.predictive_value_lost"] == "curves:value; twin_curves:value"
+
+
+def test_ids_do_not_depend_on_the_prose(tables: FamilyTables, monkeypatch: pytest.MonkeyPatch) -> None:
+    import neurosieve.report.summary as summary
+
+    before = pd.DataFrame(family_summary(tables))
+    row = summary._row
+
+    def reworded(family, section, quantity, value, finding="", *args, **kwargs):  # type: ignore[no-untyped-def]
+        return row(family, section.upper(), f"reworded: {quantity[::-1]}", value, finding.upper(), *args, **kwargs)
+
+    monkeypatch.setattr(summary, "_row", reworded)
+    after = pd.DataFrame(family_summary(tables))
+    assert (after["quantity"] != before["quantity"]).all()
+    assert after["id"].tolist() == before["id"].tolist() and after["source"].tolist() == before["source"].tolist()
+
+
+def _expand(path: str) -> list[str]:
+    """A brace path (``a/{b,c}/d``) as its files."""
+    import re
+
+    m = re.search(r"\{([^}]*)\}", path)
+    return [path[: m.start()] + x + path[m.end() :] for x in m.group(1).split(",")] if m else [path]
+
+
+def test_run_summary_sources_name_real_tables_and_columns(tables: FamilyTables, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import re
+
+    import pyarrow.parquet as pq
+
+    from neurosieve.report.summary import ID_PATTERN, run_summary
+
+    out = tmp_path / "results"
+    fam: dict = {"name": "fam", "layer": 2, "property": "pos", "twin": tables.twin}
+
+    def put(key: str, rel: str, frame: pd.DataFrame) -> str:
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(out / rel)
+        fam[key] = str(out / rel)
+        return str(out / rel)
+
+    probing = pd.DataFrame(
+        [
+            {"instance": i, "property": "pos", "layer": 2, "metric": m, "group": "overall", "value": v}
+            for i in INSTANCES
+            for m, v in (("accuracy", 0.9), ("majority_baseline", 0.8), ("untrained_accuracy", 0.7))
+        ]
+    )
+    put("probing", "probing/fam/summary.parquet", probing)
+    put("curves", "ablation/fam/curves.parquet", tables.curves)
+    for key in ("duplicate", "stability", "scores", "pairs"):
+        put(key, f"correlation/fam/layer2/{key}.parquet", getattr(tables, key))
+    put("twin_change", "correlation/fam/twin/layer2/change.parquet", tables.twin_change)
+    fam["twin_curves"] = []
+    for inst, g in tables.twin_curves.groupby("instance"):
+        (out / f"ablation/fam/twin/{inst}").mkdir(parents=True)
+        g.to_parquet(out / f"ablation/fam/twin/{inst}/layer2.parquet")
+        fam["twin_curves"].append(str(out / f"ablation/fam/twin/{inst}/layer2.parquet"))
+    fam["overlap"] = []
+    for layer in (1, 2):
+        (out / "overlap/fam").mkdir(parents=True, exist_ok=True)
+        overlap = pd.DataFrame(
+            [
+                {"instance": i, "ranking": r, "property": p, "width": 64, "k": 6, "overlap": o, "share": o / 6}
+                for i in INSTANCES
+                for r in ("maxcorr", "meanmaxcorr")
+                for p, o in (("position_bin", 4), ("noise", 0))
+            ]
+        ).assign(chance=36 / 64, layer=layer)
+        overlap = overlap.assign(ratio=overlap["overlap"] / overlap["chance"], p_value=0.01)
+        overlap.to_parquet(out / f"overlap/fam/layer{layer}.parquet")
+        fam["overlap"].append(str(out / f"overlap/fam/layer{layer}.parquet"))
+    fam["train_metrics"] = []
+    for m in tables.train_metrics:
+        (out / f"models/fam/seed{m['seed']}").mkdir(parents=True)
+        (out / f"models/fam/seed{m['seed']}/metrics.json").write_text(json.dumps(m))
+        fam["train_metrics"].append(str(out / f"models/fam/seed{m['seed']}/metrics.json"))
+    (out / "models/fam/seed1-order9").mkdir(parents=True)
+    (out / "models/fam/seed1-order9/metrics.json").write_text(json.dumps(tables.twin_metrics))
+    fam["twin_metrics"] = str(out / "models/fam/seed1-order9/metrics.json")
+
+    md, csv = out / "summary/summary.md", out / "summary/summary.csv"
+    md.parent.mkdir()
+    table = run_summary([fam], str(md), str(csv))
+    written = pd.read_csv(csv, keep_default_na=False)
+    assert {"id", "source"} <= set(written.columns) and written["id"].tolist() == table["id"].tolist()
+    assert written["id"].is_unique and written["id"].map(lambda i: bool(ID_PATTERN.match(i))).all()
+    assert {"overlap.layer1.maxcorr.position_bin.share", "overlap.layer2.maxcorr.position_bin.share"} <= set(
+        written["id"]
+    )
+    for row in written.itertuples():
+        for part in row.source.split("; "):
+            path, _, columns = part.rpartition(":")
+            assert path and columns, (row.id, part)
+            for f in _expand(path):
+                assert (out / f).is_file(), (row.id, part)  # relative to the run's output folder
+                for col in columns.split(","):
+                    if f.endswith(".json"):
+                        node = json.loads((out / f).read_text())
+                        for k in col.split("."):
+                            node = node[k]
+                    else:
+                        assert col in pq.read_schema(out / f).names, (row.id, part)
+    src = written.set_index("id")["source"]
+    assert src["probe.pos.layer2.accuracy"] == "probing/fam/summary.parquet:value"
+    assert src["task.seed2.chunk_f1"] == "models/fam/seed2/metrics.json:test.f1"
+    assert src["task.chunk_f1"] == "models/fam/{seed1,seed2,seed3,seed4,seed5}/metrics.json:test.f1"
+    assert src["overlap.layer1.maxcorr.properties_above_chance"].startswith("overlap/fam/layer1.parquet:")
+    text = md.read_text()
+    assert text.startswith("# neurosieve summary") and "| id " in text and "probe.pos.layer2.accuracy" in text
+    # Every table row has as many cells as the header: no unescaped "|" inside a cell.
+    lines = [ln for ln in text.splitlines() if ln.startswith("|")]
+    widths = {len(re.split(r"(?<!\\)\|", ln)) for ln in lines}
+    assert len(lines) == len(written) + 2 and len(widths) == 1

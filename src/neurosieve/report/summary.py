@@ -1,8 +1,17 @@
-"""The summary table: headline numbers of a run, each beside the paper's finding (or the expectation docs/methods.md states) where one exists."""
+"""The summary table: headline numbers of a run, each beside the paper's finding (or the expectation docs/methods.md states) where one exists.
+
+Every row carries a stable ``id`` (lowercase and dotted, e.g. ``probe.pos.layer2.accuracy``: built from what
+the row measures, never from its prose, and unique within a family) and a ``source``: the input table and
+column(s) it was read from. :func:`family_summary` gives sources as a :class:`FamilyTables` field
+(``probing:value``, ``train_metrics[seed1]:test.f1``); :func:`run_summary` replaces the field by the file it
+read, relative to the run's output folder (``probing/bilstm/summary.parquet:value``).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neurosieve.analysis.ablation import predictive_value
+from neurosieve.analysis.correlation import partner_rank_agreement
+from neurosieve.analysis.overlap import headline_k, property_agreement
 from neurosieve.analysis.verdicts import (
     Spread,
     Verdict,
@@ -20,6 +32,7 @@ from neurosieve.analysis.verdicts import (
     unpaired_test,
     verdict_columns,
 )
+from neurosieve.store.io import atomic_path
 
 
 @dataclass
@@ -45,6 +58,31 @@ class FamilyTables:
     neurons: pd.DataFrame | None = None
 
 
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+"""What a metric id looks like: lowercase words of ``[a-z0-9_]``, joined by dots, at least two."""
+
+
+def metric_id(*parts: object) -> str:
+    """A metric id from the things a row measures (section, property, layer, ranking, ...), in order.
+
+    Each part is lowercased and every run of characters outside ``[a-z0-9_]`` becomes ``_`` (so an
+    instance ``seed1-order9`` reads ``seed1_order9`` and a percentage ``12.5`` reads ``12_5``); empty parts
+    are dropped.
+    """
+    words = [re.sub(r"[^a-z0-9_]+", "_", str(p).lower()).strip("_") for p in parts]
+    return ".".join(w for w in words if w)
+
+
+def src(table: str, *columns: str, item: object = None) -> str:
+    """A row's source before the files are known: a :class:`FamilyTables` field and the columns read from it.
+
+    ``item`` picks one file of a field that holds several (``train_metrics`` by instance, ``overlap`` by
+    layer): ``src("overlap", "share", item="layer2")`` is ``overlap[layer2]:share``. Nested JSON keys are
+    dotted (``test.f1``).
+    """
+    return f"{table}{'' if item is None else f'[{item}]'}:{','.join(columns)}"
+
+
 def _row(
     family: str,
     section: str,
@@ -55,9 +93,18 @@ def _row(
     spread: Spread | None = None,
     digits: int = 3,
     scale: float = 1.0,
+    *,
+    key: str,
+    source: str | Sequence[str],
 ) -> dict[str, Any]:
     """One summary row. ``spread`` adds sd, min, max and n over instances (times ``scale``); ``agrees`` is a
-    :class:`Verdict` from a paired test (verdict, test and p) or, for an untested comparison, a bool."""
+    :class:`Verdict` from a paired test (verdict, test and p) or, for an untested comparison, a bool.
+
+    ``key`` is the row's stable id (see :data:`ID_PATTERN`); ``source`` the table(s) and column(s) it was read
+    from, as :func:`src` writes them (several are joined by ``; ``).
+    """
+    if not ID_PATTERN.match(key):
+        raise ValueError(f"summary row id {key!r} is not lowercase and dotted ({ID_PATTERN.pattern})")
     if isinstance(agrees, Verdict):
         judged = verdict_columns(agrees)
     elif agrees is None:
@@ -66,12 +113,14 @@ def _row(
         judged = {"verdict": "yes" if agrees else "no", "test": "untested (single value)", "p": ""}
     return {
         "family": family,
+        "id": key,
         "section": section,
         "quantity": quantity,
         "value": value,
         **spread_columns(spread, digits, scale),
         "expected finding": finding,
         **judged,
+        "source": source if isinstance(source, str) else "; ".join(source),
     }
 
 
@@ -79,6 +128,7 @@ PAPER_GAP = "paper: top-10% vs bottom-10% gap 12.8 (NMT), 25.5 (LM), averaged ov
 
 
 FILL_NAME = {"model": "zero ablation", "model-mean": "mean ablation"}
+FILL_ID = {"model": "zero", "model-mean": "mean"}
 
 
 CORR_METHODS = ("maxcorr", "meanmaxcorr", "mincorr", "linreg")
@@ -131,11 +181,22 @@ def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 "word-only BiLSTM taggers: about 89-93 F1",
                 spread=s,
                 digits=2,
+                key="task.chunk_f1",
+                source=src("train_metrics", "test.f1"),
             )
         )
     if t.twin_metrics is not None:
         tm = t.twin_metrics
-        rows.append(_row(t.name, "end task", f"chunk F1, near-twin {t.twin}", round(tm["test"]["f1"], 2)))
+        rows.append(
+            _row(
+                t.name,
+                "end task",
+                f"chunk F1, near-twin {t.twin}",
+                round(tm["test"]["f1"], 2),
+                key="task.twin.chunk_f1",
+                source=src("twin_metrics", "test.f1"),
+            )
+        )
         partner = next((m for m in t.train_metrics if m["seed"] == tm.get("seed")), None)
         if partner is not None and "init_weights_sha256" in tm:
             same = tm["init_weights_sha256"] == partner.get("init_weights_sha256") and tm.get(
@@ -147,6 +208,11 @@ def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     "end task",
                     f"near-twin {t.twin} starts from seed {tm['seed']}'s initial weights and sentences",
                     "yes" if same else "no",
+                    key="task.twin.same_start",
+                    source=[
+                        src("twin_metrics", "init_weights_sha256", "train_subset"),
+                        src("train_metrics", "init_weights_sha256", "train_subset", item=f"seed{tm['seed']}"),
+                    ],
                 )
             )
     return rows
@@ -161,8 +227,12 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     sec = "ablation (probe)"
     for mode in ("mask", "retrain"):
         grid = c[(c["mode"] == mode) & (c["layer"] == t.layer)]["k_percent"]
-        # The grid's points nearest 10% and 20% (once each, named by their real value).
-        for pct in sorted({float(grid.iloc[(grid - p).abs().argmin()]) for p in (10, 20)} if len(grid) else set()):
+        # The grid's points nearest 10% and 20% (once each, named by their real value; their ids by the target).
+        nearest = {}
+        for target in (10, 20) if len(grid) else ():
+            nearest.setdefault(float(grid.iloc[(grid - target).abs().argmin()]), target)
+        for pct, target in sorted(nearest.items()):
+            at = metric_id("probe_ablation", t.prop, f"layer{t.layer}", mode, f"keep{target}")
             top, bottom, rnd = (
                 kept_per_instance(c, t.layer, t.prop, mode, d, pct) for d in ("top", "bottom", "random")
             )
@@ -177,6 +247,8 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}",
                     spread=spread(top),
                     digits=1,
+                    key=f"{at}.accuracy_top_bottom_random",
+                    source=src("curves", "value"),
                 )
             )
             if mode == "mask":
@@ -192,6 +264,8 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         "no verdict from masking: the masked probe defines the LCA ranking; see the retrained rows",
                         spread=spread(gap),
                         digits=1,
+                        key=f"{at}.gap_top_bottom",
+                        source=src("curves", "value"),
                     )
                 )
                 continue
@@ -207,6 +281,8 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     v,
                     v.effect,
                     1,
+                    key=f"{at}.gap_top_bottom",
+                    source=src("curves", "value"),
                 )
             )
             pairs = pd.concat({"top": top, "random": rnd}, axis=1).dropna()
@@ -221,6 +297,8 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     v,
                     v.effect,
                     1,
+                    key=f"{at}.gap_top_random",
+                    source=src("curves", "value"),
                 )
             )
     # Retrained top 10% against the retrained probe on every neuron (same training budget), else the mask probe.
@@ -241,6 +319,8 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 v,
                 spread(share),
                 1,
+                key=metric_id("probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", "regained"),
+                source=src("curves", "value"),
             )
         )
     for suffix, tokens in (
@@ -261,6 +341,10 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         round(float(lost[group].mean()), 1),
                         spread=spread(lost[group]),
                         digits=1,
+                        key=metric_id(
+                            "probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", f"lost_{group}{suffix}"
+                        ),
+                        source=src("curves", "value"),
                     )
                 )
         pairs = pd.concat(lost, axis=1).dropna()
@@ -276,6 +360,15 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     v,
                     v.effect,
                     1,
+                    key=metric_id(
+                        "probe_ablation",
+                        t.prop,
+                        f"layer{t.layer}",
+                        "retrain",
+                        "keep10",
+                        f"lost_open_minus_closed{suffix}",
+                    ),
+                    source=src("curves", "value"),
                 )
             )
     rows += paper_gap_rows(t)
@@ -319,6 +412,8 @@ def paper_gap_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 v,
                 v.effect,
                 1,
+                key=metric_id("probe_ablation", f"layer{layer}", "paper_gap"),
+                source=src("curves", "value"),
             )
         )
     return rows
@@ -354,6 +449,7 @@ def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
             continue
         rnd = m[m["direction"] == "random"]
         for ranking in [r for r in dict.fromkeys(m["ranking"]) if r != "none"]:
+            at = metric_id("model_ablation", f"layer{t.layer}", ranking, FILL_ID[mode])
             g = m[m["ranking"] == ranking]
             half = _at_percent(pd.concat([g, rnd]), 50)
             per = {
@@ -367,6 +463,8 @@ def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     f"{_pm(per['top'])} / {_pm(per['bottom'])} / {_pm(per['random'])}",
                     spread=spread(per["top"]),
                     digits=2,
+                    key=f"{at}.f1_half_removed_top_bottom_random",
+                    source=src("curves", "value"),
                 )
             )
             inner = _interior(pd.concat([g, rnd]))
@@ -381,6 +479,8 @@ def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     v,
                     v.effect,
                     2,
+                    key=f"{at}.f1_top_minus_bottom",
+                    source=src("curves", "value"),
                 )
             )
             v = paired_verdict(inner, "direction", "top", "random", "less")
@@ -394,6 +494,8 @@ def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     v,
                     v.effect,
                     2,
+                    key=f"{at}.f1_top_minus_random",
+                    source=src("curves", "value"),
                 )
             )
     return rows
@@ -405,7 +507,16 @@ def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     f = t.name
     if t.scores is not None:
         for inst, g in t.scores.groupby("instance", sort=False):
-            rows.append(_row(f, "correlation", f"dead neurons, layer {t.layer}, {inst}", int(g["dead"].sum())))
+            rows.append(
+                _row(
+                    f,
+                    "correlation",
+                    f"dead neurons, layer {t.layer}, {inst}",
+                    int(g["dead"].sum()),
+                    key=metric_id("correlation", f"layer{t.layer}", inst, "dead_neurons"),
+                    source=src("scores", "dead"),
+                )
+            )
         for m in CORR_METHODS:
             if m in t.scores:
                 per = t.scores.groupby("instance")[m].mean()
@@ -416,6 +527,8 @@ def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         f"mean {m} score, layer {t.layer} (spread over instances)",
                         round(float(per.mean()), 3),
                         spread=spread(per),
+                        key=metric_id("correlation", f"layer{t.layer}", m, "mean_score"),
+                        source=src("scores", m),
                     )
                 )
     if t.duplicate is not None and not t.duplicate.empty:
@@ -436,6 +549,8 @@ def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         f"exact copy of {dup} added: Spearman of {inst}'s ranking before/after, MaxCorr / MeanMaxCorr ({role})",
                         f"{mx:.3f} / {mm:.3f}",
                         "expected (docs/methods.md): MaxCorr is fooled by two identical instances, MeanMaxCorr is not (no test: see the near-twin rows)",
+                        key=metric_id("correlation", f"layer{t.layer}", "exact_copy", inst, "spearman"),
+                        source=src("duplicate", "spearman"),
                     )
                 )
     if t.stability is not None and not t.stability.empty:
@@ -447,13 +562,14 @@ def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     f"{m}: share of top-{k} whose best partner is in the other instance's top-{k} (over ordered pairs)",
                     round(float(g["share"].mean()), 3),
                     spread=spread(g["share"]),
+                    key=metric_id("stability", f"layer{t.layer}", m, f"top{k}", "partner_share"),
+                    source=src("stability", "share"),
                 )
             )
     return rows
 
 
 def _predictive(curves: pd.DataFrame, random: pd.DataFrame | None = None) -> pd.DataFrame:
-    from neurosieve.analysis.ablation import predictive_value
 
     return predictive_value(curves, random=random)
 
@@ -476,6 +592,8 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         sec,
                         f"{m}: {r['instance']}'s ranking with vs without the twin ({role}): Spearman{', top-k overlap' if k else ''}",
                         f"{r['spearman']:.3f}{over}",
+                        key=metric_id("twin", f"layer{t.layer}", m, r["instance"], "ranking_change"),
+                        source=src("twin_change", "spearman", *([f"top{k}_overlap"] if k else [])),
                     )
                 )
             others = g[~g["twinned"]]["spearman"]
@@ -486,6 +604,8 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     f"{m}: Spearman with vs without the twin, instances not twinned",
                     round(float(others.mean()), 3),
                     spread=spread(others),
+                    key=metric_id("twin", f"layer{t.layer}", m, "untwinned", "spearman"),
+                    source=src("twin_change", "spearman"),
                 )
             )
     c = _model_curves(t)
@@ -505,6 +625,7 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
             ]
             if a.empty or b.empty:
                 continue
+            at = metric_id("twin", f"layer{t.layer}", m, FILL_ID[mode])
             rows.append(
                 _row(
                     f,
@@ -513,6 +634,8 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(float(a.mean()), 2),
                     spread=spread(a),
                     digits=2,
+                    key=f"{at}.predictive_value_without",
+                    source=src("curves", "value"),
                 )
             )
             rows.append(
@@ -523,12 +646,19 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(float(b.drop(t.twin, errors="ignore").mean()), 2),
                     spread=spread(b.drop(t.twin, errors="ignore")),
                     digits=2,
+                    key=f"{at}.predictive_value_with",
+                    source=src("twin_curves", "value"),
                 )
             )
             if t.twin in b.index:
                 rows.append(
                     _row(
-                        f, sec, f"{m} ({fill}): predictive value of the twin's own ranking", round(float(b[t.twin]), 2)
+                        f,
+                        sec,
+                        f"{m} ({fill}): predictive value of the twin's own ranking",
+                        round(float(b[t.twin]), 2),
+                        key=f"{at}.predictive_value_twin",
+                        source=src("twin_curves", "value"),
                     )
                 )
             pairs = pd.concat({"without": a, "with": b}, axis=1).dropna()
@@ -543,6 +673,8 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     loss,
                     loss.effect,
                     2,
+                    key=f"{at}.predictive_value_lost",
+                    source=[src("curves", "value"), src("twin_curves", "value")],
                 )
             )
             useful = paired_test(b.to_numpy(), np.zeros(len(b)), "greater")
@@ -554,6 +686,8 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
             sec,
             "rankings that keep their predictive value with a twin (no significant loss, still above random)",
             ", ".join(keeps) or "none",
+            key=metric_id("twin", f"layer{t.layer}", "rankings_keeping_predictive_value"),
+            source=[src("curves", "value"), src("twin_curves", "value")],
         )
     )
     return rows
@@ -565,8 +699,6 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     f, sec = t.name, "reference instance"
     if t.scores is not None and t.pairs is not None:
-        from neurosieve.analysis.correlation import partner_rank_agreement
-
         agree = partner_rank_agreement(t.scores, t.pairs, [m for m in CORR_METHODS if f"rank_{m}" in t.scores])
         for m, g in agree.groupby("method", sort=False):
             rows.append(
@@ -577,6 +709,8 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(float(g["spearman"].mean()), 3),
                     "1: the reference instance does not matter",
                     spread=spread(g["spearman"]),
+                    key=metric_id("reference", f"layer{t.layer}", m, "partner_spearman"),
+                    source=[src("scores", f"rank_{m}"), src("pairs", "best_neuron")],
                 )
             )
     c = _model_curves(t)
@@ -595,6 +729,8 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(float(g["predictive_value"].mean()), 2),
                     spread=spread(g["predictive_value"]),
                     digits=2,
+                    key=metric_id("reference", f"layer{t.layer}", m, FILL_ID[mode], "predictive_value"),
+                    source=src("curves", "value"),
                 )
             )
         wide = p.pivot_table(index="instance", columns="ranking", values="predictive_value")
@@ -611,6 +747,8 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     v,
                     v.effect,
                     2,
+                    key=metric_id("reference", f"layer{t.layer}", "meanmaxcorr_minus_maxcorr", FILL_ID[mode]),
+                    source=src("curves", "value"),
                 )
             )
     return rows
@@ -668,14 +806,26 @@ def probing_rows(
     for prop, layer in acc.groupby(["property", "layer"]).groups:
         m = lambda metric, group="overall": _mean_metric(probing, metric, group, prop, layer)  # noqa: E731
         where = f"{prop}, layer {layer}"
+        at = metric_id("probe", prop, f"layer{layer}")
         probe, majority, untrained = m("accuracy"), m("majority_baseline"), m("untrained_accuracy")
-        rows.append(_row(family, "probing", f"{where}: probe accuracy (mean over instances)", round(probe, 2)))
+        rows.append(
+            _row(
+                family,
+                "probing",
+                f"{where}: probe accuracy (mean over instances)",
+                round(probe, 2),
+                key=f"{at}.accuracy",
+                source=src("probing", "value"),
+            )
+        )
         rows.append(
             _row(
                 family,
                 "probing",
                 f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)",
                 f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}",
+                key=f"{at}.accuracy_probe_majority_untrained",
+                source=src("probing", "value"),
             )
         )
         each = lambda metric, group="overall": _by_instance(probing, metric, group, prop, layer)  # noqa: E731
@@ -691,6 +841,8 @@ def probing_rows(
                     v,
                     v.effect,
                     2,
+                    key=f"{at}.accuracy_minus_majority",
+                    source=src("probing", "value"),
                 )
             )
         v = _paired(each("accuracy"), each("untrained_accuracy"))
@@ -705,6 +857,8 @@ def probing_rows(
                     v,
                     v.effect,
                     2,
+                    key=f"{at}.accuracy_minus_untrained",
+                    source=src("probing", "value"),
                 )
             )
         sel, u_sel = m("selectivity"), m("untrained_selectivity")
@@ -721,6 +875,8 @@ def probing_rows(
                 v,
                 spread(each("selectivity")),
                 2,
+                key=f"{at}.selectivity_trained_untrained",
+                source=src("probing", "value"),
             )
         )
         iv, oov, share = m("accuracy", "in_vocab"), m("accuracy", "oov"), m("oov_share")
@@ -732,6 +888,8 @@ def probing_rows(
                     "probing",
                     f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%)",
                     f"{_pct(iv)} / {_pct(oov)}",
+                    key=f"{at}.accuracy_in_vocab_oov",
+                    source=src("probing", "value"),
                 )
             )
             if not np.isnan(unk_oov):
@@ -747,6 +905,8 @@ def probing_rows(
                         _paired(gap, unk_gap),
                         spread(gap - unk_gap),
                         2,
+                        key=f"{at}.oov_gap_without_with_unk",
+                        source=src("probing", "value"),
                     )
                 )
             if prop == "pos":
@@ -757,6 +917,8 @@ def probing_rows(
                         f"{where}: open / closed class accuracy, all tokens | in-vocabulary tokens",
                         f"{_pct(m('accuracy', 'open'))} / {_pct(m('accuracy', 'closed'))} | {_pct(m('accuracy', 'open_in_vocab'))} / {_pct(m('accuracy', 'closed_in_vocab'))}",
                         "unknown words are all open-class: compare open vs closed on in-vocabulary tokens",
+                        key=f"{at}.accuracy_open_closed",
+                        source=src("probing", "value"),
                     )
                 )
         l1 = probing[(probing["metric"] == "l1") & (probing["property"] == prop) & (probing["layer"] == layer)]["value"]
@@ -775,6 +937,8 @@ def probing_rows(
                     "probing",
                     f"{where}: chosen (l1, l2) = ({a:g}, {b:g}){note} vs paper default (1e-05, 1e-05): accuracy",
                     f"{_pct(probe)} / {_pct(paper)}",
+                    key=f"{at}.accuracy_chosen_vs_paper_lambdas",
+                    source=src("probing", "value"),
                 )
             )
             rows.append(
@@ -783,6 +947,8 @@ def probing_rows(
                     "probing",
                     f"{where}: retrained top-10% LCA neurons, chosen vs paper-default lambdas (accuracy)",
                     f"{_pct(top_sel)} / {_pct(top_paper)}",
+                    key=f"{at}.top10_retrain_chosen_vs_paper_lambdas",
+                    source=src("probing", "value"),
                 )
             )
     for tm in train_metrics:
@@ -803,6 +969,11 @@ def probing_rows(
                     f"{probe:.2f} / {tagger:.2f}",
                     "same capacity as the tagger's linear head: within 1 point",
                     bool(abs(probe - tagger) <= 1.0),
+                    key=metric_id("probe", "chunk", f"layer{top}", f"seed{tm['seed']}", "accuracy_vs_tagger"),
+                    source=[
+                        src("probing", "value"),
+                        src("train_metrics", "test.token_accuracy", item=f"seed{tm['seed']}"),
+                    ],
                 )
             )
     return rows
@@ -840,13 +1011,17 @@ def ranking_comparison_rows(
                 v,
                 spread(top),
                 1,
+                key=metric_id(
+                    "probe_ablation", prop, f"layer{layer}", "retrain", f"keep{pct:g}", f"{ranking}_vs_random"
+                ),
+                source=src("curves", "value"),
             )
         )
     return rows
 
 
 def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
-    """The summary rows of one family."""
+    """The summary rows of one family, each with its id (unique within the family) and logical source."""
     rows: list[dict[str, Any]] = []
     f = t.name
     for m in t.train_metrics:
@@ -857,6 +1032,8 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
                 f"chunk F1, seed {m['seed']}",
                 round(m["test"]["f1"], 2),
                 "word-only BiLSTM taggers: about 89-93 F1",
+                key=metric_id("task", f"seed{m['seed']}", "chunk_f1"),
+                source=src("train_metrics", "test.f1", item=f"seed{m['seed']}"),
             )
         )
     rows += end_task_rows(t)
@@ -878,6 +1055,8 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
                 f"{np.median(open_n):.0f} / {np.median(closed_n):.0f}",
                 "paper: closed-class labels need few neurons, open-class many",
                 v,
+                key=metric_id("labels", t.prop, f"layer{t.layer}", "neurons_needed_open_closed"),
+                source=src("labels", "neurons_needed", "open_class"),
             )
         )
     rows += model_ablation_rows(t)
@@ -888,6 +1067,12 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
         rows.extend(overlap_summary(f, t.overlap))
     if t.neurons is not None and not t.neurons.empty:
         rows.extend(neuron_summary(f, t.neurons))
+    seen: dict[str, int] = {}
+    for r in rows:
+        seen[r["id"]] = seen.get(r["id"], 0) + 1
+    repeated = sorted(k for k, n in seen.items() if n > 1)
+    if repeated:
+        raise ValueError(f"family {f!r}: summary ids must be unique, repeated: {repeated}")
     return rows
 
 
@@ -914,6 +1099,8 @@ def neuron_summary(
                 quantity,
                 f"{listed}; #1 neuron {first['neuron']}: {first['property']}{label} (r={first['r']:+.2f}; {first['top_words']})",
                 CCA_LCA_FINDING,
+                key=metric_id("neurons", f"layer{first['layer']}", first["instance"], ranking, "top_properties"),
+                source=src("neurons", "property", "label", "r", "top_words"),
             )
         )
     return rows
@@ -929,9 +1116,8 @@ def overlap_summary(
     family: str, overlap: pd.DataFrame, rankings: Sequence[str] = ("maxcorr", "meanmaxcorr"), alpha: float = 0.05
 ) -> list[dict[str, Any]]:
     """CCA against LCA, per layer: each property's top-k overlap with the top MaxCorr neurons (share, chance,
-    median permutation p, instances significant; verdict: share above chance, paired over instances), and which
+    median exact hypergeometric p, instances significant; verdict: share above chance, paired over instances), and which
     properties the top CCA neurons belong to (verdict: the position property's share above chance)."""
-    from neurosieve.analysis.overlap import headline_k, property_agreement
 
     rows = []
     for layer, table in overlap.groupby("layer"):
@@ -953,11 +1139,13 @@ def overlap_summary(
                             family,
                             "CCA vs LCA",
                             f"layer {layer}: share of the top-{k} {ranking} neurons among the top-{k} LCA neurons of {r.property}",
-                            f"{r.share:.2f} (chance {r.chance_share:.2f}, median permutation p {r.median_p:.2g}, p < {alpha} in {r.significant}/{r.instances} instances)",
+                            f"{r.share:.2f} (chance {r.chance_share:.2f}, median p {r.median_p:.2g}, p < {alpha} in {r.significant}/{r.instances} instances)",
                             "overlap above chance (k/D)",
                             above_chance(r.property),
                             spread=spread(at_k.loc[at_k["property"] == r.property, "share"].to_numpy()),
                             digits=2,
+                            key=metric_id("overlap", f"layer{layer}", ranking, r.property, "share"),
+                            source=src("overlap", "share", "chance", "p_value", item=f"layer{layer}"),
                         )
                     )
             belongs = agree[agree["significant"] > agree["instances"] / 2]
@@ -971,22 +1159,25 @@ def overlap_summary(
                 _row(
                     family,
                     "CCA vs LCA",
-                    f"layer {layer}: properties the top-{k} {ranking} neurons belong to (permutation p < {alpha} in most instances, by ratio to chance)",
+                    f"layer {layer}: properties the top-{k} {ranking} neurons belong to (overlap p < {alpha} in most instances, by ratio to chance)",
                     listed,
                     CCA_LCA_FINDING,
                     verdict,
+                    key=metric_id("overlap", f"layer{layer}", ranking, "properties_above_chance"),
+                    source=src("overlap", "share", "chance", "ratio", "p_value", item=f"layer{layer}"),
                 )
             )
     return rows
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table."""
-    cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
-    return "\n".join(lines) + "\n"
+    """A GitHub-flavoured Markdown table (pandas' ``to_markdown``, through ``tabulate``), cells as written.
+
+    A ``|`` inside a cell is escaped, so that it does not end the cell.
+    """
+    cells = table.astype(object).where(table.notna(), "")
+    cells = cells.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
+    return cells.to_markdown(index=False, tablefmt="github", disable_numparse=True) + "\n"
 
 
 def to_html(table: pd.DataFrame, title: str = "neurosieve summary") -> str:
@@ -1001,20 +1192,103 @@ def to_html(table: pd.DataFrame, title: str = "neurosieve summary") -> str:
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
 
 
+_SOURCE = re.compile(r"^(?P<table>\w+)(?:\[(?P<item>[^\]]+)\])?:(?P<columns>.+)$")
+
+
+def brace_paths(paths: Sequence[str]) -> str:
+    """Several files as one path with a shell-style brace list where they differ.
+
+    ``["a/s1/m.json", "a/s2/m.json"]`` gives ``a/{s1,s2}/m.json``; a single path is returned as it is.
+    """
+    paths = list(dict.fromkeys(paths))
+    if len(paths) == 1:
+        return paths[0]
+    parts = [p.split("/") for p in paths]
+    shortest = min(len(p) for p in parts)
+    head = 0
+    while head < shortest - 1 and len({p[head] for p in parts}) == 1:
+        head += 1
+    tail = 0
+    while tail < shortest - head - 1 and len({p[-1 - tail] for p in parts}) == 1:
+        tail += 1
+    middle = ",".join(dict.fromkeys("/".join(p[head : len(p) - tail]) for p in parts))
+    return "/".join([*parts[0][:head], "{" + middle + "}", *parts[0][len(parts[0]) - tail :]])
+
+
+def resolve_sources(
+    rows: Sequence[dict[str, Any]],
+    files: Mapping[str, str | Sequence[str]],
+    items: Mapping[str, Mapping[str, str]],
+    root: str,
+) -> None:
+    """Replace each row's logical source (``field[item]:columns``) by the file it names, relative to ``root``.
+
+    ``files`` maps a :class:`FamilyTables` field to the file (or files) it was read from; ``items`` maps a
+    field holding several files to the file of each item (``{"overlap": {"layer2": path}}``). A field with
+    several files and no item is written as one brace path. A field without a file is left as it is.
+    """
+
+    def path(p: str) -> str:
+        return os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")
+
+    for row in rows:
+        resolved = []
+        for part in row["source"].split("; "):
+            m = _SOURCE.match(part)
+            if m is None or m["table"] not in files:
+                resolved.append(part)
+                continue
+            chosen = items.get(m["table"], {}).get(m["item"] or "")
+            found = files[m["table"]]
+            if chosen is not None:
+                where = path(chosen)
+            elif isinstance(found, str):
+                where = path(found)
+            else:
+                where = brace_paths([path(p) for p in found])
+            resolved.append(f"{where}:{m['columns']}")
+        row["source"] = "; ".join(resolved)
+
+
+SETTINGS = ("name", "layer", "property", "twin")
+"""The keys of a summary family entry that are settings, not input files."""
+
+
 def run_summary(
-    families: Sequence[Mapping[str, Any]], md_path: str, csv_path: str, html_path: str | None = None
+    families: Sequence[Mapping[str, Any]],
+    md_path: str,
+    csv_path: str,
+    html_path: str | None = None,
+    root: str | None = None,
 ) -> pd.DataFrame:
-    """Read each family's tables and write the summary as Markdown and CSV, and as HTML for the report (workflow edge)."""
-    from neurosieve.store.io import atomic_path
+    """Read each family's tables and write the summary as Markdown and CSV, and as HTML for the report (workflow edge).
+
+    Each row's ``source`` names the file it was read from, relative to ``root``: by default the folder every
+    input lies under (the run's output folder, for the workflow's summary).
+    """
 
     def read(p: str | None) -> pd.DataFrame | None:
         return pd.read_parquet(p) if p else None
 
+    def files_of(fam: Mapping[str, Any]) -> dict[str, str | list[str]]:
+        return {k: v for k, v in fam.items() if k not in SETTINGS and v}
+
+    inputs = {
+        os.path.abspath(p)
+        for fam in families
+        for value in files_of(fam).values()
+        for p in ([value] if isinstance(value, str) else value)
+    }
+    if root is None:
+        common = os.path.commonpath(sorted(inputs)) if inputs else os.getcwd()
+        root = os.path.dirname(common) if len(inputs) == 1 else common
     rows = []
     for fam in families:
+        metrics = [json.loads(open(p).read()) for p in fam.get("train_metrics", [])]
+        overlaps = {p: pd.read_parquet(p) for p in fam.get("overlap") or []}
         t = FamilyTables(
             name=fam["name"],
-            train_metrics=[json.loads(open(p).read()) for p in fam.get("train_metrics", [])],
+            train_metrics=metrics,
             probing=read(fam.get("probing")),
             curves=read(fam.get("curves")),
             labels=read(fam.get("labels")),
@@ -1030,12 +1304,16 @@ def run_summary(
             twin_curves=pd.concat([pd.read_parquet(p) for p in fam["twin_curves"]], ignore_index=True)
             if fam.get("twin_curves")
             else None,
-            overlap=pd.concat([pd.read_parquet(p) for p in fam["overlap"]], ignore_index=True)
-            if fam.get("overlap")
-            else None,
+            overlap=pd.concat(overlaps.values(), ignore_index=True) if overlaps else None,
             neurons=read(fam.get("neurons")),
         )
-        rows.extend(family_summary(t))
+        fam_rows = family_summary(t)
+        items = {
+            "train_metrics": {f"seed{m['seed']}": p for m, p in zip(metrics, fam.get("train_metrics", []))},
+            "overlap": {f"layer{layer}": p for p, o in overlaps.items() for layer in o["layer"].unique()},
+        }
+        resolve_sources(fam_rows, files_of(fam), items, root)
+        rows.extend(fam_rows)
     table = pd.DataFrame(rows)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
