@@ -1,11 +1,69 @@
-"""What every workflow script does first: log to the rule's log file and respect its thread count."""
+"""What every workflow script does first: log to the rule's log file, check the package copy, respect its thread count.
+
+Which copy of the package a job runs: parsing the workflow (``workflow/rules/setup.smk``)
+decides it (the workflow's own ``src/`` in a clone, put first on ``PYTHONPATH``, which
+every job inherits; else the installed package, after checking that its version is the
+workflow's) and records its directory in :data:`PACKAGE_DIR_VAR`. :func:`configure` logs
+the copy a job imported and stops a job that imported another one (an editable install of
+another clone, an older release): it would run code the workflow did not plan with, which
+its ``package_code`` digest would not describe.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from neurosieve import __version__
+
+#: Set by ``workflow/rules/setup.smk`` while parsing: the directory of the package the jobs must import.
+PACKAGE_DIR_VAR = "NEUROSIEVE_PACKAGE_DIR"
+
+
+class PackageOriginError(RuntimeError):
+    """A job imported a ``neurosieve`` other than the one the workflow planned with."""
+
+
+def package_dir() -> Path:
+    """The directory of the ``neurosieve`` package this process imported (resolved)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def _same_directory(a: Path, b: Path) -> bool:
+    """Whether two paths name one directory (equal once resolved, or the same inode: a bind mount, a link)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_package_origin(environ: Mapping[str, str] | None = None, actual: Path | None = None) -> Path | None:
+    """Raise :class:`PackageOriginError` when this process's package is not the one the workflow planned with.
+
+    ``environ`` defaults to ``os.environ`` and ``actual`` to :func:`package_dir`. Outside a
+    workflow job (no :data:`PACKAGE_DIR_VAR`) nothing is checked and ``None`` is returned;
+    otherwise the checked package directory is returned.
+    """
+    planned = (os.environ if environ is None else environ).get(PACKAGE_DIR_VAR)
+    if not planned:
+        return None
+    actual = package_dir() if actual is None else actual
+    if _same_directory(Path(planned), actual):
+        return actual
+    unseen = "" if Path(planned).is_dir() else " (a path this job cannot see)"
+    raise PackageOriginError(
+        f"this job imported neurosieve {__version__} from {actual}, but the workflow planned its jobs with "
+        f"the package in {planned}{unseen}. The job's Python ({sys.executable}) found another copy first; "
+        "remove it from the job's environment (pip uninstall neurosieve there) or install the workflow's own "
+        "version there, then rerun."
+    )
 
 
 def _log_uncaught(logger: logging.Logger) -> Any:
@@ -23,6 +81,8 @@ def _log_uncaught(logger: logging.Logger) -> Any:
 def configure(snakemake: Any) -> logging.Logger:
     """Send logging, warnings and any uncaught traceback to the job's ``log:`` file (and stderr).
 
+    The log then names the package copy the job runs; a job that imported a copy other than
+    the one the workflow planned with stops here (:func:`check_package_origin`).
     torch's thread count is capped at the job's ``threads`` when the script uses torch;
     torch itself is not imported here, so that rules whose environment lacks it still run.
     """
@@ -36,6 +96,8 @@ def configure(snakemake: Any) -> logging.Logger:
     logging.captureWarnings(True)
     log = logging.getLogger(f"neurosieve.{getattr(snakemake, 'rule', 'script')}")
     sys.excepthook = _log_uncaught(log)
+    log.info("neurosieve %s from %s", __version__, package_dir())
+    check_package_origin()
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(int(getattr(snakemake, "threads", 1) or 1))
