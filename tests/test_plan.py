@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from neurosieve.analysis.correlation import METHODS
-from neurosieve.config import load_schema, validate_config
+from neurosieve.config import ConfigError, load_schema, validate_config
 from neurosieve.core.paths import OutputPaths
 from neurosieve.core.registry import CORRELATION_RANKINGS, FIGURES, PROBE_RANKINGS, RANKING_NAMES, figure, ranking
 from neurosieve.plan import RunPlan
@@ -119,3 +120,81 @@ def test_docs_name_figures_by_the_registry() -> None:
             assert figure(name).number == int(number), f"{doc}: Figure {number} is {name!r}'s number?"
             mentions += 1
     assert mentions >= 10
+
+
+def _default_with(**changes: object) -> dict:  # type: ignore[type-arg]
+    """config/config.yaml with some top-level sections updated (a shallow merge per section)."""
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    for section, values in changes.items():
+        cfg[section] = {**cfg.get(section, {}), **values}  # type: ignore[dict-item]
+    return cfg
+
+
+BAD_PLANS = [
+    ({"probing": {"layers": [5]}}, "config key 'probing.layers': [5] selects no layer of family 'bilstm'"),
+    # valid for MiniLM (0, 3, 6), but leaves the BiLSTM (0, 1, 2) with nothing probed
+    ({"probing": {"layers": [3]}}, "selects no layer of family 'bilstm' (layers [0, 1, 2]"),
+    ({"ablation": {"layers": [3]}}, "config key 'ablation.layers': [3] selects no layer of family 'bilstm'"),
+    (
+        {"correlation": {"cross_family": {"g": ["bilst:1", "minilm:3"]}}},
+        "'correlation.cross_family.g.0': 'bilst:1' names no family",
+    ),
+    ({"correlation": {"cross_family": {"g": ["bilstm:1", "minilm:2"]}}}, "family 'minilm' has no layer 2"),
+    ({"correlation": {"duplicate": "seed7"}}, "config key 'correlation.duplicate': 'seed7' is no instance"),
+    ({"figures": {"instance": "seed9"}}, "config key 'figures.instance': 'seed9' is no instance of any family"),
+    ({"figures": {"layer": 1}}, "config key 'figures.layer': layer 1 of family 'bilstm' is not probed and ablated"),
+    (
+        {"data": {"local_dir": "/nonexistent/conll2000"}},
+        "config key 'data.local_dir': directory '/nonexistent/conll2000'",
+    ),
+    ({"data": {"source": "local"}}, "config key 'data.local_dir': required when data.source is 'local'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"), BAD_PLANS, ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(BAD_PLANS)]
+)
+def test_plan_check_names_the_key_and_what_is_valid(changes: dict, message: str) -> None:  # type: ignore[type-arg]
+    plan = RunPlan(validate_config(_default_with(**changes), SCHEMA))
+    with pytest.raises(ConfigError) as info:
+        plan.check()
+    assert message in str(info.value)
+
+
+def test_plan_check_accepts_the_shipped_configs_and_negative_layers(tmp_path: Path) -> None:
+    for name in (".test/config/config.yaml", "config/config.yaml", "config/minilm-finetuned.yaml"):
+        _plan(name).check()
+    RunPlan(validate_config(_default_with(probing={"layers": [-1]}, ablation={"layers": [-1]}), SCHEMA)).check()
+    (tmp_path / "train.txt.gz").write_bytes(b"")
+    (tmp_path / "test.txt").write_text("")
+    RunPlan(validate_config(_default_with(data={"local_dir": str(tmp_path)}), SCHEMA)).check()
+    (tmp_path / "test.txt").unlink()
+    with pytest.raises(ConfigError, match="holds no test.txt.gz / test.txt"):
+        RunPlan(validate_config(_default_with(data={"local_dir": str(tmp_path)}), SCHEMA)).check()
+
+
+def test_transformer_heads_must_divide_the_width() -> None:
+    cfg = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
+    fam = next(f for f, c in cfg["families"].items() if c["kind"] == "transformer")
+    cfg["families"][fam].setdefault("model", {}).update(hidden_dim=30, num_heads=4)
+    with pytest.raises(ConfigError, match=rf"'families.{fam}.model.num_heads': 4 does not divide hidden_dim 30"):
+        RunPlan(validate_config(cfg, SCHEMA)).check()
+
+
+def test_a_bad_plan_stops_the_dry_run_with_one_message_and_no_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("probing:\n  layers: [5]\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "--configfile", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode != 0
+    assert "neurosieve: invalid configuration:" in run.stderr
+    assert "config key 'probing.layers': [5] selects no layer of family 'bilstm'" in run.stderr
+    assert "Traceback" not in run.stderr and 'File "' not in run.stderr

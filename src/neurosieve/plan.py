@@ -12,11 +12,14 @@ count) that the workflow answers from its ``model_info`` checkpoint.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from neurosieve.config import (
     FINETUNED_KIND,
     TRAINED_KINDS,
+    ConfigError,
+    LayersUnknown,
     family_depth,
     family_layers,
     instance_model,
@@ -30,6 +33,14 @@ from neurosieve.core.registry import FIGURES, PROBE_RANKINGS, Figure
 UNTRAINED = "untrained"
 SPLITS = ("train", "test")
 PROBE_TABLES = ("metrics", "orderings", "weights", "labels")
+
+
+def _chosen(layers: list[int], depth: int, wanted: list[int] | None) -> list[int]:
+    """``layers`` among ``wanted`` (None: all; a negative index counts from the top, -1 = ``depth - 1``)."""
+    if wanted is None:
+        return layers
+    resolved = {n if n >= 0 else depth + n for n in wanted}
+    return [n for n in layers if n in resolved]
 
 
 class RunPlan:
@@ -55,6 +66,117 @@ class RunPlan:
         self.corr = config["correlation"]
         self.figures = config["figures"]
 
+    # --- checks a schema cannot express ---
+    def check(self) -> None:
+        """Every setting that names a layer, an instance or a family names one that exists (else :class:`ConfigError`).
+
+        Run while the workflow parses, before any job: one message lists every problem with its full key
+        and what would be valid. A family whose layer count is known only after its model is fetched (a hub
+        model not cached yet) is checked where its layers are known.
+        """
+        problems: list[str] = []
+        depths: dict[str, int] = {}
+        for fam, spec in self.families.items():
+            try:
+                depths[fam] = family_depth(spec)
+            except LayersUnknown:
+                continue
+            layers = family_layers(spec, depths[fam])
+            for key, wanted in (
+                ("probing.layers", self.probing["layers"]),
+                ("ablation.layers", self.ablation["layers"]),
+            ):
+                if wanted is None:
+                    continue
+                valid = f"family {fam!r} (layers {layers}; a negative index counts from its top, -1 = {depths[fam] - 1})"
+                if not _chosen(layers, depths[fam], list(wanted)):
+                    problems.append(f"config key '{key}': {list(wanted)} selects no layer of {valid}")
+            if not self.probed_layers_of(fam, depths[fam]):
+                continue
+            if not self.ablated_layers_of(fam, depths[fam]):
+                problems.append(
+                    f"config key 'ablation.layers': {self.ablation['layers']} keeps none of family {fam!r}'s probed "
+                    f"layers {self.probed_layers_of(fam, depths[fam])}; the figures and the summary need one"
+                )
+            elif self.figures["layer"] is not None and self.figures["layer"] not in self.ablated_layers_of(
+                fam, depths[fam]
+            ):
+                problems.append(
+                    f"config key 'figures.layer': layer {self.figures['layer']} of family {fam!r} is not probed and "
+                    f"ablated (its ablated layers: {self.ablated_layers_of(fam, depths[fam])}); null takes each "
+                    "family's last ablated layer"
+                )
+        for group, members in self.corr["cross_family"].items():
+            for i, member in enumerate(members):
+                key = f"correlation.cross_family.{group}.{i}"
+                fam, _, layer = str(member).partition(":")
+                if fam not in self.families:
+                    problems.append(f"config key '{key}': {member!r} names no family; families: {list(self.families)}")
+                elif not layer.isdigit():
+                    problems.append(f"config key '{key}': {member!r} must be 'family:layer', e.g. '{fam}:1'")
+                elif fam in depths and int(layer) not in family_layers(self.families[fam], depths[fam]):
+                    layers = family_layers(self.families[fam], depths[fam])
+                    problems.append(f"config key '{key}': family {fam!r} has no layer {layer} (layers {layers})")
+        named = {inst: fam for fam in self.families for inst in self.instances(fam)}
+        duplicate = self.corr["duplicate"]
+        correlated = {i for f in self.correlated for i in self.instances(f)}
+        if duplicate not in (None, "first") and duplicate not in correlated:
+            problems.append(
+                f"config key 'correlation.duplicate': {duplicate!r} is no instance of a family with several "
+                f"instances ({sorted(correlated)}); 'first' copies each family's first, null skips the experiment"
+            )
+        if self.figures["instance"] is not None and self.figures["instance"] not in named:
+            problems.append(
+                f"config key 'figures.instance': {self.figures['instance']!r} is no instance of any family "
+                f"({sorted(named)}); null takes each family's first"
+            )
+        for fam, spec in self.families.items():
+            model = spec.get("model") if spec["kind"] == "transformer" else None
+            if model and model["hidden_dim"] % model["num_heads"]:
+                problems.append(
+                    f"config key 'families.{fam}.model.num_heads': {model['num_heads']} does not divide "
+                    f"hidden_dim {model['hidden_dim']}"
+                )
+        if self.figures["property"] not in self.ablation["properties"]:
+            problems.append(
+                f"config key 'figures.property': {self.figures['property']!r} must be one of ablation.properties "
+                f"{list(self.ablation['properties'])}"
+            )
+        problems += self._data_problems()
+        if problems:
+            raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+    def _data_problems(self) -> list[str]:
+        """A local CoNLL-2000 directory must exist and hold both splits (gzipped or plain)."""
+        data = self.config["data"]
+        if data.get("corpus"):
+            return []
+        local = data.get("local_dir")
+        if local is None:
+            if data.get("source") == "local":
+                return ["config key 'data.local_dir': required when data.source is 'local' (or use source: auto)"]
+            return []
+        directory = Path(local)
+        if data.get("source") == "download":
+            return []
+        if not directory.is_dir():
+            return [f"config key 'data.local_dir': directory {str(directory)!r} does not exist"]
+        missing = [s for s in SPLITS if not any((directory / f"{s}{ext}").is_file() for ext in (".txt.gz", ".txt"))]
+        if missing:
+            return [
+                f"config key 'data.local_dir': {str(directory)!r} holds no "
+                + " or ".join(f"{s}.txt.gz / {s}.txt" for s in missing)
+            ]
+        return []
+
+    def probed_layers_of(self, family: str, depth: int) -> list[int]:
+        """:meth:`probed_layers` for a known layer count (used before the workflow's depth lookup is possible)."""
+        return _chosen(family_layers(self.families[family], depth), depth, self.probing["layers"])
+
+    def ablated_layers_of(self, family: str, depth: int) -> list[int]:
+        chosen = _chosen(family_layers(self.families[family], depth), depth, self.ablation["layers"])
+        return [n for n in self.probed_layers_of(family, depth) if n in chosen]
+
     # --- families, instances, layers ---
     def instances(self, family: str) -> list[str]:
         return instances(self.families[family])
@@ -68,10 +190,7 @@ class RunPlan:
 
     def chosen_layers(self, family: str, wanted: list[int] | None) -> list[int]:
         """The family's layers among ``wanted`` (None: all; a negative index counts from the top, -1 = the last)."""
-        if wanted is None:
-            return self.layers(family)
-        resolved = {n if n >= 0 else self.depth(family) + n for n in wanted}
-        return [n for n in self.layers(family) if n in resolved]
+        return _chosen(self.layers(family), self.depth(family), wanted)
 
     def probed_layers(self, family: str) -> list[int]:
         return self.chosen_layers(family, self.probing["layers"])

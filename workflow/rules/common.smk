@@ -3,9 +3,11 @@
 # Output paths are known by PATHS (neurosieve.core.paths.OutputPaths), rankings and figures
 # by neurosieve.core.registry.
 import json
+import sys
 
 # Light imports only (jsonschema, yaml): parsing needs no torch, transformers or hub access.
 from neurosieve.config import (
+    ConfigError,
     LayersUnknown,
     common_depth,
     corpus_columns,
@@ -29,9 +31,18 @@ from neurosieve.settings import (
 )
 from neurosieve.store.corpus import is_url
 
-_validated = validate_config(
-    config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
-)
+
+def invalid_config(exc):
+    """Stop parsing with one message naming every bad key, without a traceback."""
+    sys.exit(f"neurosieve: {exc}")
+
+
+try:
+    _validated = validate_config(
+        config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
+    )
+except ConfigError as exc:
+    invalid_config(exc)
 config.clear()
 config.update(_validated)
 
@@ -59,6 +70,10 @@ def layer_count(family):
 
 
 PLAN = RunPlan(config, depth=layer_count)
+try:
+    PLAN.check()
+except ConfigError as exc:
+    invalid_config(exc)
 PATHS = PLAN.paths
 # Short names the rules use.
 FAMILIES = PLAN.families
@@ -73,11 +88,6 @@ PROBE, ABL, CORR, FIG = (
 OVERLAP, DESCRIBE = config["overlap"], config["describe"]
 # A user's own column-format corpus (data.corpus), or None for CoNLL-2000.
 CORPUS = config["data"]["corpus"]
-
-if FIG["property"] not in ABL["properties"]:
-    raise ValueError(
-        f"config key 'figures.property': {FIG['property']!r} must be one of ablation.properties {ABL['properties']}"
-    )
 
 
 def alternation(names):
