@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,18 @@ def dry_run(
     return out, jobs
 
 
-def small_config(local_dir: str = "/nonexistent/conll2000") -> dict:
+def offline_conll_dir() -> str:
+    """A local data directory holding both split files: the plan checks they exist; a dry run reads neither."""
+    directory = Path(tempfile.gettempdir()) / "neurosieve-dry-run-conll"
+    directory.mkdir(exist_ok=True)
+    for split in ("train", "test"):
+        (directory / f"{split}.txt").touch()
+    return str(directory)
+
+
+def small_config(local_dir: str | None = None) -> dict:
     cfg = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
-    cfg["data"]["local_dir"] = local_dir
+    cfg["data"]["local_dir"] = local_dir or offline_conll_dir()
     return cfg
 
 
@@ -111,7 +121,7 @@ def test_model_info_offline_names_the_model(tmp_path: Path, monkeypatch: pytest.
 @pytest.mark.slow
 def test_partial_configfile_merges_onto_default(tmp_path: Path) -> None:
     # The README's offline recipe: a config file holding only data: (and here outdir:).
-    out, jobs = dry_run(tmp_path, {"data": {"local_dir": "/somewhere/conll2000"}, "outdir": "elsewhere"})
+    out, jobs = dry_run(tmp_path, {"data": {"local_dir": offline_conll_dir()}, "outdir": "elsewhere"})
     assert jobs["train"] >= 5 and jobs["summary"] == 1  # the default config's BiLSTM seeds
     assert "elsewhere/models/bilstm/seed5/model.pt" in out
     # A complete config (with families) still replaces the default.
