@@ -11,7 +11,12 @@ optionally for one family only, and prints the new/old ratios three ways:
   e.g. training seed 3, or the POS probe of seed 2's layer 1), which compares the
   cost of the same work when the new run also does work the old one did not.
 
-  .venv/bin/python benchmarks/compare_runs.py OLD_OUTDIR NEW_OUTDIR [--family bilstm]
+With ``--tables`` it also compares the two runs' results: every Parquet table (the data, not the
+provenance metadata, which records versions and times) and the summary, file by file, and says
+which are identical, which differ (and by how much, per numeric column) and which exist in one
+run only. Timing columns (``fit_seconds`` rows, ``*_seconds``) are left out of the comparison.
+
+  .venv/bin/python benchmarks/compare_runs.py OLD_OUTDIR NEW_OUTDIR [--family bilstm] [--tables]
 """
 
 from __future__ import annotations
@@ -68,11 +73,66 @@ def compare(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return out.round(2)
 
 
+#: What measures time rather than results: rows whose ``metric`` names one, and columns named so.
+TIMING = ("fit_seconds", "wall_seconds", "seconds")
+
+
+def _comparable(table: pd.DataFrame) -> pd.DataFrame:
+    if "metric" in table.columns:
+        table = table[~table["metric"].astype(str).isin(TIMING)]
+    return table.drop(columns=[c for c in table.columns if str(c).endswith("seconds")]).reset_index(drop=True)
+
+
+def table_difference(old: Path, new: Path) -> str:
+    """'identical', or what differs between two Parquet tables (shape, columns, largest numeric difference)."""
+    a, b = _comparable(pd.read_parquet(old)), _comparable(pd.read_parquet(new))
+    if list(a.columns) != list(b.columns):
+        return f"columns differ: {sorted(set(a.columns) ^ set(b.columns))}"
+    if a.shape != b.shape:
+        return f"shape {a.shape} vs {b.shape}"
+    if a.equals(b):
+        return "identical"
+    parts = []
+    for col in a.columns:
+        x, y = a[col], b[col]
+        if x.equals(y):
+            continue
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+            diff = (x.astype(float) - y.astype(float)).abs()
+            parts.append(f"{col}: {int((diff > 0).sum())} values, max |diff| {diff.max():.3g}")
+        else:
+            parts.append(f"{col}: {int((x.astype(str) != y.astype(str)).sum())} values")
+    return "; ".join(parts) or "identical"
+
+
+def compare_tables(old: Path, new: Path) -> pd.DataFrame:
+    """Every Parquet table and summary file of two output trees, side by side (logs and benchmarks skipped)."""
+    skip = {"logs", "benchmarks", ".snakemake"}
+    names = set()
+    for root in (old, new):
+        for f in list(root.rglob("*.parquet")) + list(root.glob("summary/summary.*")):
+            rel = f.relative_to(root)
+            if not skip & set(rel.parts):
+                names.add(rel.as_posix())
+    rows = []
+    for rel in sorted(names):
+        a, b = old / rel, new / rel
+        if not a.exists() or not b.exists():
+            status = "only in " + ("new" if b.exists() else "old")
+        elif rel.endswith(".parquet"):
+            status = table_difference(a, b)
+        else:
+            status = "identical" if a.read_bytes() == b.read_bytes() else "differs"
+        rows.append({"file": rel, "status": status})
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("old", type=Path, help="the reference run's outdir (holds benchmarks/)")
     ap.add_argument("new", type=Path, help="the run to compare (holds benchmarks/)")
     ap.add_argument("--family", help="also compare only the jobs of this family")
+    ap.add_argument("--tables", action="store_true", help="also compare every result table and the summary")
     args = ap.parse_args()
     old, new = job_times(args.old), job_times(args.new)
     views = {"all jobs": (old, new)}
@@ -84,6 +144,12 @@ def main() -> None:
         for name, (o, n) in views.items():
             print(f"\n== {name} ==")
             print(compare(o, n).to_string())
+        if args.tables:
+            tables = compare_tables(args.old, args.new)
+            same = tables["status"] == "identical"
+            print(f"\n== result tables: {int(same.sum())} of {len(tables)} identical ==")
+            if not same.all():
+                print(tables[~same].to_string(index=False, max_colwidth=110))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,38 @@
+"""benchmarks/compare_runs.py --tables: which result tables two runs share, and how those that differ differ."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("compare_runs", ROOT / "benchmarks/compare_runs.py")
+assert spec and spec.loader
+compare_runs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(compare_runs)
+
+
+def test_tables_identical_differing_timing_and_missing(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    for root in (old, new):
+        (root / "probing").mkdir(parents=True)
+        (root / "summary").mkdir()
+        (root / "logs").mkdir()
+    same = pd.DataFrame({"metric": ["accuracy", "fit_seconds"], "value": [0.9, 1.0]})
+    same.to_parquet(old / "probing/metrics.parquet")
+    same.assign(value=[0.9, 7.5]).to_parquet(new / "probing/metrics.parquet")  # only the timing row moved
+    pd.DataFrame({"x": [1.0, 2.0], "w": ["a", "b"]}).to_parquet(old / "probing/curves.parquet")
+    pd.DataFrame({"x": [1.0, 2.5], "w": ["a", "c"]}).to_parquet(new / "probing/curves.parquet")
+    pd.DataFrame({"x": [1]}).to_parquet(new / "probing/extra.parquet")
+    pd.DataFrame({"x": [1]}).to_parquet(old / "logs/ignored.parquet")
+    (old / "summary/summary.md").write_text("| a |\n")
+    (new / "summary/summary.md").write_text("| b |\n")
+
+    table = compare_runs.compare_tables(old, new).set_index("file")["status"]
+    assert table["probing/metrics.parquet"] == "identical"
+    assert table["probing/curves.parquet"] == "x: 1 values, max |diff| 0.5; w: 1 values"
+    assert table["probing/extra.parquet"] == "only in new"
+    assert table["summary/summary.md"] == "differs"
+    assert "logs/ignored.parquet" not in table.index
