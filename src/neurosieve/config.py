@@ -64,6 +64,34 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dic
     return cfg
 
 
+def coerce_cli_values(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``--config`` values read the way a config file is read.
+
+    Snakemake parses a nested ``--config`` value (``data={local_dir: null}``) with YAML's base
+    loader, which keeps every scalar a string: ``'2' is not of type 'integer'``, ``keep: false``
+    "not a boolean", ``null`` a directory named ``null``. Each nested string is read again as a
+    YAML scalar, so ``2``, ``false`` and ``null`` mean what they mean in a config file; top-level
+    values (``outdir=x``) Snakemake has already typed, and are returned as given.
+    """
+
+    def scalar(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: scalar(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scalar(v) for v in value]
+        if isinstance(value, str):
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value
+            if parsed is None:  # only YAML's own spellings of null: '# ' parses to None as a comment
+                return None if value.strip() in ("null", "Null", "NULL", "~") else value
+            return parsed if isinstance(parsed, bool | int | float) else value
+        return value
+
+    return {k: scalar(v) if isinstance(v, Mapping | list) else v for k, v in overrides.items()}
+
+
 def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML or JSON schema file."""
     return yaml.safe_load(Path(path).read_text())

@@ -9,6 +9,7 @@ import sys
 from neurosieve.config import (
     ConfigError,
     LayersUnknown,
+    coerce_cli_values,
     common_depth,
     corpus_columns,
     family_depth,
@@ -37,6 +38,11 @@ def invalid_config(exc):
     sys.exit(f"neurosieve: {exc}")
 
 
+# Nested --config values arrive as strings (Snakemake reads them with YAML's base loader):
+# read them as a config file would before validating.
+update_config(
+    config, coerce_cli_values(workflow.config_settings.overwrite_config or {})
+)
 try:
     _validated = validate_config(
         config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
