@@ -198,3 +198,10 @@ def test_a_bad_plan_stops_the_dry_run_with_one_message_and_no_traceback(tmp_path
     assert "neurosieve: invalid configuration:" in run.stderr
     assert "config key 'probing.layers': [5] selects no layer of family 'bilstm'" in run.stderr
     assert "Traceback" not in run.stderr and 'File "' not in run.stderr
+
+
+def test_every_probe_ranking_of_the_registry_has_its_function() -> None:
+    from neurosieve.analysis.probing import PROBE_RANKING_FUNCTIONS, PROBE_RANKING_ORDER
+
+    assert set(PROBE_RANKING_FUNCTIONS) == PROBE_RANKINGS
+    assert PROBE_RANKING_ORDER == tuple(r for r in RANKING_NAMES if r in PROBE_RANKINGS)

@@ -10,7 +10,8 @@ scikit-learn estimator API.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.core.properties import OPEN_CLASS_POS, open_class_mask
+from neurosieve.core.registry import RANKINGS
 from neurosieve.store.corpus import label_codes
 
 
@@ -255,6 +257,43 @@ def top_fraction_retrain(
     return [float(np.mean(r.predict(X_test[:, k]) == y_test)) for r, k in zip(fitted, kept)]
 
 
+@dataclass(frozen=True)
+class RankingInputs:
+    """What a probe job's rankings are computed from: the probe's raw-space weights and its training data."""
+
+    coef: np.ndarray
+    X_train: np.ndarray
+    y_train: np.ndarray
+    seed: int
+
+
+def _lca_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+    order = neuron_ordering(ctx.coef)
+    return order, np.abs(ctx.coef).sum(axis=0)[order]
+
+
+def _probeless_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+    scores = probeless_scores(ctx.X_train, ctx.y_train)
+    return order_by_score(scores), np.sort(scores)[::-1]
+
+
+def _random_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+    d = ctx.coef.shape[1]
+    return np.random.default_rng([ctx.seed, 7]).permutation(d), np.full(d, np.nan)
+
+
+#: How each probe ranking of the registry (:data:`neurosieve.core.registry.RANKINGS`, source ``probe``) orders a
+#: layer's neurons: (neurons, most important first; the score of each, or NaN). A new probe ranking is one
+#: registry entry plus one function here.
+PROBE_RANKING_FUNCTIONS: dict[str, Callable[[RankingInputs], tuple[np.ndarray, np.ndarray]]] = {
+    "lca": _lca_ranking,
+    "probeless": _probeless_ranking,
+    "random": _random_ranking,
+}
+#: The probe rankings in registry order (the row order of a probe job's orderings table).
+PROBE_RANKING_ORDER = tuple(r.name for r in RANKINGS if r.source == "probe")
+
+
 def probe_layer(
     X_train: np.ndarray,
     train_keys: pd.DataFrame,
@@ -390,22 +429,11 @@ def probe_layer(
     if X_train_unk is not None:
         metrics += _metric_rows("unk_trained_accuracy", grouped(probes["unk"].predict(X_test)))
 
-    lca = neuron_ordering(probe.coef_)
-    mass = np.abs(probe.coef_).sum(axis=0)
-    pl = probeless_scores(X_train, y_train)
-    rnd = np.random.default_rng([seed, 7]).permutation(d)
+    ctx = RankingInputs(coef=probe.coef_, X_train=X_train, y_train=y_train, seed=seed)
     orderings = pd.concat(
         [
-            pd.DataFrame({"method": "lca", "rank": np.arange(1, d + 1), "neuron": lca, "score": mass[lca]}),
-            pd.DataFrame(
-                {
-                    "method": "probeless",
-                    "rank": np.arange(1, d + 1),
-                    "neuron": order_by_score(pl),
-                    "score": np.sort(pl)[::-1],
-                }
-            ),
-            pd.DataFrame({"method": "random", "rank": np.arange(1, d + 1), "neuron": rnd, "score": np.nan}),
+            pd.DataFrame({"method": name, "rank": np.arange(1, d + 1), "neuron": order, "score": score})
+            for name, (order, score) in ((r, PROBE_RANKING_FUNCTIONS[r](ctx)) for r in PROBE_RANKING_ORDER)
         ],
         ignore_index=True,
     )
