@@ -1,4 +1,11 @@
-"""Shared fixtures: the real CoNLL-2000 files, small token tables, and a tiny random BERT on disk."""
+"""Shared fixtures: the project's synthetic CoNLL-format sample, the real CoNLL-2000 files, small token tables,
+and tiny random models on disk.
+
+The default ``pytest`` runs on the sample (``tests/data/conll-sample``, made by ``tests/data/make_sample.py``) and
+needs no download. A test that needs the real CoNLL-2000 uses the ``conll_dir`` fixture (directly or through
+``conll_tokens``); :func:`pytest_collection_modifyitems` marks every such test ``conll`` and ``slow``, so that only
+``pytest -m slow`` (or ``-m conll``) asks for the data.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +24,33 @@ from neurosieve.store.corpus import first_sentences, parse_conll  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: The synthetic CoNLL-format sample the fast tests use (see tests/data/make_sample.py).
+SAMPLE_DIR = ROOT / "tests" / "data" / "conll-sample"
+
+#: sha256 of the sample's decompressed text, as CANONICAL_SHA256 is for CoNLL-2000 (test_data checks both).
+SAMPLE_SHA256 = {
+    "train": "ed55c5a84cc5ca232757c23837737474bb9ce4f388beba11076349cbb9432155",
+    "test": "532aeb3750e8a6c6e7800621171a7197d334e34b5c2e96606fcdf44717c1adc1",
+}
+
 HOW_TO_PROVIDE = (
-    "CoNLL-2000 is needed by the tests and could not be obtained. Either set NEUROSIEVE_CONLL_DIR to a "
+    "CoNLL-2000 is needed by the slow tests (those marked conll; the default `pytest` needs no data) and could not "
+    "be obtained. Either set NEUROSIEVE_CONLL_DIR to a "
     "directory holding train.txt.gz and test.txt.gz (or train.txt and test.txt) from "
     "https://www.clips.uantwerpen.be/conll2000/chunking/, or run the tests once with internet access: they "
     "download and verify the files into {cache} (NEUROSIEVE_CACHE sets another place)."
 )
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that uses the real CoNLL-2000 (the ``conll_dir`` fixture, directly or through another fixture)
+    is marked ``conll``, and ``slow`` unless it is a ``slurm`` test: the default run deselects them all."""
+    for item in items:
+        if "conll_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.conll)
+            if item.get_closest_marker("slurm") is None:
+                item.add_marker(pytest.mark.slow)
 
 
 def conll_cache_dir() -> Path:
@@ -68,14 +96,38 @@ def conll_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.exit(HOW_TO_PROVIDE.format(cache=conll_cache_dir()) + f"\n  ({exc})", returncode=1)
 
 
-@pytest.fixture(scope="session")
-def full_tokens(conll_dir: Path) -> dict[str, pd.DataFrame]:
-    return {s: parse_conll(gzip.decompress((conll_dir / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")}
+def _read_splits(directory: Path) -> dict[str, pd.DataFrame]:
+    return {s: parse_conll(gzip.decompress((directory / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")}
 
 
 @pytest.fixture(scope="session")
-def small_tokens(full_tokens: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    return {"train": first_sentences(full_tokens["train"], 200), "test": first_sentences(full_tokens["test"], 60)}
+def conll_tokens(conll_dir: Path) -> dict[str, pd.DataFrame]:
+    """The real CoNLL-2000 splits as token tables (the tests using them are marked conll and slow)."""
+    return _read_splits(conll_dir)
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The synthetic sample's directory: train.txt.gz and test.txt.gz in CoNLL-2000's format."""
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def sample_sha256() -> dict[str, str]:
+    """sha256 of the sample's decompressed splits (what ``data.sha256`` would name for it)."""
+    return dict(SAMPLE_SHA256)
+
+
+@pytest.fixture(scope="session")
+def sample_tokens(sample_dir: Path) -> dict[str, pd.DataFrame]:
+    """The synthetic sample's splits as token tables: 400 training and 120 test sentences."""
+    return _read_splits(sample_dir)
+
+
+@pytest.fixture(scope="session")
+def small_tokens(sample_tokens: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The first 200 training and 60 test sentences of the sample: enough for tiny taggers to learn chunks."""
+    return {"train": first_sentences(sample_tokens["train"], 200), "test": first_sentences(sample_tokens["test"], 60)}
 
 
 @pytest.fixture(scope="session")

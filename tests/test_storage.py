@@ -39,10 +39,10 @@ def _random_bert(directory: Path, seed: int, tokenizer_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def test_config_tokens(full_tokens: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test config's test split: its first 100 sentences."""
+def test_config_tokens(sample_tokens: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A test split the size of the test config's (its first 100 sentences), from the synthetic sample."""
     path = tmp_path_factory.mktemp("tokens") / "test.parquet"
-    write_parquet(token_table_to_arrow(first_sentences(full_tokens["test"], 100)), path)
+    write_parquet(token_table_to_arrow(first_sentences(sample_tokens["test"], 100)), path)
     return path
 
 
