@@ -97,7 +97,7 @@ rule twin_model_ablation:
         family=alternation(TWINNED),
         layer=r"\d+",
     conda:
-        "../../envs/torch.yaml"
+        family_torch_env
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 2000 * attempt,

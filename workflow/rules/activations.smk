@@ -134,12 +134,12 @@ rule activations_trained_unk:
     wildcard_constraints:
         family=alternation(TRAINED),
     conda:
-        "../../envs/torch.yaml"
+        family_torch_env
     threads: 1
     resources:
         mem_mb=lambda w, attempt: 4000 * attempt,
         runtime=lambda w, attempt: 30 * attempt,
-        gpu=lambda w: int(FAMILIES[w.family]["device"] == "cuda"),
+        gpu=family_gpu,
     params:
         batch_size=config["activations"]["batch_size"],
         device=lambda w: FAMILIES[w.family]["device"],

@@ -145,6 +145,13 @@ def probe_env(wildcards):
     return "../../envs/analysis.yaml"
 
 
+def correlation_env(wildcards):
+    """Correlation on a GPU (correlation.device: cuda) needs the CUDA build of PyTorch."""
+    if CORR["device"] == "cuda":
+        return "../../envs/torch-cuda.yaml"
+    return "../../envs/analysis.yaml"
+
+
 def layer_mem_mb(base, copies):
     """max(base, copies x (input size / layers)) MB, times the attempt: a job reading one layer of
     an activation file (which holds every layer) holds about that share, times its copies.

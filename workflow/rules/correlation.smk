@@ -18,7 +18,7 @@ rule correlation:
         family=alternation(CORRELATED),
         layer=r"\d+",
     conda:
-        "../../envs/analysis.yaml"
+        correlation_env
     threads: 2
     resources:
         mem_mb=layer_mem_mb(4000, copies=4),
@@ -43,7 +43,7 @@ rule cross_family_correlation:
     log:
         PATHS.log("correlation", "cross", "{group}"),
     conda:
-        "../../envs/analysis.yaml"
+        correlation_env
     threads: 2
     resources:
         mem_mb=lambda w, attempt: 4000 * attempt,

@@ -232,3 +232,16 @@ def curve_spread(curves: pd.DataFrame) -> pd.DataFrame:
     keys = [c for c in ("layer", "property", "ranking", "direction", "mode", "k", "k_percent", "metric") if c in curves]
     g = curves.groupby(keys, dropna=False)["value"]
     return g.agg(["mean", "std", "min", "max", "count"]).reset_index()
+
+
+#: The property of model-ablation rows: they score the end task (chunking F1), not a probed property.
+END_TASK_PROPERTY = "chunk-f1"
+
+
+def label_end_task(curves: pd.DataFrame) -> pd.DataFrame:
+    """``curves`` with every model-ablation row (modes ``model`` and ``model-mean``) labelled with
+    :data:`END_TASK_PROPERTY`; probe-ablation rows keep their property."""
+    out = curves.copy()
+    end_task = out["mode"].astype(str).str.startswith("model")
+    out["property"] = out["property"].where(~end_task, END_TASK_PROPERTY) if "property" in out else END_TASK_PROPERTY
+    return out

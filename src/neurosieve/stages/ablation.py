@@ -13,6 +13,7 @@ from neurosieve.analysis.ablation import (
     FILL_MODES,
     curve_spread,
     k_grid,
+    label_end_task,
     model_ablation,
     probe_ablation,
     rankings_from_tables,
@@ -203,10 +204,7 @@ def run_ablation_summary(paths: Sequence[str], curves_path: str, spread_path: st
     """Concatenate a family's ablation curves and compute their spread across instances (workflow edge)."""
 
     curves = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    # Model ablation scores the end task, not a probed property.
-    curves["property"] = (
-        curves["property"].where(curves["mode"] != "model", "chunk-f1") if "property" in curves else "chunk-f1"
-    )
+    curves = label_end_task(curves)
     meta = provenance({"inputs": list(paths)})
     write_parquet(curves, curves_path, meta)
     spread = curve_spread(curves)
