@@ -61,3 +61,81 @@ def test_model_ablation_rows_of_both_fills_are_labelled_with_the_end_task() -> N
     # a NaN property would drop the mean-fill rows from the spread (pandas groups skip NaN keys)
     spread = curve_spread(curves)
     assert set(spread["mode"]) == {"retrain", "model", "model-mean"}
+
+
+def _written(tmp_path: Path) -> Path:
+    from neurosieve.store.io import write_parquet
+
+    path = tmp_path / "probing" / "metrics.parquet"
+    path.parent.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    write_parquet(pd.DataFrame({"metric": ["accuracy"] * 5000, "value": rng.normal(size=5000)}), path, {"seed": 0})
+    return path
+
+
+def test_a_truncated_intermediate_is_named_with_the_command_that_rebuilds_it(tmp_path: Path) -> None:
+    import pytest
+
+    from neurosieve.store.io import IntermediateError, read_table
+
+    path = _written(tmp_path)
+    assert len(read_table(path)) == 5000
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IntermediateError) as info:
+        read_table(path)
+    assert str(path) in str(info.value) and f"--force {path}" in str(info.value)
+
+
+def test_a_flipped_byte_is_caught_by_the_page_checksums(tmp_path: Path) -> None:
+    import pytest
+
+    from neurosieve.store.io import IntermediateError, read_table
+
+    path = _written(tmp_path)
+    data = bytearray(path.read_bytes())
+    # inside the value column's data page: well after the header, well before the footer
+    position = len(data) // 2
+    data[position] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntermediateError, match="metrics.parquet"):
+        read_table(path)
+
+
+def test_a_table_with_rows_removed_since_it_was_written_is_refused(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+    import pytest
+
+    from neurosieve.store.io import IntermediateError, read_table
+
+    path = _written(tmp_path)
+    table = pq.read_table(path)  # keeps the schema metadata, as a careless edit with pyarrow would
+    pq.write_table(table.slice(0, 4000), path)
+    with pytest.raises(IntermediateError, match="holds 4000 rows but was written with 5000"):
+        read_table(path)
+
+
+def test_a_damaged_activation_file_is_named_too(tmp_path: Path) -> None:
+    import pytest
+
+    from neurosieve.store.activations import read_layer, write_activations
+    from neurosieve.store.io import IntermediateError
+
+    tokens = pd.DataFrame(
+        {"sentence": np.repeat(np.arange(50), 4), "position": np.tile(np.arange(4), 50), "word": ["w"] * 200}
+    )
+    rng = np.random.default_rng(1)
+    path = tmp_path / "test.parquet"
+    write_activations(
+        tokens,
+        lambda block: [rng.normal(size=(sum(map(len, block)), 64)).astype(np.float32)],
+        path,
+        {},
+        progress=False,
+    )
+    assert read_layer(path, 0).shape == (200, 64)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntermediateError, match="test.parquet"):
+        read_layer(path, 0)

@@ -24,7 +24,10 @@ from neurosieve.analysis.overlap import headline_k
 from neurosieve.core.registry import RANKINGS
 from neurosieve.store.activations import read_keys, read_layer
 from neurosieve.store.corpus import sentences
-from neurosieve.store.io import atomic_path  # noqa: E402
+from neurosieve.store.io import (
+    atomic_path,  # noqa: E402
+    read_table,
+)
 
 matplotlib.use("Agg")
 
@@ -505,7 +508,7 @@ def described_neurons(
 
 
 def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
-    c = pd.read_parquet(path)
+    c = read_table(path)
     c = c[c["layer"] == layer]
     return c[c["property"] == prop] if prop else c
 
@@ -514,17 +517,17 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
     """Build figure ``name`` from the workflow's tables (workflow edge) and save it as PNG and SVG."""
     layer = int(params.get("layer", 0))
     if name in ("weights_closed", "weights_open"):
-        fig = weight_distribution(pd.read_parquet(inputs["weights"]), params["label"], params["salient_fraction"])
+        fig = weight_distribution(read_table(inputs["weights"]), params["label"], params["salient_fraction"])
     elif name == "accuracy_vs_kept":
         fig = accuracy_vs_kept(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
     elif name == "model_ablation":
         fig = model_ablation_curves(_layer_curves(inputs["curves"], layer), params["rankings"])
     elif name == "ranking_scores":
-        fig = ranking_scores(pd.read_parquet(inputs["scores"]))
+        fig = ranking_scores(read_table(inputs["scores"]))
     elif name == "stability":
         fig = stability(
             _layer_curves(inputs["curves"], layer),
-            pd.read_parquet(inputs["duplicate"]),
+            read_table(inputs["duplicate"]),
             params.get("ranking", "maxcorr"),
         )
     elif name == "reference_instance":
@@ -534,23 +537,21 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
             & (curves["ranking"].isin(params["methods"]) | (curves["direction"] == "random"))
         ]
         pv = predictive_value(curves).rename(columns={"ranking": "method"})
-        agree = partner_rank_agreement(
-            pd.read_parquet(inputs["scores"]), pd.read_parquet(inputs["pairs"]), params["methods"]
-        )
+        agree = partner_rank_agreement(read_table(inputs["scores"]), read_table(inputs["pairs"]), params["methods"])
         fig = reference_instance(pv, agree, params["methods"])
     elif name == "mask_vs_retrain":
         fig = mask_vs_retrain(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
     elif name == "neurons_per_label":
-        fig = neurons_per_label(pd.read_parquet(inputs["labels"]))
+        fig = neurons_per_label(read_table(inputs["labels"]))
     elif name == "top_neurons":
         keys = read_keys(inputs["activations"])
         acts = read_layer(inputs["activations"], layer)
-        order = pd.read_parquet(inputs["orderings"])
+        order = read_table(inputs["orderings"])
         neurons = order[order["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()[: params["top_neurons"]]
         titles = [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)]
         if "neurons" in inputs:
             neurons, titles = described_neurons(
-                pd.read_parquet(inputs["neurons"]), params["property"], params["top_neurons"]
+                read_table(inputs["neurons"]), params["property"], params["top_neurons"]
             )
         sents = sentences(keys)
         starts = np.concatenate([[0], np.cumsum([len(s) for s in sents])])
@@ -563,15 +564,15 @@ def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) 
             label_width=0.3 if "neurons" in inputs else 0.16,
         )
     elif name == "similarity":
-        fig = similarity_heatmap(pd.read_parquet(inputs["cka"]))
+        fig = similarity_heatmap(read_table(inputs["cka"]))
     elif name == "probe_accuracy_by_layer":
-        fig = probe_accuracy_by_layer(pd.read_parquet(inputs["metrics"]))
+        fig = probe_accuracy_by_layer(read_table(inputs["metrics"]))
     elif name == "lambda_grid":
-        fig = lambda_grid(pd.read_parquet(inputs["grid"]))
+        fig = lambda_grid(read_table(inputs["grid"]))
     elif name == "top_neurons_by_layer":
-        fig = top_neurons_by_layer(pd.read_parquet(inputs["by_layer"]))
+        fig = top_neurons_by_layer(read_table(inputs["by_layer"]))
     elif name == "cca_vs_lca":
-        fig = cca_vs_lca(pd.read_parquet(inputs["overlap"]))
+        fig = cca_vs_lca(read_table(inputs["overlap"]))
     else:
         raise KeyError(f"unknown figure {name!r}")
     save(fig, png, svg)

@@ -32,7 +32,7 @@ from neurosieve.analysis.verdicts import (
     unpaired_test,
     verdict_columns,
 )
-from neurosieve.store.io import atomic_path
+from neurosieve.store.io import atomic_path, read_table
 
 
 @dataclass
@@ -1268,7 +1268,7 @@ def run_summary(
     """
 
     def read(p: str | None) -> pd.DataFrame | None:
-        return pd.read_parquet(p) if p else None
+        return read_table(p) if p else None
 
     def files_of(fam: Mapping[str, Any]) -> dict[str, str | list[str]]:
         return {k: v for k, v in fam.items() if k not in SETTINGS and v}
@@ -1285,7 +1285,7 @@ def run_summary(
     rows = []
     for fam in families:
         metrics = [json.loads(open(p).read()) for p in fam.get("train_metrics", [])]
-        overlaps = {p: pd.read_parquet(p) for p in fam.get("overlap") or []}
+        overlaps = {p: read_table(p) for p in fam.get("overlap") or []}
         t = FamilyTables(
             name=fam["name"],
             train_metrics=metrics,
@@ -1301,7 +1301,7 @@ def run_summary(
             twin=fam.get("twin"),
             twin_metrics=json.loads(open(fam["twin_metrics"]).read()) if fam.get("twin_metrics") else None,
             twin_change=read(fam.get("twin_change")),
-            twin_curves=pd.concat([pd.read_parquet(p) for p in fam["twin_curves"]], ignore_index=True)
+            twin_curves=pd.concat([read_table(p) for p in fam["twin_curves"]], ignore_index=True)
             if fam.get("twin_curves")
             else None,
             overlap=pd.concat(overlaps.values(), ignore_index=True) if overlaps else None,

@@ -29,11 +29,11 @@ from neurosieve.models.training import pick_device
 from neurosieve.settings import ModelAblationSettings, ProbeAblationSettings
 from neurosieve.store.activations import read_keys, read_layer
 from neurosieve.store.corpus import read_tokens
-from neurosieve.store.io import provenance, write_parquet
+from neurosieve.store.io import provenance, read_table, write_parquet
 
 
 def _read_optional(path: str | None) -> pd.DataFrame | None:
-    return pd.read_parquet(path) if path else None
+    return read_table(path) if path else None
 
 
 def run_probe_ablation(
@@ -64,7 +64,7 @@ def run_probe_ablation(
 
     scores = _read_optional(scores_path)
     orders = rankings_from_tables(
-        pd.read_parquet(orderings_path),
+        read_table(orderings_path),
         scores,
         instance,
         [r for r in rankings if scores is not None or r in PROBE_RANKINGS],
@@ -203,7 +203,7 @@ def run_model_ablation(
 def run_ablation_summary(paths: Sequence[str], curves_path: str, spread_path: str) -> pd.DataFrame:
     """Concatenate a family's ablation curves and compute their spread across instances (workflow edge)."""
 
-    curves = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    curves = pd.concat([read_table(p) for p in paths], ignore_index=True)
     curves = label_end_task(curves)
     meta = provenance({"inputs": list(paths)})
     write_parquet(curves, curves_path, meta)

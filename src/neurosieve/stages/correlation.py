@@ -20,7 +20,7 @@ from neurosieve.analysis.correlation import (
 )
 from neurosieve.settings import CorrelationSettings, TwinCorrelationSettings
 from neurosieve.store.activations import activation_layers, read_layer
-from neurosieve.store.io import provenance, write_parquet
+from neurosieve.store.io import provenance, read_table, write_parquet
 
 
 def run_correlation(
@@ -91,7 +91,7 @@ def run_twin_correlation(
     methods = METHODS if linreg else tuple(m for m in METHODS if m != "linreg")
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
     change, after = twin_experiment(
-        acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=pd.read_parquet(before_path)
+        acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=read_table(before_path)
     )
     meta = provenance(
         {

@@ -10,7 +10,7 @@ import pandas as pd
 from neurosieve.analysis.describe import describe_neurons
 from neurosieve.analysis.overlap import correlation_orderings
 from neurosieve.store.activations import read_keys, read_layer
-from neurosieve.store.io import provenance, write_parquet
+from neurosieve.store.io import provenance, read_table, write_parquet
 
 
 def run_describe(
@@ -35,9 +35,9 @@ def run_describe(
 
     rankings: dict[str, np.ndarray] = {}
     if scores_path:
-        rankings.update(correlation_orderings(pd.read_parquet(scores_path), instance, correlation_rankings))
+        rankings.update(correlation_orderings(read_table(scores_path), instance, correlation_rankings))
     for prop, path in orderings.items():
-        o = pd.read_parquet(path)
+        o = read_table(path)
         rankings[f"lca:{prop}"] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
     keys = read_keys(activations_path)
     table = describe_neurons(read_layer(activations_path, layer), keys, rankings, properties, top_n, n_words)

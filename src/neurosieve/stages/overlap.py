@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from neurosieve.analysis.overlap import cca_lca_overlap
-from neurosieve.store.io import provenance, write_parquet
+from neurosieve.store.io import provenance, read_table, write_parquet
 
 
 def run_overlap(
@@ -21,10 +21,10 @@ def run_overlap(
 ) -> pd.DataFrame:
     """CCA-against-LCA overlap for one (family, layer) (workflow edge): correlation scores and LCA orderings in, table out."""
 
-    scores = pd.read_parquet(scores_path)
+    scores = read_table(scores_path)
     lca = {}
     for key, path in orderings.items():
-        o = pd.read_parquet(path)
+        o = read_table(path)
         lca[key] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
     table = cca_lca_overlap(scores, lca, top_fractions).assign(layer=layer)
     settings = {

@@ -12,12 +12,12 @@ from neurosieve.analysis.probing import grid_pairs, probe_all_layers, probe_laye
 from neurosieve.models.inputs import load_input_keys
 from neurosieve.settings import AllLayerProbeSettings, LambdaSearchSettings, ProbeSettings
 from neurosieve.store.activations import read_keys, read_layer
-from neurosieve.store.io import provenance, write_parquet
+from neurosieve.store.io import provenance, read_table, write_parquet
 
 
 def chosen_lambdas(grid_path: str) -> tuple[float, float]:
     """The (l1, l2) pair a lambda-selection table marks as chosen."""
-    grid = pd.read_parquet(grid_path)
+    grid = read_table(grid_path)
     row = grid[grid["chosen"]].iloc[0]
     return float(row["l1"]), float(row["l2"])
 
@@ -107,7 +107,7 @@ def run_probing(
         salient_fraction=salient_fraction,
         seed=seed,
         input_keys=load_input_keys(model_kind, model_source) if model_kind and model_source else None,
-        untrained=pd.read_parquet(untrained_path) if untrained_path else None,
+        untrained=read_table(untrained_path) if untrained_path else None,
         X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
     )
     meta = provenance(recorded, seed)
@@ -120,7 +120,7 @@ def run_probing(
 def run_probing_summary(paths: Sequence[str], keys: Sequence[Sequence[Any]], out_path: str) -> pd.DataFrame:
     """All probe metrics of a family in one table, keyed by instance, layer and property (workflow edge)."""
 
-    frames = [pd.read_parquet(p).assign(instance=k[0], layer=int(k[1]), property=k[2]) for p, k in zip(paths, keys)]
+    frames = [read_table(p).assign(instance=k[0], layer=int(k[1]), property=k[2]) for p, k in zip(paths, keys)]
     table = pd.concat(frames, ignore_index=True)
     write_parquet(table, out_path, provenance({"inputs": list(paths)}))
     return table

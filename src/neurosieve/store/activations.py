@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from neurosieve.core.properties import add_derived
 from neurosieve.store.corpus import field_columns, sentences, token_table_to_arrow
-from neurosieve.store.io import PROVENANCE_KEY, atomic_path
+from neurosieve.store.io import PROVENANCE_KEY, IntermediateError, atomic_path, open_parquet, read_table
 
 #: A function from a list of sentences (lists of words) to one (tokens × neurons) float32 array per layer.
 Extractor = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
@@ -112,7 +112,9 @@ def write_activations(
                         [f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema],
                         metadata=md,
                     )
-                    writer = pq.ParquetWriter(tmp, schema, use_dictionary=field_columns(schema.names))
+                    writer = pq.ParquetWriter(
+                        tmp, schema, use_dictionary=field_columns(schema.names), write_page_checksum=True
+                    )
                 writer.write_table(key.cast(writer.schema))
                 bar.update(len(block))
             bar.close()
@@ -133,7 +135,7 @@ def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
     A float16 column is widened to float32 here, so every stage computes in float32.
     """
     name = layer if isinstance(layer, str) else layer_name(layer)
-    with pq.ParquetFile(path) as pf:
+    with open_parquet(path) as pf:
         if name not in pf.schema_arrow.names:
             raise KeyError(f"{path}: no column {name!r}; layers are {activation_layers(path)}")
         width = pf.schema_arrow.field(name).type.list_size
@@ -141,11 +143,16 @@ def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
         # One row group at a time into one float32 array: Arrow's buffers stay one block's size, and the
         # assignment widens float16 and detaches the values from Arrow's read-only memory in one pass.
         start = 0
-        for g in range(pf.num_row_groups):
-            for chunk in pf.read_row_group(g, columns=[name]).column(name).chunks:
-                values = chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
-                out[start : start + len(values)] = values
-                start += len(values)
+        try:
+            for g in range(pf.num_row_groups):
+                for chunk in pf.read_row_group(g, columns=[name]).column(name).chunks:
+                    values = chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
+                    out[start : start + len(values)] = values
+                    start += len(values)
+        except (OSError, pa.ArrowException) as exc:
+            raise IntermediateError(
+                f"{path}: column {name!r} is damaged ({exc}); rebuild it with `snakemake --cores all --force {path}`"
+            ) from exc
     if start != len(out):
         raise ValueError(f"{path}: column {name!r} holds {start} rows, the file's metadata says {len(out)}")
     return out
@@ -159,8 +166,9 @@ def read_keys(path: str | os.PathLike[str], derived: bool = True) -> pd.DataFram
     are appended, so every consumer can use them as it uses ``pos``.
     """
 
-    names = [n for n in pq.read_schema(path).names if not n.startswith("layer_")]
-    keys = pq.read_table(path, columns=names).to_pandas()
+    with open_parquet(path) as pf:
+        names = [n for n in pf.schema_arrow.names if not n.startswith("layer_")]
+    keys = read_table(path, columns=names)
     return add_derived(keys) if derived else keys
 
 

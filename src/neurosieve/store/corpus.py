@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from neurosieve.store.io import atomic_path, provenance, write_parquet
+from neurosieve.store.io import atomic_path, provenance, read_table, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -351,8 +350,9 @@ def build_token_table(
 
 
 def read_tokens(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a token table; string columns come back as pandas categoricals."""
-    return pq.read_table(path).to_pandas()
+    """Read a token table (verified: :func:`neurosieve.store.io.read_table`); string columns come back as pandas
+    categoricals."""
+    return read_table(path)
 
 
 def sentences(tokens: pd.DataFrame, column: str = "word") -> list[list[str]]:

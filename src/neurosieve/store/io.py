@@ -21,6 +21,45 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 PROVENANCE_KEY = b"neurosieve"
+#: The row count a table was written with (schema metadata), checked on every read.
+ROWS_KEY = b"neurosieve.rows"
+
+
+class IntermediateError(RuntimeError):
+    """A table the workflow wrote earlier is damaged, truncated or was changed since: the message names the file
+    and the command that rebuilds it."""
+
+
+def _damaged(path: str | os.PathLike[str], what: str) -> IntermediateError:
+    return IntermediateError(
+        f"{path}: {what}. It was written by an earlier job of the workflow; rebuild it with "
+        f"`snakemake --cores all --force {path}` (and rerun what depends on it with a plain `snakemake --cores all`)"
+    )
+
+
+def open_parquet(path: str | os.PathLike[str]) -> pq.ParquetFile:
+    """Open a Parquet file with its page checksums verified on read; a truncated or unreadable file gives an
+    :class:`IntermediateError` naming it and the command that rebuilds it."""
+    try:
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowException) as exc:
+        raise _damaged(path, f"cannot be read as Parquet ({exc})") from exc
+    rows = (pf.schema_arrow.metadata or {}).get(ROWS_KEY)
+    if rows is not None and int(rows) != pf.metadata.num_rows:
+        pf.close()
+        raise _damaged(path, f"holds {pf.metadata.num_rows} rows but was written with {int(rows)}")
+    return pf
+
+
+def read_table(path: str | os.PathLike[str], columns: list[str] | None = None) -> Any:
+    """A Parquet table as a pandas DataFrame, verified: page checksums, and the row count it was written with."""
+    with open_parquet(path) as pf:
+        try:
+            return pf.read(columns=columns).to_pandas()
+        except (OSError, pa.ArrowException) as exc:
+            raise _damaged(path, f"is damaged ({exc})") from exc
 
 
 @contextlib.contextmanager
@@ -88,15 +127,18 @@ def write_parquet(
     path: str | os.PathLike[str],
     meta: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write a pyarrow Table (or pandas DataFrame) atomically, with ``meta`` in the schema metadata."""
+    """Write a pyarrow Table (or pandas DataFrame) atomically, with ``meta`` and its row count in the schema
+    metadata and page checksums, so that :func:`read_table` detects a damaged or altered file."""
     if not isinstance(table, pa.Table):
         table = pa.Table.from_pandas(table, preserve_index=False)
+    existing = dict(table.schema.metadata or {})
     if meta is not None:
-        existing = dict(table.schema.metadata or {})
         existing[PROVENANCE_KEY] = json.dumps(meta, default=str).encode()
-        table = table.replace_schema_metadata(existing)
+    existing[ROWS_KEY] = str(table.num_rows).encode()
+    table = table.replace_schema_metadata(existing)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+        # page checksums: a flipped byte is caught on read (open_parquet), not read as a wrong number
+        pq.write_table(table, tmp, write_page_checksum=True)
 
 
 def read_provenance(path: str | os.PathLike[str]) -> dict[str, Any]:
