@@ -88,7 +88,9 @@ class RunPlan:
             ):
                 if wanted is None:
                     continue
-                valid = f"family {fam!r} (layers {layers}; a negative index counts from its top, -1 = {depths[fam] - 1})"
+                valid = (
+                    f"family {fam!r} (layers {layers}; a negative index counts from its top, -1 = {depths[fam] - 1})"
+                )
                 if not _chosen(layers, depths[fam], list(wanted)):
                     problems.append(f"config key '{key}': {list(wanted)} selects no layer of {valid}")
             if not self.probed_layers_of(fam, depths[fam]):
