@@ -50,10 +50,10 @@ def test_twin_instance_names_and_checks() -> None:
     with pytest.raises(ValueError, match="seed<N>-order<M>"):
         instance_seeds("seed2-twin")
     cfg["families"]["lstm"]["twin"] = {"of": 3, "order_seed": 9}
-    with pytest.raises(ConfigError, match="families.lstm.twin.of: seed 3 is not one of"):
+    with pytest.raises(ConfigError, match="families.lstm.twin.of': seed 3 is not one of"):
         validate_config(cfg, SCHEMA)
     cfg["families"]["lstm"]["twin"] = {"of": 1, "order_seed": 1}
-    with pytest.raises(ConfigError, match="order_seed must differ"):
+    with pytest.raises(ConfigError, match="families.lstm.twin.order_seed': must differ"):
         validate_config(cfg, SCHEMA)
 
 

@@ -106,7 +106,8 @@ def check_semantics(cfg: Mapping[str, Any]) -> None:
             try:
                 twin_instance(fam)
             except ConfigError as exc:
-                problems.append(f"  config key 'families.{name}.{exc}'")
+                key, _, message = str(exc).partition(": ")
+                problems.append(f"  config key 'families.{name}.{key}': {message}")
             continue
         if fam.get("kind") == FINETUNED_KIND:
             specs = [("model", fam.get("model"))]
@@ -228,7 +229,7 @@ def twin_instance(family: Mapping[str, Any]) -> str | None:
     if twin["of"] not in family["seeds"]:
         raise ConfigError(f"twin.of: seed {twin['of']} is not one of the family's seeds {family['seeds']}")
     if twin["order_seed"] == twin["of"]:
-        raise ConfigError(f"twin.order_seed must differ from twin.of ({twin['of']}): the twin would be its partner")
+        raise ConfigError(f"twin.order_seed: must differ from twin.of ({twin['of']}), else the twin would be its partner")
     return f"seed{twin['of']}-order{twin['order_seed']}"
 
 
