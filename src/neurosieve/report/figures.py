@@ -446,7 +446,7 @@ def cca_vs_lca(overlap: pd.DataFrame, fraction: float = 0.1) -> Figure:
 
     A cell is the mean share over instances at the k nearest ``fraction`` of
     the layer, annotated with the ratio to chance (k/D) and the median
-    permutation p-value; the title gives chance.
+    exact (hypergeometric) p-value; the title gives chance.
     """
 
     k = headline_k(overlap, fraction)
