@@ -37,8 +37,8 @@ HOW_TO_PROVIDE = (
     "CoNLL-2000 is needed by the slow tests (those marked conll; the default `pytest` needs no data) and could not "
     "be obtained. Either set NEUROSIEVE_CONLL_DIR to a "
     "directory holding train.txt.gz and test.txt.gz (or train.txt and test.txt) from "
-    "https://www.clips.uantwerpen.be/conll2000/chunking/, or run the tests once with internet access: they "
-    "download and verify the files into {cache} (NEUROSIEVE_CACHE sets another place)."
+    "https://www.clips.uantwerpen.be/conll2000/chunking/, or run `pytest -m slow` once with internet access: it "
+    "downloads and verifies the files into {cache} (NEUROSIEVE_CACHE sets another place)."
 )
 
 
