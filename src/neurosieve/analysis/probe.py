@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
+from neurosieve.analysis.solver import ElasticNetProblem
 from neurosieve.store.corpus import label_codes
 from neurosieve.store.io import atomic_path
 
@@ -57,6 +58,15 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
     weights of the raw activations and ``coef_``/``intercept_`` are those raw
     weights, so the objective (NeuroX's) is unchanged; only the conditioning
     of the problem improves.
+
+    ``solver="fista"`` minimises the same objective with the full-batch proximal
+    solver of :mod:`neurosieve.analysis.solver` instead (exact zeros, stopped at
+    ``tol`` or after ``max_iter`` iterations, one pass over the data each;
+    ``epochs``, ``batch_size``, ``lr``, ``min_steps`` and ``random_state`` do not
+    apply, and the fit is deterministic). ``loss_curve_`` then holds the
+    objective after each iteration, ``n_iter_`` their number. The default stays
+    ``"adam"``, today's fixed budget. :func:`~neurosieve.analysis.probe_batch.fit_probes`
+    fits with Adam only.
     """
 
     def __init__(
@@ -71,6 +81,9 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         device: str = "cpu",
         min_steps: int = 0,
         standardize: bool = False,
+        solver: str = "adam",
+        tol: float = 1e-5,
+        max_iter: int = 1000,
     ):
         self.l1 = l1
         self.l2 = l2
@@ -82,6 +95,9 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         self.device = device
         self.min_steps = min_steps
         self.standardize = standardize
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
 
     def training_steps(self, n: int) -> tuple[int, int]:
         """(epochs, steps per epoch) this probe's budget gives on ``n`` training tokens."""
@@ -94,6 +110,10 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         classes, target = label_codes(y)
         n, d = X.shape
+        if self.solver == "fista":
+            return self._fit_fista(X, classes, target)
+        if self.solver != "adam":
+            raise ValueError(f"solver must be 'adam' or 'fista', got {self.solver!r}")
         seed = 0 if self.random_state is None else int(self.random_state)
         gen = torch.Generator().manual_seed(seed)
         if self.standardize and n:
@@ -148,6 +168,35 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         self.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
         self.intercept_ = (b.detach().cpu().numpy() - mu @ coef.T).astype(np.float32)
         self.n_features_in_ = d
+        return self
+
+    def _fit_fista(self, X: np.ndarray, classes: np.ndarray, target: np.ndarray) -> ElasticNetProbe:
+        """Fit with the full-batch proximal solver (``solver="fista"``), warm-started when ``warm_start`` allows."""
+        n, d = X.shape
+        mu, sd = column_moments(X) if self.standardize and n else (None, None)
+        problem = ElasticNetProblem(
+            X, target, len(classes), standardize=bool(self.standardize and n), device=self.device, mu=mu, sd=sd
+        )
+        warm = (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and list(self.classes_) == list(classes)
+            and self.coef_.shape[1] == d
+        )
+        res = problem.solve(
+            float(self.l1),
+            float(self.l2),
+            self.coef_ if warm else None,
+            self.intercept_ if warm else None,
+            tol=float(self.tol),
+            max_iter=int(self.max_iter),
+        )
+        self.classes_ = classes
+        self.coef_ = np.ascontiguousarray(res.coef, dtype=np.float32)
+        self.intercept_ = res.intercept.astype(np.float32)
+        self.n_features_in_ = d
+        self.loss_curve_ = list(res.history)
+        self.n_iter_ = res.n_iter
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
