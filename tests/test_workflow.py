@@ -330,7 +330,7 @@ def test_package_change_reruns_the_rules_that_use_it(test_run: Path, base_config
         # copy2 keeps modification times: Snakemake reruns a script whose file is newer than its outputs
         (shutil.copytree if (ROOT / part).is_dir() else shutil.copy2)(ROOT / part, copy / part)
     assert planned_jobs(test_run.parent, base_config, snakefile=copy / "Snakefile") == {}
-    figures = copy / "src/neurosieve/figures.py"
+    figures = copy / "src/neurosieve/report/figures.py"
     figures.write_text(figures.read_text() + "\n# changed\n")
     jobs = planned_jobs(test_run.parent, base_config, snakefile=copy / "Snakefile")
     assert jobs and set(jobs) == {"default"} | {r for r in jobs if r.startswith("figure_")}
