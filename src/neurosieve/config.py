@@ -229,7 +229,9 @@ def twin_instance(family: Mapping[str, Any]) -> str | None:
     if twin["of"] not in family["seeds"]:
         raise ConfigError(f"twin.of: seed {twin['of']} is not one of the family's seeds {family['seeds']}")
     if twin["order_seed"] == twin["of"]:
-        raise ConfigError(f"twin.order_seed: must differ from twin.of ({twin['of']}), else the twin would be its partner")
+        raise ConfigError(
+            f"twin.order_seed: must differ from twin.of ({twin['of']}), else the twin would be its partner"
+        )
     return f"seed{twin['of']}-order{twin['order_seed']}"
 
 
