@@ -205,3 +205,25 @@ def test_every_probe_ranking_of_the_registry_has_its_function() -> None:
 
     assert set(PROBE_RANKING_FUNCTIONS) == PROBE_RANKINGS
     assert PROBE_RANKING_ORDER == tuple(r for r in RANKING_NAMES if r in PROBE_RANKINGS)
+
+
+def test_figure_layer_and_instance_per_family_and_from_the_top() -> None:
+    """One integer cannot fit a BiLSTM (layers 0-2) and MiniLM (0, 3, 6): -1 or a mapping can."""
+    top = RunPlan(validate_config(_default_with(figures={"layer": -1}), SCHEMA))
+    top.check()
+    assert top.fig_layer("bilstm") == 2 and top.fig_layer("minilm") == 6
+    per = RunPlan(
+        validate_config(
+            _default_with(figures={"layer": {"bilstm": 2, "minilm": 6}, "instance": {"bilstm": "seed3"}}), SCHEMA
+        )
+    )
+    per.check()
+    assert per.fig_layer("minilm") == 6 and per.fig_instance("bilstm") == "seed3"
+    assert per.fig_instance("minilm") == per.instances("minilm")[0]
+    for figures, message in (
+        ({"layer": {"bilstm": 1}}, "config key 'figures.layer.bilstm': layer 1 of family 'bilstm'"),
+        ({"layer": {"bilst": 2}}, "config key 'figures.layer.bilst': no such family"),
+        ({"instance": {"bilstm": "seed9"}}, "config key 'figures.instance.bilstm': 'seed9' is no instance"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            RunPlan(validate_config(_default_with(figures=figures), SCHEMA)).check()

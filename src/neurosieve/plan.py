@@ -100,14 +100,15 @@ class RunPlan:
                     f"config key 'ablation.layers': {self.ablation['layers']} keeps none of family {fam!r}'s probed "
                     f"layers {self.probed_layers_of(fam, depths[fam])}; the figures and the summary need one"
                 )
-            elif self.figures["layer"] is not None and self.figures["layer"] not in self.ablated_layers_of(
-                fam, depths[fam]
-            ):
-                problems.append(
-                    f"config key 'figures.layer': layer {self.figures['layer']} of family {fam!r} is not probed and "
-                    f"ablated (its ablated layers: {self.ablated_layers_of(fam, depths[fam])}); null takes each "
-                    "family's last ablated layer"
-                )
+            elif (wanted_layer := self.figure_choice("layer", fam)) is not None:
+                ablated = self.ablated_layers_of(fam, depths[fam])
+                resolved = wanted_layer if wanted_layer >= 0 else depths[fam] + wanted_layer
+                if resolved not in ablated:
+                    problems.append(
+                        f"config key '{self.figure_key('layer', fam)}': layer {wanted_layer} of family {fam!r} is not "
+                        f"probed and ablated (its ablated layers: {ablated}); null takes each family's last ablated "
+                        "layer, -1 its top one, and a mapping {family: layer} chooses per family"
+                    )
         for group, members in self.corr["cross_family"].items():
             for i, member in enumerate(members):
                 key = f"correlation.cross_family.{group}.{i}"
@@ -127,10 +128,25 @@ class RunPlan:
                 f"config key 'correlation.duplicate': {duplicate!r} is no instance of a family with several "
                 f"instances ({sorted(correlated)}); 'first' copies each family's first, null skips the experiment"
             )
-        if self.figures["instance"] is not None and self.figures["instance"] not in named:
+        for key in ("instance", "layer"):
+            if isinstance(self.figures[key], Mapping):
+                for fam in self.figures[key]:
+                    if fam not in self.families:
+                        problems.append(
+                            f"config key 'figures.{key}.{fam}': no such family; families: {list(self.families)}"
+                        )
+        if isinstance(self.figures["instance"], Mapping):
+            for fam, inst in self.figures["instance"].items():
+                if fam in self.families and inst not in self.instances(fam):
+                    problems.append(
+                        f"config key 'figures.instance.{fam}': {inst!r} is no instance of family {fam!r} "
+                        f"({self.instances(fam)})"
+                    )
+        elif self.figures["instance"] is not None and self.figures["instance"] not in named:
             problems.append(
                 f"config key 'figures.instance': {self.figures['instance']!r} is no instance of any family "
-                f"({sorted(named)}); null takes each family's first"
+                f"({sorted(named)}); null takes each family's first, and a mapping {{family: instance}} chooses "
+                "per family"
             )
         for fam, spec in self.families.items():
             model = spec.get("model") if spec["kind"] == "transformer" else None
@@ -310,20 +326,37 @@ class RunPlan:
         ]
 
     # --- figures ---
+    def figure_choice(self, key: str, family: str) -> Any:
+        """``figures.<key>`` for one family: the value itself, or the family's entry of a per-family mapping
+        (None where the mapping does not name the family)."""
+        value = self.figures[key]
+        return value.get(family) if isinstance(value, Mapping) else value
+
+    def figure_key(self, key: str, family: str) -> str:
+        """The config key a family's figure choice was read from (for messages)."""
+        return f"figures.{key}.{family}" if isinstance(self.figures[key], Mapping) else f"figures.{key}"
+
     def fig_instance(self, family: str) -> str:
+        """The instance a family's single-instance figures show: ``figures.instance`` (one name, or a mapping per
+        family) when it names one of the family's instances, else its first (``check`` rejects names of none)."""
         names = self.instances(family)
-        return self.figures["instance"] if self.figures["instance"] in names else names[0]
+        wanted = self.figure_choice("instance", family)
+        return wanted if wanted in names else names[0]
 
     def fig_layer(self, family: str) -> int:
+        """The layer a family's figures show: ``figures.layer`` (an index, negative from the top, or a mapping per
+        family), else the family's last ablated layer."""
         layers = self.ablated_layers(family)
-        if self.figures["layer"] is None:
+        wanted = self.figure_choice("layer", family)
+        if wanted is None:
             return layers[-1]
-        if self.figures["layer"] not in layers:
+        resolved = wanted if wanted >= 0 else self.depth(family) + wanted
+        if resolved not in layers:
             raise ValueError(
-                f"config key 'figures.layer': layer {self.figures['layer']} of family {family!r} is not "
+                f"config key '{self.figure_key('layer', family)}': layer {wanted} of family {family!r} is not "
                 f"probed and ablated (ablated layers: {layers})"
             )
-        return self.figures["layer"]
+        return resolved
 
     def figures_for(self, family: str) -> list[Figure]:
         """The figures of the registry a family supports."""
