@@ -285,3 +285,35 @@ def test_tour_summary() -> None:
     tried = len(CONFIG_CASES) + 2 + len(INPUT_CASES) + 4
     print(f"\nfault tour: {tried} mistakes tried, {tried} named, nothing lost")
     assert tried >= 40
+
+
+def tour_table() -> str:
+    """The tour as a Markdown table (docs/fault-tour.md holds it; `python tests/test_fault_tour.py` rewrites it)."""
+    rows = [f"| config | {name} | `{key.strip(chr(39) + ':').rstrip(chr(39))}` |" for name, _, key in CONFIG_CASES]
+    rows += [
+        f"| config | Transformer heads that do not divide the width | `families.{TRANSFORMER}.model.num_heads` |",
+        "| config | local data directory without both splits | `data.local_dir` |",
+    ]
+    rows += [f"| input | {name} | `{names}` |" for name, _, names in INPUT_CASES]
+    rows += [
+        "| intermediate | a flipped byte in a Parquet table | the file, and `snakemake --force <file>` |",
+        "| write | disk full while writing | nothing left behind |",
+        "| write | job killed before its output is complete | nothing left behind; a rerun completes |",
+        "| dry run | a schema error and a plan error through `snakemake -n` | the key; no traceback, no job |",
+    ]
+    head = "| kind | mistake | the first line names |\n|---|---|---|\n"
+    return head + "\n".join(rows) + "\n"
+
+
+def test_the_documented_table_is_the_tour() -> None:
+    doc = (ROOT / "docs/fault-tour.md").read_text()
+    assert tour_table() in doc, "regenerate it: python tests/test_fault_tour.py"
+
+
+if __name__ == "__main__":
+    intro = (
+        "# The fault tour\n\n"
+        "Every mistake `tests/test_fault_tour.py` makes, and what the first line of the message names.\n"
+        "Config mistakes stop `snakemake -n` while it parses, before any job, without a traceback.\n\n"
+    )
+    (ROOT / "docs/fault-tour.md").write_text(intro + tour_table())
