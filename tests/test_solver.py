@@ -15,7 +15,14 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
-from neurosieve.analysis.solver import ElasticNetProblem, fista, lambda_path, penalty, prox_penalty
+from neurosieve.analysis.solver import (
+    ElasticNetProblem,
+    choose_on_held_out,
+    fista,
+    lambda_path,
+    penalty,
+    prox_penalty,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,7 +156,8 @@ def test_l1_max_gives_the_all_zero_solution_and_below_it_not() -> None:
 
 
 def test_warm_started_path_matches_cold_fits() -> None:
-    X, y = noisy()
+    X, y = noisy(n=3000)
+    X, y, Xh, yh = X[:1500], y[:1500], X[1500:], y[1500:]
     problem = ElasticNetProblem(X, y)
     l1s = list(np.geomspace(problem.l1_max() * 0.9, 1e-4, 6))
     path = lambda_path(problem, None, l1s[::-1], 1e-4)  # given in any order, fitted from the largest down
@@ -158,6 +166,11 @@ def test_warm_started_path_matches_cold_fits() -> None:
         cold = problem.solve(l1, 1e-4)
         assert abs(warm.objective - cold.objective) / cold.objective < 1e-3
     assert sum(r.passes for r in path) < 6 * problem.solve(1e-4, 1e-4).passes
+    # The lambda chosen on held-out tokens: the best held-out accuracy, ties to the most penalised fit.
+    best, acc = choose_on_held_out(path, Xh, yh)
+    assert acc[best] == acc.max() and len(acc) == 6
+    assert all(path[i].l1 <= path[best].l1 for i in range(6) if acc[i] == acc.max())
+    assert acc.max() > acc[np.argmax(l1s[::-1])]  # the null-ish fit at the top of the path is not chosen
 
 
 def test_deterministic_and_standardize_invariant() -> None:
