@@ -35,7 +35,7 @@ rule probe_ablation:
         gpu=probe_gpu,
     params:
         rankings=lambda w: PLAN.ablation_rankings(w.family, ABL["rankings"]),
-        settings=ProbeAblationSettings.params(config),
+        settings=settings.ProbeAblationSettings.params(config),
         model_kind=lambda w: FAMILIES[w.family]["kind"],
         model_source=lambda w: PLAN.model_source(w.family, w.instance),
     script:
@@ -71,7 +71,7 @@ rule model_ablation:
         gpu=family_gpu,
     params:
         rankings=lambda w: PLAN.ablation_rankings(w.family, ABL["model"]["rankings"]),
-        settings=ModelAblationSettings.params(config),
+        settings=settings.ModelAblationSettings.params(config),
         device=lambda w: FAMILIES[w.family]["device"],
     script:
         "../../scripts/model_ablation.py"
@@ -107,7 +107,7 @@ rule twin_model_ablation:
         rankings=[r for r in ABL["model"]["rankings"] if r not in PROBE_RANKINGS],
         # The twin has no model_ablation run: its random baseline is drawn here.
         settings=lambda w: {
-            **ModelAblationSettings.params(config),
+            **settings.ModelAblationSettings.params(config),
             "random_repeats": (
                 ABL["model"]["random_repeats"]
                 if w.instance == PLAN.twin(w.family)

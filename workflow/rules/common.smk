@@ -21,15 +21,7 @@ from neurosieve.config import (
 from neurosieve.core.registry import CORRELATION_RANKINGS, FIGURES, PROBE_RANKINGS
 from neurosieve.core.runtime import local_gpu_count
 from neurosieve.plan import PROBE_TABLES, SPLITS, UNTRAINED, RunPlan
-from neurosieve.settings import (
-    AllLayerProbeSettings,
-    CorrelationSettings,
-    LambdaSearchSettings,
-    ModelAblationSettings,
-    ProbeAblationSettings,
-    ProbeSettings,
-    TwinCorrelationSettings,
-)
+import neurosieve.settings as settings  # one frozen settings class per stage
 from neurosieve.store.corpus import is_url
 
 
@@ -127,29 +119,20 @@ def family_gpu(wildcards):
     return int(family_uses_gpu(wildcards.family))
 
 
-def family_torch_env(wildcards):
-    """The CUDA build of the model environment for jobs that get a GPU, else the CPU build."""
-    if family_uses_gpu(wildcards.family):
-        return "../../envs/torch-cuda.yaml"
-    return "../../envs/torch.yaml"
-
-
 def probe_gpu(wildcards):
     return int(PROBE["probe"]["device"] == "cuda")
 
 
-def probe_env(wildcards):
-    """Probes fitted on a GPU need the CUDA build of PyTorch."""
-    if PROBE["probe"]["device"] == "cuda":
-        return "../../envs/torch-cuda.yaml"
-    return "../../envs/analysis.yaml"
+def cuda_env_if(gets_gpu, cpu_env):
+    """A conda env function: the CUDA build of PyTorch for jobs that get a GPU, else ``cpu_env``."""
+    return (
+        lambda w: "../../envs/" + ("torch-cuda" if gets_gpu(w) else cpu_env) + ".yaml"
+    )
 
 
-def correlation_env(wildcards):
-    """Correlation on a GPU (correlation.device: cuda) needs the CUDA build of PyTorch."""
-    if CORR["device"] == "cuda":
-        return "../../envs/torch-cuda.yaml"
-    return "../../envs/analysis.yaml"
+family_torch_env = cuda_env_if(family_gpu, "torch")
+probe_env = cuda_env_if(probe_gpu, "analysis")
+correlation_env = cuda_env_if(lambda w: CORR["device"] == "cuda", "analysis")
 
 
 def layer_mem_mb(base, copies):
@@ -167,19 +150,3 @@ def layer_mem_mb(base, copies):
 def activation_output(path):
     """Activation files are kept for reuse unless activations.keep is false (then temp())."""
     return path if config["activations"]["keep"] else temp(path)
-
-
-# --- provenance of the package's code ---
-
-
-def add_package_code_params(workflow):
-    """Add a `package_code` param to each script-based rule (the digest of the package modules its script uses)."""
-    import neurosieve  # the copy the jobs run, chosen in setup.smk (the clone's src/ or the installed one)
-    from neurosieve.core.dependencies import code_digest
-
-    package_dir = Path(neurosieve.__file__).resolve().parent
-    for r in workflow.rules:
-        if r.script:
-            # a local copy of the script (fetched when the workflow is a remote module)
-            script = workflow.sourcecache.get_path(r.basedir.join(r.script))
-            r.set_params(package_code=code_digest(script, package_dir))

@@ -27,7 +27,7 @@ rule correlation:
     params:
         names=lambda w: PLAN.instances(w.family),
         layers=lambda w: [int(w.layer)] * len(PLAN.instances(w.family)),
-        settings=CorrelationSettings.params(config),
+        settings=settings.CorrelationSettings.params(config),
     script:
         "../../scripts/correlation.py"
 
@@ -53,7 +53,7 @@ rule cross_family_correlation:
         names=lambda w: [name for name, _, _ in PLAN.cross_family_members(w.group)],
         layers=lambda w: [layer for _, _, layer in PLAN.cross_family_members(w.group)],
         # the duplicated-instance experiment is a family's, not a group's
-        settings={**CorrelationSettings.params(config), "duplicate": None},
+        settings={**settings.CorrelationSettings.params(config), "duplicate": None},
     script:
         "../../scripts/correlation.py"
 
@@ -103,6 +103,6 @@ rule twin_correlation:
         names=lambda w: PLAN.instances(w.family),
         twin=lambda w: PLAN.twin(w.family),
         twin_of=lambda w: f"seed{FAMILIES[w.family]['twin']['of']}",
-        settings=TwinCorrelationSettings.params(config),
+        settings=settings.TwinCorrelationSettings.params(config),
     script:
         "../../scripts/twin_correlation.py"

@@ -22,7 +22,7 @@ rule select_lambdas:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=probe_gpu,
     params:
-        settings=LambdaSearchSettings.params(config),
+        settings=settings.LambdaSearchSettings.params(config),
     script:
         "../../scripts/select_lambdas.py"
 
@@ -84,7 +84,7 @@ rule probe:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=probe_gpu,
     params:
-        settings=ProbeSettings.params(config),
+        settings=settings.ProbeSettings.params(config),
         model_kind=lambda w: FAMILIES[w.family]["kind"],
         model_source=lambda w: PLAN.model_source(w.family, w.instance),
     script:
@@ -131,6 +131,6 @@ rule probe_all_layers:
         runtime=lambda w, attempt: 60 * attempt,
     params:
         layers=lambda w: PLAN.layers(w.family),
-        settings=AllLayerProbeSettings.params(config),
+        settings=settings.AllLayerProbeSettings.params(config),
     script:
         "../../scripts/probe_all_layers.py"

@@ -15,6 +15,9 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+import neurosieve
 
 PACKAGE = "neurosieve"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -97,3 +100,18 @@ def code_digest(script: str | os.PathLike[str], package_dir: str | os.PathLike[s
     for path in package_modules(script, package_dir):
         h.update(path.relative_to(package_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def add_package_code_params(workflow: Any) -> None:
+    """Give each script rule of a Snakemake ``workflow`` a ``package_code`` param: the digest of the package
+    modules its script uses (:func:`code_digest`), so that a change to them reruns exactly those rules.
+
+    The package digested is the one the jobs run (``workflow/rules/setup.smk`` chose it: the clone's
+    ``src/`` or the installed package); scripts are read through Snakemake's source cache, so a workflow
+    used as a remote module works too.
+    """
+    package_dir = Path(neurosieve.__file__).resolve().parent
+    for rule in workflow.rules:
+        if rule.script:
+            script = workflow.sourcecache.get_path(rule.basedir.join(rule.script))
+            rule.set_params(package_code=code_digest(script, package_dir))
