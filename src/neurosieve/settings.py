@@ -62,15 +62,7 @@ class Settings:
     @classmethod
     def from_config(cls: type[S], config: Mapping[str, Any]) -> S:
         """The settings this stage reads of a validated config."""
-        hints = typing.get_type_hints(cls)
-        values = {}
-        for name, key in cls.config_keys().items():
-            value = _lookup(config, key)
-            nested = hints[name]
-            if isinstance(nested, type) and issubclass(nested, Settings):
-                value = nested.from_params(value)
-            values[name] = value
-        return cls.from_params(values)
+        return cls.from_params({name: _lookup(config, key) for name, key in cls.config_keys().items()})
 
     @classmethod
     def from_params(cls: type[S], params: Mapping[str, Any]) -> S:
