@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
+from neurosieve.config import load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")  # registry enums filled in
 README = (ROOT / "config/README.md").read_text()
 REQUIRED = object()
 

@@ -11,7 +11,15 @@ import yaml
 from neurosieve.analysis.correlation import METHODS
 from neurosieve.config import ConfigError, load_schema, validate_config
 from neurosieve.core.paths import OutputPaths
-from neurosieve.core.registry import CORRELATION_RANKINGS, FIGURES, PROBE_RANKINGS, RANKING_NAMES, figure, ranking
+from neurosieve.core.registry import (
+    CORRELATION_RANKINGS,
+    FIGURES,
+    PROBE_RANKINGS,
+    RANKING_NAMES,
+    RANKINGS,
+    figure,
+    ranking,
+)
 from neurosieve.plan import RunPlan
 from neurosieve.report import figures as report_figures
 
@@ -48,7 +56,7 @@ def test_ranking_registry_is_the_one_the_schema_and_the_analysis_use() -> None:
     assert props["rankings"]["items"]["enum"] == list(RANKING_NAMES)
     assert props["model"]["properties"]["rankings"]["items"]["enum"] == list(RANKING_NAMES)
     assert METHODS == CORRELATION_RANKINGS
-    assert PROBE_RANKINGS == {"lca", "probeless", "random"}
+    assert PROBE_RANKINGS == {r.name for r in RANKINGS if r.source == "probe"} and "lca" in PROBE_RANKINGS
     assert ranking("meanmaxcorr").source == "correlation"
     assert set(report_figures.RANKING_LABEL) >= set(RANKING_NAMES)
 

@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from neurosieve.core.properties import DERIVED, derivable
+from neurosieve.core.registry import RANKING_NAMES
 from neurosieve.models.modelspec import layer_count, model_dir_on_disk, resolve_model_spec
 from neurosieve.store.corpus import CONLL2000_COLUMNS, DataError, check_columns
 
@@ -92,9 +93,26 @@ def coerce_cli_values(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return {k: scalar(v) if isinstance(v, Mapping | list) else v for k, v in overrides.items()}
 
 
+#: Names a schema node may take from a registry (``x-registry: rankings`` becomes an ``enum`` of them), so that
+#: adding a ranking to :mod:`neurosieve.core.registry` is the only edit the config needs.
+REGISTRY_ENUMS = {"rankings": list(RANKING_NAMES)}
+
+
 def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a YAML or JSON schema file."""
-    return yaml.safe_load(Path(path).read_text())
+    """Read a YAML or JSON schema file, filling ``x-registry`` nodes with the registry's names."""
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "x-registry" in node:
+                node["enum"] = list(REGISTRY_ENUMS[node["x-registry"]])
+            for value in node.values():
+                fill(value)
+        elif isinstance(node, list):
+            for value in node:
+                fill(value)
+        return node
+
+    return fill(yaml.safe_load(Path(path).read_text()))
 
 
 def check_semantics(cfg: Mapping[str, Any]) -> None:
