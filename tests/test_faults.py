@@ -58,9 +58,10 @@ def test_model_ablation_rows_of_both_fills_are_labelled_with_the_end_task() -> N
     curves = label_end_task(pd.DataFrame(rows))
     assert curves.loc[curves["mode"] == "retrain", "property"].eq("pos").all()
     assert curves.loc[curves["mode"] != "retrain", "property"].eq(END_TASK_PROPERTY).all()
-    # a NaN property would drop the mean-fill rows from the spread (pandas groups skip NaN keys)
+    # the spread carries the label too: a selection by property (chunk-f1) finds the mean-fill rows
     spread = curve_spread(curves)
-    assert set(spread["mode"]) == {"retrain", "model", "model-mean"}
+    assert set(spread.loc[spread["property"] == END_TASK_PROPERTY, "mode"]) == {"model", "model-mean"}
+    assert not spread["property"].isna().any()
 
 
 def _written(tmp_path: Path) -> Path:
