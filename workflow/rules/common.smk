@@ -123,16 +123,20 @@ def probe_gpu(wildcards):
     return int(PROBE["probe"]["device"] == "cuda")
 
 
-def cuda_env_if(gets_gpu, cpu_env):
-    """A conda env function: the CUDA build of PyTorch for jobs that get a GPU, else ``cpu_env``."""
-    return (
-        lambda w: "../../envs/" + ("torch-cuda" if gets_gpu(w) else cpu_env) + ".yaml"
-    )
+def family_torch_env(w):
+    """The CUDA build of PyTorch for a family's jobs that get a GPU, else the CPU build."""
+    return "../../envs/torch-cuda.yaml" if family_gpu(w) else "../../envs/torch.yaml"
 
 
-family_torch_env = cuda_env_if(family_gpu, "torch")
-probe_env = cuda_env_if(probe_gpu, "analysis")
-correlation_env = cuda_env_if(lambda w: CORR["device"] == "cuda", "analysis")
+def probe_env(w):
+    """Probes fitted on a GPU need the CUDA build of PyTorch."""
+    return "../../envs/torch-cuda.yaml" if probe_gpu(w) else "../../envs/analysis.yaml"
+
+
+def correlation_env(w):
+    """Correlation on a GPU (correlation.device: cuda) needs the CUDA build of PyTorch."""
+    cuda = CORR["device"] == "cuda"
+    return "../../envs/torch-cuda.yaml" if cuda else "../../envs/analysis.yaml"
 
 
 def layer_mem_mb(base, copies):
