@@ -93,22 +93,18 @@ class RunPlan:
                 )
                 if not _chosen(layers, depths[fam], list(wanted)):
                     problems.append(f"config key '{key}': {list(wanted)} selects no layer of {valid}")
-            if not self.probed_layers_of(fam, depths[fam]):
+            if not self.probed_layers(fam, depths[fam]):
                 continue
-            if not self.ablated_layers_of(fam, depths[fam]):
+            if not self.ablated_layers(fam, depths[fam]):
                 problems.append(
                     f"config key 'ablation.layers': {self.ablation['layers']} keeps none of family {fam!r}'s probed "
-                    f"layers {self.probed_layers_of(fam, depths[fam])}; the figures and the summary need one"
+                    f"layers {self.probed_layers(fam, depths[fam])}; the figures and the summary need one"
                 )
-            elif (wanted_layer := self.figure_choice("layer", fam)) is not None:
-                ablated = self.ablated_layers_of(fam, depths[fam])
-                resolved = wanted_layer if wanted_layer >= 0 else depths[fam] + wanted_layer
-                if resolved not in ablated:
-                    problems.append(
-                        f"config key '{self.figure_key('layer', fam)}': layer {wanted_layer} of family {fam!r} is not "
-                        f"probed and ablated (its ablated layers: {ablated}); null takes each family's last ablated "
-                        "layer, -1 its top one, and a mapping {family: layer} chooses per family"
-                    )
+            else:
+                try:
+                    self.fig_layer(fam, depths[fam])
+                except ValueError as exc:
+                    problems.append(str(exc))
         for group, members in self.corr["cross_family"].items():
             for i, member in enumerate(members):
                 key = f"correlation.cross_family.{group}.{i}"
@@ -187,14 +183,6 @@ class RunPlan:
             ]
         return []
 
-    def probed_layers_of(self, family: str, depth: int) -> list[int]:
-        """:meth:`probed_layers` for a known layer count (used before the workflow's depth lookup is possible)."""
-        return _chosen(family_layers(self.families[family], depth), depth, self.probing["layers"])
-
-    def ablated_layers_of(self, family: str, depth: int) -> list[int]:
-        chosen = _chosen(family_layers(self.families[family], depth), depth, self.ablation["layers"])
-        return [n for n in self.probed_layers_of(family, depth) if n in chosen]
-
     # --- families, instances, layers ---
     def instances(self, family: str) -> list[str]:
         return instances(self.families[family])
@@ -202,20 +190,21 @@ class RunPlan:
     def depth(self, family: str) -> int:
         return self._depth(family)
 
-    def layers(self, family: str) -> list[int]:
-        """A family's activation layers."""
-        return family_layers(self.families[family], self.depth(family))
+    def layers(self, family: str, depth: int | None = None) -> list[int]:
+        """A family's activation layers (``depth``: its layer count when known already, as in :meth:`check`)."""
+        return family_layers(self.families[family], self.depth(family) if depth is None else depth)
 
-    def chosen_layers(self, family: str, wanted: list[int] | None) -> list[int]:
+    def chosen_layers(self, family: str, wanted: list[int] | None, depth: int | None = None) -> list[int]:
         """The family's layers among ``wanted`` (None: all; a negative index counts from the top, -1 = the last)."""
-        return _chosen(self.layers(family), self.depth(family), wanted)
+        depth = self.depth(family) if depth is None else depth
+        return _chosen(self.layers(family, depth), depth, wanted)
 
-    def probed_layers(self, family: str) -> list[int]:
-        return self.chosen_layers(family, self.probing["layers"])
+    def probed_layers(self, family: str, depth: int | None = None) -> list[int]:
+        return self.chosen_layers(family, self.probing["layers"], depth)
 
-    def ablated_layers(self, family: str) -> list[int]:
-        chosen = self.chosen_layers(family, self.ablation["layers"])
-        return [n for n in self.probed_layers(family) if n in chosen]
+    def ablated_layers(self, family: str, depth: int | None = None) -> list[int]:
+        chosen = self.chosen_layers(family, self.ablation["layers"], depth)
+        return [n for n in self.probed_layers(family, depth) if n in chosen]
 
     def twin(self, family: str) -> str | None:
         """The family's near-twin instance name, or None (only trained families with several instances have one)."""
@@ -343,18 +332,20 @@ class RunPlan:
         wanted = self.figure_choice("instance", family)
         return wanted if wanted in names else names[0]
 
-    def fig_layer(self, family: str) -> int:
+    def fig_layer(self, family: str, depth: int | None = None) -> int:
         """The layer a family's figures show: ``figures.layer`` (an index, negative from the top, or a mapping per
         family), else the family's last ablated layer."""
-        layers = self.ablated_layers(family)
+        depth = self.depth(family) if depth is None else depth
+        layers = self.ablated_layers(family, depth)
         wanted = self.figure_choice("layer", family)
         if wanted is None:
             return layers[-1]
-        resolved = wanted if wanted >= 0 else self.depth(family) + wanted
+        resolved = wanted if wanted >= 0 else depth + wanted
         if resolved not in layers:
             raise ValueError(
                 f"config key '{self.figure_key('layer', family)}': layer {wanted} of family {family!r} is not "
-                f"probed and ablated (ablated layers: {layers})"
+                f"probed and ablated (its ablated layers: {layers}); null takes each family's last ablated layer, "
+                "-1 its top one, and a mapping {family: layer} chooses per family"
             )
         return resolved
 
