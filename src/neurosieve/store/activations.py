@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from neurosieve.core.properties import add_derived
 from neurosieve.store.corpus import field_columns, sentences, token_table_to_arrow
-from neurosieve.store.io import PROVENANCE_KEY, IntermediateError, atomic_path, open_parquet, read_table
+from neurosieve.store.io import PROVENANCE_KEY, atomic_path, damaged, open_parquet, read_table
 
 #: A function from a list of sentences (lists of words) to one (tokens × neurons) float32 array per layer.
 Extractor = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
@@ -150,9 +150,7 @@ def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
                     out[start : start + len(values)] = values
                     start += len(values)
         except (OSError, pa.ArrowException) as exc:
-            raise IntermediateError(
-                f"{path}: column {name!r} is damaged ({exc}); rebuild it with `snakemake --cores all --force {path}`"
-            ) from exc
+            raise damaged(path, f"column {name!r} is damaged ({exc})") from exc
     if start != len(out):
         raise ValueError(f"{path}: column {name!r} holds {start} rows, the file's metadata says {len(out)}")
     return out
@@ -166,9 +164,7 @@ def read_keys(path: str | os.PathLike[str], derived: bool = True) -> pd.DataFram
     are appended, so every consumer can use them as it uses ``pos``.
     """
 
-    with open_parquet(path) as pf:
-        names = [n for n in pf.schema_arrow.names if not n.startswith("layer_")]
-    keys = read_table(path, columns=names)
+    keys = read_table(path, columns=lambda name: not name.startswith("layer_"))
     return add_derived(keys) if derived else keys
 
 

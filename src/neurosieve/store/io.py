@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ class IntermediateError(RuntimeError):
     and the command that rebuilds it."""
 
 
-def _damaged(path: str | os.PathLike[str], what: str) -> IntermediateError:
+def damaged(path: str | os.PathLike[str], what: str) -> IntermediateError:
     return IntermediateError(
         f"{path}: {what}. It was written by an earlier job of the workflow; rebuild it with "
         f"`snakemake --cores all --force {path}` (and rerun what depends on it with a plain `snakemake --cores all`)"
@@ -45,21 +45,26 @@ def open_parquet(path: str | os.PathLike[str]) -> pq.ParquetFile:
     except FileNotFoundError:
         raise
     except (OSError, pa.ArrowException) as exc:
-        raise _damaged(path, f"cannot be read as Parquet ({exc})") from exc
+        raise damaged(path, f"cannot be read as Parquet ({exc})") from exc
     rows = (pf.schema_arrow.metadata or {}).get(ROWS_KEY)
     if rows is not None and int(rows) != pf.metadata.num_rows:
         pf.close()
-        raise _damaged(path, f"holds {pf.metadata.num_rows} rows but was written with {int(rows)}")
+        raise damaged(path, f"holds {pf.metadata.num_rows} rows but was written with {int(rows)}")
     return pf
 
 
-def read_table(path: str | os.PathLike[str], columns: list[str] | None = None) -> Any:
-    """A Parquet table as a pandas DataFrame, verified: page checksums, and the row count it was written with."""
+def read_table(path: str | os.PathLike[str], columns: list[str] | Callable[[str], bool] | None = None) -> Any:
+    """A Parquet table as a pandas DataFrame, verified: page checksums, and the row count it was written with.
+
+    ``columns`` names the columns to read, or is a test of a column's name (the file is opened once).
+    """
     with open_parquet(path) as pf:
+        if callable(columns):
+            columns = [n for n in pf.schema_arrow.names if columns(n)]
         try:
             return pf.read(columns=columns).to_pandas()
         except (OSError, pa.ArrowException) as exc:
-            raise _damaged(path, f"is damaged ({exc})") from exc
+            raise damaged(path, f"is damaged ({exc})") from exc
 
 
 @contextlib.contextmanager
