@@ -40,7 +40,8 @@ def _imports(path: Path, module: str = "") -> tuple[set[str], set[str]]:
                     own.add(alias.name.removeprefix(f"{PACKAGE}."))
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative import: a module of the package
-                base = ".".join(package.split(".")[: len(package.split(".")) - (node.level - 1)] if package else [])
+                parts = package.split(".") if package else []
+                base = ".".join(parts[: len(parts) - (node.level - 1)])
                 mod = ".".join(p for p in (base, node.module or "") if p)
             elif node.module:
                 names.add(node.module.split(".")[0])
@@ -49,7 +50,8 @@ def _imports(path: Path, module: str = "") -> tuple[set[str], set[str]]:
                 mod = node.module.removeprefix(PACKAGE).lstrip(".")
             else:
                 continue
-            own.add(mod) if mod else None
+            if mod:
+                own.add(mod)
             own |= {".".join(p for p in (mod, a.name) if p) for a in node.names}
     return names, own
 
