@@ -28,6 +28,7 @@ from neurosieve.config import (
 )
 from neurosieve.core.paths import OutputPaths
 from neurosieve.core.registry import FIGURES, PROBE_RANKINGS, Figure
+from neurosieve.store.corpus import local_split_file
 
 #: The untrained-model baseline is probed as an extra instance of each family.
 UNTRAINED = "untrained"
@@ -175,7 +176,7 @@ class RunPlan:
             return []
         if not directory.is_dir():
             return [f"config key 'data.local_dir': directory {str(directory)!r} does not exist"]
-        missing = [s for s in SPLITS if not any((directory / f"{s}{ext}").is_file() for ext in (".txt.gz", ".txt"))]
+        missing = [s for s in SPLITS if local_split_file(directory, s) is None]
         if missing:
             return [
                 f"config key 'data.local_dir': {str(directory)!r} holds no "

@@ -106,15 +106,23 @@ def download(url: str, retries: int = 3, timeout: float = 60.0, backoff: float =
     raise DataError(f"{url}: download failed after {retries + 1} attempts: {last}")
 
 
+def local_split_file(local_dir: str | os.PathLike[str], split: str) -> Path | None:
+    """The file of ``split`` in a local directory: ``{split}.txt.gz``, else ``{split}.txt``, else None."""
+    for name in (f"{split}.txt.gz", f"{split}.txt"):
+        if (Path(local_dir) / name).is_file():
+            return Path(local_dir) / name
+    return None
+
+
 def read_local(local_dir: str | os.PathLike[str], split: str) -> tuple[bytes, str]:
     """Read ``{split}.txt.gz`` (or ``{split}.txt``) from a local directory."""
     d = Path(local_dir)
     if not d.is_dir():
         raise DataError(f"data.local_dir: directory {str(d)!r} does not exist")
-    for name in (f"{split}.txt.gz", f"{split}.txt"):
-        if (d / name).is_file():
-            return (d / name).read_bytes(), str(d / name)
-    raise DataError(f"data.local_dir: neither {split}.txt.gz nor {split}.txt found in {str(d)!r}")
+    path = local_split_file(d, split)
+    if path is None:
+        raise DataError(f"data.local_dir: neither {split}.txt.gz nor {split}.txt found in {str(d)!r}")
+    return path.read_bytes(), str(path)
 
 
 def fetch_split(
