@@ -1,19 +1,13 @@
-"""Dump every hidden state of a pretrained encoder, pooled per word, over one split."""
+"""Dump every hidden state of a pretrained encoder (or of its untrained baseline), pooled per word, over one split."""
 
 from neurosieve.core.runtime import configure
-from neurosieve.stages.activations import dump_pretrained_activations
+from neurosieve.settings import EncoderActivationSettings
+from neurosieve.stages.activations import run_encoder_activations
 
 configure(snakemake)  # noqa: F821
-p = snakemake.params  # noqa: F821
-dump_pretrained_activations(
-    p.model,
+run_encoder_activations(
+    snakemake.params.model,  # noqa: F821
     snakemake.input.tokens,  # noqa: F821
     snakemake.output[0],  # noqa: F821
-    pooling=p.pooling,
-    batch_size=p.batch_size,
-    max_length=p.max_length,
-    device=p.device,
-    random_init_seed=p.random_init_seed,
-    layers=p.layers,
-    dtype=p.dtype,
+    EncoderActivationSettings.from_params(snakemake.params.settings),  # noqa: F821
 )

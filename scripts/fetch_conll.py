@@ -7,19 +7,14 @@ workflow, and the checksum guarantees the same bytes either way.
 """
 
 from neurosieve.core.runtime import configure
-from neurosieve.store.corpus import fetch_split, resolve_source
+from neurosieve.settings import DataSourceSettings, FetchSettings
+from neurosieve.stages.data import run_fetch_conll
 
 configure(snakemake)  # noqa: F821 (snakemake is injected by the script directive)
 split = snakemake.wildcards.split  # noqa: F821
-data = snakemake.config["data"]  # noqa: F821 (transport settings only, see above)
-fetch_split(
+run_fetch_conll(
     split,
     snakemake.output[0],  # noqa: F821
-    source=resolve_source(data["source"], data["local_dir"]),
-    url=data["urls"][split],
-    local_dir=data["local_dir"],
-    sha256=snakemake.params.sha256,  # noqa: F821
-    retries=data["download"]["retries"],
-    timeout=data["download"]["timeout"],
-    backoff=data["download"]["backoff"],
+    FetchSettings.from_params(snakemake.params.settings),  # noqa: F821
+    DataSourceSettings.from_config(snakemake.config, split=split),  # noqa: F821 (transport only, see above)
 )

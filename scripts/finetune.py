@@ -3,20 +3,15 @@
 from pathlib import Path
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import FinetuneSettings
 from neurosieve.stages.training import run_finetuning
 
 configure(snakemake)  # noqa: F821
-p = snakemake.params  # noqa: F821
 run_finetuning(
     snakemake.input.train,  # noqa: F821
     snakemake.input.test,  # noqa: F821
     str(Path(snakemake.output.model).parent),  # noqa: F821
     snakemake.output.metrics,  # noqa: F821
-    spec=p.model,
-    seed=p.seed,
-    train_params=p.train,
-    pooling=p.pooling,
-    max_length=p.max_length,
-    subset=p.subset,
-    device=p.device,
+    FinetuneSettings.from_params(snakemake.params.settings),  # noqa: F821
+    seed=snakemake.params.seed,  # noqa: F821
 )

@@ -1,6 +1,7 @@
 """CCA against LCA for one (family, layer): top-k overlap of correlation rankings with each property's LCA ordering."""
 
 from neurosieve.core.runtime import configure
+from neurosieve.settings import OverlapSettings
 from neurosieve.stages.overlap import run_overlap
 
 configure(snakemake)  # noqa: F821
@@ -10,5 +11,5 @@ run_overlap(
     {(inst, prop): path for (inst, prop), path in zip(p.entries, snakemake.input.orderings)},  # noqa: F821
     snakemake.output[0],  # noqa: F821
     layer=int(snakemake.wildcards.layer),  # noqa: F821
-    top_fractions=p.top_fractions,
+    settings=OverlapSettings.from_params(p.settings),
 )

@@ -18,7 +18,7 @@ from neurosieve.models.finetuning import (
     predict_finetuned,
 )
 from neurosieve.models.pretrained import word_pieces
-from neurosieve.settings import ModelAblationSettings
+from neurosieve.settings import FinetuneSettings, ModelAblationSettings
 from neurosieve.stages.activations import dump_pretrained_activations, dump_tagger_activations
 from neurosieve.stages.training import run_finetuning
 from neurosieve.store.activations import activation_layers, read_layer
@@ -44,11 +44,8 @@ def saved(tiny_bert: Path, data: dict[str, pd.DataFrame], tmp_path_factory: pyte
         str(d / "test.parquet"),
         str(d / "model"),
         str(d / "metrics.json"),
-        str(tiny_bert),
+        FinetuneSettings(model=str(tiny_bert), train=FAST, pooling="last", max_length=None, subset=0.5, device="cpu"),
         3,
-        FAST,
-        subset=0.5,
-        device="cpu",
     )
     return d
 

@@ -27,7 +27,8 @@ from neurosieve.config import (
     twin_instance,
 )
 from neurosieve.core.paths import OutputPaths
-from neurosieve.core.registry import FIGURES, PROBE_RANKINGS, Figure
+from neurosieve.core.registry import FIGURES, PROBE_RANKINGS, Figure, figure
+from neurosieve.settings import FigureSettings
 from neurosieve.store.corpus import local_split_file
 
 #: The untrained-model baseline is probed as an extra instance of each family.
@@ -211,6 +212,10 @@ class RunPlan:
         """The family's near-twin instance name, or None (only trained families with several instances have one)."""
         return twin_instance(self.families[family]) if family in self.correlated else None
 
+    def twin_of(self, family: str) -> str:
+        """The instance the family's near-twin copies (``seed<twin.of>``)."""
+        return f"seed{self.families[family]['twin']['of']}"
+
     # --- data and models ---
     def pretrained_spec(self, family: str, instance: str) -> str:
         """The model spec of a pretrained (or fine-tuned) instance; the untrained baseline uses the config of the
@@ -363,47 +368,43 @@ class RunPlan:
                 ok.add("model")
         return [f for f in FIGURES if f.needs in ok]
 
-    def figure_inputs(self, name: str, family: str) -> dict[str, str]:
+    def figure_tables(self, family: str) -> dict[str, str]:
+        """The file of every table kind a figure may read (:data:`neurosieve.core.registry.FIGURE_TABLES`) for one
+        family: the figure instance, layer and property where they apply."""
         p = self.paths
         inst, layer, prop = self.fig_instance(family), self.fig_layer(family), self.figures["property"]
-        curves = p.ablation(family, "curves")
-        scores = p.correlation(family, layer, "scores")
-        inputs: dict[str, dict[str, str]] = {
-            "weights_closed": {"weights": p.probe(family, inst, layer, prop, "weights")},
-            "weights_open": {"weights": p.probe(family, inst, layer, prop, "weights")},
-            "accuracy_vs_kept": {"curves": curves},
-            "model_ablation": {"curves": curves},
-            "ranking_scores": {"scores": scores},
-            "stability": {"curves": curves, "duplicate": p.correlation(family, layer, "duplicate")},
-            "mask_vs_retrain": {"curves": curves},
-            "neurons_per_label": {"labels": p.probe(family, inst, layer, prop, "labels")},
-            "top_neurons": {
-                "activations": p.activations(family, inst, "test"),
-                "orderings": p.probe(family, inst, layer, prop, "orderings"),
-                "neurons": p.neurons(family, inst, layer),
-            },
-            "similarity": {"cka": p.similarity(family)},
-            "probe_accuracy_by_layer": {"metrics": p.probing_summary(family)},
-            "reference_instance": {"curves": curves, "scores": scores, "pairs": p.correlation(family, layer, "pairs")},
-            "lambda_grid": {"grid": p.lambdas(family, layer, prop)},
-            "top_neurons_by_layer": {"by_layer": p.all_layers(family, inst, prop, "by_layer")},
-            "cca_vs_lca": {"overlap": p.overlap(family, layer)},
+        return {
+            "weights": p.probe(family, inst, layer, prop, "weights"),
+            "labels": p.probe(family, inst, layer, prop, "labels"),
+            "orderings": p.probe(family, inst, layer, prop, "orderings"),
+            "metrics": p.probing_summary(family),
+            "grid": p.lambdas(family, layer, prop),
+            "by_layer": p.all_layers(family, inst, prop, "by_layer"),
+            "curves": p.ablation(family, "curves"),
+            "scores": p.correlation(family, layer, "scores"),
+            "pairs": p.correlation(family, layer, "pairs"),
+            "duplicate": p.correlation(family, layer, "duplicate"),
+            "cka": p.similarity(family),
+            "overlap": p.overlap(family, layer),
+            "neurons": p.neurons(family, inst, layer),
+            "activations": p.activations(family, inst, "test"),
         }
-        return inputs[name]
+
+    def figure_inputs(self, name: str, family: str) -> dict[str, str]:
+        """The tables figure ``name`` reads (its registry entry's ``inputs``), by kind."""
+        tables = self.figure_tables(family)
+        return {kind: tables[kind] for kind in figure(name).inputs}
 
     def figure_settings(self, name: str, family: str) -> dict[str, Any]:
+        """The settings figure ``name`` shows (its registry entry's ``settings``; the rest None), as params."""
         rankings = self.ablation_rankings(family, self.ablation["model"]["rankings"])
-        fig = self.figures
-        return {
-            "layer": self.fig_layer(family),
-            "property": fig["property"],
-            "label": fig["closed_label"] if name == "weights_closed" else fig["open_label"],
-            "salient_fraction": self.probing["salient_fraction"],
-            "rankings": rankings,
-            "sentences": fig["sentences"],
-            "top_neurons": fig["top_neurons"],
-            "methods": [r for r in rankings if r not in PROBE_RANKINGS],
-        }
+        return FigureSettings.for_figure(
+            self.config,
+            figure(name).settings,
+            layer=self.fig_layer(family),
+            rankings=rankings,
+            methods=[r for r in rankings if r not in PROBE_RANKINGS],
+        ).as_params()
 
     # --- overlap and neuron descriptions ---
     def overlap_keys(self, family: str) -> list[list[str]]:

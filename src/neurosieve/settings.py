@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -55,14 +55,28 @@ class Settings:
     section: ClassVar[str] = ""
 
     @classmethod
-    def config_keys(cls) -> dict[str, str]:
-        """Each field's dotted config key."""
-        return {f.name: f.metadata.get("key", f"{cls.section}.{f.name}") for f in dataclasses.fields(cls)}
+    def config_keys(cls, **where: str) -> dict[str, str]:
+        """Each field's dotted config key (fields a subclass computes have ``key=None``).
+
+        A key may name a family or a split, ``families.{family}.device`` or ``data.sha256.{split}``:
+        ``where`` (``family=...``, ``split=...``) fills it in; without ``where`` the templates come back.
+        """
+        keys = {
+            f.name: f.metadata.get("key", f"{cls.section}.{f.name}")
+            for f in dataclasses.fields(cls)
+            if f.metadata.get("key", "") is not None
+        }
+        return {name: key.format(**where) for name, key in keys.items()} if where else keys
 
     @classmethod
-    def from_config(cls: type[S], config: Mapping[str, Any]) -> S:
-        """The settings this stage reads of a validated config."""
-        return cls.from_params({name: _lookup(config, key) for name, key in cls.config_keys().items()})
+    def from_config(cls: type[S], config: Mapping[str, Any], **where: str) -> S:
+        """The settings this stage reads of a validated config (of one family or split: ``where``)."""
+        return cls.from_params(cls._read(config, **where))
+
+    @classmethod
+    def _read(cls, config: Mapping[str, Any], **where: str) -> dict[str, Any]:
+        """The raw value of every field that has a config key."""
+        return {name: _lookup(config, key) for name, key in cls.config_keys(**where).items()}
 
     @classmethod
     def from_params(cls: type[S], params: Mapping[str, Any]) -> S:
@@ -89,9 +103,9 @@ class Settings:
         }
 
     @classmethod
-    def params(cls, config: Mapping[str, Any]) -> dict[str, Any]:
-        """``from_config(config).as_params()``: what a rule passes."""
-        return cls.from_config(config).as_params()
+    def params(cls, config: Mapping[str, Any], **where: Any) -> dict[str, Any]:
+        """``from_config(config, **where).as_params()``: what a rule passes."""
+        return cls.from_config(config, **where).as_params()
 
 
 @dataclass(frozen=True)
@@ -190,14 +204,241 @@ class TwinCorrelationSettings(Settings):
     top_fractions: tuple[float, ...]
 
 
+# --- data ---
+
+
+@dataclass(frozen=True)
+class DownloadSettings(Settings):
+    """How a download is retried."""
+
+    section: ClassVar[str] = "data.download"
+    retries: int
+    timeout: float
+    backoff: float
+
+
+@dataclass(frozen=True)
+class FetchSettings(Settings):
+    """What identifies one CoNLL-2000 split: its checksum (the job's params).
+
+    Where the bytes come from is :class:`DataSourceSettings`, which the job reads from the config
+    itself: moving the data or changing a timeout must not rerun anything.
+    """
+
+    section: ClassVar[str] = "data"
+    sha256: str | None = field(metadata={"key": "data.sha256.{split}"})
+
+
+@dataclass(frozen=True)
+class DataSourceSettings(Settings):
+    """Where one CoNLL-2000 split comes from (read in the job, not passed as params: see :class:`FetchSettings`)."""
+
+    section: ClassVar[str] = "data"
+    source: str
+    local_dir: str | None
+    url: str = field(metadata={"key": "data.urls.{split}"})
+    download: DownloadSettings = field(metadata={"key": "data.download"})
+
+
+@dataclass(frozen=True)
+class TokenTableSettings(Settings):
+    """Parsing one split into its token table: its first N sentences and a user's corpus format.
+
+    ``columns`` and ``comment`` are ``data.corpus``'s; ``columns`` is None for CoNLL-2000 (its own
+    columns, and its published counts checked).
+    """
+
+    section: ClassVar[str] = "data"
+    max_sentences: int | None = field(metadata={"key": "data.max_sentences.{split}"})
+    columns: tuple[str, ...] | None = field(metadata={"key": None})
+    comment: str | None = field(metadata={"key": None})
+
+    @classmethod
+    def _read(cls, config: Mapping[str, Any], **where: str) -> dict[str, Any]:
+        corpus = _lookup(config, "data.corpus")
+        return {
+            **super()._read(config, **where),
+            "columns": corpus["columns"] if corpus else None,
+            "comment": corpus["comment"] if corpus else None,
+        }
+
+
+@dataclass(frozen=True)
+class CorpusFetchSettings(Settings):
+    """One split of a user's own corpus (``data.corpus``): where it is, its checksum, how a download is retried."""
+
+    section: ClassVar[str] = "data.corpus"
+    location: str = field(metadata={"key": "data.corpus.{split}"})
+    sha256: str | None = field(metadata={"key": "data.corpus.sha256.{split}"})
+    download: DownloadSettings = field(metadata={"key": "data.download"})
+
+
+# --- training (one family's mapping: families.<family>) ---
+
+
+@dataclass(frozen=True)
+class TrainSettings(Settings):
+    """Training one tagger of a family trained here (bilstm, transformer); its seeds come from the instance name."""
+
+    section: ClassVar[str] = "families.{family}"
+    kind: str
+    model: Mapping[str, Any]
+    train: Mapping[str, Any]
+    subset: float | None
+    device: str
+
+
+@dataclass(frozen=True)
+class UntrainedModelSettings(TrainSettings):
+    """The untrained baseline of a family trained here: its tagger built as the family's at
+    ``probing.untrained.seed`` (initialisation and data order), trained for no epoch, on the CPU."""
+
+    seed: int = field(metadata={"key": "probing.untrained.seed"})
+
+    @classmethod
+    def _read(cls, config: Mapping[str, Any], **where: str) -> dict[str, Any]:
+        values = super()._read(config, **where)
+        return {**values, "train": {**values["train"], "epochs": 0}, "device": "cpu"}
+
+
+@dataclass(frozen=True)
+class FinetuneSettings(Settings):
+    """Fine-tuning one seed of a fine-tuned family; the seed comes from the instance name."""
+
+    section: ClassVar[str] = "families.{family}"
+    model: str
+    train: Mapping[str, Any]
+    pooling: str
+    max_length: int | None
+    subset: float | None
+    device: str
+
+
+# --- activations ---
+
+
+@dataclass(frozen=True)
+class TaggerActivationSettings(Settings):
+    """Dumping a model saved here (a tagger, or a fine-tuned encoder) over one split.
+
+    ``batch_size`` is the family's own (a fine-tuned family has one), else ``activations.batch_size``.
+    With ``unk=True`` (the train split with training's word dropout, for ``probing.unk_training``)
+    ``unk_rate`` is the family's ``train.word_dropout`` and ``seed`` is ``probing.seed``; else 0.
+    """
+
+    section: ClassVar[str] = "activations"
+    batch_size: int = field(metadata={"key": None})
+    device: str = field(metadata={"key": "families.{family}.device"})
+    layers: tuple[int, ...] | None = field(metadata={"key": "families.{family}.layers"})
+    dtype: str
+    unk_rate: float = field(metadata={"key": None})
+    seed: int = field(metadata={"key": None})
+
+    @classmethod
+    def _read(cls, config: Mapping[str, Any], *, family: str, unk: bool = False) -> dict[str, Any]:  # type: ignore[override]
+        spec = _lookup(config, f"families.{family}")
+        return {
+            **super()._read(config, family=family),
+            "batch_size": spec["batch_size"] if "batch_size" in spec else _lookup(config, "activations.batch_size"),
+            "unk_rate": _lookup(config, f"families.{family}.train.word_dropout") if unk else 0.0,
+            "seed": _lookup(config, "probing.seed") if unk else 0,
+        }
+
+
+@dataclass(frozen=True)
+class EncoderActivationSettings(Settings):
+    """Dumping a pretrained encoder over one split; with ``untrained=True`` the encoder's architecture at a
+    random initialisation seeded by ``probing.untrained.seed`` (the untrained baseline), else None."""
+
+    section: ClassVar[str] = "families.{family}"
+    pooling: str
+    batch_size: int
+    max_length: int | None
+    device: str
+    layers: tuple[int, ...] | None
+    dtype: str = field(metadata={"key": "activations.dtype"})
+    random_init_seed: int | None = field(metadata={"key": None})
+
+    @classmethod
+    def _read(cls, config: Mapping[str, Any], *, family: str, untrained: bool = False) -> dict[str, Any]:  # type: ignore[override]
+        seed = _lookup(config, "probing.untrained.seed") if untrained else None
+        return {**super()._read(config, family=family), "random_init_seed": seed}
+
+
+# --- neuron descriptions, overlap, figures ---
+
+
+@dataclass(frozen=True)
+class DescribeSettings(Settings):
+    """Describing a layer's top neurons: the properties they are matched against, how many neurons and words."""
+
+    section: ClassVar[str] = "describe"
+    properties: tuple[str, ...] = field(metadata={"key": "probing.properties"})
+    top_neurons: int
+    top_words: int
+
+
+@dataclass(frozen=True)
+class OverlapSettings(Settings):
+    """CCA against LCA of one layer: the top-k sizes, as fractions of the layer."""
+
+    section: ClassVar[str] = "overlap"
+    top_fractions: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class FigureSettings(Settings):
+    """What one figure shows. A figure's job gets only the fields its registry entry names
+    (:attr:`neurosieve.core.registry.Figure.settings`), the others None, so that a setting reruns only the
+    figures that read it. ``layer``, ``rankings`` and ``methods`` are the plan's for the family (its figure
+    layer, the model-ablation rankings it has, the correlation ones among them): :meth:`for_figure`."""
+
+    section: ClassVar[str] = "figures"
+    property: str | None
+    closed_label: str | None
+    open_label: str | None
+    sentences: int | None
+    top_neurons: int | None
+    salient_fraction: float | None = field(metadata={"key": "probing.salient_fraction"})
+    layer: int | None = field(metadata={"key": None})
+    rankings: tuple[str, ...] | None = field(metadata={"key": None})
+    methods: tuple[str, ...] | None = field(metadata={"key": None})
+
+    @classmethod
+    def _read(cls, config: Mapping[str, Any], **where: str) -> dict[str, Any]:
+        return {"layer": None, "rankings": None, "methods": None, **super()._read(config, **where)}
+
+    @classmethod
+    def for_figure(cls, config: Mapping[str, Any], names: Sequence[str], **planned: Any) -> FigureSettings:
+        """The fields ``names`` (read from the config, or ``planned`` by the plan); every other field None."""
+        unknown = set(names) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"FigureSettings has no field {sorted(unknown)}")
+        values = {**cls._read(config), **planned}
+        return cls.from_params({f.name: values[f.name] if f.name in names else None for f in dataclasses.fields(cls)})
+
+
 __all__ = [
     "AllLayerProbeSettings",
+    "CorpusFetchSettings",
     "CorrelationSettings",
+    "DataSourceSettings",
+    "DescribeSettings",
+    "DownloadSettings",
+    "EncoderActivationSettings",
+    "FetchSettings",
+    "FigureSettings",
+    "FinetuneSettings",
     "LambdaSearchSettings",
     "ModelAblationSettings",
+    "OverlapSettings",
     "ProbeAblationSettings",
     "ProbeBudget",
     "ProbeSettings",
     "Settings",
+    "TaggerActivationSettings",
+    "TokenTableSettings",
+    "TrainSettings",
     "TwinCorrelationSettings",
+    "UntrainedModelSettings",
 ]

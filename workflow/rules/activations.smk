@@ -22,14 +22,9 @@ rule activations_trained:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=family_gpu,
     params:
-        batch_size=lambda w: (
-            FAMILIES[w.family]["batch_size"]
-            if w.family in FINETUNED
-            else config["activations"]["batch_size"]
+        settings=lambda w: settings.TaggerActivationSettings.params(
+            config, family=w.family
         ),
-        device=lambda w: FAMILIES[w.family]["device"],
-        layers=lambda w: FAMILIES[w.family]["layers"],
-        dtype=config["activations"]["dtype"],
     script:
         "../../scripts/activations_trained.py"
 
@@ -71,15 +66,9 @@ rule activations_pretrained:
         gpu=family_gpu,
     params:
         model=lambda w: PLAN.pretrained_spec(w.family, w.instance),
-        random_init_seed=lambda w: (
-            PROBE["untrained"]["seed"] if w.instance == UNTRAINED else None
+        settings=lambda w: settings.EncoderActivationSettings.params(
+            config, family=w.family, untrained=w.instance == UNTRAINED
         ),
-        pooling=lambda w: FAMILIES[w.family]["pooling"],
-        batch_size=lambda w: FAMILIES[w.family]["batch_size"],
-        max_length=lambda w: FAMILIES[w.family]["max_length"],
-        device=lambda w: FAMILIES[w.family]["device"],
-        layers=lambda w: FAMILIES[w.family]["layers"],
-        dtype=config["activations"]["dtype"],
     script:
         "../../scripts/activations_pretrained.py"
 
@@ -108,14 +97,10 @@ rule activations_untrained_encoder:
         runtime=lambda w, attempt: 120 * attempt,
         gpu=family_gpu,
     params:
-        model=lambda w: FAMILIES[w.family]["model"],
-        random_init_seed=PROBE["untrained"]["seed"],
-        pooling=lambda w: FAMILIES[w.family]["pooling"],
-        batch_size=lambda w: FAMILIES[w.family]["batch_size"],
-        max_length=lambda w: FAMILIES[w.family]["max_length"],
-        device=lambda w: FAMILIES[w.family]["device"],
-        layers=lambda w: FAMILIES[w.family]["layers"],
-        dtype=config["activations"]["dtype"],
+        model=lambda w: PLAN.pretrained_spec(w.family, UNTRAINED),
+        settings=lambda w: settings.EncoderActivationSettings.params(
+            config, family=w.family, untrained=True
+        ),
     script:
         "../../scripts/activations_pretrained.py"
 
@@ -141,11 +126,8 @@ rule activations_trained_unk:
         runtime=lambda w, attempt: 30 * attempt,
         gpu=family_gpu,
     params:
-        batch_size=config["activations"]["batch_size"],
-        device=lambda w: FAMILIES[w.family]["device"],
-        unk_rate=lambda w: FAMILIES[w.family]["train"]["word_dropout"],
-        seed=PROBE["seed"],
-        layers=lambda w: FAMILIES[w.family]["layers"],
-        dtype=config["activations"]["dtype"],
+        settings=lambda w: settings.TaggerActivationSettings.params(
+            config, family=w.family, unk=True
+        ),
     script:
         "../../scripts/activations_trained.py"

@@ -11,14 +11,13 @@ from neurosieve.config import (
     LayersUnknown,
     coerce_cli_values,
     common_depth,
-    corpus_columns,
     family_depth,
     instance_seed,
     instance_seeds,
     load_schema,
     validate_config,
 )
-from neurosieve.core.registry import CORRELATION_RANKINGS, FIGURES, PROBE_RANKINGS
+from neurosieve.core.registry import FIGURES, PROBE_RANKINGS
 from neurosieve.core.runtime import local_gpu_count
 from neurosieve.plan import PROBE_TABLES, SPLITS, UNTRAINED, RunPlan
 import neurosieve.settings as settings  # one frozen settings class per stage
@@ -83,7 +82,6 @@ PROBE, ABL, CORR, FIG = (
     config["correlation"],
     config["figures"],
 )
-OVERLAP, DESCRIBE = config["overlap"], config["describe"]
 # A user's own column-format corpus (data.corpus), or None for CoNLL-2000.
 CORPUS = config["data"]["corpus"]
 

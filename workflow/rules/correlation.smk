@@ -102,7 +102,7 @@ rule twin_correlation:
     params:
         names=lambda w: PLAN.instances(w.family),
         twin=lambda w: PLAN.twin(w.family),
-        twin_of=lambda w: f"seed{FAMILIES[w.family]['twin']['of']}",
+        twin_of=lambda w: PLAN.twin_of(w.family),
         settings=settings.TwinCorrelationSettings.params(config),
     script:
         "../../scripts/twin_correlation.py"

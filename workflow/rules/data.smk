@@ -14,9 +14,9 @@ rule fetch_conll:
         "../../envs/data.yaml"
     params:
         # Only the content's identity: where the bytes come from (data.source, local_dir,
-        # urls, download.*) is read by the script from the config, so that moving the
-        # data or changing a timeout does not rerun the workflow.
-        sha256=lambda w: config["data"]["sha256"][w.split],
+        # urls, download.*: settings.DataSourceSettings) is read by the script from the
+        # config, so that moving the data or changing a timeout does not rerun the workflow.
+        settings=lambda w: settings.FetchSettings.params(config, split=w.split),
     script:
         "../../scripts/fetch_conll.py"
 
@@ -32,10 +32,7 @@ rule token_table:
     conda:
         "../../envs/data.yaml"
     params:
-        max_sentences=lambda w: config["data"]["max_sentences"][w.split],
-        columns=corpus_columns(config),
-        comment=CORPUS["comment"] if CORPUS else None,
-        check_published_counts=not CORPUS,
+        settings=lambda w: settings.TokenTableSettings.params(config, split=w.split),
     script:
         "../../scripts/token_table.py"
 
@@ -57,10 +54,6 @@ rule fetch_corpus:
     conda:
         "../../envs/data.yaml"
     params:
-        location=lambda w: CORPUS[w.split],
-        sha256=lambda w: CORPUS["sha256"][w.split],
-        retries=config["data"]["download"]["retries"],
-        timeout=config["data"]["download"]["timeout"],
-        backoff=config["data"]["download"]["backoff"],
+        settings=lambda w: settings.CorpusFetchSettings.params(config, split=w.split),
     script:
         "../../scripts/fetch_corpus.py"

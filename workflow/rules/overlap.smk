@@ -21,7 +21,7 @@ rule cca_lca_overlap:
         runtime=lambda w, attempt: 15 * attempt,
     params:
         entries=lambda w: PLAN.overlap_keys(w.family),
-        top_fractions=OVERLAP["top_fractions"],
+        settings=settings.OverlapSettings.params(config),
     script:
         "../../scripts/overlap.py"
 
@@ -42,9 +42,6 @@ rule describe_neurons:
         mem_mb=lambda w, attempt: 3000 * attempt,
         runtime=lambda w, attempt: 15 * attempt,
     params:
-        properties=PROBE["properties"],
-        correlation_rankings=list(CORRELATION_RANKINGS),
-        top_n=DESCRIBE["top_neurons"],
-        n_words=DESCRIBE["top_words"],
+        settings=settings.DescribeSettings.params(config),
     script:
         "../../scripts/describe_neurons.py"

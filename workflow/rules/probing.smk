@@ -46,15 +46,11 @@ rule untrained_model:
         mem_mb=lambda w, attempt: 2000 * attempt,
         runtime=lambda w, attempt: 15 * attempt,
     params:
-        kind=lambda w: FAMILIES[w.family]["kind"],
-        seed=PROBE["untrained"]["seed"],
-        order_seed=PROBE["untrained"]["seed"],
-        model=lambda w: FAMILIES[w.family]["model"],
-        train=lambda w: {**FAMILIES[w.family]["train"], "epochs": 0},
-        subset=lambda w: FAMILIES[w.family]["subset"],
-        device="cpu",
+        settings=lambda w: settings.UntrainedModelSettings.params(
+            config, family=w.family
+        ),
     script:
-        "../../scripts/train.py"
+        "../../scripts/untrained_model.py"
 
 
 rule probe:

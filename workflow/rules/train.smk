@@ -24,13 +24,8 @@ rule train:
         runtime=lambda w, attempt: 90 * attempt,
         gpu=family_gpu,
     params:
-        kind=lambda w: FAMILIES[w.family]["kind"],
-        seed=lambda w: instance_seeds(w.instance)[0],
-        order_seed=lambda w: instance_seeds(w.instance)[1],
-        model=lambda w: FAMILIES[w.family]["model"],
-        train=lambda w: FAMILIES[w.family]["train"],
-        subset=lambda w: FAMILIES[w.family]["subset"],
-        device=lambda w: FAMILIES[w.family]["device"],
+        settings=lambda w: settings.TrainSettings.params(config, family=w.family),
+        seeds=lambda w: list(instance_seeds(w.instance)),
     script:
         "../../scripts/train.py"
 
@@ -58,12 +53,7 @@ rule finetune:
         runtime=lambda w, attempt: 240 * attempt,
         gpu=family_gpu,
     params:
-        model=lambda w: FAMILIES[w.family]["model"],
+        settings=lambda w: settings.FinetuneSettings.params(config, family=w.family),
         seed=lambda w: instance_seed(w.instance),
-        train=lambda w: FAMILIES[w.family]["train"],
-        pooling=lambda w: FAMILIES[w.family]["pooling"],
-        max_length=lambda w: FAMILIES[w.family]["max_length"],
-        subset=lambda w: FAMILIES[w.family]["subset"],
-        device=lambda w: FAMILIES[w.family]["device"],
     script:
         "../../scripts/finetune.py"

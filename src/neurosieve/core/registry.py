@@ -2,10 +2,13 @@
 
 Standard library only, so that parsing the workflow (which plans one rule per figure and
 checks the rankings a config names) imports nothing heavy. Adding a ranking is one
-:class:`Ranking` entry here plus the function that computes it; adding a figure is one
-:class:`Figure` entry plus its drawing function in :mod:`neurosieve.report.figures` and its
-caption file ``workflow/report/<name>.rst`` (whose number comes from here, through the rule's
-``number`` param). The token-property registry is :data:`neurosieve.core.properties.DERIVED`.
+:class:`Ranking` entry here plus the function that computes it (a probe ranking in
+``analysis.probing.PROBE_RANKING_FUNCTIONS``, a correlation ranking in
+``analysis.correlation.CORRELATION_RANKING_FUNCTIONS``); adding a figure is one :class:`Figure`
+entry (the tables it reads, the settings it shows) plus its drawing function, registered for it
+in :mod:`neurosieve.report.figures` (``@renders(name)``). Its caption is its ``title`` unless a
+longer one is written in ``workflow/report/<name>.rst`` (whose number comes from here, through the
+rule's ``number`` param). The token-property registry is :data:`neurosieve.core.properties.DERIVED`.
 """
 
 from __future__ import annotations
@@ -65,15 +68,57 @@ def ranking(name: str) -> Ranking:
 Needs = Literal["probe", "grid", "all_layers", "corr", "model"]
 
 
+#: The tables a figure may read, by kind (:meth:`neurosieve.plan.RunPlan.figure_tables` gives each one's
+#: file for a family: the figure instance, figure layer and figure property where they apply).
+FIGURE_TABLES: dict[str, str] = {
+    "weights": "the probe's weights",
+    "labels": "the probe's per-label table",
+    "orderings": "the probe's neuron orderings",
+    "metrics": "the family's probing summary",
+    "grid": "the lambda grid search",
+    "by_layer": "the all-layer probe's top neurons per layer",
+    "curves": "the family's ablation curves",
+    "scores": "the layer's correlation scores",
+    "pairs": "the layer's best partners per pair of instances",
+    "duplicate": "the duplicated-instance experiment",
+    "cka": "the family's layer similarity (CKA)",
+    "overlap": "CCA against LCA of the layer",
+    "neurons": "the neuron descriptions",
+    "activations": "the test split's activations",
+}
+
+#: What a figure may show besides its tables: the fields of :class:`neurosieve.settings.FigureSettings`.
+FIGURE_SETTINGS = (
+    "property",
+    "closed_label",
+    "open_label",
+    "sentences",
+    "top_neurons",
+    "salient_fraction",
+    "layer",
+    "rankings",
+    "methods",
+)
+
+
 @dataclass(frozen=True)
 class Figure:
-    """One figure of the report: its number, name (file ``figNN_<name>``), report category and needs."""
+    """One figure of the report: its number, name (file ``figNN_<name>``), report category, needs, title (its
+    caption unless ``workflow/report/<name>.rst`` has a longer one), the tables it reads (kinds of
+    :data:`FIGURE_TABLES`) and the settings it shows (of :data:`FIGURE_SETTINGS`)."""
 
     number: int
     name: str
     category: str
     needs: Needs
     title: str
+    inputs: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [*(set(self.inputs) - set(FIGURE_TABLES)), *(set(self.settings) - set(FIGURE_SETTINGS))]
+        if unknown or not self.inputs:
+            raise ValueError(f"figure {self.name!r}: unknown tables or settings {sorted(unknown)}, or no table")
 
     @property
     def stem(self) -> str:
@@ -82,21 +127,105 @@ class Figure:
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure(1, "weights_closed", "Probing (LCA)", "probe", "probe weights of a closed-class label (the comma)"),
-    Figure(2, "weights_open", "Probing (LCA)", "probe", "probe weights of an open-class label (NN)"),
-    Figure(3, "accuracy_vs_kept", "Ablation", "probe", "probe accuracy against neurons kept (overall, open, closed)"),
-    Figure(4, "model_ablation", "Ablation", "model", "chunk F1 against neurons ablated inside the model"),
-    Figure(5, "ranking_scores", "Correlation (CCA)", "corr", "the ranking scores themselves"),
-    Figure(6, "stability", "Correlation (CCA)", "model", "stability across reference instances; duplicated instance"),
-    Figure(7, "mask_vs_retrain", "Ablation", "probe", "masking against retraining"),
-    Figure(8, "neurons_per_label", "Probing (LCA)", "probe", "neurons needed per label against frequency"),
-    Figure(9, "top_neurons", "Probing (LCA)", "probe", "top neurons over real sentences"),
-    Figure(10, "similarity", "Correlation (CCA)", "probe", "linear CKA between every (instance, layer) pair"),
-    Figure(11, "probe_accuracy_by_layer", "Probing (LCA)", "probe", "probe accuracy per layer beside its baselines"),
-    Figure(12, "reference_instance", "Correlation (CCA)", "model", "how much a ranking depends on its instance"),
-    Figure(13, "lambda_grid", "Probing (LCA)", "grid", "the lambda grid: accuracy against weight concentration"),
-    Figure(14, "top_neurons_by_layer", "Probing (LCA)", "all_layers", "where an all-layer ordering's top neurons sit"),
-    Figure(15, "cca_vs_lca", "Correlation (CCA)", "corr", "CCA against LCA: top-k overlap"),
+    Figure(
+        1,
+        "weights_closed",
+        "Probing (LCA)",
+        "probe",
+        "probe weights of a closed-class label (the comma)",
+        ("weights",),
+        ("closed_label", "salient_fraction"),
+    ),
+    Figure(
+        2,
+        "weights_open",
+        "Probing (LCA)",
+        "probe",
+        "probe weights of an open-class label (NN)",
+        ("weights",),
+        ("open_label", "salient_fraction"),
+    ),
+    Figure(
+        3,
+        "accuracy_vs_kept",
+        "Ablation",
+        "probe",
+        "probe accuracy against neurons kept (overall, open, closed)",
+        ("curves",),
+        ("layer", "property"),
+    ),
+    Figure(
+        4,
+        "model_ablation",
+        "Ablation",
+        "model",
+        "chunk F1 against neurons ablated inside the model",
+        ("curves",),
+        ("layer", "rankings"),
+    ),
+    Figure(5, "ranking_scores", "Correlation (CCA)", "corr", "the ranking scores themselves", ("scores",), ()),
+    Figure(
+        6,
+        "stability",
+        "Correlation (CCA)",
+        "model",
+        "stability across reference instances; duplicated instance",
+        ("curves", "duplicate"),
+        ("layer",),
+    ),
+    Figure(7, "mask_vs_retrain", "Ablation", "probe", "masking against retraining", ("curves",), ("layer", "property")),
+    Figure(
+        8, "neurons_per_label", "Probing (LCA)", "probe", "neurons needed per label against frequency", ("labels",), ()
+    ),
+    Figure(
+        9,
+        "top_neurons",
+        "Probing (LCA)",
+        "probe",
+        "top neurons over real sentences",
+        ("activations", "orderings", "neurons"),
+        ("layer", "property", "sentences", "top_neurons"),
+    ),
+    Figure(
+        10, "similarity", "Correlation (CCA)", "probe", "linear CKA between every (instance, layer) pair", ("cka",), ()
+    ),
+    Figure(
+        11,
+        "probe_accuracy_by_layer",
+        "Probing (LCA)",
+        "probe",
+        "probe accuracy per layer beside its baselines",
+        ("metrics",),
+        (),
+    ),
+    Figure(
+        12,
+        "reference_instance",
+        "Correlation (CCA)",
+        "model",
+        "how much a ranking depends on its instance",
+        ("curves", "scores", "pairs"),
+        ("layer", "methods"),
+    ),
+    Figure(
+        13,
+        "lambda_grid",
+        "Probing (LCA)",
+        "grid",
+        "the lambda grid: accuracy against weight concentration",
+        ("grid",),
+        (),
+    ),
+    Figure(
+        14,
+        "top_neurons_by_layer",
+        "Probing (LCA)",
+        "all_layers",
+        "where an all-layer ordering's top neurons sit",
+        ("by_layer",),
+        (),
+    ),
+    Figure(15, "cca_vs_lca", "Correlation (CCA)", "corr", "CCA against LCA: top-k overlap", ("overlap",), ()),
 )
 
 
@@ -111,6 +240,8 @@ def figure(name: str) -> Figure:
 __all__ = [
     "CORRELATION_RANKINGS",
     "FIGURES",
+    "FIGURE_SETTINGS",
+    "FIGURE_TABLES",
     "PROBE_RANKINGS",
     "RANKINGS",
     "RANKING_NAMES",

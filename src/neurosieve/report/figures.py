@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import matplotlib
@@ -21,7 +21,8 @@ from neurosieve.analysis.ablation import predictive_value
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.describe import neuron_caption
 from neurosieve.analysis.overlap import headline_k
-from neurosieve.core.registry import RANKINGS
+from neurosieve.core.registry import RANKINGS, figure
+from neurosieve.settings import FigureSettings
 from neurosieve.store.activations import read_keys, read_layer
 from neurosieve.store.corpus import sentences
 from neurosieve.store.io import (
@@ -513,72 +514,135 @@ def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFram
     return c[c["property"] == prop] if prop else c
 
 
-def render(name: str, inputs: dict[str, str], params: dict, png: str, svg: str) -> None:  # type: ignore[type-arg]
-    """Build figure ``name`` from the workflow's tables (workflow edge) and save it as PNG and SVG."""
-    layer = int(params.get("layer", 0))
-    if name in ("weights_closed", "weights_open"):
-        fig = weight_distribution(read_table(inputs["weights"]), params["label"], params["salient_fraction"])
-    elif name == "accuracy_vs_kept":
-        fig = accuracy_vs_kept(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
-    elif name == "model_ablation":
-        fig = model_ablation_curves(_layer_curves(inputs["curves"], layer), params["rankings"])
-    elif name == "ranking_scores":
-        fig = ranking_scores(read_table(inputs["scores"]))
-    elif name == "stability":
-        fig = stability(
-            _layer_curves(inputs["curves"], layer),
-            read_table(inputs["duplicate"]),
-            params.get("ranking", "maxcorr"),
-        )
-    elif name == "reference_instance":
-        curves = _layer_curves(inputs["curves"], layer)
-        curves = curves[
-            (curves["mode"] == "model")
-            & (curves["ranking"].isin(params["methods"]) | (curves["direction"] == "random"))
-        ]
-        pv = predictive_value(curves).rename(columns={"ranking": "method"})
-        agree = partner_rank_agreement(read_table(inputs["scores"]), read_table(inputs["pairs"]), params["methods"])
-        fig = reference_instance(pv, agree, params["methods"])
-    elif name == "mask_vs_retrain":
-        fig = mask_vs_retrain(_layer_curves(inputs["curves"], layer, params["property"]), params.get("ranking", "lca"))
-    elif name == "neurons_per_label":
-        fig = neurons_per_label(read_table(inputs["labels"]))
-    elif name == "top_neurons":
-        keys = read_keys(inputs["activations"])
-        acts = read_layer(inputs["activations"], layer)
-        order = read_table(inputs["orderings"])
-        neurons = order[order["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()[: params["top_neurons"]]
-        titles = [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)]
-        if "neurons" in inputs:
-            neurons, titles = described_neurons(
-                read_table(inputs["neurons"]), params["property"], params["top_neurons"]
-            )
-        sents = sentences(keys)
-        starts = np.concatenate([[0], np.cumsum([len(s) for s in sents])])
-        chosen = [i for i, s in enumerate(sents) if 6 <= len(s) <= 14][: params["sentences"]]
-        fig = top_neuron_sentences(
-            [sents[i] for i in chosen],
-            [acts[starts[i] : starts[i + 1]][:, neurons] for i in chosen],
-            neurons.tolist(),
-            titles,
-            label_width=0.3 if "neurons" in inputs else 0.16,
-        )
-    elif name == "similarity":
-        fig = similarity_heatmap(read_table(inputs["cka"]))
-    elif name == "probe_accuracy_by_layer":
-        fig = probe_accuracy_by_layer(read_table(inputs["metrics"]))
-    elif name == "lambda_grid":
-        fig = lambda_grid(read_table(inputs["grid"]))
-    elif name == "top_neurons_by_layer":
-        fig = top_neurons_by_layer(read_table(inputs["by_layer"]))
-    elif name == "cca_vs_lca":
-        fig = cca_vs_lca(read_table(inputs["overlap"]))
-    else:
-        raise KeyError(f"unknown figure {name!r}")
-    save(fig, png, svg)
+#: How each figure of the registry is drawn from its tables and settings, by figure name (``@renders``).
+#: A new figure is one registry entry plus one function here.
+RENDERERS: dict[str, Callable[[Mapping[str, Any], FigureSettings], Figure]] = {}
+
+
+def renders(*names: str) -> Callable[[Callable[..., Figure]], Callable[..., Figure]]:
+    """Register a function ``(inputs, settings) -> Figure`` as the drawing of figures ``names``.
+
+    ``inputs`` maps each table kind of the figure's registry entry to its file; ``settings`` holds the
+    fields the entry names (:class:`neurosieve.settings.FigureSettings`).
+    """
+
+    def register(fn: Callable[..., Figure]) -> Callable[..., Figure]:
+        for name in names:
+            figure(name)  # a KeyError for a name the registry lacks
+            if name in RENDERERS:
+                raise ValueError(f"figure {name!r} has two drawing functions")
+            RENDERERS[name] = fn
+        return fn
+
+    return register
+
+
+@renders("weights_closed")
+def _weights_closed(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return weight_distribution(read_table(inputs["weights"]), s.closed_label, s.salient_fraction)
+
+
+@renders("weights_open")
+def _weights_open(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return weight_distribution(read_table(inputs["weights"]), s.open_label, s.salient_fraction)
+
+
+@renders("accuracy_vs_kept")
+def _accuracy_vs_kept(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return accuracy_vs_kept(_layer_curves(inputs["curves"], s.layer, s.property))
+
+
+@renders("model_ablation")
+def _model_ablation(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return model_ablation_curves(_layer_curves(inputs["curves"], s.layer), list(s.rankings))
+
+
+@renders("ranking_scores")
+def _ranking_scores(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return ranking_scores(read_table(inputs["scores"]))
+
+
+@renders("stability")
+def _stability(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return stability(_layer_curves(inputs["curves"], s.layer), read_table(inputs["duplicate"]))
+
+
+@renders("reference_instance")
+def _reference_instance(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    methods = list(s.methods)
+    curves = _layer_curves(inputs["curves"], s.layer)
+    curves = curves[(curves["mode"] == "model") & (curves["ranking"].isin(methods) | (curves["direction"] == "random"))]
+    pv = predictive_value(curves).rename(columns={"ranking": "method"})
+    agree = partner_rank_agreement(read_table(inputs["scores"]), read_table(inputs["pairs"]), methods)
+    return reference_instance(pv, agree, methods)
+
+
+@renders("mask_vs_retrain")
+def _mask_vs_retrain(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return mask_vs_retrain(_layer_curves(inputs["curves"], s.layer, s.property))
+
+
+@renders("neurons_per_label")
+def _neurons_per_label(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return neurons_per_label(read_table(inputs["labels"]))
+
+
+@renders("top_neurons")
+def _top_neurons(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    keys = read_keys(inputs["activations"])
+    acts = read_layer(inputs["activations"], s.layer)
+    order = read_table(inputs["orderings"])
+    neurons = order[order["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()[: s.top_neurons]
+    titles = [f"LCA #{r + 1}: neuron {n}" for r, n in enumerate(neurons)]
+    if "neurons" in inputs:
+        neurons, titles = described_neurons(read_table(inputs["neurons"]), s.property, s.top_neurons)
+    sents = sentences(keys)
+    starts = np.concatenate([[0], np.cumsum([len(x) for x in sents])])
+    chosen = [i for i, x in enumerate(sents) if 6 <= len(x) <= 14][: s.sentences]
+    return top_neuron_sentences(
+        [sents[i] for i in chosen],
+        [acts[starts[i] : starts[i + 1]][:, neurons] for i in chosen],
+        neurons.tolist(),
+        titles,
+        label_width=0.3 if "neurons" in inputs else 0.16,
+    )
+
+
+@renders("similarity")
+def _similarity(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return similarity_heatmap(read_table(inputs["cka"]))
+
+
+@renders("probe_accuracy_by_layer")
+def _probe_accuracy_by_layer(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return probe_accuracy_by_layer(read_table(inputs["metrics"]))
+
+
+@renders("lambda_grid")
+def _lambda_grid(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return lambda_grid(read_table(inputs["grid"]))
+
+
+@renders("top_neurons_by_layer")
+def _top_neurons_by_layer(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return top_neurons_by_layer(read_table(inputs["by_layer"]))
+
+
+@renders("cca_vs_lca")
+def _cca_vs_lca(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return cca_vs_lca(read_table(inputs["overlap"]))
+
+
+def render(name: str, inputs: Mapping[str, Any], settings: FigureSettings, png: str, svg: str) -> None:
+    """Build figure ``name`` from the workflow's tables with its registered drawing (workflow edge) and save it as
+    PNG and SVG."""
+    if name not in RENDERERS:
+        raise KeyError(f"figure {name!r} has no drawing function (@renders); drawn: {sorted(RENDERERS)}")
+    save(RENDERERS[name](inputs, settings), png, svg)
 
 
 __all__ = [
+    "RENDERERS",
     "accuracy_vs_kept",
     "cca_vs_lca",
     "lambda_grid",
@@ -588,6 +652,8 @@ __all__ = [
     "probe_accuracy_by_layer",
     "ranking_scores",
     "reference_instance",
+    "render",
+    "renders",
     "save",
     "similarity_heatmap",
     "stability",

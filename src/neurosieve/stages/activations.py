@@ -16,9 +16,57 @@ from neurosieve.models.pretrained import (
 )
 from neurosieve.models.taggers import load_model
 from neurosieve.models.training import pick_device
+from neurosieve.settings import EncoderActivationSettings, TaggerActivationSettings
 from neurosieve.store.activations import write_activations
 from neurosieve.store.corpus import read_tokens
 from neurosieve.store.io import provenance
+
+
+def _layers(layers: Sequence[int] | None) -> list[int] | None:
+    return None if layers is None else list(layers)
+
+
+def run_tagger_activations(
+    model_dir: str | os.PathLike[str],
+    tokens_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    settings: TaggerActivationSettings,
+) -> list[int]:
+    """The activation job of a model saved here (a tagger or a fine-tuned encoder) over one split (workflow edge)."""
+    s = settings
+    return dump_tagger_activations(
+        model_dir,
+        tokens_path,
+        out_path,
+        batch_size=s.batch_size,
+        device=s.device,
+        unk_rate=s.unk_rate,
+        seed=s.seed,
+        layers=_layers(s.layers),
+        dtype=s.dtype,
+    )
+
+
+def run_encoder_activations(
+    spec: str,
+    tokens_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    settings: EncoderActivationSettings,
+) -> list[int]:
+    """The activation job of a pretrained encoder (or the untrained baseline of one) over one split (workflow edge)."""
+    s = settings
+    return dump_pretrained_activations(
+        spec,
+        tokens_path,
+        out_path,
+        pooling=s.pooling,
+        batch_size=s.batch_size,
+        max_length=s.max_length,
+        device=s.device,
+        random_init_seed=s.random_init_seed,
+        layers=_layers(s.layers),
+        dtype=s.dtype,
+    )
 
 
 def dump_tagger_activations(
@@ -109,4 +157,4 @@ def dump_pretrained_activations(
     return write_activations(read_tokens(tokens_path), extract, out_path, meta, layers=layers, dtype=dtype)
 
 
-__all__ = ["dump_tagger_activations"]
+__all__ = ["dump_tagger_activations", "run_encoder_activations", "run_tagger_activations"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.describe import describe_neurons
 from neurosieve.analysis.overlap import correlation_orderings
+from neurosieve.core.registry import CORRELATION_RANKINGS
+from neurosieve.settings import DescribeSettings
 from neurosieve.store.activations import read_keys, read_layer
 from neurosieve.store.io import provenance, read_table, write_parquet
 
@@ -20,11 +22,7 @@ def run_describe(
     scores_path: str | None,
     instance: str,
     out_path: str,
-    *,
-    properties: Sequence[str],
-    correlation_rankings: Sequence[str],
-    top_n: int,
-    n_words: int,
+    settings: DescribeSettings,
 ) -> pd.DataFrame:
     """Describe the top neurons of one (family, instance, layer) (workflow edge).
 
@@ -32,10 +30,11 @@ def run_describe(
     ordering becomes ranking ``lca:<property>``); ``scores_path`` is the
     layer's correlation scores (the family's correlation rankings), or None.
     """
+    properties, top_n, n_words = list(settings.properties), settings.top_neurons, settings.top_words
 
     rankings: dict[str, np.ndarray] = {}
     if scores_path:
-        rankings.update(correlation_orderings(read_table(scores_path), instance, correlation_rankings))
+        rankings.update(correlation_orderings(read_table(scores_path), instance, CORRELATION_RANKINGS))
     for prop, path in orderings.items():
         o = read_table(path)
         rankings[f"lca:{prop}"] = o[o["method"] == "lca"].sort_values("rank")["neuron"].to_numpy()
@@ -44,7 +43,7 @@ def run_describe(
     settings = {
         "layer": layer,
         "instance": instance,
-        "properties": list(properties),
+        "properties": properties,
         "top_n": top_n,
         "n_words": n_words,
     }

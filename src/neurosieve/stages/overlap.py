@@ -3,11 +3,12 @@ LCA ordering, per instance, into one table."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import pandas as pd
 
 from neurosieve.analysis.overlap import cca_lca_overlap
+from neurosieve.settings import OverlapSettings
 from neurosieve.store.io import provenance, read_table, write_parquet
 
 
@@ -17,10 +18,11 @@ def run_overlap(
     out_path: str,
     *,
     layer: int,
-    top_fractions: Sequence[float],
+    settings: OverlapSettings,
 ) -> pd.DataFrame:
     """CCA-against-LCA overlap for one (family, layer) (workflow edge): correlation scores and LCA orderings in, table out."""
 
+    top_fractions = list(settings.top_fractions)
     scores = read_table(scores_path)
     lca = {}
     for key, path in orderings.items():
@@ -29,7 +31,7 @@ def run_overlap(
     table = cca_lca_overlap(scores, lca, top_fractions).assign(layer=layer)
     settings = {
         "layer": layer,
-        "top_fractions": list(top_fractions),
+        "top_fractions": top_fractions,
         "p_value": "hypergeometric",
         "scores": scores_path,
     }

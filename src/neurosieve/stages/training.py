@@ -4,12 +4,12 @@ per (family, seed), saved with its metrics."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from neurosieve.models.finetuning import finetune_tagger, save_finetuned
 from neurosieve.models.taggers import save_model
 from neurosieve.models.training import train_tagger
+from neurosieve.settings import FinetuneSettings, TrainSettings
 from neurosieve.store.corpus import read_tokens
 from neurosieve.store.io import write_json
 
@@ -21,12 +21,8 @@ def run_training(
     test_path: str,
     model_dir: str,
     metrics_path: str,
-    kind: str,
+    settings: TrainSettings,
     seed: int,
-    model_params: Mapping[str, Any],
-    train_params: Mapping[str, Any],
-    subset: float | None = None,
-    device: str = "auto",
     order_seed: int | None = None,
 ) -> dict[str, Any]:
     """Train one (family, seed) from token tables and save the model and its metrics (workflow edge).
@@ -34,15 +30,16 @@ def run_training(
     ``order_seed`` trains a near-twin of ``seed`` (see :func:`train_tagger`).
     """
 
+    kind = settings.kind
     model, vocab, metrics = train_tagger(
         read_tokens(train_path),
         read_tokens(test_path),
         kind,
         seed,
-        model_params,
-        train_params,
-        subset,
-        device,
+        settings.model,
+        settings.train,
+        settings.subset,
+        settings.device,
         order_seed=order_seed,
     )
     save_model(model, vocab, model_dir, {"seed": seed, "order_seed": metrics["order_seed"], "metrics": metrics["test"]})
@@ -56,20 +53,24 @@ def run_finetuning(
     test_path: str,
     model_dir: str,
     metrics_path: str,
-    spec: str,
+    settings: FinetuneSettings,
     seed: int,
-    train_params: Mapping[str, Any],
-    pooling: str = "last",
-    max_length: int | None = None,
-    subset: float | None = None,
-    device: str = "auto",
 ) -> dict[str, Any]:
     """Fine-tune one (family, seed) from token tables; save the model and its metrics (workflow edge)."""
 
+    s, spec = settings, settings.model
     model, tokenizer, labels, metrics = finetune_tagger(
-        read_tokens(train_path), read_tokens(test_path), spec, seed, train_params, pooling, max_length, subset, device
+        read_tokens(train_path),
+        read_tokens(test_path),
+        spec,
+        seed,
+        s.train,
+        s.pooling,
+        s.max_length,
+        s.subset,
+        s.device,
     )
-    save_finetuned(model, tokenizer, labels, model_dir, spec, max_length, {"seed": seed, "metrics": metrics["test"]})
+    save_finetuned(model, tokenizer, labels, model_dir, spec, s.max_length, {"seed": seed, "metrics": metrics["test"]})
     write_json(metrics, metrics_path)
     log.info("%s seed %d: test chunk F1 %.2f in %.0fs", spec, seed, metrics["test"]["f1"], metrics["wall_seconds"])
     return metrics
