@@ -119,6 +119,9 @@ class ProbeBudget(Settings):
     device: str
     min_steps: int
     standardize: bool
+    solver: str
+    tol: float
+    max_iter: int
 
     def estimator_params(self) -> dict[str, Any]:
         """Keyword arguments of :class:`neurosieve.analysis.probe.ElasticNetProbe`."""

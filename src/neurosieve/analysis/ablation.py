@@ -92,7 +92,9 @@ def probe_ablation(
     fit a fresh probe on the kept neurons only with ``probe``'s own parameters,
     i.e. the full probe's training budget (so retraining every neuron gives the
     full probe back); all retrained probes are fitted together
-    (:func:`~neurosieve.analysis.probe_batch.fit_probes`), each as its solo fit would be.
+    (:func:`~neurosieve.analysis.probe_batch.fit_probes`), each as its solo fit would be (with
+    the converging solver, up to its tolerance: each retrain starts from the full probe's weights
+    of the neurons it keeps, since selections share most neurons with the probe they come from).
     Identical selections are scored once. With ``in_vocab`` the groups include
     in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`).
     """
@@ -106,7 +108,19 @@ def probe_ablation(
     items = list(_each_selection(rankings, width, ks, random_repeats, seed))
     if "retrain" in modes:
         distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
-        fitted = fit_probes(X_train, y_train, [fresh_probe(probe) for _ in distinct], list(distinct.values()), progress)
+        start = None
+        if probe.solver == "fista":
+            # Warm starts: the full probe's weights of the kept neurons, the dropped ones' mean logits in the bias.
+            coef = probe.coef_.astype(np.float64)
+            logit_means = coef * X_train.mean(axis=0, dtype=np.float64)  # (classes x neurons)
+            total = logit_means.sum(axis=1)
+            start = [
+                (coef[:, kept], probe.intercept_.astype(np.float64) + total - logit_means[:, kept].sum(axis=1))
+                for kept in distinct.values()
+            ]
+        fitted = fit_probes(
+            X_train, y_train, [fresh_probe(probe) for _ in distinct], list(distinct.values()), progress, start=start
+        )
         for (key, kept), p in zip(distinct.items(), fitted):
             pred = p.predict(X_test[:, kept])
             cache["retrain", key] = _accuracies(y_test, pred, open_mask, in_vocab)

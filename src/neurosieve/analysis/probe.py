@@ -64,9 +64,10 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
     ``tol`` or after ``max_iter`` iterations, one pass over the data each;
     ``epochs``, ``batch_size``, ``lr``, ``min_steps`` and ``random_state`` do not
     apply, and the fit is deterministic). ``loss_curve_`` then holds the
-    objective after each iteration, ``n_iter_`` their number. The default stays
-    ``"adam"``, today's fixed budget. :func:`~neurosieve.analysis.probe_batch.fit_probes`
-    fits with Adam only.
+    objective after each iteration, ``n_iter_`` their number, ``converged_``
+    whether it stopped on ``tol`` (not ``max_iter``) and ``passes_`` its passes
+    over the data. The workflow's probes use it (``probing.probe.solver``); this
+    class's default stays ``"adam"``, the fixed budget of earlier versions.
     """
 
     def __init__(
@@ -183,20 +184,35 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
             and list(self.classes_) == list(classes)
             and self.coef_.shape[1] == d
         )
+        return self.solve_on(problem, classes, (self.coef_, self.intercept_) if warm else None)
+
+    def solve_on(
+        self,
+        problem: ElasticNetProblem,
+        classes: np.ndarray,
+        start: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> ElasticNetProbe:
+        """Fit this (``solver="fista"``) probe on a prepared problem, from ``start`` (raw-space weights, biases) or cold.
+
+        :func:`~neurosieve.analysis.probe_batch.fit_probes` prepares one problem (one standardised
+        matrix) for all the probes of a job that see the same neurons, and warm-starts lambda paths.
+        """
         res = problem.solve(
             float(self.l1),
             float(self.l2),
-            self.coef_ if warm else None,
-            self.intercept_ if warm else None,
+            None if start is None else start[0],
+            None if start is None else start[1],
             tol=float(self.tol),
             max_iter=int(self.max_iter),
         )
         self.classes_ = classes
         self.coef_ = np.ascontiguousarray(res.coef, dtype=np.float32)
         self.intercept_ = res.intercept.astype(np.float32)
-        self.n_features_in_ = d
+        self.n_features_in_ = problem.d
         self.loss_curve_ = list(res.history)
         self.n_iter_ = res.n_iter
+        self.converged_ = res.converged
+        self.passes_ = res.passes
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
+from neurosieve.analysis.solver import ElasticNetProblem
 from neurosieve.store.corpus import label_codes
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, which ElasticNetProbe.fit uses
@@ -187,6 +188,61 @@ def _kept_columns(blocks: Sequence[np.ndarray], used: np.ndarray) -> np.ndarray:
     return out
 
 
+def _solve_probes(
+    blocks: Sequence[np.ndarray],
+    mu: np.ndarray,
+    sd: np.ndarray,
+    sel: Sequence[np.ndarray],
+    encoded: Sequence[tuple[np.ndarray, np.ndarray]],
+    probes: Sequence[ElasticNetProbe],
+    members: Sequence[int],
+    start: Sequence[tuple[np.ndarray, np.ndarray] | None],
+    path: bool,
+    progress: Callable[[Any], Any] | None,
+) -> None:
+    """Fit the ``solver="fista"`` probes ``members`` in place (see :func:`fit_probes`): one prepared problem per
+    (columns, standardisation, device), retargeted per label set; with ``path``, warm-started down each path."""
+    n = len(blocks[0])
+    problems: dict[tuple[bytes, bool, str], ElasticNetProblem] = {}
+
+    def problem_of(i: int) -> ElasticNetProblem:
+        pr, s = probes[i], sel[i]
+        standardize = bool(pr.standardize and n)
+        key = (s.tobytes(), standardize, str(pr.device))
+        if key not in problems:
+            cols = blocks[0] if len(blocks) == 1 and np.array_equal(s, np.arange(blocks[0].shape[1])) else None
+            problems[key] = ElasticNetProblem(
+                _kept_columns(blocks, s) if cols is None else cols,
+                encoded[i][1],
+                len(encoded[i][0]),
+                standardize=standardize,
+                device=str(pr.device),
+                mu=mu[s] if standardize else None,
+                sd=sd[s] if standardize else None,
+            )
+        return problems[key].retarget(encoded[i][1], len(encoded[i][0]))
+
+    order = list(members)
+    if path:
+        # Along each path (same columns and labels) from the largest penalty down; paths in first-seen order.
+        first: dict[tuple[bytes, int], int] = {}
+        for pos, i in enumerate(members):
+            first.setdefault((sel[i].tobytes(), id(encoded[i])), pos)
+        order.sort(
+            key=lambda i: (
+                first[sel[i].tobytes(), id(encoded[i])],
+                -(float(probes[i].l1) + float(probes[i].l2)),
+                -float(probes[i].l1),
+            )
+        )
+    previous: dict[tuple[bytes, int], tuple[np.ndarray, np.ndarray]] = {}
+    for i in progress(order) if progress else order:
+        pk = (sel[i].tobytes(), id(encoded[i]))
+        begin = start[i] if start[i] is not None else (previous.get(pk) if path else None)
+        pr = probes[i].solve_on(problem_of(i), encoded[i][0], begin)
+        previous[pk] = (pr.coef_.astype(np.float64), pr.intercept_.astype(np.float64))
+
+
 def _design_matrix(
     blocks: Sequence[np.ndarray], mu: np.ndarray, sd: np.ndarray | None, dev: torch.device
 ) -> torch.Tensor:
@@ -225,6 +281,9 @@ def fit_probes(
     probes: Sequence[ElasticNetProbe],
     kept: Sequence[np.ndarray | None] | None = None,
     progress: Callable[[Any], Any] | None = None,
+    *,
+    start: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
+    path: bool = False,
 ) -> list[ElasticNetProbe]:
     """Fit every probe on ``X[:, kept[i]]`` and its labels at once; returns the probes, fitted.
 
@@ -236,6 +295,14 @@ def fit_probes(
     ``batch_size``, ``lr``, ``standardize`` and ``device`` may differ too (they split the probes into groups).
     ``warm_start`` is not supported. ``X`` may be given as column blocks (arrays of
     the same tokens): they are read as one matrix, side by side, without a copy of it.
+
+    Probes with ``solver="fista"`` are solved one after another (:meth:`ElasticNetProbe.solve_on`,
+    each as its solo fit up to the solver's tolerance), sharing the moments and one standardised
+    copy per distinct column selection. For them, ``start[i]`` (raw-space weights and biases of
+    probe i's kept neurons, or None) warm-starts a fit (ablation's retrains start from the full
+    probe's weights of the neurons they keep), and ``path=True`` fits the probes that share
+    columns and labels from the largest penalty down, each warm-started from the one before
+    (a glmnet-style lambda path). Adam probes take neither.
     """
     blocks = [np.require(b, dtype=np.float32, requirements=["C"]) for b in (X if isinstance(X, (list, tuple)) else [X])]
     if not blocks or any(b.ndim != 2 or len(b) != len(blocks[0]) for b in blocks):
@@ -265,8 +332,19 @@ def fit_probes(
             raise ValueError(f"probe {i}: kept neurons outside 0..{d - 1}")
         if probes[i].warm_start:
             raise ValueError(f"probe {i}: warm_start is not supported when fitting probes together")
-    groups: dict[tuple[Any, ...], list[int]] = {}
+    start = [None] * len(probes) if start is None else list(start)
+    if len(start) != len(probes):
+        raise ValueError(f"{len(probes)} probes but {len(start)} starting points")
     for i, pr in enumerate(probes):
+        if pr.solver not in ("adam", "fista"):
+            raise ValueError(f"probe {i}: solver must be 'adam' or 'fista', got {pr.solver!r}")
+        if pr.solver == "adam" and start[i] is not None:
+            raise ValueError(f"probe {i}: starting points are for solver='fista' probes")
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    solved = [i for i, pr in enumerate(probes) if pr.solver == "fista"]
+    for i, pr in enumerate(probes):
+        if pr.solver == "fista":
+            continue
         seed = 0 if pr.random_state is None else int(pr.random_state)
         groups.setdefault(
             (
@@ -295,6 +373,8 @@ def fit_probes(
     mu = np.concatenate([m for m, _ in moments])
     sd = np.concatenate([s for _, s in moments])
     sd[sd < 1e-8] = 1.0
+    if solved:
+        _solve_probes(blocks, mu, sd, sel, encoded, probes, solved, start, path, progress)
     xts: dict[tuple[str, bool], torch.Tensor] = {}
     items = list(groups.items())
     for key, members in progress(items) if progress else items:

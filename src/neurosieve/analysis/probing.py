@@ -176,45 +176,72 @@ def select_lambdas(
     held_out: float = 0.1,
     random_state: int = 0,
 ) -> tuple[tuple[float, float], pd.DataFrame]:
-    """The paper's lambda choice: among penalised (l1, l2) pairs whose held-out accuracy is within ``tolerance``
-    of the unregularised probe's, the one that concentrates weight most. Held-out data are whole sentences of train.
+    """The paper's lambda choice: among the (l1, l2) pairs whose held-out accuracy is within ``tolerance`` of the
+    reference's, the one that concentrates weight most. Held-out data are whole sentences of train.
 
-    The unregularised pair is only the reference: it is chosen only when no
-    penalised pair is within tolerance (the table's ``fallback`` column says so).
-    The paper's default pair is always fitted too (``paper_default`` marks it).
+    With the converging solver (``solver="fista"``, the workflow's default) the pairs are one
+    warm-started path from the largest penalty down, every fit solves its objective, and the
+    reference is the pair with the best held-out accuracy (the unregularised problem has no
+    finite solution on separable labels, so it is not fitted). The table also holds the
+    fixed-budget probe of earlier versions (Adam at the paper's pair, ``fixed_budget``; never a
+    candidate), so that the chosen pair's held-out accuracy stands beside it.
+
+    With ``solver="adam"`` (the fixed budget) the reference is the unregularised pair (0, 0),
+    early-stopped; it is chosen only when no penalised pair is within tolerance (the table's
+    ``fallback`` column says so). The paper's default pair is always fitted too (``paper_default``
+    marks it). ``zeros`` is the share of exactly-zero weights, ``neurons_used`` the neurons with
+    a nonzero weight for some label.
     """
     from sklearn.model_selection import GroupShuffleSplit
 
     fit_idx, val_idx = next(GroupShuffleSplit(1, test_size=held_out, random_state=random_state).split(X, y, groups))
-
-    pairs = list(dict.fromkeys([(0.0, 0.0), *[(float(a), float(b)) for a, b in grid], PAPER_LAMBDAS]))
-    probes = fit_probes(
-        X[fit_idx],
-        y[fit_idx],
-        [ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params) for l1, l2 in pairs],
-    )
+    solver = str(probe_params.get("solver", "adam"))
+    penalised = [(float(a), float(b)) for a, b in grid]
+    pairs = list(dict.fromkeys([*(([(0.0, 0.0)]) if solver == "adam" else []), *penalised, PAPER_LAMBDAS]))
+    probes = [ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params) for l1, l2 in pairs]
+    budget = {**probe_params, "solver": "adam"}
+    if solver != "adam":
+        probes.append(ElasticNetProbe(l1=PAPER_LAMBDAS[0], l2=PAPER_LAMBDAS[1], random_state=random_state, **budget))
+    probes = fit_probes(X[fit_idx], y[fit_idx], probes, path=solver != "adam")
     rows = []
-    for (l1, l2), probe in zip(pairs, probes):
+    for i, probe in enumerate(probes):
+        fixed = i >= len(pairs)
         rows.append(
             {
-                "l1": l1,
-                "l2": l2,
+                "l1": float(probe.l1),
+                "l2": float(probe.l2),
+                "solver": str(probe.solver),
                 "accuracy": probe.score(X[val_idx], y[val_idx]),
                 "concentration": weight_concentration(probe.coef_),
+                "zeros": float((probe.coef_ == 0).mean()),
+                "neurons_used": int((probe.coef_ != 0).any(axis=0).sum()),
+                "converged": bool(getattr(probe, "converged_", False)) if probe.solver == "fista" else False,
+                "iterations": int(getattr(probe, "n_iter_", 0)) if probe.solver == "fista" else 0,
+                "fixed_budget": fixed or solver == "adam",
             }
         )
     table = pd.DataFrame(rows)
-    reference = (table["l1"] == 0) & (table["l2"] == 0)
+    candidates = ~table["fixed_budget"] if solver != "adam" else pd.Series(True, index=table.index)
+    if solver == "adam":
+        reference = (table["l1"] == 0) & (table["l2"] == 0)
+    else:
+        # The best held-out accuracy; ties to the larger penalty (the sparser fit).
+        pen = table["l1"] + table["l2"]
+        best = table[candidates].assign(pen=pen).sort_values(["accuracy", "pen"], ascending=False).index[0]
+        reference = pd.Series(table.index == best, index=table.index)
     base = table.loc[reference, "accuracy"].item()
-    ok = table[~reference & (table["accuracy"] >= base - tolerance)]
-    fallback = ok.empty
-    best = (table[reference] if fallback else ok.sort_values(["concentration", "accuracy"], ascending=False)).iloc[0]
+    within = candidates & (table["accuracy"] >= base - tolerance)
+    ok = table[within & ~reference] if solver == "adam" else table[within]
+    fallback = solver == "adam" and ok.empty
+    best_row = (table[reference] if fallback else ok.sort_values(["concentration", "accuracy"], ascending=False)).iloc[
+        0
+    ]
     table["reference"] = reference
-    table["within_tolerance"] = table["accuracy"] >= base - tolerance
-    table["paper_default"] = (table["l1"] == PAPER_LAMBDAS[0]) & (table["l2"] == PAPER_LAMBDAS[1])
-    table["chosen"] = (table["l1"] == best["l1"]) & (table["l2"] == best["l2"])
+    table["within_tolerance"] = within
+    table["paper_default"] = (table["l1"] == PAPER_LAMBDAS[0]) & (table["l2"] == PAPER_LAMBDAS[1]) & candidates
+    table["chosen"] = (table["l1"] == best_row["l1"]) & (table["l2"] == best_row["l2"]) & candidates
     table["fallback"] = fallback
-    return (float(best["l1"]), float(best["l2"])), table
+    return (float(best_row["l1"]), float(best_row["l2"])), table
 
 
 def grid_pairs(grid: Sequence[Sequence[float]] | Mapping[str, Sequence[float]]) -> list[tuple[float, float]]:
@@ -321,10 +348,14 @@ def probe_layer(
     the paper's default lambdas with their top-10% retrain result. With
     ``X_train_unk`` (train activations extracted with the tagger's word dropout)
     a second probe shows whether seeing ``<unk>`` in training closes the OOV gap.
+    With the converging solver (``probe_params["solver"] == "fista"``) the table also
+    holds ``fixed_budget_accuracy`` (the Adam probe of earlier versions at the paper's
+    pair, the number this probe replaces), whether the solver converged, its iterations
+    and the share of exactly-zero weights.
 
     Every probe is fitted with :func:`~neurosieve.analysis.probe_batch.fit_probes` (each
     as its solo fit, up to float rounding): one call for the full-width probes
-    (selected, control, paper default, ``<unk>``), one for the top-10% retrains.
+    (selected, control, paper default, ``<unk>``, fixed budget), one for the top-10% retrains.
     The ``fit_seconds`` metric is the wall time of the first call, i.e. of all
     full-width probes together.
     """
@@ -359,13 +390,25 @@ def probe_layer(
         full["paper"] = (paper_lambdas[0], paper_lambdas[1], y_train)
     if X_train_unk is not None:
         full["unk"] = (l1, l2, y_train)
+    converging = probe_params.get("solver", "adam") != "adam"
+    if converging and paper_lambdas is not None:
+        # The fixed-budget probe of earlier versions (Adam at the paper's pair), reported beside the solved one.
+        full["fixed_budget"] = (paper_lambdas[0], paper_lambdas[1], y_train)
     X_fit = [X_train] if X_train_unk is None else [X_train, X_train_unk]  # column blocks: no concatenated copy
     kept = [np.arange(d, 2 * d) if name == "unk" else np.arange(d) for name in full]
     start = time.perf_counter()  # fit_seconds: the one batched call fitting every full-width probe (2 to 4 of them)
     fitted = fit_probes(
         X_fit,
         [labels for _, _, labels in full.values()],
-        [ElasticNetProbe(l1=a, l2=b, random_state=seed, **probe_params) for a, b, _ in full.values()],
+        [
+            ElasticNetProbe(
+                l1=a,
+                l2=b,
+                random_state=seed,
+                **{**probe_params, **({"solver": "adam"} if name == "fixed_budget" else {})},
+            )
+            for name, (a, b, _) in full.items()
+        ],
         kept,
     )
     fit_seconds = time.perf_counter() - start
@@ -428,6 +471,14 @@ def probe_layer(
         ]
     if X_train_unk is not None:
         metrics += _metric_rows("unk_trained_accuracy", grouped(probes["unk"].predict(X_test)))
+    if "fixed_budget" in probes:
+        metrics += _metric_rows("fixed_budget_accuracy", grouped(probes["fixed_budget"].predict(X_test)))
+    if converging:
+        metrics += [
+            {"metric": "solver_converged", "group": "", "value": float(bool(probe.converged_))},
+            {"metric": "solver_iterations", "group": "", "value": float(probe.n_iter_)},
+            {"metric": "zero_weight_share", "group": "", "value": float((probe.coef_ == 0).mean())},
+        ]
 
     ctx = RankingInputs(coef=probe.coef_, X_train=X_train, y_train=y_train, seed=seed)
     orderings = pd.concat(

@@ -45,6 +45,7 @@ batches, no random numbers; the product's thread count is the caller's).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -177,17 +178,37 @@ class ElasticNetProblem:
         if standardize:
             xt = (xt - torch.from_numpy(self.mu).to(xt)) / torch.from_numpy(self.sd).to(xt)
         self.X = xt
-        self.y = torch.from_numpy(target).to(self.device)
         self.sd_t = torch.from_numpy(self.sd).to(self.device)
+        self.precondition = precondition
+        self._lipschitz: float | None = None
+        self._set_target(target)
+
+    def _set_target(self, target: np.ndarray) -> None:
+        """Labels and what depends on them alone (class frequencies, the per-class metric, the null gradient)."""
+        self.y = torch.from_numpy(target).to(self.device)
         counts = np.bincount(target, minlength=self.n_classes).astype(np.float64)
         self.class_freq = counts / counts.sum()
-        self._lipschitz: float | None = None
         var = np.maximum(self.class_freq * (1.0 - self.class_freq), 1e-4)
         self.class_metric = torch.from_numpy(var / var.max()).to(self.device)[None, :]
-        self.precondition = precondition
         self._last_step: float | None = None
         self._g_null: torch.Tensor | None = None
         self.passes = 0.0
+
+    def retarget(self, target: np.ndarray, n_classes: int | None = None) -> ElasticNetProblem:
+        """The same standardised activations with other labels (another probe of the same neurons), without a copy.
+
+        The probes of a job (the selected one, the control task, the paper's lambdas) share one
+        standardised matrix and its Lipschitz bound; only the labels and what follows from them differ.
+        """
+        target = np.asarray(target, dtype=np.int64).reshape(-1)
+        if len(target) != self.n:
+            raise ValueError(f"{len(target)} labels for {self.n} tokens")
+        other = copy.copy(self)
+        other.n_classes = int(target.max()) + 1 if n_classes is None else int(n_classes)
+        if target.min() < 0 or target.max() >= other.n_classes:
+            raise ValueError(f"labels must be class indices 0..{other.n_classes - 1}")
+        other._set_target(target)
+        return other
 
     # -- coordinates -------------------------------------------------------------------------------
     def to_internal(self, coef: np.ndarray, intercept: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

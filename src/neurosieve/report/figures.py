@@ -355,38 +355,53 @@ def probe_accuracy_by_layer(metrics: pd.DataFrame) -> Figure:
 
 @styled
 def lambda_grid(grid: pd.DataFrame) -> Figure:
-    """Held-out accuracy against weight concentration for every (l1, l2) pair searched; chosen pair, the
-    unregularised reference and the paper's default pair marked."""
-    fig, axes = _fig(COLUMN, 2.4)
-    ax = axes[0, 0]
-    ax.scatter(grid["concentration"], 100 * grid["accuracy"], s=10, c="0.6", label="grid")
-    for _, r in grid.iterrows():
-        ax.annotate(
-            f"{r['l1']:g},{r['l2']:g}",
-            (r["concentration"], 100 * r["accuracy"]),
-            fontsize=4,
-            xytext=(2, 2),
-            textcoords="offset points",
-        )
-    for col, marker, label in (
-        ("reference", "s", "unregularised (reference)"),
-        ("paper_default", "D", "paper default (1e-5, 1e-5)"),
-        ("chosen", "*", "chosen"),
-    ):
-        if col in grid:
-            g = grid[grid[col].astype(bool)]
-            ax.scatter(
-                g["concentration"],
-                100 * g["accuracy"],
-                s=40 if marker == "*" else 18,
-                marker=marker,
-                facecolors="none" if marker != "*" else None,
-                edgecolors="k",
-                label=label,
+    """Does lambda select? Held-out accuracy of every (l1, l2) pair searched against weight concentration (left)
+    and against the share of neurons the probe uses at all (right: exact zeros from the converging solver);
+    chosen pair, the reference, the paper's default pair and the fixed-budget probe of earlier versions marked."""
+    fig, axes = _fig(PAGE, 2.4, ncols=2)
+    # The fixed-budget comparison row of a converging-solver search (an Adam probe beside fista's path).
+    solver = grid["solver"] if "solver" in grid else pd.Series("adam", index=grid.index)
+    fixed_only = (solver == "adam") & (solver == "fista").any()
+    width = float(grid["neurons_used"].max()) if "neurons_used" in grid else 0.0
+    panels = [("concentration", "weight concentration (share of |W| in top 10% neurons)")]
+    if "neurons_used" in grid and width > 0:
+        grid = grid.assign(used_share=grid["neurons_used"] / max(width, 1.0))
+        panels.append(("used_share", "share of neurons with a nonzero weight"))
+    for ax, (x, xlabel) in zip(axes[0], panels):
+        pts = grid[~fixed_only]
+        ax.scatter(pts[x], 100 * pts["accuracy"], s=10, c="0.6", label="grid")
+        for _, r in pts.iterrows():
+            ax.annotate(
+                f"{r['l1']:g},{r['l2']:g}",
+                (r[x], 100 * r["accuracy"]),
+                fontsize=4,
+                xytext=(2, 2),
+                textcoords="offset points",
             )
-    ax.set_xlabel("weight concentration (share of |W| in top 10% neurons)")
-    ax.set_ylabel("held-out accuracy (%)")
-    ax.legend(frameon=False, fontsize=5)
+        for col, marker, label in (
+            ("reference", "s", "reference"),
+            ("paper_default", "D", "paper default (1e-5, 1e-5)"),
+            ("chosen", "*", "chosen"),
+        ):
+            if col in grid:
+                g = grid[grid[col].astype(bool) & ~fixed_only]
+                ax.scatter(
+                    g[x],
+                    100 * g["accuracy"],
+                    s=40 if marker == "*" else 18,
+                    marker=marker,
+                    facecolors="none" if marker != "*" else None,
+                    edgecolors="k",
+                    label=label,
+                )
+        if fixed_only.any():
+            g = grid[fixed_only]
+            ax.scatter(g[x], 100 * g["accuracy"], s=22, marker="x", c="C3", label="fixed budget (Adam, paper pair)")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("held-out accuracy (%)")
+    axes[0, 0].legend(frameon=False, fontsize=5)
+    if len(panels) == 1:
+        axes[0, 1].set_visible(False)
     return fig
 
 
