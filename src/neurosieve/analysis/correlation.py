@@ -251,60 +251,17 @@ def correlate_instances(
             best[a, b], best[b, a], c = pair_maxima(std[a], std[b], block, keep=linreg)
             if c is not None:
                 cross[a, b], cross[b, a] = c, c.T
-    grams = {n: gram(std[n]) for n in names} if linreg else {}
-    score_rows, pair_rows = [], []
-    for a in names:
-        others = [b for b in names if b != a]
-        d = std[a].dead
-        n = len(d)
-        s_abs = np.stack([best[a, b].best_abs for b in others])
-        s_sig = np.stack([best[a, b].best_signed for b in others])
-        s_abs[:, d] = 0.0
-        s_sig[:, d] = 0.0
-        top = s_abs.argmax(axis=0)
-        cols = np.arange(n)
-        table = {
-            "instance": a,
-            "neuron": cols,
-            "dead": d,
-            "maxcorr": s_abs.max(axis=0),
-            "meanmaxcorr": s_abs.mean(axis=0),
-            "mincorr": s_abs.min(axis=0),
-            "maxcorr_signed": s_sig.max(axis=0),
-            "meanmaxcorr_signed": s_sig.mean(axis=0),
-            "mincorr_signed": s_sig.min(axis=0),
+    lr: dict[str, np.ndarray] | None = None
+    if linreg:
+        grams = {n: gram(std[n]) for n in names}
+        lr = {
+            a: np.min(
+                [linreg_r2(std[a], std[b], cross=cross[b, a], predictor_gram=grams[b]) for b in names if b != a],
+                axis=0,
+            )
+            for a in names
         }
-        if linreg:
-            table["linreg"] = np.min(
-                [linreg_r2(std[a], std[b], cross=cross[b, a], predictor_gram=grams[b]) for b in others], axis=0
-            )
-        partner_inst = np.asarray(others, dtype=object)[top]
-        partner_neuron = np.stack([best[a, b].best_abs_neuron for b in others])[top, cols]
-        partner_r = np.stack([best[a, b].best_abs_r for b in others])[top, cols]
-        table["partner_instance"] = np.where(d, None, partner_inst)
-        table["partner_neuron"] = pd.array(np.where(d, -1, partner_neuron), dtype="Int64")
-        table["partner_neuron"][d] = pd.NA
-        table["partner_r"] = np.where(d, np.nan, partner_r)
-        frame = pd.DataFrame(table)
-        for m in (*METHODS, *SIGNED):
-            if m in frame:
-                frame[f"rank_{m}"] = rank_desc(frame[m].to_numpy(), d)
-        score_rows.append(frame)
-        for b in others:
-            pm = best[a, b]
-            pair_rows.append(
-                pd.DataFrame(
-                    {
-                        "instance": a,
-                        "neuron": cols,
-                        "other": b,
-                        "best_abs_r": np.where(d, 0.0, pm.best_abs),
-                        "best_neuron": np.where(d | std[b].dead.all(), -1, pm.best_abs_neuron),
-                        "best_r": np.where(d, 0.0, pm.best_abs_r),
-                    }
-                )
-            )
-    return CorrelationResult(pd.concat(score_rows, ignore_index=True), pd.concat(pair_rows, ignore_index=True))
+    return _score_tables(names, best, {n: std[n].dead for n in names}, lr)
 
 
 def top_k(scores: pd.DataFrame, instance: str, method: str, k: int) -> np.ndarray:
@@ -558,3 +515,340 @@ def correlation_device(requested: str = "auto") -> str | None:
     if requested == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("correlation device 'cuda' requested but no CUDA GPU is available")
     return requested
+
+
+def _score_tables(
+    names: Sequence[str],
+    best: Mapping[tuple[str, str], PairMax],
+    dead: Mapping[str, np.ndarray],
+    linreg: Mapping[str, np.ndarray] | None = None,
+) -> CorrelationResult:
+    """The score and partner tables of :func:`correlate_instances` from each ordered pair's best partners.
+
+    One place for both the in-memory and the streaming path, so that they give
+    the same columns, ranks and dead-neuron conventions. ``linreg`` maps an
+    instance to its LinReg scores (the column is left out without it).
+    """
+    score_rows, pair_rows = [], []
+    for a in names:
+        others = [b for b in names if b != a]
+        d = dead[a]
+        n = len(d)
+        s_abs = np.stack([best[a, b].best_abs for b in others])
+        s_sig = np.stack([best[a, b].best_signed for b in others])
+        s_abs[:, d] = 0.0
+        s_sig[:, d] = 0.0
+        top = s_abs.argmax(axis=0)
+        cols = np.arange(n)
+        table = {
+            "instance": a,
+            "neuron": cols,
+            "dead": d,
+            "maxcorr": s_abs.max(axis=0),
+            "meanmaxcorr": s_abs.mean(axis=0),
+            "mincorr": s_abs.min(axis=0),
+            "maxcorr_signed": s_sig.max(axis=0),
+            "meanmaxcorr_signed": s_sig.mean(axis=0),
+            "mincorr_signed": s_sig.min(axis=0),
+        }
+        if linreg is not None:
+            table["linreg"] = linreg[a]
+        partner_inst = np.asarray(others, dtype=object)[top]
+        partner_neuron = np.stack([best[a, b].best_abs_neuron for b in others])[top, cols]
+        partner_r = np.stack([best[a, b].best_abs_r for b in others])[top, cols]
+        table["partner_instance"] = np.where(d, None, partner_inst)
+        table["partner_neuron"] = pd.array(np.where(d, -1, partner_neuron), dtype="Int64")
+        table["partner_neuron"][d] = pd.NA
+        table["partner_r"] = np.where(d, np.nan, partner_r)
+        frame = pd.DataFrame(table)
+        for m in (*METHODS, *SIGNED):
+            if m in frame:
+                frame[f"rank_{m}"] = rank_desc(frame[m].to_numpy(), d)
+        score_rows.append(frame)
+        for b in others:
+            pm = best[a, b]
+            pair_rows.append(
+                pd.DataFrame(
+                    {
+                        "instance": a,
+                        "neuron": cols,
+                        "other": b,
+                        "best_abs_r": np.where(d, 0.0, pm.best_abs),
+                        "best_neuron": np.where(d | dead[b].all(), -1, pm.best_abs_neuron),
+                        "best_r": np.where(d, 0.0, pm.best_abs_r),
+                    }
+                )
+            )
+    return CorrelationResult(pd.concat(score_rows, ignore_index=True), pd.concat(pair_rows, ignore_index=True))
+
+
+# --- Streaming (whole-model) correlation -------------------------------------------------------------------------
+#
+# Whole models are too wide to hold: bert-base has 13 x 768 = 9,984 neurons per instance, and 6 instances over
+# 50,000 tokens are 12 GB of float32 activations; the 15 cross-instance correlation matrices are 6 GB more in
+# float32 (Wu et al. 2020 report 98-240 GB jobs). The streaming path reads token blocks through a caller's reader
+# (e.g. row groups of Parquet layer files), so only a few blocks and a bounded set of accumulators are held.
+
+#: Reads rows ``token_slice`` of an instance's (tokens x neurons) activations: ``read(instance, token_slice)``.
+BlockReader = Callable[[str, slice], np.ndarray]
+
+
+@dataclass
+class Moments:
+    """Per-neuron token count, mean and sum of squared deviations (float64), mergeable block by block.
+
+    What :func:`correlate_streaming` needs to z-score a token block without
+    holding all tokens; :meth:`merge` is Chan et al.'s pairwise update, which
+    stays accurate for neurons whose mean is large against their spread
+    (unlike sum and sum of squares; :meth:`from_sums` is there for callers
+    that only kept those).
+    """
+
+    tokens: int
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of_block(cls, x: np.ndarray) -> Moments:
+        """Moments of one (tokens x neurons) block; centred in float32, squares summed in float64 as
+        :func:`standardize` does."""
+        x = np.asarray(x, dtype=np.float32)
+        mean = x.mean(axis=0, dtype=np.float64)
+        c = mean.astype(np.float32)
+        d = x - c
+        # sum (x - mean)^2 = sum (x - c)^2 - n (mean - c)^2, c the float32 rounding of the mean
+        m2 = np.einsum("ij,ij->j", d, d, dtype=np.float64) - len(x) * (mean - c.astype(np.float64)) ** 2
+        return cls(len(x), mean, np.maximum(m2, 0.0))
+
+    @classmethod
+    def from_sums(cls, tokens: int, sums: np.ndarray, squares: np.ndarray) -> Moments:
+        """Moments from running sums and sums of squares (loses precision when |mean| >> std; prefer :meth:`merge`)."""
+        sums = np.asarray(sums, np.float64)
+        mean = sums / max(tokens, 1)
+        return cls(tokens, mean, np.maximum(np.asarray(squares, np.float64) - sums * mean, 0.0))
+
+    def merge(self, other: Moments) -> Moments:
+        """The moments of both blocks together (Chan, Golub & LeVeque's pairwise update)."""
+        if self.tokens == 0:
+            return other
+        if other.tokens == 0:
+            return self
+        n = self.tokens + other.tokens
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.tokens / n)
+        m2 = self.m2 + other.m2 + delta**2 * (self.tokens * other.tokens / n)
+        return Moments(n, mean, m2)
+
+    @property
+    def std(self) -> np.ndarray:
+        """Population standard deviation (over tokens), as :func:`standardize` uses."""
+        return np.sqrt(self.m2 / max(self.tokens, 1))
+
+    def dead(self, rtol: float = 1e-6) -> np.ndarray:
+        """Constant neurons, by :func:`standardize`'s rule (std <= rtol * max(|mean|, 1))."""
+        return self.std <= rtol * np.maximum(np.abs(self.mean), 1.0)
+
+
+def _token_slices(tokens: int, token_block: int) -> list[slice]:
+    if token_block < 1:
+        raise ValueError(f"token_block must be positive, got {token_block}")
+    return [slice(s, min(s + token_block, tokens)) for s in range(0, tokens, token_block)]
+
+
+def _read_block(read: BlockReader, instance: str, sl: slice, width: int | None = None) -> np.ndarray:
+    """One token block as float32, checked against the rows asked for (and the width, when known)."""
+    x = np.asarray(read(instance, sl), dtype=np.float32)
+    rows = sl.stop - sl.start
+    if x.ndim != 2 or x.shape[0] != rows or (width is not None and x.shape[1] != width):
+        want = f"({rows}, {width if width is not None else 'neurons'})"
+        raise ValueError(f"reader gave instance {instance!r} tokens {sl.start}:{sl.stop} shape {x.shape}, want {want}")
+    return x
+
+
+def stream_moments(read: BlockReader, instance: str, tokens: int, token_block: int = 4096) -> Moments:
+    """An instance's per-neuron moments in one pass over its token blocks (the first pass of the streaming path)."""
+    acc = Moments(0, np.zeros(0), np.zeros(0))
+    width = None
+    for sl in _token_slices(tokens, token_block):
+        x = _read_block(read, instance, sl, width)
+        width = x.shape[1]
+        acc = acc.merge(Moments.of_block(x))
+    if acc.tokens != tokens:
+        raise ValueError(f"instance {instance!r}: read {acc.tokens} tokens, expected {tokens}")
+    return acc
+
+
+def whole_model_reader(read_layer: Callable[[str, int, slice], np.ndarray], layers: Sequence[int]) -> BlockReader:
+    """A :data:`BlockReader` over all ``layers`` of an instance, side by side (neuron index = offset in that order).
+
+    ``read_layer(instance, layer, token_slice)`` reads one layer's rows, e.g.
+    from that layer's Parquet file; whole-model neuron ``j`` of a layer of
+    width ``w`` at position ``p`` in ``layers`` is the layer's neuron
+    ``j - sum of the widths before p``.
+    """
+    layers = list(layers)
+
+    def read(instance: str, token_slice: slice) -> np.ndarray:
+        return np.concatenate(
+            [np.asarray(read_layer(instance, layer, token_slice), np.float32) for layer in layers], axis=1
+        )
+
+    return read
+
+
+def _standardize_block(x: np.ndarray, m: Moments, dead: np.ndarray) -> np.ndarray:
+    """z-score a float32 token block with whole-stream moments (the steps of :func:`standardize`); dead columns 0."""
+    z = x - m.mean.astype(np.float32)
+    z /= np.where(dead, 1.0, m.std).astype(np.float32)
+    if dead.any():
+        z[:, dead] = 0.0
+    return z
+
+
+@dataclass
+class _Band:
+    """Rows ``rows`` of instance ``a``'s neurons against every neuron of the instances after it."""
+
+    a: str
+    rows: slice
+
+
+def _plan_passes(names: Sequence[str], widths: Mapping[str, int], entries: int) -> list[list[_Band]]:
+    """Cut the upper block triangle of cross-instance products into passes of at most ``entries`` accumulator
+    entries each; every pass reads the token stream once. Bands of one instance come in row order, which keeps
+    ties broken by the lowest neuron index, as :func:`pair_maxima` does."""
+    passes: list[list[_Band]] = []
+    current: list[_Band] = []
+    used = 0
+    for ai, a in enumerate(names[:-1]):
+        later = sum(widths[b] for b in names[ai + 1 :])
+        start = 0
+        while start < widths[a]:
+            rows = min(widths[a] - start, (entries - used) // later)
+            if rows < 1:
+                if not current:
+                    raise ValueError(
+                        f"memory budget too small: one neuron of {a!r} needs {later} accumulator entries, {entries} fit"
+                    )
+                passes.append(current)
+                current, used = [], 0
+                continue
+            current.append(_Band(a, slice(start, start + rows)))
+            used += rows * later
+            start += rows
+    if current:
+        passes.append(current)
+    return passes
+
+
+@dataclass
+class StreamingPlan:
+    """How :func:`correlate_streaming` splits the work: accumulator budget, passes over the tokens, estimate of held bytes."""
+
+    accumulator_entries: int
+    passes: int
+    block_bytes: int
+    estimated_peak_bytes: int
+
+
+def plan_streaming(
+    widths: Mapping[str, int], token_block: int = 4096, memory: int = 4 * 2**30, block: int = 1024
+) -> StreamingPlan:
+    """Size the float64 accumulators so that accumulators + token blocks + temporaries stay within ``memory`` bytes.
+
+    Held besides the accumulators: the z-scored blocks of the band instances
+    and one other instance (float32), the reader's raw block (counted as
+    float64), and per product chunk a float32 product and two float64
+    reduction temporaries of ``block`` rows.
+    """
+    names = list(widths)
+    d_max = max(widths.values())
+    block_bytes = (len(names) * 4 + 4 + 8) * token_block * d_max + 20 * block * d_max
+    entries = (memory - block_bytes) // 8
+    if entries < 1:
+        raise ValueError(f"memory budget {memory} B is below the token blocks' {block_bytes} B: lower token_block")
+    n_passes = len(_plan_passes(names, widths, entries)) if len(names) > 1 else 0
+    total = sum(widths[a] * sum(widths[b] for b in names[i + 1 :]) for i, a in enumerate(names))
+    return StreamingPlan(entries, n_passes, block_bytes, block_bytes + 8 * min(entries, total))
+
+
+def correlate_streaming(
+    read: BlockReader,
+    instances: Sequence[str],
+    tokens: int,
+    token_block: int = 4096,
+    memory: int = 4 * 2**30,
+    block: int = 1024,
+    moments: Mapping[str, Moments] | None = None,
+    rtol: float = 1e-6,
+) -> CorrelationResult:
+    """:func:`correlate_instances` without linreg, in bounded memory, from token blocks read on demand.
+
+    For whole models (every layer of each instance side by side, see
+    :func:`whole_model_reader`) the activations and the correlation matrices
+    do not fit in memory; this gives the same per-neuron scores and partner
+    tables (MaxCorr, MeanMaxCorr, MinCorr, signed variants, ranks, pairs) while
+    holding a few token blocks and at most ``memory`` bytes in all (approximately; see :func:`plan_streaming`).
+
+    Steps: the moments of each instance (one pass per instance, unless
+    ``moments`` are supplied, e.g. running sums kept at extraction); then the
+    cross-products Z_a^T Z_b of every pair of instances are accumulated over
+    token blocks, as many rows of the upper block triangle at a time as the
+    budget allows (each extra pass re-reads the tokens), and each finished band
+    is reduced to best partners along both axes with :func:`pair_maxima`'s
+    helpers. ``read(instance, token_slice)`` must return the same rows each
+    time it is asked (it is called once per pass).
+
+    Accumulators are float64: rounding then stays that of one block's float32
+    product, whatever the number of token blocks, at twice float32's memory
+    (paid in passes, not in peak).
+
+    LinReg is left out: it needs each predictor instance's whole D x D Gram
+    matrix and a D x D solve per ordered pair (9,984^2 float64 is 0.8 GB a
+    matrix, several held per solve, 30 solves of ~3e11 FLOP each for 6
+    bert-base instances), which no token- or row-blocking bounds.
+    """
+    names = list(instances)
+    if len(names) < 2:
+        raise ValueError(f"cross-model correlation needs at least two instances, got {names}")
+    if tokens < 1:
+        raise ValueError(f"need at least one token, got {tokens}")
+    slices = _token_slices(tokens, token_block)
+    if moments is None:
+        moments = {n: stream_moments(read, n, tokens, token_block) for n in names}
+    for n in names:
+        if moments[n].tokens != tokens:
+            raise ValueError(f"moments of {n!r} cover {moments[n].tokens} tokens, expected {tokens}")
+    widths = {n: len(moments[n].mean) for n in names}
+    dead = {n: moments[n].dead(rtol) for n in names}
+    plan = plan_streaming(widths, token_block, memory, block)
+    best = {(a, b): _empty(widths[a]) for a in names for b in names if a != b}
+    order = {n: i for i, n in enumerate(names)}
+    for bands in _plan_passes(names, widths, plan.accumulator_entries):
+        first = min(order[band.a] for band in bands)
+        acc = {
+            (i, b): np.zeros((band.rows.stop - band.rows.start, widths[b]))
+            for i, band in enumerate(bands)
+            for b in names[order[band.a] + 1 :]
+        }
+        for sl in slices:
+            held: dict[int, np.ndarray] = {}  # band -> its rows of the z-scored block, contiguous
+            for b in names[first:]:
+                z = _standardize_block(_read_block(read, b, sl, widths[b]), moments[b], dead[b])
+                for i, band in enumerate(bands):
+                    if order[band.a] < order[b]:
+                        za, out = held[i], acc[i, b]
+                        for r in range(0, za.shape[1], block):
+                            out[r : r + block] += za[:, r : r + block].T @ z
+                held.update({i: np.ascontiguousarray(z[:, band.rows]) for i, band in enumerate(bands) if band.a == b})
+                del z
+            del held
+        for (i, b), c in acc.items():
+            a, rows = bands[i].a, bands[i].rows
+            for r in range(0, c.shape[0], block):
+                chunk = c[r : r + block] / tokens
+                start = rows.start + r
+                _update(best[a, b], slice(start, start + chunk.shape[0]), chunk)
+                _update(best[b, a], slice(None), chunk, offset=start, axis=0)
+        del acc
+    return _score_tables(names, best, dead)
