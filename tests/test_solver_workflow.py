@@ -3,6 +3,8 @@ lambda paths, the lambda search's reference and fixed-budget comparison, and war
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,8 @@ from neurosieve.analysis.ablation import probe_ablation
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.probing import PAPER_LAMBDAS, select_lambdas
-from neurosieve.analysis.solver import ElasticNetProblem
+from neurosieve.analysis.solver import DEFAULT_TOL, ElasticNetProblem
+from neurosieve.config import load_schema
 
 FISTA = {"solver": "fista", "standardize": True, "tol": 1e-6}
 
@@ -136,3 +139,10 @@ def test_ablation_retrains_start_from_the_probe_and_keep_everything_gives_it_bac
     top = overall[(overall["k"] == 4) & (overall["direction"] == "top")]["value"].item()
     bottom = overall[(overall["k"] == 4) & (overall["direction"] == "bottom")]["value"].item()
     assert top > bottom + 0.1  # the four planted neurons carry the labels
+
+
+def test_workflow_and_estimator_share_the_solver_defaults() -> None:
+    schema = load_schema(Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml")
+    probe = schema["properties"]["probing"]["properties"]["probe"]["properties"]
+    assert probe["solver"]["default"] == "fista" and probe["tol"]["default"] == DEFAULT_TOL
+    assert ElasticNetProbe().tol == DEFAULT_TOL and probe["max_iter"]["default"] == ElasticNetProbe().max_iter

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
-from neurosieve.analysis.solver import ElasticNetProblem
+from neurosieve.analysis.solver import DEFAULT_TOL, ElasticNetProblem
 from neurosieve.store.corpus import label_codes
 from neurosieve.store.io import atomic_path
 
@@ -83,7 +83,7 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         min_steps: int = 0,
         standardize: bool = False,
         solver: str = "adam",
-        tol: float = 1e-5,
+        tol: float = DEFAULT_TOL,
         max_iter: int = 1000,
     ):
         self.l1 = l1
