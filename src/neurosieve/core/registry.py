@@ -212,7 +212,7 @@ FIGURES: tuple[Figure, ...] = (
         "lambda_grid",
         "Probing (LCA)",
         "grid",
-        "the lambda grid: accuracy against weight concentration",
+        "the lambda path: held-out accuracy against weight concentration and neurons used",
         ("grid",),
         (),
     ),
