@@ -1,0 +1,308 @@
+"""Calibrating a neuron ranking: where its kept-k curve sits between random neurons and an oracle.
+
+"No better than random" cannot tell "the information is spread over the layer" from "the
+ranking is poor" unless the best achievable k-subset is known too. This module gives
+
+* :func:`greedy_oracle`: greedy forward selection of neurons, scored on a held-out part of train
+  (whole sentences) with a closed-form proxy (ridge least squares on one-hot labels), returning
+  the order of the first K neurons it picks, and :func:`proxy_curves`, the same proxy scoring
+  any ranking's top k on the same split (the oracle must be at least as good there: greedy
+  selection is not guaranteed optimal, so this is checked, not assumed);
+* :func:`calibrated_area`: the area between a ranking's curve and random's divided by the area
+  between the oracle's and random's (0 = random, 1 = oracle), per instance, and
+  :func:`calibrated_areas` / :func:`area_spread` for a long curves table (mean and spread over
+  instances).
+
+Pure functions of arrays and tables: nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from neurosieve.store.corpus import label_codes
+
+Scale = Literal["log", "linear"]
+
+
+# --- the calibrated area ---
+
+
+def calibrated_area(
+    k: Sequence[float],
+    ranking: Sequence[float],
+    random: Sequence[float],
+    oracle: Sequence[float],
+    scale: Scale = "log",
+) -> float:
+    """(area between ``ranking``'s curve and ``random``'s) / (area between ``oracle``'s and ``random``'s).
+
+    The curves are accuracies at the neuron counts ``k`` (``random`` the mean over random draws);
+    0 means no better than random, 1 as good as the oracle, negative worse than random, above 1
+    better than the oracle (which then is not one). Trapezoids over log2 k by default: the k grid
+    is geometric (1, 2, 4, ..., 128), so each doubling counts the same and the small k where
+    rankings differ are not swamped by the wide intervals at large k where every curve is at the
+    full probe's accuracy (``scale="linear"`` integrates over k itself). On the log scale k = 0 is
+    left out (every selection is empty there, so the curves coincide). With a single k the ratio
+    of the two differences at it is returned. NaN when the oracle is not above random (the ratio
+    has no scale) or no k is left.
+    """
+    k = np.asarray(k, dtype=np.float64)
+    curves = [np.asarray(c, dtype=np.float64) for c in (ranking, random, oracle)]
+    if any(c.shape != k.shape for c in curves):
+        raise ValueError(
+            f"k and the three curves must have the same length, got {[k.shape, *(c.shape for c in curves)]}"
+        )
+    keep = k > 0 if scale == "log" else np.ones(len(k), bool)
+    order = np.argsort(k[keep], kind="stable")
+    x = k[keep][order]
+    rank, rnd, orc = (c[keep][order] for c in curves)
+    if len(x) == 0:
+        return float("nan")
+    if scale == "log":
+        x = np.log2(x)
+    elif scale != "linear":
+        raise ValueError(f"scale must be 'log' or 'linear', got {scale!r}")
+    if len(x) == 1:
+        num, den = float(rank[0] - rnd[0]), float(orc[0] - rnd[0])
+    else:
+        num, den = float(np.trapezoid(rank - rnd, x)), float(np.trapezoid(orc - rnd, x))
+    return num / den if den > 0 else float("nan")
+
+
+def calibrated_areas(
+    curves: pd.DataFrame,
+    oracle: str = "oracle",
+    *,
+    metric: str = "accuracy_overall",
+    mode: str = "retrain",
+    by: Sequence[str] = ("instance", "layer", "property"),
+    scale: Scale = "log",
+    max_k: int | None = None,
+) -> pd.DataFrame:
+    """The calibrated area (:func:`calibrated_area`) of every ranking's top-k curve, per instance (``by``).
+
+    ``curves`` is a long ablation table (ranking, direction, mode, k, metric, value, random_seed,
+    and the ``by`` columns it has). The random curve is the mean over draws (direction
+    ``random``) at each k, the oracle curve is ranking ``oracle``'s top rows. Only the k where
+    the ranking, random and the oracle all have a value count (an oracle ordering may stop at
+    its K), and only k <= ``max_k`` when given. Columns: the ``by`` columns, ranking, area, n_k.
+    """
+    by = [c for c in by if c in curves]
+    c = curves[(curves["metric"] == metric) & (curves["mode"] == mode)]
+    if max_k is not None:
+        c = c[c["k"] <= max_k]
+    rnd = c[c["direction"] == "random"].groupby([*by, "k"])["value"].mean().rename("random")
+    top = c[(c["direction"] == "top") & (c["ranking"] != "none")]
+    orc = top[top["ranking"] == oracle].groupby([*by, "k"])["value"].mean().rename("oracle")
+    ranked = top[top["ranking"] != oracle].groupby([*by, "ranking", "k"])["value"].mean().rename("curve")
+    joined = ranked.reset_index().join(rnd, on=[*by, "k"]).join(orc, on=[*by, "k"]).dropna(subset=["random", "oracle"])
+    rows = []
+    for key, g in joined.groupby([*by, "ranking"], sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        area = calibrated_area(g["k"], g["curve"], g["random"], g["oracle"], scale)
+        rows.append({**dict(zip([*by, "ranking"], key)), "area": area, "n_k": int(g["k"].nunique())})
+    return pd.DataFrame(rows, columns=[*by, "ranking", "area", "n_k"])
+
+
+def area_spread(areas: pd.DataFrame, over: str = "instance") -> pd.DataFrame:
+    """Mean, standard deviation, min, max and count over ``over`` (instances) of :func:`calibrated_areas`' rows.
+
+    Grouped by every other key column (layer, property, ranking, ...); NaN areas (an oracle no
+    better than random) are left out of the statistics but counted in ``n_undefined``.
+    """
+    keys = [c for c in areas.columns if c not in {over, "area", "n_k"}]
+    g = areas.groupby(keys, sort=False)["area"]
+    out = g.agg(["mean", "std", "min", "max", "count"]).rename(columns={"count": "n"})
+    out["n_undefined"] = g.apply(lambda a: int(a.isna().sum()))
+    return out.reset_index()
+
+
+# --- the oracle ---
+
+
+@dataclass(frozen=True)
+class SelectionSplit:
+    """Train tokens split by whole sentences: the proxy is fitted on ``fit`` and scored on ``select``."""
+
+    fit: np.ndarray
+    select: np.ndarray
+
+
+def selection_split(groups: Sequence[object], held_out: float = 0.2, seed: int = 0) -> SelectionSplit:
+    """A seeded split of train tokens by their sentence (``groups``): ``held_out`` of the sentences to score on.
+
+    Whole sentences, so that tokens of one sentence (which share context, hence activations)
+    never sit on both sides.
+    """
+    groups = np.asarray(groups)
+    sentences = np.unique(groups)
+    if len(sentences) < 2:
+        raise ValueError("the selection split needs at least two sentences")
+    rng = np.random.default_rng([seed, 24])
+    n_held = min(len(sentences) - 1, max(1, int(round(held_out * len(sentences)))))
+    held = rng.choice(sentences, size=n_held, replace=False)
+    is_held = np.isin(groups, held)
+    return SelectionSplit(fit=np.flatnonzero(~is_held), select=np.flatnonzero(is_held))
+
+
+def _standardised(X: np.ndarray, split: SelectionSplit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fit and select rows standardised by the fit rows' mean and sd (float64), and which columns vary."""
+    Xf = np.asarray(X[split.fit], dtype=np.float64)
+    mu, sd = Xf.mean(axis=0), Xf.std(axis=0)
+    varies = sd > 1e-12
+    scale = np.where(varies, sd, 1.0)
+    Xf = (Xf - mu) / scale
+    Xv = (np.asarray(X[split.select], dtype=np.float64) - mu) / scale
+    Xf[:, ~varies] = 0.0
+    Xv[:, ~varies] = 0.0
+    return Xf, Xv, varies
+
+
+def _targets(y: Sequence[object], split: SelectionSplit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centred one-hot fit targets, their means (the intercept) and the select rows' label codes (-1: unseen)."""
+    y = np.asarray(y).astype(str)
+    classes, codes = label_codes(y[split.fit])
+    Y = np.zeros((len(split.fit), len(classes)))
+    Y[np.arange(len(split.fit)), codes] = 1.0
+    ybar = Y.mean(axis=0)
+    index = {c: i for i, c in enumerate(np.asarray(classes).astype(str))}
+    yv = np.array([index.get(c, -1) for c in y[split.select]], dtype=np.int64)
+    return Y - ybar, ybar, yv
+
+
+@dataclass(frozen=True)
+class OracleSelection:
+    """The greedy oracle's first K neurons (``order``, in the order picked), the proxy's held-out accuracy
+    after each pick (``accuracy[i]`` with ``order[: i + 1]`` kept), and the split it was scored on."""
+
+    order: np.ndarray
+    accuracy: np.ndarray
+    split: SelectionSplit
+
+
+def greedy_oracle(
+    X: np.ndarray,
+    y: Sequence[object],
+    groups: Sequence[object],
+    *,
+    max_neurons: int = 128,
+    held_out: float = 0.2,
+    seed: int = 0,
+    ridge: float = 1e-3,
+    shortlist: int = 32,
+) -> OracleSelection:
+    """Greedy forward selection of up to ``max_neurons`` neurons, each step the one that most helps a held-out part of train.
+
+    The proxy is ridge least squares from the standardised kept neurons to one-hot labels (an
+    intercept, penalty ``ridge`` × fit tokens), fitted on the fit sentences of
+    :func:`selection_split` (``held_out``, ``seed``) and scored by token accuracy (arg-max) on the
+    held-out sentences. Each step scores the ``shortlist`` candidates whose addition lowers the
+    fit rows' squared error most (exact, closed form for all of them) by that held-out accuracy
+    and keeps the best (ties: the larger error reduction, then the lower index); ``shortlist`` at
+    least the width scores every candidate. Adding a neuron is a sweep of the ridge Gram matrix
+    (forward stepwise regression), so no fit is ever repeated.
+
+    Cost: one pass over the fit rows for the Gram matrix, O(n_fit d² + n_fit d C), then per step
+    O(d² + d C + n_select d + shortlist · n_select C) for d neurons, C labels and n_select held-out
+    tokens; memory O(d² + n_select (d + C)). For a 256-wide layer, 44 labels, 40k held-out tokens
+    and K = 128 that is about 2·10¹⁰ flops, under a minute on one core. The proxy is only for the
+    search: accuracies reported for the oracle's neurons are those of real retrained probes.
+    Greedy selection is not guaranteed to find the best k-subset: check it against the rankings
+    with :func:`proxy_curves` on ``result.split`` (a ranking above it means the oracle failed).
+    """
+    X = np.asarray(X)
+    split = selection_split(groups, held_out, seed)
+    Xf, Xv, varies = _standardised(X, split)
+    Yf, ybar, yv = _targets(y, split)
+    d = X.shape[1]
+    lam = ridge * len(split.fit)
+    E = Xf.T @ Xf + lam * np.eye(d)  # residual Gram of the candidates given the kept neurons (ridge on the diagonal)
+    R = Xf.T @ Yf  # residual cross-products of each candidate with the targets
+    del Xf
+    Z = Xv  # each candidate's held-out column, residualised on the kept neurons as the fit rows define
+    P = np.tile(ybar, (len(split.select), 1))  # the proxy's held-out outputs with the kept neurons
+    active = varies.copy()
+    order: list[int] = []
+    accuracy: list[float] = []
+    for _ in range(min(int(max_neurons), d)):
+        cand = np.flatnonzero(active)
+        if len(cand) == 0:
+            break
+        diag = E[cand, cand]
+        gain = (R[cand] ** 2).sum(axis=1) / diag  # the fit rows' squared-error reduction of each candidate
+        short = cand[np.lexsort((cand, -gain))[: max(1, int(shortlist))]]
+        acc = np.empty(len(short))
+        for i, j in enumerate(short):
+            out = P + np.outer(Z[:, j], R[j] / E[j, j])
+            acc[i] = np.mean(out.argmax(axis=1) == yv)
+        short_gain = (R[short] ** 2).sum(axis=1) / E[short, short]
+        best = int(short[np.lexsort((short, -short_gain, -acc))[0]])
+        best_acc = float(acc[np.flatnonzero(short == best)[0]])
+        col, ejj, rj, zj = E[:, best].copy(), E[best, best], R[best].copy(), Z[:, best].copy()
+        P += np.outer(zj, rj / ejj)
+        E -= np.outer(col, col / ejj)
+        R -= np.outer(col / ejj, rj)
+        Z -= np.outer(zj, col / ejj)
+        active[best] = False
+        order.append(best)
+        accuracy.append(best_acc)
+    return OracleSelection(order=np.asarray(order, dtype=np.int64), accuracy=np.asarray(accuracy), split=split)
+
+
+def proxy_accuracy(
+    X: np.ndarray, y: Sequence[object], split: SelectionSplit, kept: np.ndarray, ridge: float = 1e-3
+) -> float:
+    """Held-out accuracy of the oracle's proxy (ridge on one-hot labels, see :func:`greedy_oracle`) on ``kept``.
+
+    A direct solve, independent of the greedy sweep: what any subset (a ranking's top k, the
+    oracle's first k) scores on ``split``. No kept neuron gives the fit rows' majority label.
+    """
+    Xf, Xv, _ = _standardised(np.asarray(X), split)
+    Yf, ybar, yv = _targets(y, split)
+    kept = np.asarray(kept, dtype=np.int64)
+    out = np.tile(ybar, (len(split.select), 1))
+    if len(kept):
+        A = Xf[:, kept]
+        W = np.linalg.solve(A.T @ A + ridge * len(split.fit) * np.eye(len(kept)), A.T @ Yf)
+        out += Xv[:, kept] @ W
+    return float(np.mean(out.argmax(axis=1) == yv))
+
+
+def proxy_curves(
+    X: np.ndarray,
+    y: Sequence[object],
+    split: SelectionSplit,
+    orders: Mapping[str, np.ndarray],
+    ks: Sequence[int],
+    ridge: float = 1e-3,
+) -> pd.DataFrame:
+    """The proxy's held-out accuracy (:func:`proxy_accuracy`) of each ordering's first k neurons, for every k.
+
+    Columns: ranking, k, accuracy. Orders shorter than k (an oracle's first K) have no row there.
+    """
+    rows = [
+        {"ranking": name, "k": int(k), "accuracy": proxy_accuracy(X, y, split, np.asarray(order)[:k], ridge)}
+        for name, order in orders.items()
+        for k in ks
+        if k <= len(order)
+    ]
+    return pd.DataFrame(rows, columns=["ranking", "k", "accuracy"])
+
+
+__all__ = [
+    "OracleSelection",
+    "SelectionSplit",
+    "area_spread",
+    "calibrated_area",
+    "calibrated_areas",
+    "greedy_oracle",
+    "proxy_accuracy",
+    "proxy_curves",
+    "selection_split",
+]

@@ -1,0 +1,101 @@
+"""The calibrated area (0 = random, 1 = oracle) on hand-made curves, and the oracle's selection split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurosieve.analysis.calibration import (
+    area_spread,
+    calibrated_area,
+    calibrated_areas,
+    greedy_oracle,
+    selection_split,
+)
+
+K = np.array([0, 1, 2, 4, 8, 16, 32])
+RANDOM = np.array([0.2, 0.3, 0.35, 0.45, 0.6, 0.75, 0.85])
+ORACLE = np.array([0.2, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9])
+
+
+@pytest.mark.parametrize("scale", ["log", "linear"])
+def test_random_is_zero_oracle_is_one_halfway_is_half(scale: str) -> None:
+    assert calibrated_area(K, RANDOM, RANDOM, ORACLE, scale) == pytest.approx(0.0)
+    assert calibrated_area(K, ORACLE, RANDOM, ORACLE, scale) == pytest.approx(1.0)
+    assert calibrated_area(K, (RANDOM + ORACLE) / 2, RANDOM, ORACLE, scale) == pytest.approx(0.5)
+    assert calibrated_area(K, RANDOM - (ORACLE - RANDOM), RANDOM, ORACLE, scale) == pytest.approx(-1.0)
+
+
+def test_log_scale_weights_each_doubling_alike() -> None:
+    """A ranking as good as the oracle at k = 1 only: one of five log2 intervals' halves on the log scale,
+    a sliver of the linear range."""
+    rank = RANDOM.copy()
+    rank[1] = ORACLE[1]
+    log = calibrated_area(K, rank, RANDOM, ORACLE, "log")
+    linear = calibrated_area(K, rank, RANDOM, ORACLE, "linear")
+    assert 0.1 < log < 0.3 and linear < log / 2
+    # Unsorted input, k = 0 left out on the log scale (every selection is empty there).
+    perm = np.random.default_rng(0).permutation(len(K))
+    assert calibrated_area(K[perm], rank[perm], RANDOM[perm], ORACLE[perm]) == pytest.approx(log)
+
+
+def test_degenerate_curves() -> None:
+    assert np.isnan(calibrated_area(K, ORACLE, RANDOM, RANDOM))  # an oracle no better than random: no scale
+    assert calibrated_area([4], [0.6], [0.5], [0.7]) == pytest.approx(0.5)  # one k: the ratio of differences
+    assert np.isnan(calibrated_area([0], [0.2], [0.2], [0.2]))
+    with pytest.raises(ValueError):
+        calibrated_area(K, RANDOM[:3], RANDOM, ORACLE)
+
+
+def _curves(instance: str, good: float) -> pd.DataFrame:
+    """A long ablation table: rankings 'good' (``good`` of the way to the oracle) and 'flat' (random), the oracle
+    (up to k = 16 only), three random draws around the random curve, two metrics, a masked mode."""
+    rows = []
+    for k, r, o in zip(K, RANDOM, ORACLE):
+        for s, noise in enumerate((-0.01, 0.0, 0.01)):
+            rows.append(("none", "random", "retrain", k, r + noise, s))
+        rows.append(("good", "top", "retrain", k, r + good * (o - r), None))
+        rows.append(("good", "bottom", "retrain", k, r, None))
+        rows.append(("flat", "top", "retrain", k, r, None))
+        rows.append(("good", "top", "mask", k, 0.0, None))
+        if k <= 16:
+            rows.append(("oracle", "top", "retrain", k, o, None))
+    t = pd.DataFrame(rows, columns=["ranking", "direction", "mode", "k", "value", "random_seed"])
+    t = pd.concat([t.assign(metric="accuracy_overall"), t.assign(metric="accuracy_open", value=0.0)])
+    return t.assign(instance=instance, layer=2, property="pos")
+
+
+def test_calibrated_areas_per_instance_and_spread() -> None:
+    curves = pd.concat([_curves("s1", 0.4), _curves("s2", 0.6)], ignore_index=True)
+    areas = calibrated_areas(curves)
+    assert set(areas["ranking"]) == {"good", "flat"} and (areas["n_k"] == 6).all()  # k = 0..16 (the oracle's)
+    a = areas.set_index(["instance", "ranking"])["area"]
+    assert a[("s1", "good")] == pytest.approx(0.4) and a[("s2", "good")] == pytest.approx(0.6)
+    assert a[("s1", "flat")] == pytest.approx(0.0)
+    spread = area_spread(areas).set_index("ranking")
+    assert spread.loc["good", "mean"] == pytest.approx(0.5) and spread.loc["good", "n"] == 2
+    assert spread.loc["good", "std"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
+    assert spread.loc["good", "min"] == pytest.approx(0.4) and spread.loc["good", "n_undefined"] == 0
+    assert (calibrated_areas(curves, max_k=4)["n_k"] == 4).all()
+
+
+def test_selection_split_is_whole_sentences_and_seeded() -> None:
+    groups = np.repeat(np.arange(50), 7)
+    a, b = selection_split(groups, 0.2, seed=3), selection_split(groups, 0.2, seed=3)
+    np.testing.assert_array_equal(a.select, b.select)
+    assert not np.array_equal(a.select, selection_split(groups, 0.2, seed=4).select)
+    assert len(np.unique(groups[a.select])) == 10 and not set(groups[a.fit]) & set(groups[a.select])
+    assert len(a.fit) + len(a.select) == len(groups)
+
+
+def test_oracle_stops_at_its_k_and_skips_constant_neurons() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 600)
+    X = rng.normal(size=(600, 6)).astype(np.float32)
+    X[:, 2] = 1.0  # constant: never picked
+    X[np.arange(600), 3 + y] += 2.0  # neurons 3, 4 and 5 each mark one label
+    oracle = greedy_oracle(X, y.astype(str), np.arange(600) // 6, max_neurons=4)
+    assert len(oracle.order) == 4 and 2 not in oracle.order and set(oracle.order[:2]) <= {3, 4, 5}
+    assert np.all(np.diff(oracle.accuracy[:2]) > 0)
+    assert 2 not in greedy_oracle(X, y.astype(str), np.arange(600) // 6, max_neurons=10).order
