@@ -18,6 +18,7 @@ from neurosieve.analysis.probing import (
     top_neurons_per_label,
 )
 from neurosieve.core.properties import is_open_class
+from neurosieve.core.registry import PROBE_RANKINGS
 
 
 def planted(n: int = 6000, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +143,7 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     m = out["metrics"].set_index(["metric", "group"])["value"]
     assert m[("test_tokens_with_label_unseen_in_train", "")] == 7 and m[("labels_only_in_test", "Z")] == 1
     assert m[("accuracy", "overall")] > 0.85 and m[("selectivity", "overall")] > 0.3
-    assert set(out["orderings"]["method"]) == {"lca", "probeless", "random"}
+    assert set(out["orderings"]["method"]) == PROBE_RANKINGS
     for _, g in out["orderings"].groupby("method"):
         assert sorted(g["neuron"]) == list(range(20))
     assert len(out["weights"]) == 3 * 20

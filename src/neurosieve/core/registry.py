@@ -35,6 +35,24 @@ class Ranking:
 
 RANKINGS: tuple[Ranking, ...] = (
     Ranking("lca", "probe", "LCA (probe weights)", "NeuroX's cumulative weight-mass ordering of the elastic-net probe"),
+    Ranking(
+        "lca_std",
+        "probe",
+        "LCA (standardised)",
+        "LCA's weight-mass ordering on standardised importance, |w| times the neuron's sd on train (scale-free)",
+    ),
+    Ranking(
+        "lca_freq",
+        "probe",
+        "LCA (frequency-weighted)",
+        "global standardised weight mass, each label's |w|·sd weighted by its share of training tokens",
+    ),
+    Ranking(
+        "lca_paper",
+        "probe",
+        "LCA (paper lambdas)",
+        "LCA's ordering of the probe fitted at the paper's lambdas (1e-5, 1e-5), raw weights as in the paper",
+    ),
     Ranking("probeless", "probe", "probeless", "spread of the per-label mean activations (Antverg & Belinkov)"),
     Ranking("random", "probe", "random", "a seeded random ordering"),
     Ranking("maxcorr", "correlation", "MaxCorr", "highest |r| with any neuron of another instance, over instances"),

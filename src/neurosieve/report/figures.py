@@ -141,15 +141,21 @@ def accuracy_vs_kept(curves: pd.DataFrame, ranking: str = "lca", mode: str = "re
 
 @styled
 def model_ablation_curves(curves: pd.DataFrame, rankings: Sequence[str]) -> Figure:
-    """Figure 4: chunking F1 against the number of neurons ablated in the model, one panel per ranking."""
+    """Figure 4: chunking F1 against the number of neurons ablated in the model, one panel per ranking
+    (at most four panels a row, so that the LCA variants beside the correlation rankings stay readable)."""
     rankings = [r for r in rankings if r in set(curves["ranking"])]
-    fig, axes = _fig(PAGE, 2.1, ncols=max(1, len(rankings)), sharey=True)
+    ncols = max(1, min(4, len(rankings)))
+    nrows = max(1, -(-len(rankings) // ncols))
+    fig, axes = _fig(PAGE, 2.1 * nrows, ncols=ncols, nrows=nrows, sharey=True)
     c = curves[(curves["mode"] == "model") & (curves["metric"] == "f1")]
-    for ax, r in zip(axes[0], rankings):
+    for ax, r in zip(axes.flat, rankings):
         _curves(ax, c[c["ranking"].isin([r, "none"])], "k")
         ax.set_title(RANKING_LABEL.get(r, r))
         ax.set_xlabel("neurons ablated")
-    axes[0, 0].set_ylabel("chunking F1 (conlleval)")
+    for ax in list(axes.flat)[len(rankings) :]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("chunking F1 (conlleval)")
     axes[0, 0].legend(frameon=False)
     return fig
 
