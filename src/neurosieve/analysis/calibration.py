@@ -210,8 +210,9 @@ def greedy_oracle(
 
     Cost: one pass over the fit rows for the Gram matrix, O(n_fit d² + n_fit d C), then per step
     O(d² + d C + n_select d + shortlist · n_select C) for d neurons, C labels and n_select held-out
-    tokens; memory O(d² + n_select (d + C)). For a 256-wide layer, 44 labels, 40k held-out tokens
-    and K = 128 that is about 2·10¹⁰ flops, under a minute on one core. The proxy is only for the
+    tokens; memory O(d² + n_select (d + C)). Measured on one core: 5 s for 50k train tokens (10k
+    held out), 256 neurons, 44 labels and K = 128; a BiLSTM layer's 200k train tokens take about four
+    times that (both terms grow with the tokens), under a minute. The proxy is only for the
     search: accuracies reported for the oracle's neurons are those of real retrained probes.
     Greedy selection is not guaranteed to find the best k-subset: check it against the rankings
     with :func:`proxy_curves` on ``result.split`` (a ranking above it means the oracle failed).
