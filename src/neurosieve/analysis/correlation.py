@@ -13,7 +13,12 @@ neuron (i, j)'s function in i'. Then
   instance's error", as a score where higher is more important)
 
 The ``_signed`` variants replace |r| by r (the best positively correlated
-partner). All correlations come from one blocked matrix product per pair of
+partner). Each ranking is an entry of the registry
+(:data:`neurosieve.core.registry.RANKINGS`, source ``correlation``) plus its
+function in :data:`CORRELATION_RANKING_FUNCTIONS`; the score tables are built
+by calling the function of every one (:func:`correlation_rankings`).
+
+All correlations come from one blocked matrix product per pair of
 instances over z-scored activations (Z_a Z_b^T / T); each pair is computed once
 and read along both axes. A constant (dead) neuron has no correlation: it gets
 score 0, a ``dead`` flag and the last ranks, never a NaN.
@@ -27,18 +32,28 @@ NumPy path; both give the same numbers to float32 rounding.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from neurosieve.core import registry
 from neurosieve.core.registry import CORRELATION_RANKINGS
 
-METHODS = CORRELATION_RANKINGS  # the correlation rankings of the registry, in its order
+METHODS = CORRELATION_RANKINGS  # the correlation rankings of the registry, in its order (at import)
+
+#: Correlation rankings that need every instance's whole layer, not only each neuron's best partners: the
+#: in-memory path computes them when asked (``linreg=True``), the streaming whole-model path never. The
+#: others are functions of the best-partner scores and have a ``_signed`` variant (the same function of
+#: the best signed r).
+FULL_LAYER_RANKINGS: frozenset[str] = frozenset({"linreg"})
 
 
-SIGNED = ("maxcorr_signed", "meanmaxcorr_signed", "mincorr_signed")
+def correlation_rankings(full_layer: bool = True) -> tuple[str, ...]:
+    """The registry's correlation rankings in its order, read when called; without :data:`FULL_LAYER_RANKINGS`
+    unless ``full_layer``."""
+    return tuple(m for m in registry.CORRELATION_RANKINGS if full_layer or m not in FULL_LAYER_RANKINGS)
 
 
 @dataclass
@@ -204,6 +219,94 @@ def linreg_r2(
     return np.clip(r2, 0.0, 1.0)
 
 
+@dataclass
+class WholeLayers:
+    """What :data:`FULL_LAYER_RANKINGS` read: each instance's standardised layer and, per ordered pair (b, a), the
+    (b's neurons × a's neurons) correlation matrix; each instance's Gram matrix is computed once, when first asked."""
+
+    std: Mapping[str, Standardized]
+    cross: Mapping[tuple[str, str], np.ndarray]
+    grams: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def gram(self, instance: str) -> np.ndarray:
+        if instance not in self.grams:
+            self.grams[instance] = gram(self.std[instance])
+        return self.grams[instance]
+
+
+@dataclass(frozen=True)
+class CorrelationRankingInputs:
+    """What a correlation ranking scores one instance's neurons from.
+
+    ``best`` holds a row per instance of ``others`` (in that order): each neuron's best partner's |r| in it
+    (its signed r, for a ranking's ``_signed`` variant), 0 for dead neurons. ``layers`` is there for
+    :data:`FULL_LAYER_RANKINGS` only (None where they are not computed).
+    """
+
+    instance: str
+    others: tuple[str, ...]
+    dead: np.ndarray
+    best: np.ndarray
+    layers: WholeLayers | None = None
+
+
+def _maxcorr(x: CorrelationRankingInputs) -> np.ndarray:
+    return x.best.max(axis=0)
+
+
+def _meanmaxcorr(x: CorrelationRankingInputs) -> np.ndarray:
+    return x.best.mean(axis=0)
+
+
+def _mincorr(x: CorrelationRankingInputs) -> np.ndarray:
+    return x.best.min(axis=0)
+
+
+def _linreg(x: CorrelationRankingInputs) -> np.ndarray:
+    if x.layers is None:
+        raise ValueError("linreg needs the whole layers (CorrelationRankingInputs.layers)")
+    target, layers = x.layers.std[x.instance], x.layers
+    r2 = [
+        linreg_r2(target, layers.std[b], cross=layers.cross[b, x.instance], predictor_gram=layers.gram(b))
+        for b in x.others
+    ]
+    return np.min(r2, axis=0)
+
+
+#: How each correlation ranking of the registry (:data:`neurosieve.core.registry.RANKINGS`, source
+#: ``correlation``) scores an instance's neurons, higher more important (dead neurons are ranked last whatever
+#: their score). A new correlation ranking is one registry entry plus one function here (and its name in
+#: :data:`FULL_LAYER_RANKINGS` when it reads :attr:`CorrelationRankingInputs.layers`).
+CORRELATION_RANKING_FUNCTIONS: dict[str, Callable[[CorrelationRankingInputs], np.ndarray]] = {
+    "maxcorr": _maxcorr,
+    "meanmaxcorr": _meanmaxcorr,
+    "mincorr": _mincorr,
+    "linreg": _linreg,
+}
+
+
+def ranking_columns(
+    on_abs: CorrelationRankingInputs, on_signed: CorrelationRankingInputs
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """An instance's score columns from every correlation ranking of the registry, and the columns to rank.
+
+    Column order: the best-partner rankings (registry order), their ``_signed`` variants (from ``on_signed``),
+    then :data:`FULL_LAYER_RANKINGS` when ``on_abs.layers`` is given (else they are left out). Ranked: the
+    rankings in registry order, then the signed variants.
+    """
+    rankings = correlation_rankings(full_layer=on_abs.layers is not None)
+    missing = [m for m in rankings if m not in CORRELATION_RANKING_FUNCTIONS]
+    if missing:
+        raise KeyError(
+            f"correlation rankings {missing} of the registry have no function in CORRELATION_RANKING_FUNCTIONS"
+        )
+    pair = [m for m in rankings if m not in FULL_LAYER_RANKINGS]
+    columns = {m: CORRELATION_RANKING_FUNCTIONS[m](on_abs) for m in pair}
+    columns.update({f"{m}_signed": CORRELATION_RANKING_FUNCTIONS[m](on_signed) for m in pair})
+    columns.update({m: CORRELATION_RANKING_FUNCTIONS[m](on_abs) for m in rankings if m in FULL_LAYER_RANKINGS})
+    return columns, [*rankings, *(f"{m}_signed" for m in pair)]
+
+
 def rank_desc(score: np.ndarray, dead: np.ndarray, decimals: int = 6) -> np.ndarray:
     """1-based ranks, highest score first; dead neurons last; ties broken by neuron index.
 
@@ -233,10 +336,13 @@ def correlate_instances(
     copy: bool = True,
     device: str | None = None,
 ) -> CorrelationResult:
-    """Score every neuron of every instance by MaxCorr, MeanMaxCorr, MinCorr and LinReg.
+    """Score every neuron of every instance by each correlation ranking of the registry (MaxCorr, MeanMaxCorr,
+    MinCorr, LinReg).
 
     ``activations`` maps an instance name to its (tokens × neurons) array for
     one layer; instances may differ in width but must cover the same tokens.
+    ``linreg=False`` leaves out :data:`FULL_LAYER_RANKINGS` (LinReg) and the
+    correlation matrices they need.
     ``copy=False`` lets the arrays be standardised in place (saves memory).
     ``device`` runs the products on that torch device (see the module notes).
     """
@@ -251,17 +357,8 @@ def correlate_instances(
             best[a, b], best[b, a], c = pair_maxima(std[a], std[b], block, keep=linreg)
             if c is not None:
                 cross[a, b], cross[b, a] = c, c.T
-    lr: dict[str, np.ndarray] | None = None
-    if linreg:
-        grams = {n: gram(std[n]) for n in names}
-        lr = {
-            a: np.min(
-                [linreg_r2(std[a], std[b], cross=cross[b, a], predictor_gram=grams[b]) for b in names if b != a],
-                axis=0,
-            )
-            for a in names
-        }
-    return _score_tables(names, best, {n: std[n].dead for n in names}, lr)
+    layers = WholeLayers(std, cross) if linreg else None
+    return _score_tables(names, best, {n: std[n].dead for n in names}, layers)
 
 
 def top_k(scores: pd.DataFrame, instance: str, method: str, k: int) -> np.ndarray:
@@ -270,12 +367,16 @@ def top_k(scores: pd.DataFrame, instance: str, method: str, k: int) -> np.ndarra
     return s.nsmallest(k, f"rank_{method}")["neuron"].to_numpy()
 
 
-def ranking_stability(result: CorrelationResult, ks: Sequence[int], methods: Sequence[str] = METHODS) -> pd.DataFrame:
+def ranking_stability(
+    result: CorrelationResult, ks: Sequence[int], methods: Sequence[str] | None = None
+) -> pd.DataFrame:
     """How far the top-k neurons agree in function across instances.
 
-    For each method, k and ordered pair (i, i'): the share of i's top-k neurons
-    whose best partner in i' (by |r|) is itself among i''s top-k.
+    For each method (default: the registry's correlation rankings that the scores hold), k and ordered
+    pair (i, i'): the share of i's top-k neurons whose best partner in i' (by |r|) is itself among i''s top-k.
     """
+    if methods is None:
+        methods = correlation_rankings()
     rows = []
     instances = list(dict.fromkeys(result.scores["instance"]))
     partner = {
@@ -384,7 +485,7 @@ def twin_experiment(
     twin_activations: np.ndarray,
     twin_of: str,
     ks: Sequence[int],
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | None = None,
     block: int = 1024,
     before: pd.DataFrame | None = None,
     device: str | None = None,
@@ -395,11 +496,14 @@ def twin_experiment(
     ``twinned`` marks ``twin_of``) and the scores of the family with the
     twin, whose rankings the with-twin model ablation removes. Unlike the
     exact copy, the outcome is not fixed in advance: the twin is close to its
-    partner, not equal.
+    partner, not equal. ``methods`` defaults to the registry's correlation
+    rankings; the whole-layer ones (LinReg) are computed only when named.
     """
     if twin_of not in activations:
         raise KeyError(f"twin partner {twin_of!r} is not one of {list(activations)}")
-    linreg = "linreg" in methods
+    if methods is None:
+        methods = correlation_rankings()
+    linreg = any(m in FULL_LAYER_RANKINGS for m in methods)
     if before is None:
         before = correlate_instances(activations, block, linreg=linreg, device=device).scores
     after = correlate_instances({**activations, twin: twin_activations}, block, linreg=linreg, device=device).scores
@@ -408,14 +512,19 @@ def twin_experiment(
     return change, after
 
 
-def partner_rank_agreement(scores: pd.DataFrame, pairs: pd.DataFrame, methods: Sequence[str] = METHODS) -> pd.DataFrame:
+def partner_rank_agreement(
+    scores: pd.DataFrame, pairs: pd.DataFrame, methods: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Agreement of rankings computed on different reference instances, matched through best partners.
 
     For each method and ordered pair (a, b): the Spearman correlation, over
     a's live neurons, between a neuron's rank in a and its best partner's
     (by |r|) rank in b. 1 means ranking on a or on b orders the same
     functions the same way; 0 means the reference instance decides the ranking.
+    ``methods`` defaults to the registry's correlation rankings.
     """
+    if methods is None:
+        methods = correlation_rankings()
     rows = []
     ranks = {inst: g.set_index("neuron") for inst, g in scores.groupby("instance", sort=False)}
     for (a, b), g in pairs.groupby(["instance", "other"], sort=False):
@@ -521,13 +630,14 @@ def _score_tables(
     names: Sequence[str],
     best: Mapping[tuple[str, str], PairMax],
     dead: Mapping[str, np.ndarray],
-    linreg: Mapping[str, np.ndarray] | None = None,
+    layers: WholeLayers | None = None,
 ) -> CorrelationResult:
     """The score and partner tables of :func:`correlate_instances` from each ordered pair's best partners.
 
     One place for both the in-memory and the streaming path, so that they give
-    the same columns, ranks and dead-neuron conventions. ``linreg`` maps an
-    instance to its LinReg scores (the column is left out without it).
+    the same columns, ranks and dead-neuron conventions. The score columns are
+    :func:`ranking_columns`: every correlation ranking of the registry, the
+    whole-layer ones only with ``layers``.
     """
     score_rows, pair_rows = [], []
     for a in names:
@@ -540,19 +650,9 @@ def _score_tables(
         s_sig[:, d] = 0.0
         top = s_abs.argmax(axis=0)
         cols = np.arange(n)
-        table = {
-            "instance": a,
-            "neuron": cols,
-            "dead": d,
-            "maxcorr": s_abs.max(axis=0),
-            "meanmaxcorr": s_abs.mean(axis=0),
-            "mincorr": s_abs.min(axis=0),
-            "maxcorr_signed": s_sig.max(axis=0),
-            "meanmaxcorr_signed": s_sig.mean(axis=0),
-            "mincorr_signed": s_sig.min(axis=0),
-        }
-        if linreg is not None:
-            table["linreg"] = linreg[a]
+        on_abs = CorrelationRankingInputs(a, tuple(others), d, s_abs, layers)
+        scores, ranked = ranking_columns(on_abs, replace(on_abs, best=s_sig))
+        table = {"instance": a, "neuron": cols, "dead": d, **scores}
         partner_inst = np.asarray(others, dtype=object)[top]
         partner_neuron = np.stack([best[a, b].best_abs_neuron for b in others])[top, cols]
         partner_r = np.stack([best[a, b].best_abs_r for b in others])[top, cols]
@@ -561,9 +661,8 @@ def _score_tables(
         table["partner_neuron"][d] = pd.NA
         table["partner_r"] = np.where(d, np.nan, partner_r)
         frame = pd.DataFrame(table)
-        for m in (*METHODS, *SIGNED):
-            if m in frame:
-                frame[f"rank_{m}"] = rank_desc(frame[m].to_numpy(), d)
+        for m in ranked:
+            frame[f"rank_{m}"] = rank_desc(frame[m].to_numpy(), d)
         score_rows.append(frame)
         for b in others:
             pm = best[a, b]
@@ -782,7 +881,8 @@ def correlate_streaming(
     moments: Mapping[str, Moments] | None = None,
     rtol: float = 1e-6,
 ) -> CorrelationResult:
-    """:func:`correlate_instances` without linreg, in bounded memory, from token blocks read on demand.
+    """:func:`correlate_instances` without the whole-layer rankings (:data:`FULL_LAYER_RANKINGS`: LinReg), in
+    bounded memory, from token blocks read on demand.
 
     For whole models (every layer of each instance side by side, see
     :func:`whole_model_reader`) the activations and the correlation matrices

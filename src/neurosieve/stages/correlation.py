@@ -8,10 +8,10 @@ from collections.abc import Mapping
 import pandas as pd
 
 from neurosieve.analysis.correlation import (
-    METHODS,
     CorrelationResult,
     correlate_instances,
     correlation_device,
+    correlation_rankings,
     duplicate_experiment,
     fraction_ks,
     ranking_stability,
@@ -88,7 +88,7 @@ def run_twin_correlation(
     block, linreg, top_fractions = settings.block_size, settings.linreg, settings.top_fractions
 
     acts = {inst: read_layer(path, layer) for inst, path in family_paths.items()}
-    methods = METHODS if linreg else tuple(m for m in METHODS if m != "linreg")
+    methods = correlation_rankings(full_layer=linreg)
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
     change, after = twin_experiment(
         acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=read_table(before_path)
