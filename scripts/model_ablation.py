@@ -20,6 +20,5 @@ run_model_ablation(
     snakemake.output[0],  # noqa: F821
     ModelAblationSettings.from_params(p.settings),
     rankings=p.rankings,
-    device=p.device,
     train_activations_path=inp.get("train"),
 )

@@ -138,9 +138,8 @@ def test_model_ablation_runs_on_a_fine_tuned_instance(saved: Path, tmp_path: Pat
         None,
         "seed3",
         str(tmp_path / "curve.parquet"),
-        ModelAblationSettings(remove_percent=(50,), random_repeats=1, fills=("zero",), seed=0),
+        ModelAblationSettings(remove_percent=(50,), random_repeats=1, fills=("zero",), seed=0, device="cpu"),
         rankings=["lca"],
-        device="cpu",
     )
     f1 = curves[curves["metric"] == "f1"]
     full = read_json(saved / "metrics.json")["test"]["f1"]

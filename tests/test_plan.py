@@ -280,7 +280,7 @@ def test_a_new_figure_is_one_registry_entry_plus_its_drawing(monkeypatch: pytest
 
 #: Rules whose params still read config values outside a settings object: the probing rules belong to the
 #: probe-solver work (their scripts are being changed), and the ablation rules' device and rankings are next.
-PARAMS_NOT_YET_SETTINGS = {"probe", "probe_ablation", "model_ablation", "twin_model_ablation"}
+PARAMS_NOT_YET_SETTINGS: set[str] = set()
 RAW_CONFIG = re.compile(r"\b(config|FAMILIES|PROBE|ABL|CORR|FIG|CORPUS)\[")
 
 

@@ -31,6 +31,7 @@ WHERE = {
     "DataSourceSettings": {"split": "test"},
     "TokenTableSettings": {"split": "train"},
     "CorpusFetchSettings": {"split": "test"},
+    "ModelAblationSettings": {"family": "bilstm"},
 }
 CLASSES = [
     c for c in vars(settings_module).values() if isinstance(c, type) and issubclass(c, Settings) and c is not Settings
@@ -85,9 +86,12 @@ def test_values_come_from_their_keys() -> None:
     probe = ProbeSettings.from_config(CONFIG)
     assert probe.l1 == CONFIG["probing"]["l1"] and probe.seed == CONFIG["probing"]["seed"]
     assert probe.probe.estimator_params() == dict(CONFIG["probing"]["probe"])
-    model = ModelAblationSettings.from_config(CONFIG)
+    model = ModelAblationSettings.from_config(CONFIG, family="bilstm")
     assert model.seed == CONFIG["ablation"]["seed"]  # a field read from another section
     assert model.remove_percent == tuple(CONFIG["ablation"]["model"]["remove_percent"])
+    assert model.device == CONFIG["families"]["bilstm"]["device"] and model.random_repeats > 0
+    # The near-twin experiment's non-twin instances draw no random baseline (model_ablation drew it).
+    assert ModelAblationSettings.from_config(CONFIG, family="bilstm", random_draws=False).random_repeats == 0
 
 
 def test_probe_budget_has_every_key_of_the_schema() -> None:

@@ -279,12 +279,23 @@ class RunPlan:
         ]
 
     # --- ablation ---
-    def ablation_rankings(self, family: str, wanted: list[str]) -> list[str]:
-        """The requested rankings this family has: correlation rankings need several instances."""
+    def ablation_rankings(self, family: str, wanted: list[str] | str) -> list[str]:
+        """The requested rankings this family has: correlation rankings need several instances.
+
+        ``wanted`` is a list of ranking names, or ``"probe"`` / ``"model"`` for the config's
+        ``ablation.rankings`` / ``ablation.model.rankings``.
+        """
+        if isinstance(wanted, str):
+            ab = self.config["ablation"]
+            wanted = {"probe": ab["rankings"], "model": ab["model"]["rankings"]}[wanted]
         return [r for r in wanted if r in PROBE_RANKINGS or family in self.correlated]
 
+    def model_kind(self, family: str) -> str:
+        """The family's kind (``bilstm``, ``transformer``, ``pretrained``, ...): how its input keys are read."""
+        return str(self.families[family]["kind"])
+
     def ranking_inputs(
-        self, family: str, instance: str, layer: int | str, prop: str, wanted: list[str]
+        self, family: str, instance: str, layer: int | str, prop: str, wanted: list[str] | str
     ) -> dict[str, str]:
         out = {}
         rankings = self.ablation_rankings(family, wanted)

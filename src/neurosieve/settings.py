@@ -183,6 +183,17 @@ class ModelAblationSettings(Settings):
     random_repeats: int
     fills: tuple[str, ...]
     seed: int = field(metadata={"key": "ablation.seed"})
+    device: str = field(default="auto", metadata={"key": "families.{family}.device"})
+
+    @classmethod
+    def _read(cls, config: Mapping[str, Any], **where: Any) -> dict[str, Any]:
+        """As the base class; ``random_draws=False`` (the near-twin experiment's non-twin instances, whose random
+        baseline the model_ablation rule already draws) sets ``random_repeats`` to 0."""
+        draws = where.pop("random_draws", True)
+        values = super()._read(config, **where)
+        if not draws:
+            values["random_repeats"] = 0
+        return values
 
 
 @dataclass(frozen=True)

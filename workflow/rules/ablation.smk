@@ -6,7 +6,7 @@ rule probe_ablation:
     input:
         unpack(
             lambda w: PLAN.ranking_inputs(
-                w.family, w.instance, w.layer, w.prop, ABL["rankings"]
+                w.family, w.instance, w.layer, w.prop, "probe"
             )
         ),
         unpack(lambda w: PLAN.tagger_spec(w.family, w.instance)),
@@ -34,9 +34,9 @@ rule probe_ablation:
         runtime=lambda w, attempt: 60 * attempt,
         gpu=probe_gpu,
     params:
-        rankings=lambda w: PLAN.ablation_rankings(w.family, ABL["rankings"]),
+        rankings=lambda w: PLAN.ablation_rankings(w.family, "probe"),
         settings=settings.ProbeAblationSettings.params(config),
-        model_kind=lambda w: FAMILIES[w.family]["kind"],
+        model_kind=lambda w: PLAN.model_kind(w.family),
         model_source=lambda w: PLAN.model_source(w.family, w.instance),
     script:
         "../../scripts/probe_ablation.py"
@@ -46,7 +46,7 @@ rule model_ablation:
     input:
         unpack(
             lambda w: PLAN.ranking_inputs(
-                w.family, w.instance, w.layer, "pos", ABL["model"]["rankings"]
+                w.family, w.instance, w.layer, "pos", "model"
             )
         ),
         unpack(lambda w: PLAN.fill_inputs(w.family, w.instance)),
@@ -70,9 +70,10 @@ rule model_ablation:
         runtime=lambda w, attempt: 60 * attempt,
         gpu=family_gpu,
     params:
-        rankings=lambda w: PLAN.ablation_rankings(w.family, ABL["model"]["rankings"]),
-        settings=settings.ModelAblationSettings.params(config),
-        device=lambda w: FAMILIES[w.family]["device"],
+        rankings=lambda w: PLAN.ablation_rankings(w.family, "model"),
+        settings=lambda w: settings.ModelAblationSettings.params(
+            config, family=w.family
+        ),
     script:
         "../../scripts/model_ablation.py"
 
@@ -104,17 +105,15 @@ rule twin_model_ablation:
         runtime=lambda w, attempt: 60 * attempt,
         gpu=family_gpu,
     params:
-        rankings=[r for r in ABL["model"]["rankings"] if r not in PROBE_RANKINGS],
+        rankings=lambda w: [
+            r
+            for r in PLAN.ablation_rankings(w.family, "model")
+            if r not in PROBE_RANKINGS
+        ],
         # The twin has no model_ablation run: its random baseline is drawn here.
-        settings=lambda w: {
-            **settings.ModelAblationSettings.params(config),
-            "random_repeats": (
-                ABL["model"]["random_repeats"]
-                if w.instance == PLAN.twin(w.family)
-                else 0
-            ),
-        },
-        device=lambda w: FAMILIES[w.family]["device"],
+        settings=lambda w: settings.ModelAblationSettings.params(
+            config, family=w.family, random_draws=w.instance == PLAN.twin(w.family)
+        ),
     script:
         "../../scripts/model_ablation.py"
 

@@ -81,7 +81,7 @@ rule probe:
         gpu=probe_gpu,
     params:
         settings=settings.ProbeSettings.params(config),
-        model_kind=lambda w: FAMILIES[w.family]["kind"],
+        model_kind=lambda w: PLAN.model_kind(w.family),
         model_source=lambda w: PLAN.model_source(w.family, w.instance),
     script:
         "../../scripts/probe.py"

@@ -32,6 +32,7 @@ from neurosieve.analysis.verdicts import (
     unpaired_test,
     verdict_columns,
 )
+from neurosieve.core.registry import CORRELATION_RANKINGS
 from neurosieve.store.io import atomic_path, read_table
 
 
@@ -131,7 +132,7 @@ FILL_NAME = {"model": "zero ablation", "model-mean": "mean ablation"}
 FILL_ID = {"model": "zero", "model-mean": "mean"}
 
 
-CORR_METHODS = ("maxcorr", "meanmaxcorr", "mincorr", "linreg")
+CORR_METHODS = CORRELATION_RANKINGS  # the registry's correlation rankings, in its order
 
 
 def _at_percent(c: pd.DataFrame, pct: float) -> pd.DataFrame:

@@ -118,7 +118,6 @@ def run_model_ablation(
     settings: ModelAblationSettings,
     *,
     rankings: Sequence[str],
-    device: str = "auto",
     train_activations_path: str | None = None,
 ) -> pd.DataFrame:
     """Model ablation for one trained or fine-tuned instance and layer (workflow edge): chunk F1 with k neurons removed.
@@ -132,11 +131,12 @@ def run_model_ablation(
     activation over the training tokens in ``train_activations_path``, since
     zero is not neutral for a neuron that is never near zero; mode ``model-mean``).
     """
-    percents, random_repeats, seed, fills = (
+    percents, random_repeats, seed, fills, device = (
         settings.remove_percent,
         settings.random_repeats,
         settings.seed,
         settings.fills,
+        settings.device,
     )
     import torch
     from tqdm.auto import tqdm
