@@ -175,6 +175,7 @@ def select_lambdas(
     probe_params: dict[str, Any],
     held_out: float = 0.1,
     random_state: int = 0,
+    progress: Callable[[Any], Any] | None = None,
 ) -> tuple[tuple[float, float], pd.DataFrame]:
     """The paper's lambda choice: among the (l1, l2) pairs whose held-out accuracy is within ``tolerance`` of the
     reference's, the one that concentrates weight most. Held-out data are whole sentences of train.
@@ -202,7 +203,7 @@ def select_lambdas(
     budget = {**probe_params, "solver": "adam"}
     if solver != "adam":
         probes.append(ElasticNetProbe(l1=PAPER_LAMBDAS[0], l2=PAPER_LAMBDAS[1], random_state=random_state, **budget))
-    probes = fit_probes(X[fit_idx], y[fit_idx], probes, path=solver != "adam")
+    probes = fit_probes(X[fit_idx], y[fit_idx], probes, progress, path=solver != "adam")
     rows = []
     for i, probe in enumerate(probes):
         fixed = i >= len(pairs)

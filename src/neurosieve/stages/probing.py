@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from neurosieve.analysis.probing import grid_pairs, probe_all_layers, probe_layer, select_lambdas, top_neurons_by_layer
 from neurosieve.models.inputs import load_input_keys
@@ -42,6 +43,7 @@ def run_lambda_selection(
         tolerance,
         probe_params,
         random_state=seed,
+        progress=lambda it: tqdm(it, desc=f"lambda path layer {layer} {prop}", unit="fit"),
     )
     recorded = {
         "layer": layer,
