@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from neurosieve.analysis.ablation import probe_ablation
 from neurosieve.analysis.probe import ElasticNetProbe
@@ -146,3 +147,16 @@ def test_workflow_and_estimator_share_the_solver_defaults() -> None:
     probe = schema["properties"]["probing"]["properties"]["probe"]["properties"]
     assert probe["solver"]["default"] == "fista" and probe["tol"]["default"] == DEFAULT_TOL
     assert ElasticNetProbe().tol == DEFAULT_TOL and probe["max_iter"]["default"] == ElasticNetProbe().max_iter
+
+
+def test_nearly_separable_labels_stop_at_working_precision() -> None:
+    """Few tokens, many neurons, a tiny penalty: the optimum lies far out; the fit stops on the stall rule with
+    its best iterate instead of running to max_iter (or collapsing when float32 rounding fails the line search)."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 8, 600)
+    X = (rng.normal(size=(600, 200)) + 2.0 * np.eye(8, 200)[y]).astype(np.float32)
+    res = ElasticNetProblem(X, y, 8).solve(1e-5, 1e-5, max_iter=2000)
+    assert res.converged and res.n_iter < 2000
+    assert res.objective == min(res.history) and res.objective < 0.1 * res.history[0]
+    # Subnormal flushing is switched off again after the fit (torch's default).
+    assert float(torch.tensor(1e-40, dtype=torch.float32) * 1.0) > 0
