@@ -138,6 +138,7 @@ class ProbeSettings(Settings):
     salient_fraction: float
     seed: int
     probe: ProbeBudget
+    fixed_budget_baseline: bool = True
 
 
 @dataclass(frozen=True)

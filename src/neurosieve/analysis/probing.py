@@ -416,6 +416,7 @@ def probe_layer(
     untrained: pd.DataFrame | None = None,
     paper_lambdas: tuple[float, float] | None = PAPER_LAMBDAS,
     X_train_unk: np.ndarray | None = None,
+    fixed_budget_baseline: bool = True,
 ) -> dict[str, Any]:
     """Everything LCA says about one layer and one property: probe, metrics, orderings, per-label neurons, baselines.
 
@@ -428,8 +429,8 @@ def probe_layer(
     ``X_train_unk`` (train activations extracted with the tagger's word dropout)
     a second probe shows whether seeing ``<unk>`` in training closes the OOV gap.
     With the converging solver (``probe_params["solver"] == "fista"``) the table also
-    holds ``fixed_budget_accuracy`` (the Adam probe of earlier versions at the paper's
-    pair, the number this probe replaces), whether the solver converged, its iterations
+    holds ``fixed_budget_accuracy`` (with ``fixed_budget_baseline``: the Adam probe of earlier
+    versions at the paper's pair, the number this probe replaces), whether the solver converged, its iterations
     and the share of exactly-zero weights.
 
     Every probe is fitted with :func:`~neurosieve.analysis.probe_batch.fit_probes` (each
@@ -470,7 +471,7 @@ def probe_layer(
     if X_train_unk is not None:
         full["unk"] = (l1, l2, y_train)
     converging = probe_params.get("solver", "adam") != "adam"
-    if converging and paper_lambdas is not None:
+    if converging and fixed_budget_baseline and paper_lambdas is not None:
         # The fixed-budget probe of earlier versions (Adam at the paper's pair), reported beside the solved one.
         full["fixed_budget"] = (paper_lambdas[0], paper_lambdas[1], y_train)
     X_fit = [X_train] if X_train_unk is None else [X_train, X_train_unk]  # column blocks: no concatenated copy

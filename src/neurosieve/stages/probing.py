@@ -111,6 +111,7 @@ def run_probing(
         input_keys=load_input_keys(model_kind, model_source) if model_kind and model_source else None,
         untrained=read_table(untrained_path) if untrained_path else None,
         X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
+        fixed_budget_baseline=settings.fixed_budget_baseline,
     )
     meta = provenance(recorded, seed)
     out["probe"].save(outputs["probe"])
