@@ -98,7 +98,15 @@ def test_lambda_search_with_the_converging_solver() -> None:
     groups = np.arange(len(y)) // 10
     grid = [(1e-1, 0.0), (1e-2, 0.0), (1e-3, 0.0), (1e-4, 1e-4)]
     params = {**FISTA, "epochs": 2, "batch_size": 256, "lr": 0.05, "min_steps": 0, "device": "cpu", "max_iter": 1000}
-    (l1, l2), table = select_lambdas(X, y, groups, grid, tolerance=0.01, probe_params=params)
+    seen: list[int] = []
+
+    def progress(items):  # type: ignore[no-untyped-def]
+        for item in items:
+            seen.append(item)
+            yield item
+
+    (l1, l2), table = select_lambdas(X, y, groups, grid, tolerance=0.01, probe_params=params, progress=progress)
+    assert len(seen) >= len(grid) + 1  # every fit of the path went through the progress bar
     fitted = table[~table["fixed_budget"]]
     assert set(zip(fitted["l1"], fitted["l2"])) == {*grid, PAPER_LAMBDAS}  # no unregularised fit
     assert (fitted["solver"] == "fista").all() and fitted["converged"].all()

@@ -203,7 +203,7 @@ def select_lambdas(
     budget = {**probe_params, "solver": "adam"}
     if solver != "adam":
         probes.append(ElasticNetProbe(l1=PAPER_LAMBDAS[0], l2=PAPER_LAMBDAS[1], random_state=random_state, **budget))
-    probes = fit_probes(X[fit_idx], y[fit_idx], probes, progress, path=solver != "adam")
+    probes = fit_probes(X[fit_idx], y[fit_idx], probes, progress=progress, path=solver != "adam")
     rows = []
     for i, probe in enumerate(probes):
         fixed = i >= len(pairs)
