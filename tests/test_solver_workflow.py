@@ -168,3 +168,14 @@ def test_nearly_separable_labels_stop_at_working_precision() -> None:
     assert res.objective == min(res.history) and res.objective < 0.1 * res.history[0]
     # Subnormal flushing is switched off again after the fit (torch's default).
     assert float(torch.tensor(1e-40, dtype=torch.float32) * 1.0) > 0
+
+
+def test_lambda_path_fits_use_the_path_tolerance() -> None:
+    X, y = overlapping(n=3000)
+    groups = np.arange(len(y)) // 10
+    params = {**FISTA, "epochs": 1, "batch_size": 256, "lr": 0.05, "min_steps": 0, "device": "cpu", "max_iter": 1000}
+    _, tight = select_lambdas(X, y, groups, [(1e-3, 0.0), (1e-4, 0.0)], 0.01, params)
+    _, loose = select_lambdas(X, y, groups, [(1e-3, 0.0), (1e-4, 0.0)], 0.01, params, path_tol=1e-3)
+    fista = ~tight["fixed_budget"]
+    assert loose.loc[fista, "iterations"].sum() < tight.loc[fista, "iterations"].sum()
+    assert np.allclose(loose.loc[fista, "accuracy"], tight.loc[fista, "accuracy"], atol=0.02)

@@ -150,6 +150,7 @@ class LambdaSearchSettings(Settings):
     tolerance: float
     seed: int
     probe: ProbeBudget
+    path_tol: float = 1e-4
 
 
 @dataclass(frozen=True)

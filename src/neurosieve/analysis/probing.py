@@ -176,6 +176,7 @@ def select_lambdas(
     held_out: float = 0.1,
     random_state: int = 0,
     progress: Callable[[Any], Any] | None = None,
+    path_tol: float | None = None,
 ) -> tuple[tuple[float, float], pd.DataFrame]:
     """The paper's lambda choice: among the (l1, l2) pairs whose held-out accuracy is within ``tolerance`` of the
     reference's, the one that concentrates weight most. Held-out data are whole sentences of train.
@@ -185,7 +186,8 @@ def select_lambdas(
     reference is the pair with the best held-out accuracy (the unregularised problem has no
     finite solution on separable labels, so it is not fitted). The table also holds the
     fixed-budget probe of earlier versions (Adam at the paper's pair, ``fixed_budget``; never a
-    candidate), so that the chosen pair's held-out accuracy stands beside it.
+    candidate), so that the chosen pair's held-out accuracy stands beside it. ``path_tol`` (the
+    path's fits only rank pairs) replaces the solver's ``tol`` for them.
 
     With ``solver="adam"`` (the fixed budget) the reference is the unregularised pair (0, 0),
     early-stopped; it is chosen only when no penalised pair is within tolerance (the table's
@@ -199,7 +201,8 @@ def select_lambdas(
     solver = str(probe_params.get("solver", "adam"))
     penalised = [(float(a), float(b)) for a, b in grid]
     pairs = list(dict.fromkeys([*(([(0.0, 0.0)]) if solver == "adam" else []), *penalised, PAPER_LAMBDAS]))
-    probes = [ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **probe_params) for l1, l2 in pairs]
+    path_params = {**probe_params, **({"tol": path_tol} if path_tol is not None and solver != "adam" else {})}
+    probes = [ElasticNetProbe(l1=l1, l2=l2, random_state=random_state, **path_params) for l1, l2 in pairs]
     budget = {**probe_params, "solver": "adam"}
     if solver != "adam":
         probes.append(ElasticNetProbe(l1=PAPER_LAMBDAS[0], l2=PAPER_LAMBDAS[1], random_state=random_state, **budget))

@@ -44,12 +44,14 @@ def run_lambda_selection(
         probe_params,
         random_state=seed,
         progress=lambda it: tqdm(it, desc=f"lambda path layer {layer} {prop}", unit="fit"),
+        path_tol=settings.path_tol,
     )
     recorded = {
         "layer": layer,
         "property": prop,
         "grid": grid,
         "tolerance": tolerance,
+        "path_tol": settings.path_tol,
         "probe": probe_params,
         "train": train_path,
     }
