@@ -9,8 +9,16 @@ memory is the stage's:
   extraction   dump_pretrained_activations over --sentences test sentences (float32 and float16 files)
   correlation  run_correlation of six instances on one layer, over those sentences' tokens
                (instance 1 is the dump; 2-6 are its neurons permuted plus noise: the cost depends on shapes only)
-  probe        run_probing on one layer with --scale of the full train split's tokens
-               (random activations, the real POS labels: the cost depends on shapes only)
+  probe        run_probing on one layer with --scale of the full train split's tokens (low-rank activations
+               carrying the real POS tags: the converging solver's cost depends on such structure)
+  lambdas      run_lambda_selection on the same layer: the default grid as one warm-started path
+  ablation     run_probe_ablation with the bert config's keep grid, on two probe rankings (scaled to the
+               config's rankings by the number of retrained probes)
+
+Measure the probe stages at --scale 0.1 or more: at a few thousand tokens 768 neurons separate the
+labels nearly perfectly, the converging solver needs many more iterations per token there, and the
+straight line through two tiny sizes projects nonsense (a smoke run at --scale 0.005 projected 36 h
+of probe ablation from points at 1,128 and 2,219 tokens).
 
 Times and data memory are projected linearly to full size (2,012 test sentences; the whole
 train split), from the measured size; extraction memory is bounded by its block of 1,024
@@ -140,66 +148,64 @@ def stage_correlation(paths: list[str], layer: int, out_dir: str, threads: int) 
     return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb()}
 
 
+def bert_config() -> dict[str, Any]:
+    """The shipped bert-base-uncased config, validated (schema defaults filled): its probing and ablation settings."""
+    import yaml
+
+    from neurosieve.config import load_schema, validate_config
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((root / "config/bert-base-uncased.yaml").read_text())
+    return validate_config(cfg, load_schema(root / "workflow/schemas/config.schema.yaml"))
+
+
 def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fraction: float, tag: str) -> dict[str, Any]:
-    """Random one-layer activations (768 wide) over a fraction of the train split and the test split, real keys."""
+    """One-layer activations (768 wide) over a fraction of the train split and the test split, with the real keys.
+
+    Low-rank like a transformer layer, and carrying the real POS tags: 64 latent directions, each POS
+    tag a mean in that space (the classes overlap), plus noise, each neuron on its own scale and offset.
+    The solver's iterations depend on such structure (pure noise would converge at once), so the
+    probe stages' cost is measured on data shaped like the real thing.
+    """
     import numpy as np
 
     from neurosieve.store.activations import write_activations
     from neurosieve.store.corpus import first_sentences, read_tokens
 
+    rank = 64
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(rank, WIDTH)) / np.sqrt(rank)
+    scale, offset = rng.uniform(0.3, 3.0, WIDTH), rng.normal(size=WIDTH) * 2
+    tables = {split: read_tokens(path) for split, path in (("train", train_tokens), ("test", test_tokens))}
+    tags = sorted(set(tables["train"]["pos"].astype(str)) | set(tables["test"]["pos"].astype(str)))
+    means = rng.normal(size=(len(tags), rank)) * 0.35
     out = {}
-    for split, path, frac in (("train", train_tokens, fraction), ("test", test_tokens, 1.0)):
-        tokens = read_tokens(path)
-        n = int(round(frac * tokens["sentence"].nunique()))
-        tokens = first_sentences(tokens, n)
-        rng = np.random.default_rng(0)
+    for split, frac in (("train", fraction), ("test", 1.0)):
+        tokens = first_sentences(tables[split], int(round(frac * tables[split]["sentence"].nunique())))
+        label = np.searchsorted(tags, tokens["pos"].astype(str).to_numpy())
+        gen = np.random.default_rng(1 if split == "train" else 2)
+        done = [0]
+
+        def extract(block: Any, label: np.ndarray = label, gen: Any = gen, done: list = done) -> list:
+            n_tok = sum(map(len, block))
+            lab = label[done[0] : done[0] + n_tok]
+            done[0] += n_tok
+            latent = means[lab] + gen.normal(size=(n_tok, rank))
+            x = (latent @ basis * 3.0 + gen.normal(size=(n_tok, WIDTH))) * scale + offset
+            return [x.astype(np.float32)]
+
         p = os.path.join(directory, f"probe-{split}-{tag}.parquet")
-        write_activations(
-            tokens,
-            lambda block: [rng.normal(size=(sum(map(len, block)), WIDTH)).astype(np.float32)],
-            p,
-            {},
-            progress=False,
-            layers=[12],
-        )
+        write_activations(tokens, extract, p, {}, progress=False, layers=[12])
         out[split] = p
         out[f"{split}_tokens"] = len(tokens)
     return out
 
 
-def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
+def _timed(fn: Any, device: str) -> dict[str, Any]:
     import torch
 
-    from neurosieve.settings import ProbeSettings
-    from neurosieve.stages.probing import run_probing
-
-    torch.set_num_threads(threads)
     t0, c0 = time.perf_counter(), time.process_time()
-    outputs = {k: os.path.join(out_dir, f"{k}.parquet") for k in ("metrics", "orderings", "weights", "labels")}
-    outputs["probe"] = os.path.join(out_dir, "probe.npz")
-    run_probing(
-        train,
-        test,
-        12,
-        "pos",
-        outputs,
-        ProbeSettings.from_params(
-            {
-                "l1": 1e-5,
-                "l2": 1e-5,
-                "salient_fraction": 0.25,
-                "seed": 0,
-                "probe": {
-                    "epochs": 4,
-                    "batch_size": 512,
-                    "lr": 0.03,
-                    "device": device,
-                    "min_steps": 0,
-                    "standardize": False,
-                },
-            }
-        ),
-    )
+    fn()
     if device == "cuda":
         torch.cuda.synchronize()
     return {
@@ -208,6 +214,74 @@ def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) 
         "peak_mb": _peak_mb(),
         "gpu_peak_mb": _cuda_peak_mb(device),
     }
+
+
+def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
+    """One probe job (run_probing) with the bert config's probe settings: selected, control, paper and fixed-budget probes."""
+    import torch
+
+    from neurosieve.settings import ProbeSettings
+    from neurosieve.stages.probing import run_probing
+
+    torch.set_num_threads(threads)
+    cfg = bert_config()
+    cfg["probing"]["probe"]["device"] = device
+    outputs = {k: os.path.join(out_dir, f"{k}.parquet") for k in ("metrics", "orderings", "weights", "labels")}
+    outputs["probe"] = os.path.join(out_dir, "probe.npz")
+    return _timed(lambda: run_probing(train, test, 12, "pos", outputs, ProbeSettings.from_config(cfg)), device)
+
+
+def stage_lambdas(train: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
+    """One lambda job (run_lambda_selection): the default grid as one warm-started path, plus the fixed-budget probe."""
+    import torch
+
+    from neurosieve.settings import LambdaSearchSettings
+    from neurosieve.stages.probing import run_lambda_selection
+
+    torch.set_num_threads(threads)
+    cfg = bert_config()
+    cfg["probing"]["probe"]["device"] = device
+    out = os.path.join(out_dir, "lambdas.parquet")
+    return _timed(lambda: run_lambda_selection(train, 12, "pos", out, LambdaSearchSettings.from_config(cfg)), device)
+
+
+def stage_ablation(train: str, test: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
+    """One probe-ablation job (run_probe_ablation) with the bert config's grid, on the probe rankings (lca, probeless).
+
+    The config also ablates the three correlation rankings; their retrains cost as much per
+    selection, so :func:`main` scales this job's cost by the number of selections.
+    """
+    import torch
+
+    from neurosieve.settings import ProbeAblationSettings
+    from neurosieve.stages.ablation import run_probe_ablation
+
+    torch.set_num_threads(threads)
+    cfg = bert_config()
+    out = os.path.join(out_dir, "ablation.parquet")
+    return _timed(
+        lambda: run_probe_ablation(
+            train,
+            test,
+            12,
+            "pos",
+            os.path.join(out_dir, "probe.npz"),
+            os.path.join(out_dir, "orderings.parquet"),
+            None,
+            "bench",
+            out,
+            ProbeAblationSettings.from_config(cfg),
+            rankings=["lca", "probeless"],
+        ),
+        device,
+    )
+
+
+def ablation_selections(cfg: dict[str, Any], rankings: int, width: int = WIDTH) -> int:
+    """Retrained probes of one probe-ablation job: each ranking's top and bottom k, plus the random draws."""
+    ab = cfg["ablation"]
+    ks = {round(p / 100 * width) for p in ab["keep_percent"]} | set(ab["keep_neurons"]) | {0, width}
+    return len(ks) * (2 * rankings + ab["random_repeats"])
 
 
 def in_fresh_process(fn: Any, *args: Any) -> dict[str, Any]:
@@ -285,15 +359,27 @@ def main() -> None:
             )
             r = in_fresh_process(stage_correlation, inst["paths"], 12, str(work), args.threads)
             runs.setdefault((stage, "cpu"), []).append((n_tok[n], r))
-        stage = "probe, 1 layer, POS, train tokens"
-        full_size[stage] = mem_size[stage] = full_tokens["train"]
+        probe_stages = {
+            "probe, 1 layer, POS, train tokens": lambda d, dev: (stage_probe, d["train"], d["test"], str(work), dev),
+            "lambda path, 1 layer, POS, train tokens": lambda d, dev: (stage_lambdas, d["train"], str(work), dev),
+            "probe ablation (2 rankings), train tokens": lambda d, dev: (
+                stage_ablation,
+                d["train"],
+                d["test"],
+                str(work),
+                dev,
+            ),
+        }
+        for stage in probe_stages:
+            full_size[stage] = mem_size[stage] = full_tokens["train"]
         for k, scale in enumerate((args.scale, 2 * args.scale)):
             data = in_fresh_process(
                 stage_probe_data, str(work / "train.parquet"), str(work / "test.parquet"), str(work), scale, str(k)
             )
             for device in devices:
-                r = in_fresh_process(stage_probe, data["train"], data["test"], str(work), device, args.threads)
-                runs.setdefault((stage, device), []).append((data["train_tokens"], r))
+                for stage, make in probe_stages.items():  # in this order: ablation reads the probe job's files
+                    r = in_fresh_process(*make(data, device), args.threads)
+                    runs.setdefault((stage, device), []).append((data["train_tokens"], r))
 
     def at(points: list[tuple[float, dict[str, Any]]], key: str, x: float) -> float:
         """The straight line through the two measurements, at x (never below the larger measurement's slope of 0)."""
@@ -337,15 +423,30 @@ def main() -> None:
             ("correlation, 6 instances x 1 layer, tokens", device),
             proj["correlation, 6 instances x 1 layer, tokens", "cpu"],
         )["cpu_seconds"]
-        probe = proj["probe, 1 layer, POS, train tokens", device]["cpu_seconds" if device == "cpu" else "seconds"]
-        probes = INSTANCES * LAYERS * 2  # pos and chunk
+        key = "cpu_seconds" if device == "cpu" else "seconds"
+        probe = proj["probe, 1 layer, POS, train tokens", device][key]
+        lam = proj["lambda path, 1 layer, POS, train tokens", device][key]
+        abl2 = proj["probe ablation (2 rankings), train tokens", device][key]
+        cfg = bert_config()
+        props = len(cfg["probing"]["properties"])
+        probes = INSTANCES * LAYERS * props
+        lambda_jobs = LAYERS * props  # one per (layer, property), on the reference instance
+        ablation_jobs = INSTANCES * len(cfg["ablation"]["layers"]) * len(cfg["ablation"]["properties"])
+        n_rank = len(cfg["ablation"]["rankings"])
+        abl = abl2 * ablation_selections(cfg, n_rank) / ablation_selections(cfg, 2)
         unit = "CPU" if device == "cpu" else "GPU wall"
+        total = sents * ext + LAYERS * corr + probes * probe + lambda_jobs * lam + ablation_jobs * abl
         print(f"\nprojected {unit} time of the full BERT config (config/bert-base-uncased.yaml) on {device}:")
         print(f"  extraction: {sents} sentences (6 instances, both splits) x {ext:.2f} s: {sents * ext / 3600:.1f} h")
         print(f"  correlation (CPU): {LAYERS} layers x {corr:.0f} s: {LAYERS * corr / 3600:.1f} h")
+        print(f"  probe jobs: {probes} x {probe:.0f} s: {probes * probe / 3600:.1f} h")
+        print(f"  lambda paths: {lambda_jobs} x {lam:.0f} s: {lambda_jobs * lam / 3600:.1f} h")
         print(
-            f"  probes: {probes} x {probe:.0f} s: {probes * probe / 3600:.1f} h (lambda grids and ablation retraining come on top)"
+            f"  probe ablation: {ablation_jobs} jobs x {abl:.0f} s ({n_rank} rankings; measured {abl2:.0f} s with 2, "
+            f"scaled by retrained probes {ablation_selections(cfg, n_rank)}/{ablation_selections(cfg, 2)}): "
+            f"{ablation_jobs * abl / 3600:.1f} h"
         )
+        print(f"  total: {total / 3600:.1f} h (model ablation and figures not included)")
     worst = max(p["peak_mb"] for p in proj.values())
     print(
         f"\nlargest projected peak memory of a stage at full size: {worst:.0f} MB ({'under' if worst < 8192 else 'OVER'} 8 GB)"
