@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
-from neurosieve.analysis.solver import ElasticNetProblem
+from neurosieve.analysis.solver import ElasticNetProblem, path_order
 from neurosieve.store.corpus import label_codes
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, which ElasticNetProbe.fit uses
@@ -222,22 +222,21 @@ def _solve_probes(
             )
         return problems[key].retarget(encoded[i][1], len(encoded[i][0]))
 
+    def path_key(i: int) -> tuple[bytes, int]:
+        return sel[i].tobytes(), id(encoded[i])  # a path: the same columns and labels
+
     order = list(members)
     if path:
-        # Along each path (same columns and labels) from the largest penalty down; paths in first-seen order.
-        first: dict[tuple[bytes, int], int] = {}
-        for pos, i in enumerate(members):
-            first.setdefault((sel[i].tobytes(), id(encoded[i])), pos)
-        order.sort(
-            key=lambda i: (
-                first[sel[i].tobytes(), id(encoded[i])],
-                -(float(probes[i].l1) + float(probes[i].l2)),
-                -float(probes[i].l1),
-            )
-        )
+        # Paths in first-seen order, each from the largest penalty down.
+        paths: dict[tuple[bytes, int], list[int]] = {}
+        for i in members:
+            paths.setdefault(path_key(i), []).append(i)
+        order = [
+            ms[j] for ms in paths.values() for j in path_order([probes[k].l1 for k in ms], [probes[k].l2 for k in ms])
+        ]
     previous: dict[tuple[bytes, int], tuple[np.ndarray, np.ndarray]] = {}
     for i in progress(order) if progress else order:
-        pk = (sel[i].tobytes(), id(encoded[i]))
+        pk = path_key(i)
         begin = start[i] if start[i] is not None else (previous.get(pk) if path else None)
         pr = probes[i].solve_on(problem_of(i), encoded[i][0], begin)
         previous[pk] = (pr.coef_.astype(np.float64), pr.intercept_.astype(np.float64))

@@ -71,6 +71,7 @@ __all__ = [
     "choose_on_held_out",
     "fista",
     "lambda_path",
+    "path_order",
     "penalty",
     "prox_penalty",
 ]
@@ -480,6 +481,11 @@ def fista(
     return problem.solve(l1, l2, coef, intercept, tol=tol, max_iter=max_iter)
 
 
+def path_order(l1s: Sequence[float], l2s: Sequence[float]) -> list[int]:
+    """The order a lambda path fits its pairs in: largest total penalty first (then larger l1), ties as given."""
+    return sorted(range(len(l1s)), key=lambda i: (float(l1s[i]) + float(l2s[i]), float(l1s[i])), reverse=True)
+
+
 def lambda_path(
     X: np.ndarray | ElasticNetProblem,
     target: np.ndarray | None,
@@ -509,7 +515,7 @@ def lambda_path(
     l2v = [float(l2s)] * len(l1s) if np.ndim(l2s) == 0 else [float(v) for v in l2s]  # type: ignore[arg-type]
     if len(l2v) != len(l1s):
         raise ValueError(f"{len(l1s)} l1 values but {len(l2v)} l2 values")
-    order = sorted(range(len(l1s)), key=lambda i: (l1s[i] + l2v[i], l1s[i]), reverse=True)
+    order = path_order(l1s, l2v)
     results: list[SolverResult | None] = [None] * len(l1s)
     coef = intercept = None
     step: float | None = None
