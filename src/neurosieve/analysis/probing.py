@@ -219,8 +219,8 @@ def select_lambdas(
                 "concentration": weight_concentration(probe.coef_),
                 "zeros": float((probe.coef_ == 0).mean()),
                 "neurons_used": int((probe.coef_ != 0).any(axis=0).sum()),
-                "converged": bool(getattr(probe, "converged_", False)) if probe.solver == "fista" else False,
-                "iterations": int(getattr(probe, "n_iter_", 0)) if probe.solver == "fista" else 0,
+                "converged": bool(getattr(probe, "converged_", False)),  # fista fits only
+                "iterations": int(getattr(probe, "n_iter_", 0)),
                 "fixed_budget": fixed or solver == "adam",
             }
         )
