@@ -181,3 +181,84 @@ def test_summary_rows_and_model_ablation_figure_take_every_lca_variant(tmp_path)
     probe = model.assign(mode="retrain", metric="accuracy_overall", property="pos", k_percent=lambda t: 5.0 * t["k"])
     rows = ranking_comparison_rows("bilstm", probe, 2, "pos", pct=50)
     assert {r["id"].split(".")[-1] for r in rows} == {f"{r}_vs_random" for r in rankings}
+
+
+def test_probe_ablation_retrains_the_oracle_and_places_each_ranking_between_random_and_it(layer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The oracle wired into probe ablation: its first k are retrained (top rows for k <= K only), its proxy check
+    rows are there and clean, standardised LCA's calibrated area is near the oracle's and far above raw LCA's,
+    and the summary and Figure 16 read them."""
+    from neurosieve.analysis.ablation import k_grid, probe_ablation
+    from neurosieve.analysis.calibration import (
+        ORACLE,
+        PROXY_MODE,
+        calibrated_areas,
+        oracle_reference,
+        oracle_violations,
+    )
+    from neurosieve.report.figures import calibrated_curves, save
+    from neurosieve.report.summary import calibration_rows
+
+    X, keys = layer["X"], layer["keys"]
+    y = keys["pos"].to_numpy()
+    orders = {m: layer["orders"][m] for m in ("lca", "lca_std", "probeless")}
+    ks = k_grid(24, (), (1, 2, 4, 8, 16))
+    ref = oracle_reference(X, y, keys["sentence"].to_numpy(), orders, ks, max_neurons=8, seed=0)
+    assert len(ref.order) == 8 and ref.seconds >= 0
+    assert set(ref.check["mode"]) == {PROXY_MODE} and set(ref.check["k"]) == {1, 2, 4, 8}
+    assert oracle_violations(ref.check).empty
+    probe = layer["out"]["probe"]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        curves = probe_ablation(
+            probe,
+            X,
+            y,
+            X[:1000],
+            y[:1000],
+            np.zeros(1000, bool),
+            {**orders, ORACLE: ref.order},
+            ks,
+            ("retrain",),
+            random_repeats=3,
+            seed=0,
+            salt=7,
+        )
+    finally:
+        torch.set_num_threads(before)
+    orc = curves[curves["ranking"] == ORACLE]
+    assert set(orc["direction"]) == {"top"} and set(orc["k"]) == {0, 1, 2, 4, 8}
+    curves = pd.concat([curves, ref.check], ignore_index=True).assign(instance="seed1", layer=2, property="pos")
+    areas = calibrated_areas(curves[curves["k"] <= 8]).set_index("ranking")["area"]
+    assert areas["lca_std"] > 0.8 and areas["lca"] < areas["lca_std"] - 0.3, areas
+    rows = {r["id"]: r for r in calibration_rows("fam", curves, 2, "pos")}
+    assert rows["probe_ablation.pos.layer2.oracle_check"]["value"] == "yes"
+    assert rows["probe_ablation.pos.layer2.retrain.lca_std.calibrated_area"]["value"].startswith(
+        f"{areas['lca_std']:.2f}"
+    )
+    save(calibrated_curves(curves), str(tmp_path / "fig16.png"), str(tmp_path / "fig16.svg"))
+    assert (tmp_path / "fig16.png").stat().st_size > 1000
+
+
+def test_oracle_violations_name_a_ranking_that_beats_the_oracle() -> None:
+    from neurosieve.analysis.calibration import PROXY_MODE, oracle_violations
+
+    check = pd.DataFrame(
+        {"ranking": ["oracle", "lca", "oracle", "lca"], "k": [1, 1, 2, 2], "value": [0.5, 0.4, 0.6, 0.65]}
+    ).assign(mode=PROXY_MODE, instance="a")
+    bad = oracle_violations(check)
+    assert bad[["ranking", "k"]].values.tolist() == [["lca", 2]]
+
+
+def test_a_partial_ranking_has_top_rows_up_to_its_length_and_random_draws_differ_by_salt() -> None:
+    from neurosieve.analysis.ablation import _each_selection, random_selections
+
+    items = list(_each_selection({"oracle": np.array([3, 1])}, 5, [0, 1, 2, 3], 0, 0))
+    assert [(d, k) for _, d, k, _, _ in items] == [("top", 0), ("top", 1), ("top", 2)]
+    with pytest.raises(ValueError, match="permutation"):
+        list(_each_selection({"bad": np.array([1, 1])}, 5, [1], 0, 0))
+    a, b = random_selections(64, 8, 3, 0, salt=1), random_selections(64, 8, 3, 0, salt=2)
+    assert any(not np.array_equal(x, y) for (_, x), (_, y) in zip(a, b))
+    assert all(
+        np.array_equal(x, y) for (_, x), (_, y) in zip(random_selections(64, 8, 3, 0), random_selections(64, 8, 3, 0))
+    )

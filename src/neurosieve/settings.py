@@ -174,6 +174,8 @@ class ProbeAblationSettings(Settings):
     modes: tuple[str, ...]
     random_repeats: int
     seed: int
+    oracle_neurons: int = field(default=128, metadata={"key": "ablation.oracle.neurons"})
+    oracle_held_out: float = field(default=0.2, metadata={"key": "ablation.oracle.held_out"})
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,15 @@ def selection(order: np.ndarray, k: int, direction: str) -> np.ndarray:
     raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
 
 
-def random_selections(width: int, k: int, repeats: int, seed: int) -> list[tuple[int, np.ndarray]]:
-    """``repeats`` seeded random selections of k neurons: (seed, neurons)."""
+def random_selections(width: int, k: int, repeats: int, seed: int, salt: int = 0) -> list[tuple[int, np.ndarray]]:
+    """``repeats`` seeded random selections of k neurons: (seed, neurons).
+
+    ``salt`` (e.g. a hash of the instance's name) makes the draws of one seed differ between
+    instances, so that a random band over instances spans more than one set of neuron indices.
+    """
+    key = (lambda r: [seed + r, k, salt]) if salt else (lambda r: [seed + r, k])
     return [
-        (seed + r, np.sort(np.random.default_rng([seed + r, k]).choice(width, size=k, replace=False)))
-        for r in range(repeats)
+        (seed + r, np.sort(np.random.default_rng(key(r)).choice(width, size=k, replace=False))) for r in range(repeats)
     ]
 
 
@@ -58,16 +62,31 @@ def _accuracies(
     return {f"accuracy_{g}": v for g, v in grouped_accuracy(y_true, y_pred, open_mask, in_vocab).items()}
 
 
-def _each_selection(rankings: Mapping[str, np.ndarray], width: int, ks: Sequence[int], random_repeats: int, seed: int):  # type: ignore[no-untyped-def]
-    """Every (ranking, direction, k, seed, kept neurons) of an ablation sweep; random selections once, ranking 'none'."""
+def _each_selection(  # type: ignore[no-untyped-def]
+    rankings: Mapping[str, np.ndarray], width: int, ks: Sequence[int], random_repeats: int, seed: int, salt: int = 0
+):
+    """Every (ranking, direction, k, seed, kept neurons) of an ablation sweep; random selections once, ranking 'none'.
+
+    A ranking is a permutation of the layer's neurons, or the first K of one (distinct neurons, fewer
+    than the width: the greedy oracle's picks), which has top selections for k <= K only.
+    """
     for name, order in rankings.items():
-        if sorted(order.tolist()) != list(range(width)):
-            raise ValueError(f"ranking {name!r} is not a permutation of the layer's {width} neurons")
-        for direction in DIRECTIONS:
+        values = np.asarray(order).tolist()
+        partial = len(values) < width
+        if (
+            len(set(values)) != len(values)
+            or not set(values) <= set(range(width))
+            or (not partial and len(values) != width)
+        ):
+            raise ValueError(
+                f"ranking {name!r} is neither a permutation of the layer's {width} neurons nor the first K of one"
+            )
+        for direction in ("top",) if partial else DIRECTIONS:
             for k in ks:
-                yield name, direction, k, None, selection(order, k, direction)
+                if k <= len(values):
+                    yield name, direction, k, None, selection(order, k, direction)
     for k in ks:
-        for s, kept in random_selections(width, k, random_repeats, seed):
+        for s, kept in random_selections(width, k, random_repeats, seed, salt):
             yield "none", "random", k, s, kept
 
 
@@ -85,6 +104,7 @@ def probe_ablation(
     seed: int = 0,
     progress: Callable[[Any], Any] | None = None,
     in_vocab: np.ndarray | None = None,
+    salt: int = 0,
 ) -> pd.DataFrame:
     """Accuracy (overall, open class, closed class) of probes keeping k neurons, for every ranking and direction.
 
@@ -96,7 +116,8 @@ def probe_ablation(
     the converging solver, up to its tolerance: each retrain starts from the full probe's weights
     of the neurons it keeps, since selections share most neurons with the probe they come from).
     Identical selections are scored once. With ``in_vocab`` the groups include
-    in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`).
+    in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`). ``salt`` varies the random
+    selections between instances (:func:`random_selections`).
     """
 
     width = X_test.shape[1]
@@ -105,7 +126,7 @@ def probe_ablation(
         raise ValueError(f"unknown ablation mode {sorted(bad)[0]!r}")
     cache: dict[tuple[str, bytes], dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
-    items = list(_each_selection(rankings, width, ks, random_repeats, seed))
+    items = list(_each_selection(rankings, width, ks, random_repeats, seed, salt))
     if "retrain" in modes:
         distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
         start = None

@@ -264,15 +264,25 @@ def proxy_accuracy(
     A direct solve, independent of the greedy sweep: what any subset (a ranking's top k, the
     oracle's first k) scores on ``split``. No kept neuron gives the fit rows' majority label.
     """
-    Xf, Xv, _ = _standardised(np.asarray(X), split)
-    Yf, ybar, yv = _targets(y, split)
-    kept = np.asarray(kept, dtype=np.int64)
-    out = np.tile(ybar, (len(split.select), 1))
-    if len(kept):
-        A = Xf[:, kept]
-        W = np.linalg.solve(A.T @ A + ridge * len(split.fit) * np.eye(len(kept)), A.T @ Yf)
-        out += Xv[:, kept] @ W
-    return float(np.mean(out.argmax(axis=1) == yv))
+    return _Proxy(X, y, split, ridge).accuracy(np.asarray(kept, dtype=np.int64))
+
+
+class _Proxy:
+    """The proxy's data prepared once (standardised rows, Gram and cross-products of the fit rows), so that
+    scoring many subsets costs a small solve each instead of a pass over the data."""
+
+    def __init__(self, X: np.ndarray, y: Sequence[object], split: SelectionSplit, ridge: float) -> None:
+        Xf, self.Xv, _ = _standardised(np.asarray(X), split)
+        Yf, self.ybar, self.yv = _targets(y, split)
+        self.gram, self.cross = Xf.T @ Xf, Xf.T @ Yf
+        self.lam = ridge * len(split.fit)
+
+    def accuracy(self, kept: np.ndarray) -> float:
+        out = np.tile(self.ybar, (len(self.yv), 1))
+        if len(kept):
+            g = self.gram[np.ix_(kept, kept)] + self.lam * np.eye(len(kept))
+            out += self.Xv[:, kept] @ np.linalg.solve(g, self.cross[kept])
+        return float(np.mean(out.argmax(axis=1) == self.yv))
 
 
 def proxy_curves(
@@ -286,9 +296,11 @@ def proxy_curves(
     """The proxy's held-out accuracy (:func:`proxy_accuracy`) of each ordering's first k neurons, for every k.
 
     Columns: ranking, k, accuracy. Orders shorter than k (an oracle's first K) have no row there.
+    The data are prepared once for all orderings and k.
     """
+    proxy = _Proxy(X, y, split, ridge)
     rows = [
-        {"ranking": name, "k": int(k), "accuracy": proxy_accuracy(X, y, split, np.asarray(order)[:k], ridge)}
+        {"ranking": name, "k": int(k), "accuracy": proxy.accuracy(np.asarray(order, dtype=np.int64)[:k])}
         for name, order in orders.items()
         for k in ks
         if k <= len(order)
@@ -296,13 +308,79 @@ def proxy_curves(
     return pd.DataFrame(rows, columns=["ranking", "k", "accuracy"])
 
 
+#: The name of the oracle's rows in an ablation curves table (ranking column).
+ORACLE = "oracle"
+
+#: The mode of the rows that check the oracle on its own selection split (the proxy's accuracy, not a probe's).
+PROXY_MODE = "proxy"
+
+
+@dataclass(frozen=True)
+class OracleReference:
+    """The oracle of one probe ablation: its first K neurons (``order``), the check of it against every ranking on
+    its selection split (``check``: curve rows, mode :data:`PROXY_MODE`, metric ``accuracy_selection``) and the
+    CPU-seconds its search and check took."""
+
+    order: np.ndarray
+    check: pd.DataFrame
+    seconds: float
+
+
+def oracle_reference(
+    X: np.ndarray,
+    y: Sequence[object],
+    groups: Sequence[object],
+    rankings: Mapping[str, np.ndarray],
+    ks: Sequence[int],
+    max_neurons: int = 128,
+    held_out: float = 0.2,
+    seed: int = 0,
+) -> OracleReference:
+    """The greedy oracle (:func:`greedy_oracle`) of a layer's train tokens, checked against ``rankings``.
+
+    The check scores the oracle's first k and every ranking's top k with the search's proxy on the
+    oracle's selection split, for every k of ``ks`` up to its K: there the oracle must be at least as
+    good as every ranking (greedy search is not guaranteed to be; a ranking above it says so).
+    """
+    import time
+
+    t0 = time.process_time()
+    X = np.asarray(X)
+    oracle = greedy_oracle(X, y, groups, max_neurons=min(int(max_neurons), X.shape[1]), held_out=held_out, seed=seed)
+    k_check = [int(k) for k in ks if 0 < k <= len(oracle.order)]
+    proxy = proxy_curves(X, y, oracle.split, {**rankings, ORACLE: oracle.order}, k_check)
+    check = proxy.rename(columns={"accuracy": "value"}).assign(
+        direction="top",
+        mode=PROXY_MODE,
+        k_percent=lambda d: 100.0 * d["k"] / X.shape[1],
+        metric="accuracy_selection",
+        random_seed=pd.Series(pd.NA, index=proxy.index, dtype="Int64"),
+    )
+    return OracleReference(order=oracle.order, check=check, seconds=time.process_time() - t0)
+
+
+def oracle_violations(curves: pd.DataFrame, tolerance: float = 1e-9) -> pd.DataFrame:
+    """The rows of an oracle check (:data:`PROXY_MODE` rows of a curves table) where a ranking's top k beat the
+    oracle's first k on the selection split; empty when the oracle is at least as good everywhere."""
+    c = curves[curves["mode"] == PROXY_MODE]
+    keys = [col for col in ("instance", "layer", "property", "k") if col in c]
+    orc = c[c["ranking"] == ORACLE].set_index(keys)["value"].rename("oracle")
+    other = c[c["ranking"] != ORACLE].join(orc, on=keys)
+    return other[other["value"] > other["oracle"] + tolerance]
+
+
 __all__ = [
+    "ORACLE",
+    "PROXY_MODE",
+    "OracleReference",
     "OracleSelection",
     "SelectionSplit",
     "area_spread",
     "calibrated_area",
     "calibrated_areas",
     "greedy_oracle",
+    "oracle_reference",
+    "oracle_violations",
     "proxy_accuracy",
     "proxy_curves",
     "selection_split",

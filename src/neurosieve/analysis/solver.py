@@ -62,7 +62,7 @@ STALL = 25
 
 #: The stopping tolerance that brings the objective within 0.1 % of a tightly converged fit at bert-base's shape
 #: (``benchmarks/bench_probe_solver.py``); the workflow's default too (``probing.probe.tol``, checked by a test).
-DEFAULT_TOL = 3e-6
+DEFAULT_TOL = 1e-6
 
 __all__ = [
     "DEFAULT_TOL",

@@ -244,6 +244,15 @@ FIGURES: tuple[Figure, ...] = (
         (),
     ),
     Figure(15, "cca_vs_lca", "Correlation (CCA)", "corr", "CCA against LCA: top-k overlap", ("overlap",), ()),
+    Figure(
+        16,
+        "calibrated_curves",
+        "Ablation",
+        "probe",
+        "each ranking's retrained top k between random k and the greedy oracle (absolute k)",
+        ("curves",),
+        ("layer", "property"),
+    ),
 )
 
 

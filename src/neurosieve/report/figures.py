@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from neurosieve.analysis.ablation import predictive_value
+from neurosieve.analysis.calibration import ORACLE, area_spread, calibrated_areas
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.describe import neuron_caption
 from neurosieve.analysis.overlap import headline_k
@@ -529,6 +530,43 @@ def described_neurons(
     return np.asarray(neurons, dtype=np.int64), titles
 
 
+@styled
+def calibrated_curves(curves: pd.DataFrame, mode: str = "retrain") -> Figure:
+    """Figure 16: probe accuracy against the number of neurons kept (log2 axis, k up to the oracle's K), each
+    ranking's top k beside random k (band: min to max over draws and instances) and the greedy oracle; the legend
+    gives each ranking's calibrated area (0 = random, 1 = oracle; mean ± sd over instances)."""
+    c = curves[(curves["mode"] == mode) & (curves["metric"] == "accuracy_overall") & (curves["k"] > 0)]
+    oracle_k = c.loc[c["ranking"] == ORACLE, "k"]
+    if len(oracle_k):
+        c = c[c["k"] <= oracle_k.max()]
+    areas = area_spread(calibrated_areas(c, mode=mode)) if len(oracle_k) else pd.DataFrame()
+    area_of = {r["ranking"]: r for _, r in areas.iterrows()} if len(areas) else {}
+    fig, axes = _fig(PAGE, 3.0)
+    ax = axes[0, 0]
+    rnd = c[c["direction"] == "random"].groupby("k")["value"].agg(["mean", "min", "max"])
+    if len(rnd):
+        ax.plot(rnd.index, 100 * rnd["mean"], color="0.4", ls=":", lw=1.2, label="random k")
+        ax.fill_between(rnd.index, 100 * rnd["min"], 100 * rnd["max"], color="0.4", alpha=0.15, lw=0)
+    top = c[(c["direction"] == "top") & ~c["ranking"].isin(["none", ORACLE])]
+    colors = plt.get_cmap("tab10")
+    for i, (name, g) in enumerate(top.groupby("ranking", sort=False)):
+        m = g.groupby("k")["value"].mean()
+        label = RANKING_LABEL.get(name, name)
+        if name in area_of:
+            a = area_of[name]
+            label += f" (area {a['mean']:.2f}" + (f" ± {a['std']:.2f})" if a["n"] > 1 else ")")
+        ax.plot(m.index, 100 * m.to_numpy(), color=colors(i % 10), lw=1, marker="o", ms=2, label=label)
+    orc = c[c["ranking"] == ORACLE].groupby("k")["value"].mean()
+    if len(orc):
+        ax.plot(orc.index, 100 * orc.to_numpy(), color="k", lw=1.6, marker="s", ms=2.5, label="oracle (greedy)")
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel("neurons kept (k)")
+    ax.set_ylabel(f"probe accuracy (%), {mode}ed on the top k")
+    ax.legend(frameon=False, fontsize=6, loc="lower right", ncols=2)
+    return fig
+
+
 def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
     c = read_table(path)
     c = c[c["layer"] == layer]
@@ -637,6 +675,11 @@ def _similarity(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
 @renders("probe_accuracy_by_layer")
 def _probe_accuracy_by_layer(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
     return probe_accuracy_by_layer(read_table(inputs["metrics"]))
+
+
+@renders("calibrated_curves")
+def _calibrated_curves(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return calibrated_curves(_layer_curves(inputs["curves"], s.layer, s.property))
 
 
 @renders("lambda_grid")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.ablation import predictive_value
+from neurosieve.analysis.calibration import ORACLE, PROXY_MODE, calibrated_areas, oracle_violations
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.overlap import headline_k, property_agreement
 from neurosieve.analysis.verdicts import (
@@ -1050,6 +1051,58 @@ def ranking_comparison_rows(
     return rows
 
 
+def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -> list[dict[str, Any]]:
+    """Where each ranking sits between random neurons and the greedy oracle: its calibrated area over absolute k.
+
+    The area (0 = random, 1 = oracle; over log2 k up to the oracle's K, retrained probes) per instance,
+    with its spread and a paired test of "above random" (area > 0); and whether the oracle was at least as
+    good as every ranking on its own selection split (if not, the oracle, not the ranking, is at fault).
+    """
+    c = curves[(curves["layer"] == layer) & (curves["property"] == prop)]
+    if ORACLE not in set(c["ranking"]):
+        return []
+    oracle_k = c.loc[(c["ranking"] == ORACLE) & (c["mode"] == "retrain"), "k"].max()
+    areas = calibrated_areas(c[c["k"] <= oracle_k], mode="retrain")
+    rows = []
+    for ranking, g in areas.groupby("ranking", sort=False):
+        a = g.set_index("instance")["area"].dropna()
+        if a.empty:
+            continue
+        rows.append(
+            _row(
+                family,
+                "ablation (probe)",
+                f"{prop}, layer {layer}: calibrated area of {ranking} (retrained top k, k = 1..{int(oracle_k)}; "
+                "0 = random k, 1 = greedy oracle)",
+                _pm(a, 2),
+                "a ranking that finds informative neurons sits above random (area > 0); 1 matches the oracle",
+                _paired(a, pd.Series(0.0, index=a.index)),
+                spread(a),
+                2,
+                key=metric_id("probe_ablation", prop, f"layer{layer}", "retrain", ranking, "calibrated_area"),
+                source=src("curves", "value"),
+            )
+        )
+    check = c[c["mode"] == PROXY_MODE]
+    if not check.empty:
+        bad = oracle_violations(check)
+        rows.append(
+            _row(
+                family,
+                "ablation (probe)",
+                f"{prop}, layer {layer}: the oracle is at least as good as every ranking on its selection split "
+                f"(proxy accuracy, {check['k'].nunique()} k x {check['ranking'].nunique() - 1} rankings x "
+                f"{check['instance'].nunique()} instances; exceptions: {len(bad)})",
+                "yes" if bad.empty else "no",
+                "required of an oracle: a ranking above it means the greedy search failed",
+                bad.empty,
+                key=metric_id("probe_ablation", prop, f"layer{layer}", "oracle_check"),
+                source=src("curves", "value"),
+            )
+        )
+    return rows
+
+
 def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     """The summary rows of one family, each with its id (unique within the family) and logical source."""
     rows: list[dict[str, Any]] = []
@@ -1072,6 +1125,7 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     rows += probe_ablation_rows(t)
     if t.curves is not None:
         rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
+        rows.extend(calibration_rows(f, t.curves, t.layer, t.prop))
     if t.labels is not None and "open_class" in t.labels and t.labels["open_class"].notna().any():
         lab = t.labels.dropna(subset=["open_class"])
         open_n = lab[lab["open_class"].astype(bool)]["neurons_needed"].to_numpy(float)

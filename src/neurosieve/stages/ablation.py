@@ -4,6 +4,7 @@ of a trained tagger's layer, and the family's ablation summary; read tables and 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,6 +19,7 @@ from neurosieve.analysis.ablation import (
     probe_ablation,
     rankings_from_tables,
 )
+from neurosieve.analysis.calibration import ORACLE, oracle_reference
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.core.properties import open_class_mask
 from neurosieve.core.registry import PROBE_RANKINGS
@@ -70,16 +72,31 @@ def run_probe_ablation(
         [r for r in rankings if scores is not None or r in PROBE_RANKINGS],
     )
     train_keys, test_keys = read_keys(train_path), read_keys(test_path)
-    X_test = read_layer(test_path, layer)
+    X_train, X_test = read_layer(train_path, layer), read_layer(test_path, layer)
+    y_train = train_keys[prop].astype(str).to_numpy()
+    ks = k_grid(X_test.shape[1], percents, neurons)
+    oracle = None
+    if settings.oracle_neurons > 0:
+        oracle = oracle_reference(
+            X_train,
+            y_train,
+            train_keys["sentence"].to_numpy(),
+            orders,
+            ks,
+            settings.oracle_neurons,
+            settings.oracle_held_out,
+            seed,
+        )
+        orders = {**orders, ORACLE: oracle.order}
     curves = probe_ablation(
         ElasticNetProbe.load(probe_path),
-        read_layer(train_path, layer),
-        train_keys[prop].astype(str).to_numpy(),
+        X_train,
+        y_train,
         X_test,
         test_keys[prop].astype(str).to_numpy(),
         open_class_mask(test_keys),
         orders,
-        k_grid(X_test.shape[1], percents, neurons),
+        ks,
         modes,
         random_repeats,
         seed,
@@ -87,7 +104,10 @@ def run_probe_ablation(
         in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1]
         if model_kind and model_source
         else None,
+        salt=zlib.crc32(instance.encode()),
     )
+    if oracle is not None:
+        curves = pd.concat([curves, oracle.check], ignore_index=True)
     curves = curves.assign(instance=instance, layer=layer, property=prop)
     recorded = {
         "rankings": list(orders),
@@ -96,6 +116,9 @@ def run_probe_ablation(
         "modes": list(modes),
         "random_repeats": random_repeats,
         "model": model_source,
+        "oracle": None
+        if oracle is None
+        else {"neurons": len(oracle.order), "held_out": settings.oracle_held_out, "search_seconds": oracle.seconds},
     }
     write_parquet(curves, out_path, provenance(recorded, seed))
     return curves
