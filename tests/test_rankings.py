@@ -200,7 +200,9 @@ def test_probe_ablation_retrains_the_oracle_and_places_each_ranking_between_rand
 
     X, keys = layer["X"], layer["keys"]
     y = keys["pos"].to_numpy()
-    orders = {m: layer["orders"][m] for m in ("lca", "lca_std", "probeless")}
+    orders = {m: layer["orders"][m] for m in ("lca", "lca_std", "probeless", "activation_sd", "activation_mean_abs")}
+    # The trivial baselines see no labels: the sd ranking puts the eight pure-noise neurons (sd 1) first.
+    assert set(orders["activation_sd"][:8]) == set(range(16, 24))
     ks = k_grid(24, (), (1, 2, 4, 8, 16))
     ref = oracle_reference(X, y, keys["sentence"].to_numpy(), orders, ks, max_neurons=8, seed=0)
     assert len(ref.order) == 8 and ref.seconds >= 0
@@ -233,6 +235,9 @@ def test_probe_ablation_retrains_the_oracle_and_places_each_ranking_between_rand
     assert areas["lca_std"] > 0.8 and areas["lca"] < areas["lca_std"] - 0.3, areas
     rows = {r["id"]: r for r in calibration_rows("fam", curves, 2, "pos")}
     assert rows["probe_ablation.pos.layer2.oracle_check"]["value"] == "yes"
+    assert areas["activation_sd"] < 0.2 and areas["activation_mean_abs"] < areas["lca_std"]
+    gap = rows["probe_ablation.pos.layer2.retrain.lca_std.area_vs_trivial"]["value"]
+    assert float(gap.split()[0]) > 0.5 and "probe_ablation.pos.layer2.retrain.activation_sd.area_vs_trivial" not in rows
     assert rows["probe_ablation.pos.layer2.retrain.lca_std.calibrated_area"]["value"].startswith(
         f"{areas['lca_std']:.2f}"
     )

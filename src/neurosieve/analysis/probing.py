@@ -383,6 +383,24 @@ def _probeless_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
     return order_by_score(scores), np.sort(scores)[::-1]
 
 
+def _activation_sd_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+    # A trivial baseline that sees no labels: the neurons that vary most over the training tokens first.
+    order = order_by_score(ctx.sd)
+    return order, ctx.sd[order]
+
+
+def _activation_mean_abs_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+    # A trivial baseline that sees no labels: the neurons with the largest mean |activation| first (blocks of rows,
+    # so that no float64 copy of the layer is made).
+    X = ctx.X_train
+    total = np.zeros(X.shape[1])
+    for b in range(0, len(X), 8192):
+        total += np.abs(np.asarray(X[b : b + 8192], dtype=np.float64)).sum(axis=0)
+    score = total / max(1, len(X))
+    order = order_by_score(score)
+    return order, score[order]
+
+
 def _random_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
     d = ctx.coef.shape[1]
     return np.random.default_rng([ctx.seed, 7]).permutation(d), np.full(d, np.nan)
@@ -397,6 +415,8 @@ PROBE_RANKING_FUNCTIONS: dict[str, Callable[[RankingInputs], tuple[np.ndarray, n
     "lca_freq": _lca_freq_ranking,
     "lca_paper": _lca_paper_ranking,
     "probeless": _probeless_ranking,
+    "activation_sd": _activation_sd_ranking,
+    "activation_mean_abs": _activation_mean_abs_ranking,
     "random": _random_ranking,
 }
 #: The probe rankings in registry order (the row order of a probe job's orderings table).

@@ -31,6 +31,8 @@ class Ranking:
     source: Literal["probe", "correlation"]
     label: str
     description: str
+    #: A trivial baseline (no labels, no other model): a ranking worth trusting must beat it, not only random.
+    trivial: bool = False
 
 
 RANKINGS: tuple[Ranking, ...] = (
@@ -54,6 +56,20 @@ RANKINGS: tuple[Ranking, ...] = (
         "LCA's ordering of the probe fitted at the paper's lambdas (1e-5, 1e-5), raw weights as in the paper",
     ),
     Ranking("probeless", "probe", "probeless", "spread of the per-label mean activations (Antverg & Belinkov)"),
+    Ranking(
+        "activation_sd",
+        "probe",
+        "activation sd",
+        "a trivial baseline that sees no labels: neurons by their standard deviation over the training tokens",
+        trivial=True,
+    ),
+    Ranking(
+        "activation_mean_abs",
+        "probe",
+        "mean |activation|",
+        "a trivial baseline that sees no labels: neurons by their mean absolute activation over the training tokens",
+        trivial=True,
+    ),
     Ranking("random", "probe", "random", "a seeded random ordering"),
     Ranking("maxcorr", "correlation", "MaxCorr", "highest |r| with any neuron of another instance, over instances"),
     Ranking("meanmaxcorr", "correlation", "MeanMaxCorr", "mean over other instances of the best partner's |r|"),
@@ -69,6 +85,8 @@ RANKINGS: tuple[Ranking, ...] = (
 RANKING_NAMES: tuple[str, ...] = tuple(r.name for r in RANKINGS)
 #: Rankings read from a probe job's orderings table.
 PROBE_RANKINGS: frozenset[str] = frozenset(r.name for r in RANKINGS if r.source == "probe")
+#: The trivial baselines among the rankings (no labels, no other model).
+TRIVIAL_RANKINGS: tuple[str, ...] = tuple(r.name for r in RANKINGS if r.trivial)
 #: Rankings read from a layer's correlation scores (families of several instances only).
 CORRELATION_RANKINGS: tuple[str, ...] = tuple(r.name for r in RANKINGS if r.source == "correlation")
 
@@ -272,6 +290,7 @@ __all__ = [
     "PROBE_RANKINGS",
     "RANKINGS",
     "RANKING_NAMES",
+    "TRIVIAL_RANKINGS",
     "Figure",
     "Ranking",
     "figure",

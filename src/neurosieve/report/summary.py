@@ -33,7 +33,7 @@ from neurosieve.analysis.verdicts import (
     unpaired_test,
     verdict_columns,
 )
-from neurosieve.core.registry import CORRELATION_RANKINGS
+from neurosieve.core.registry import CORRELATION_RANKINGS, TRIVIAL_RANKINGS
 from neurosieve.store.io import atomic_path, read_table
 
 
@@ -1063,6 +1063,8 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
         return []
     oracle_k = c.loc[(c["ranking"] == ORACLE) & (c["mode"] == "retrain"), "k"].max()
     areas = calibrated_areas(c[c["k"] <= oracle_k], mode="retrain")
+    trivial = areas[areas["ranking"].isin(TRIVIAL_RANKINGS)]
+    best_trivial = trivial.groupby("instance")["area"].max() if not trivial.empty else None
     rows = []
     for ranking, g in areas.groupby("ranking", sort=False):
         a = g.set_index("instance")["area"].dropna()
@@ -1083,6 +1085,23 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                 source=src("curves", "value"),
             )
         )
+        if best_trivial is not None and ranking not in TRIVIAL_RANKINGS:
+            gap = (a - best_trivial).dropna()
+            rows.append(
+                _row(
+                    family,
+                    "ablation (probe)",
+                    f"{prop}, layer {layer}: calibrated area of {ranking} minus the best trivial baseline's "
+                    f"({', '.join(TRIVIAL_RANKINGS)}; per instance)",
+                    _pm(gap, 2),
+                    "a ranking worth trusting beats the rankings that see no labels, not only random",
+                    _paired(a, best_trivial),
+                    spread(gap),
+                    2,
+                    key=metric_id("probe_ablation", prop, f"layer{layer}", "retrain", ranking, "area_vs_trivial"),
+                    source=src("curves", "value"),
+                )
+            )
     check = c[c["mode"] == PROXY_MODE]
     if not check.empty:
         bad = oracle_violations(check)
