@@ -22,6 +22,7 @@ run only. Timing columns (``fit_seconds`` rows, ``*_seconds``) are left out of t
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -83,13 +84,42 @@ def _comparable(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=[c for c in table.columns if str(c).endswith("seconds")]).reset_index(drop=True)
 
 
+def old_rows_kept(a: pd.DataFrame, b: pd.DataFrame) -> int:
+    """How many rows of ``a`` have no identical row in ``b`` (on their common columns, counted as multisets).
+
+    0 means the new table holds every old row unchanged and only adds rows or columns (a new ranking's
+    rows, a new column): the old numbers are reproduced exactly. Values compare by their exact text
+    (``repr`` of floats round-trips, and NaN equals NaN).
+    """
+    common = [c for c in a.columns if c in b.columns]
+    if not common:
+        return len(a)
+    count = Counter(map(tuple, b[common].astype(str).itertuples(index=False)))
+    missing = 0
+    for row in map(tuple, a[common].astype(str).itertuples(index=False)):
+        if count[row] > 0:
+            count[row] -= 1
+        else:
+            missing += 1
+    return missing
+
+
 def table_difference(old: Path, new: Path) -> str:
-    """'identical', or what differs between two Parquet tables (shape, columns, largest numeric difference)."""
+    """'identical', or what differs between two Parquet tables (shape, columns, largest numeric difference).
+
+    When the new table has other columns or more rows, it says whether every old row is still there
+    unchanged (on the common columns): a run that only adds rankings or columns reproduces the old numbers.
+    """
     a, b = _comparable(pd.read_parquet(old)), _comparable(pd.read_parquet(new))
-    if list(a.columns) != list(b.columns):
-        return f"columns differ: {sorted(set(a.columns) ^ set(b.columns))}"
-    if a.shape != b.shape:
-        return f"shape {a.shape} vs {b.shape}"
+    if list(a.columns) != list(b.columns) or a.shape != b.shape:
+        what = (
+            f"columns differ: {sorted(set(a.columns) ^ set(b.columns))}"
+            if list(a.columns) != list(b.columns)
+            else f"shape {a.shape} vs {b.shape}"
+        )
+        missing = old_rows_kept(a, b)
+        kept = "every old row kept unchanged" if missing == 0 else f"{missing} of {len(a)} old rows changed or gone"
+        return f"{what}; {kept}"
     if a.equals(b):
         return "identical"
     parts = []

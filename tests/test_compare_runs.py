@@ -36,3 +36,20 @@ def test_tables_identical_differing_timing_and_missing(tmp_path: Path) -> None:
     assert table["probing/extra.parquet"] == "only in new"
     assert table["summary/summary.md"] == "differs"
     assert "logs/ignored.parquet" not in table.index
+
+
+def test_a_table_that_only_adds_rows_or_columns_keeps_every_old_row(tmp_path: Path) -> None:
+    """A run that adds a ranking's rows or a column reproduces the old numbers: every old row is found unchanged."""
+    old = pd.DataFrame({"ranking": ["lca", "lca"], "k": [1, 2], "value": [0.5, float("nan")]})
+    grown = pd.concat([old, pd.DataFrame({"ranking": ["oracle"], "k": [1], "value": [0.7]})], ignore_index=True)
+    old.to_parquet(tmp_path / "old.parquet")
+    grown.assign(extra=1).to_parquet(tmp_path / "new.parquet")
+    assert "every old row kept unchanged" in compare_runs.table_difference(
+        tmp_path / "old.parquet", tmp_path / "new.parquet"
+    )
+    grown.loc[1, "value"] = 0.25  # an old number moved (NaN -> 0.25)
+    grown.to_parquet(tmp_path / "moved.parquet")
+    assert "1 of 2 old rows changed or gone" in compare_runs.table_difference(
+        tmp_path / "old.parquet", tmp_path / "moved.parquet"
+    )
+    assert compare_runs.old_rows_kept(old, old.iloc[:1]) == 1  # a row gone
