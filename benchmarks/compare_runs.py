@@ -135,6 +135,25 @@ def table_difference(old: Path, new: Path) -> str:
     return "; ".join(parts) or "identical"
 
 
+def summary_difference(old: Path, new: Path) -> str:
+    """What differs between two summary.csv files, row by row on their stable ids (family, id; a summary
+    written before rows had ids is matched on family, section and quantity): rows only in one, and shared
+    rows whose value moved (up to five named)."""
+    a, b = pd.read_csv(old, dtype=str), pd.read_csv(new, dtype=str)
+    shared = set(a.columns) & set(b.columns)
+    keys = ["family", "id"] if "id" in shared else ["family", "section", "quantity"]
+    if not {*keys, "value"} <= shared:
+        return "differs"
+    both = a.merge(b, on=keys, suffixes=("_old", "_new"))
+    moved = both[both["value_old"].fillna("") != both["value_new"].fillna("")]
+    only_old, only_new = len(a) - len(both), len(b) - len(both)
+    listed = ", ".join(moved[keys].astype(str).agg(":".join, axis=1).head(5))
+    return (
+        f"{len(both)} rows in both, {len(moved)} with another value{' (' + listed + ')' if listed else ''}; "
+        f"{only_old} only in old, {only_new} only in new"
+    )
+
+
 def compare_tables(old: Path, new: Path) -> pd.DataFrame:
     """Every Parquet table and summary file of two output trees, side by side (logs and benchmarks skipped)."""
     skip = {"logs", "benchmarks", ".snakemake"}
@@ -151,6 +170,8 @@ def compare_tables(old: Path, new: Path) -> pd.DataFrame:
             status = "only in " + ("new" if b.exists() else "old")
         elif rel.endswith(".parquet"):
             status = table_difference(a, b)
+        elif rel.endswith("summary.csv") and a.read_bytes() != b.read_bytes():
+            status = summary_difference(a, b)
         else:
             status = "identical" if a.read_bytes() == b.read_bytes() else "differs"
         rows.append({"file": rel, "status": status})
