@@ -267,3 +267,37 @@ def test_a_partial_ranking_has_top_rows_up_to_its_length_and_random_draws_differ
     assert all(
         np.array_equal(x, y) for (_, x), (_, y) in zip(random_selections(64, 8, 3, 0), random_selections(64, 8, 3, 0))
     )
+
+
+def test_label_focus_own_neurons_serve_their_label_better_than_another_labels_or_random(layer) -> None:  # type: ignore[no-untyped-def]
+    """Per-label focus tests (issue 24, item 5): each synthetic label has one informative neuron of its own."""
+    from neurosieve.analysis.ablation import LABEL_MODE, label_focus, label_order
+    from neurosieve.report.summary import label_focus_rows
+
+    X, keys = layer["X"], layer["keys"]
+    y = keys["pos"].to_numpy()
+    probe = layer["out"]["probe"]
+    # Standardised |w|: label A's own informative neuron (0) first, not a near-constant neuron with a large raw weight.
+    assert label_order(probe, X.std(axis=0), "A")[0] == 0
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rows = [
+            label_focus(probe, X, y, X[:1000], y[:1000], ["A", "B", "Z"], max_k=2, random_repeats=2, seed=0, salt=s)
+            for s in (1, 2)
+        ]
+    finally:
+        torch.set_num_threads(before)
+    c = pd.concat([r.assign(instance=f"i{s}") for s, r in enumerate(rows)]).assign(layer=2, property="pos")
+    assert set(c["mode"]) == {LABEL_MODE} and set(c["metric"]) == {"f1:A", "f1:B"}  # Z: not a probe label
+    assert set(c["ranking"]) == {"own", "other:A", "other:B", "none"} and set(c["k"]) == {1, 2}
+    a = c[c["metric"] == "f1:A"]
+    own = a[(a["ranking"] == "own") & (a["k"] == 1)]["value"].mean()
+    other = a[(a["ranking"] == "other:B") & (a["k"] == 1)]["value"].mean()
+    assert own > other + 0.2, (own, other)
+    ids = {r["id"]: r for r in label_focus_rows("fam", c, 2, "pos")}
+    assert {
+        "labels.pos.layer2.a.own_vs_random",
+        "labels.pos.layer2.a.own_vs_other",
+        "labels.pos.layer2.b.own_vs_other",
+    } <= set(ids)

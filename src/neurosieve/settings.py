@@ -176,6 +176,9 @@ class ProbeAblationSettings(Settings):
     seed: int
     oracle_neurons: int = field(default=128, metadata={"key": "ablation.oracle.neurons"})
     oracle_held_out: float = field(default=0.2, metadata={"key": "ablation.oracle.held_out"})
+    label_focus: Mapping[str, tuple[str, ...]] = field(default_factory=dict, metadata={"key": "ablation.labels.focus"})
+    label_max_k: int = field(default=10, metadata={"key": "ablation.labels.max_k"})
+    label_random_repeats: int = field(default=3, metadata={"key": "ablation.labels.random_repeats"})
 
 
 @dataclass(frozen=True)

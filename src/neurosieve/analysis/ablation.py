@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probe import ElasticNetProbe, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.probing import fresh_probe, grouped_accuracy
 
@@ -162,6 +162,89 @@ def probe_ablation(
                 "random_seed": s,
             }
             rows.extend(_curve_rows(meta, cache[key]))
+    out = pd.DataFrame(rows)
+    out["random_seed"] = out["random_seed"].astype("Int64")
+    return out
+
+
+#: The mode of label-focus rows in a curves table (:func:`label_focus`).
+LABEL_MODE = "label"
+
+#: The rest of the tokens in a one-vs-rest label probe.
+REST = "<rest>"
+
+
+def label_order(probe: ElasticNetProbe, sd: np.ndarray, label: str) -> np.ndarray:
+    """The neurons of one label, most important first: |weight| of the label's row on standardised neurons
+    (|w| x the neuron's sd over the training tokens, ``sd``), so that a neuron's scale does not decide."""
+    row = int(np.flatnonzero(probe.classes_.astype(str) == str(label))[0])
+    score = np.abs(np.asarray(probe.coef_[row], dtype=np.float64)) * np.asarray(sd, dtype=np.float64)
+    return np.lexsort((np.arange(len(score)), -score))
+
+
+def label_focus(
+    probe: ElasticNetProbe,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    labels: Sequence[str],
+    max_k: int = 10,
+    random_repeats: int = 3,
+    seed: int = 0,
+    salt: int = 0,
+    progress: Callable[[Any], Any] | None = None,
+) -> pd.DataFrame:
+    """Are a label's own top neurons what it needs? One-vs-rest F1 with its top k neurons, another label's, random k.
+
+    The paper's focus claims ("the comma needs few neurons, and they are its own"): for each label of
+    ``labels`` that the probe has, a binary probe (the label against the rest, ``probe``'s parameters)
+    is retrained on the label's own top k neurons (:func:`label_order`), on the top k of the next listed
+    label (cyclically: a selection of equal size that another label prefers) and on ``random_repeats``
+    random selections of k, for k = 1..``max_k``; each is scored by the label's F1 on the test tokens.
+    Rows (curves format): ranking ``own`` / ``other:<label>`` / ``none``, direction ``top`` / ``random``,
+    mode :data:`LABEL_MODE`, k, metric ``f1:<label>``, value.
+    """
+    from sklearn.metrics import f1_score
+
+    present = [str(lab) for lab in labels if str(lab) in set(probe.classes_.astype(str))]
+    width = X_train.shape[1]
+    y_train, y_test = np.asarray(y_train).astype(str), np.asarray(y_test).astype(str)
+    sd = column_moments(np.ascontiguousarray(X_train, dtype=np.float32))[1]
+    orders = {lab: label_order(probe, sd, lab) for lab in present}
+    jobs: list[tuple[str, str, str, int, int | None, np.ndarray]] = []
+    for i, lab in enumerate(present):
+        other = present[(i + 1) % len(present)] if len(present) > 1 else None
+        for k in range(1, min(int(max_k), width) + 1):
+            jobs.append((lab, "own", "top", k, None, np.sort(orders[lab][:k])))
+            if other is not None:
+                jobs.append((lab, f"other:{other}", "top", k, None, np.sort(orders[other][:k])))
+            for s, kept in random_selections(width, k, random_repeats, seed, salt):
+                jobs.append((lab, "none", "random", k, s, kept))
+    if not jobs:
+        return pd.DataFrame(
+            columns=["ranking", "direction", "mode", "k", "k_percent", "random_seed", "metric", "value"]
+        )
+    targets = {lab: np.where(y_train == lab, lab, REST) for lab in present}
+    fitted = fit_probes(
+        X_train, [targets[j[0]] for j in jobs], [fresh_probe(probe) for _ in jobs], [j[5] for j in jobs], progress
+    )
+    rows = []
+    for (lab, ranking, direction, k, s, kept), p in zip(jobs, fitted):
+        pred = p.predict(X_test[:, kept]).astype(str)
+        f1 = f1_score(y_test == lab, pred == lab, zero_division=0.0)
+        rows.append(
+            {
+                "ranking": ranking,
+                "direction": direction,
+                "mode": LABEL_MODE,
+                "k": k,
+                "k_percent": 100.0 * k / width,
+                "random_seed": s,
+                "metric": f"f1:{lab}",
+                "value": float(f1),
+            }
+        )
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosieve.analysis.ablation import predictive_value
+from neurosieve.analysis.ablation import LABEL_MODE, predictive_value
 from neurosieve.analysis.calibration import ORACLE, PROXY_MODE, calibrated_areas, oracle_violations
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.overlap import headline_k, property_agreement
@@ -1122,6 +1122,77 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
     return rows
 
 
+#: Names of the punctuation in POS and chunk labels, for metric ids (``,`` -> ``comma``, ``PRP$`` -> ``prp_dollar``).
+PUNCTUATION_NAMES = {
+    ",": "comma",
+    ".": "period",
+    ":": "colon",
+    "$": "dollar",
+    "#": "hash",
+    "(": "lparen",
+    ")": "rparen",
+    "`": "backtick",
+    "'": "quote",
+    "-": "_",
+}
+
+
+def label_slug(label: str) -> str:
+    """A label as an id part: punctuation named (``,`` -> ``comma``), other characters outside [a-z0-9_] as hex."""
+    out = [
+        c if re.fullmatch(r"[a-z0-9_]", c) else f"_{PUNCTUATION_NAMES.get(c, f'x{ord(c):x}')}_"
+        for c in str(label).lower()
+    ]
+    return re.sub(r"_+", "_", "".join(out)).strip("_") or "empty"
+
+
+def label_focus_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -> list[dict[str, Any]]:
+    """Per-label focus tests: one-vs-rest F1 with the label's own top k neurons against random k and against
+    another label's top k (mean over k = 1..max_k, per instance; paired tests over instances)."""
+    c = curves[(curves["mode"] == LABEL_MODE) & (curves["layer"] == layer) & (curves["property"] == prop)]
+    rows: list[dict[str, Any]] = []
+    for metric, g in c.groupby("metric", sort=False):
+        label = str(metric).split(":", 1)[1]
+        per = lambda sel: 100 * g[sel].groupby("instance")["value"].mean()  # noqa: E731
+        own = per(g["ranking"] == "own")
+        rnd = per(g["direction"] == "random")
+        other_name = next((r for r in g["ranking"].unique() if str(r).startswith("other:")), None)
+        other = per(g["ranking"] == other_name) if other_name else pd.Series(dtype=float)
+        ks = f"k = 1..{int(g['k'].max())}"
+        base = metric_id("labels", prop, f"layer{layer}", label_slug(label))
+        rows.append(
+            _row(
+                family,
+                "labels",
+                f"{prop} label {label!r}, layer {layer}: one-vs-rest F1 with its own top k neurons / random k ({ks}, mean)",
+                f"{_pm(own)} / {_pm(rnd)}",
+                "paper: a focused label is served by a few neurons of its own",
+                _paired(own, rnd),
+                spread(own),
+                1,
+                key=f"{base}.own_vs_random",
+                source=src("curves", "value"),
+            )
+        )
+        if other_name:
+            rows.append(
+                _row(
+                    family,
+                    "labels",
+                    f"{prop} label {label!r}, layer {layer}: F1 with its own top k / with {other_name.split(':', 1)[1]!r}'s "
+                    f"top k ({ks}, mean)",
+                    f"{_pm(own)} / {_pm(other)}",
+                    "a label's own neurons serve it better than another label's",
+                    _paired(own, other),
+                    spread(own),
+                    1,
+                    key=f"{base}.own_vs_other",
+                    source=src("curves", "value"),
+                )
+            )
+    return rows
+
+
 def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     """The summary rows of one family, each with its id (unique within the family) and logical source."""
     rows: list[dict[str, Any]] = []
@@ -1145,6 +1216,7 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     if t.curves is not None:
         rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
         rows.extend(calibration_rows(f, t.curves, t.layer, t.prop))
+        rows.extend(label_focus_rows(f, t.curves, t.layer, t.prop))
     if t.labels is not None and "open_class" in t.labels and t.labels["open_class"].notna().any():
         lab = t.labels.dropna(subset=["open_class"])
         open_n = lab[lab["open_class"].astype(bool)]["neurons_needed"].to_numpy(float)

@@ -15,6 +15,7 @@ from neurosieve.analysis.ablation import (
     curve_spread,
     k_grid,
     label_end_task,
+    label_focus,
     model_ablation,
     probe_ablation,
     rankings_from_tables,
@@ -88,12 +89,14 @@ def run_probe_ablation(
             seed,
         )
         orders = {**orders, ORACLE: oracle.order}
+    probe = ElasticNetProbe.load(probe_path)
+    y_test = test_keys[prop].astype(str).to_numpy()
     curves = probe_ablation(
-        ElasticNetProbe.load(probe_path),
+        probe,
         X_train,
         y_train,
         X_test,
-        test_keys[prop].astype(str).to_numpy(),
+        y_test,
         open_class_mask(test_keys),
         orders,
         ks,
@@ -108,6 +111,22 @@ def run_probe_ablation(
     )
     if oracle is not None:
         curves = pd.concat([curves, oracle.check], ignore_index=True)
+    focus = list(settings.label_focus.get(prop, ()))
+    if focus:
+        labels = label_focus(
+            probe,
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            focus,
+            settings.label_max_k,
+            settings.label_random_repeats,
+            seed,
+            zlib.crc32(instance.encode()),
+            progress=lambda it: tqdm(it, desc=f"label tests {instance} layer {layer} {prop}", unit="probe group"),
+        )
+        curves = pd.concat([curves, labels], ignore_index=True)
     curves = curves.assign(instance=instance, layer=layer, property=prop)
     recorded = {
         "rankings": list(orders),
@@ -119,6 +138,7 @@ def run_probe_ablation(
         "oracle": None
         if oracle is None
         else {"neurons": len(oracle.order), "held_out": settings.oracle_held_out, "search_seconds": oracle.seconds},
+        "labels": {"focus": focus, "max_k": settings.label_max_k, "random_repeats": settings.label_random_repeats},
     }
     write_parquet(curves, out_path, provenance(recorded, seed))
     return curves
