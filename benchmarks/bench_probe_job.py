@@ -43,8 +43,14 @@ def child(args: argparse.Namespace) -> None:
 
     imported = time.perf_counter() - start
     torch.set_num_threads(1)  # as the probe rule's threads: 1
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_probing import default_budget
+    import neurosieve
+    from neurosieve.config import load_schema, validate_config
+
+    # The probe budget of the checkout whose code runs this job (its own schema's defaults: an older checkout
+    # knows no solver settings, a newer one fits with its own default solver).
+    checkout = Path(neurosieve.__file__).resolve().parents[2]
+    schema = load_schema(checkout / "workflow/schemas/config.schema.yaml")
+    budget = dict(validate_config({"families": {"f": {"kind": "bilstm", "seeds": [1]}}}, schema)["probing"]["probe"])
 
     inst = Path(args.instance_dir)
     unk = inst / "train_unk.parquet"
@@ -60,13 +66,15 @@ def child(args: argparse.Namespace) -> None:
         if "settings" in inspect.signature(run_probing).parameters:  # this checkout: one settings object
             from neurosieve.settings import ProbeSettings
 
-            settings = {"l1": args.l1, "l2": args.l2, "salient_fraction": 0.25, "seed": 0, "probe": default_budget()}
+            fields = {f.name for f in __import__("dataclasses").fields(ProbeSettings)}
+            settings = {"l1": args.l1, "l2": args.l2, "salient_fraction": 0.25, "seed": 0, "probe": budget}
+            settings |= {"fixed_budget_baseline": True} if "fixed_budget_baseline" in fields else {}
             run_probing(*job_args, ProbeSettings.from_params(settings), **common)
         else:  # a checkout from before the settings objects
             run_probing(
                 *job_args,
                 lambdas=[args.l1, args.l2],
-                probe_params=default_budget(),
+                probe_params=budget,
                 salient_fraction=0.25,
                 seed=0,
                 **common,

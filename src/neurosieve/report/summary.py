@@ -1160,33 +1160,32 @@ def label_focus_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
         other = per(g["ranking"] == other_name) if other_name else pd.Series(dtype=float)
         ks = f"k = 1..{int(g['k'].max())}"
         base = metric_id("labels", prop, f"layer{layer}", label_slug(label))
-        rows.append(
-            _row(
-                family,
-                "labels",
-                f"{prop} label {label!r}, layer {layer}: one-vs-rest F1 with its own top k neurons / random k ({ks}, mean)",
-                f"{_pm(own)} / {_pm(rnd)}",
-                "paper: a focused label is served by a few neurons of its own",
-                _paired(own, rnd),
-                spread(own),
-                1,
-                key=f"{base}.own_vs_random",
-                source=src("curves", "value"),
-            )
-        )
+        comparisons = [
+            ("random k", rnd, "paper: a focused label is served by a few neurons of its own", "own_vs_random")
+        ]
         if other_name:
+            who = other_name.split(":", 1)[1]
+            comparisons.append(
+                (
+                    f"{who!r}'s top k",
+                    other,
+                    "a label's own neurons serve it better than another label's",
+                    "own_vs_other",
+                )
+            )
+        for what, ref, finding, suffix in comparisons:
             rows.append(
                 _row(
                     family,
                     "labels",
-                    f"{prop} label {label!r}, layer {layer}: F1 with its own top k / with {other_name.split(':', 1)[1]!r}'s "
-                    f"top k ({ks}, mean)",
-                    f"{_pm(own)} / {_pm(other)}",
-                    "a label's own neurons serve it better than another label's",
-                    _paired(own, other),
+                    f"{prop} label {label!r}, layer {layer}: one-vs-rest F1 with its own top k neurons / with {what} "
+                    f"({ks}, mean)",
+                    f"{_pm(own)} / {_pm(ref)}",
+                    finding,
+                    _paired(own, ref),
                     spread(own),
                     1,
-                    key=f"{base}.own_vs_other",
+                    key=f"{base}.{suffix}",
                     source=src("curves", "value"),
                 )
             )
