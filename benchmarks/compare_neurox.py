@@ -140,6 +140,7 @@ def main() -> None:
         }
     )
     table = pd.DataFrame(rows)
+    table["shared with neurox"] = table["shared with neurox"].astype("Int64")
     print(table.to_markdown(index=False, floatfmt=".2f"))
     ref = table.set_index("ranking")["retrained (run's probe)"]
     if "lca_paper" in ref:
