@@ -153,7 +153,7 @@ def test_ablation_retrains_start_from_the_probe_and_keep_everything_gives_it_bac
 def test_workflow_and_estimator_share_the_solver_defaults() -> None:
     schema = load_schema(Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml")
     probe = schema["properties"]["probing"]["properties"]["probe"]["properties"]
-    assert probe["solver"]["default"] == "fista" and probe["tol"]["default"] == DEFAULT_TOL
+    assert probe["solver"]["default"] == ElasticNetProbe().solver == "adam" and probe["tol"]["default"] == DEFAULT_TOL
     assert ElasticNetProbe().tol == DEFAULT_TOL and probe["max_iter"]["default"] == ElasticNetProbe().max_iter
 
 

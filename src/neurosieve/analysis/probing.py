@@ -181,7 +181,7 @@ def select_lambdas(
     """The paper's lambda choice: among the (l1, l2) pairs whose held-out accuracy is within ``tolerance`` of the
     reference's, the one that concentrates weight most. Held-out data are whole sentences of train.
 
-    With the converging solver (``solver="fista"``, the workflow's default) the pairs are one
+    With the converging solver (``solver="fista"``) the pairs are one
     warm-started path from the largest penalty down, every fit solves its objective, and the
     reference is the pair with the best held-out accuracy (the unregularised problem has no
     finite solution on separable labels, so it is not fitted). The table also holds the

@@ -61,7 +61,7 @@ import torch
 STALL = 25
 
 #: The stopping tolerance that brings the objective within 0.1 % of a tightly converged fit at bert-base's shape
-#: (``benchmarks/bench_probe_solver.py``); the workflow's default too (``probing.probe.tol``, checked by a test).
+#: (``benchmarks/bench_probe_solver.py``); the default of ``probing.probe.tol`` too (checked by a test).
 DEFAULT_TOL = 1e-6
 
 __all__ = [
