@@ -160,11 +160,17 @@ def test_ablation_outputs(test_run: Path) -> None:
     curves = pd.read_parquet(test_run / "ablation/tiny_lstm/curves.parquet")
     probe = curves[curves["mode"].isin(["mask", "retrain"])]
     lca = {"lca", "lca_std", "lca_freq", "lca_paper"}
-    assert set(probe["ranking"]) == {*lca, "probeless", "maxcorr", "meanmaxcorr", "mincorr", "none"}
-    assert set(probe["k"]) == {0, 3, 16, 32}
+    trivial = {"activation_sd", "activation_mean_abs"}
+    assert set(probe["ranking"]) == {*lca, *trivial, "probeless", "maxcorr", "meanmaxcorr", "mincorr", "oracle", "none"}
+    # 10 and 50 % of 32 neurons, and the absolute counts 1, 2, 4, ... up to the width.
+    assert set(probe["k"]) == {0, 1, 2, 3, 4, 8, 16, 32}
+    assert set(probe.loc[probe["ranking"] == "oracle", "direction"]) == {"top"}  # the oracle has no bottom end
+    # The oracle's check on its selection split, and the per-label focus tests, sit in the same table.
+    assert set(curves.loc[curves["mode"] == "proxy", "metric"]) == {"accuracy_selection"}
+    assert {"f1:,", "f1:DT", "f1:NNS", "f1:IN"} <= set(curves.loc[curves["mode"] == "label", "metric"])
     model = curves[curves["mode"] == "model"]
     correlation = {"maxcorr", "meanmaxcorr", "mincorr", "linreg"}
-    assert set(model["ranking"]) == {*correlation, "lca", "lca_std", "lca_paper", "none"}
+    assert set(model["ranking"]) == {*correlation, "lca", "lca_std", "lca_paper", *trivial, "none"}
     assert set(model["k"]) == {0, 16, 32}
     f1 = model[(model["metric"] == "f1") & (model["k"] == 0)]
     for inst, g in f1.groupby("instance"):
@@ -174,13 +180,13 @@ def test_ablation_outputs(test_run: Path) -> None:
     assert (spread["count"] >= 3).all()
     # The pretrained family has probe ablation but no model ablation (no end-task head).
     mini = pd.read_parquet(test_run / "ablation/minilm/curves.parquet")
-    assert set(mini["mode"]) == {"mask", "retrain"} and "maxcorr" not in set(mini["ranking"])
+    assert set(mini["mode"]) == {"mask", "retrain", "proxy", "label"} and "maxcorr" not in set(mini["ranking"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "family, figures",
-    [("tiny_lstm", range(1, 16)), ("tiny_tf", range(1, 16)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11, 13, 14])],
+    [("tiny_lstm", range(1, 17)), ("tiny_tf", range(1, 17)), ("minilm", [1, 2, 3, 7, 8, 9, 10, 11, 13, 14, 16])],
 )
 def test_figures(test_run: Path, family: str, figures) -> None:  # type: ignore[no-untyped-def]
     found = sorted((test_run / "figures" / family).glob("fig*.png"))
@@ -230,6 +236,13 @@ def test_summary_table(test_run: Path) -> None:
         and belongs["verdict"].isin(["agrees", "disagrees", "inconclusive"]).all()
     )
     assert belongs["test"].str.contains("one-sided").all() and belongs["p"].notna().all()
+    # Each ranking's calibrated area between random k and the oracle, and the oracle's own check (no verdict).
+    areas = set(lstm.loc[lstm["id"].str.endswith(".calibrated_area"), "id"])
+    assert "probe_ablation.pos.layer2.retrain.lca_std.calibrated_area" in areas
+    assert not any(".oracle." in a for a in areas)  # the oracle is the scale's 1, not a ranking on it
+    check = lstm[lstm["id"] == "probe_ablation.pos.layer2.oracle_check"]
+    assert len(check) == 1 and check["value"].isin(["yes", "no"]).all() and check["verdict"].isna().all()
+    assert lstm["id"].str.match(r"labels\.pos\.layer2\.comma\.own_vs_(random|other)$").sum() == 2
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
     page = (test_run / "summary/summary.html").read_text()
     assert "<table" in page and "exact copy" in page  # the same table, for the HTML report
