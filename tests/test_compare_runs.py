@@ -53,3 +53,16 @@ def test_a_table_that_only_adds_rows_or_columns_keeps_every_old_row(tmp_path: Pa
         tmp_path / "old.parquet", tmp_path / "moved.parquet"
     )
     assert compare_runs.old_rows_kept(old, old.iloc[:1]) == 1  # a row gone
+
+
+def test_summaries_compare_row_by_row_on_their_ids(tmp_path: Path) -> None:
+    cols = "family,id,section,quantity,value\n"
+    (tmp_path / "old.csv").write_text(cols + "f,a.x,s,q1,1.0\nf,a.y,s,q2,2.0\nf,a.gone,s,q3,3\n")
+    (tmp_path / "new.csv").write_text(cols + "f,a.x,s,q1,1.0\nf,a.y,s,q2,2.5\nf,a.new,s,q4,4\n")
+    text = compare_runs.summary_difference(tmp_path / "old.csv", tmp_path / "new.csv")
+    assert text == "2 rows in both, 1 with another value (f:a.y); 1 only in old, 1 only in new"
+    # A summary written before rows had ids is matched on family, section and quantity.
+    (tmp_path / "older.csv").write_text("family,section,quantity,value\nf,s,q1,1.0\nf,s,q2,2.0\n")
+    assert compare_runs.summary_difference(tmp_path / "older.csv", tmp_path / "new.csv").startswith(
+        "2 rows in both, 1 with another value (f:s:q2)"
+    )

@@ -327,3 +327,12 @@ def test_run_summary_sources_name_real_tables_and_columns(tables: FamilyTables, 
     lines = [ln for ln in text.splitlines() if ln.startswith("|")]
     widths = {len(re.split(r"(?<!\\)\|", ln)) for ln in lines}
     assert len(lines) == len(written) + 2 and len(widths) == 1
+
+
+def test_label_slugs_are_ids_that_keep_labels_apart() -> None:
+    from neurosieve.report.summary import ID_PATTERN, label_slug
+
+    labels = [",", ".", ":", "PRP", "PRP$", "WP$", "B-NP", "I-NP", "``", "''", "-LRB-", "#", "$"]
+    slugs = [label_slug(lab) for lab in labels]
+    assert slugs[:5] == ["comma", "period", "colon", "prp", "prp_dollar"]
+    assert len(set(slugs)) == len(slugs) and all(ID_PATTERN.match(f"labels.pos.{s}") for s in slugs)
