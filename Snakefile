@@ -7,6 +7,7 @@ include: "workflow/Snakefile"
 
 
 rule default:
+    """Everything the config plans: data, models, activations, correlation, probing, ablation, figures and the summary."""
     default_target: True
     input:
         rules.all.input,

@@ -3,6 +3,7 @@
 
 
 rule probe_ablation:
+    """Keep k neurons of one probed layer by each ranking (top, bottom), at random and by the greedy oracle; mask the rest or retrain; per-label focus tests."""
     input:
         unpack(
             lambda w: PLAN.ranking_inputs(
@@ -43,6 +44,7 @@ rule probe_ablation:
 
 
 rule model_ablation:
+    """Remove k neurons of a trained tagger's layer by each ranking and at random (zero or mean fill) and score chunk F1 on test."""
     input:
         unpack(
             lambda w: PLAN.ranking_inputs(
@@ -82,6 +84,7 @@ rule model_ablation:
 # bottom neurons of the rankings computed with the twin in the family removed. The random-removal
 # baseline is the model_ablation rule's, on the same model.
 rule twin_model_ablation:
+    """Model ablation of the near-twin experiment: the family's rankings recomputed with the twin present, on every instance."""
     input:
         unpack(lambda w: PLAN.fill_inputs(w.family, w.instance)),
         scores=PATHS.twin("{family}", "{layer}", "scores"),
@@ -119,6 +122,7 @@ rule twin_model_ablation:
 
 
 rule ablation_summary:
+    """Collect a family's probe- and model-ablation curves into one table, with their spread over instances."""
     input:
         lambda w: PLAN.ablation_curves(w.family),
     output:

@@ -2,6 +2,7 @@
 
 
 rule activations_trained:
+    """Dump every layer's activations of a trained tagger (or its untrained twin) for one split, word-aligned."""
     input:
         model=PATHS.model_file("{family}", "{instance}", "model.pt"),
         spec=PATHS.model_file("{family}", "{instance}", "model.json"),
@@ -30,6 +31,7 @@ rule activations_trained:
 
 
 checkpoint model_info:
+    """Read a pretrained model's layer count (a checkpoint: the layers planned downstream depend on it)."""
     output:
         PATHS.model_file("{family}", "{instance}", "pretrained.json"),
     log:
@@ -46,6 +48,7 @@ checkpoint model_info:
 
 
 rule activations_pretrained:
+    """Dump every layer's activations of a pretrained encoder for one split, one vector a word (its pieces pooled as configured)."""
     input:
         tokens=PATHS.token_table("{split}"),
         info=PATHS.model_file("{family}", "{instance}", "pretrained.json"),
@@ -79,6 +82,7 @@ ruleorder: activations_untrained_encoder > activations_trained
 
 
 rule activations_untrained_encoder:
+    """Dump activations of a pretrained family's architecture at a seeded random initialisation (the untrained baseline)."""
     input:
         tokens=PATHS.token_table("{split}"),
     output:
@@ -106,6 +110,7 @@ rule activations_untrained_encoder:
 
 
 rule activations_trained_unk:
+    """Dump a tagger's train activations with its own <unk> dropout applied (for the <unk>-trained probe)."""
     input:
         model=PATHS.model_file("{family}", "{instance}", "model.pt"),
         spec=PATHS.model_file("{family}", "{instance}", "model.json"),

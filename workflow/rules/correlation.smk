@@ -3,6 +3,7 @@
 
 
 rule correlation:
+    """Correlate every neuron of one layer with the same layer of the family's other instances: MaxCorr, MeanMaxCorr, MinCorr, LinReg."""
     input:
         lambda w: PLAN.corr_inputs(w.family),
     output:
@@ -33,6 +34,7 @@ rule correlation:
 
 
 rule cross_family_correlation:
+    """Correlate layers of several families together (correlation.cross_family)."""
     input:
         lambda w: [path for _, path, _ in PLAN.cross_family_members(w.group)],
     output:
@@ -59,6 +61,7 @@ rule cross_family_correlation:
 
 
 rule similarity:
+    """Linear CKA between every (instance, layer) pair of a family."""
     input:
         lambda w: PLAN.corr_inputs(w.family),
     output:
@@ -80,6 +83,7 @@ rule similarity:
 
 
 rule twin_correlation:
+    """Correlation rankings with the near-twin instance added to the family, and with an exact copy of one instance."""
     input:
         unpack(lambda w: PLAN.twin_inputs(w.family)),
         before=PATHS.correlation("{family}", "{layer}", "scores"),

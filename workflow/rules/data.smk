@@ -4,6 +4,7 @@
 
 
 rule fetch_conll:
+    """Download (or copy from data.local_dir) CoNLL-2000's train or test split and check its sha256."""
     output:
         PATHS.raw_split("{split}"),
     log:
@@ -22,6 +23,7 @@ rule fetch_conll:
 
 
 rule token_table:
+    """Parse one split into the token table (word, POS, chunk and derived properties), checked line by line."""
     input:
         PATHS.raw_split("{split}"),
     output:
@@ -43,6 +45,7 @@ ruleorder: fetch_corpus > fetch_conll
 
 
 rule fetch_corpus:
+    """Fetch one split of a user's own column-format corpus (data.corpus) from a path or URL."""
     input:
         lambda w: [] if is_url(CORPUS[w.split]) else [CORPUS[w.split]],
     output:

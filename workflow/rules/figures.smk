@@ -6,6 +6,7 @@
 for _fig in FIGURES:
 
     rule:
+        """One figure of the registry (neurosieve.core.registry.FIGURES) for one family: PNG, SVG and its report caption."""
         name:
             f"figure_{_fig.name}"
         input:

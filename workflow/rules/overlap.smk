@@ -4,6 +4,7 @@
 
 
 rule cca_lca_overlap:
+    """Top-k overlap of each correlation ranking with each property's LCA ordering, with its exact hypergeometric p-value."""
     input:
         unpack(lambda w: PLAN.overlap_inputs(w.family, int(w.layer))),
     output:
@@ -27,6 +28,7 @@ rule cca_lca_overlap:
 
 
 rule describe_neurons:
+    """Name the property label each top neuron of each ranking is most associated with, per instance and probed layer."""
     input:
         unpack(lambda w: PLAN.describe_inputs(w.family, w.instance, int(w.layer))),
     output:

@@ -3,6 +3,7 @@
 
 
 rule select_lambdas:
+    """Choose the probe's (l1, l2) on held-out train sentences of the family's reference instance."""
     input:
         lambda w: PATHS.activations(w.family, PLAN.instances(w.family)[0], "train"),
     output:
@@ -28,6 +29,7 @@ rule select_lambdas:
 
 
 rule untrained_model:
+    """Build a tagger family's architecture at a seeded random initialisation (the untrained-model baseline)."""
     input:
         train=PATHS.token_table("train"),
         test=PATHS.token_table("test"),
@@ -54,6 +56,7 @@ rule untrained_model:
 
 
 rule probe:
+    """Fit the elastic-net probe of one (instance, layer, property) with its baselines (control task, paper lambdas, <unk>), and its neuron orderings."""
     input:
         unpack(lambda w: PLAN.probe_inputs(w.family, w.instance, w.layer, w.prop)),
         train=PATHS.activations("{family}", "{instance}", "train"),
@@ -88,6 +91,7 @@ rule probe:
 
 
 rule probing_summary:
+    """Collect a family's probe metrics into one table."""
     input:
         lambda w: [
             f"{PATHS.probe_dir(w.family, *key)}/metrics.parquet"
@@ -107,6 +111,7 @@ rule probing_summary:
 
 
 rule probe_all_layers:
+    """One probe over every layer of an instance concatenated, and where its top neurons sit by layer."""
     input:
         train=PATHS.activations("{family}", "{instance}", "train"),
         test=PATHS.activations("{family}", "{instance}", "test"),

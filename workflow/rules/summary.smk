@@ -2,6 +2,7 @@
 
 
 rule summary:
+    """The summary table: every headline number with its id, source, spread over instances and paired test."""
     input:
         lambda w: PLAN.summary_inputs(),
     output:

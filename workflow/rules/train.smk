@@ -2,6 +2,7 @@
 
 
 rule train:
+    """Train one seed of a tagger family on CoNLL-2000 chunking and score it with conlleval."""
     input:
         train=PATHS.token_table("train"),
         test=PATHS.token_table("test"),
@@ -31,6 +32,7 @@ rule train:
 
 
 rule finetune:
+    """Fine-tune a pretrained encoder with a chunking head (a fine-tuned family)."""
     input:
         train=PATHS.token_table("train"),
         test=PATHS.token_table("test"),
