@@ -226,3 +226,11 @@ def test_every_rule_says_what_it_does() -> None:
                 if not lines[i + 1].strip().startswith('"""'):
                     missing.append(f"{path.relative_to(ROOT)}:{i + 1}: {line.strip()}")
     assert seen >= 25 and not missing, missing  # 28 rules and one rule per figure, made in a loop
+
+
+def test_downloads_run_on_the_head_node() -> None:
+    """Both fetch rules are local rules: on a cluster, compute nodes often have no network."""
+    text = (ROOT / "workflow/rules/data.smk").read_text()
+    for name in ("fetch_conll", "fetch_corpus"):
+        block = text.split(f"rule {name}:", 1)[1].split("\nrule ", 1)[0]
+        assert "localrule: True" in block, name

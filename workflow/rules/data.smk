@@ -54,6 +54,8 @@ rule fetch_corpus:
         PATHS.log("fetch_corpus", "{split}"),
     wildcard_constraints:
         split=alternation(SPLITS if CORPUS else []),
+    # A download (or a copy): on the head node, where the network is, as fetch_conll.
+    localrule: True
     conda:
         "../../envs/data.yaml"
     params:
