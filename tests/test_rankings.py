@@ -262,6 +262,9 @@ def test_a_partial_ranking_has_top_rows_up_to_its_length_and_random_draws_differ
     assert [(d, k) for _, d, k, _, _ in items] == [("top", 0), ("top", 1), ("top", 2)]
     with pytest.raises(ValueError, match="permutation"):
         list(_each_selection({"bad": np.array([1, 1])}, 5, [1], 0, 0))
+    # An oracle whose picks reach the width is a permutation, still with no bottom end.
+    full = list(_each_selection({"oracle": np.arange(5)}, 5, [2], 0, 0, top_only=("oracle",)))
+    assert [d for _, d, *_ in full] == ["top"]
     a, b = random_selections(64, 8, 3, 0, salt=1), random_selections(64, 8, 3, 0, salt=2)
     assert any(not np.array_equal(x, y) for (_, x), (_, y) in zip(a, b))
     assert all(

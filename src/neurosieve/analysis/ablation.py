@@ -10,7 +10,7 @@ ranking, direction, mode, k, metric, value, random seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,12 +63,19 @@ def _accuracies(
 
 
 def _each_selection(  # type: ignore[no-untyped-def]
-    rankings: Mapping[str, np.ndarray], width: int, ks: Sequence[int], random_repeats: int, seed: int, salt: int = 0
+    rankings: Mapping[str, np.ndarray],
+    width: int,
+    ks: Sequence[int],
+    random_repeats: int,
+    seed: int,
+    salt: int = 0,
+    top_only: Collection[str] = (),
 ):
     """Every (ranking, direction, k, seed, kept neurons) of an ablation sweep; random selections once, ranking 'none'.
 
     A ranking is a permutation of the layer's neurons, or the first K of one (distinct neurons, fewer
-    than the width: the greedy oracle's picks), which has top selections for k <= K only.
+    than the width: the greedy oracle's picks), which has top selections for k <= K only; so have the
+    rankings named in ``top_only`` (an oracle whose K reaches the width has no meaningful bottom end).
     """
     for name, order in rankings.items():
         values = np.asarray(order).tolist()
@@ -81,7 +88,7 @@ def _each_selection(  # type: ignore[no-untyped-def]
             raise ValueError(
                 f"ranking {name!r} is neither a permutation of the layer's {width} neurons nor the first K of one"
             )
-        for direction in ("top",) if partial else DIRECTIONS:
+        for direction in ("top",) if partial or name in top_only else DIRECTIONS:
             for k in ks:
                 if k <= len(values):
                     yield name, direction, k, None, selection(order, k, direction)
@@ -105,6 +112,7 @@ def probe_ablation(
     progress: Callable[[Any], Any] | None = None,
     in_vocab: np.ndarray | None = None,
     salt: int = 0,
+    top_only: Collection[str] = (),
 ) -> pd.DataFrame:
     """Accuracy (overall, open class, closed class) of probes keeping k neurons, for every ranking and direction.
 
@@ -117,7 +125,8 @@ def probe_ablation(
     of the neurons it keeps, since selections share most neurons with the probe they come from).
     Identical selections are scored once. With ``in_vocab`` the groups include
     in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`). ``salt`` varies the random
-    selections between instances (:func:`random_selections`).
+    selections between instances (:func:`random_selections`); the rankings in ``top_only`` (the oracle)
+    have top selections only.
     """
 
     width = X_test.shape[1]
@@ -126,7 +135,7 @@ def probe_ablation(
         raise ValueError(f"unknown ablation mode {sorted(bad)[0]!r}")
     cache: dict[tuple[str, bytes], dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
-    items = list(_each_selection(rankings, width, ks, random_repeats, seed, salt))
+    items = list(_each_selection(rankings, width, ks, random_repeats, seed, salt, top_only))
     if "retrain" in modes:
         distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
         start = None

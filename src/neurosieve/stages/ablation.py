@@ -108,6 +108,7 @@ def run_probe_ablation(
         if model_kind and model_source
         else None,
         salt=zlib.crc32(instance.encode()),
+        top_only=(ORACLE,),
     )
     if oracle is not None:
         curves = pd.concat([curves, oracle.check], ignore_index=True)
