@@ -76,6 +76,7 @@ def run_probe_ablation(
     X_train, X_test = read_layer(train_path, layer), read_layer(test_path, layer)
     y_train = train_keys[prop].astype(str).to_numpy()
     ks = k_grid(X_test.shape[1], percents, neurons)
+    salt = zlib.crc32(instance.encode())  # random selections that differ between instances
     oracle = None
     if settings.oracle_neurons > 0:
         oracle = oracle_reference(
@@ -107,7 +108,7 @@ def run_probe_ablation(
         in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1]
         if model_kind and model_source
         else None,
-        salt=zlib.crc32(instance.encode()),
+        salt=salt,
         top_only=(ORACLE,),
     )
     if oracle is not None:
@@ -124,7 +125,7 @@ def run_probe_ablation(
             settings.label_max_k,
             settings.label_random_repeats,
             seed,
-            zlib.crc32(instance.encode()),
+            salt,
             progress=lambda it: tqdm(it, desc=f"label tests {instance} layer {layer} {prop}", unit="probe group"),
         )
         curves = pd.concat([curves, labels], ignore_index=True)
