@@ -64,9 +64,11 @@ def child(args: argparse.Namespace) -> None:
         )
         job_args = (str(inst / "train.parquet"), str(inst / "test.parquet"), args.layer, args.property, outputs)
         if "settings" in inspect.signature(run_probing).parameters:  # this checkout: one settings object
+            import dataclasses
+
             from neurosieve.settings import ProbeSettings
 
-            fields = {f.name for f in __import__("dataclasses").fields(ProbeSettings)}
+            fields = {f.name for f in dataclasses.fields(ProbeSettings)}
             settings = {"l1": args.l1, "l2": args.l2, "salient_fraction": 0.25, "seed": 0, "probe": budget}
             settings |= {"fixed_budget_baseline": True} if "fixed_budget_baseline" in fields else {}
             run_probing(*job_args, ProbeSettings.from_params(settings), **common)

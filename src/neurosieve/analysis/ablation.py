@@ -18,7 +18,7 @@ import pandas as pd
 
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
-from neurosieve.analysis.probing import fresh_probe, grouped_accuracy
+from neurosieve.analysis.probing import fresh_probe, grouped_accuracy, order_by_score
 
 DIRECTIONS = ("top", "bottom")
 
@@ -80,11 +80,8 @@ def _each_selection(  # type: ignore[no-untyped-def]
     for name, order in rankings.items():
         values = np.asarray(order).tolist()
         partial = len(values) < width
-        if (
-            len(set(values)) != len(values)
-            or not set(values) <= set(range(width))
-            or (not partial and len(values) != width)
-        ):
+        # Distinct neurons of the layer (hence at most ``width`` of them).
+        if len(set(values)) != len(values) or not set(values) <= set(range(width)):
             raise ValueError(
                 f"ranking {name!r} is neither a permutation of the layer's {width} neurons nor the first K of one"
             )
@@ -187,8 +184,7 @@ def label_order(probe: ElasticNetProbe, sd: np.ndarray, label: str) -> np.ndarra
     """The neurons of one label, most important first: |weight| of the label's row on standardised neurons
     (|w| x the neuron's sd over the training tokens, ``sd``), so that a neuron's scale does not decide."""
     row = int(np.flatnonzero(probe.classes_.astype(str) == str(label))[0])
-    score = np.abs(np.asarray(probe.coef_[row], dtype=np.float64)) * np.asarray(sd, dtype=np.float64)
-    return np.lexsort((np.arange(len(score)), -score))
+    return order_by_score(np.abs(np.asarray(probe.coef_[row], dtype=np.float64)) * np.asarray(sd, dtype=np.float64))
 
 
 def label_focus(

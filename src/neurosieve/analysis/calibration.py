@@ -18,6 +18,7 @@ Pure functions of arrays and tables: nothing here reads or writes files.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -342,8 +343,6 @@ def oracle_reference(
     oracle's selection split, for every k of ``ks`` up to its K: there the oracle must be at least as
     good as every ranking (greedy search is not guaranteed to be; a ranking above it says so).
     """
-    import time
-
     t0 = time.process_time()
     X = np.asarray(X)
     oracle = greedy_oracle(X, y, groups, max_neurons=min(int(max_neurons), X.shape[1]), held_out=held_out, seed=seed)

@@ -1062,7 +1062,7 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
     if ORACLE not in set(c["ranking"]):
         return []
     oracle_k = c.loc[(c["ranking"] == ORACLE) & (c["mode"] == "retrain"), "k"].max()
-    areas = calibrated_areas(c[c["k"] <= oracle_k], mode="retrain")
+    areas = calibrated_areas(c, mode="retrain")  # only the k the oracle reaches count there
     trivial = areas[areas["ranking"].isin(TRIVIAL_RANKINGS)]
     best_trivial = trivial.groupby("instance")["area"].max() if not trivial.empty else None
     rows = []
