@@ -116,20 +116,26 @@ def test_every_verdict_has_a_test_and_p_value(tables: FamilyTables) -> None:
     table = pd.DataFrame(family_summary(tables))
     judged = table[table["verdict"] != ""]
     assert len(judged) > 20
-    assert set(judged["verdict"]) <= {"agrees", "disagrees", "inconclusive"}
+    assert set(judged["verdict"]) <= {"agrees", "disagrees", "inconclusive", "equivalent"}
     assert judged["test"].str.contains("Wilcoxon|sign test").all() and (judged["p"] != "").all()
-    assert "|" in to_markdown(table)
+    # Every tested row carries its Holm-adjusted p (never below the raw one) and an interval.
+    assert (judged["p_adj"] != "").all() and (judged["p_adj"].astype(float) >= judged["p"].astype(float)).all()
+    assert (judged["low"] != "").all() and (judged["high"] != "").all()
+    assert (table["sentence"].str.len() > 0).all() and "|" in to_markdown(table)
 
 
 def test_planted_effects_agree_and_carry_their_spread(tables: FamilyTables) -> None:
     t = pd.DataFrame(family_summary(tables)).set_index("quantity")
     gap = t.loc["pos, layer 2, retrained, 10% kept (LCA): top - bottom gap (points)"]
+    # Five instances all one way: two-sided p = 0.0625, which can never reach 0.05; the interval shows the effect.
     assert (
-        gap["verdict"] == "agrees"
+        gap["verdict"] == "inconclusive"
         and gap["value"] == pytest.approx(10.0, abs=0.5)
         and gap["n"] == 5
-        and gap["p"] == pytest.approx(1 / 32, abs=1e-4)
+        and gap["p"] == pytest.approx(0.0625, abs=1e-4)
+        and gap["low"] > 5
     )
+    assert "at n = 5 no such test can reach p < 0.05" in gap["sentence"]
     assert t.loc["near-twin seed1-order9 starts from seed 1's initial weights and sentences", "value"] == "yes"
     f1 = t.loc["chunk F1 over instances (mean)"]
     assert (
@@ -140,7 +146,7 @@ def test_planted_effects_agree_and_carry_their_spread(tables: FamilyTables) -> N
     )
     # The planted end task lives in the shared neurons, which MeanMaxCorr ranks first: top removal hurts more.
     row = t.loc["meanmaxcorr (zero ablation): F1 after removing top minus bottom neurons, mean over the k grid"]
-    assert row["verdict"] == "agrees" and row["value"] < 0
+    assert row["value"] < 0 and row["high"] < 0
     assert (
         "meanmaxcorr (mean ablation): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)"
         in t.index
@@ -153,7 +159,8 @@ def test_paper_gap_is_averaged_over_properties(tables: FamilyTables) -> None:
     assert gaps["gap"].to_numpy() == pytest.approx(np.full(5, 10.0), abs=0.5)
     rows = pd.DataFrame(family_summary(tables))
     paper = rows[rows["quantity"].str.startswith("paper's number")]
-    assert len(paper) == 1 and paper["verdict"].item() == "agrees" and paper["n"].item() == 5
+    assert len(paper) == 1 and paper["n"].item() == 5 and paper["low"].item() > 5
+    assert paper["verdict"].item() == "inconclusive" and paper["p"].item() == pytest.approx(0.0625)
 
 
 def test_twin_and_copy_rows_cover_every_instance(tables: FamilyTables) -> None:
@@ -167,8 +174,8 @@ def test_twin_and_copy_rows_cover_every_instance(tables: FamilyTables) -> None:
             == f"{m} (zero ablation): predictive value lost when the twin joins the family (without - with)"
         ]
         assert lost["verdict"].item() in {"agrees", "disagrees", "inconclusive"} and lost["n"].item() == 5
-    keep = twin[twin["quantity"].str.startswith("rankings that keep")]["value"].item()
-    assert "meanmaxcorr (zero ablation)" in keep
+        same = twin[twin["id"] == f"twin.layer2.{m}.zero.predictive_value_equivalent"]
+        assert same["verdict"].item() in {"equivalent", "inconclusive"} and "within ±0.5" in same["test"].item()
     copy = t[t["quantity"].str.startswith("exact copy of seed1")]
     assert len(copy) == 5 and (copy["verdict"] == "").all()
     ref = t[t["section"] == "reference instance"]
@@ -336,3 +343,29 @@ def test_label_slugs_are_ids_that_keep_labels_apart() -> None:
     slugs = [label_slug(lab) for lab in labels]
     assert slugs[:5] == ["comma", "period", "colon", "prp", "prp_dollar"]
     assert len(set(slugs)) == len(slugs) and all(ID_PATTERN.match(f"labels.pos.{s}") for s in slugs)
+
+
+def test_holm_runs_within_each_section_and_sets_the_verdict_words() -> None:
+    """Eight instances all one way (two-sided p = 2/256): significant alone and in a section of two, not in a
+    section of eight such tests (Holm: 8 x 0.0078 = 0.0625)."""
+    from neurosieve.analysis.verdicts import paired_test
+    from neurosieve.report.summary import _row, finalize
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(50, 60, 8)
+    up, down = paired_test(base + 3, base, "greater"), paired_test(base - 3, base, "greater")
+    sizes = {"one": 1, "two": 2, "eight": 8}
+    rows = [
+        _row("fam", sec, f"{sec} {i}", 3.0, "a > b", up if i else down, key=f"s.{sec}.t{i}", source="curves:value")
+        for sec, m in sizes.items()
+        for i in range(m)
+    ]
+    rows.append(_row("fam", "one", "untested", 1.0, key="s.one.untested", source="curves:value"))
+    out = pd.DataFrame(finalize(rows)).set_index("id")
+    assert out.loc["s.one.t0", "verdict"] == "disagrees" and out.loc["s.one.t0", "p_adj"] == pytest.approx(2 / 256, abs=1e-4)
+    assert (out.loc[["s.two.t0", "s.two.t1"], "verdict"] == ["disagrees", "agrees"]).all()
+    assert (out.filter(like="s.eight", axis=0)["verdict"] == "inconclusive").all()
+    assert (out.filter(like="s.eight", axis=0)["p_adj"] == pytest.approx(0.0625, abs=1e-4)).all()
+    assert "Holm-adjusted over 8 tests of its section" in out.loc["s.eight.t1", "sentence"]
+    assert "contradicts the expected finding (a > b)" in out.loc["s.one.t0", "sentence"]
+    assert out.loc["s.one.untested", "p_adj"] == "" and "_verdict" not in out

@@ -11,7 +11,11 @@ import pytest
 from neurosieve.analysis.verdicts import (
     AGREES,
     DISAGREES,
+    EQUIVALENT,
     INCONCLUSIVE,
+    NOT_TESTED,
+    equivalence_test,
+    holm,
     paired_by_unit,
     paired_test,
     paired_verdict,
@@ -33,14 +37,23 @@ def test_identical_curves_are_inconclusive() -> None:
     assert v.verdict == INCONCLUSIVE and v.p == 1.0 and v.n == 5
 
 
-def test_planted_large_effect_agrees_and_reversed_disagrees() -> None:
+def test_two_sided_p_for_five_agreeing_instances_is_0_0625() -> None:
+    """Five instances all one way: the exact two-sided p is 2/32, which can never reach 0.05."""
     rng = np.random.default_rng(0)
     base = rng.uniform(0.6, 0.8, 5)
     v = paired_test(base + 0.2, base, "greater")
-    assert v.verdict == AGREES and v.p == pytest.approx(1 / 32) and v.test == "Wilcoxon signed-rank"
-    assert v.effect.mean == pytest.approx(0.2)
+    assert v.p == pytest.approx(0.0625) and v.p_min == pytest.approx(0.0625) and v.test == "Wilcoxon signed-rank"
+    assert v.verdict == INCONCLUSIVE and v.lean == 1 and v.effect.mean == pytest.approx(0.2)
+    assert "two-sided" in v.describe() and "smallest possible p 0.0625" in v.describe()
+
+
+def test_planted_large_effect_agrees_and_reversed_disagrees_with_six_instances() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.6, 0.8, 6)
+    v = paired_test(base + 0.2, base, "greater")
+    assert v.verdict == AGREES and v.p == pytest.approx(2 / 64)
     r = paired_test(base - 0.2, base, "greater")
-    assert r.verdict == DISAGREES and r.p == pytest.approx(1 / 32)
+    assert r.verdict == DISAGREES and r.p == pytest.approx(2 / 64) and r.lean == -1
     assert paired_test(base - 0.2, base, "less").verdict == AGREES
 
 
@@ -48,7 +61,50 @@ def test_mixed_signs_are_inconclusive_and_small_n_uses_sign_test() -> None:
     v = paired_test([1.0, -1.0, 2.0, -2.0, 0.5, -0.5], np.zeros(6))
     assert v.verdict == INCONCLUSIVE and v.p > 0.3
     small = paired_test([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
-    assert small.test == "sign test" and small.verdict == INCONCLUSIVE and small.p == pytest.approx(1 / 8)
+    assert small.test == "sign test" and small.verdict == INCONCLUSIVE and small.p == pytest.approx(2 / 8)
+
+
+def test_one_instance_is_not_tested() -> None:
+    v = paired_test([0.9], [0.5])
+    assert v.verdict == NOT_TESTED and math.isnan(v.p) and not v.tested
+    assert v.text() == NOT_TESTED and v.adjusted(0.01).verdict == NOT_TESTED
+
+
+def test_holm_against_a_hand_worked_example() -> None:
+    # Sorted: 0.005, 0.01, 0.03, 0.04 -> 4 x 0.005 = 0.02, 3 x 0.01 = 0.03, 2 x 0.03 = 0.06, max(0.06, 1 x 0.04).
+    adjusted = holm([0.01, 0.04, np.nan, 0.03, 0.005])
+    assert adjusted[[0, 1, 3, 4]] == pytest.approx([0.03, 0.06, 0.06, 0.02]) and math.isnan(adjusted[2])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0]) and holm([]).size == 0
+
+
+def test_adjusted_p_sets_the_verdict_word() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.6, 0.8, 6)
+    v = paired_test(base + 0.2, base, "greater")
+    assert v.adjusted(0.04).verdict == AGREES and v.adjusted(0.04).p_adj == 0.04
+    assert v.adjusted(0.2).verdict == INCONCLUSIVE  # Holm can only take a verdict away
+    assert v.adjusted(0.08, alpha=0.1).verdict == AGREES
+
+
+def test_equivalence_against_a_hand_worked_example() -> None:
+    d = np.array([0.1, -0.2, 0.3, 0.05, -0.1])
+    # Margin 0.5: d + 0.5 all positive and d - 0.5 all negative, each one-sided p = 1/32: equivalent.
+    v = equivalence_test(d, np.zeros(5), margin=0.5)
+    assert v.verdict == EQUIVALENT and v.p == pytest.approx(1 / 32) and "within ±0.5" in v.describe()
+    # Margin 0.25: d - 0.25 = (-0.15, -0.45, 0.05, -0.2, -0.35); the one positive has rank 1, so
+    # P(W+ <= 1) = 2/32 under the null: p = 0.0625, not equivalent.
+    w = equivalence_test(d, np.zeros(5), margin=0.25)
+    assert w.verdict == INCONCLUSIVE and w.p == pytest.approx(0.0625)
+    with pytest.raises(ValueError, match="margin"):
+        equivalence_test(d, np.zeros(5), margin=0)
+
+
+def test_interval_of_the_mean() -> None:
+    low, high = spread([1.0, 2.0, 3.0]).interval()
+    # Student's t with 2 degrees of freedom: 4.3027 x 1 / sqrt(3) = 2.4841.
+    assert (low, high) == pytest.approx((2 - 2.4841, 2 + 2.4841), abs=1e-4)
+    assert all(math.isnan(x) for x in spread([1.0]).interval())
+    assert spread([2.0, 2.0]).interval() == (2.0, 2.0)
 
 
 def test_bad_arguments() -> None:
@@ -77,9 +133,9 @@ def test_paired_verdict_pools_each_instance_over_k() -> None:
     pairs = paired_by_unit(table, "direction", "top", "bottom")
     assert len(pairs) == 5  # one observation per instance, not per curve point
     assert (pairs["a"] - pairs["b"]).to_numpy() == pytest.approx(np.full(5, 0.1))
-    assert paired_verdict(table, "direction", "top", "bottom").verdict == AGREES
-    assert paired_verdict(_curves(0.0), "direction", "top", "bottom").verdict == INCONCLUSIVE
-    assert paired_verdict(_curves(-0.1), "direction", "top", "bottom").verdict == DISAGREES
+    assert paired_verdict(table, "direction", "top", "bottom", alpha=0.1).verdict == AGREES
+    assert paired_verdict(_curves(0.0), "direction", "top", "bottom", alpha=0.1).verdict == INCONCLUSIVE
+    assert paired_verdict(_curves(-0.1), "direction", "top", "bottom", alpha=0.1).verdict == DISAGREES
 
 
 def test_paired_by_unit_drops_units_missing_a_condition() -> None:
@@ -92,7 +148,9 @@ def test_unpaired_test_of_two_groups() -> None:
 
     open_class = [40, 55, 61, 70, 38, 90]
     closed_class = [3, 5, 2, 8, 4, 6, 7]
-    assert unpaired_test(open_class, closed_class, "greater").verdict == "agrees"
+    v = unpaired_test(open_class, closed_class, "greater")
+    # Complete separation: the exact two-sided p is 2 / C(13, 6) = 2 / 1716.
+    assert v.verdict == "agrees" and v.p == pytest.approx(2 / 1716) and v.p == pytest.approx(v.p_min)
     assert unpaired_test(closed_class, open_class, "greater").verdict == "disagrees"
     same = unpaired_test([1, 2, 3, 4], [1, 2, 3, 4], "greater")
     assert same.verdict == "inconclusive" and same.n == 8 and "Mann-Whitney" in same.test

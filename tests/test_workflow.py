@@ -218,8 +218,11 @@ def test_summary_table(test_run: Path) -> None:
     # Every verdict of the correlation and ablation sections comes with its test and p-value.
     mine = table[table["section"].isin(["ablation (probe)", "ablation (model)", "near-twin", "reference instance"])]
     judged = mine[mine["verdict"].notna()]
-    assert len(judged) and judged["verdict"].isin(["agrees", "disagrees", "inconclusive"]).all()
-    assert judged["test"].str.contains("one-sided").all() and judged["p"].notna().all()
+    assert len(judged) and judged["verdict"].isin(["agrees", "disagrees", "inconclusive", "equivalent"]).all()
+    assert judged["test"].str.contains("two-sided|equivalence within").all() and judged["p"].notna().all()
+    # Holm within each section: the adjusted p is never below the raw one; every tested row has its interval.
+    assert (judged["p_adj"] >= judged["p"]).all() and judged["low"].notna().all() and judged["high"].notna().all()
+    assert table["sentence"].notna().all()
     # The near-twin experiment: every instance's ranking change, predictive value with and without the twin.
     twin = lstm[lstm["section"] == "near-twin"]
     assert twin["quantity"].str.contains("seed3's ranking with vs without the twin").sum() == 4
@@ -233,9 +236,11 @@ def test_summary_table(test_run: Path) -> None:
     belongs = table[(table["section"] == "CCA vs LCA") & table["quantity"].str.contains("belong to")]
     assert (
         set(belongs["family"]) == {"tiny_lstm", "tiny_tf"}
-        and belongs["verdict"].isin(["agrees", "disagrees", "inconclusive"]).all()
+        and belongs["verdict"].isin(["agrees", "disagrees", "inconclusive", "not tested, n = 1"]).all()
     )
-    assert belongs["test"].str.contains("one-sided").all() and belongs["p"].notna().all()
+    tested = belongs[belongs["verdict"] != "not tested, n = 1"]
+    assert tested["test"].str.contains("two-sided").all() and tested["p"].notna().all()
+    assert belongs.loc[belongs["verdict"] == "not tested, n = 1", "p"].isna().all()  # no p for one instance
     # Each ranking's calibrated area between random k and the oracle, and the oracle's own check (no verdict).
     areas = set(lstm.loc[lstm["id"].str.endswith(".calibrated_area"), "id"])
     assert "probe_ablation.pos.layer2.retrain.lca_std.calibrated_area" in areas

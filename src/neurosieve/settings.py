@@ -408,6 +408,16 @@ class OverlapSettings(Settings):
 
 
 @dataclass(frozen=True)
+class SummarySettings(Settings):
+    """How the summary tests its findings: the significance level (applied to Holm-adjusted p-values) and
+    the equivalence margin, in F1 points, of its "no loss" claims."""
+
+    section: ClassVar[str] = "summary"
+    alpha: float
+    equivalence_margin: float
+
+
+@dataclass(frozen=True)
 class FigureSettings(Settings):
     """What one figure shows. A figure's job gets only the fields its registry entry names
     (:attr:`neurosieve.core.registry.Figure.settings`), the others None, so that a setting reruns only the

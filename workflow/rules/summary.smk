@@ -21,5 +21,6 @@ rule summary:
         "../../envs/analysis.yaml"
     params:
         families=lambda w: [PLAN.summary_family(f) for f in FAMILIES],
+        settings=settings.SummarySettings.params(config),
     script:
         "../../scripts/summary.py"

@@ -1,4 +1,4 @@
-"""Spreads and paired tests: the uncertainty behind every headline number and every verdict of the summary.
+"""Spreads, intervals and tests: the uncertainty behind every headline number and every verdict of the summary.
 
 A *verdict* compares a run's result with a directional finding of the paper or
 an expectation stated in docs/methods.md ("removing top neurons hurts more than removing bottom
@@ -11,36 +11,48 @@ across independent units (instances), never from one curve:
   the test never counts correlated observations as independent
   (pseudo-replication). Averaging the difference over k is the area between
   the two curves over the k grid.
-* The test is one-sided in the finding's direction: the finding is a
-  directional hypothesis. "agrees" means the one-sided p in the finding's
-  direction is below alpha (0.05); "disagrees" means the one-sided p in the
-  opposite direction is below alpha; otherwise "inconclusive". At most one
-  of the two can hold. Why one-sided: with five instances the smallest
-  two-sided Wilcoxon p is 2/32 = 0.0625, so a two-sided test could never
-  reach 0.05 with the default five seeds; the smallest one-sided p is
-  1/32 = 0.031, reached when all five instances point the same way.
+* The test is **two-sided**: a verdict can go either way ("agrees" when the
+  effect is significant in the finding's direction, "disagrees" when it is
+  significant the other way, else "inconclusive"), so its p must count both
+  tails. With n instances all pointing the same way the smallest two-sided p
+  of the exact tests used here is 2/2^n: 0.0625 for the default five seeds,
+  which can never reach 0.05; 6 instances reach 0.031 and 10 reach 0.002
+  (``families.<name>.seeds`` sets them). Every verdict states n and that
+  smallest p (:attr:`Verdict.p_min`).
 * Wilcoxon signed-rank (``scipy.stats.wilcoxon``, exact null distribution
   for small n) when there are at least ``min_wilcoxon`` (5) non-zero
   differences, else the sign test (``scipy.stats.binomtest`` on the signs). Zero
   differences are dropped (Wilcoxon's "wilcox" zero method; the sign test
-  ignores ties the same way). With fewer than five non-zero differences no
-  one-sided test can reach 0.05 and the verdict is necessarily inconclusive;
-  the reported n says so.
+  ignores ties the same way).
+* A claim of *no difference* ("the near-twin loses no predictive value") is
+  an equivalence claim, tested by two one-sided tests against a stated margin
+  (:func:`equivalence_test`); failing to find a difference is not evidence of
+  none.
+* The summary groups its tests into declared families (one per summary
+  section) and adjusts each family's p-values by Holm's step-down method
+  (:func:`holm`); the verdict words use the adjusted p (:meth:`Verdict.adjusted`).
+* Every tested number carries an interval: the 95 % t-interval of the mean
+  over instances (:meth:`Spread.interval`). One instance is not tested at all:
+  its verdict reads "not tested, n = 1" and no p is printed.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 AGREES, DISAGREES, INCONCLUSIVE = "agrees", "disagrees", "inconclusive"
+EQUIVALENT = "equivalent"
+NOT_TESTED = "not tested, n = 1"
 
 
 DIRECTIONS = ("greater", "less")
+LEVEL = 0.95
+"""Coverage of every interval in the summary."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,18 @@ class Spread:
         sd = f(self.sd) if self.n > 1 else "n/a"
         return f"{f(self.mean)} ± {sd} ({f(self.min)}–{f(self.max)}, n={self.n})"
 
+    def interval(self, level: float = LEVEL) -> tuple[float, float]:
+        """The ``level`` t-interval of the mean over the units (Student's t, n - 1 degrees of freedom).
+
+        NaN for fewer than two units: one value has no interval. Equal values give a zero-width interval.
+        """
+        if self.n < 2 or math.isnan(self.sd):
+            return (math.nan, math.nan)
+        from scipy.stats import t
+
+        half = float(t.ppf(0.5 + level / 2, self.n - 1)) * self.sd / math.sqrt(self.n)
+        return (self.mean - half, self.mean + half)
+
 
 def spread(values: Sequence[float] | np.ndarray | pd.Series) -> Spread:
     """The spread of ``values`` over instances (or any other unit): mean, sd, min–max and n."""
@@ -72,14 +96,26 @@ def spread(values: Sequence[float] | np.ndarray | pd.Series) -> Spread:
     return Spread(float(v.mean()), sd, float(v.min()), float(v.max()), int(v.size))
 
 
+def smallest_p(n: int, two_sided: bool = True) -> float:
+    """The smallest p an exact sign or Wilcoxon signed-rank test can give on ``n`` non-zero differences.
+
+    Every difference on one side: 1/2^n one-sided, 2/2^n two-sided (capped at 1). A test whose smallest p is
+    not below alpha cannot reach a verdict, whatever the data.
+    """
+    if n < 1:
+        return 1.0
+    return min(1.0, (2.0 if two_sided else 1.0) / 2.0**n)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of a paired one-sided test of a directional finding.
+    """The outcome of a test of a finding.
 
-    ``p`` is the one-sided p-value in the finding's direction, except for
-    "disagrees", where it is the one-sided p-value in the opposite direction
-    (the one that is significant). ``effect`` is the spread of the paired
-    differences (a - b) over units.
+    ``p`` is the raw two-sided p-value (for an equivalence test: the larger of its two one-sided p-values);
+    ``p_adj`` the Holm-adjusted p within the test's family (NaN until :meth:`adjusted` sets it), and the
+    verdict word follows ``p_adj`` once it is set. ``effect`` is the spread of the paired differences
+    (a - b) over units; ``p_min`` the smallest p the test could give at this n. ``margin`` is the
+    equivalence margin (NaN for a difference test).
     """
 
     verdict: str
@@ -88,11 +124,49 @@ class Verdict:
     n: int
     direction: str
     effect: Spread
+    p_min: float = math.nan
+    p_adj: float = math.nan
+    margin: float = math.nan
+    lean: int = 0
+    """+1 when the differences lean the finding's way (or, for equivalence, lie inside the margin), -1 the other
+    way, 0 for no lean: what a significant p turns into a verdict word."""
+
+    @property
+    def tested(self) -> bool:
+        """False for a single unit, which is not tested (no p is reported)."""
+        return self.verdict != NOT_TESTED
+
+    def adjusted(self, p_adj: float, alpha: float = 0.05) -> Verdict:
+        """This verdict with its family's adjusted p: a verdict whose adjusted p is not below ``alpha`` is
+        inconclusive (adjusting only raises p, so it never creates a verdict)."""
+        if not self.tested:
+            return self
+        return replace(self, p_adj=p_adj, verdict=_word(p_adj, alpha, self.lean, not math.isnan(self.margin)))
+
+    def describe(self) -> str:
+        """The test in words: ``Wilcoxon signed-rank, two-sided, n=5 (smallest possible p 0.0625)``."""
+        if not self.tested:
+            return NOT_TESTED
+        kind = f"equivalence within ±{self.margin:g}" if not math.isnan(self.margin) else "two-sided"
+        floor = "" if math.isnan(self.p_min) else f" (smallest possible p {self.p_min:.3g})"
+        return f"{self.test}, {kind}, n={self.n}{floor}"
 
     def text(self) -> str:
-        """``agrees (Wilcoxon signed-rank, one-sided, n=5, p=0.031)``."""
+        """``inconclusive (Wilcoxon signed-rank, two-sided, n=5 (smallest possible p 0.0625), p=0.0625)``."""
+        if not self.tested:
+            return NOT_TESTED
         p = "n/a" if math.isnan(self.p) else f"{self.p:.3g}"
-        return f"{self.verdict} ({self.test}, one-sided, n={self.n}, p={p})"
+        adj = "" if math.isnan(self.p_adj) else f", Holm-adjusted p={self.p_adj:.3g}"
+        return f"{self.verdict} ({self.describe()}, p={p}{adj})"
+
+
+def _word(p: float, alpha: float, lean: int, equivalence: bool = False) -> str:
+    """The verdict word of a p-value at ``alpha`` and the side the data lean to."""
+    if not p < alpha or lean == 0:
+        return INCONCLUSIVE
+    if equivalence:
+        return EQUIVALENT
+    return AGREES if lean > 0 else DISAGREES
 
 
 def _one_sided(d: np.ndarray, alternative: str, test: str) -> float:
@@ -105,6 +179,26 @@ def _one_sided(d: np.ndarray, alternative: str, test: str) -> float:
     return float(binomtest(int((d > 0).sum()), len(d), 0.5, alternative=alternative).pvalue)
 
 
+def _nonzero(d: np.ndarray) -> np.ndarray:
+    """The differences that are not ties: those at float rounding level are ties, not evidence."""
+    return d[np.abs(d) > 1e-12 * max(1.0, float(np.abs(d).max(initial=0.0)))]
+
+
+def _kind(test: str, nonzero: int, min_wilcoxon: int) -> tuple[str, str]:
+    if test not in ("auto", "wilcoxon", "sign"):
+        raise ValueError(f"test must be auto, wilcoxon or sign, got {test!r}")
+    kind = test if test != "auto" else ("wilcoxon" if nonzero >= min_wilcoxon else "sign")
+    return kind, ("Wilcoxon signed-rank" if kind == "wilcoxon" else "sign test")
+
+
+def _differences(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> np.ndarray:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired values need equal lengths, got {a.shape} and {b.shape}")
+    d = a - b
+    return d[~np.isnan(d)]
+
+
 def paired_test(
     a: Sequence[float] | np.ndarray,
     b: Sequence[float] | np.ndarray,
@@ -113,36 +207,61 @@ def paired_test(
     test: str = "auto",
     min_wilcoxon: int = 5,
 ) -> Verdict:
-    """Test the finding "a > b" (``direction="greater"``) or "a < b" (``"less"``) on paired values.
+    """Test the finding "a > b" (``direction="greater"``) or "a < b" (``"less"``) on paired values, two-sided.
 
     ``a[i]`` and ``b[i]`` belong to the same unit (instance). ``test`` is
     ``wilcoxon``, ``sign`` or ``auto`` (Wilcoxon with at least ``min_wilcoxon``
-    non-zero differences, else the sign test). Pairs with a NaN are dropped.
+    non-zero differences, else the sign test). Pairs with a NaN are dropped; a single pair is not tested.
+    The verdict is "agrees" when the two-sided p is below ``alpha`` and the differences lean the finding's
+    way, "disagrees" when they lean the other way, else "inconclusive".
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    if test not in ("auto", "wilcoxon", "sign"):
-        raise ValueError(f"test must be auto, wilcoxon or sign, got {test!r}")
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"paired values need equal lengths, got {a.shape} and {b.shape}")
-    d = a - b
-    d = d[~np.isnan(d)]
+    d = _differences(a, b)
     effect = spread(d)
-    # Differences at float rounding level are ties, not evidence.
-    nz = d[np.abs(d) > 1e-12 * max(1.0, float(np.abs(d).max(initial=0.0)))]
-    kind = test if test != "auto" else ("wilcoxon" if len(nz) >= min_wilcoxon else "sign")
-    name = "Wilcoxon signed-rank" if kind == "wilcoxon" else "sign test"
+    nz = _nonzero(d)
+    kind, name = _kind(test, len(nz), min_wilcoxon)
+    if len(d) < 2:
+        return Verdict(NOT_TESTED, math.nan, name, len(d), direction, effect)
     if len(nz) == 0:
-        return Verdict(INCONCLUSIVE, 1.0 if len(d) else math.nan, name, len(d), direction, effect)
+        return Verdict(INCONCLUSIVE, 1.0, name, len(d), direction, effect, p_min=1.0)
     other = "less" if direction == "greater" else "greater"
     p_for = _one_sided(nz, direction, kind)
     p_against = _one_sided(nz, other, kind)
-    if p_for < alpha:
-        return Verdict(AGREES, p_for, name, len(d), direction, effect)
-    if p_against < alpha:
-        return Verdict(DISAGREES, p_against, name, len(d), direction, effect)
-    return Verdict(INCONCLUSIVE, p_for, name, len(d), direction, effect)
+    p = min(1.0, 2 * min(p_for, p_against))
+    lean = 1 if p_for < p_against else (-1 if p_against < p_for else 0)
+    return Verdict(_word(p, alpha, lean), p, name, len(d), direction, effect, p_min=smallest_p(len(nz)), lean=lean)
+
+
+def equivalence_test(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    margin: float,
+    alpha: float = 0.05,
+    test: str = "auto",
+    min_wilcoxon: int = 5,
+) -> Verdict:
+    """Two one-sided tests (TOST) of "a and b differ by less than ``margin``" on paired values.
+
+    The differences d = a - b are tested twice: d + margin > 0 and d - margin < 0, each one-sided (Wilcoxon
+    signed-rank or sign test, as in :func:`paired_test`). The equivalence p is the larger of the two; the
+    verdict is "equivalent" when it is below ``alpha``, else "inconclusive" (a difference the test cannot
+    exclude). With five units it can reach 1/32 = 0.031: every difference inside the margin.
+    """
+    if not margin > 0:
+        raise ValueError(f"the equivalence margin must be positive, got {margin!r}")
+    d = _differences(a, b)
+    effect = spread(d)
+    lower, upper = _nonzero(d + margin), _nonzero(d - margin)
+    kind, name = _kind(test, min(len(lower), len(upper)), min_wilcoxon)
+    if len(d) < 2:
+        return Verdict(NOT_TESTED, math.nan, name, len(d), "equivalent", effect, margin=margin)
+    p_lower = _one_sided(lower, "greater", kind) if len(lower) else 1.0
+    p_upper = _one_sided(upper, "less", kind) if len(upper) else 1.0
+    p = max(p_lower, p_upper)
+    floor = smallest_p(min(len(lower), len(upper)), two_sided=False)
+    word = _word(p, alpha, 1, equivalence=True)
+    return Verdict(word, p, name, len(d), "equivalent", effect, p_min=floor, margin=margin, lean=1)
 
 
 def unpaired_test(
@@ -153,7 +272,7 @@ def unpaired_test(
 ) -> Verdict:
     """Test "values of group a are larger (or smaller) than those of group b" for two independent groups.
 
-    A one-sided Mann-Whitney U test, for findings about kinds of units rather than
+    A two-sided Mann-Whitney U test, for findings about kinds of units rather than
     paired units (e.g. open- vs closed-class labels: how many neurons each needs).
     ``n`` counts both groups; ``effect`` is the spread of ``a`` minus b's median.
     """
@@ -165,16 +284,34 @@ def unpaired_test(
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     name = "Mann-Whitney U"
     if len(a) == 0 or len(b) == 0:
-        return Verdict(INCONCLUSIVE, math.nan, name, len(a) + len(b), direction, spread([]))
+        return Verdict(NOT_TESTED, math.nan, name, len(a) + len(b), direction, spread([]))
     effect = spread(a - np.median(b))
     other = "less" if direction == "greater" else "greater"
+    p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
     p_for = float(mannwhitneyu(a, b, alternative=direction).pvalue)
     p_against = float(mannwhitneyu(a, b, alternative=other).pvalue)
-    if p_for < alpha:
-        return Verdict(AGREES, p_for, name, len(a) + len(b), direction, effect)
-    if p_against < alpha:
-        return Verdict(DISAGREES, p_against, name, len(a) + len(b), direction, effect)
-    return Verdict(INCONCLUSIVE, p_for, name, len(a) + len(b), direction, effect)
+    lean = 1 if p_for < p_against else (-1 if p_against < p_for else 0)
+    floor = 2.0 / math.comb(len(a) + len(b), len(a))
+    return Verdict(_word(p, alpha, lean), p, name, len(a) + len(b), direction, effect, p_min=floor, lean=lean)
+
+
+def holm(p: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (NaNs are not tests: they stay NaN).
+
+    The i-th smallest of m p-values becomes max over j <= i of (m - j + 1) p_(j), capped at 1. Written here
+    because scipy has only false-discovery-rate control, and a whole statsmodels dependency for these three
+    lines is not worth it.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    out = np.full_like(p, np.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    m = len(tested)
+    if m == 0:
+        return out
+    order = tested[np.argsort(p[tested], kind="stable")]
+    steps = (m - np.arange(m)) * p[order]
+    out[order] = np.minimum(1.0, np.maximum.accumulate(steps))
+    return out
 
 
 def paired_by_unit(
@@ -226,19 +363,19 @@ def paired_verdict(
 
 
 def verdict_columns(verdict: Verdict | None) -> dict[str, object]:
-    """The summary columns of a verdict: verdict, test and p (empty when there is none)."""
+    """The summary columns of a verdict: verdict, test, raw p and adjusted p (empty when there is none; a
+    single unit's verdict says "not tested, n = 1" and prints no p)."""
     if verdict is None:
-        return {"verdict": "", "test": "", "p": ""}
-    return {
-        "verdict": verdict.verdict,
-        "test": f"{verdict.test}, one-sided ({verdict.direction}), n={verdict.n}",
-        "p": "" if math.isnan(verdict.p) else round(verdict.p, 4),
-    }
+        return {"verdict": "", "test": "", "p": "", "p_adj": ""}
+    r = lambda v: "" if math.isnan(v) else round(v, 4)  # noqa: E731
+    return {"verdict": verdict.verdict, "test": verdict.describe(), "p": r(verdict.p), "p_adj": r(verdict.p_adj)}
 
 
-def spread_columns(s: Spread | None, digits: int = 3, scale: float = 1.0) -> dict[str, object]:
-    """The summary columns of a spread: sd, min, max and n (empty when there is none)."""
+def spread_columns(s: Spread | None, digits: int = 3, scale: float = 1.0, level: float = LEVEL) -> dict[str, object]:
+    """The summary columns of a spread: the interval of its mean (low, high), sd, min, max and n (empty when
+    there is none)."""
     if s is None:
-        return {"sd": "", "min": "", "max": "", "n": ""}
+        return {"low": "", "high": "", "sd": "", "min": "", "max": "", "n": ""}
     r = lambda v: "" if math.isnan(v) else round(scale * v, digits)  # noqa: E731
-    return {"sd": r(s.sd), "min": r(s.min), "max": r(s.max), "n": s.n}
+    low, high = s.interval(level)
+    return {"low": r(low), "high": r(high), "sd": r(s.sd), "min": r(s.min), "max": r(s.max), "n": s.n}

@@ -10,6 +10,7 @@ read, relative to the run's output folder (``probing/bilstm/summary.parquet:valu
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -24,8 +25,13 @@ from neurosieve.analysis.calibration import ORACLE, PROXY_MODE, calibrated_areas
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.overlap import headline_k, property_agreement
 from neurosieve.analysis.verdicts import (
+    AGREES,
+    DISAGREES,
+    EQUIVALENT,
     Spread,
     Verdict,
+    equivalence_test,
+    holm,
     paired_test,
     paired_verdict,
     spread,
@@ -34,6 +40,7 @@ from neurosieve.analysis.verdicts import (
     verdict_columns,
 )
 from neurosieve.core.registry import CORRELATION_RANKINGS, TRIVIAL_RANKINGS
+from neurosieve.settings import SummarySettings
 from neurosieve.store.io import atomic_path, read_table
 
 
@@ -58,6 +65,9 @@ class FamilyTables:
     twin_curves: pd.DataFrame | None = None
     overlap: pd.DataFrame | None = None
     neurons: pd.DataFrame | None = None
+    alpha: float = 0.05
+    margin: float = 0.5
+    """Significance level of every test, and the equivalence margin (F1 points) of "no loss" claims."""
 
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -99,8 +109,10 @@ def _row(
     key: str,
     source: str | Sequence[str],
 ) -> dict[str, Any]:
-    """One summary row. ``spread`` adds sd, min, max and n over instances (times ``scale``); ``agrees`` is a
-    :class:`Verdict` from a paired test (verdict, test and p) or, for an untested comparison, a bool.
+    """One summary row. ``spread`` adds the interval of the mean (low, high), sd, min, max and n over instances
+    (times ``scale``); ``agrees`` is a :class:`Verdict` from a paired test (verdict, test and p) or, for an
+    untested comparison, a bool. A tested row's interval and spread are always those of the tested difference
+    (the verdict's effect), so that the interval printed beside a p is the interval of what was tested.
 
     ``key`` is the row's stable id (see :data:`ID_PATTERN`); ``source`` the table(s) and column(s) it was read
     from, as :func:`src` writes them (several are joined by ``; ``).
@@ -109,10 +121,12 @@ def _row(
         raise ValueError(f"summary row id {key!r} is not lowercase and dotted ({ID_PATTERN.pattern})")
     if isinstance(agrees, Verdict):
         judged = verdict_columns(agrees)
+        if agrees.tested:
+            spread = agrees.effect  # a tested row's interval and spread are those of the tested difference
     elif agrees is None:
         judged = verdict_columns(None)
     else:
-        judged = {"verdict": "yes" if agrees else "no", "test": "untested (single value)", "p": ""}
+        judged = {"verdict": "yes" if agrees else "no", "test": "untested (single value)", "p": "", "p_adj": ""}
     return {
         "family": family,
         "id": key,
@@ -122,8 +136,88 @@ def _row(
         **spread_columns(spread, digits, scale),
         "expected finding": finding,
         **judged,
+        "sentence": "",
         "source": source if isinstance(source, str) else "; ".join(source),
+        VERDICT_KEY: agrees if isinstance(agrees, Verdict) else None,
     }
+
+
+VERDICT_KEY = "_verdict"
+"""A row's :class:`Verdict` object until :func:`finalize` adjusts it and writes the row's sentence."""
+
+
+def _fmt(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) -> str:
+    """The row's verdict sentence, generated from what it measured and how it was tested (never hand-written).
+
+    It names the quantity and value, the interval and n, the test with its raw and Holm-adjusted p (and the
+    size of the test family), the smallest p the test could reach, and what the verdict means for the expected
+    finding.
+    """
+    text = f"{row['quantity']}: {_fmt(row['value'])}"
+    if row.get("low", "") != "":
+        text += f" (95 % interval of the mean {_fmt(row['low'])} to {_fmt(row['high'])}, n = {row['n']})"
+    elif row.get("n", "") not in ("", None):
+        text += f" (n = {row['n']})"
+    v: Verdict | None = row.get(VERDICT_KEY)
+    finding = row.get("expected finding") or ""
+    if v is None:
+        if row.get("verdict") in ("yes", "no"):
+            text += (
+                f"; compared with a single value, not tested: {'as' if row['verdict'] == 'yes' else 'not as'} expected"
+            )
+        return text + "."
+    if not v.tested:
+        return text + "; not tested, n = 1: one instance gives no p."
+    p = f"{v.p:.3g}"
+    adj = "" if math.isnan(v.p_adj) else f", Holm-adjusted over {family_size} tests of its section {v.p_adj:.3g}"
+    text += f"; {v.describe()}: p = {p}{adj}"
+    if v.verdict == AGREES:
+        text += (
+            f"; agrees with the expected finding ({finding})" if finding else "; significant in the expected direction"
+        )
+    elif v.verdict == DISAGREES:
+        text += (
+            f"; contradicts the expected finding ({finding})"
+            if finding
+            else "; significant against the expected direction"
+        )
+    elif v.verdict == EQUIVALENT:
+        text += f"; equivalent: the difference lies within ±{v.margin:g}"
+    elif not v.p_min < alpha:
+        text += f"; inconclusive: at n = {v.n} no such test can reach p < {alpha:g}, more instances are needed"
+    elif not math.isnan(v.margin):
+        text += f"; inconclusive: a difference of {v.margin:g} or more is not excluded"
+    else:
+        text += f"; inconclusive: neither direction is shown at {alpha:g}"
+    return text + "."
+
+
+def finalize(rows: list[dict[str, Any]], alpha: float = 0.05) -> list[dict[str, Any]]:
+    """Adjust each test family's p-values (Holm; a family is one summary section of one model family), set the
+    verdict words from the adjusted p, and write every row's sentence. Returns the rows without their verdict
+    objects."""
+    tested: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        v = r.get(VERDICT_KEY)
+        if v is not None and v.tested and not math.isnan(v.p):
+            tested.setdefault((r["family"], r["section"]), []).append(i)
+    size = {}
+    for members in tested.values():
+        adjusted = holm([rows[i][VERDICT_KEY].p for i in members])
+        for i, p_adj in zip(members, adjusted):
+            v = rows[i][VERDICT_KEY].adjusted(float(p_adj), alpha)
+            rows[i] = {**rows[i], **verdict_columns(v), VERDICT_KEY: v}
+            size[i] = len(members)
+    out = []
+    for i, r in enumerate(rows):
+        r = {**r, "sentence": sentence(r, size.get(i, 0), alpha)}
+        r.pop(VERDICT_KEY, None)
+        out.append(r)
+    return out
 
 
 PAPER_GAP = "paper: top-10% vs bottom-10% gap 12.8 (NMT), 25.5 (LM), averaged over properties, retrained probes"
@@ -310,17 +404,16 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     top10 = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 10)
     share = (100 * top10 / full).dropna()
     if not share.empty:
-        v = paired_test(share.to_numpy(), np.full(len(share), 90.0), "greater")
+        # Not tested: a threshold of 90 % is a convention, not a null hypothesis; the interval says where it lies.
         rows.append(
             _row(
                 f,
                 sec,
                 f"{t.prop}, layer {t.layer}, retrained, 10% kept: % of full accuracy regained",
-                round(v.effect.mean + 90, 1),
+                round(float(share.mean()), 1),
                 "paper: the retrained top 10% regains most (> 90%) of the accuracy",
-                v,
-                spread(share),
-                1,
+                spread=spread(share),
+                digits=1,
                 key=metric_id("probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", "regained"),
                 source=src("curves", "value"),
             )
@@ -618,7 +711,6 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
     without = _predictive(base)
     with_random = pd.concat([base, tc[tc["direction"] == "random"]])
     with_twin = _predictive(tc[tc["direction"] != "random"], random=with_random)
-    keeps = []
     for mode, fill in FILL_NAME.items():
         for m in CORR_METHODS:
             a = without[(without["mode"] == mode) & (without["ranking"] == m)].set_index("instance")["predictive_value"]
@@ -679,19 +771,21 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     source=[src("curves", "value"), src("twin_curves", "value")],
                 )
             )
-            useful = paired_test(b.to_numpy(), np.zeros(len(b)), "greater")
-            if loss.verdict != "agrees" and useful.verdict == "agrees":
-                keeps.append(f"{m} ({fill})")
-    rows.append(
-        _row(
-            f,
-            sec,
-            "rankings that keep their predictive value with a twin (no significant loss, still above random)",
-            ", ".join(keeps) or "none",
-            key=metric_id("twin", f"layer{t.layer}", "rankings_keeping_predictive_value"),
-            source=[src("curves", "value"), src("twin_curves", "value")],
-        )
-    )
+            same = equivalence_test(pairs["without"], pairs["with"], t.margin, t.alpha)
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"{m} ({fill}): predictive value with vs without the twin, equivalent within ±{t.margin:g} F1 points",
+                    round(same.effect.mean, 2),
+                    "expected (docs/methods.md): MeanMaxCorr keeps its predictive value when a near-twin joins",
+                    same,
+                    same.effect,
+                    2,
+                    key=f"{at}.predictive_value_equivalent",
+                    source=[src("curves", "value"), src("twin_curves", "value")],
+                )
+            )
     return rows
 
 
@@ -1036,7 +1130,8 @@ def ranking_comparison_rows(
             _row(
                 family,
                 "ablation (probe)",
-                f"{prop}, layer {layer}: retrained on the top {pct:g}% by {ranking} / on random {pct:g}% (accuracy, mean over instances)",
+                f"{prop}, layer {layer}: retrained on the top {pct:g}% by {ranking} / on random {pct:g}% (accuracy, mean over instances; "
+                "interval and test: top minus random)",
                 f"{_pm(top)} / {_pm(rnd)}",
                 "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)",
                 v,
@@ -1238,9 +1333,10 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     rows += twin_rows(t)
     rows += reference_rows(t)
     if t.overlap is not None and not t.overlap.empty:
-        rows.extend(overlap_summary(f, t.overlap))
+        rows.extend(overlap_summary(f, t.overlap, alpha=t.alpha))
     if t.neurons is not None and not t.neurons.empty:
         rows.extend(neuron_summary(f, t.neurons))
+    rows = finalize(rows, t.alpha)
     seen: dict[str, int] = {}
     for r in rows:
         seen[r["id"]] = seen.get(r["id"], 0) + 1
@@ -1434,12 +1530,16 @@ def run_summary(
     csv_path: str,
     html_path: str | None = None,
     root: str | None = None,
+    settings: SummarySettings | None = None,
 ) -> pd.DataFrame:
     """Read each family's tables and write the summary as Markdown and CSV, and as HTML for the report (workflow edge).
 
     Each row's ``source`` names the file it was read from, relative to ``root``: by default the folder every
-    input lies under (the run's output folder, for the workflow's summary).
+    input lies under (the run's output folder, for the workflow's summary). ``settings`` gives the tests'
+    alpha and equivalence margin (the schema's defaults when None).
     """
+    alpha = settings.alpha if settings else 0.05
+    margin = settings.equivalence_margin if settings else 0.5
 
     def read(p: str | None) -> pd.DataFrame | None:
         return read_table(p) if p else None
@@ -1480,6 +1580,8 @@ def run_summary(
             else None,
             overlap=pd.concat(overlaps.values(), ignore_index=True) if overlaps else None,
             neurons=read(fam.get("neurons")),
+            alpha=alpha,
+            margin=margin,
         )
         fam_rows = family_summary(t)
         items = {
