@@ -362,10 +362,42 @@ def test_holm_runs_within_each_section_and_sets_the_verdict_words() -> None:
     ]
     rows.append(_row("fam", "one", "untested", 1.0, key="s.one.untested", source="curves:value"))
     out = pd.DataFrame(finalize(rows)).set_index("id")
-    assert out.loc["s.one.t0", "verdict"] == "disagrees" and out.loc["s.one.t0", "p_adj"] == pytest.approx(2 / 256, abs=1e-4)
+    assert out.loc["s.one.t0", "verdict"] == "disagrees" and out.loc["s.one.t0", "p_adj"] == pytest.approx(
+        2 / 256, abs=1e-4
+    )
     assert (out.loc[["s.two.t0", "s.two.t1"], "verdict"] == ["disagrees", "agrees"]).all()
     assert (out.filter(like="s.eight", axis=0)["verdict"] == "inconclusive").all()
     assert (out.filter(like="s.eight", axis=0)["p_adj"] == pytest.approx(0.0625, abs=1e-4)).all()
     assert "Holm-adjusted over 8 tests of its section" in out.loc["s.eight.t1", "sentence"]
     assert "contradicts the expected finding (a > b)" in out.loc["s.one.t0", "sentence"]
     assert out.loc["s.one.untested", "p_adj"] == "" and "_verdict" not in out
+
+
+def _labels(open_factor: float, seed: int) -> pd.DataFrame:
+    """44 labels: closed-class ones rarer; neurons needed grow with log frequency, times ``open_factor`` if open."""
+    rng = np.random.default_rng(seed)
+    is_open = np.arange(44) < 22
+    count = np.where(is_open, rng.integers(2000, 20000, 44), rng.integers(20, 2000, 44))
+    needed = np.round(4 * np.log10(count) * np.where(is_open, open_factor, 1.0) * rng.uniform(0.95, 1.05, 44))
+    return pd.DataFrame(
+        {"label": [f"L{i}" for i in range(44)], "train_count": count, "open_class": is_open, "neurons_needed": needed}
+    )
+
+
+def test_neurons_needed_per_label_is_controlled_for_frequency() -> None:
+    from neurosieve.report.summary import distributedness_rows, open_class_effect
+
+    # Neurons needed track frequency only: the raw medians differ (closed-class labels are rarer), the
+    # equal-frequency effect does not.
+    confounded = open_class_effect(_labels(1.0, 0))
+    assert confounded["median_open"] > confounded["median_closed"] and confounded["spearman_frequency"] > 0.5
+    assert abs(confounded["open_log2_ratio"]) < 0.15
+    assert open_class_effect(_labels(2.0, 0))["open_log2_ratio"] == pytest.approx(1.0, abs=0.15)
+    # Every instance counts; one instance is not tested.
+    five = pd.concat([_labels(2.0, s).assign(instance=f"seed{s}") for s in range(1, 6)])
+    rows = pd.DataFrame(distributedness_rows("fam", five, 2, "pos")).set_index("id")
+    eq = rows.loc["labels.pos.layer2.open_minus_closed_at_equal_frequency"]
+    assert eq["n"] == 5 and eq["p"] == pytest.approx(0.0625) and eq["low"] > 0.7
+    one = pd.DataFrame(distributedness_rows("fam", _labels(2.0, 1), 2, "pos")).set_index("id")
+    assert one.loc["labels.pos.layer2.open_minus_closed_at_equal_frequency", "verdict"] == "not tested, n = 1"
+    assert one.loc["labels.pos.layer2.open_minus_closed_at_equal_frequency", "p"] == ""

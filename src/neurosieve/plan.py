@@ -452,7 +452,8 @@ class RunPlan:
             "property": prop,
             "probing": p.probing_summary(family),
             "curves": p.ablation(family, "curves"),
-            "labels": p.probe(family, inst, layer, prop, "labels"),
+            "labels": [p.probe(family, i, layer, prop, "labels") for i in self.instances(family)],
+            "label_instances": self.instances(family),
             "train_metrics": [],
         }
         if family in self.modelled:

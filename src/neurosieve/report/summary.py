@@ -36,7 +36,6 @@ from neurosieve.analysis.verdicts import (
     paired_verdict,
     spread,
     spread_columns,
-    unpaired_test,
     verdict_columns,
 )
 from neurosieve.core.registry import CORRELATION_RANKINGS, TRIVIAL_RANKINGS
@@ -1287,6 +1286,83 @@ def label_focus_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
     return rows
 
 
+def open_class_effect(labels: pd.DataFrame) -> dict[str, float]:
+    """How many more neurons an open-class label needs than a closed-class one of the same training frequency.
+
+    Least squares of log2(neurons needed) on an intercept, log10(training count + 1) and the open-class
+    indicator, over the labels of one instance: the indicator's coefficient is the log2 ratio of neurons needed
+    at equal frequency (0: none; 1: open-class labels need twice as many). Closed-class labels are rarer, so
+    the raw medians mix class with frequency. Also the Spearman correlation of neurons needed with frequency,
+    and the raw medians. Written by hand: three columns of least squares need no statistics package.
+    """
+    from scipy.stats import spearmanr
+
+    lab = labels.dropna(subset=["open_class"])
+    is_open = lab["open_class"].astype(bool).to_numpy()
+    needed = lab["neurons_needed"].to_numpy(np.float64)
+    count = lab["train_count"].to_numpy(np.float64)
+    out = {
+        "median_open": float(np.median(needed[is_open])) if is_open.any() else math.nan,
+        "median_closed": float(np.median(needed[~is_open])) if (~is_open).any() else math.nan,
+        "spearman_frequency": float(spearmanr(needed, count).statistic) if len(lab) > 2 else math.nan,
+        "open_log2_ratio": math.nan,
+    }
+    if is_open.sum() >= 2 and (~is_open).sum() >= 2:
+        design = np.column_stack([np.ones(len(lab)), np.log10(count + 1), is_open.astype(np.float64)])
+        coef, *_ = np.linalg.lstsq(design, np.log2(np.maximum(needed, 1)), rcond=None)
+        out["open_log2_ratio"] = float(coef[2])
+    return out
+
+
+def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: str) -> list[dict[str, Any]]:
+    """Neurons needed per label, open against closed class, in every instance: the raw medians, their
+    correlation with label frequency, and the open-class effect at equal frequency (tested over instances)."""
+    if "open_class" not in labels or labels["open_class"].isna().all():
+        return []
+    if "instance" not in labels:
+        labels = labels.assign(instance="")
+    each = pd.DataFrame(
+        [{"instance": i, **open_class_effect(g)} for i, g in labels.groupby("instance", sort=True)]
+    ).set_index("instance")
+    sec, where = "distributedness", f"layer {layer}, {prop}"
+    at = metric_id("labels", prop, f"layer{layer}")
+    return [
+        _row(
+            family,
+            sec,
+            f"median neurons needed per label (open / closed class), {where}, mean over instances",
+            f"{each['median_open'].mean():.0f} / {each['median_closed'].mean():.0f}",
+            "paper: closed-class labels need few neurons, open-class many",
+            spread=spread(each["median_open"] - each["median_closed"]),
+            digits=1,
+            key=f"{at}.neurons_needed_open_closed",
+            source=src("labels", "neurons_needed", "open_class"),
+        ),
+        _row(
+            family,
+            sec,
+            f"Spearman of neurons needed with the label's training frequency, {where} (the confound of the raw medians)",
+            round(float(each["spearman_frequency"].mean()), 2),
+            spread=spread(each["spearman_frequency"]),
+            digits=2,
+            key=f"{at}.neurons_needed_frequency_spearman",
+            source=src("labels", "neurons_needed", "train_count"),
+        ),
+        _row(
+            family,
+            sec,
+            f"open- vs closed-class neurons needed at equal training frequency, {where} "
+            "(log2 ratio from least squares on log frequency and class, per instance)",
+            round(float(each["open_log2_ratio"].mean()), 2),
+            "paper: closed-class labels need few neurons, open-class many",
+            paired_test(each["open_log2_ratio"].to_numpy(), np.zeros(len(each)), "greater"),
+            digits=2,
+            key=f"{at}.open_minus_closed_at_equal_frequency",
+            source=src("labels", "neurons_needed", "open_class", "train_count"),
+        ),
+    ]
+
+
 def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     """The summary rows of one family, each with its id (unique within the family) and logical source."""
     rows: list[dict[str, Any]] = []
@@ -1311,23 +1387,8 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
         rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
         rows.extend(calibration_rows(f, t.curves, t.layer, t.prop))
         rows.extend(label_focus_rows(f, t.curves, t.layer, t.prop))
-    if t.labels is not None and "open_class" in t.labels and t.labels["open_class"].notna().any():
-        lab = t.labels.dropna(subset=["open_class"])
-        open_n = lab[lab["open_class"].astype(bool)]["neurons_needed"].to_numpy(float)
-        closed_n = lab[~lab["open_class"].astype(bool)]["neurons_needed"].to_numpy(float)
-        v = unpaired_test(open_n, closed_n, "greater")  # labels, not instances, are the units here
-        rows.append(
-            _row(
-                f,
-                "distributedness",
-                f"median neurons needed per label (open / closed class), layer {t.layer}, {t.prop}",
-                f"{np.median(open_n):.0f} / {np.median(closed_n):.0f}",
-                "paper: closed-class labels need few neurons, open-class many",
-                v,
-                key=metric_id("labels", t.prop, f"layer{t.layer}", "neurons_needed_open_closed"),
-                source=src("labels", "neurons_needed", "open_class"),
-            )
-        )
+    if t.labels is not None:
+        rows.extend(distributedness_rows(f, t.labels, t.layer, t.prop))
     rows += model_ablation_rows(t)
     rows += correlation_rows(t)
     rows += twin_rows(t)
@@ -1520,7 +1581,7 @@ def resolve_sources(
         row["source"] = "; ".join(resolved)
 
 
-SETTINGS = ("name", "layer", "property", "twin")
+SETTINGS = ("name", "layer", "property", "twin", "label_instances")
 """The keys of a summary family entry that are settings, not input files."""
 
 
@@ -1565,7 +1626,12 @@ def run_summary(
             train_metrics=metrics,
             probing=read(fam.get("probing")),
             curves=read(fam.get("curves")),
-            labels=read(fam.get("labels")),
+            labels=pd.concat(
+                [read_table(p).assign(instance=i) for i, p in zip(fam["label_instances"], fam["labels"])],
+                ignore_index=True,
+            )
+            if fam.get("labels")
+            else None,
             duplicate=read(fam.get("duplicate")),
             stability=read(fam.get("stability")),
             scores=read(fam.get("scores")),
@@ -1587,6 +1653,7 @@ def run_summary(
         items = {
             "train_metrics": {f"seed{m['seed']}": p for m, p in zip(metrics, fam.get("train_metrics", []))},
             "overlap": {f"layer{layer}": p for p, o in overlaps.items() for layer in o["layer"].unique()},
+            "labels": dict(zip(fam.get("label_instances") or [], fam.get("labels") or [])),
         }
         resolve_sources(fam_rows, files_of(fam), items, root)
         rows.extend(fam_rows)
