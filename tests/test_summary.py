@@ -401,3 +401,10 @@ def test_neurons_needed_per_label_is_controlled_for_frequency() -> None:
     one = pd.DataFrame(distributedness_rows("fam", _labels(2.0, 1), 2, "pos")).set_index("id")
     assert one.loc["labels.pos.layer2.open_minus_closed_at_equal_frequency", "verdict"] == "not tested, n = 1"
     assert one.loc["labels.pos.layer2.open_minus_closed_at_equal_frequency", "p"] == ""
+
+
+def test_open_closed_loss_has_a_random_selection_control(tables: FamilyTables) -> None:
+    t = pd.DataFrame(family_summary(tables)).set_index("id")
+    row = t.loc["probe_ablation.pos.layer2.retrain.keep10.lost_open_minus_closed_vs_random"]
+    # The planted curves give every group the same loss, for the top and the random 10%: no excess either way.
+    assert row["n"] == 5 and row["value"] == pytest.approx(0.0, abs=0.5) and row["verdict"] == "inconclusive"

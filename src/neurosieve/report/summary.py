@@ -441,6 +441,41 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         source=src("curves", "value"),
                     )
                 )
+        # The same for a random 10 % of the neurons: does "open suffers more" hold for any 10 %?
+        lost_random = {
+            group: kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100, group + suffix)
+            - kept_per_instance(c, t.layer, t.prop, "retrain", "random", 10, group + suffix)
+            for group in ("open", "closed")
+        }
+        control = pd.concat(
+            {
+                "lca": lost.get("open", pd.Series(dtype=float)) - lost.get("closed", pd.Series(dtype=float)),
+                "random": lost_random["open"] - lost_random["closed"],
+            },
+            axis=1,
+        ).dropna()
+        if not control.empty:
+            v = paired_test(control["lca"], control["random"], "greater")
+            rows.append(
+                _row(
+                    f,
+                    sec,
+                    f"open minus closed-class accuracy lost, top 10% by LCA minus a random 10% (retrained; {tokens})",
+                    round(v.effect.mean, 1),
+                    "control: the open-class excess loss of the top 10% beyond that of random selections of the same size",
+                    v,
+                    digits=1,
+                    key=metric_id(
+                        "probe_ablation",
+                        t.prop,
+                        f"layer{t.layer}",
+                        "retrain",
+                        "keep10",
+                        f"lost_open_minus_closed{suffix}_vs_random",
+                    ),
+                    source=src("curves", "value"),
+                )
+            )
         pairs = pd.concat(lost, axis=1).dropna()
         if not pairs.empty:
             v = paired_test(pairs["open"], pairs["closed"], "greater")
