@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import clone
 
 from neurosieve.analysis.probe import ElasticNetProbe
@@ -149,3 +150,28 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     assert len(out["weights"]) == 3 * 20
     labels = out["labels"].set_index("label")
     assert (labels["neurons_needed"] >= 1).all() and all(set(s) <= {0, 1, 2} for s in labels["salient_neurons"])
+    assert "probe_seed_accuracy" not in set(out["metrics"]["metric"])  # one probe seed: no spread to report
+
+    # Three probe seeds: the selected probe is seed 0's; the others are other fits of the same problem.
+    seeded = probe_layer(
+        X,
+        keys,
+        X[:500],
+        test_keys,
+        "chunk",
+        l1=1e-4,
+        l2=1e-4,
+        probe_params={"epochs": 3, "batch_size": 512},
+        salient_fraction=0.25,
+        seed=0,
+        probe_seeds=3,
+    )
+    sm = seeded["metrics"].set_index(["metric", "group"])["value"]
+    acc = sm.loc["probe_seed_accuracy"]
+    assert list(acc.index) == ["0", "1", "2"] and (acc > 0.85).all()
+    assert acc["0"] == pytest.approx(sm[("accuracy", "overall")])
+    assert sm[("accuracy", "overall")] == pytest.approx(m[("accuracy", "overall")])
+    retrain = sm.loc["probe_seed_top10pct_retrain_accuracy"]
+    assert list(retrain.index) == ["0", "1", "2"]
+    assert retrain["0"] == pytest.approx(sm[("top10pct_retrain_accuracy", "selected")])
+    pd.testing.assert_frame_equal(seeded["orderings"], out["orderings"])  # the rankings stay the selected probe's

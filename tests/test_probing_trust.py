@@ -377,3 +377,34 @@ def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
     by = top_neurons_by_layer(order, (0.01, 0.5))
     assert by.groupby("fraction")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert by[(by["fraction"] == 0.01) & (by["layer"] == 1)]["neurons"].item() == 1
+
+
+def test_probe_seed_rows_give_the_optimisers_noise() -> None:
+    """Three probe seeds per instance: the mean over seeds is each instance's accuracy, its sd the noise."""
+    from neurosieve.report.summary import probing_rows
+
+    rows = []
+    for i in range(5):
+        inst = f"seed{i + 1}"
+        for metric, group, value in [("accuracy", "overall", 0.80), ("majority_baseline", "overall", 0.70)]:
+            rows.append(
+                {"instance": inst, "layer": 2, "property": "pos", "metric": metric, "group": group, "value": value}
+            )
+        for j, delta in enumerate((0.0, 0.01, -0.01)):
+            for metric in ("probe_seed_accuracy", "probe_seed_top10pct_retrain_accuracy"):
+                rows.append(
+                    {
+                        "instance": inst,
+                        "layer": 2,
+                        "property": "pos",
+                        "metric": metric,
+                        "group": str(j),
+                        "value": 0.8 + delta,
+                    }
+                )
+    out = pd.DataFrame(probing_rows("fam", pd.DataFrame(rows))).set_index("id")
+    assert out.loc["probe.pos.layer2.accuracy_probe_seed_mean", "value"] == pytest.approx(80.0)
+    assert out.loc["probe.pos.layer2.accuracy_probe_seed_sd", "value"] == pytest.approx(1.0)
+    assert out.loc["probe.pos.layer2.top10pct_retrain_probe_seed_sd", "n"] == 5
+    assert "3 probe seeds" in out.loc["probe.pos.layer2.accuracy_probe_seed_sd", "quantity"]
+    assert out.loc["probe.pos.layer2.accuracy_minus_majority", "value"] == pytest.approx(10.0)

@@ -28,7 +28,7 @@ from neurosieve.config import (
 )
 from neurosieve.core.paths import OutputPaths
 from neurosieve.core.registry import FIGURES, PROBE_RANKINGS, Figure, figure
-from neurosieve.settings import FigureSettings
+from neurosieve.settings import SUMMARY_FAMILY_SETTINGS, FigureSettings
 from neurosieve.store.corpus import local_split_file
 
 #: The untrained-model baseline is probed as an extra instance of each family.
@@ -480,7 +480,7 @@ class RunPlan:
         files: list[str] = []
         for fam in self.families:
             for key, value in self.summary_family(fam).items():
-                if key in ("name", "layer", "property", "twin"):
+                if key in SUMMARY_FAMILY_SETTINGS:
                     continue
                 files += value if isinstance(value, list) else [value]
         return files

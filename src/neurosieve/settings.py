@@ -139,6 +139,7 @@ class ProbeSettings(Settings):
     seed: int
     probe: ProbeBudget
     fixed_budget_baseline: bool = True
+    probe_seeds: int = 1
 
 
 @dataclass(frozen=True)
@@ -405,6 +406,10 @@ class OverlapSettings(Settings):
 
     section: ClassVar[str] = "overlap"
     top_fractions: tuple[float, ...]
+
+
+SUMMARY_FAMILY_SETTINGS = ("name", "layer", "property", "twin", "label_instances")
+"""The keys of a summary family entry (``Plan.summary_family``) that are settings, not input files."""
 
 
 @dataclass(frozen=True)

@@ -440,6 +440,7 @@ def probe_layer(
     paper_lambdas: tuple[float, float] | None = PAPER_LAMBDAS,
     X_train_unk: np.ndarray | None = None,
     fixed_budget_baseline: bool = True,
+    probe_seeds: int = 1,
 ) -> dict[str, Any]:
     """Everything LCA says about one layer and one property: probe, metrics, orderings, per-label neurons, baselines.
 
@@ -454,7 +455,10 @@ def probe_layer(
     With the converging solver (``probe_params["solver"] == "fista"``) the table also
     holds ``fixed_budget_accuracy`` (with ``fixed_budget_baseline``: the Adam probe of earlier
     versions at the paper's pair, the number this probe replaces), whether the solver converged, its iterations
-    and the share of exactly-zero weights.
+    and the share of exactly-zero weights. With ``probe_seeds`` above 1 the selected probe is fitted again with
+    seeds ``seed + 1``, ... (another initialisation and batch order): ``probe_seed_accuracy`` and
+    ``probe_seed_top10pct_retrain_accuracy`` hold each probe seed's full-width accuracy and its own LCA top 10 %
+    retrained (group ``0`` is the selected probe), the optimiser's noise beside every probe number.
 
     Every probe is fitted with :func:`~neurosieve.analysis.probe_batch.fit_probes` (each
     as its solo fit, up to float rounding): one call for the full-width probes
@@ -489,6 +493,10 @@ def probe_layer(
     # gets [X_train | X_train_unk] and that probe columns d..2d-1 (standardisation is per column: each probe
     # sees exactly what its solo fit would, and the <unk> probe's weights line up with neurons 0..d-1).
     full: dict[str, tuple[float, float, np.ndarray]] = {"selected": (l1, l2, y_train), "control": (l1, l2, c_train)}
+    if probe_seeds < 1:
+        raise ValueError(f"probe_seeds must be at least 1, got {probe_seeds}")
+    for j in range(1, probe_seeds):
+        full[f"probe_seed{j}"] = (l1, l2, y_train)
     if paper_lambdas is not None and (float(paper_lambdas[0]), float(paper_lambdas[1])) != (float(l1), float(l2)):
         full["paper"] = (paper_lambdas[0], paper_lambdas[1], y_train)
     if X_train_unk is not None:
@@ -507,7 +515,7 @@ def probe_layer(
             ElasticNetProbe(
                 l1=a,
                 l2=b,
-                random_state=seed,
+                random_state=seed + (int(name[len("probe_seed") :]) if name.startswith("probe_seed") else 0),
                 **{**probe_params, **({"solver": "adam"} if name == "fixed_budget" else {})},
             )
             for name, (a, b, _) in full.items()
@@ -518,9 +526,13 @@ def probe_layer(
     probes = dict(zip(full, fitted))
     probe, c_probe = probes["selected"], probes["control"]
     paper = probes.get("paper", probe) if paper_lambdas is not None else None
-    # The top-10% retrains of the selected and the paper-default probes, together in one more batched call.
-    retrain_acc = top_fraction_retrain(
-        [probe] if paper is None or paper is probe else [probe, paper], X_train, y_train, X_test, y_test
+    # The top-10% retrains of the selected, the paper-default and the other probe seeds' probes, in one batched call.
+    seeded = [probes[f"probe_seed{j}"] for j in range(1, probe_seeds)]
+    retrained = [probe, *([] if paper is None or paper is probe else [paper]), *seeded]
+    retrain_all = top_fraction_retrain(retrained, X_train, y_train, X_test, y_test)
+    retrain_acc, retrain_seeded = (
+        retrain_all[: len(retrained) - len(seeded)],
+        retrain_all[len(retrained) - len(seeded) :],
     )
     pred = probe.predict(X_test)
     acc = grouped(pred)
@@ -571,6 +583,16 @@ def probe_layer(
                 "group": "",
                 "value": weight_concentration(paper.coef_),
             },
+        ]
+    if probe_seeds > 1:
+        seed_probes = [probe, *seeded]
+        metrics += [
+            {"metric": "probe_seed_accuracy", "group": str(j), "value": float(np.mean(p.predict(X_test) == y_test))}
+            for j, p in enumerate(seed_probes)
+        ]
+        metrics += [
+            {"metric": "probe_seed_top10pct_retrain_accuracy", "group": str(j), "value": a}
+            for j, a in enumerate([retrain_acc[0], *retrain_seeded])
         ]
     if X_train_unk is not None:
         metrics += _metric_rows("unk_trained_accuracy", grouped(probes["unk"].predict(X_test)))

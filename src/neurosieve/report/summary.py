@@ -39,7 +39,7 @@ from neurosieve.analysis.verdicts import (
     verdict_columns,
 )
 from neurosieve.core.registry import CORRELATION_RANKINGS, TRIVIAL_RANKINGS
-from neurosieve.settings import SummarySettings
+from neurosieve.settings import SUMMARY_FAMILY_SETTINGS, SummarySettings
 from neurosieve.store.io import atomic_path, read_table
 
 
@@ -884,14 +884,60 @@ def reference_rows(t: FamilyTables) -> list[dict[str, Any]]:
     return rows
 
 
-def _metric(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> pd.DataFrame:
-    """The rows of one probing metric (all instances)."""
+def _metric(probing: pd.DataFrame, metric: str, group: str | None, prop: str, layer: int) -> pd.DataFrame:
+    """The rows of one probing metric (all instances; every group when ``group`` is None)."""
     return probing[
         (probing["metric"] == metric)
-        & (probing["group"] == group)
+        & ((probing["group"] == group) if group is not None else True)
         & (probing["property"] == prop)
         & (probing["layer"] == layer)
     ]
+
+
+def probe_seed_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -> list[dict[str, Any]]:
+    """The optimiser's noise: each instance's probe refitted with other probe seeds (``probing.probe_seeds``).
+
+    For the full-width accuracy and for the probe's own LCA top 10 % retrained: each instance's mean over
+    probe seeds (interval over instances) and its sd over probe seeds (mean over instances, in points), so
+    that a difference between rankings or lambdas can be read against the noise of refitting one probe.
+    """
+    rows = []
+    where, at = f"{prop}, layer {layer}", metric_id("probe", prop, f"layer{layer}")
+    for metric, what, name in (
+        ("probe_seed_accuracy", "probe accuracy", "accuracy"),
+        ("probe_seed_top10pct_retrain_accuracy", "retrained top 10% by the probe's own LCA", "top10pct_retrain"),
+    ):
+        t = _metric(probing, metric, None, prop, layer)
+        if t.empty:
+            continue
+        per = t.groupby("instance")["value"]
+        seeds = int(per.size().min())
+        mean, sd = 100 * per.mean(), 100 * per.std(ddof=1)
+        rows.append(
+            _row(
+                family,
+                "probing",
+                f"{where}: {what}, mean over {seeds} probe seeds (mean over instances)",
+                round(float(mean.mean()), 2),
+                spread=spread(mean),
+                digits=2,
+                key=f"{at}.{name}_probe_seed_mean",
+                source=src("probing", "value"),
+            )
+        )
+        rows.append(
+            _row(
+                family,
+                "probing",
+                f"{where}: {what}, sd over {seeds} probe seeds (points; mean over instances)",
+                round(float(sd.mean()), 2),
+                spread=spread(sd),
+                digits=2,
+                key=f"{at}.{name}_probe_seed_sd",
+                source=src("probing", "value"),
+            )
+        )
+    return rows
 
 
 def _mean_metric(probing: pd.DataFrame, metric: str, group: str, prop: str, layer: int) -> float:
@@ -959,7 +1005,12 @@ def probing_rows(
             )
         )
         each = lambda metric, group="overall": _by_instance(probing, metric, group, prop, layer)  # noqa: E731
-        v = _paired(each("accuracy"), each("majority_baseline"))
+        rows += probe_seed_rows(family, probing, prop, layer)
+        # Each instance's accuracy is its mean over probe seeds when there are several (the optimiser's noise
+        # averaged before the instances are compared).
+        seeded = _metric(probing, "probe_seed_accuracy", None, prop, layer)
+        accuracy = 100 * seeded.groupby("instance")["value"].mean() if len(seeded) else each("accuracy")
+        v = _paired(accuracy, each("majority_baseline"))
         if v is not None:
             rows.append(
                 _row(
@@ -975,7 +1026,7 @@ def probing_rows(
                     source=src("probing", "value"),
                 )
             )
-        v = _paired(each("accuracy"), each("untrained_accuracy"))
+        v = _paired(accuracy, each("untrained_accuracy"))
         if v is not None:
             rows.append(
                 _row(
@@ -1616,8 +1667,6 @@ def resolve_sources(
         row["source"] = "; ".join(resolved)
 
 
-SETTINGS = ("name", "layer", "property", "twin", "label_instances")
-"""The keys of a summary family entry that are settings, not input files."""
 
 
 def run_summary(
@@ -1641,7 +1690,7 @@ def run_summary(
         return read_table(p) if p else None
 
     def files_of(fam: Mapping[str, Any]) -> dict[str, str | list[str]]:
-        return {k: v for k, v in fam.items() if k not in SETTINGS and v}
+        return {k: v for k, v in fam.items() if k not in SUMMARY_FAMILY_SETTINGS and v}
 
     inputs = {
         os.path.abspath(p)

@@ -114,6 +114,7 @@ def run_probing(
         untrained=read_table(untrained_path) if untrained_path else None,
         X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
         fixed_budget_baseline=settings.fixed_budget_baseline,
+        probe_seeds=settings.probe_seeds,
     )
     meta = provenance(recorded, seed)
     out["probe"].save(outputs["probe"])
