@@ -151,6 +151,8 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     labels = out["labels"].set_index("label")
     assert (labels["neurons_needed"] >= 1).all() and all(set(s) <= {0, 1, 2} for s in labels["salient_neurons"])
     assert "probe_seed_accuracy" not in set(out["metrics"]["metric"])  # one probe seed: no spread to report
+    # With the raw word as the input key, both majority baselines are the same lookup.
+    assert m[("majority_baseline_input_key", "overall")] == m[("majority_baseline", "overall")]
 
     # Three probe seeds: the selected probe is seed 0's; the others are other fits of the same problem.
     seeded = probe_layer(
@@ -175,3 +177,28 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     assert list(retrain.index) == ["0", "1", "2"]
     assert retrain["0"] == pytest.approx(sm[("top10pct_retrain_accuracy", "selected")])
     pd.testing.assert_frame_equal(seeded["orderings"], out["orderings"])  # the rankings stay the selected probe's
+
+
+def test_majority_baseline_on_the_models_input_keys() -> None:
+    """A model that sees every word as the same key: its input-key lookup can only predict the commonest label."""
+    X, y = planted(n=2000)
+    keys = pd.DataFrame(
+        {"sentence": np.arange(2000) // 10, "word": [f"w{label}" for label in y], "pos": "NN", "chunk": y}
+    )
+    out = probe_layer(
+        X,
+        keys,
+        X[:400],
+        keys.iloc[:400],
+        "chunk",
+        l1=1e-4,
+        l2=1e-4,
+        probe_params={"epochs": 1, "batch_size": 512},
+        salient_fraction=0.25,
+        seed=0,
+        input_keys=lambda words: (np.full(len(words), "same", dtype=object), np.ones(len(words), dtype=bool)),
+    )
+    m = out["metrics"].set_index(["metric", "group"])["value"]
+    commonest = keys["chunk"].iloc[:400].value_counts(normalize=True).max()
+    assert m[("majority_baseline", "overall")] == 1.0  # the raw word gives the label away
+    assert m[("majority_baseline_input_key", "overall")] == pytest.approx(commonest)

@@ -445,7 +445,8 @@ def probe_layer(
     """Everything LCA says about one layer and one property: probe, metrics, orderings, per-label neurons, baselines.
 
     Beside the probe's accuracy the metrics table holds what it must be compared to:
-    the per-word majority baseline on the same test tokens, the control task
+    the per-word majority baseline on the same test tokens (keyed on raw words, and on the model's
+    input keys: ``majority_baseline_input_key``), the control task
     (labels keyed on ``input_keys``, what the model sees; raw word types when
     None), the untrained model's probe (rows of ``untrained``, its metrics table,
     copied as ``untrained_*``), accuracy on in- and out-of-vocabulary tokens, and
@@ -544,6 +545,11 @@ def probe_layer(
     metrics += _metric_rows("control_accuracy", c_acc)
     metrics += _metric_rows("selectivity", {g: acc[g] - c_acc[g] for g in acc})
     metrics += _metric_rows("majority_baseline", grouped(majority_baseline(train_words, y_train, test_words)))
+    # The same lookup keyed on what the model sees (its input keys: e.g. lowercased, <unk> for rare words).
+    metrics += _metric_rows(
+        "majority_baseline_input_key",
+        grouped(majority_baseline(np.asarray(train_in, dtype=str), y_train, np.asarray(test_in, dtype=str))),
+    )
     metrics += _metric_rows(
         "oov_share",
         {

@@ -1026,6 +1026,23 @@ def probing_rows(
                     source=src("probing", "value"),
                 )
             )
+        v = _paired(accuracy, each("majority_baseline_input_key"))
+        if v is not None:
+            rows.append(
+                _row(
+                    family,
+                    "probing",
+                    f"{where}: probe minus per-word majority baseline keyed on the model's input (points; "
+                    f"the baseline {_pct(m('majority_baseline_input_key'))} on input keys, "
+                    f"{_pct(majority)} on raw words)",
+                    round(v.effect.mean, 2),
+                    "a linear probe reads the property beyond what a lookup of the model's own input gives",
+                    v,
+                    digits=2,
+                    key=f"{at}.accuracy_minus_majority_input_key",
+                    source=src("probing", "value"),
+                )
+            )
         v = _paired(accuracy, each("untrained_accuracy"))
         if v is not None:
             rows.append(
