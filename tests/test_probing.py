@@ -153,6 +153,7 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     assert "probe_seed_accuracy" not in set(out["metrics"]["metric"])  # one probe seed: no spread to report
     # With the raw word as the input key, both majority baselines are the same lookup.
     assert m[("majority_baseline_input_key", "overall")] == m[("majority_baseline", "overall")]
+    assert m[("accuracy_bootstrap", "low")] < m[("accuracy", "overall")] < m[("accuracy_bootstrap", "high")]
 
     # Three probe seeds: the selected probe is seed 0's; the others are other fits of the same problem.
     seeded = probe_layer(

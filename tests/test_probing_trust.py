@@ -386,7 +386,12 @@ def test_probe_seed_rows_give_the_optimisers_noise() -> None:
     rows = []
     for i in range(5):
         inst = f"seed{i + 1}"
-        for metric, group, value in [("accuracy", "overall", 0.80), ("majority_baseline", "overall", 0.70)]:
+        for metric, group, value in [
+            ("accuracy", "overall", 0.80),
+            ("majority_baseline", "overall", 0.70),
+            ("accuracy_bootstrap", "low", 0.79),
+            ("accuracy_bootstrap", "high", 0.81),
+        ]:
             rows.append(
                 {"instance": inst, "layer": 2, "property": "pos", "metric": metric, "group": group, "value": value}
             )
@@ -408,3 +413,4 @@ def test_probe_seed_rows_give_the_optimisers_noise() -> None:
     assert out.loc["probe.pos.layer2.top10pct_retrain_probe_seed_sd", "n"] == 5
     assert "3 probe seeds" in out.loc["probe.pos.layer2.accuracy_probe_seed_sd", "quantity"]
     assert out.loc["probe.pos.layer2.accuracy_minus_majority", "value"] == pytest.approx(10.0)
+    assert out.loc["probe.pos.layer2.accuracy_bootstrap_half_width", "value"] == pytest.approx(1.0)

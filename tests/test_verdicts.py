@@ -154,3 +154,21 @@ def test_unpaired_test_of_two_groups() -> None:
     assert unpaired_test(closed_class, open_class, "greater").verdict == "disagrees"
     same = unpaired_test([1, 2, 3, 4], [1, 2, 3, 4], "greater")
     assert same.verdict == "inconclusive" and same.n == 8 and "Mann-Whitney" in same.test
+
+
+def test_sentence_bootstrap_on_a_two_point_metric() -> None:
+    """Two sentences of equal length, one all right and one all wrong: a resample holds two, one, or no copies of
+    the right one (probabilities 1/4, 1/2, 1/4), so the accuracy is 1, 0.5 or 0 and the 95 % interval is [0, 1]."""
+    from neurosieve.analysis.verdicts import sentence_bootstrap
+
+    scores = np.array([1, 1, 1, 0, 0, 0], dtype=float)
+    sentences = np.array([0, 0, 0, 1, 1, 1])
+    assert sentence_bootstrap(scores, sentences, resamples=4000, seed=1) == (0.0, 1.0)
+    assert sentence_bootstrap(scores, sentences, seed=3) == sentence_bootstrap(scores, sentences, seed=3)
+    # Many sentences: the interval is near the normal approximation of a sentence-level mean.
+    rng = np.random.default_rng(0)
+    sent = np.repeat(np.arange(2000), 10)
+    correct = (rng.random(2000) < 0.8).repeat(10).astype(float)  # whole sentences right or wrong
+    low, high = sentence_bootstrap(correct, sent, seed=0)
+    half = 1.96 * np.sqrt(0.8 * 0.2 / 2000)
+    assert low < correct.mean() < high and (high - low) / 2 == pytest.approx(half, rel=0.15)

@@ -21,6 +21,7 @@ from sklearn.base import clone
 from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
+from neurosieve.analysis.verdicts import sentence_bootstrap
 from neurosieve.core.properties import OPEN_CLASS_POS, open_class_mask
 from neurosieve.core.registry import RANKINGS
 from neurosieve.store.corpus import label_codes
@@ -446,7 +447,8 @@ def probe_layer(
 
     Beside the probe's accuracy the metrics table holds what it must be compared to:
     the per-word majority baseline on the same test tokens (keyed on raw words, and on the model's
-    input keys: ``majority_baseline_input_key``), the control task
+    input keys: ``majority_baseline_input_key``; with 95 % sentence-bootstrap intervals of the accuracy and of
+    the margin over that lookup, ``accuracy_bootstrap`` and ``minus_majority_input_key_bootstrap``), the control task
     (labels keyed on ``input_keys``, what the model sees; raw word types when
     None), the untrained model's probe (rows of ``untrained``, its metrics table,
     copied as ``untrained_*``), accuracy on in- and out-of-vocabulary tokens, and
@@ -546,10 +548,15 @@ def probe_layer(
     metrics += _metric_rows("selectivity", {g: acc[g] - c_acc[g] for g in acc})
     metrics += _metric_rows("majority_baseline", grouped(majority_baseline(train_words, y_train, test_words)))
     # The same lookup keyed on what the model sees (its input keys: e.g. lowercased, <unk> for rare words).
-    metrics += _metric_rows(
-        "majority_baseline_input_key",
-        grouped(majority_baseline(np.asarray(train_in, dtype=str), y_train, np.asarray(test_in, dtype=str))),
-    )
+    keyed = majority_baseline(np.asarray(train_in, dtype=str), y_train, np.asarray(test_in, dtype=str))
+    metrics += _metric_rows("majority_baseline_input_key", grouped(keyed))
+    # Test-set sampling noise: sentence-bootstrap intervals of this instance's accuracy and of its margin over the
+    # input-key lookup (the same resampled sentences for both columns of the difference).
+    right, lookup_right = (pred == y_test).astype(np.float64), (keyed == y_test).astype(np.float64)
+    sentences = test_keys["sentence"].to_numpy()
+    for name, scores in (("accuracy_bootstrap", right), ("minus_majority_input_key_bootstrap", right - lookup_right)):
+        low, high = sentence_bootstrap(scores, sentences, seed=seed)
+        metrics += [{"metric": name, "group": "low", "value": low}, {"metric": name, "group": "high", "value": high}]
     metrics += _metric_rows(
         "oov_share",
         {

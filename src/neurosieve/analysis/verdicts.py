@@ -96,6 +96,35 @@ def spread(values: Sequence[float] | np.ndarray | pd.Series) -> Spread:
     return Spread(float(v.mean()), sd, float(v.min()), float(v.max()), int(v.size))
 
 
+def sentence_bootstrap(
+    scores: np.ndarray,
+    sentences: np.ndarray,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> tuple[float, float]:
+    """Percentile interval of a token-level mean (an accuracy, or a paired difference of two) over test sentences.
+
+    ``scores`` holds one value per token (1/0 for correct, or the difference of two such columns), ``sentences``
+    each token's sentence id. Whole sentences are resampled with replacement (tokens of one sentence are not
+    independent), ``resamples`` times, all at once: each resample's sentence counts come from one multinomial
+    draw, and its mean is sum(count x sentence total) / sum(count x sentence length). Seeded: the same inputs
+    give the same interval.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    _, sent = np.unique(np.asarray(sentences), return_inverse=True)
+    totals = np.bincount(sent, weights=scores)
+    lengths = np.bincount(sent).astype(np.float64)
+    n = len(lengths)
+    if n == 0:
+        return (math.nan, math.nan)
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
+    means = (counts @ totals) / (counts @ lengths)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return (float(low), float(high))
+
+
 def smallest_p(n: int, two_sided: bool = True) -> float:
     """The smallest p an exact sign or Wilcoxon signed-rank test can give on ``n`` non-zero differences.
 

@@ -894,6 +894,39 @@ def _metric(probing: pd.DataFrame, metric: str, group: str | None, prop: str, la
     ]
 
 
+def bootstrap_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -> list[dict[str, Any]]:
+    """Test-set sampling noise: each instance's 95 % sentence-bootstrap interval (1,000 resamples of the test
+    sentences), of its probe accuracy and of its margin over the input-key lookup, as a half-width in points
+    (mean over instances), and the interval itself when the family has one instance."""
+    rows = []
+    where, at = f"{prop}, layer {layer}", metric_id("probe", prop, f"layer{layer}")
+    for metric, what, name in (
+        ("accuracy_bootstrap", "probe accuracy", "accuracy"),
+        ("minus_majority_input_key_bootstrap", "probe minus the input-key lookup", "minus_majority_input_key"),
+    ):
+        low, high = (
+            _by_instance(probing, metric, "low", prop, layer),
+            _by_instance(probing, metric, "high", prop, layer),
+        )
+        if low.empty:
+            continue
+        half = ((high - low) / 2).dropna()
+        one = f"; {low.iloc[0]:.2f} to {high.iloc[0]:.2f}" if len(low) == 1 else ""
+        rows.append(
+            _row(
+                family,
+                "probing",
+                f"{where}: {what}, half-width of one instance's 95 % sentence-bootstrap interval (points{one})",
+                round(float(half.mean()), 2),
+                spread=spread(half),
+                digits=2,
+                key=f"{at}.{name}_bootstrap_half_width",
+                source=src("probing", "value"),
+            )
+        )
+    return rows
+
+
 def probe_seed_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -> list[dict[str, Any]]:
     """The optimiser's noise: each instance's probe refitted with other probe seeds (``probing.probe_seeds``).
 
@@ -1006,6 +1039,7 @@ def probing_rows(
         )
         each = lambda metric, group="overall": _by_instance(probing, metric, group, prop, layer)  # noqa: E731
         rows += probe_seed_rows(family, probing, prop, layer)
+        rows += bootstrap_rows(family, probing, prop, layer)
         # Each instance's accuracy is its mean over probe seeds when there are several (the optimiser's noise
         # averaged before the instances are compared).
         seeded = _metric(probing, "probe_seed_accuracy", None, prop, layer)
@@ -1682,8 +1716,6 @@ def resolve_sources(
                 where = brace_paths([path(p) for p in found])
             resolved.append(f"{where}:{m['columns']}")
         row["source"] = "; ".join(resolved)
-
-
 
 
 def run_summary(
