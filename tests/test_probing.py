@@ -117,6 +117,39 @@ def test_lambda_selection_prefers_concentration_within_tolerance() -> None:
     assert table["chosen"].sum() == 1 and {(0.0, 0.0), (1.0, 0.0)} <= set(zip(table["l1"], table["l2"]))
 
 
+def test_lambda_selection_by_retrained_top_k_ties_inside_the_probe_seed_noise() -> None:
+    """The retrained-top-k criterion: a penalty that destroys the probe loses; pairs inside the noise of the best
+    tie, and the tie goes to the largest penalty."""
+    X, y = planted()
+    groups = np.arange(len(y)) // 10
+    pairs = [(0.0, 0.0), (1e-4, 0.0), (1e-3, 0.0), (1.0, 0.0)]
+    (l1, l2), table = select_lambdas(
+        X,
+        y,
+        groups,
+        pairs,
+        tolerance=0.02,
+        probe_params={"epochs": 3, "batch_size": 512},
+        criterion="retrain_topk",
+        seeds=3,
+        keep=0.15,
+        refit=2,
+    )
+    cand = table[table["topk_accuracy"].notna()].set_index(["l1", "l2"])
+    assert set(cand.index) == {*pairs, (1e-5, 1e-5)}  # the paper's pair is always searched
+    assert cand.loc[(1.0, 0.0), "topk_accuracy"] < 0.6 and not cand.loc[(1.0, 0.0), "within_tolerance"]
+    assert sorted(cand["topk_seeds"]) == [1, 1, 1, 3, 3]  # the two best by probe seed 0 are refitted
+    assert (cand["topk_noise"] == cand["topk_sd"].max()).all()
+    best = cand["topk_accuracy"][cand["topk_seeds"] == 3].max()
+    tied = cand[cand["within_tolerance"]]
+    assert (tied["topk_accuracy"] >= best - cand["topk_noise"].iloc[0] - 1e-12).all()
+    assert (l1, l2) == max(tied.index, key=lambda p: p[0] + p[1]) and table["chosen"].sum() == 1
+    # On planted data every reasonable penalty keeps the three informative neurons: they tie.
+    assert {(0.0, 0.0), (1e-4, 0.0)} <= set(tied.index)
+    with pytest.raises(ValueError, match="criterion"):
+        select_lambdas(X, y, groups, pairs, 0.02, {"epochs": 1, "batch_size": 512}, criterion="best")
+
+
 def test_probe_layer_tables_and_unseen_labels() -> None:
     X, y = planted(n=3000)
     keys = pd.DataFrame(
@@ -203,3 +236,25 @@ def test_majority_baseline_on_the_models_input_keys() -> None:
     commonest = keys["chunk"].iloc[:400].value_counts(normalize=True).max()
     assert m[("majority_baseline", "overall")] == 1.0  # the raw word gives the label away
     assert m[("majority_baseline_input_key", "overall")] == pytest.approx(commonest)
+
+
+def test_lambda_grid_figure_draws_the_retrain_criterion() -> None:
+    from neurosieve.report.figures import lambda_grid
+
+    X, y = planted(n=2000)
+    _, table = select_lambdas(
+        X,
+        y,
+        np.arange(len(y)) // 10,
+        [(0.0, 0.0), (1e-3, 0.0)],
+        0.02,
+        {"epochs": 1, "batch_size": 512},
+        criterion="retrain_topk",
+        seeds=2,
+        refit=2,
+    )
+    fig = lambda_grid(table)
+    axes = fig.get_axes()
+    assert len(axes) == 3 and "own top neurons retrained" in axes[2].get_ylabel() and axes[2].containers
+    legacy = lambda_grid(table.drop(columns=["topk_accuracy", "topk_sd"]))
+    assert len([a for a in legacy.get_axes() if a.get_visible()]) <= 2

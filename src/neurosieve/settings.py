@@ -152,6 +152,10 @@ class LambdaSearchSettings(Settings):
     seed: int
     probe: ProbeBudget
     path_tol: float = 1e-4
+    lambda_criterion: str = "retrain_topk"
+    lambda_seeds: int = 3
+    lambda_keep: float = 0.1
+    lambda_refit: int = 5
 
 
 @dataclass(frozen=True)

@@ -178,9 +178,22 @@ def select_lambdas(
     random_state: int = 0,
     progress: Callable[[Any], Any] | None = None,
     path_tol: float | None = None,
+    criterion: str = "concentration",
+    seeds: int = 1,
+    keep: float = 0.1,
+    refit: int = 5,
 ) -> tuple[tuple[float, float], pd.DataFrame]:
-    """The paper's lambda choice: among the (l1, l2) pairs whose held-out accuracy is within ``tolerance`` of the
-    reference's, the one that concentrates weight most. Held-out data are whole sentences of train.
+    """Choose the probe's (l1, l2) on held-out sentences of train (never on test).
+
+    ``criterion="concentration"`` is the paper's choice: among the pairs whose held-out accuracy is within
+    ``tolerance`` of the reference's, the one that concentrates weight most.
+
+    ``criterion="retrain_topk"`` is the ablation-driven choice (Dalvi et al. 2019; Durrani et al. 2020): each
+    pair's probe ranks the neurons (LCA on standardised weights, ``lca_std``), a probe retrained on its top
+    ``keep`` fraction is scored on the held-out sentences; the ``refit`` best pairs are fitted and scored again
+    with ``seeds`` - 1 more probe seeds, and the best mean wins. Pairs whose score lies within the noise of the
+    best (the largest sd over probe seeds) are tied with it and never called different: among them the largest
+    penalty (the sparsest probe) is chosen. The table keeps each pair's mean, sd, seed count and tie flag.
 
     With the converging solver (``solver="fista"``) the pairs are one
     warm-started path from the largest penalty down, every fit solves its objective, and the
@@ -226,6 +239,12 @@ def select_lambdas(
             }
         )
     table = pd.DataFrame(rows)
+    if criterion not in ("concentration", "retrain_topk"):
+        raise ValueError(f"criterion must be concentration or retrain_topk, got {criterion!r}")
+    if criterion == "retrain_topk":
+        return _select_by_retrain(
+            X, y, fit_idx, val_idx, pairs, probes[: len(pairs)], table, seeds, keep, path_params, refit
+        )
     candidates = ~table["fixed_budget"] if solver != "adam" else pd.Series(True, index=table.index)
     if solver == "adam":
         reference = (table["l1"] == 0) & (table["l2"] == 0)
@@ -247,6 +266,79 @@ def select_lambdas(
     table["chosen"] = (table["l1"] == best_row["l1"]) & (table["l2"] == best_row["l2"]) & candidates
     table["fallback"] = fallback
     return (float(best_row["l1"]), float(best_row["l2"])), table
+
+
+def _select_by_retrain(
+    X: np.ndarray,
+    y: np.ndarray,
+    fit_idx: np.ndarray,
+    val_idx: np.ndarray,
+    pairs: Sequence[tuple[float, float]],
+    fitted: Sequence[ElasticNetProbe],
+    table: pd.DataFrame,
+    seeds: int,
+    keep: float,
+    probe_params: dict[str, Any],
+    refit: int = 5,
+) -> tuple[tuple[float, float], pd.DataFrame]:
+    """:func:`select_lambdas`' ``retrain_topk`` criterion (see there), on the path's fits as probe seed 0.
+
+    Every pair is scored with probe seed 0; the ``refit`` best are fitted and scored again with the other
+    probe seeds. The noise is the largest sd over probe seeds among them, and a pair whose mean (seed 0's
+    score alone for the others) lies within it of the best mean is tied with the best.
+    """
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    X_fit, y_fit, X_val, y_val = X[fit_idx], y[fit_idx], X[val_idx], y[val_idx]
+    sd = X_fit.std(axis=0)
+
+    def scores_of(probes: Sequence[ElasticNetProbe]) -> np.ndarray:
+        kept = []
+        for p in probes:
+            order = neuron_ordering(np.abs(p.coef_) * sd[None, :])
+            kept.append(np.sort(order[: max(1, int(round(keep * len(order))))]))
+        retrained = fit_probes(X_fit, y_fit, [fresh_probe(p) for p in probes], kept)
+        return np.array([float(np.mean(r.predict(X_val[:, k]) == y_val)) for r, k in zip(retrained, kept)])
+
+    n = len(pairs)
+    first = scores_of(fitted)
+    per_pair = [[float(v)] for v in first]
+    again = np.argsort(-first, kind="stable")[: min(refit, n)] if seeds > 1 else np.array([], dtype=int)
+    base_seed = 0 if fitted[0].random_state is None else int(fitted[0].random_state)
+    extra = [
+        ElasticNetProbe(
+            l1=pairs[i][0], l2=pairs[i][1], random_state=base_seed + s, **{**probe_params, "warm_start": False}
+        )
+        for s in range(1, seeds)
+        for i in again
+    ]
+    if extra:
+        again_scores = scores_of(fit_probes(X_fit, y_fit, extra))
+        for i, v in zip([i for _ in range(1, seeds) for i in again], again_scores):
+            per_pair[i].append(float(v))
+    mean = np.array([np.mean(v) for v in per_pair])
+    sd_seeds = np.array([np.std(v, ddof=1) if len(v) > 1 else np.nan for v in per_pair])
+    noise = float(np.nanmax(sd_seeds)) if np.isfinite(sd_seeds).any() else 0.0
+    refitted = np.zeros(n, dtype=bool)
+    refitted[again] = True
+    best = int(np.flatnonzero(refitted)[np.argmax(mean[refitted])]) if refitted.any() else int(np.argmax(mean))
+    tied = mean >= mean[best] - noise
+    penalty = np.array([a + b for a, b in pairs])
+    chosen = max(np.flatnonzero(tied), key=lambda i: (penalty[i], mean[i]))
+    table = table.copy()
+    cand = np.zeros(len(table), dtype=bool)
+    cand[:n] = True
+    rest = len(table) - n
+    table["topk_accuracy"] = np.r_[mean, np.full(rest, np.nan)]
+    table["topk_sd"] = np.r_[sd_seeds, np.full(rest, np.nan)]
+    table["topk_seeds"] = np.r_[[len(v) for v in per_pair], np.zeros(rest, dtype=int)]
+    table["topk_noise"] = noise
+    table["reference"] = np.r_[np.arange(n) == best, np.zeros(rest, dtype=bool)]
+    table["within_tolerance"] = np.r_[tied, np.zeros(rest, dtype=bool)]
+    table["paper_default"] = (table["l1"] == PAPER_LAMBDAS[0]) & (table["l2"] == PAPER_LAMBDAS[1]) & cand
+    table["chosen"] = np.r_[np.arange(n) == chosen, np.zeros(rest, dtype=bool)]
+    table["fallback"] = False
+    return (float(pairs[chosen][0]), float(pairs[chosen][1])), table
 
 
 def grid_pairs(grid: Sequence[Sequence[float]] | Mapping[str, Sequence[float]]) -> list[tuple[float, float]]:

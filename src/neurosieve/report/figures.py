@@ -365,7 +365,8 @@ def lambda_grid(grid: pd.DataFrame) -> Figure:
     """Does lambda select? Held-out accuracy of every (l1, l2) pair searched against weight concentration (left)
     and against the share of neurons the probe uses at all (right: exact zeros from the converging solver);
     chosen pair, the reference, the paper's default pair and the fixed-budget probe of earlier versions marked."""
-    fig, axes = _fig(PAGE, 2.4, ncols=2)
+    topk = "topk_accuracy" in grid and grid["topk_accuracy"].notna().any()
+    fig, axes = _fig(PAGE, 2.4, ncols=3 if topk else 2)
     # The fixed-budget comparison row of a converging-solver search (an Adam probe beside fista's path).
     solver = grid["solver"] if "solver" in grid else pd.Series("adam", index=grid.index)
     fixed_only = (solver == "adam") & (solver == "fista").any()
@@ -409,6 +410,30 @@ def lambda_grid(grid: pd.DataFrame) -> Figure:
     axes[0, 0].legend(frameon=False, fontsize=5)
     if len(panels) == 1:
         axes[0, 1].set_visible(False)
+    if topk:
+        # The retrained-top-k criterion: each pair's held-out accuracy of its own top neurons retrained, mean and
+        # sd over probe seeds; pairs tied with the best (inside the noise) drawn filled.
+        ax = axes[0, -1]
+        pts = grid[grid["topk_accuracy"].notna()]
+        tied = pts["within_tolerance"].astype(bool)
+        for flag, face in ((True, "k"), (False, "none")):
+            g = pts[tied == flag]
+            ax.errorbar(
+                g["concentration"],
+                100 * g["topk_accuracy"],
+                yerr=100 * g["topk_sd"].fillna(0),
+                fmt="o",
+                ms=3,
+                mfc=face,
+                mec="k",
+                ecolor="0.5",
+                label="tied with the best" if flag else "below the best",
+            )
+        chosen = pts[pts["chosen"].astype(bool)]
+        ax.scatter(chosen["concentration"], 100 * chosen["topk_accuracy"], s=60, marker="*", c="C1", label="chosen")
+        ax.set_xlabel("weight concentration")
+        ax.set_ylabel("held-out accuracy, own top neurons retrained (%)")
+        ax.legend(frameon=False, fontsize=5)
     return fig
 
 

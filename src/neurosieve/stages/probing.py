@@ -45,6 +45,10 @@ def run_lambda_selection(
         random_state=seed,
         progress=lambda it: tqdm(it, desc=f"lambda path layer {layer} {prop}", unit="fit"),
         path_tol=settings.path_tol,
+        criterion=settings.lambda_criterion,
+        seeds=settings.lambda_seeds,
+        keep=settings.lambda_keep,
+        refit=settings.lambda_refit,
     )
     recorded = {
         "layer": layer,
@@ -52,6 +56,10 @@ def run_lambda_selection(
         "grid": grid,
         "tolerance": tolerance,
         "path_tol": settings.path_tol,
+        "criterion": settings.lambda_criterion,
+        "lambda_seeds": settings.lambda_seeds,
+        "lambda_keep": settings.lambda_keep,
+        "lambda_refit": settings.lambda_refit,
         "probe": probe_params,
         "train": train_path,
     }
