@@ -319,3 +319,12 @@ def test_rule_params_hold_settings_objects_not_config_values() -> None:
     for rule, text in params.items():
         if rule not in PARAMS_NOT_YET_SETTINGS and "settings" in text:
             assert re.search(r"settings=.*(settings\.\w+\.params\(|PLAN\.figure_settings\()", text, re.S), rule
+
+
+def test_correlation_ranks_on_train_tokens_by_default() -> None:
+    """Rankings from train tokens, scored by model ablation on test tokens: no token is used for both."""
+    plan = _plan("config/config.yaml")
+    members = plan.corr_inputs("bilstm")
+    assert members and all(str(m).endswith("train.parquet") for m in members)
+    test = RunPlan(validate_config(_default_with(correlation={"split": "test"}), SCHEMA))
+    assert all(str(m).endswith("test.parquet") for m in test.corr_inputs("bilstm"))
