@@ -192,8 +192,8 @@ def select_lambdas(
     pair's probe ranks the neurons (LCA on standardised weights, ``lca_std``), a probe retrained on its top
     ``keep`` fraction is scored on the held-out sentences; the ``refit`` best pairs are fitted and scored again
     with ``seeds`` - 1 more probe seeds, and the best mean wins. Pairs whose score lies within the noise of the
-    best (the largest sd over probe seeds) are tied with it and never called different: among them the largest
-    penalty (the sparsest probe) is chosen. The table keeps each pair's mean, sd, seed count and tie flag.
+    best (the largest sd over probe seeds) are tied with it and never called different: among them the sparsest
+    probe (the largest l1, then the largest l2) is chosen. The table keeps each pair's mean, sd, seed count and tie flag.
 
     With the converging solver (``solver="fista"``) the pairs are one
     warm-started path from the largest penalty down, every fit solves its objective, and the
@@ -323,8 +323,8 @@ def _select_by_retrain(
     refitted[again] = True
     best = int(np.flatnonzero(refitted)[np.argmax(mean[refitted])]) if refitted.any() else int(np.argmax(mean))
     tied = mean >= mean[best] - noise
-    penalty = np.array([a + b for a, b in pairs])
-    chosen = max(np.flatnonzero(tied), key=lambda i: (penalty[i], mean[i]))
+    # Ties go to the sparsest probe: the largest l1, then the largest l2.
+    chosen = max(np.flatnonzero(tied), key=lambda i: (pairs[i][0], pairs[i][1], mean[i]))
     table = table.copy()
     cand = np.zeros(len(table), dtype=bool)
     cand[:n] = True
