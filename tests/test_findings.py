@@ -90,3 +90,15 @@ def test_main_writes_and_checks_the_readme_block(tmp_path: Path) -> None:
     assert main([*args, "--check"]) == 0
     with pytest.raises(ValueError, match="exactly one"):
         splice("no markers", "x")
+
+
+def test_the_readme_findings_equal_the_committed_default_run_summary() -> None:
+    """Every number of the README's findings is the committed default run's summary cell it names."""
+    root = Path(__file__).resolve().parents[1]
+    args = [
+        "--summary",
+        str(root / "docs/default-run/summary.csv"),
+        "--template",
+        str(root / "docs/findings.template.md"),
+    ]
+    assert main([*args, "--readme", str(root / "README.md"), "--check"]) == 0
