@@ -99,3 +99,17 @@ def test_oracle_stops_at_its_k_and_skips_constant_neurons() -> None:
     assert len(oracle.order) == 4 and 2 not in oracle.order and set(oracle.order[:2]) <= {3, 4, 5}
     assert np.all(np.diff(oracle.accuracy[:2]) > 0)
     assert 2 not in greedy_oracle(X, y.astype(str), np.arange(600) // 6, max_neurons=10).order
+
+
+def test_oracle_first_neuron_is_the_best_single_neuron_whatever_the_shortlist() -> None:
+    """Step one scores every neuron: no ranking's top-1 can beat the oracle's on its selection split."""
+    from neurosieve.analysis.calibration import proxy_accuracy
+
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 4, 800).astype(str)
+        X = rng.normal(size=(800, 30)).astype(np.float32)
+        X += 0.5 * (y[:, None] == rng.integers(0, 4, 30).astype(str)[None, :])
+        oracle = greedy_oracle(X, y, np.arange(800) // 8, max_neurons=2, shortlist=1)
+        singles = [proxy_accuracy(X, y, oracle.split, np.array([j])) for j in range(30)]
+        assert oracle.accuracy[0] == pytest.approx(max(singles), abs=1e-12)

@@ -205,8 +205,9 @@ def greedy_oracle(
     :func:`selection_split` (``held_out``, ``seed``) and scored by token accuracy (arg-max) on the
     held-out sentences. Each step scores the ``shortlist`` candidates whose addition lowers the
     fit rows' squared error most (exact, closed form for all of them) by that held-out accuracy
-    and keeps the best (ties: the larger error reduction, then the lower index); ``shortlist`` at
-    least the width scores every candidate. Adding a neuron is a sweep of the ridge Gram matrix
+    and keeps the best (ties: the larger error reduction, then the lower index); the first step scores
+    every candidate, so the oracle's first neuron is the best single neuron; ``shortlist`` at least the
+    width scores every candidate at every step. Adding a neuron is a sweep of the ridge Gram matrix
     (forward stepwise regression), so no fit is ever repeated.
 
     Cost: one pass over the fit rows for the Gram matrix, O(n_fit d² + n_fit d C), then per step
@@ -238,7 +239,10 @@ def greedy_oracle(
             break
         diag = E[cand, cand]
         gain = (R[cand] ** 2).sum(axis=1) / diag  # the fit rows' squared-error reduction of each candidate
-        short = cand[np.lexsort((cand, -gain))[: max(1, int(shortlist))]]
+        # The first step scores every candidate (cheap, and the step where a single well-chosen neuron of a
+        # ranking can beat a shortlist built on squared error: seen once in 550 checks of the default run).
+        width = len(cand) if not order else max(1, int(shortlist))
+        short = cand[np.lexsort((cand, -gain))[:width]]
         acc = np.empty(len(short))
         for i, j in enumerate(short):
             out = P + np.outer(Z[:, j], R[j] / E[j, j])
