@@ -1153,6 +1153,19 @@ def probing_rows(
                     source=src("probing", "value"),
                 )
             )
+            lookup_iv, lookup_oov = m("majority_baseline", "in_vocab"), m("majority_baseline", "oov")
+            if not np.isnan(lookup_iv):
+                rows.append(
+                    _row(
+                        family,
+                        "probing",
+                        f"{where}: probe minus per-word majority baseline on in-vocabulary / out-of-vocabulary "
+                        "tokens (points; where the gap to the lookup lives)",
+                        " / ".join("n/a" if np.isnan(v) else f"{v:+.1f}" for v in (iv - lookup_iv, oov - lookup_oov)),
+                        key=f"{at}.accuracy_minus_majority_in_vocab_oov",
+                        source=src("probing", "value"),
+                    )
+                )
             if not np.isnan(unk_oov):
                 gap = each("accuracy", "in_vocab") - each("accuracy", "oov")
                 unk_gap = each("unk_trained_accuracy", "in_vocab") - each("unk_trained_accuracy", "oov")
