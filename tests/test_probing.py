@@ -162,18 +162,23 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     )
     test_keys = keys.iloc[:500].copy()
     test_keys.loc[test_keys.index[:7], "chunk"] = "Z"  # a label the probe never saw
-    out = probe_layer(
-        X,
-        keys,
-        X[:500],
-        test_keys,
-        "chunk",
-        l1=1e-4,
-        l2=1e-4,
-        probe_params={"epochs": 3, "batch_size": 512},
-        salient_fraction=0.25,
-        seed=0,
-    )
+
+    def probed(**extra: int) -> dict:
+        return probe_layer(
+            X,
+            keys,
+            X[:500],
+            test_keys,
+            "chunk",
+            l1=1e-4,
+            l2=1e-4,
+            probe_params={"epochs": 3, "batch_size": 512},
+            salient_fraction=0.25,
+            seed=0,
+            **extra,
+        )
+
+    out = probed()
     m = out["metrics"].set_index(["metric", "group"])["value"]
     assert m[("test_tokens_with_label_unseen_in_train", "")] == 7 and m[("labels_only_in_test", "Z")] == 1
     assert m[("accuracy", "overall")] > 0.85 and m[("selectivity", "overall")] > 0.3
@@ -189,19 +194,7 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     assert m[("accuracy_bootstrap", "low")] < m[("accuracy", "overall")] < m[("accuracy_bootstrap", "high")]
 
     # Three probe seeds: the selected probe is seed 0's; the others are other fits of the same problem.
-    seeded = probe_layer(
-        X,
-        keys,
-        X[:500],
-        test_keys,
-        "chunk",
-        l1=1e-4,
-        l2=1e-4,
-        probe_params={"epochs": 3, "batch_size": 512},
-        salient_fraction=0.25,
-        seed=0,
-        probe_seeds=3,
-    )
+    seeded = probed(probe_seeds=3)
     sm = seeded["metrics"].set_index(["metric", "group"])["value"]
     acc = sm.loc["probe_seed_accuracy"]
     assert list(acc.index) == ["0", "1", "2"] and (acc > 0.85).all()

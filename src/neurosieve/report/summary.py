@@ -454,51 +454,40 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
             },
             axis=1,
         ).dropna()
-        if not control.empty:
-            v = paired_test(control["lca"], control["random"], "greater")
+
+        def tested(a: pd.Series, b: pd.Series, quantity: str, finding: str, name: str) -> None:
+            v = paired_test(a, b, "greater")
+            key = metric_id("probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", name)
             rows.append(
                 _row(
                     f,
                     sec,
-                    f"open minus closed-class accuracy lost, top 10% by LCA minus a random 10% (retrained; {tokens})",
+                    quantity,
                     round(v.effect.mean, 1),
-                    "control: the open-class excess loss of the top 10% beyond that of random selections of the same size",
+                    finding,
                     v,
                     digits=1,
-                    key=metric_id(
-                        "probe_ablation",
-                        t.prop,
-                        f"layer{t.layer}",
-                        "retrain",
-                        "keep10",
-                        f"lost_open_minus_closed{suffix}_vs_random",
-                    ),
+                    key=key,
                     source=src("curves", "value"),
                 )
             )
+
+        if not control.empty:
+            tested(
+                control["lca"],
+                control["random"],
+                f"open minus closed-class accuracy lost, top 10% by LCA minus a random 10% (retrained; {tokens})",
+                "control: the open-class excess loss of the top 10% beyond that of random selections of the same size",
+                f"lost_open_minus_closed{suffix}_vs_random",
+            )
         pairs = pd.concat(lost, axis=1).dropna()
         if not pairs.empty:
-            v = paired_test(pairs["open"], pairs["closed"], "greater")
-            rows.append(
-                _row(
-                    f,
-                    sec,
-                    f"open minus closed-class accuracy lost, top 10% retrained (points; {tokens})",
-                    round(v.effect.mean, 1),
-                    "expected (docs/methods.md): open-class accuracy suffers more than closed-class",
-                    v,
-                    v.effect,
-                    1,
-                    key=metric_id(
-                        "probe_ablation",
-                        t.prop,
-                        f"layer{t.layer}",
-                        "retrain",
-                        "keep10",
-                        f"lost_open_minus_closed{suffix}",
-                    ),
-                    source=src("curves", "value"),
-                )
+            tested(
+                pairs["open"],
+                pairs["closed"],
+                f"open minus closed-class accuracy lost, top 10% retrained (points; {tokens})",
+                "expected (docs/methods.md): open-class accuracy suffers more than closed-class",
+                f"lost_open_minus_closed{suffix}",
             )
     rows += paper_gap_rows(t)
     return rows
@@ -894,6 +883,21 @@ def _metric(probing: pd.DataFrame, metric: str, group: str | None, prop: str, la
     ]
 
 
+def _probing_spread_row(family: str, quantity: str, per_instance: pd.Series, key: str) -> dict[str, Any]:
+    """A descriptive probing row: the mean over instances of a per-instance value, with its spread."""
+    values = per_instance.dropna()
+    return _row(
+        family,
+        "probing",
+        quantity,
+        round(float(values.mean()), 2),
+        spread=spread(values),
+        digits=2,
+        key=key,
+        source=src("probing", "value"),
+    )
+
+
 def bootstrap_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -> list[dict[str, Any]]:
     """Test-set sampling noise: each instance's 95 % sentence-bootstrap interval (1,000 resamples of the test
     sentences), of its probe accuracy and of its margin over the input-key lookup, as a half-width in points
@@ -913,15 +917,11 @@ def bootstrap_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) ->
         half = ((high - low) / 2).dropna()
         one = f"; {low.iloc[0]:.2f} to {high.iloc[0]:.2f}" if len(low) == 1 else ""
         rows.append(
-            _row(
+            _probing_spread_row(
                 family,
-                "probing",
                 f"{where}: {what}, half-width of one instance's 95 % sentence-bootstrap interval (points{one})",
-                round(float(half.mean()), 2),
-                spread=spread(half),
-                digits=2,
-                key=f"{at}.{name}_bootstrap_half_width",
-                source=src("probing", "value"),
+                half,
+                f"{at}.{name}_bootstrap_half_width",
             )
         )
     return rows
@@ -947,27 +947,19 @@ def probe_seed_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -
         seeds = int(per.size().min())
         mean, sd = 100 * per.mean(), 100 * per.std(ddof=1)
         rows.append(
-            _row(
+            _probing_spread_row(
                 family,
-                "probing",
                 f"{where}: {what}, mean over {seeds} probe seeds (mean over instances)",
-                round(float(mean.mean()), 2),
-                spread=spread(mean),
-                digits=2,
-                key=f"{at}.{name}_probe_seed_mean",
-                source=src("probing", "value"),
+                mean,
+                f"{at}.{name}_probe_seed_mean",
             )
         )
         rows.append(
-            _row(
+            _probing_spread_row(
                 family,
-                "probing",
                 f"{where}: {what}, sd over {seeds} probe seeds (points; mean over instances)",
-                round(float(sd.mean()), 2),
-                spread=spread(sd),
-                digits=2,
-                key=f"{at}.{name}_probe_seed_sd",
-                source=src("probing", "value"),
+                sd,
+                f"{at}.{name}_probe_seed_sd",
             )
         )
     return rows
