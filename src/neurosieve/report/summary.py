@@ -466,7 +466,8 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(v.effect.mean, 1),
                     finding,
                     v,
-                    digits=1,
+                    v.effect,
+                    1,
                     key=key,
                     source=src("curves", "value"),
                 )
