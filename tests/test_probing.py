@@ -204,6 +204,22 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     assert list(retrain.index) == ["0", "1", "2"]
     assert retrain["0"] == pytest.approx(sm[("top10pct_retrain_accuracy", "selected")])
     pd.testing.assert_frame_equal(seeded["orderings"], out["orderings"])  # the rankings stay the selected probe's
+    # The converging solver is deterministic: a probe seed would refit the same probe, so there is one.
+    solved = probe_layer(
+        X,
+        keys,
+        X[:500],
+        test_keys,
+        "chunk",
+        l1=1e-4,
+        l2=1e-4,
+        probe_params={"solver": "fista", "tol": 1e-4, "max_iter": 50},
+        salient_fraction=0.25,
+        seed=0,
+        probe_seeds=3,
+        fixed_budget_baseline=False,
+    )
+    assert "probe_seed_accuracy" not in set(solved["metrics"]["metric"])
 
 
 def test_majority_baseline_on_the_models_input_keys() -> None:

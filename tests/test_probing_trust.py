@@ -314,7 +314,7 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
         and untrained["low"] > 0
     )
     # One instance (seed5, 89 %) is not above the majority baseline (88 %) by much, but all are above.
-    majority = out.loc["chunk, layer 2: probe minus per-word majority baseline (points)"]
+    majority = out.reset_index().set_index("id").loc["probe.chunk.layer2.accuracy_minus_majority"]
     assert majority["p"] == pytest.approx(0.0625, abs=1e-3) and majority["low"] > 0
     head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
     assert head["value"] == "90.00 / 90.50" and head["verdict"] == "yes"

@@ -289,6 +289,8 @@ def _select_by_retrain(
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+    if probe_params.get("solver", "adam") != "adam":
+        seeds = 1  # deterministic solver: other seeds would only compare path fits with cold fits
     X_fit, y_fit, X_val, y_val = X[fit_idx], y[fit_idx], X[val_idx], y[val_idx]
     sd = X_fit.std(axis=0)
 
@@ -553,7 +555,8 @@ def probe_layer(
     and the share of exactly-zero weights. With ``probe_seeds`` above 1 the selected probe is fitted again with
     seeds ``seed + 1``, ... (another initialisation and batch order): ``probe_seed_accuracy`` and
     ``probe_seed_top10pct_retrain_accuracy`` hold each probe seed's full-width accuracy and its own LCA top 10 %
-    retrained (group ``0`` is the selected probe), the optimiser's noise beside every probe number.
+    retrained (group ``0`` is the selected probe), the optimiser's noise beside every probe number. The
+    converging solver is deterministic (no seed enters it), so with it there is one probe seed.
 
     Every probe is fitted with :func:`~neurosieve.analysis.probe_batch.fit_probes` (each
     as its solo fit, up to float rounding): one call for the full-width probes
@@ -590,6 +593,8 @@ def probe_layer(
     full: dict[str, tuple[float, float, np.ndarray]] = {"selected": (l1, l2, y_train), "control": (l1, l2, c_train)}
     if probe_seeds < 1:
         raise ValueError(f"probe_seeds must be at least 1, got {probe_seeds}")
+    if probe_params.get("solver", "adam") != "adam":
+        probe_seeds = 1  # the converging solver is deterministic: another seed refits the same probe
     for j in range(1, probe_seeds):
         full[f"probe_seed{j}"] = (l1, l2, y_train)
     if paper_lambdas is not None and (float(paper_lambdas[0]), float(paper_lambdas[1])) != (float(l1), float(l2)):

@@ -17,7 +17,8 @@ across independent units (instances), never from one curve:
   tails. With n instances all pointing the same way the smallest two-sided p
   of the exact tests used here is 2/2^n: 0.0625 for the default five seeds,
   which can never reach 0.05; 6 instances reach 0.031 and 10 reach 0.002
-  (``families.<name>.seeds`` sets them). Every verdict states n and that
+  (``families.<name>.seeds`` sets them). After Holm's adjustment a family of m
+  tests needs m times that below alpha. Every verdict states n and that
   smallest p (:attr:`Verdict.p_min`).
 * Wilcoxon signed-rank (``scipy.stats.wilcoxon``, exact null distribution
   for small n) when there are at least ``min_wilcoxon`` (5) non-zero
@@ -162,8 +163,8 @@ class Verdict:
 
     @property
     def tested(self) -> bool:
-        """False for a single unit, which is not tested (no p is reported)."""
-        return self.verdict != NOT_TESTED
+        """False for fewer than two units, which are not tested (no p is reported)."""
+        return not self.verdict.startswith("not tested")
 
     def adjusted(self, p_adj: float, alpha: float = 0.05) -> Verdict:
         """This verdict with its family's adjusted p: a verdict whose adjusted p is not below ``alpha`` is
@@ -175,7 +176,7 @@ class Verdict:
     def describe(self) -> str:
         """The test in words: ``Wilcoxon signed-rank, two-sided, n=5 (smallest possible p 0.0625)``."""
         if not self.tested:
-            return NOT_TESTED
+            return self.verdict
         kind = f"equivalence within ±{self.margin:g}" if not math.isnan(self.margin) else "two-sided"
         floor = "" if math.isnan(self.p_min) else f" (smallest possible p {self.p_min:.3g})"
         return f"{self.test}, {kind}, n={self.n}{floor}"
@@ -183,10 +184,15 @@ class Verdict:
     def text(self) -> str:
         """``inconclusive (Wilcoxon signed-rank, two-sided, n=5 (smallest possible p 0.0625), p=0.0625)``."""
         if not self.tested:
-            return NOT_TESTED
+            return self.verdict
         p = "n/a" if math.isnan(self.p) else f"{self.p:.3g}"
         adj = "" if math.isnan(self.p_adj) else f", Holm-adjusted p={self.p_adj:.3g}"
         return f"{self.verdict} ({self.describe()}, p={p}{adj})"
+
+
+def _not_tested(n: int) -> str:
+    """The verdict of fewer than two units: ``not tested, n = 1`` (or 0)."""
+    return f"not tested, n = {n}"
 
 
 def _word(p: float, alpha: float, lean: int, equivalence: bool = False) -> str:
@@ -251,7 +257,7 @@ def paired_test(
     nz = _nonzero(d)
     kind, name = _kind(test, len(nz), min_wilcoxon)
     if len(d) < 2:
-        return Verdict(NOT_TESTED, math.nan, name, len(d), direction, effect)
+        return Verdict(_not_tested(len(d)), math.nan, name, len(d), direction, effect)
     if len(nz) == 0:
         return Verdict(INCONCLUSIVE, 1.0, name, len(d), direction, effect, p_min=1.0)
     other = "less" if direction == "greater" else "greater"
@@ -284,7 +290,7 @@ def equivalence_test(
     lower, upper = _nonzero(d + margin), _nonzero(d - margin)
     kind, name = _kind(test, min(len(lower), len(upper)), min_wilcoxon)
     if len(d) < 2:
-        return Verdict(NOT_TESTED, math.nan, name, len(d), "equivalent", effect, margin=margin)
+        return Verdict(_not_tested(len(d)), math.nan, name, len(d), "equivalent", effect, margin=margin)
     p_lower = _one_sided(lower, "greater", kind) if len(lower) else 1.0
     p_upper = _one_sided(upper, "less", kind) if len(upper) else 1.0
     p = max(p_lower, p_upper)
@@ -313,7 +319,7 @@ def unpaired_test(
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     name = "Mann-Whitney U"
     if len(a) == 0 or len(b) == 0:
-        return Verdict(NOT_TESTED, math.nan, name, len(a) + len(b), direction, spread([]))
+        return Verdict(_not_tested(len(a) + len(b)), math.nan, name, len(a) + len(b), direction, spread([]))
     effect = spread(a - np.median(b))
     other = "less" if direction == "greater" else "greater"
     p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)

@@ -366,7 +366,8 @@ def lambda_grid(grid: pd.DataFrame) -> Figure:
     and against the share of neurons the probe uses at all (right: exact zeros from the converging solver);
     chosen pair, the reference, the paper's default pair and the fixed-budget probe of earlier versions marked."""
     topk = "topk_accuracy" in grid and grid["topk_accuracy"].notna().any()
-    fig, axes = _fig(PAGE, 2.4, ncols=3 if topk else 2)
+    has_used = "neurons_used" in grid and float(grid["neurons_used"].max()) > 0
+    fig, axes = _fig(PAGE, 2.4, ncols=(2 if has_used else 1) + 1 if topk else 2)
     # The fixed-budget comparison row of a converging-solver search (an Adam probe beside fista's path).
     solver = grid["solver"] if "solver" in grid else pd.Series("adam", index=grid.index)
     fixed_only = (solver == "adam") & (solver == "fista").any()
@@ -408,12 +409,12 @@ def lambda_grid(grid: pd.DataFrame) -> Figure:
         ax.set_xlabel(xlabel)
         ax.set_ylabel("held-out accuracy (%)")
     axes[0, 0].legend(frameon=False, fontsize=5)
-    if len(panels) == 1:
+    if len(panels) == 1 and not topk:
         axes[0, 1].set_visible(False)
     if topk:
         # The retrained-top-k criterion: each pair's held-out accuracy of its own top neurons retrained, mean and
         # sd over probe seeds; pairs tied with the best (inside the noise) drawn filled.
-        ax = axes[0, -1]
+        ax = axes[0, len(panels)]
         pts = grid[grid["topk_accuracy"].notna()]
         tied = pts["within_tolerance"].astype(bool)
         for flag, face in ((True, "k"), (False, "none")):

@@ -156,12 +156,13 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
     size of the test family), the smallest p the test could reach, and what the verdict means for the expected
     finding.
     """
+    v: Verdict | None = row.get(VERDICT_KEY)
     text = f"{row['quantity']}: {_fmt(row['value'])}"
+    of = "of the tested difference's mean" if v is not None and v.tested else "of the mean"
     if row.get("low", "") != "":
-        text += f" (95 % interval of the mean {_fmt(row['low'])} to {_fmt(row['high'])}, n = {row['n']})"
+        text += f" (95 % interval {of} {_fmt(row['low'])} to {_fmt(row['high'])}, n = {row['n']})"
     elif row.get("n", "") not in ("", None):
         text += f" (n = {row['n']})"
-    v: Verdict | None = row.get(VERDICT_KEY)
     finding = row.get("expected finding") or ""
     if v is None:
         if row.get("verdict") in ("yes", "no"):
@@ -170,10 +171,13 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
             )
         return text + "."
     if not v.tested:
-        return text + "; not tested, n = 1: one instance gives no p."
+        return text + f"; {v.verdict}: fewer than two instances give no p."
     p = f"{v.p:.3g}"
-    adj = "" if math.isnan(v.p_adj) else f", Holm-adjusted over {family_size} tests of its section {v.p_adj:.3g}"
+    tests = "test" if family_size == 1 else "tests"
+    adj = "" if math.isnan(v.p_adj) else f", Holm-adjusted over {family_size} {tests} of its section {v.p_adj:.3g}"
     text += f"; {v.describe()}: p = {p}{adj}"
+    # The best a family can do: its smallest p times the family's size (Holm's first step).
+    floor = min(1.0, max(family_size, 1) * v.p_min) if not math.isnan(v.p_min) else math.nan
     if v.verdict == AGREES:
         text += (
             f"; agrees with the expected finding ({finding})" if finding else "; significant in the expected direction"
@@ -185,13 +189,16 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
             else "; significant against the expected direction"
         )
     elif v.verdict == EQUIVALENT:
-        text += f"; equivalent: the difference lies within ±{v.margin:g}"
-    elif not v.p_min < alpha:
-        text += f"; inconclusive: at n = {v.n} no such test can reach p < {alpha:g}, more instances are needed"
+        text += f"; equivalent: two one-sided tests place the median difference within ±{v.margin:g}"
+    elif not floor < alpha:
+        text += (
+            f"; inconclusive: with these instances no test in a family of {max(family_size, 1)} can reach an "
+            f"adjusted p below {alpha:g} (its smallest is {floor:.3g}); more instances are needed"
+        )
     elif not math.isnan(v.margin):
         text += f"; inconclusive: a difference of {v.margin:g} or more is not excluded"
     else:
-        text += f"; inconclusive: neither direction is shown at {alpha:g}"
+        text += f"; inconclusive: neither direction is shown at {alpha:g} after adjustment"
     return text + "."
 
 
@@ -693,6 +700,17 @@ def _predictive(curves: pd.DataFrame, random: pd.DataFrame | None = None) -> pd.
     return predictive_value(curves, random=random)
 
 
+TWIN_LOSS_FINDING = {
+    "maxcorr": "expected (docs/methods.md): a near-identical instance fools MaxCorr, so it loses predictive value",
+    "meanmaxcorr": "expected (docs/methods.md): MeanMaxCorr is not fooled by a near-identical instance: no loss",
+}
+TWIN_KEEP_FINDING = {
+    "maxcorr": "expected (docs/methods.md): MaxCorr does not keep its predictive value (not equivalent)",
+    "meanmaxcorr": "expected (docs/methods.md): MeanMaxCorr keeps its predictive value when a near-twin joins",
+}
+"""What docs/methods.md expects of each correlation ranking when a near-twin joins (none for the others)."""
+
+
 def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
     """The near-twin experiment: ranking change of every instance, predictive value with and without the twin."""
     rows: list[dict[str, Any]] = []
@@ -787,7 +805,7 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     sec,
                     f"{m} ({fill}): predictive value lost when the twin joins the family (without - with)",
                     round(loss.effect.mean, 2),
-                    "expected (docs/methods.md): a near-identical instance fools MaxCorr, not MeanMaxCorr",
+                    TWIN_LOSS_FINDING.get(m, ""),
                     loss,
                     loss.effect,
                     2,
@@ -802,7 +820,7 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     sec,
                     f"{m} ({fill}): predictive value with vs without the twin, equivalent within ±{t.margin:g} F1 points",
                     round(same.effect.mean, 2),
-                    "expected (docs/methods.md): MeanMaxCorr keeps its predictive value when a near-twin joins",
+                    TWIN_KEEP_FINDING.get(m, ""),
                     same,
                     same.effect,
                     2,
@@ -1043,7 +1061,8 @@ def probing_rows(
                 _row(
                     family,
                     "probing",
-                    f"{where}: probe minus per-word majority baseline (points)",
+                    f"{where}: probe minus per-word majority baseline (points; each instance's mean over probe seeds "
+                    "where it has several)",
                     round(v.effect.mean, 2),
                     "the property is encoded beyond a word-identity lookup only if the probe beats the per-word majority tagger on the same test tokens",
                     v,
@@ -1121,7 +1140,8 @@ def probing_rows(
             _row(
                 family,
                 "probing",
-                f"{where}: selectivity (vs control task keyed on the model's input) / untrained model's",
+                f"{where}: selectivity (vs control task keyed on the model's input) / untrained model's "
+                "(interval and test: trained minus untrained)",
                 f"{_pct(sel)} / {_pct(u_sel)}",
                 "Hewitt & Liang: the trained model's probe is more selective than the untrained model's"
                 if v is not None
@@ -1416,7 +1436,7 @@ def label_focus_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                     family,
                     "labels",
                     f"{prop} label {label!r}, layer {layer}: one-vs-rest F1 with its own top k neurons / with {what} "
-                    f"({ks}, mean)",
+                    f"({ks}, mean; interval and test: own minus the other)",
                     f"{_pm(own)} / {_pm(ref)}",
                     finding,
                     _paired(own, ref),
@@ -1473,7 +1493,8 @@ def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: st
         _row(
             family,
             sec,
-            f"median neurons needed per label (open / closed class), {where}, mean over instances",
+            f"median neurons needed per label (open / closed class), {where}, mean over instances "
+            "(interval: open minus closed)",
             f"{each['median_open'].mean():.0f} / {each['median_closed'].mean():.0f}",
             "paper: closed-class labels need few neurons, open-class many",
             spread=spread(each["median_open"] - each["median_closed"]),
