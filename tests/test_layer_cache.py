@@ -75,3 +75,25 @@ def test_fill_replaces_removed_neurons(trained, small_tokens) -> None:  # type: 
     assert cache.score(removed, np.zeros(width)) == cache.score(removed)  # zero fill = zeroing
     with pytest.raises(ValueError, match="one value per neuron"):
         cache.score(removed, np.zeros(width + 1))
+
+
+def test_model_rankings_from_the_tagger_itself(trained, small_tokens) -> None:  # type: ignore[no-untyped-def]
+    """single_neuron orders by the F1 each neuron's lone removal costs; head_weight by |W_head|·sd (top layer)."""
+    from neurosieve.stages.ablation import model_rankings
+
+    model, vocab = trained
+    top = len(model.layer_dims) - 1
+    cache = LayerCache(model, vocab, small_tokens["test"], top, batch_size=16)
+    orders = model_rankings(cache, model, top, ["head_weight", "single_neuron"])
+    width = model.layer_dims[top]
+    assert sorted(orders["single_neuron"]) == list(range(width)) == sorted(orders["head_weight"])
+    full = cache.score([])["f1"]
+    drops = [full - cache.score([j])["f1"] for j in orders["single_neuron"]]
+    assert drops == sorted(drops, reverse=True)
+    # head_weight by hand: the head's weight norm per neuron times the neuron's sd over the test tokens.
+    h = torch.cat([b[2][torch.arange(b[2].shape[1])[None, :] < b[1][:, None]] for b in cache.batches]).double()
+    want = model.out.weight.detach().double().norm(dim=0) * h.std(dim=0, unbiased=False)
+    assert orders["head_weight"][0] == int(torch.argmax(want))
+    assert "head_weight" not in model_rankings(
+        LayerCache(model, vocab, small_tokens["test"], 0), model, 0, ["head_weight"]
+    )

@@ -328,3 +328,13 @@ def test_correlation_ranks_on_train_tokens_by_default() -> None:
     assert members and all(str(m).endswith("train.parquet") for m in members)
     test = RunPlan(validate_config(_default_with(correlation={"split": "test"}), SCHEMA))
     assert all(str(m).endswith("test.parquet") for m in test.corr_inputs("bilstm"))
+
+
+def test_model_rankings_only_in_model_ablation_of_trained_families() -> None:
+    plan = _plan("config/config.yaml")
+    assert {"head_weight", "single_neuron"} <= set(plan.ablation_rankings("bilstm", "model"))
+    assert not {"head_weight", "single_neuron"} & set(plan.ablation_rankings("minilm", "model"))
+    assert "scores" in plan.ranking_inputs("bilstm", "seed1", 2, "pos", "model")
+    bad = RunPlan(validate_config(_default_with(ablation={"rankings": ["lca", "head_weight"]}), SCHEMA))
+    with pytest.raises(ConfigError, match="ablation.rankings.*head_weight.*model ablation"):
+        bad.check()

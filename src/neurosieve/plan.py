@@ -27,7 +27,14 @@ from neurosieve.config import (
     twin_instance,
 )
 from neurosieve.core.paths import OutputPaths
-from neurosieve.core.registry import FIGURES, PROBE_RANKINGS, Figure, figure
+from neurosieve.core.registry import (
+    CORRELATION_RANKINGS,
+    FIGURES,
+    MODEL_RANKINGS,
+    PROBE_RANKINGS,
+    Figure,
+    figure,
+)
 from neurosieve.settings import SUMMARY_FAMILY_SETTINGS, FigureSettings
 from neurosieve.store.corpus import local_split_file
 
@@ -107,6 +114,12 @@ class RunPlan:
                     self.fig_layer(fam, depths[fam])
                 except ValueError as exc:
                     problems.append(str(exc))
+        in_probe = [r for r in self.ablation["rankings"] if r in MODEL_RANKINGS]
+        if in_probe:
+            problems.append(
+                f"config key 'ablation.rankings': {in_probe} are computed from the tagger by model ablation; "
+                "name them in ablation.model.rankings only"
+            )
         for group, members in self.corr["cross_family"].items():
             for i, member in enumerate(members):
                 key = f"correlation.cross_family.{group}.{i}"
@@ -288,7 +301,13 @@ class RunPlan:
         if isinstance(wanted, str):
             ab = self.config["ablation"]
             wanted = {"probe": ab["rankings"], "model": ab["model"]["rankings"]}[wanted]
-        return [r for r in wanted if r in PROBE_RANKINGS or family in self.correlated]
+        return [
+            r
+            for r in wanted
+            if r in PROBE_RANKINGS
+            or (r in CORRELATION_RANKINGS and family in self.correlated)
+            or (r in MODEL_RANKINGS and family in self.trained)
+        ]
 
     def model_kind(self, family: str) -> str:
         """The family's kind (``bilstm``, ``transformer``, ``pretrained``, ...): how its input keys are read."""
@@ -301,7 +320,7 @@ class RunPlan:
         rankings = self.ablation_rankings(family, wanted)
         if any(r in PROBE_RANKINGS for r in rankings):
             out["orderings"] = self.paths.probe(family, instance, layer, prop, "orderings")
-        if any(r not in PROBE_RANKINGS for r in rankings):
+        if any(r in CORRELATION_RANKINGS for r in rankings):
             out["scores"] = self.paths.correlation(family, layer, "scores")
         return out
 
@@ -414,7 +433,7 @@ class RunPlan:
             figure(name).settings,
             layer=self.fig_layer(family),
             rankings=rankings,
-            methods=[r for r in rankings if r not in PROBE_RANKINGS],
+            methods=[r for r in rankings if r in CORRELATION_RANKINGS],
         ).as_params()
 
     # --- overlap and neuron descriptions ---

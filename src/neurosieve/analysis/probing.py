@@ -650,7 +650,8 @@ def probe_layer(
     # Test-set sampling noise: sentence-bootstrap intervals of this instance's accuracy and of its margin over the
     # input-key lookup (the same resampled sentences for both columns of the difference).
     right, lookup_right = (pred == y_test).astype(np.float64), (keyed == y_test).astype(np.float64)
-    sentences = test_keys["sentence"].to_numpy()
+    # Token tables always carry sentence ids; without them each token is its own unit.
+    sentences = test_keys["sentence"].to_numpy() if "sentence" in test_keys else np.arange(len(test_keys))
     for name, scores in (("accuracy_bootstrap", right), ("minus_majority_input_key_bootstrap", right - lookup_right)):
         low, high = sentence_bootstrap(scores, sentences, seed=seed)
         metrics += [{"metric": name, "group": "low", "value": low}, {"metric": name, "group": "high", "value": high}]

@@ -24,11 +24,12 @@ class Ranking:
     ``source`` says which stage's table holds it: ``probe`` rankings are columns of a probe
     job's ``orderings.parquet`` (one per instance, layer and property); ``correlation``
     rankings are columns of a layer's ``correlation/.../scores.parquet`` and need a family
-    of at least two instances.
+    of at least two instances; ``model`` rankings are computed by model ablation from the
+    tagger itself (taggers trained here only; model ablation only).
     """
 
     name: str
-    source: Literal["probe", "correlation"]
+    source: Literal["probe", "correlation", "model"]
     label: str
     description: str
     #: A trivial baseline (no labels, no other model): a ranking worth trusting must beat it, not only random.
@@ -71,6 +72,21 @@ RANKINGS: tuple[Ranking, ...] = (
         trivial=True,
     ),
     Ranking("random", "probe", "random", "a seeded random ordering"),
+    Ranking(
+        "head_weight",
+        "model",
+        "tagger head |W|·sd",
+        "a trivial baseline that sees no labels: the L2 norm of the tagger head's weights on the neuron times its sd "
+        "on the test tokens (what the head reads from it; the top layer only)",
+        trivial=True,
+    ),
+    Ranking(
+        "single_neuron",
+        "model",
+        "single-neuron effect",
+        "an upper reference, not a fair ranking: chunk F1 lost when the neuron alone is zeroed, on the same test "
+        "sentences that model ablation scores",
+    ),
     Ranking("maxcorr", "correlation", "MaxCorr", "highest |r| with any neuron of another instance, over instances"),
     Ranking("meanmaxcorr", "correlation", "MeanMaxCorr", "mean over other instances of the best partner's |r|"),
     Ranking("mincorr", "correlation", "MinCorr", "lowest over other instances of the best partner's |r|"),
@@ -87,6 +103,8 @@ RANKING_NAMES: tuple[str, ...] = tuple(r.name for r in RANKINGS)
 PROBE_RANKINGS: frozenset[str] = frozenset(r.name for r in RANKINGS if r.source == "probe")
 #: The trivial baselines among the rankings (no labels, no other model).
 TRIVIAL_RANKINGS: tuple[str, ...] = tuple(r.name for r in RANKINGS if r.trivial)
+#: Rankings computed by model ablation from the tagger itself (taggers trained here; model ablation only).
+MODEL_RANKINGS: frozenset[str] = frozenset(r.name for r in RANKINGS if r.source == "model")
 #: Rankings read from a layer's correlation scores (families of several instances only).
 CORRELATION_RANKINGS: tuple[str, ...] = tuple(r.name for r in RANKINGS if r.source == "correlation")
 
@@ -290,6 +308,7 @@ __all__ = [
     "PROBE_RANKINGS",
     "RANKINGS",
     "RANKING_NAMES",
+    "MODEL_RANKINGS",
     "TRIVIAL_RANKINGS",
     "Figure",
     "Ranking",

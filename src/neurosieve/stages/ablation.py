@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from neurosieve.analysis.ablation import (
 from neurosieve.analysis.calibration import ORACLE, oracle_reference
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.core.properties import open_class_mask
-from neurosieve.core.registry import PROBE_RANKINGS
+from neurosieve.core.registry import CORRELATION_RANKINGS, MODEL_RANKINGS, PROBE_RANKINGS
 from neurosieve.models.finetuning import is_finetuned, masked_evaluator
 from neurosieve.models.inputs import load_input_keys
 from neurosieve.models.layer_cache import LayerCache
@@ -207,9 +208,12 @@ def run_model_ablation(
         width = cache.width
         score_with = cache.score
     available = [
-        r for r in rankings if (r in PROBE_RANKINGS and orderings_path) or (r not in PROBE_RANKINGS and scores_path)
+        r for r in rankings if (r in PROBE_RANKINGS and orderings_path) or (r in CORRELATION_RANKINGS and scores_path)
     ]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
+    wanted_model = [r for r in rankings if r in MODEL_RANKINGS]
+    if wanted_model and not is_finetuned(model_dir):
+        orders.update(model_rankings(cache, model, layer, wanted_model))
 
     unknown = set(fills) - set(FILL_MODES)
     if unknown:
@@ -243,6 +247,39 @@ def run_model_ablation(
     }
     write_parquet(curves, out_path, provenance(recorded, seed))
     return curves
+
+
+def model_rankings(cache: LayerCache, model: Any, layer: int, wanted: Sequence[str]) -> dict[str, np.ndarray]:
+    """The rankings computed from the tagger itself (registry source ``model``), most important first.
+
+    ``head_weight``: the L2 norm over labels of the tagger head's weights on each neuron, times the neuron's sd
+    over the test tokens: what the head reads from it (top layer only; a lower layer feeds more layers, so it is
+    skipped there). ``single_neuron``: chunk F1 lost when the neuron alone is zeroed, one head pass per neuron;
+    an upper reference that sees the scores it predicts, not a fair ranking. Ties go to the lower index.
+    """
+    import torch
+
+    out: dict[str, np.ndarray] = {}
+    top = layer == len(model.layer_dims) - 1
+    if "head_weight" in wanted and top:
+        with torch.no_grad():
+            total = torch.zeros(cache.width, dtype=torch.float64)
+            squares = torch.zeros(cache.width, dtype=torch.float64)
+            count = 0
+            for _, lengths, h in cache.batches:
+                mask = torch.arange(h.shape[1], device=h.device)[None, :] < lengths.to(h.device)[:, None]
+                rows = h[mask].double().cpu()
+                total += rows.sum(0)
+                squares += (rows**2).sum(0)
+                count += rows.shape[0]
+            sd = torch.sqrt(torch.clamp(squares / count - (total / count) ** 2, min=0.0)).numpy()
+            norm = model.out.weight.detach().double().norm(dim=0).cpu().numpy()
+        out["head_weight"] = np.lexsort((np.arange(cache.width), -(norm * sd)))
+    if "single_neuron" in wanted:
+        full = cache.score([])["f1"]
+        drop = np.array([full - cache.score([j])["f1"] for j in range(cache.width)])
+        out["single_neuron"] = np.lexsort((np.arange(cache.width), -drop))
+    return out
 
 
 def run_ablation_summary(paths: Sequence[str], curves_path: str, spread_path: str) -> pd.DataFrame:
