@@ -181,7 +181,16 @@ def test_ablation_outputs(test_run: Path) -> None:
     assert {"f1:,", "f1:DT", "f1:NNS", "f1:IN"} <= set(curves.loc[curves["mode"] == "label", "metric"])
     model = curves[curves["mode"] == "model"]
     correlation = {"maxcorr", "meanmaxcorr", "mincorr", "linreg"}
-    assert set(model["ranking"]) == {*correlation, "lca", "lca_std", "lca_paper", *trivial, "none"}
+    assert set(model["ranking"]) == {
+        *correlation,
+        "lca",
+        "lca_std",
+        "lca_paper",
+        *trivial,
+        "head_weight",
+        "single_neuron",
+        "none",
+    }
     assert set(model["k"]) == {0, 16, 32}
     f1 = model[(model["metric"] == "f1") & (model["k"] == 0)]
     for inst, g in f1.groupby("instance"):
