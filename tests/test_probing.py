@@ -163,7 +163,7 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     test_keys = keys.iloc[:500].copy()
     test_keys.loc[test_keys.index[:7], "chunk"] = "Z"  # a label the probe never saw
 
-    def probed(**extra: int) -> dict:
+    def probed(probe_params: dict | None = None, **extra: object) -> dict:
         return probe_layer(
             X,
             keys,
@@ -172,7 +172,7 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
             "chunk",
             l1=1e-4,
             l2=1e-4,
-            probe_params={"epochs": 3, "batch_size": 512},
+            probe_params=probe_params or {"epochs": 3, "batch_size": 512},
             salient_fraction=0.25,
             seed=0,
             **extra,
@@ -205,20 +205,7 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     assert retrain["0"] == pytest.approx(sm[("top10pct_retrain_accuracy", "selected")])
     pd.testing.assert_frame_equal(seeded["orderings"], out["orderings"])  # the rankings stay the selected probe's
     # The converging solver is deterministic: a probe seed would refit the same probe, so there is one.
-    solved = probe_layer(
-        X,
-        keys,
-        X[:500],
-        test_keys,
-        "chunk",
-        l1=1e-4,
-        l2=1e-4,
-        probe_params={"solver": "fista", "tol": 1e-4, "max_iter": 50},
-        salient_fraction=0.25,
-        seed=0,
-        probe_seeds=3,
-        fixed_budget_baseline=False,
-    )
+    solved = probed({"solver": "fista", "tol": 1e-4, "max_iter": 50}, probe_seeds=3, fixed_budget_baseline=False)
     assert "probe_seed_accuracy" not in set(solved["metrics"]["metric"])
 
 
