@@ -295,12 +295,7 @@ def _select_by_retrain(
     sd = X_fit.std(axis=0)
 
     def scores_of(probes: Sequence[ElasticNetProbe]) -> np.ndarray:
-        kept = []
-        for p in probes:
-            order = neuron_ordering(np.abs(p.coef_) * sd[None, :])
-            kept.append(np.sort(order[: max(1, int(round(keep * len(order))))]))
-        retrained = fit_probes(X_fit, y_fit, [fresh_probe(p) for p in probes], kept)
-        return np.array([float(np.mean(r.predict(X_val[:, k]) == y_val)) for r, k in zip(retrained, kept)])
+        return np.array(top_fraction_retrain(probes, X_fit, y_fit, X_val, y_val, keep, sd))
 
     n = len(pairs)
     first = scores_of(fitted)
@@ -355,9 +350,13 @@ def _metric_rows(metric: str, values: Mapping[str, float]) -> list[dict[str, Any
     return [{"metric": metric, "group": g, "value": float(v)} for g, v in values.items()]
 
 
-def top_fraction_kept(probe: ElasticNetProbe, fraction: float = 0.1) -> np.ndarray:
-    """The top ``fraction`` (at least one neuron) of ``probe``'s LCA ordering, in layer order, as :func:`retrain_predict` keeps them."""
-    order = neuron_ordering(probe.coef_)
+def top_fraction_kept(probe: ElasticNetProbe, fraction: float = 0.1, sd: np.ndarray | None = None) -> np.ndarray:
+    """The top ``fraction`` (at least one neuron) of ``probe``'s LCA ordering, in layer order, as :func:`retrain_predict` keeps them.
+
+    With ``sd`` (each neuron's standard deviation) the ordering is on standardised weights, |w| x sd (``lca_std``).
+    """
+    coef = probe.coef_ if sd is None else np.abs(probe.coef_) * np.asarray(sd)[None, :]
+    order = neuron_ordering(coef)
     return np.sort(order[: max(1, int(round(fraction * len(order))))])
 
 
@@ -368,8 +367,10 @@ def top_fraction_retrain(
     X_test: np.ndarray,
     y_test: np.ndarray,
     fraction: float = 0.1,
+    sd: np.ndarray | None = None,
 ) -> list[float]:
-    """Test accuracy of each probe retrained (same budget) on the top ``fraction`` of its own LCA ordering.
+    """Test accuracy of each probe retrained (same budget) on the top ``fraction`` of its own LCA ordering
+    (on standardised weights with ``sd``, see :func:`top_fraction_kept`).
 
     Each retrained probe is what :func:`retrain_predict` fits for its probe (the
     probe's parameters, lambdas and seed included, on its kept neurons in layer
@@ -378,7 +379,7 @@ def top_fraction_retrain(
     one solo fit after another.
     """
 
-    kept = [top_fraction_kept(p, fraction) for p in probes]
+    kept = [top_fraction_kept(p, fraction, sd) for p in probes]
     fitted = fit_probes(X_train, y_train, [fresh_probe(p) for p in probes], kept)
     return [float(np.mean(r.predict(X_test[:, k]) == y_test)) for r, k in zip(fitted, kept)]
 
@@ -595,8 +596,9 @@ def probe_layer(
         raise ValueError(f"probe_seeds must be at least 1, got {probe_seeds}")
     if probe_params.get("solver", "adam") != "adam":
         probe_seeds = 1  # the converging solver is deterministic: another seed refits the same probe
-    for j in range(1, probe_seeds):
-        full[f"probe_seed{j}"] = (l1, l2, y_train)
+    seed_offset = {f"probe_seed{j}": j for j in range(1, probe_seeds)}  # the other probe seeds' fits
+    for name in seed_offset:
+        full[name] = (l1, l2, y_train)
     if paper_lambdas is not None and (float(paper_lambdas[0]), float(paper_lambdas[1])) != (float(l1), float(l2)):
         full["paper"] = (paper_lambdas[0], paper_lambdas[1], y_train)
     if X_train_unk is not None:
@@ -615,7 +617,7 @@ def probe_layer(
             ElasticNetProbe(
                 l1=a,
                 l2=b,
-                random_state=seed + (int(name[len("probe_seed") :]) if name.startswith("probe_seed") else 0),
+                random_state=seed + seed_offset.get(name, 0),
                 **{**probe_params, **({"solver": "adam"} if name == "fixed_budget" else {})},
             )
             for name, (a, b, _) in full.items()
@@ -627,13 +629,11 @@ def probe_layer(
     probe, c_probe = probes["selected"], probes["control"]
     paper = probes.get("paper", probe) if paper_lambdas is not None else None
     # The top-10% retrains of the selected, the paper-default and the other probe seeds' probes, in one batched call.
-    seeded = [probes[f"probe_seed{j}"] for j in range(1, probe_seeds)]
-    retrained = [probe, *([] if paper is None or paper is probe else [paper]), *seeded]
-    retrain_all = top_fraction_retrain(retrained, X_train, y_train, X_test, y_test)
-    retrain_acc, retrain_seeded = (
-        retrain_all[: len(retrained) - len(seeded)],
-        retrain_all[len(retrained) - len(seeded) :],
-    )
+    seeded = [probes[name] for name in seed_offset]
+    own_paper = paper is not None and paper is not probe
+    retrain_acc = top_fraction_retrain(
+        [probe, *seeded, *([paper] if own_paper else [])], X_train, y_train, X_test, y_test
+    )  # selected, the other probe seeds (in order), then the paper-default probe when it is another one
     pred = probe.predict(X_test)
     acc = grouped(pred)
     c_acc = grouped(c_probe.predict(X_test), c_test)
@@ -688,22 +688,25 @@ def probe_layer(
     if paper is not None:
         metrics += _metric_rows("paper_default_accuracy", acc if paper is probe else grouped(paper.predict(X_test)))
         metrics += [
-            {"metric": "top10pct_retrain_accuracy", "group": "paper_default", "value": retrain_acc[-1]},
+            {
+                "metric": "top10pct_retrain_accuracy",
+                "group": "paper_default",
+                "value": retrain_acc[-1 if own_paper else 0],
+            },
             {
                 "metric": "paper_default_weight_concentration_top10pct",
                 "group": "",
                 "value": weight_concentration(paper.coef_),
             },
         ]
-    if probe_seeds > 1:
-        seed_probes = [probe, *seeded]
+    if seeded:
+        right_by_seed = [right.mean(), *(np.mean(p.predict(X_test) == y_test) for p in seeded)]  # seed 0: ``pred``
         metrics += [
-            {"metric": "probe_seed_accuracy", "group": str(j), "value": float(np.mean(p.predict(X_test) == y_test))}
-            for j, p in enumerate(seed_probes)
+            {"metric": "probe_seed_accuracy", "group": str(j), "value": float(a)} for j, a in enumerate(right_by_seed)
         ]
         metrics += [
             {"metric": "probe_seed_top10pct_retrain_accuracy", "group": str(j), "value": a}
-            for j, a in enumerate([retrain_acc[0], *retrain_seeded])
+            for j, a in enumerate(retrain_acc[: 1 + len(seeded)])
         ]
     if X_train_unk is not None:
         metrics += _metric_rows("unk_trained_accuracy", grouped(probes["unk"].predict(X_test)))

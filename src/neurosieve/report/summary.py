@@ -798,36 +798,34 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     )
                 )
             pairs = pd.concat({"without": a, "with": b}, axis=1).dropna()
-            loss = paired_test(pairs["without"], pairs["with"], "greater")
-            rows.append(
-                _row(
-                    f,
-                    sec,
-                    f"{m} ({fill}): predictive value lost when the twin joins the family (without - with)",
-                    round(loss.effect.mean, 2),
+            for v, what, finding, name in (
+                (
+                    paired_test(pairs["without"], pairs["with"], "greater"),
+                    "predictive value lost when the twin joins the family (without - with)",
                     TWIN_LOSS_FINDING.get(m, ""),
-                    loss,
-                    loss.effect,
-                    2,
-                    key=f"{at}.predictive_value_lost",
-                    source=[src("curves", "value"), src("twin_curves", "value")],
-                )
-            )
-            same = equivalence_test(pairs["without"], pairs["with"], t.margin, t.alpha)
-            rows.append(
-                _row(
-                    f,
-                    sec,
-                    f"{m} ({fill}): predictive value with vs without the twin, equivalent within ±{t.margin:g} F1 points",
-                    round(same.effect.mean, 2),
+                    "predictive_value_lost",
+                ),
+                (
+                    equivalence_test(pairs["without"], pairs["with"], t.margin, t.alpha),
+                    f"predictive value with vs without the twin, equivalent within ±{t.margin:g} F1 points",
                     TWIN_KEEP_FINDING.get(m, ""),
-                    same,
-                    same.effect,
-                    2,
-                    key=f"{at}.predictive_value_equivalent",
-                    source=[src("curves", "value"), src("twin_curves", "value")],
+                    "predictive_value_equivalent",
+                ),
+            ):
+                rows.append(
+                    _row(
+                        f,
+                        sec,
+                        f"{m} ({fill}): {what}",
+                        round(v.effect.mean, 2),
+                        finding,
+                        v,
+                        v.effect,
+                        2,
+                        key=f"{at}.{name}",
+                        source=[src("curves", "value"), src("twin_curves", "value")],
+                    )
                 )
-            )
     return rows
 
 

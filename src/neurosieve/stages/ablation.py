@@ -23,6 +23,7 @@ from neurosieve.analysis.ablation import (
 )
 from neurosieve.analysis.calibration import ORACLE, oracle_reference
 from neurosieve.analysis.probe import ElasticNetProbe
+from neurosieve.analysis.probing import order_by_score
 from neurosieve.core.properties import open_class_mask
 from neurosieve.core.registry import CORRELATION_RANKINGS, MODEL_RANKINGS, PROBE_RANKINGS
 from neurosieve.models.finetuning import is_finetuned, masked_evaluator
@@ -263,22 +264,19 @@ def model_rankings(cache: LayerCache, model: Any, layer: int, wanted: Sequence[s
     top = layer == len(model.layer_dims) - 1
     if "head_weight" in wanted and top:
         with torch.no_grad():
-            total = torch.zeros(cache.width, dtype=torch.float64)
-            squares = torch.zeros(cache.width, dtype=torch.float64)
-            count = 0
-            for _, lengths, h in cache.batches:
-                mask = torch.arange(h.shape[1], device=h.device)[None, :] < lengths.to(h.device)[:, None]
-                rows = h[mask].double().cpu()
-                total += rows.sum(0)
-                squares += (rows**2).sum(0)
-                count += rows.shape[0]
-            sd = torch.sqrt(torch.clamp(squares / count - (total / count) ** 2, min=0.0)).numpy()
+            tokens = torch.cat(
+                [
+                    h[torch.arange(h.shape[1], device=h.device)[None, :] < n.to(h.device)[:, None]]
+                    for _, n, h in cache.batches
+                ]
+            )  # every test token's layer output, padding dropped
+            sd = tokens.double().std(dim=0, unbiased=False).cpu().numpy()
             norm = model.out.weight.detach().double().norm(dim=0).cpu().numpy()
-        out["head_weight"] = np.lexsort((np.arange(cache.width), -(norm * sd)))
+        out["head_weight"] = order_by_score(norm * sd)
     if "single_neuron" in wanted:
         full = cache.score([])["f1"]
         drop = np.array([full - cache.score([j])["f1"] for j in range(cache.width)])
-        out["single_neuron"] = np.lexsort((np.arange(cache.width), -drop))
+        out["single_neuron"] = order_by_score(drop)
     return out
 
 
