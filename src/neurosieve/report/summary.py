@@ -1347,7 +1347,7 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                     family,
                     "ablation (probe)",
                     f"{prop}, layer {layer}: calibrated area of {ranking} minus the best trivial baseline's "
-                    f"({', '.join(TRIVIAL_RANKINGS)}; per instance)",
+                    f"({', '.join(dict.fromkeys(trivial['ranking']))}; per instance)",
                     _pm(gap, 2),
                     "a ranking worth trusting beats the rankings that see no labels, not only random",
                     _paired(a, best_trivial),
