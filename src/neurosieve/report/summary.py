@@ -1347,7 +1347,7 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                     family,
                     "ablation (probe)",
                     f"{prop}, layer {layer}: calibrated area of {ranking} minus the best trivial baseline's "
-                    f"({', '.join(dict.fromkeys(trivial['ranking']))}; per instance)",
+                    f"({', '.join(r for r in TRIVIAL_RANKINGS if r in set(trivial['ranking']))}; per instance)",
                     _pm(gap, 2),
                     "a ranking worth trusting beats the rankings that see no labels, not only random",
                     _paired(a, best_trivial),
