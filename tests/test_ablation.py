@@ -191,3 +191,102 @@ def test_retrain_every_neuron_equals_full_probe(budget) -> None:  # type: ignore
     # A budget that differs (fewer epochs) is not what ablation uses: it gives a different probe.
     short = ElasticNetProbe(**{**probe.get_params(), "epochs": 1, "min_steps": 0}).fit(X[:1000], y[:1000])
     assert not np.array_equal(short.coef_, probe.coef_)
+
+
+def _pool_files(tmp_path):  # type: ignore[no-untyped-def]
+    """Train and test activation files of three 20-wide layers; layer 1's neurons 0-2 carry the POS label."""
+    from neurosieve.store.activations import write_activations
+
+    rng = np.random.default_rng(3)
+    paths = {}
+    for split, sentences in (("train", 400), ("test", 150)):
+        n = sentences * 5
+        y = rng.integers(0, 3, n)
+        tokens = pd.DataFrame(
+            {
+                "sentence": np.repeat(np.arange(sentences), 5),
+                "position": np.tile(np.arange(5), sentences),
+                "word": [f"w{i}" for i in y],
+                "pos": np.array(["NN", "DT", ","])[y],
+                "chunk": np.array(["B-NP", "B-NP", "O"])[y],
+            }
+        )
+        layers = [rng.normal(size=(n, 20)).astype(np.float32) for _ in range(3)]
+        layers[1][np.arange(n), y] += 3.0
+        rows = iter(range(n))
+        paths[split] = str(tmp_path / f"{split}.parquet")
+
+        def extract(block, layers=layers, rows=rows):  # type: ignore[no-untyped-def]
+            idx = [next(rows) for s in block for _ in s]
+            return [a[idx] for a in layers]
+
+        write_activations(tokens, extract, paths[split], {}, progress=False)
+    return paths
+
+
+def test_the_all_layers_pool_is_ablated_as_the_paper_did(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The all-layer probe ranks the pooled neurons by every probe ranking; the pool ablation keeps its top,
+    bottom and random 10 % and retrains: the planted neurons of layer 1 lead, so top beats random and bottom."""
+    from neurosieve.analysis.probing import PROBE_RANKING_ORDER
+    from neurosieve.settings import AllLayerProbeSettings, ProbeAblationSettings, ProbeBudget
+    from neurosieve.stages.ablation import run_pool_ablation
+    from neurosieve.stages.probing import run_all_layer_probing
+    from neurosieve.store.io import read_table
+
+    paths = _pool_files(tmp_path)
+    budget = ProbeBudget.from_config(_config())
+    outputs = {
+        k: str(tmp_path / f"all_{k}.{'npz' if k == 'probe' else 'parquet'}") for k in ("orderings", "by_layer", "probe")
+    }
+    run_all_layer_probing(
+        paths["train"],
+        paths["test"],
+        [0, 1, 2],
+        "pos",
+        outputs,
+        AllLayerProbeSettings(l1=1e-5, l2=1e-5, seed=0, probe=budget),
+    )
+    orderings = read_table(outputs["orderings"])
+    assert tuple(dict.fromkeys(orderings["method"])) == PROBE_RANKING_ORDER
+    for _, g in orderings.groupby("method"):
+        assert sorted(g["neuron"]) == list(range(60))
+        assert (g["neuron"] == 20 * g["layer"] + g["layer_neuron"]).all()
+    lca = orderings[orderings["method"] == "lca"].sort_values("rank")
+    assert set(lca["neuron"].iloc[:3]) == {20, 21, 22}  # layer 1, neurons 0-2
+    settings = ProbeAblationSettings(
+        keep_percent=(10, 50), keep_neurons=(), modes=("retrain",), random_repeats=4, seed=0
+    )
+    out = str(tmp_path / "pool.parquet")
+    curves = run_pool_ablation(
+        paths["train"],
+        paths["test"],
+        [0, 1, 2],
+        "pos",
+        outputs["probe"],
+        outputs["orderings"],
+        "seed1",
+        out,
+        settings,
+        rankings=["lca", "activation_sd"],
+    )
+    assert read_table(out).equals(curves)
+    assert set(curves["layers"]) == {"0,1,2"} and set(curves["width"]) == {60}
+    assert set(curves["ranking"]) == {"lca", "activation_sd", "none"} and sorted(set(curves["k"])) == [0, 6, 30, 60]
+    acc = curves[(curves["metric"] == "accuracy_overall") & (curves["k"] == 6)]
+    top = acc[(acc["ranking"] == "lca") & (acc["direction"] == "top")]["value"].item()
+    bottom = acc[(acc["ranking"] == "lca") & (acc["direction"] == "bottom")]["value"].item()
+    rnd = acc[acc["direction"] == "random"]["value"]
+    assert len(rnd) == 4 and top > 0.95 and top > rnd.mean() + 0.2 and top > bottom + 0.3
+
+
+def _config() -> dict:  # type: ignore[type-arg]
+    """The validated default config (the probe budget a workflow job would use)."""
+    from pathlib import Path
+
+    import yaml
+
+    from neurosieve.config import load_schema, validate_config
+
+    root = Path(__file__).resolve().parents[1]
+    schema = load_schema(root / "workflow/schemas/config.schema.yaml")
+    return validate_config(yaml.safe_load((root / "config/config.yaml").read_text()), schema)

@@ -367,14 +367,15 @@ def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
         probe_params={"epochs": 5, "batch_size": 256},
         seed=0,
     )
-    order = out["orderings"]
+    assert set(out["orderings"]["method"]) >= {"lca", "lca_std", "activation_sd"}
+    order = out["orderings"][out["orderings"]["method"] == "lca"]
     assert len(order) == 90 and sorted(order["neuron"]) == list(range(90)) and out["accuracy"] > 0.9
     assert set(order.nsmallest(3, "rank")["layer"]) == {1} and set(order.nsmallest(3, "rank")["layer_neuron"]) == {
         0,
         1,
         2,
     }
-    by = top_neurons_by_layer(order, (0.01, 0.5))
+    by = top_neurons_by_layer(out["orderings"], (0.01, 0.5))  # the lca ordering's
     assert by.groupby("fraction")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert by[(by["fraction"] == 0.01) & (by["layer"] == 1)]["neurons"].item() == 1
 

@@ -408,3 +408,44 @@ def test_open_closed_loss_has_a_random_selection_control(tables: FamilyTables) -
     row = t.loc["probe_ablation.pos.layer2.retrain.keep10.lost_open_minus_closed_vs_random"]
     # The planted curves give every group the same loss, for the top and the random 10%: no excess either way.
     assert row["n"] == 5 and row["value"] == pytest.approx(0.0, abs=0.5) and row["verdict"] == "inconclusive"
+
+
+def test_pool_rows_give_the_papers_gap_on_the_all_layers_pool() -> None:
+    """The all-layers pool's rows: top / bottom / random at 10 % retrained, the top - bottom gap (the paper's
+    number) and top - random, each tested over instances (5 instances all one way: two-sided p = 0.0625)."""
+    from neurosieve.report.summary import POOL_SECTION, FamilyTables, finalize, pool_rows
+
+    rows = []
+    for i in range(5):
+        for direction, ranking, value in (("top", "lca", 0.9), ("bottom", "lca", 0.6), ("random", "none", 0.7)):
+            for seed in range(3) if direction == "random" else [None]:
+                rows.append(
+                    {
+                        "ranking": ranking,
+                        "direction": direction,
+                        "mode": "retrain",
+                        "k": 61,
+                        "k_percent": 9.97,
+                        "random_seed": seed,
+                        "metric": "accuracy_overall",
+                        "value": value + 0.01 * i,
+                        "instance": f"seed{i}",
+                        "layers": "0,1,2",
+                        "width": 612,
+                        "property": "pos",
+                    }
+                )
+    pool = pd.DataFrame(rows)
+    t = FamilyTables("fam", [], None, None, None, None, None, None, layer=2, prop="pos", pool=pool)
+    out = {r["id"]: r for r in finalize(pool_rows(t))}
+    assert set(out) == {
+        "pool_ablation.pos.lca.retrain.keep10.accuracy_top_bottom_random",
+        "pool_ablation.pos.lca.retrain.keep10.gap_top_bottom",
+        "pool_ablation.pos.lca.retrain.keep10.gap_top_random",
+    }
+    assert all(r["section"] == POOL_SECTION for r in out.values())
+    gap = out["pool_ablation.pos.lca.retrain.keep10.gap_top_bottom"]
+    assert gap["value"] == pytest.approx(30.0) and gap["p"] == pytest.approx(0.0625)
+    assert out["pool_ablation.pos.lca.retrain.keep10.gap_top_random"]["value"] == pytest.approx(20.0)
+    assert "612 neurons" in gap["quantity"]
+    assert pool_rows(FamilyTables("fam", [], None, None, None, None, None, None, layer=2, prop="pos")) == []

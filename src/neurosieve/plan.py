@@ -120,6 +120,12 @@ class RunPlan:
                 f"config key 'ablation.rankings': {in_probe} are computed from the tagger by model ablation; "
                 "name them in ablation.model.rankings only"
             )
+        not_probe = [r for r in self.ablation["pool"]["rankings"] if r not in PROBE_RANKINGS]
+        if self.ablation["pool"]["enabled"] and not_probe:
+            problems.append(
+                f"config key 'ablation.pool.rankings': {not_probe} are not probe rankings; the pool is ranked by its "
+                f"all-layer probe only, choose among {sorted(PROBE_RANKINGS)}"
+            )
         for group, members in self.corr["cross_family"].items():
             for i, member in enumerate(members):
                 key = f"correlation.cross_family.{group}.{i}"
@@ -295,12 +301,12 @@ class RunPlan:
     def ablation_rankings(self, family: str, wanted: list[str] | str) -> list[str]:
         """The requested rankings this family has: correlation rankings need several instances.
 
-        ``wanted`` is a list of ranking names, or ``"probe"`` / ``"model"`` for the config's
-        ``ablation.rankings`` / ``ablation.model.rankings``.
+        ``wanted`` is a list of ranking names, or ``"probe"`` / ``"model"`` / ``"pool"`` for the config's
+        ``ablation.rankings`` / ``ablation.model.rankings`` / ``ablation.pool.rankings``.
         """
         if isinstance(wanted, str):
             ab = self.config["ablation"]
-            wanted = {"probe": ab["rankings"], "model": ab["model"]["rankings"]}[wanted]
+            wanted = {"probe": ab["rankings"], "model": ab["model"]["rankings"], "pool": ab["pool"]["rankings"]}[wanted]
         return [
             r
             for r in wanted
@@ -329,6 +335,16 @@ class RunPlan:
         if "mean" in self.ablation["model"]["fills"]:
             return {"train": self.paths.activations(family, instance, "train")}
         return {}
+
+    def pool_ablations(self, family: str) -> list[str]:
+        """The all-layers pool ablation of every instance and ablated property (none when ``ablation.pool`` is off)."""
+        if not self.ablation["pool"]["enabled"]:
+            return []
+        return [
+            self.paths.pool_ablation(family, inst, prop)
+            for inst in self.instances(family)
+            for prop in self.ablation["properties"]
+        ]
 
     def ablation_curves(self, family: str) -> list[str]:
         out = []
@@ -493,6 +509,7 @@ class RunPlan:
             if family in self.trained:
                 entry["twin_metrics"] = p.model_file(family, twin, "metrics.json")
         entry["neurons"] = p.neurons(family, inst, layer)
+        entry["pool"] = self.pool_ablations(family)
         return entry
 
     def summary_inputs(self) -> list[str]:
@@ -539,6 +556,7 @@ class RunPlan:
         for fam in self.families:
             if self.ablation_curves(fam):
                 out.append(p.ablation(fam, "spread"))
+            out += self.pool_ablations(fam)
             out += [p.figure(fam, f.name, ext) for f in self.figures_for(fam) for ext in ("png", "svg")]
         for fam in self.correlated:
             out += [p.overlap(fam, n) for n in self.probed_layers(fam)]

@@ -43,6 +43,38 @@ rule probe_ablation:
         "../../scripts/probe_ablation.py"
 
 
+rule pool_ablation:
+    """Keep the top, bottom or a random share of the all-layers pool (every layer concatenated, ranked together by one probe): the paper's setting."""
+    input:
+        train=PATHS.activations("{family}", "{instance}", "train"),
+        test=PATHS.activations("{family}", "{instance}", "test"),
+        orderings=PATHS.all_layers("{family}", "{instance}", "{prop}", "orderings"),
+        probe=PATHS.all_layers("{family}", "{instance}", "{prop}", "probe.npz"),
+    output:
+        PATHS.pool_ablation("{family}", "{instance}", "{prop}"),
+    log:
+        PATHS.log("ablation", "probe", "{family}", "{instance}", "all_layers", "{prop}"),
+    benchmark:
+        PATHS.benchmark(
+            "ablation", "probe", "{family}", "{instance}", "all_layers", "{prop}"
+        )
+    wildcard_constraints:
+        prop=r"[A-Za-z][A-Za-z0-9_]*",
+    conda:
+        probe_env
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 8000 * attempt,
+        runtime=lambda w, attempt: 90 * attempt,
+        gpu=probe_gpu,
+    params:
+        layers=lambda w: PLAN.layers(w.family),
+        rankings=lambda w: PLAN.ablation_rankings(w.family, "pool"),
+        settings=settings.ProbeAblationSettings.params(config),
+    script:
+        "../../scripts/pool_ablation.py"
+
+
 rule model_ablation:
     """Remove k neurons of a trained tagger's layer by each ranking and at random (zero or mean fill) and score chunk F1 on test."""
     input:

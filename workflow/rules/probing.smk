@@ -118,6 +118,7 @@ rule probe_all_layers:
     output:
         orderings=PATHS.all_layers("{family}", "{instance}", "{prop}", "orderings"),
         by_layer=PATHS.all_layers("{family}", "{instance}", "{prop}", "by_layer"),
+        probe=PATHS.all_layers("{family}", "{instance}", "{prop}", "probe.npz"),
     log:
         PATHS.log("probing", "{family}", "{instance}", "all_layers", "{prop}"),
     benchmark:

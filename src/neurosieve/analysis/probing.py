@@ -773,8 +773,12 @@ def probe_all_layers(
     seed: int,
 ) -> dict[str, Any]:
     """All-layer LCA (Durrani et al. 2020): one probe on every layer's neurons concatenated, giving one
-    ordering over every neuron of the model. Returns the probe, its accuracy and the ordering with each
-    neuron's layer and index within the layer.
+    ordering over every neuron of the model; the paper's all-layers pool, whose top, bottom and random
+    neurons probe ablation keeps (:func:`neurosieve.stages.ablation.run_pool_ablation`).
+
+    Returns the probe, its accuracy and the orderings of every probe ranking of the registry over the
+    pool (long: method, rank, neuron, score), with each neuron's layer and index within the layer.
+    The probe is fitted at the given lambdas, so ``lca_paper`` is ``lca`` when they are the paper's.
     """
     X_train = np.concatenate(list(train_layers), axis=1)
     X_test = np.concatenate(list(test_layers), axis=1)
@@ -782,15 +786,34 @@ def probe_all_layers(
     layer_of = np.repeat(np.asarray(layers, dtype=np.int64), widths)
     within = np.concatenate([np.arange(w) for w in widths])
     probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, y_train)
-    order = neuron_ordering(probe.coef_)
-    ordering = pd.DataFrame(
-        {"rank": np.arange(1, len(order) + 1), "neuron": order, "layer": layer_of[order], "layer_neuron": within[order]}
+    ctx = RankingInputs.build(probe.coef_, probe.classes_, X_train, y_train, seed)
+    d = X_train.shape[1]
+    orderings = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "method": name,
+                    "rank": np.arange(1, d + 1),
+                    "neuron": order,
+                    "score": score,
+                    "layer": layer_of[order],
+                    "layer_neuron": within[order],
+                }
+            )
+            for name, (order, score) in ((r, PROBE_RANKING_FUNCTIONS[r](ctx)) for r in PROBE_RANKING_ORDER)
+        ],
+        ignore_index=True,
     )
-    return {"probe": probe, "accuracy": probe.score(X_test, y_test), "orderings": ordering}
+    return {"probe": probe, "accuracy": probe.score(X_test, y_test), "orderings": orderings}
 
 
-def top_neurons_by_layer(ordering: pd.DataFrame, fractions: Sequence[float] = (0.01, 0.05, 0.1)) -> pd.DataFrame:
-    """Where the top ``fractions`` of an all-layer ordering sit: neurons per layer and share of the selection."""
+def top_neurons_by_layer(
+    ordering: pd.DataFrame, fractions: Sequence[float] = (0.01, 0.05, 0.1), method: str = "lca"
+) -> pd.DataFrame:
+    """Where the top ``fractions`` of an all-layer ordering (``method``'s, when the table holds several) sit:
+    neurons per layer and share of the selection."""
+    if "method" in ordering:
+        ordering = ordering[ordering["method"] == method]
     total = len(ordering)
     layers = sorted(ordering["layer"].unique())
     rows = []

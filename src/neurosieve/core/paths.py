@@ -88,12 +88,18 @@ class OutputPaths:
         return self._join("probing", family, "summary.parquet")
 
     def all_layers(self, family: Part, instance: Part, prop: Part, table: str) -> str:
-        """``orderings`` or ``by_layer`` of the probe over every layer concatenated."""
-        return self._join("probing", family, instance, "all_layers", prop, f"{table}.parquet")
+        """``orderings`` or ``by_layer`` (``.parquet``) of the probe over every layer concatenated, or ``probe.npz``."""
+        return self._join(
+            "probing", family, instance, "all_layers", prop, table if "." in table else f"{table}.parquet"
+        )
 
     # --- ablation ---
     def probe_ablation(self, family: Part, instance: Part, layer: Part, prop: Part) -> str:
         return self._join("ablation", "probe", family, instance, f"layer{layer}", f"{prop}.parquet")
+
+    def pool_ablation(self, family: Part, instance: Part, prop: Part) -> str:
+        """Probe ablation of the all-layers pool (every layer concatenated, ranked together)."""
+        return self._join("ablation", "probe", family, instance, "all_layers", f"{prop}.parquet")
 
     def model_ablation(self, family: Part, instance: Part, layer: Part) -> str:
         return self._join("ablation", "model", family, instance, f"layer{layer}.parquet")

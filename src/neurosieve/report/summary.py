@@ -38,7 +38,8 @@ from neurosieve.analysis.verdicts import (
     spread_columns,
     verdict_columns,
 )
-from neurosieve.core.registry import CORRELATION_RANKINGS, TRIVIAL_RANKINGS
+from neurosieve.core.registry import CORRELATION_RANKINGS, RANKING_NAMES, TRIVIAL_RANKINGS
+from neurosieve.core.registry import ranking as registry_ranking
 from neurosieve.settings import SUMMARY_FAMILY_SETTINGS, SummarySettings
 from neurosieve.store.io import atomic_path, read_table
 
@@ -64,6 +65,8 @@ class FamilyTables:
     twin_curves: pd.DataFrame | None = None
     overlap: pd.DataFrame | None = None
     neurons: pd.DataFrame | None = None
+    pool: pd.DataFrame | None = None
+    """Probe ablation of the all-layers pool, every instance and property (:func:`pool_rows`)."""
     alpha: float = 0.05
     margin: float = 0.5
     """Significance level of every test, and the equivalence margin (F1 points) of "no loss" claims."""
@@ -246,7 +249,7 @@ def _at_percent(c: pd.DataFrame, pct: float) -> pd.DataFrame:
 
 def kept_per_instance(
     curves: pd.DataFrame,
-    layer: int,
+    layer: int | None,
     prop: str | None,
     mode: str,
     direction: str,
@@ -255,7 +258,9 @@ def kept_per_instance(
     ranking: str = "lca",
 ) -> pd.Series:
     """Probe accuracy (%) per instance keeping ``pct`` % of the neurons (top, bottom or random), random repeats averaged."""
-    c = curves[(curves["layer"] == layer) & (curves["mode"] == mode) & (curves["metric"] == f"accuracy_{group}")]
+    c = curves[(curves["mode"] == mode) & (curves["metric"] == f"accuracy_{group}")]
+    if layer is not None:  # None: a table of one selection pool (the all-layers pool has no layer)
+        c = c[c["layer"] == layer]
     if prop is not None:
         c = c[c["property"] == prop]
     c = c[(c["direction"] == direction) & c["ranking"].isin(["none"] if direction == "random" else [ranking])]
@@ -542,6 +547,68 @@ def paper_gap_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 source=src("curves", "value"),
             )
         )
+    return rows
+
+
+POOL_SECTION = "ablation (all-layers pool)"
+
+
+def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
+    """The paper's own setting: every layer concatenated and ranked together by one probe.
+
+    Per ablated property and pool ranking, retrained accuracy keeping the top, bottom and a random 10 % of the
+    pool, the top - bottom gap (the number the paper reports, 12.8-25.5 points over its pools) and top - random,
+    each tested over instances. Beside the per-layer rows it tells whether a small gap comes from one layer's
+    width or from the model.
+    """
+    c = t.pool
+    if c is None or c.empty:
+        return []
+    rows: list[dict[str, Any]] = []
+    f = t.name
+    for prop in sorted(c["property"].unique()):
+        cp = c[c["property"] == prop]
+        width = int(cp["width"].max())
+        layers = str(cp["layers"].iloc[0])
+        rnd = kept_per_instance(cp, None, prop, "retrain", "random", 10)
+        for name in [r for r in RANKING_NAMES if r in set(cp["ranking"])]:
+            top, bottom = (kept_per_instance(cp, None, prop, "retrain", d, 10, ranking=name) for d in ("top", "bottom"))
+            if top.empty:
+                continue
+            at = metric_id("pool_ablation", prop, name, "retrain", "keep10")
+            label = f"{prop}, all layers pooled ({layers}; {width} neurons), retrained, 10% kept ({registry_ranking(name).label})"
+            rows.append(
+                _row(
+                    f,
+                    POOL_SECTION,
+                    f"{label}: top / bottom / random accuracy (mean ± sd over instances)",
+                    f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}",
+                    spread=spread(top),
+                    digits=1,
+                    key=f"{at}.accuracy_top_bottom_random",
+                    source=src("pool", "value"),
+                )
+            )
+            for other, values, finding in (
+                ("bottom", bottom, PAPER_GAP),
+                ("random", rnd, "paper: the top neurons beat random ones"),
+            ):
+                pairs = pd.concat({"top": top, other: values}, axis=1).dropna()
+                v = paired_test(pairs["top"], pairs[other], "greater")
+                rows.append(
+                    _row(
+                        f,
+                        POOL_SECTION,
+                        f"{label}: top - {other} gap (points)",
+                        round(v.effect.mean, 1),
+                        finding,
+                        v,
+                        v.effect,
+                        1,
+                        key=f"{at}.gap_top_{other}",
+                        source=src("pool", "value"),
+                    )
+                )
     return rows
 
 
@@ -1545,6 +1612,7 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
     if t.probing is not None:
         rows.extend(probing_rows(f, t.probing, t.train_metrics))
     rows += probe_ablation_rows(t)
+    rows += pool_rows(t)
     if t.curves is not None:
         rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
         rows.extend(calibration_rows(f, t.curves, t.layer, t.prop))
@@ -1804,6 +1872,7 @@ def run_summary(
             else None,
             overlap=pd.concat(overlaps.values(), ignore_index=True) if overlaps else None,
             neurons=read(fam.get("neurons")),
+            pool=pd.concat([read_table(p) for p in fam["pool"]], ignore_index=True) if fam.get("pool") else None,
             alpha=alpha,
             margin=margin,
         )

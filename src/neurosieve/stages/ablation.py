@@ -148,6 +148,62 @@ def run_probe_ablation(
     return curves
 
 
+def run_pool_ablation(
+    train_path: str,
+    test_path: str,
+    layers: Sequence[int],
+    prop: str,
+    probe_path: str,
+    orderings_path: str,
+    instance: str,
+    out_path: str,
+    settings: ProbeAblationSettings,
+    *,
+    rankings: Sequence[str],
+) -> pd.DataFrame:
+    """Probe ablation of the all-layers pool for one (instance, property) (workflow edge): the paper's setting.
+
+    Every layer's neurons concatenated and ranked together by the all-layer probe
+    (:func:`~neurosieve.analysis.probing.probe_all_layers`); keep the top, bottom or a random ``keep_percent`` of
+    the pool, mask the rest or retrain with the all-layer probe's parameters. The percent grid only, and no
+    oracle: the pool is the setting the paper's top-minus-bottom gaps come from, and its place between random and
+    an oracle is measured per layer (:func:`run_probe_ablation`). Rows carry the pooled ``layers`` and ``width``.
+    """
+    from tqdm.auto import tqdm
+
+    orders = rankings_from_tables(read_table(orderings_path), None, instance, list(rankings))
+    train_keys, test_keys = read_keys(train_path), read_keys(test_path)
+    X_train = np.concatenate([read_layer(train_path, n) for n in layers], axis=1)
+    X_test = np.concatenate([read_layer(test_path, n) for n in layers], axis=1)
+    y_train, y_test = train_keys[prop].astype(str).to_numpy(), test_keys[prop].astype(str).to_numpy()
+    width = X_test.shape[1]
+    curves = probe_ablation(
+        ElasticNetProbe.load(probe_path),
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        open_class_mask(test_keys),
+        orders,
+        k_grid(width, settings.keep_percent),
+        settings.modes,
+        settings.random_repeats,
+        settings.seed,
+        progress=lambda it: tqdm(it, desc=f"pool ablation {instance} layers {list(layers)} {prop}", unit="probe group"),
+        salt=zlib.crc32(instance.encode()),
+    )
+    curves = curves.assign(instance=instance, layers=",".join(map(str, layers)), width=width, property=prop)
+    recorded = {
+        "rankings": list(orders),
+        "layers": list(layers),
+        "percents": list(settings.keep_percent),
+        "modes": list(settings.modes),
+        "random_repeats": settings.random_repeats,
+    }
+    write_parquet(curves, out_path, provenance(recorded, settings.seed))
+    return curves
+
+
 def neuron_means(activations_path: str, layer: int) -> np.ndarray:
     """Each neuron's mean activation over a split's tokens (the replacement value of mean ablation)."""
 

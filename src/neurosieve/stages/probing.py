@@ -148,7 +148,8 @@ def run_all_layer_probing(
     outputs: dict[str, str],
     settings: AllLayerProbeSettings,
 ) -> pd.DataFrame:
-    """All-layer probing for one (instance, property) (workflow edge): writes the ordering and the by-layer table."""
+    """All-layer probing for one (instance, property) (workflow edge): writes the orderings, the by-layer table
+    and, when ``outputs`` names one, the probe (``probe``: what the all-layers pool ablation retrains from)."""
     lambdas, probe_params, seed = (settings.l1, settings.l2), settings.probe.estimator_params(), settings.seed
 
     y_train = read_keys(train_path)[prop].astype(str).to_numpy()
@@ -176,6 +177,8 @@ def run_all_layer_probing(
         seed,
     )
     write_parquet(out["orderings"], outputs["orderings"], meta)
+    if outputs.get("probe"):
+        out["probe"].save(outputs["probe"])
     by_layer = top_neurons_by_layer(out["orderings"]).assign(accuracy=out["accuracy"])
     write_parquet(by_layer, outputs["by_layer"], meta)
     return by_layer
