@@ -21,4 +21,5 @@ run_model_ablation(
     ModelAblationSettings.from_params(p.settings),
     rankings=p.rankings,
     train_activations_path=inp.get("train"),
+    chunk_orderings_path=inp.get("chunk_orderings"),
 )

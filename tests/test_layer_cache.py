@@ -97,3 +97,45 @@ def test_model_rankings_from_the_tagger_itself(trained, small_tokens) -> None:  
     assert "head_weight" not in model_rankings(
         LayerCache(model, vocab, small_tokens["test"], 0), model, 0, ["head_weight"]
     )
+
+
+def test_chunk_lca_is_read_from_the_chunk_probe(trained, small_tokens, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The positive control is the chunk probe's lca_std ordering of the same instance and layer; without the
+    chunk probe's orderings it is not computed (the near-twin's ablation has none)."""
+    import pandas as pd
+
+    from neurosieve.models.taggers import save_model
+    from neurosieve.settings import ModelAblationSettings
+    from neurosieve.stages.ablation import run_model_ablation
+    from neurosieve.store.io import read_table
+
+    model, vocab = trained
+    save_model(model, vocab, tmp_path / "model")
+    small_tokens["test"].to_parquet(tmp_path / "test.parquet")
+    width = model.layer_dims[1]
+    good = np.random.default_rng(1).permutation(width)
+    orderings = pd.concat(
+        [
+            pd.DataFrame({"method": m, "rank": np.arange(1, width + 1), "neuron": o})
+            for m, o in (("lca", np.arange(width)), ("lca_std", good))
+        ]
+    )
+    orderings.to_parquet(tmp_path / "chunk_orderings.parquet")
+    settings = ModelAblationSettings(remove_percent=(25,), random_repeats=1, fills=("zero",), seed=0, device="cpu")
+    args = (str(tmp_path / "model"), str(tmp_path / "test.parquet"), 1, None, None, "seed1")
+    curves = run_model_ablation(
+        *args,
+        str(tmp_path / "a.parquet"),
+        settings,
+        rankings=["chunk_lca"],
+        chunk_orderings_path=str(tmp_path / "chunk_orderings.parquet"),
+    )
+    assert set(curves["ranking"]) == {"chunk_lca", "none"}
+    cache = LayerCache(model, vocab, small_tokens["test"], 1)
+    k = round(0.25 * width)
+    top = curves[(curves["ranking"] == "chunk_lca") & (curves["direction"] == "top") & (curves["k"] == k)]
+    top_f1 = top[top["metric"] == "f1"]["value"].item()
+    assert top_f1 == pytest.approx(cache.score(good[:k])["f1"], abs=1e-9)
+    assert read_table(tmp_path / "a.parquet").equals(curves)
+    without = run_model_ablation(*args, str(tmp_path / "b.parquet"), settings, rankings=["chunk_lca"])
+    assert set(without["ranking"]) == {"none"}

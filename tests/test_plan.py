@@ -338,3 +338,40 @@ def test_model_rankings_only_in_model_ablation_of_trained_families() -> None:
     bad = RunPlan(validate_config(_default_with(ablation={"rankings": ["lca", "head_weight"]}), SCHEMA))
     with pytest.raises(ConfigError, match="ablation.rankings.*head_weight.*model ablation"):
         bad.check()
+
+
+def test_chunk_lca_reads_the_chunk_probe_and_model_ablation_covers_the_middle_layer() -> None:
+    """The positive control reads the chunk probe of the same instance and layer; model ablation runs on the
+    BiLSTM's middle and top layers (ablation.model.layers -2 besides ablation.layers -1), probe ablation on the top."""
+    plan = _plan("config/config.yaml")
+    assert "chunk_lca" in plan.ablation_rankings("bilstm", "model")
+    assert "chunk_lca" not in plan.ablation_rankings("minilm", "model")
+    inputs = plan.ranking_inputs("bilstm", "seed1", 1, "pos", "model")
+    assert inputs["chunk_orderings"] == plan.paths.probe("bilstm", "seed1", 1, "chunk", "orderings")
+    assert "chunk_orderings" not in plan.ranking_inputs("bilstm", "seed1", 2, "pos", "probe")
+    assert plan.model_ablated_layers("bilstm") == [1, 2] and plan.ablated_layers("bilstm") == [2]
+    curves = plan.ablation_curves("bilstm")
+    assert plan.paths.model_ablation("bilstm", "seed3", 1) in curves
+    assert plan.paths.probe_ablation("bilstm", "seed3", 2, "pos") in curves
+    assert plan.paths.probe_ablation("bilstm", "seed3", 1, "pos") not in curves
+    only_top = RunPlan(validate_config(_default_with(ablation={"model": {"layers": []}}), SCHEMA))
+    assert only_top.model_ablated_layers("bilstm") == [2]
+    no_chunk = RunPlan(validate_config(_default_with(probing={"properties": ["pos"]}), SCHEMA))
+    with pytest.raises(ConfigError, match="ablation.model.rankings.*chunk_lca.*probing.properties"):
+        no_chunk.check()
+    bad = RunPlan(validate_config(_default_with(ablation={"rankings": ["lca", "chunk_lca"]}), SCHEMA))
+    with pytest.raises(ConfigError, match="ablation.rankings.*chunk_lca.*model ablation"):
+        bad.check()
+
+
+def test_the_all_layers_pool_is_planned_for_every_instance_and_checked() -> None:
+    plan = _plan("config/config.yaml")
+    pools = plan.pool_ablations("bilstm")
+    assert pools == [plan.paths.pool_ablation("bilstm", f"seed{s}", "pos") for s in range(1, 6)]
+    assert set(pools) <= set(plan.final_outputs()) and plan.summary_family("bilstm")["pool"] == pools
+    assert plan.ablation_rankings("bilstm", "pool") == ["lca", "lca_std", "activation_sd"]
+    off = RunPlan(validate_config(_default_with(ablation={"pool": {"enabled": False}}), SCHEMA))
+    assert off.pool_ablations("bilstm") == [] and not any("all_layers" in p for p in off.final_outputs())
+    bad = RunPlan(validate_config(_default_with(ablation={"pool": {"rankings": ["lca", "maxcorr"]}}), SCHEMA))
+    with pytest.raises(ConfigError, match="ablation.pool.rankings.*maxcorr.*not probe rankings"):
+        bad.check()

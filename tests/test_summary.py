@@ -145,10 +145,12 @@ def test_planted_effects_agree_and_carry_their_spread(tables: FamilyTables) -> N
         and f1["n"] == 5
     )
     # The planted end task lives in the shared neurons, which MeanMaxCorr ranks first: top removal hurts more.
-    row = t.loc["meanmaxcorr (zero ablation): F1 after removing top minus bottom neurons, mean over the k grid"]
+    row = t.loc[
+        "meanmaxcorr (zero ablation), layer 2: F1 after removing top minus bottom neurons, mean over the k grid"
+    ]
     assert row["value"] < 0 and row["high"] < 0
     assert (
-        "meanmaxcorr (mean ablation): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)"
+        "meanmaxcorr (mean ablation), layer 2: F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)"
         in t.index
     )
 
@@ -449,3 +451,40 @@ def test_pool_rows_give_the_papers_gap_on_the_all_layers_pool() -> None:
     assert out["pool_ablation.pos.lca.retrain.keep10.gap_top_random"]["value"] == pytest.approx(20.0)
     assert "612 neurons" in gap["quantity"]
     assert pool_rows(FamilyTables("fam", [], None, None, None, None, None, None, layer=2, prop="pos")) == []
+
+
+def test_model_ablation_rows_per_layer_with_the_positive_control() -> None:
+    """Each ablated layer gets its rows (the figure layer's section, and one section per other layer, each its own
+    Holm family); chunk_lca's top-vs-random row says it is a positive control."""
+    from neurosieve.report.summary import FamilyTables, finalize, model_ablation_rows
+
+    rows = []
+    for layer in (1, 2):
+        for i in range(5):
+            for k in (0, 64, 128, 192, 256):
+                for direction, ranking, drop in (
+                    ("top", "chunk_lca", 0.1),
+                    ("bottom", "chunk_lca", 0.0),
+                    ("random", "none", 0.02),
+                ):
+                    rows.append(
+                        {
+                            "ranking": ranking,
+                            "direction": direction,
+                            "mode": "model",
+                            "k": k,
+                            "k_percent": k / 2.56,
+                            "random_seed": 0 if direction == "random" else None,
+                            "metric": "f1",
+                            "value": 90 - drop * k - 0.1 * i * (direction == "top") * (0 < k < 256),
+                            "instance": f"seed{i}",
+                            "layer": layer,
+                        }
+                    )
+    t = FamilyTables("fam", [], None, pd.DataFrame(rows), None, None, None, None, layer=2, prop="pos")
+    out = {r["id"]: r for r in finalize(model_ablation_rows(t))}
+    one, two = (out[f"model_ablation.layer{n}.chunk_lca.zero.f1_top_minus_random"] for n in (1, 2))
+    assert one["section"] == "ablation (model, layer 1)" and two["section"] == "ablation (model)"
+    assert "positive control" in two["expected finding"] and "layer 1" in one["quantity"]
+    assert one["value"] < -10 and one["p"] == pytest.approx(0.0625)
+    assert float(one["p_adj"]) == pytest.approx(0.125)  # Holm over the 2 tests of its own section

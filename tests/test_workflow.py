@@ -189,6 +189,7 @@ def test_ablation_outputs(test_run: Path) -> None:
         *trivial,
         "head_weight",
         "single_neuron",
+        "chunk_lca",
         "none",
     }
     assert set(model["k"]) == {0, 16, 32}
@@ -226,6 +227,7 @@ def test_summary_table(test_run: Path) -> None:
         "probing",
         "ablation (probe)",
         "ablation (model)",
+        "ablation (all-layers pool)",
         "correlation",
         "stability",
         "distributedness",
@@ -251,6 +253,10 @@ def test_summary_table(test_run: Path) -> None:
     assert twin["quantity"].str.contains("seed3's ranking with vs without the twin").sum() == 4
     assert twin["quantity"].str.contains("predictive value lost when the twin joins").sum() == 8  # 4 methods x 2 fills
     assert lstm["quantity"].str.startswith("paper's number").sum() == 1
+    # The paper's own setting: every layer pooled (embeddings 16 + two BiLSTM layers of 32), tested over 3 seeds.
+    pool = lstm.set_index("id").loc["pool_ablation.pos.lca.retrain.keep10.gap_top_bottom"]
+    assert "80 neurons" in pool["quantity"] and pool["section"] == "ablation (all-layers pool)" and pool["p"] > 0
+    assert "chunk_lca" in set(lstm.loc[lstm["section"] == "ablation (model)", "quantity"].str.split(" ").str[0])
     q = table[table["family"] == "tiny_lstm"]["quantity"]
     assert q.str.contains("per-word majority baseline / untrained-model probe").any()
     assert (
@@ -336,6 +342,7 @@ def test_rerun_probe_setting(test_run: Path, base_config: dict) -> None:
         "probing_summary",
         "probe_all_layers",
         "probe_ablation",
+        "pool_ablation",
         "model_ablation",
         "ablation_summary",
         "summary",

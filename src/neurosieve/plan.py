@@ -28,6 +28,8 @@ from neurosieve.config import (
 )
 from neurosieve.core.paths import OutputPaths
 from neurosieve.core.registry import (
+    CHUNK_LCA,
+    CHUNK_PROPERTY,
     CORRELATION_RANKINGS,
     FIGURES,
     MODEL_RANKINGS,
@@ -119,6 +121,17 @@ class RunPlan:
             problems.append(
                 f"config key 'ablation.rankings': {in_probe} are computed from the tagger by model ablation; "
                 "name them in ablation.model.rankings only"
+            )
+        if (
+            self.ablation["model"]["enabled"]
+            and CHUNK_LCA in self.ablation["model"]["rankings"]
+            and CHUNK_PROPERTY not in self.probing["properties"]
+            and self.trained
+        ):
+            problems.append(
+                f"config key 'ablation.model.rankings': {CHUNK_LCA} reads the {CHUNK_PROPERTY}-tag probe, but "
+                f"probing.properties {self.probing['properties']} has no {CHUNK_PROPERTY!r}; add it there or drop "
+                f"{CHUNK_LCA}"
             )
         not_probe = [r for r in self.ablation["pool"]["rankings"] if r not in PROBE_RANKINGS]
         if self.ablation["pool"]["enabled"] and not_probe:
@@ -227,6 +240,12 @@ class RunPlan:
         chosen = self.chosen_layers(family, self.ablation["layers"], depth)
         return [n for n in self.probed_layers(family, depth) if n in chosen]
 
+    def model_ablated_layers(self, family: str, depth: int | None = None) -> list[int]:
+        """Layers ablated inside the model: ``ablation.layers`` and ``ablation.model.layers``, among the probed ones."""
+        extra = self.chosen_layers(family, self.ablation["model"]["layers"], depth)
+        probed = self.probed_layers(family, depth)
+        return sorted({*self.ablated_layers(family, depth), *(n for n in extra if n in probed)})
+
     def twin(self, family: str) -> str | None:
         """The family's near-twin instance name, or None (only trained families with several instances have one)."""
         return twin_instance(self.families[family]) if family in self.correlated else None
@@ -328,6 +347,8 @@ class RunPlan:
             out["orderings"] = self.paths.probe(family, instance, layer, prop, "orderings")
         if any(r in CORRELATION_RANKINGS for r in rankings):
             out["scores"] = self.paths.correlation(family, layer, "scores")
+        if CHUNK_LCA in rankings and wanted == "model":
+            out["chunk_orderings"] = self.paths.probe(family, instance, layer, CHUNK_PROPERTY, "orderings")
         return out
 
     def fill_inputs(self, family: str, instance: str) -> dict[str, str]:
@@ -351,8 +372,8 @@ class RunPlan:
         for inst in self.instances(family):
             for layer in self.ablated_layers(family):
                 out += [self.paths.probe_ablation(family, inst, layer, prop) for prop in self.ablation["properties"]]
-                if self.ablation["model"]["enabled"] and family in self.modelled:
-                    out.append(self.paths.model_ablation(family, inst, layer))
+            if self.ablation["model"]["enabled"] and family in self.modelled:
+                out += [self.paths.model_ablation(family, inst, layer) for layer in self.model_ablated_layers(family)]
         return out
 
     def twin_ablation_paths(self, family: str, layers: list[int] | None = None) -> list[str]:

@@ -143,7 +143,7 @@ rule twin_model_ablation:
         rankings=lambda w: [
             r
             for r in PLAN.ablation_rankings(w.family, "model")
-            if r not in PROBE_RANKINGS
+            if r not in PROBE_RANKINGS and r != CHUNK_LCA
         ],
         # The twin has no model_ablation run: its random baseline is drawn here.
         settings=lambda w: settings.ModelAblationSettings.params(

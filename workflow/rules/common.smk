@@ -17,7 +17,7 @@ from neurosieve.config import (
     load_schema,
     validate_config,
 )
-from neurosieve.core.registry import FIGURES, PROBE_RANKINGS
+from neurosieve.core.registry import CHUNK_LCA, FIGURES, PROBE_RANKINGS
 from neurosieve.core.runtime import local_gpu_count
 from neurosieve.plan import PROBE_TABLES, SPLITS, UNTRAINED, RunPlan
 import neurosieve.settings as settings  # one frozen settings class per stage

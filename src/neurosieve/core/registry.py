@@ -25,7 +25,8 @@ class Ranking:
     job's ``orderings.parquet`` (one per instance, layer and property); ``correlation``
     rankings are columns of a layer's ``correlation/.../scores.parquet`` and need a family
     of at least two instances; ``model`` rankings are computed by model ablation from the
-    tagger itself (taggers trained here only; model ablation only).
+    tagger itself, or (``chunk_lca``) read from the probe of the tagger's own output (taggers
+    trained here only; model ablation only).
     """
 
     name: str
@@ -87,6 +88,14 @@ RANKINGS: tuple[Ranking, ...] = (
         "an upper reference, not a fair ranking: chunk F1 lost when the neuron alone is zeroed, on the same test "
         "sentences that model ablation scores",
     ),
+    Ranking(
+        "chunk_lca",
+        "model",
+        "chunk probe LCA (positive control)",
+        "a positive control: the standardised LCA ordering (lca_std) of the probe for chunk tags, the tagger's own "
+        "output; if removing its top neurons costs no more chunk F1 than random ones, model ablation cannot see a "
+        "ranking that matters",
+    ),
     Ranking("maxcorr", "correlation", "MaxCorr", "highest |r| with any neuron of another instance, over instances"),
     Ranking("meanmaxcorr", "correlation", "MeanMaxCorr", "mean over other instances of the best partner's |r|"),
     Ranking("mincorr", "correlation", "MinCorr", "lowest over other instances of the best partner's |r|"),
@@ -107,6 +116,8 @@ TRIVIAL_RANKINGS: tuple[str, ...] = tuple(r.name for r in RANKINGS if r.trivial)
 MODEL_RANKINGS: frozenset[str] = frozenset(r.name for r in RANKINGS if r.source == "model")
 #: Rankings read from a layer's correlation scores (families of several instances only).
 CORRELATION_RANKINGS: tuple[str, ...] = tuple(r.name for r in RANKINGS if r.source == "correlation")
+#: The model ranking read from the chunk-tag probe's orderings (its lca_std), the property it needs.
+CHUNK_LCA, CHUNK_PROPERTY = "chunk_lca", "chunk"
 
 
 def ranking(name: str) -> Ranking:
@@ -301,6 +312,8 @@ def figure(name: str) -> Figure:
 
 
 __all__ = [
+    "CHUNK_LCA",
+    "CHUNK_PROPERTY",
     "CORRELATION_RANKINGS",
     "FIGURES",
     "FIGURE_SETTINGS",

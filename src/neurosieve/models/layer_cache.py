@@ -50,7 +50,7 @@ class LayerCache:
     def keep_mask(self, removed: Sequence[int] | np.ndarray) -> torch.Tensor:
         """The (neurons,) float mask that is 0 at ``removed`` and 1 elsewhere."""
         keep = torch.ones(self.width)
-        keep[torch.as_tensor(np.asarray(removed, dtype=np.int64), dtype=torch.long)] = 0.0
+        keep[torch.as_tensor(np.array(removed, dtype=np.int64), dtype=torch.long)] = 0.0
         return keep.to(self.device)
 
     @torch.no_grad()

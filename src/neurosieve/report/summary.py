@@ -38,7 +38,7 @@ from neurosieve.analysis.verdicts import (
     spread_columns,
     verdict_columns,
 )
-from neurosieve.core.registry import CORRELATION_RANKINGS, RANKING_NAMES, TRIVIAL_RANKINGS
+from neurosieve.core.registry import CHUNK_LCA, CORRELATION_RANKINGS, RANKING_NAMES, TRIVIAL_RANKINGS
 from neurosieve.core.registry import ranking as registry_ranking
 from neurosieve.settings import SUMMARY_FAMILY_SETTINGS, SummarySettings
 from neurosieve.store.io import atomic_path, read_table
@@ -612,11 +612,13 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
     return rows
 
 
-def _model_curves(t: FamilyTables) -> pd.DataFrame:
+def _model_curves(t: FamilyTables, layer: int | None = None) -> pd.DataFrame:
+    """Model-ablation F1 curves of ``layer`` (default: the family's figure layer)."""
     if t.curves is None or "f1" not in set(t.curves["metric"]):
         return pd.DataFrame()
+    layer = t.layer if layer is None else layer
     return t.curves[
-        (t.curves["metric"] == "f1") & (t.curves["layer"] == t.layer) & t.curves["mode"].isin(list(FILL_NAME))
+        (t.curves["metric"] == "f1") & (t.curves["layer"] == layer) & t.curves["mode"].isin(list(FILL_NAME))
     ]
 
 
@@ -625,72 +627,86 @@ def _interior(c: pd.DataFrame) -> pd.DataFrame:
     return c[(c["k"] > 0) & (c["k"] < width)]
 
 
+#: What a model-ablation ranking's top-vs-random row expects, where it is not a ranking under test.
+MODEL_EXPECTATION = {
+    CHUNK_LCA: "positive control: the chunk probe's top neurons must cost more F1 than random ones, or the test is blind",
+}
+
+
 def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
-    """Model ablation per ranking and fill: F1 at about half removed, top vs bottom and top vs random verdicts.
+    """Model ablation per ablated layer, ranking and fill: F1 at about half removed, top vs bottom and top vs
+    random verdicts.
 
     Each verdict pools the interior of the k grid per instance (mean F1
     difference, i.e. the area between the curves) and tests across instances.
     """
-    c = _model_curves(t)
-    if c.empty:
+    if t.curves is None or "f1" not in set(t.curves["metric"]):
         return []
+    modelled = t.curves[(t.curves["metric"] == "f1") & t.curves["mode"].isin(list(FILL_NAME))]
     rows: list[dict[str, Any]] = []
-    sec = "ablation (model)"
-    for mode, fill in FILL_NAME.items():
-        m = c[c["mode"] == mode]
-        if m.empty:
-            continue
-        rnd = m[m["direction"] == "random"]
-        for ranking in [r for r in dict.fromkeys(m["ranking"]) if r != "none"]:
-            at = metric_id("model_ablation", f"layer{t.layer}", ranking, FILL_ID[mode])
-            g = m[m["ranking"] == ranking]
-            half = _at_percent(pd.concat([g, rnd]), 50)
-            per = {
-                d: half[half["direction"] == d].groupby("instance")["value"].mean() for d in ("top", "bottom", "random")
-            }
-            rows.append(
-                _row(
-                    t.name,
-                    sec,
-                    f"chunk F1 with {half['k_percent'].iloc[0]:.0f}% of layer {t.layer} removed by {ranking} ({fill}): top / bottom / random",
-                    f"{_pm(per['top'])} / {_pm(per['bottom'])} / {_pm(per['random'])}",
-                    spread=spread(per["top"]),
-                    digits=2,
-                    key=f"{at}.f1_half_removed_top_bottom_random",
-                    source=src("curves", "value"),
+    for layer in sorted(int(n) for n in modelled["layer"].unique()):
+        # One test family per layer: the figure layer's section, and one of its own for each other layer.
+        sec = "ablation (model)" if layer == t.layer else f"ablation (model, layer {layer})"
+        c = _model_curves(t, layer)
+        for mode, fill in FILL_NAME.items():
+            m = c[c["mode"] == mode]
+            if m.empty:
+                continue
+            rnd = m[m["direction"] == "random"]
+            for name in [r for r in dict.fromkeys(m["ranking"]) if r != "none"]:
+                at = metric_id("model_ablation", f"layer{layer}", name, FILL_ID[mode])
+                g = m[m["ranking"] == name]
+                half = _at_percent(pd.concat([g, rnd]), 50)
+                per = {
+                    d: half[half["direction"] == d].groupby("instance")["value"].mean()
+                    for d in ("top", "bottom", "random")
+                }
+                rows.append(
+                    _row(
+                        t.name,
+                        sec,
+                        f"chunk F1 with {half['k_percent'].iloc[0]:.0f}% of layer {layer} removed by {name} ({fill}): top / bottom / random",
+                        f"{_pm(per['top'])} / {_pm(per['bottom'])} / {_pm(per['random'])}",
+                        spread=spread(per["top"]),
+                        digits=2,
+                        key=f"{at}.f1_half_removed_top_bottom_random",
+                        source=src("curves", "value"),
+                    )
                 )
-            )
-            inner = _interior(pd.concat([g, rnd]))
-            v = paired_verdict(inner, "direction", "top", "bottom", "less")
-            rows.append(
-                _row(
-                    t.name,
-                    sec,
-                    f"{ranking} ({fill}): F1 after removing top minus bottom neurons, mean over the k grid",
-                    round(v.effect.mean, 2),
-                    "paper: removing top neurons hurts the end task more than removing bottom ones",
-                    v,
-                    v.effect,
-                    2,
-                    key=f"{at}.f1_top_minus_bottom",
-                    source=src("curves", "value"),
+                inner = _interior(pd.concat([g, rnd]))
+                v = paired_verdict(inner, "direction", "top", "bottom", "less")
+                rows.append(
+                    _row(
+                        t.name,
+                        sec,
+                        f"{name} ({fill}), layer {layer}: F1 after removing top minus bottom neurons, mean over the k grid",
+                        round(v.effect.mean, 2),
+                        "paper: removing top neurons hurts the end task more than removing bottom ones",
+                        v,
+                        v.effect,
+                        2,
+                        key=f"{at}.f1_top_minus_bottom",
+                        source=src("curves", "value"),
+                    )
                 )
-            )
-            v = paired_verdict(inner, "direction", "top", "random", "less")
-            rows.append(
-                _row(
-                    t.name,
-                    sec,
-                    f"{ranking} ({fill}): F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)",
-                    round(v.effect.mean, 2),
-                    "a useful ranking finds the neurons the model needs: top removal hurts more than random",
-                    v,
-                    v.effect,
-                    2,
-                    key=f"{at}.f1_top_minus_random",
-                    source=src("curves", "value"),
+                v = paired_verdict(inner, "direction", "top", "random", "less")
+                rows.append(
+                    _row(
+                        t.name,
+                        sec,
+                        f"{name} ({fill}), layer {layer}: F1 after removing top minus random neurons, mean over the k grid (minus the predictive value)",
+                        round(v.effect.mean, 2),
+                        MODEL_EXPECTATION.get(
+                            name,
+                            "a useful ranking finds the neurons the model needs: top removal hurts more than random",
+                        ),
+                        v,
+                        v.effect,
+                        2,
+                        key=f"{at}.f1_top_minus_random",
+                        source=src("curves", "value"),
+                    )
                 )
-            )
     return rows
 
 

@@ -25,7 +25,7 @@ from neurosieve.analysis.calibration import ORACLE, oracle_reference
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.analysis.probing import order_by_score
 from neurosieve.core.properties import open_class_mask
-from neurosieve.core.registry import CORRELATION_RANKINGS, MODEL_RANKINGS, PROBE_RANKINGS
+from neurosieve.core.registry import CHUNK_LCA, CORRELATION_RANKINGS, MODEL_RANKINGS, PROBE_RANKINGS
 from neurosieve.models.finetuning import is_finetuned, masked_evaluator
 from neurosieve.models.inputs import load_input_keys
 from neurosieve.models.layer_cache import LayerCache
@@ -222,6 +222,7 @@ def run_model_ablation(
     *,
     rankings: Sequence[str],
     train_activations_path: str | None = None,
+    chunk_orderings_path: str | None = None,
 ) -> pd.DataFrame:
     """Model ablation for one trained or fine-tuned instance and layer (workflow edge): chunk F1 with k neurons removed.
 
@@ -232,7 +233,9 @@ def run_model_ablation(
     ``fills`` lists how removed neurons are replaced: ``zero`` (the paper's
     ablation; rows with mode ``model``) and/or ``mean`` (the neuron's mean
     activation over the training tokens in ``train_activations_path``, since
-    zero is not neutral for a neuron that is never near zero; mode ``model-mean``).
+    zero is not neutral for a neuron that is never near zero; mode ``model-mean``). ``chunk_lca`` (the
+    positive control) is the ``lca_std`` ordering in ``chunk_orderings_path``, the chunk-tag probe of the same
+    instance and layer; without that file it is not computed.
     """
     percents, random_repeats, seed, fills, device = (
         settings.remove_percent,
@@ -268,9 +271,13 @@ def run_model_ablation(
         r for r in rankings if (r in PROBE_RANKINGS and orderings_path) or (r in CORRELATION_RANKINGS and scores_path)
     ]
     orders = rankings_from_tables(_read_optional(orderings_path), _read_optional(scores_path), instance, available)
-    wanted_model = [r for r in rankings if r in MODEL_RANKINGS]
+    wanted_model = [r for r in rankings if r in MODEL_RANKINGS and r != CHUNK_LCA]
     if wanted_model and not is_finetuned(model_dir):
         orders.update(model_rankings(cache, model, layer, wanted_model))
+    if CHUNK_LCA in rankings and chunk_orderings_path:
+        orders[CHUNK_LCA] = rankings_from_tables(read_table(chunk_orderings_path), None, instance, ["lca_std"])[
+            "lca_std"
+        ]
 
     unknown = set(fills) - set(FILL_MODES)
     if unknown:
