@@ -290,3 +290,36 @@ def _config() -> dict:  # type: ignore[type-arg]
     root = Path(__file__).resolve().parents[1]
     schema = load_schema(root / "workflow/schemas/config.schema.yaml")
     return validate_config(yaml.safe_load((root / "config/config.yaml").read_text()), schema)
+
+
+def test_split_halves_rank_on_one_half_and_retrain_on_the_other() -> None:
+    """Rankings fitted on half A and on half B, both retrained on B: top selections only, one random baseline;
+    on planted data both halves find the planted neurons, so the two paths agree and beat random."""
+    from neurosieve.analysis.ablation import SPLIT_MODES, split_half_ablation
+
+    X, y = planted(n=6000, d=12, seed=4)
+    groups = np.repeat(np.arange(1200), 5)[:4500]
+    probe = ElasticNetProbe(random_state=0, **PARAMS).fit(X[:4500], y[:4500])
+    out = split_half_ablation(
+        probe,
+        X[:4500],
+        y[:4500],
+        groups,
+        X[4500:],
+        y[4500:],
+        y[4500:] == "NN",
+        ["lca_std", "probeless"],
+        [0, 1, 3, 12],
+        random_repeats=3,
+        seed=0,
+    )
+    assert set(out["mode"]) == set(SPLIT_MODES.values()) and set(out["direction"]) == {"top", "random"}
+    rnd = out[out["direction"] == "random"]
+    assert set(rnd["mode"]) == {SPLIT_MODES["split"]} and rnd["random_seed"].nunique() == 3
+    acc = out[(out["metric"] == "accuracy_overall") & (out["k"] == 3)]
+    for name in ("lca_std", "probeless"):
+        top = acc[(acc["ranking"] == name) & (acc["direction"] == "top")].set_index("mode")["value"]
+        assert top[SPLIT_MODES["split"]] == pytest.approx(top[SPLIT_MODES["same"]], abs=0.01)
+        assert top[SPLIT_MODES["split"]] > acc[acc["direction"] == "random"]["value"].mean() + 0.1
+    with pytest.raises(ValueError, match="split-half rankings"):
+        split_half_ablation(probe, X, y, np.arange(len(y)), X, y, y == "NN", ["maxcorr"], [1])

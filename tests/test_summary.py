@@ -488,3 +488,40 @@ def test_model_ablation_rows_per_layer_with_the_positive_control() -> None:
     assert "positive control" in two["expected finding"] and "layer 1" in one["quantity"]
     assert one["value"] < -10 and one["p"] == pytest.approx(0.0625)
     assert float(one["p_adj"]) == pytest.approx(0.125)  # Holm over the 2 tests of its own section
+
+
+def test_split_half_rows_test_separated_against_same_and_random() -> None:
+    """Per ranking: separated minus same half and separated minus random, mean over the interior k grid, tested
+    over instances; a ranking that only looks good on its own tokens shows a negative first row."""
+    from neurosieve.report.summary import SPLIT_SECTION, finalize, split_half_rows
+
+    rows = []
+    for i in range(5):
+        for k in (0, 4, 16, 256):
+            for mode, direction, ranking, acc in (
+                ("retrain_split", "top", "lca_std", 0.80),
+                ("retrain_same", "top", "lca_std", 0.85),
+                ("retrain_split", "random", "none", 0.60),
+            ):
+                rows.append(
+                    {
+                        "ranking": ranking,
+                        "direction": direction,
+                        "mode": mode,
+                        "k": k,
+                        "k_percent": k / 2.56,
+                        "random_seed": 0 if direction == "random" else None,
+                        "metric": "accuracy_overall",
+                        "value": (acc if 0 < k < 256 else 0.9) + 0.001 * i * (mode == "retrain_same"),
+                        "instance": f"seed{i}",
+                        "layer": 2,
+                        "property": "pos",
+                    }
+                )
+    out = {r["id"]: r for r in finalize(split_half_rows("fam", pd.DataFrame(rows), 2, "pos"))}
+    same = out["split_half.pos.layer2.lca_std.separated_minus_same"]
+    rnd = out["split_half.pos.layer2.lca_std.separated_minus_random"]
+    assert same["section"] == rnd["section"] == SPLIT_SECTION
+    assert same["value"] == pytest.approx(-5.2) and same["p"] == pytest.approx(0.0625)
+    assert rnd["value"] == pytest.approx(20.0)
+    assert split_half_rows("fam", pd.DataFrame(rows), 1, "pos") == []

@@ -179,6 +179,10 @@ def test_ablation_outputs(test_run: Path) -> None:
     # The oracle's check on its selection split, and the per-label focus tests, sit in the same table.
     assert set(curves.loc[curves["mode"] == "proxy", "metric"]) == {"accuracy_selection"}
     assert {"f1:,", "f1:DT", "f1:NNS", "f1:IN"} <= set(curves.loc[curves["mode"] == "label", "metric"])
+    # Ranking and evaluation separated: the label-reading rankings refitted on each half, retrained on half B.
+    halves = curves[curves["mode"].isin(["retrain_split", "retrain_same"])]
+    assert set(halves["ranking"]) == {"lca", "lca_std", "lca_freq", "probeless", "none"}
+    assert set(halves.loc[halves["ranking"] == "none", "mode"]) == {"retrain_split"}
     model = curves[curves["mode"] == "model"]
     correlation = {"maxcorr", "meanmaxcorr", "mincorr", "linreg"}
     assert set(model["ranking"]) == {
@@ -228,6 +232,7 @@ def test_summary_table(test_run: Path) -> None:
         "ablation (probe)",
         "ablation (model)",
         "ablation (all-layers pool)",
+        "ablation (split halves)",
         "correlation",
         "stability",
         "distributedness",

@@ -184,6 +184,7 @@ class ProbeAblationSettings(Settings):
     label_focus: Mapping[str, tuple[str, ...]] = field(default_factory=dict, metadata={"key": "ablation.labels.focus"})
     label_max_k: int = field(default=10, metadata={"key": "ablation.labels.max_k"})
     label_random_repeats: int = field(default=3, metadata={"key": "ablation.labels.random_repeats"})
+    split_half: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neurosieve.analysis.calibration import selection_split
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
-from neurosieve.analysis.probing import fresh_probe, grouped_accuracy, order_by_score
+from neurosieve.analysis.probing import (
+    PROBE_RANKING_FUNCTIONS,
+    RankingInputs,
+    fresh_probe,
+    grouped_accuracy,
+    order_by_score,
+)
 
 DIRECTIONS = ("top", "bottom")
 
@@ -171,6 +178,77 @@ def probe_ablation(
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
+
+
+#: The modes of split-half rows in a curves table (:func:`split_half_ablation`): rankings fitted on the other half
+#: of train than the retrained probes (``retrain_split``) or on the same half (``retrain_same``).
+SPLIT_MODES = {"split": "retrain_split", "same": "retrain_same"}
+#: Probe rankings that the split-half path refits: those that read the labels (the trivial baselines see none, so
+#: the split cannot matter to them; ``lca_paper`` needs a probe at other lambdas, ``random`` reads nothing).
+SPLIT_HALF_RANKINGS = ("lca", "lca_std", "lca_freq", "probeless")
+
+
+def split_half_ablation(
+    probe: ElasticNetProbe,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    groups: Sequence[object],
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    open_mask: np.ndarray,
+    rankings: Sequence[str],
+    ks: Sequence[int],
+    random_repeats: int = 3,
+    seed: int = 0,
+    salt: int = 0,
+    in_vocab: np.ndarray | None = None,
+    progress: Callable[[Any], Any] | None = None,
+) -> pd.DataFrame:
+    """Ranking and evaluation separated (Antverg & Belinkov 2022): does a ranking look good only because its
+    evaluation probes are retrained on the tokens it was fitted on?
+
+    Train is split in two halves by whole sentences (seeded). A probe with ``probe``'s parameters is fitted on
+    each half and each of ``rankings`` (probe rankings that read the labels, :data:`SPLIT_HALF_RANKINGS`) is
+    computed from it. The top k of both are then retrained on half B only and scored on test: rows with mode
+    ``retrain_split`` (ranked on half A: ranking and evaluation separated) and ``retrain_same`` (ranked on half
+    B: the workflow's usual path, at the same training size), with one random baseline (``retrain_split``,
+    direction ``random``) retrained on half B too. Equal curves mean the usual path does not flatter the
+    ranking. Top selections only.
+    """
+    unknown = sorted(set(rankings) - set(SPLIT_HALF_RANKINGS))
+    if unknown:
+        raise ValueError(f"split-half rankings must be among {SPLIT_HALF_RANKINGS}, got {unknown}")
+    split = selection_split(groups, held_out=0.5, seed=seed)
+    halves = {"split": split.fit, "same": split.select}  # rankings from A (``fit``) or B (``select``); retrain on B
+    fitted = {}
+    orders: dict[str, dict[str, np.ndarray]] = {}
+    for half, rows in halves.items():
+        X_half, y_half = X_train[rows], y_train[rows]
+        fitted[half] = fresh_probe(probe).fit(X_half, y_half)
+        ctx = RankingInputs.build(fitted[half].coef_, fitted[half].classes_, X_half, y_half, seed)
+        orders[half] = {name: PROBE_RANKING_FUNCTIONS[name](ctx)[0] for name in rankings}
+    X_b, y_b = X_train[split.select], y_train[split.select]
+    parts = [
+        probe_ablation(
+            fitted["same"],  # its parameters and, with the converging solver, its warm starts (fitted on B)
+            X_b,
+            y_b,
+            X_test,
+            y_test,
+            open_mask,
+            orders[half],
+            ks,
+            ("retrain",),
+            random_repeats if half == "split" else 0,
+            seed,
+            progress,
+            in_vocab,
+            salt,
+            top_only=tuple(rankings),
+        ).assign(mode=SPLIT_MODES[half])
+        for half in halves
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 #: The mode of label-focus rows in a curves table (:func:`label_focus`).

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosieve.analysis.ablation import LABEL_MODE, predictive_value
+from neurosieve.analysis.ablation import LABEL_MODE, SPLIT_MODES, predictive_value
 from neurosieve.analysis.calibration import ORACLE, PROXY_MODE, calibrated_areas, oracle_violations
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.overlap import headline_k, property_agreement
@@ -1475,6 +1475,63 @@ PUNCTUATION_NAMES = {
 }
 
 
+SPLIT_SECTION = "ablation (split halves)"
+
+
+def split_half_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -> list[dict[str, Any]]:
+    """Ranking and evaluation separated: per ranking, its top-k probes retrained on half B when it was fitted on
+    half A (separated) minus when fitted on half B itself (the usual path), mean over the interior k grid, and the
+    separated ranking against random k retrained on half B, both tested over instances (two-sided)."""
+    modes = set(SPLIT_MODES.values())
+    c = curves[
+        curves["mode"].isin(modes)
+        & (curves["layer"] == layer)
+        & (curves["property"] == prop)
+        & (curves["metric"] == "accuracy_overall")
+    ]
+    if c.empty:
+        return []
+    c = _interior(c).assign(value=lambda d: 100 * d["value"])
+    rnd = c[(c["direction"] == "random") & (c["mode"] == SPLIT_MODES["split"])]
+    rows: list[dict[str, Any]] = []
+    for name in [r for r in RANKING_NAMES if r in set(c["ranking"])]:
+        g = c[(c["ranking"] == name) & (c["direction"] == "top")]
+        at = metric_id("split_half", prop, f"layer{layer}", name)
+        label = f"{prop}, layer {layer}, {registry_ranking(name).label}: retrained top-k accuracy on half B"
+        v = paired_verdict(g, "mode", SPLIT_MODES["split"], SPLIT_MODES["same"], "less")
+        rows.append(
+            _row(
+                family,
+                SPLIT_SECTION,
+                f"{label}, ranked on half A minus ranked on half B, mean over the k grid (points)",
+                round(v.effect.mean, 2),
+                "a ranking evaluated on the tokens it was fitted on can look better than it is (Antverg & Belinkov)",
+                v,
+                v.effect,
+                2,
+                key=f"{at}.separated_minus_same",
+                source=src("curves", "value"),
+            )
+        )
+        split = pd.concat([g[g["mode"] == SPLIT_MODES["split"]], rnd])
+        v = paired_verdict(split, "direction", "top", "random", "greater")
+        rows.append(
+            _row(
+                family,
+                SPLIT_SECTION,
+                f"{label}, ranked on half A, minus random k, mean over the k grid (points)",
+                round(v.effect.mean, 2),
+                "with ranking and evaluation separated, the ranking still beats random neurons",
+                v,
+                v.effect,
+                2,
+                key=f"{at}.separated_minus_random",
+                source=src("curves", "value"),
+            )
+        )
+    return rows
+
+
 def label_slug(label: str) -> str:
     """A label as an id part: punctuation named (``,`` -> ``comma``), other characters outside [a-z0-9_] as hex."""
     out = [
@@ -1633,6 +1690,7 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
         rows.extend(ranking_comparison_rows(f, t.curves, t.layer, t.prop))
         rows.extend(calibration_rows(f, t.curves, t.layer, t.prop))
         rows.extend(label_focus_rows(f, t.curves, t.layer, t.prop))
+        rows.extend(split_half_rows(f, t.curves, t.layer, t.prop))
     if t.labels is not None:
         rows.extend(distributedness_rows(f, t.labels, t.layer, t.prop))
     rows += model_ablation_rows(t)

@@ -20,6 +20,7 @@ from neurosieve.analysis.ablation import (
     model_ablation,
     probe_ablation,
     rankings_from_tables,
+    split_half_ablation,
 )
 from neurosieve.analysis.calibration import ORACLE, oracle_reference
 from neurosieve.analysis.probe import ElasticNetProbe
@@ -94,6 +95,11 @@ def run_probe_ablation(
         orders = {**orders, ORACLE: oracle.order}
     probe = ElasticNetProbe.load(probe_path)
     y_test = test_keys[prop].astype(str).to_numpy()
+    in_vocab = (
+        load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1]
+        if model_kind and model_source
+        else None
+    )
     curves = probe_ablation(
         probe,
         X_train,
@@ -107,14 +113,30 @@ def run_probe_ablation(
         random_repeats,
         seed,
         progress=lambda it: tqdm(it, desc=f"probe ablation {instance} layer {layer} {prop}", unit="probe group"),
-        in_vocab=load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1]
-        if model_kind and model_source
-        else None,
+        in_vocab=in_vocab,
         salt=salt,
         top_only=(ORACLE,),
     )
     if oracle is not None:
         curves = pd.concat([curves, oracle.check], ignore_index=True)
+    if settings.split_half:
+        halves = split_half_ablation(
+            probe,
+            X_train,
+            y_train,
+            train_keys["sentence"].to_numpy(),
+            X_test,
+            y_test,
+            open_class_mask(test_keys),
+            settings.split_half,
+            ks,
+            random_repeats,
+            seed,
+            salt,
+            in_vocab,
+            progress=lambda it: tqdm(it, desc=f"split halves {instance} layer {layer} {prop}", unit="probe group"),
+        )
+        curves = pd.concat([curves, halves], ignore_index=True)
     focus = list(settings.label_focus.get(prop, ()))
     if focus:
         labels = label_focus(
@@ -143,6 +165,7 @@ def run_probe_ablation(
         if oracle is None
         else {"neurons": len(oracle.order), "held_out": settings.oracle_held_out, "search_seconds": oracle.seconds},
         "labels": {"focus": focus, "max_k": settings.label_max_k, "random_repeats": settings.label_random_repeats},
+        "split_half": list(settings.split_half),
     }
     write_parquet(curves, out_path, provenance(recorded, seed))
     return curves
