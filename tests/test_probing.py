@@ -254,3 +254,24 @@ def test_lambda_grid_figure_draws_the_retrain_criterion() -> None:
     assert len(axes) == 3 and "own top neurons retrained" in axes[2].get_ylabel() and axes[2].containers
     legacy = lambda_grid(table.drop(columns=["topk_accuracy", "topk_sd"]))
     assert len([a for a in legacy.get_axes() if a.get_visible()]) <= 2
+
+
+def test_lambda_choice_and_oracle_use_the_same_development_split() -> None:
+    """One development split (data.dev): the lambda search scores on exactly the sentences the greedy oracle
+    selects on, and a solo probe fitted on the rest reproduces the search's held-out accuracy."""
+    from neurosieve.analysis.calibration import greedy_oracle, selection_split
+    from neurosieve.analysis.probe import ElasticNetProbe
+
+    X, y = planted()
+    groups = np.arange(len(y)) // 10
+    params = {"epochs": 3, "batch_size": 512}
+    _, table = select_lambdas(
+        X, y, groups, [(1e-3, 0.0)], tolerance=0.02, probe_params=params, held_out=0.1, split_seed=5, random_state=2
+    )
+    dev = selection_split(groups, 0.1, 5)
+    assert np.array_equal(greedy_oracle(X, y, groups, max_neurons=2, held_out=0.1, seed=5).split.select, dev.select)
+    solo = ElasticNetProbe(l1=1e-3, l2=0.0, random_state=2, **params).fit(X[dev.fit], y[dev.fit])
+    row = table[(table["l1"] == 1e-3) & (table["l2"] == 0.0)]
+    assert row["accuracy"].item() == pytest.approx(solo.score(X[dev.select], y[dev.select]), abs=1e-12)
+    other = selection_split(groups, 0.1, 6)
+    assert not np.array_equal(other.select, dev.select)

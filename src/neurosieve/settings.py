@@ -156,6 +156,8 @@ class LambdaSearchSettings(Settings):
     lambda_seeds: int = 3
     lambda_keep: float = 0.1
     lambda_refit: int = 5
+    dev_fraction: float = field(default=0.1, metadata={"key": "data.dev.fraction"})
+    dev_seed: int = field(default=0, metadata={"key": "data.dev.seed"})
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ class ProbeAblationSettings(Settings):
     random_repeats: int
     seed: int
     oracle_neurons: int = field(default=128, metadata={"key": "ablation.oracle.neurons"})
-    oracle_held_out: float = field(default=0.2, metadata={"key": "ablation.oracle.held_out"})
+    dev_fraction: float = field(default=0.1, metadata={"key": "data.dev.fraction"})
+    dev_seed: int = field(default=0, metadata={"key": "data.dev.seed"})
     label_focus: Mapping[str, tuple[str, ...]] = field(default_factory=dict, metadata={"key": "ablation.labels.focus"})
     label_max_k: int = field(default=10, metadata={"key": "ablation.labels.max_k"})
     label_random_repeats: int = field(default=3, metadata={"key": "ablation.labels.random_repeats"})

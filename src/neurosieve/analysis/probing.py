@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from neurosieve.analysis.calibration import selection_split
 from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
@@ -176,6 +177,7 @@ def select_lambdas(
     probe_params: dict[str, Any],
     held_out: float = 0.1,
     random_state: int = 0,
+    split_seed: int = 0,
     progress: Callable[[Any], Any] | None = None,
     path_tol: float | None = None,
     criterion: str = "concentration",
@@ -183,7 +185,9 @@ def select_lambdas(
     keep: float = 0.1,
     refit: int = 5,
 ) -> tuple[tuple[float, float], pd.DataFrame]:
-    """Choose the probe's (l1, l2) on held-out sentences of train (never on test).
+    """Choose the probe's (l1, l2) on held-out sentences of train (never on test): the development split,
+    ``held_out`` of the sentences drawn with ``split_seed`` (:func:`~neurosieve.analysis.calibration.selection_split`,
+    the same sentences the greedy oracle selects on); ``random_state`` seeds the probes.
 
     ``criterion="concentration"`` is the paper's choice: among the pairs whose held-out accuracy is within
     ``tolerance`` of the reference's, the one that concentrates weight most.
@@ -209,9 +213,8 @@ def select_lambdas(
     marks it). ``zeros`` is the share of exactly-zero weights, ``neurons_used`` the neurons with
     a nonzero weight for some label.
     """
-    from sklearn.model_selection import GroupShuffleSplit
-
-    fit_idx, val_idx = next(GroupShuffleSplit(1, test_size=held_out, random_state=random_state).split(X, y, groups))
+    dev = selection_split(groups, held_out, split_seed)
+    fit_idx, val_idx = dev.fit, dev.select
     solver = str(probe_params.get("solver", "adam"))
     penalised = [(float(a), float(b)) for a, b in grid]
     pairs = list(dict.fromkeys([*(([(0.0, 0.0)]) if solver == "adam" else []), *penalised, PAPER_LAMBDAS]))

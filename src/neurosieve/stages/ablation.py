@@ -89,8 +89,8 @@ def run_probe_ablation(
             orders,
             ks,
             settings.oracle_neurons,
-            settings.oracle_held_out,
-            seed,
+            settings.dev_fraction,
+            settings.dev_seed,
         )
         orders = {**orders, ORACLE: oracle.order}
     probe = ElasticNetProbe.load(probe_path)
@@ -163,7 +163,11 @@ def run_probe_ablation(
         "model": model_source,
         "oracle": None
         if oracle is None
-        else {"neurons": len(oracle.order), "held_out": settings.oracle_held_out, "search_seconds": oracle.seconds},
+        else {
+            "neurons": len(oracle.order),
+            "dev_split": {"fraction": settings.dev_fraction, "seed": settings.dev_seed},
+            "search_seconds": oracle.seconds,
+        },
         "labels": {"focus": focus, "max_k": settings.label_max_k, "random_repeats": settings.label_random_repeats},
         "split_half": list(settings.split_half),
     }

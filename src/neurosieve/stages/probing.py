@@ -42,7 +42,9 @@ def run_lambda_selection(
         grid_pairs(grid),
         tolerance,
         probe_params,
+        held_out=settings.dev_fraction,
         random_state=seed,
+        split_seed=settings.dev_seed,
         progress=lambda it: tqdm(it, desc=f"lambda path layer {layer} {prop}", unit="fit"),
         path_tol=settings.path_tol,
         criterion=settings.lambda_criterion,
@@ -60,6 +62,7 @@ def run_lambda_selection(
         "lambda_seeds": settings.lambda_seeds,
         "lambda_keep": settings.lambda_keep,
         "lambda_refit": settings.lambda_refit,
+        "dev_split": {"fraction": settings.dev_fraction, "seed": settings.dev_seed},
         "probe": probe_params,
         "train": train_path,
     }
