@@ -497,6 +497,23 @@ class RunPlan:
             out["scores"] = self.paths.correlation(family, layer, "scores")
         return out
 
+    # --- neuron browser ---
+    def browser_inputs(self, family: str) -> dict[str, str]:
+        """The test activations, the figure property's probe orderings and (several instances) the correlation
+        scores of a family's figure instance and layer: what its neuron browser shows."""
+        inst, layer, prop = self.fig_instance(family), self.fig_layer(family), self.figures["property"]
+        out = {
+            "activations": self.paths.activations(family, inst, "test"),
+            "orderings": self.paths.probe(family, inst, layer, prop, "orderings"),
+        }
+        if family in self.correlated:
+            out["scores"] = self.paths.correlation(family, layer, "scores")
+        return out
+
+    def browser_outputs(self) -> list[str]:
+        """Every family's neuron browser (none when ``browser.enabled`` is off)."""
+        return [self.paths.browser(f) for f in self.families] if self.config["browser"]["enabled"] else []
+
     # --- summary ---
     def summary_family(self, family: str) -> dict[str, Any]:
         """The tables the summary reads for one family (only those the family has)."""
@@ -585,6 +602,7 @@ class RunPlan:
             for inst in self.instances(fam):
                 out += [p.neurons(fam, inst, n) for n in self.probed_layers(fam)]
         out += [p.summary(ext) for ext in ("md", "csv", "html")]
+        out += self.browser_outputs()
         out += [p.cross_family(group) for group in self.corr["cross_family"]]
         out += self.twin_outputs()
         return out

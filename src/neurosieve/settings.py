@@ -409,6 +409,17 @@ class DescribeSettings(Settings):
 
 
 @dataclass(frozen=True)
+class BrowserSettings(Settings):
+    """The neuron browser of one family: how many sentences, tokens and words of context it embeds."""
+
+    section: ClassVar[str] = "browser"
+    sentences: int
+    tokens: int
+    context: int
+    properties: tuple[str, ...] = field(metadata={"key": "probing.properties"})
+
+
+@dataclass(frozen=True)
 class OverlapSettings(Settings):
     """CCA against LCA of one layer: the top-k sizes, as fractions of the layer."""
 

@@ -33,3 +33,31 @@ for _fig in FIGURES:
             settings=lambda w, n=_fig.name: PLAN.figure_settings(n, w.family),
         script:
             "../../scripts/figure.py"
+
+
+rule neuron_browser:
+    """The neuron browser of one family (its figure instance and layer): a self-contained HTML page to pick a ranking and a neuron and see its ranks, labels, extreme tokens and coloured sentences."""
+    input:
+        unpack(lambda w: PLAN.browser_inputs(w.family)),
+    output:
+        report(
+            PATHS.browser("{family}"),
+            caption="../report/neuron_browser.rst",
+            category="Neuron browser",
+            labels={"page": "neuron browser", "family": "{family}"},
+        ),
+    log:
+        PATHS.log("browser", "{family}"),
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: 3000 * attempt,
+        runtime=lambda w, attempt: 15 * attempt,
+    params:
+        instance=lambda w: PLAN.fig_instance(w.family),
+        layer=lambda w: PLAN.fig_layer(w.family),
+        property=lambda w: PLAN.figures["property"],
+        settings=settings.BrowserSettings.params(config),
+    script:
+        "../../scripts/neuron_browser.py"

@@ -108,10 +108,45 @@ def describe_neurons(
     return pd.DataFrame(rows)
 
 
+def extreme_tokens(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each neuron's ``n`` highest and ``n`` lowest activating tokens: two (neurons × n) arrays of token rows,
+    strongest first (ties to the earlier token)."""
+    order = np.argsort(-np.asarray(x, dtype=np.float32), axis=0, kind="stable")  # tokens × neurons, highest first
+    n = min(int(n), len(order))
+    return order[:n].T.copy(), order[::-1][:n].T.copy()
+
+
+def strongest_labels(x: np.ndarray, keys: pd.DataFrame, properties: Sequence[str], n: int = 3) -> pd.DataFrame:
+    """For every neuron, the ``n`` property labels (or continuous properties) with the largest |r|: columns neuron,
+    rank (1 = strongest), property, label, r."""
+    r, names = associations(x, keys, properties)
+    top = np.argsort(-np.abs(r), axis=1, kind="stable")[:, :n]
+    rows = [
+        {
+            "neuron": j,
+            "rank": i + 1,
+            "property": names["property"].iat[c],
+            "label": names["label"].iat[c],
+            "r": float(r[j, c]),
+        }
+        for j in range(r.shape[0])
+        for i, c in enumerate(top[j])
+    ]
+    return pd.DataFrame(rows, columns=["neuron", "rank", "property", "label", "r"])
+
+
 def neuron_caption(row: Mapping[str, object]) -> str:
     """A one-line description of a neuron: ``position_bin=0 (r=+0.82)``, or ``position (r=-0.61)`` when continuous."""
     what = f"{row['property']}={row['label']}" if row["label"] else str(row["property"])
     return f"{what} (r={float(row['r']):+.2f})"
 
 
-__all__ = ["associations", "describe_neurons", "neuron_caption", "property_matrix", "top_words"]
+__all__ = [
+    "associations",
+    "describe_neurons",
+    "extreme_tokens",
+    "neuron_caption",
+    "property_matrix",
+    "strongest_labels",
+    "top_words",
+]

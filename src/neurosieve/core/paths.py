@@ -118,6 +118,10 @@ class OutputPaths:
     def neurons(self, family: Part, instance: Part, layer: Part) -> str:
         return self._join("neurons", family, instance, f"layer{layer}.parquet")
 
+    def browser(self, family: Part) -> str:
+        """The neuron browser of a family: one self-contained HTML page."""
+        return self._join("browser", f"{family}.html")
+
     def figure(self, family: Part, name: str, ext: str) -> str:
         """A figure of the registry (:data:`neurosieve.core.registry.FIGURES`) as ``png`` or ``svg``."""
         return self._join("figures", family, f"{figure(name).stem}.{ext}")
