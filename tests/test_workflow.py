@@ -285,6 +285,9 @@ def test_summary_table(test_run: Path) -> None:
     assert (test_run / "summary/summary.md").read_text().startswith("# neurosieve summary")
     page = (test_run / "summary/summary.html").read_text()
     assert "<table" in page and "exact copy" in page  # the same table, for the HTML report
+    for fam in ("tiny_lstm", "tiny_tf", "minilm"):  # every family's neuron browser, data embedded
+        browser = (test_run / f"browser/{fam}.html").read_text()
+        assert '<script type="application/json" id="data">' in browser and f'"family":"{fam}"' in browser
 
 
 @pytest.mark.slow
@@ -295,6 +298,7 @@ def test_html_report(test_run: Path) -> None:
     html = (work / "report.html").read_text(errors="replace")
     assert len(html) > 100_000 and "Ablation" in html and "Figure 4" in html
     assert "headline numbers" in html and "summary.html" in html  # the summary table is a labelled report item
+    assert "Neuron browser" in html and "tiny_lstm.html" in html  # each family's neuron browser is linked
 
 
 def planned_jobs(work: Path, cfg: dict, snakefile: Path = ROOT / "Snakefile") -> dict[str, int]:
@@ -340,7 +344,7 @@ def test_rerun_probe_setting(test_run: Path, base_config: dict) -> None:
         "fetch_conll",
         "token_table",
     } & set(jobs)
-    readers = {"cca_lca_overlap", "describe_neurons"}  # they read the probes' orderings
+    readers = {"cca_lca_overlap", "describe_neurons", "neuron_browser"}  # they read the probes' orderings
     assert set(jobs) <= {
         "probe",
         "select_lambdas",
