@@ -191,3 +191,11 @@ def test_derived_properties_are_accepted() -> None:
     cfg = minimal()
     cfg["probing"] = {"properties": ["pos", "position_bin", "coarse_pos", "capitalisation"]}
     assert validate_config(cfg, SCHEMA)["probing"]["properties"][1] == "position_bin"
+
+
+def test_missing_model_package_with_a_layer_count_warns_and_parses() -> None:
+    """A pretrained family that states its layer count can be planned without its model package (a linter's
+    environment): parsing warns, naming the key and the package; the job that loads the model stops."""
+    cfg = {"families": {"bert": {"kind": "pretrained", "models": ["python:no_such_package_xyz"], "num_layers": 4}}}
+    with pytest.warns(UserWarning, match=r"families\.bert\.models\.0.*no_such_package_xyz.*is not installed"):
+        validate_config(cfg, SCHEMA)

@@ -11,7 +11,7 @@ from neurosieve.analysis.correlation import correlate_instances
 from neurosieve.analysis.overlap import cca_lca_overlap, headline_k, overlap_test, property_agreement
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.analysis.probing import neuron_ordering
-from neurosieve.core.properties import add_derived
+from neurosieve.store.properties import add_derived
 
 
 def test_overlap_by_hand_and_chance() -> None:

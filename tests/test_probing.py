@@ -18,8 +18,8 @@ from neurosieve.analysis.probing import (
     select_lambdas,
     top_neurons_per_label,
 )
-from neurosieve.core.properties import is_open_class
 from neurosieve.core.registry import PROBE_RANKINGS
+from neurosieve.store.properties import is_open_class
 
 
 def planted(n: int = 6000, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -11,11 +11,8 @@ import pytest
 from neurosieve.analysis.probing import probe_layer
 from neurosieve.core.properties import (
     DERIVED,
-    add_derived,
-    bin_positions,
     capitalisation,
     coarse_pos,
-    continuous_properties,
     derivable,
     month_class,
     number_class,
@@ -23,6 +20,7 @@ from neurosieve.core.properties import (
 )
 from neurosieve.store.activations import read_keys, write_activations
 from neurosieve.store.corpus import parse_conll
+from neurosieve.store.properties import DERIVED_FUNCTIONS, add_derived, bin_positions, continuous_properties
 
 TEXT = "The DT B-NP\nSeptember NNP I-NP\nsales NNS I-NP\nrose VBD B-VP\n3.5 CD B-NP\n% NN I-NP\nand CC O\nIBM NNP B-NP\nfell VBD B-VP\n. . O\n\nMay MD O\nI PRP B-NP\n? . O\n"
 
@@ -155,3 +153,15 @@ def test_a_position_neuron_is_found_by_the_position_probe() -> None:
     lca = out["orderings"][out["orderings"]["method"] == "lca"].sort_values("rank")["neuron"].tolist()
     assert lca[0] == 5
     assert set(out["labels"]["label"]) == {"0", "1", "2", "3-4", "5-8", "9-16", "17+"}
+
+
+def test_every_registered_property_has_its_function_and_the_registry_stays_light() -> None:
+    """One entry in the registry (core, standard library only: parsing the workflow imports it) and one
+    function on token tables (store) per derived property."""
+    import ast
+
+    assert set(DERIVED) == set(DERIVED_FUNCTIONS)
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "src/neurosieve/core/properties.py").read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert imported <= {"__future__", "collections"}, imported

@@ -26,6 +26,7 @@ from neurosieve.config import (
     instances,
     twin_instance,
 )
+from neurosieve.core.corpus import local_split_file
 from neurosieve.core.paths import OutputPaths
 from neurosieve.core.registry import (
     CHUNK_LCA,
@@ -38,7 +39,6 @@ from neurosieve.core.registry import (
     figure,
 )
 from neurosieve.settings import SUMMARY_FAMILY_SETTINGS, FigureSettings
-from neurosieve.store.corpus import local_split_file
 
 #: The untrained-model baseline is probed as an extra instance of each family.
 UNTRAINED = "untrained"

@@ -21,7 +21,7 @@ from neurosieve.core.registry import CHUNK_LCA, FIGURES, PROBE_RANKINGS
 from neurosieve.core.runtime import local_gpu_count
 from neurosieve.plan import PROBE_TABLES, SPLITS, UNTRAINED, RunPlan
 import neurosieve.settings as settings  # one frozen settings class per stage
-from neurosieve.store.corpus import is_url
+from neurosieve.core.corpus import is_url
 
 
 def invalid_config(exc):

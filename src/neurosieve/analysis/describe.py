@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.correlation import standardize
-from neurosieve.core.properties import continuous_properties
+from neurosieve.store.properties import continuous_properties
 
 
 def property_matrix(keys: pd.DataFrame, properties: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:

@@ -23,9 +23,10 @@ from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.verdicts import sentence_bootstrap
-from neurosieve.core.properties import OPEN_CLASS_POS, open_class_mask
+from neurosieve.core.properties import OPEN_CLASS_POS
 from neurosieve.core.registry import RANKINGS
 from neurosieve.store.corpus import label_codes
+from neurosieve.store.properties import open_class_mask
 
 
 def top_neurons_per_label(coef: np.ndarray, fraction: float) -> list[np.ndarray]:

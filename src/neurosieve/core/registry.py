@@ -8,7 +8,7 @@ checks the rankings a config names) imports nothing heavy. Adding a ranking is o
 entry (the tables it reads, the settings it shows) plus its drawing function, registered for it
 in :mod:`neurosieve.report.figures` (``@renders(name)``). Its caption is its ``title`` unless a
 longer one is written in ``workflow/report/<name>.rst`` (whose number comes from here, through the
-rule's ``number`` param). The token-property registry is :data:`neurosieve.core.properties.DERIVED`.
+rule's ``number`` param). The token-property registry is :data:`neurosieve.core.properties.DERIVED` (its functions: ``neurosieve.store.properties``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from neurosieve.analysis.ablation import (
 from neurosieve.analysis.calibration import ORACLE, oracle_reference
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.analysis.probing import order_by_score
-from neurosieve.core.properties import open_class_mask
 from neurosieve.core.registry import CHUNK_LCA, CORRELATION_RANKINGS, MODEL_RANKINGS, PROBE_RANKINGS
 from neurosieve.models.finetuning import is_finetuned, masked_evaluator
 from neurosieve.models.inputs import load_input_keys
@@ -36,6 +35,7 @@ from neurosieve.settings import ModelAblationSettings, ProbeAblationSettings
 from neurosieve.store.activations import read_keys, read_layer
 from neurosieve.store.corpus import read_tokens
 from neurosieve.store.io import provenance, read_table, write_parquet
+from neurosieve.store.properties import open_class_mask
 
 
 def _read_optional(path: str | None) -> pd.DataFrame | None:

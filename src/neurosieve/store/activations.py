@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from neurosieve.core.properties import add_derived
 from neurosieve.store.corpus import field_columns, sentences, token_table_to_arrow
 from neurosieve.store.io import PROVENANCE_KEY, atomic_path, damaged, open_parquet, read_table
+from neurosieve.store.properties import add_derived
 
 #: A function from a list of sentences (lists of words) to one (tokens × neurons) float32 array per layer.
 Extractor = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]

@@ -24,44 +24,22 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from neurosieve.core.corpus import (
+    CANONICAL_SHA256,
+    CANONICAL_URLS,
+    CONLL2000_COLUMNS,
+    EXPECTED_COUNTS,
+    KEY_COLUMNS,
+    SPLITS,
+    TOKEN_COLUMNS,
+    DataError,
+    check_columns,
+    is_url,
+    local_split_file,
+)
 from neurosieve.store.io import atomic_path, provenance, read_table, write_parquet
 
 log = logging.getLogger(__name__)
-
-
-SPLITS = ("train", "test")
-
-
-CANONICAL_URLS = {
-    "train": "https://www.clips.uantwerpen.be/conll2000/chunking/train.txt.gz",
-    "test": "https://www.clips.uantwerpen.be/conll2000/chunking/test.txt.gz",
-}
-
-
-#: sha256 of the *decompressed* text (the gzip wrapper differs between mirrors).
-CANONICAL_SHA256 = {
-    "train": "82033cd7a72b209923a98007793e8f9de3abc1c8b79d646c50648eb949b87cea",
-    "test": "73b7b1e565fa75a1e22fe52ecdf41b6624d6f59dacb591d44252bf4d692b1628",
-}
-
-
-#: (sentences, tokens) of the full splits.
-EXPECTED_COUNTS = {"train": (8936, 211727), "test": (2012, 47377)}
-
-
-TOKEN_COLUMNS = ("sentence", "position", "word", "pos", "chunk")
-
-
-#: CoNLL-2000's fields, in file order; a user's column-format corpus names its own (``word`` required).
-CONLL2000_COLUMNS = ("word", "pos", "chunk")
-
-
-#: Columns every token table has before the file's own fields.
-KEY_COLUMNS = ("sentence", "position")
-
-
-class DataError(ValueError):
-    """Bad CoNLL-2000 input: names the file and, where there is one, the line."""
 
 
 def decompress(raw: bytes, source: str) -> bytes:
@@ -104,14 +82,6 @@ def download(url: str, retries: int = 3, timeout: float = 60.0, backoff: float =
                 log.warning("download of %s failed (%s); retry %d/%d in %.1fs", url, exc, attempt, retries, wait)
                 time.sleep(wait)
     raise DataError(f"{url}: download failed after {retries + 1} attempts: {last}")
-
-
-def local_split_file(local_dir: str | os.PathLike[str], split: str) -> Path | None:
-    """The file of ``split`` in a local directory: ``{split}.txt.gz``, else ``{split}.txt``, else None."""
-    for name in (f"{split}.txt.gz", f"{split}.txt"):
-        if (Path(local_dir) / name).is_file():
-            return Path(local_dir) / name
-    return None
 
 
 def read_local(local_dir: str | os.PathLike[str], split: str) -> tuple[bytes, str]:
@@ -202,13 +172,6 @@ def cache_conll(
     return d
 
 
-def is_url(location: str) -> bool:
-    """Whether a corpus location is a URL (http, https, ftp or file) rather than a path."""
-    import urllib.parse
-
-    return urllib.parse.urlparse(str(location)).scheme in ("http", "https", "ftp", "file")
-
-
 def fetch_corpus_file(
     location: str,
     dest: str | os.PathLike[str],
@@ -237,22 +200,6 @@ def fetch_corpus_file(
     with atomic_path(dest) as tmp:
         tmp.write_bytes(text)
     return Path(dest)
-
-
-def check_columns(columns: Sequence[str], source: str = "data.corpus.columns") -> tuple[str, ...]:
-    """Validate the field names of a column-format corpus: ``word`` present, names unique, none reserved."""
-    cols = tuple(columns)
-    problems = []
-    if "word" not in cols:
-        problems.append("needs a 'word' column")
-    if len(set(cols)) != len(cols):
-        problems.append("column names must be unique")
-    reserved = [c for c in cols if c in KEY_COLUMNS or c.startswith("layer_")]
-    if reserved:
-        problems.append(f"reserved name(s) {reserved} (sentence, position and layer_* are the workflow's own)")
-    if problems:
-        raise DataError(f"{source} {list(cols)}: " + "; ".join(problems))
-    return cols
 
 
 def parse_conll(
@@ -399,7 +346,7 @@ def label_codes(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.asarray(uniques, dtype=arr.dtype), codes.astype(np.intp)
 
 
-__all__ = [
+__all__ = [  # the corpus contract (neurosieve.core.corpus) is re-exported for the readers of this module
     "CANONICAL_SHA256",
     "CANONICAL_URLS",
     "CONLL2000_COLUMNS",
@@ -421,6 +368,9 @@ __all__ = [
     "parse_conll",
     "read_local",
     "read_tokens",
+    "SPLITS",
+    "TOKEN_COLUMNS",
+    "local_split_file",
     "sentences",
     "verify_sha256",
 ]
