@@ -143,6 +143,7 @@ def test_code_digest_follows_the_modules_a_script_uses(tmp_path: Path) -> None:
     assert used == {
         "__init__.py",
         "core/__init__.py",
+        "core/corpus.py",
         "core/runtime.py",
         "settings.py",
         "stages/__init__.py",
@@ -199,6 +200,17 @@ def test_versions_agree() -> None:
     assert neurosieve.__version__ == version
     assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
     assert "MIT License" in (ROOT / "LICENSE").read_text()
+    # release-please (which makes the tag v<version>) starts from this version and bumps every place it is written.
+    assert json.loads((ROOT / ".release-please-manifest.json").read_text()) == {".": version}
+    package = json.loads((ROOT / "release-please-config.json").read_text())["packages"]["."]
+    assert package["changelog-path"] == "CHANGELOG.md" and package["include-v-in-tag"] is True
+    files = {f["path"] for f in package["extra-files"]}
+    assert files == {"pyproject.toml", "src/neurosieve/__init__.py"}
+    assert "x-release-please-version" in (ROOT / "src/neurosieve/__init__.py").read_text()
+    workflow = yaml.safe_load((ROOT / ".github/workflows/release-please.yml").read_text())
+    step = workflow["jobs"]["release-please"]["steps"][0]
+    assert step["uses"].startswith("googleapis/release-please-action@")
+    assert step["with"]["config-file"] == "release-please-config.json"
 
 
 def test_repository_stands_alone() -> None:

@@ -16,4 +16,4 @@ The package is layered; each layer imports only from the layers above it in this
 - :mod:`neurosieve.report`: figures and the summary, from tables.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"  # x-release-please-version
