@@ -193,9 +193,14 @@ def test_derived_properties_are_accepted() -> None:
     assert validate_config(cfg, SCHEMA)["probing"]["properties"][1] == "position_bin"
 
 
-def test_missing_model_package_with_a_layer_count_warns_and_parses() -> None:
-    """A pretrained family that states its layer count can be planned without its model package (a linter's
-    environment): parsing warns, naming the key and the package; the job that loads the model stops."""
+def test_missing_model_package_with_a_layer_count_warns_where_no_job_can_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Where jobs can run, a missing model package is an error; in a linter's environment (Snakemake alone, no
+    torch) a pretrained family that states its layer count is planned, and parsing warns, naming key and package."""
+    import neurosieve.config
+
     cfg = {"families": {"bert": {"kind": "pretrained", "models": ["python:no_such_package_xyz"], "num_layers": 4}}}
+    with pytest.raises(ConfigError, match="is not installed"):
+        validate_config(cfg, SCHEMA)
+    monkeypatch.setattr(neurosieve.config, "can_run_jobs", lambda: False)
     with pytest.warns(UserWarning, match=r"families\.bert\.models\.0.*no_such_package_xyz.*is not installed"):
         validate_config(cfg, SCHEMA)
