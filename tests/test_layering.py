@@ -16,7 +16,7 @@ import pytest
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "neurosieve"
 
 #: Bottom to top: a module may import from its own layer and the layers before it.
-LAYERS = ["core", "store", "analysis", "models", "settings", "config", "plan", "stages", "report"]
+LAYERS = ["core", "store", "analysis", "models", "api", "settings", "config", "plan", "stages", "report"]
 
 #: Third-party modules a layer must not import (``store`` reads and writes tables: no torch).
 FORBIDDEN = {"core": {"torch", "transformers"}, "store": {"torch", "transformers", "sklearn", "matplotlib"}}
