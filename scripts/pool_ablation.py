@@ -1,7 +1,7 @@
 """Probe ablation of the all-layers pool for one (instance, property): keep the top, bottom or random share."""
 
 from neurosieve.core.runtime import configure
-from neurosieve.settings import ProbeAblationSettings
+from neurosieve.settings import PoolAblationSettings
 from neurosieve.stages.ablation import run_pool_ablation
 
 configure(snakemake)  # noqa: F821
@@ -17,6 +17,6 @@ run_pool_ablation(
     inp.orderings,
     w.instance,
     snakemake.output[0],  # noqa: F821
-    ProbeAblationSettings.from_params(p.settings),
+    PoolAblationSettings.from_params(p.settings),
     rankings=p.rankings,
 )

@@ -228,7 +228,7 @@ def test_the_all_layers_pool_is_ablated_as_the_paper_did(tmp_path) -> None:  # t
     """The all-layer probe ranks the pooled neurons by every probe ranking; the pool ablation keeps its top,
     bottom and random 10 % and retrains: the planted neurons of layer 1 lead, so top beats random and bottom."""
     from neurosieve.analysis.probing import PROBE_RANKING_ORDER
-    from neurosieve.settings import AllLayerProbeSettings, ProbeAblationSettings, ProbeBudget
+    from neurosieve.settings import AllLayerProbeSettings, PoolAblationSettings, ProbeBudget
     from neurosieve.stages.ablation import run_pool_ablation
     from neurosieve.stages.probing import run_all_layer_probing
     from neurosieve.store.io import read_table
@@ -253,9 +253,7 @@ def test_the_all_layers_pool_is_ablated_as_the_paper_did(tmp_path) -> None:  # t
         assert (g["neuron"] == 20 * g["layer"] + g["layer_neuron"]).all()
     lca = orderings[orderings["method"] == "lca"].sort_values("rank")
     assert set(lca["neuron"].iloc[:3]) == {20, 21, 22}  # layer 1, neurons 0-2
-    settings = ProbeAblationSettings(
-        keep_percent=(10, 50), keep_neurons=(), modes=("retrain",), random_repeats=4, seed=0
-    )
+    settings = PoolAblationSettings(keep_percent=(10, 50), random_repeats=4, modes=("retrain",), seed=0)
     out = str(tmp_path / "pool.parquet")
     curves = run_pool_ablation(
         paths["train"],

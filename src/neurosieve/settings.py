@@ -187,7 +187,19 @@ class ProbeAblationSettings(Settings):
     label_focus: Mapping[str, tuple[str, ...]] = field(default_factory=dict, metadata={"key": "ablation.labels.focus"})
     label_max_k: int = field(default=10, metadata={"key": "ablation.labels.max_k"})
     label_random_repeats: int = field(default=3, metadata={"key": "ablation.labels.random_repeats"})
-    split_half: tuple[str, ...] = ()
+    split_half: tuple[str, ...] = field(default=(), metadata={"key": "ablation.split_half.rankings"})
+    split_half_random_repeats: int = field(default=5, metadata={"key": "ablation.split_half.random_repeats"})
+
+
+@dataclass(frozen=True)
+class PoolAblationSettings(Settings):
+    """Probe ablation of the all-layers pool: the shares kept, the random draws, the modes and the seed."""
+
+    section: ClassVar[str] = "ablation.pool"
+    keep_percent: tuple[float, ...]
+    random_repeats: int
+    modes: tuple[str, ...] = field(metadata={"key": "ablation.modes"})
+    seed: int = field(metadata={"key": "ablation.seed"})
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ rule pool_ablation:
     params:
         layers=lambda w: PLAN.layers(w.family),
         rankings=lambda w: PLAN.ablation_rankings(w.family, "pool"),
-        settings=settings.ProbeAblationSettings.params(config),
+        settings=settings.PoolAblationSettings.params(config),
     script:
         "../../scripts/pool_ablation.py"
 

@@ -31,7 +31,7 @@ from neurosieve.models.inputs import load_input_keys
 from neurosieve.models.layer_cache import LayerCache
 from neurosieve.models.taggers import load_model
 from neurosieve.models.training import pick_device
-from neurosieve.settings import ModelAblationSettings, ProbeAblationSettings
+from neurosieve.settings import ModelAblationSettings, PoolAblationSettings, ProbeAblationSettings
 from neurosieve.store.activations import read_keys, read_layer
 from neurosieve.store.corpus import read_tokens
 from neurosieve.store.io import provenance, read_table, write_parquet
@@ -130,7 +130,7 @@ def run_probe_ablation(
             open_class_mask(test_keys),
             settings.split_half,
             ks,
-            random_repeats,
+            settings.split_half_random_repeats,
             seed,
             salt,
             in_vocab,
@@ -169,7 +169,7 @@ def run_probe_ablation(
             "search_seconds": oracle.seconds,
         },
         "labels": {"focus": focus, "max_k": settings.label_max_k, "random_repeats": settings.label_random_repeats},
-        "split_half": list(settings.split_half),
+        "split_half": {"rankings": list(settings.split_half), "random_repeats": settings.split_half_random_repeats},
     }
     write_parquet(curves, out_path, provenance(recorded, seed))
     return curves
@@ -184,7 +184,7 @@ def run_pool_ablation(
     orderings_path: str,
     instance: str,
     out_path: str,
-    settings: ProbeAblationSettings,
+    settings: PoolAblationSettings,
     *,
     rankings: Sequence[str],
 ) -> pd.DataFrame:
