@@ -304,3 +304,38 @@ def test_label_focus_own_neurons_serve_their_label_better_than_another_labels_or
         "labels.pos.layer2.a.own_vs_other",
         "labels.pos.layer2.b.own_vs_other",
     } <= set(ids)
+
+
+def test_split_halves_figure_draws_each_rankings_two_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Figure 17 from split-half curve rows: one panel per ranking, separated and same-half curves, random band."""
+    import pandas as pd
+
+    from neurosieve.report.figures import save, split_halves
+
+    rows = []
+    for inst in ("seed1", "seed2"):
+        for k in (1, 2, 4, 8):
+            for mode, direction, ranking, v in (
+                ("retrain_split", "top", "lca_std", 0.5 + 0.05 * k),
+                ("retrain_same", "top", "lca_std", 0.52 + 0.05 * k),
+                ("retrain_split", "top", "probeless", 0.4 + 0.05 * k),
+                ("retrain_same", "top", "probeless", 0.4 + 0.05 * k),
+                ("retrain_split", "random", "none", 0.3 + 0.04 * k),
+            ):
+                rows.append(
+                    {
+                        "ranking": ranking,
+                        "direction": direction,
+                        "mode": mode,
+                        "k": k,
+                        "metric": "accuracy_overall",
+                        "value": v,
+                        "instance": inst,
+                    }
+                )
+    fig = split_halves(pd.DataFrame(rows))
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["LCA (standardised)", "probeless"]
+    assert len(panels[0].get_lines()) == 3  # random, separated, same half
+    save(fig, str(tmp_path / "fig17.png"), str(tmp_path / "fig17.svg"))
+    assert (tmp_path / "fig17.png").stat().st_size > 5000

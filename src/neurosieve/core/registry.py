@@ -300,6 +300,15 @@ FIGURES: tuple[Figure, ...] = (
         ("curves",),
         ("layer", "property"),
     ),
+    Figure(
+        17,
+        "split_halves",
+        "Ablation",
+        "probe",
+        "ranking and evaluation separated: top k ranked on one half of train, retrained on the other",
+        ("curves",),
+        ("layer", "property"),
+    ),
 )
 
 

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from neurosieve.analysis.ablation import predictive_value
+from neurosieve.analysis.ablation import SPLIT_MODES, predictive_value
 from neurosieve.analysis.calibration import ORACLE, area_spread, calibrated_areas
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.describe import neuron_caption
@@ -593,6 +593,38 @@ def calibrated_curves(curves: pd.DataFrame, mode: str = "retrain") -> Figure:
     return fig
 
 
+@styled
+def split_halves(curves: pd.DataFrame) -> Figure:
+    """Figure 17: each split-half ranking's retrained top-k accuracy (log2 k) when it was fitted on the other half
+    of train (separated, solid) and on the evaluation half itself (dashed), beside random k retrained there (band:
+    min to max over draws and instances); means over instances."""
+    c = curves[curves["mode"].isin(list(SPLIT_MODES.values())) & (curves["metric"] == "accuracy_overall")]
+    c = c[c["k"] > 0]
+    names = [r for r in RANKING_LABEL if r in set(c.loc[c["direction"] == "top", "ranking"])]
+    ncols = max(1, min(4, len(names)))
+    fig, axes = _fig(PAGE, 2.4, ncols=ncols, sharey=True)
+    if not names:
+        axes[0, 0].text(0.5, 0.5, "no split-half rows (ablation.split_half.rankings is empty)", ha="center")
+        return fig
+    rnd = c[c["direction"] == "random"].groupby("k")["value"].agg(["mean", "min", "max"])
+    for ax, name in zip(axes.flat, names):
+        ax.plot(rnd.index, 100 * rnd["mean"], color="0.4", ls=":", lw=1.2, label="random k")
+        ax.fill_between(rnd.index, 100 * rnd["min"], 100 * rnd["max"], color="0.4", alpha=0.15, lw=0)
+        for mode, style, what in (
+            (SPLIT_MODES["split"], "-", "ranked on the other half"),
+            (SPLIT_MODES["same"], "--", "ranked on this half"),
+        ):
+            m = c[(c["ranking"] == name) & (c["mode"] == mode) & (c["direction"] == "top")].groupby("k")["value"].mean()
+            ax.plot(m.index, 100 * m.to_numpy(), ls=style, lw=1.1, marker="o", ms=2, label=what)
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.set_title(RANKING_LABEL.get(name, name))
+        ax.set_xlabel("neurons kept (k)")
+    axes[0, 0].set_ylabel("probe accuracy (%), retrained on half B")
+    axes[0, 0].legend(frameon=False, fontsize=6, loc="lower right")
+    return fig
+
+
 def _layer_curves(path: str, layer: int, prop: str | None = None) -> pd.DataFrame:
     c = read_table(path)
     c = c[c["layer"] == layer]
@@ -708,6 +740,11 @@ def _calibrated_curves(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
     return calibrated_curves(_layer_curves(inputs["curves"], s.layer, s.property))
 
 
+@renders("split_halves")
+def _split_halves(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
+    return split_halves(_layer_curves(inputs["curves"], s.layer, s.property))
+
+
 @renders("lambda_grid")
 def _lambda_grid(inputs: Mapping[str, Any], s: FigureSettings) -> Figure:
     return lambda_grid(read_table(inputs["grid"]))
@@ -737,6 +774,7 @@ __all__ = [
     "cca_vs_lca",
     "lambda_grid",
     "mask_vs_retrain",
+    "split_halves",
     "model_ablation_curves",
     "neurons_per_label",
     "probe_accuracy_by_layer",
