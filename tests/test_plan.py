@@ -373,8 +373,11 @@ def test_the_all_layers_pool_is_planned_for_every_instance_and_checked() -> None
     assert pools == [plan.paths.pool_ablation("bilstm", f"seed{s}", "pos") for s in range(1, 6)]
     assert set(pools) <= set(plan.final_outputs()) and plan.summary_family("bilstm")["pool"] == pools
     assert plan.ablation_rankings("bilstm", "pool") == ["lca", "lca_std", "activation_sd"]
+    # The pool's all-layer probe also draws Figure 14 (where the top neurons of one ordering over the model sit).
+    assert "top_neurons_by_layer" in [f.name for f in plan.figures_for("bilstm")]
     off = RunPlan(validate_config(_default_with(ablation={"pool": {"enabled": False}}), SCHEMA))
     assert off.pool_ablations("bilstm") == [] and not any("all_layers" in p for p in off.final_outputs())
+    assert "top_neurons_by_layer" not in [f.name for f in off.figures_for("bilstm")]
     bad = RunPlan(validate_config(_default_with(ablation={"pool": {"rankings": ["lca", "maxcorr"]}}), SCHEMA))
     with pytest.raises(ConfigError, match="ablation.pool.rankings.*maxcorr.*not probe rankings"):
         bad.check()

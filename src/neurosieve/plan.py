@@ -427,7 +427,8 @@ class RunPlan:
         ok = {"probe"}
         if self.probing["grid"]:
             ok.add("grid")
-        if self.probing["all_layers"]:
+        pooled = self.ablation["pool"]["enabled"] and self.figures["property"] in self.ablation["properties"]
+        if self.probing["all_layers"] or pooled:  # the pool's all-layer probe writes the figure's table too
             ok.add("all_layers")
         if family in self.correlated:
             ok.add("corr")
