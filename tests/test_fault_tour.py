@@ -25,7 +25,8 @@ import yaml
 
 from neurosieve.config import ConfigError, load_schema, validate_config
 from neurosieve.plan import RunPlan
-from neurosieve.store.corpus import DataError, check_columns, decompress, parse_conll, read_local, verify_sha256
+from neurosieve.store.corpus import DataError, check_columns, parse_conll
+from neurosieve.store.fetch import decompress, read_local, verify_sha256
 from neurosieve.store.io import IntermediateError, read_table, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -278,7 +278,7 @@ class DataSourceSettings(Settings):
     section: ClassVar[str] = "data"
     source: str
     local_dir: str | None
-    url: str = field(metadata={"key": "data.urls.{split}"})
+    url: str | tuple[str, ...] = field(metadata={"key": "data.urls.{split}"})
     download: DownloadSettings = field(metadata={"key": "data.download"})
 
 

@@ -9,13 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from neurosieve.settings import CorpusFetchSettings, DataSourceSettings, FetchSettings, TokenTableSettings
-from neurosieve.store.corpus import (
-    CONLL2000_COLUMNS,
-    build_token_table,
-    fetch_corpus_file,
-    fetch_split,
-    resolve_source,
-)
+from neurosieve.store.corpus import CONLL2000_COLUMNS, build_token_table
+from neurosieve.store.fetch import fetch_corpus_file, fetch_split, resolve_source
 
 
 def run_fetch_conll(

@@ -7,15 +7,8 @@ split), ``position`` (0-based index within the sentence), ``word``, ``pos`` and
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import http.client
 import logging
 import os
-import time
-import urllib.error
-import urllib.request
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,169 +30,9 @@ from neurosieve.core.corpus import (
     is_url,
     local_split_file,
 )
-from neurosieve.store.io import atomic_path, provenance, read_table, write_parquet
+from neurosieve.store.io import provenance, read_table, write_parquet
 
 log = logging.getLogger(__name__)
-
-
-def decompress(raw: bytes, source: str) -> bytes:
-    """Decompress gzip bytes (plain text passes through); a truncated gzip is an error naming ``source``."""
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise DataError(f"{source}: corrupt or truncated gzip ({exc})") from exc
-
-
-def verify_sha256(text: bytes, expected: str | None, source: str, setting: str = "data.sha256.<split>") -> None:
-    """Check the decompressed text's sha256 against ``expected`` (``None`` skips the check; ``setting`` names its key)."""
-    if not expected:
-        return
-    got = hashlib.sha256(text).hexdigest()
-    if got != expected.lower():
-        raise DataError(
-            f"{source}: sha256 of the decompressed text is {got}, expected {expected} "
-            f"(wrong or damaged file; set {setting} to null to skip the check)"
-        )
-
-
-def download(url: str, retries: int = 3, timeout: float = 60.0, backoff: float = 1.0) -> bytes:
-    """Fetch ``url`` with a timeout, retrying failed attempts with exponential back-off."""
-    last: Exception | None = None
-    for attempt in range(1, retries + 2):
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
-                data = resp.read()
-                length = resp.headers.get("Content-Length")
-                if length is not None and int(length) != len(data):
-                    raise DataError(f"{url}: truncated download ({len(data)} of {length} bytes)")
-                return data
-        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, DataError, OSError) as exc:
-            last = exc
-            if attempt <= retries:
-                wait = backoff * 2 ** (attempt - 1)
-                log.warning("download of %s failed (%s); retry %d/%d in %.1fs", url, exc, attempt, retries, wait)
-                time.sleep(wait)
-    raise DataError(f"{url}: download failed after {retries + 1} attempts: {last}")
-
-
-def read_local(local_dir: str | os.PathLike[str], split: str) -> tuple[bytes, str]:
-    """Read ``{split}.txt.gz`` (or ``{split}.txt``) from a local directory."""
-    d = Path(local_dir)
-    if not d.is_dir():
-        raise DataError(f"data.local_dir: directory {str(d)!r} does not exist")
-    path = local_split_file(d, split)
-    if path is None:
-        raise DataError(f"data.local_dir: neither {split}.txt.gz nor {split}.txt found in {str(d)!r}")
-    return path.read_bytes(), str(path)
-
-
-def fetch_split(
-    split: str,
-    dest: str | os.PathLike[str],
-    *,
-    source: str = "download",
-    url: str | None = None,
-    local_dir: str | os.PathLike[str] | None = None,
-    sha256: str | None = None,
-    retries: int = 3,
-    timeout: float = 60.0,
-    backoff: float = 1.0,
-) -> Path:
-    """Obtain one split (download or local copy), verify it, and write its decompressed text to ``dest``.
-
-    Nothing is written unless the content decompresses and its checksum matches.
-    """
-    if source == "download":
-        if not url:
-            raise DataError(f"data.urls.{split}: no URL configured")
-        raw, name = download(url, retries=retries, timeout=timeout, backoff=backoff), url
-    elif source == "local":
-        if local_dir is None:
-            raise DataError("data.local_dir: required when data.source is 'local'")
-        raw, name = read_local(local_dir, split)
-    else:
-        raise DataError(f"data.source: unknown value {source!r} (use 'download' or 'local')")
-    text = decompress(raw, name)
-    verify_sha256(text, sha256, name)
-    with atomic_path(dest) as tmp:
-        tmp.write_bytes(text)
-    return Path(dest)
-
-
-def resolve_source(source: str, local_dir: str | os.PathLike[str] | None) -> str:
-    """``auto`` means ``local`` when a local directory is configured and ``download`` otherwise.
-
-    The choice depends on the configuration only, never on what happens to be on
-    disk: a configured directory that lacks the files is an error (from
-    :func:`read_local`), not a silent download.
-    """
-    if source != "auto":
-        return source
-    return "local" if local_dir else "download"
-
-
-def cache_conll(
-    directory: str | os.PathLike[str],
-    urls: dict[str, str] | None = None,
-    sha256: dict[str, str | None] | None = None,
-    *,
-    retries: int = 1,
-    timeout: float = 30.0,
-    backoff: float = 1.0,
-) -> Path:
-    """Make ``directory`` hold verified ``train.txt.gz`` and ``test.txt.gz``, downloading what is missing.
-
-    A file already there is re-verified (a damaged one is an error, never silently
-    replaced); a downloaded one is written only after its checksum matches, so an
-    interrupted download leaves nothing behind. Returns the directory.
-    """
-    urls = {**CANONICAL_URLS, **(urls or {})}
-    sha256 = {**CANONICAL_SHA256, **(sha256 or {})}
-    d = Path(directory)
-    for split in SPLITS:
-        target = d / f"{split}.txt.gz"
-        if target.is_file():
-            verify_sha256(decompress(target.read_bytes(), str(target)), sha256[split], str(target))
-            continue
-        raw = download(urls[split], retries=retries, timeout=timeout, backoff=backoff)
-        text = decompress(raw, urls[split])
-        verify_sha256(text, sha256[split], urls[split])
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(raw if raw[:2] == b"\x1f\x8b" else gzip.compress(text, mtime=0))
-        log.info("cached %s in %s", urls[split], target)
-    return d
-
-
-def fetch_corpus_file(
-    location: str,
-    dest: str | os.PathLike[str],
-    *,
-    split: str,
-    sha256: str | None = None,
-    retries: int = 3,
-    timeout: float = 60.0,
-    backoff: float = 1.0,
-) -> Path:
-    """Obtain one split of a user's column-format corpus from a path or URL, verify it, write its text to ``dest``.
-
-    A URL is downloaded like CoNLL-2000 (timeout, retries); a path must name an
-    existing file. Gzip is decompressed; nothing is written unless the checksum
-    (of the decompressed text, when given) matches.
-    """
-    if is_url(location):
-        raw, name = download(location, retries=retries, timeout=timeout, backoff=backoff), location
-    else:
-        path = Path(location)
-        if not path.is_file():
-            raise DataError(f"data.corpus.{split}: file {str(path)!r} does not exist")
-        raw, name = path.read_bytes(), str(path)
-    text = decompress(raw, name)
-    verify_sha256(text, sha256, name, f"data.corpus.sha256.{split}")
-    with atomic_path(dest) as tmp:
-        tmp.write_bytes(text)
-    return Path(dest)
 
 
 def parse_conll(
@@ -356,21 +189,15 @@ __all__ = [  # the corpus contract (neurosieve.core.corpus) is re-exported for t
     "build_token_table",
     "check_columns",
     "check_counts",
-    "decompress",
-    "download",
-    "fetch_corpus_file",
-    "fetch_split",
     "field_columns",
     "first_sentences",
     "is_url",
     "label_codes",
     "label_set",
     "parse_conll",
-    "read_local",
     "read_tokens",
     "SPLITS",
     "TOKEN_COLUMNS",
     "local_split_file",
     "sentences",
-    "verify_sha256",
 ]
