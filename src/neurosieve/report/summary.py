@@ -612,14 +612,12 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
     return rows
 
 
-def _model_curves(t: FamilyTables, layer: int | None = None) -> pd.DataFrame:
-    """Model-ablation F1 curves of ``layer`` (default: the family's figure layer)."""
+def _model_curves(t: FamilyTables, every_layer: bool = False) -> pd.DataFrame:
+    """Model-ablation F1 curves of the family's figure layer (of every model-ablated layer with ``every_layer``)."""
     if t.curves is None or "f1" not in set(t.curves["metric"]):
         return pd.DataFrame()
-    layer = t.layer if layer is None else layer
-    return t.curves[
-        (t.curves["metric"] == "f1") & (t.curves["layer"] == layer) & t.curves["mode"].isin(list(FILL_NAME))
-    ]
+    c = t.curves[(t.curves["metric"] == "f1") & t.curves["mode"].isin(list(FILL_NAME))]
+    return c if every_layer else c[c["layer"] == t.layer]
 
 
 def _interior(c: pd.DataFrame) -> pd.DataFrame:
@@ -640,14 +638,12 @@ def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     Each verdict pools the interior of the k grid per instance (mean F1
     difference, i.e. the area between the curves) and tests across instances.
     """
-    if t.curves is None or "f1" not in set(t.curves["metric"]):
-        return []
-    modelled = t.curves[(t.curves["metric"] == "f1") & t.curves["mode"].isin(list(FILL_NAME))]
+    modelled = _model_curves(t, every_layer=True)
     rows: list[dict[str, Any]] = []
-    for layer in sorted(int(n) for n in modelled["layer"].unique()):
+    for layer in sorted(int(n) for n in modelled["layer"].unique()) if len(modelled) else []:
         # One test family per layer: the figure layer's section, and one of its own for each other layer.
         sec = "ablation (model)" if layer == t.layer else f"ablation (model, layer {layer})"
-        c = _model_curves(t, layer)
+        c = modelled[modelled["layer"] == layer]
         for mode, fill in FILL_NAME.items():
             m = c[c["mode"] == mode]
             if m.empty:

@@ -77,7 +77,7 @@ def run_probe_ablation(
     )
     train_keys, test_keys = read_keys(train_path), read_keys(test_path)
     X_train, X_test = read_layer(train_path, layer), read_layer(test_path, layer)
-    y_train = train_keys[prop].astype(str).to_numpy()
+    y_train, sentence = train_keys[prop].astype(str).to_numpy(), train_keys["sentence"].to_numpy()
     ks = k_grid(X_test.shape[1], percents, neurons)
     salt = zlib.crc32(instance.encode())  # random selections that differ between instances
     oracle = None
@@ -85,7 +85,7 @@ def run_probe_ablation(
         oracle = oracle_reference(
             X_train,
             y_train,
-            train_keys["sentence"].to_numpy(),
+            sentence,
             orders,
             ks,
             settings.oracle_neurons,
@@ -94,7 +94,7 @@ def run_probe_ablation(
         )
         orders = {**orders, ORACLE: oracle.order}
     probe = ElasticNetProbe.load(probe_path)
-    y_test = test_keys[prop].astype(str).to_numpy()
+    y_test, open_mask = test_keys[prop].astype(str).to_numpy(), open_class_mask(test_keys)
     in_vocab = (
         load_input_keys(model_kind, model_source)(test_keys["word"].astype(str).to_numpy())[1]
         if model_kind and model_source
@@ -106,7 +106,7 @@ def run_probe_ablation(
         y_train,
         X_test,
         y_test,
-        open_class_mask(test_keys),
+        open_mask,
         orders,
         ks,
         modes,
@@ -124,10 +124,10 @@ def run_probe_ablation(
             probe,
             X_train,
             y_train,
-            train_keys["sentence"].to_numpy(),
+            sentence,
             X_test,
             y_test,
-            open_class_mask(test_keys),
+            open_mask,
             settings.split_half,
             ks,
             settings.split_half_random_repeats,

@@ -7,7 +7,6 @@ split), ``position`` (0-based index within the sentence), ``word``, ``pos`` and
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,8 +30,6 @@ from neurosieve.core.corpus import (
     local_split_file,
 )
 from neurosieve.store.io import provenance, read_table, write_parquet
-
-log = logging.getLogger(__name__)
 
 
 def parse_conll(
