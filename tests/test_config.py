@@ -62,6 +62,7 @@ def test_twin_instance_names_and_checks() -> None:
     [
         "config/config.yaml",
         ".test/config/config.yaml",
+        "tests/config/workflow.yaml",
         "config/bert-base-uncased.yaml",
         "config/minilm-offline.yaml",
         "config/minilm-finetuned.yaml",

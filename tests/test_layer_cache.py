@@ -11,7 +11,7 @@ import torch
 from neurosieve.models.layer_cache import LayerCache
 from neurosieve.models.training import evaluate, train_tagger
 
-# The test config's two trained architectures and sizes (.test/config/config.yaml), trained a little longer.
+# The tests' workflow configuration's two trained architectures and sizes (tests/config/workflow.yaml), trained a little longer.
 FAMILIES = {
     "bilstm": ({"embedding_dim": 16, "hidden_dim": 16, "num_layers": 2}, {"epochs": 6, "batch_size": 32, "lr": 0.01}),
     "transformer": (

@@ -65,8 +65,9 @@ def _plan(config_file: str) -> RunPlan:
     return RunPlan(cfg)
 
 
-def test_plan_of_the_test_config_targets_every_supported_figure_once() -> None:
-    plan = _plan(".test/config/config.yaml")
+@pytest.mark.parametrize("config_file", [".test/config/config.yaml", "tests/config/workflow.yaml"])
+def test_plan_of_the_test_configs_targets_every_supported_figure_once(config_file: str) -> None:
+    plan = _plan(config_file)
     targets = plan.final_outputs()
     assert len(targets) == len(set(targets))
     for fam in plan.families:
@@ -174,6 +175,7 @@ def test_plan_check_accepts_the_shipped_configs_and_negative_layers(tmp_path: Pa
     monkeypatch.chdir(ROOT / ".test")  # the test case runs with --directory .test: its sample lies at ../tests/data
     _plan(".test/config/config.yaml").check()
     monkeypatch.chdir(ROOT)
+    _plan("tests/config/workflow.yaml").check()
     RunPlan(validate_config(_default_with(probing={"layers": [-1]}, ablation={"layers": [-1]}), SCHEMA)).check()
     (tmp_path / "train.txt.gz").write_bytes(b"")
     (tmp_path / "test.txt").write_text("")
@@ -184,7 +186,7 @@ def test_plan_check_accepts_the_shipped_configs_and_negative_layers(tmp_path: Pa
 
 
 def test_transformer_heads_must_divide_the_width() -> None:
-    cfg = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "tests/config/workflow.yaml").read_text())
     fam = next(f for f, c in cfg["families"].items() if c["kind"] == "transformer")
     cfg["families"][fam].setdefault("model", {}).update(hidden_dim=30, num_heads=4)
     with pytest.raises(ConfigError, match=rf"'families.{fam}.model.num_heads': 4 does not divide hidden_dim 30"):
@@ -253,7 +255,7 @@ def test_a_new_figure_is_one_registry_entry_plus_its_drawing(monkeypatch: pytest
     )
     monkeypatch.setattr(registry, "FIGURES", (*FIGURES, new))
     monkeypatch.setattr("neurosieve.plan.FIGURES", (*FIGURES, new))
-    plan = _plan(".test/config/config.yaml")
+    plan = _plan("tests/config/workflow.yaml")
     fam = plan.trained[0]
     assert new in plan.figures_for(fam)
     assert plan.paths.figure(fam, "label_counts", "png") in plan.final_outputs()

@@ -39,7 +39,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.mark.slurm
 def test_dag_runs_as_slurm_jobs(cluster: Path, tmp_path: Path, conll_dir: Path) -> None:
-    cfg = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "tests/config/workflow.yaml").read_text())
     cfg["outdir"] = "results"
     cfg["data"]["local_dir"] = str(conll_dir)
     cfg["families"] = {"tiny_lstm": {**cfg["families"]["tiny_lstm"], "seeds": [1, 2]}}

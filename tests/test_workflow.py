@@ -29,7 +29,7 @@ def snakemake(workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile") -
 @pytest.fixture(scope="module")
 def test_run(tmp_path_factory: pytest.TempPathFactory, conll_dir: Path) -> Path:
     work = tmp_path_factory.mktemp("workflow")
-    cfg = yaml.safe_load((ROOT / ".test/config/config.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "tests/config/workflow.yaml").read_text())
     cfg["data"]["local_dir"], cfg["outdir"] = str(conll_dir), "results"
     del cfg["data"]["sha256"]  # CoNLL-2000 itself: its published checksums are checked again
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
