@@ -116,12 +116,59 @@ def test_every_verdict_has_a_test_and_p_value(tables: FamilyTables) -> None:
     table = pd.DataFrame(family_summary(tables))
     judged = table[table["verdict"] != ""]
     assert len(judged) > 20
-    assert set(judged["verdict"]) <= {"agrees", "disagrees", "inconclusive", "equivalent"}
+    assert set(judged["verdict"]) <= {"agrees", "disagrees", "inconclusive", "equivalent", "differs"}
     assert judged["test"].str.contains("Wilcoxon|sign test").all() and (judged["p"] != "").all()
     # Every tested row carries its Holm-adjusted p (never below the raw one) and an interval.
     assert (judged["p_adj"] != "").all() and (judged["p_adj"].astype(float) >= judged["p"].astype(float)).all()
     assert (judged["low"] != "").all() and (judged["high"] != "").all()
     assert (table["sentence"].str.len() > 0).all() and "|" in to_markdown(table)
+
+
+def test_every_row_is_tested_or_says_why_not(tables: FamilyTables) -> None:
+    """A row over several instances has a p (and an interval), or is marked descriptive, naming the row that tests
+    its comparison where there is one; a single value reads "not tested, n = 1"."""
+    table = pd.DataFrame(family_summary(tables))
+    assert (table["test"] != "").all()
+    many = table[pd.to_numeric(table["n"], errors="coerce") > 1]
+    tested = many[many["p"] != ""]
+    assert len(tested) > 20 and (tested["low"] != "").all() and (tested["p_adj"] != "").all()
+    rest = many[many["p"] == ""]
+    assert rest["test"].str.startswith("descriptive").all(), rest[["id", "test"]]
+    pointed = rest["test"].str.extract(r"^descriptive; tested in (\S+)$")[0].dropna()
+    assert len(pointed) > 0 and set(pointed) <= set(table["id"])
+    for _, r in table[table["test"].str.startswith("descriptive; tested in")].iterrows():
+        assert f"row {r['test'].split()[-1]} tests its comparison" in r["sentence"]
+    single = table[table["test"] == "not tested, n = 1"]
+    assert (single["p"] == "").all() and not (pd.to_numeric(single["n"], errors="coerce") > 1).any()
+
+
+def test_descriptive_rows_point_only_at_rows_that_exist() -> None:
+    from neurosieve.analysis.verdicts import compare
+    from neurosieve.report.summary import _row, finalize
+
+    rows = [
+        _row("fam", "s", "a level", 1.0, spread=spread_of([1.0, 2.0, 3.0]), key="s.level", source="t:v"),
+        _row("fam", "s", "parts", "1 / 2", spread=spread_of([1.0, 2.0]), key="s.parts", source="t:v", see="s.diff"),
+        _row("fam", "s", "orphan", "1 / 2", spread=spread_of([1.0, 2.0]), key="s.orphan", source="t:v", see="s.gone"),
+        _row("fam", "s", "diff", 1.0, agrees=compare([1, 2, 3, 4, 5, 6], 0.0, "0"), key="s.diff", source="t:v"),
+        _row("fam", "s", "one", 1.0, key="s.one", source="t:v"),
+        _row("fam", "s", "check", "yes", key="s.check", source="t:v", untested="a check, not a statistical test"),
+    ]
+    out = pd.DataFrame(finalize(rows)).set_index("id")
+    assert out.loc["s.level", "test"] == "descriptive (a level, not a comparison)"
+    assert out.loc["s.parts", "test"] == "descriptive; tested in s.diff"
+    assert out.loc["s.orphan", "test"] == "descriptive (a level, not a comparison)"
+    assert out.loc["s.one", "test"] == "not tested, n = 1" and out.loc["s.one", "p"] == ""
+    assert out.loc["s.check", "test"] == "a check, not a statistical test" and "a check" in out.loc["s.check", "sentence"]
+    # Six values all above 0: two-sided p = 2/64, alone in its section after the others (untested) are skipped.
+    assert out.loc["s.diff", "verdict"] == "differs" and out.loc["s.diff", "p"] == pytest.approx(2 / 64, abs=1e-4)
+    assert "differs from 0: higher" in out.loc["s.diff", "sentence"]
+
+
+def spread_of(values: list[float]):  # type: ignore[no-untyped-def]
+    from neurosieve.analysis.verdicts import spread
+
+    return spread(values)
 
 
 def test_planted_effects_agree_and_carry_their_spread(tables: FamilyTables) -> None:

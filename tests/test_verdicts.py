@@ -14,6 +14,7 @@ from neurosieve.analysis.verdicts import (
     EQUIVALENT,
     INCONCLUSIVE,
     NOT_TESTED,
+    compare,
     equivalence_test,
     holm,
     paired_by_unit,
@@ -172,3 +173,20 @@ def test_sentence_bootstrap_on_a_two_point_metric() -> None:
     low, high = sentence_bootstrap(correct, sent, seed=0)
     half = 1.96 * np.sqrt(0.8 * 0.2 / 2000)
     assert low < correct.mean() < high and (high - low) / 2 == pytest.approx(half, rel=0.15)
+
+
+def test_a_comparison_without_direction_says_only_whether_the_values_differ() -> None:
+    base = np.linspace(50.0, 60.0, 6)
+    up = compare(base + 2, base, "the paper's lambdas")
+    assert up.verdict == "differs" and up.lean == 1 and up.p == pytest.approx(2 / 64) and up.against
+    down = compare(base - 2, base, "b")
+    assert down.verdict == "differs" and down.lean == -1 and down.p == pytest.approx(up.p)
+    # Five instances all one way: two-sided 0.0625, not significant; Holm in a family of two keeps it so.
+    five = compare(base[:5] + 1, base[:5], "b")
+    assert five.verdict == INCONCLUSIVE and five.p == pytest.approx(0.0625)
+    assert up.adjusted(0.06).verdict == INCONCLUSIVE and up.adjusted(0.04).verdict == "differs"
+    # Against one value (a one-sample test), and one instance is not tested.
+    assert compare([0.2, 0.3, 0.1, 0.4, 0.25, 0.35], 0.0, "0").verdict == "differs"
+    assert compare([0.2], 0.0, "0").verdict == NOT_TESTED
+    mixed = compare([1.0, -1.0, 2.0, -2.0, 0.5, -0.5], 0.0, "0")
+    assert mixed.verdict == INCONCLUSIVE and mixed.p == pytest.approx(1.0)

@@ -48,10 +48,16 @@ import pandas as pd
 
 AGREES, DISAGREES, INCONCLUSIVE = "agrees", "disagrees", "inconclusive"
 EQUIVALENT = "equivalent"
+DIFFERS = "differs"
+"""The verdict of a comparison that expects no direction (``direction="either"``) when it is significant."""
 NOT_TESTED = "not tested, n = 1"
+DESCRIPTIVE = "descriptive"
+"""The test column of a row that states a level (a model's F1, a noise width) rather than a comparison."""
 
 
 DIRECTIONS = ("greater", "less")
+EITHER = "either"
+"""A comparison with no expected direction: "does a differ from b?" (two-sided; verdict "differs")."""
 LEVEL = 0.95
 """Coverage of every interval in the summary."""
 
@@ -160,6 +166,8 @@ class Verdict:
     lean: int = 0
     """+1 when the differences lean the finding's way (or, for equivalence, lie inside the margin), -1 the other
     way, 0 for no lean: what a significant p turns into a verdict word."""
+    against: str = ""
+    """What ``b`` was, in words ("the paper's lambdas", "0"), for a comparison without an expected direction."""
 
     @property
     def tested(self) -> bool:
@@ -171,6 +179,8 @@ class Verdict:
         inconclusive (adjusting only raises p, so it never creates a verdict)."""
         if not self.tested:
             return self
+        if self.direction == EITHER:
+            return replace(self, p_adj=p_adj, verdict=DIFFERS if p_adj < alpha and self.lean else INCONCLUSIVE)
         return replace(self, p_adj=p_adj, verdict=_word(p_adj, alpha, self.lean, not math.isnan(self.margin)))
 
     def describe(self) -> str:
@@ -242,7 +252,9 @@ def paired_test(
     test: str = "auto",
     min_wilcoxon: int = 5,
 ) -> Verdict:
-    """Test the finding "a > b" (``direction="greater"``) or "a < b" (``"less"``) on paired values, two-sided.
+    """Test the finding "a > b" (``direction="greater"``) or "a < b" (``"less"``) on paired values, two-sided;
+    ``direction="either"`` asks only whether they differ (verdict "differs" or "inconclusive"; ``lean`` says
+    which way: +1 for a > b).
 
     ``a[i]`` and ``b[i]`` belong to the same unit (instance). ``test`` is
     ``wilcoxon``, ``sign`` or ``auto`` (Wilcoxon with at least ``min_wilcoxon``
@@ -250,8 +262,8 @@ def paired_test(
     The verdict is "agrees" when the two-sided p is below ``alpha`` and the differences lean the finding's
     way, "disagrees" when they lean the other way, else "inconclusive".
     """
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    if direction not in (*DIRECTIONS, EITHER):
+        raise ValueError(f"direction must be one of {(*DIRECTIONS, EITHER)}, got {direction!r}")
     d = _differences(a, b)
     effect = spread(d)
     nz = _nonzero(d)
@@ -260,12 +272,31 @@ def paired_test(
         return Verdict(_not_tested(len(d)), math.nan, name, len(d), direction, effect)
     if len(nz) == 0:
         return Verdict(INCONCLUSIVE, 1.0, name, len(d), direction, effect, p_min=1.0)
-    other = "less" if direction == "greater" else "greater"
-    p_for = _one_sided(nz, direction, kind)
+    side = "greater" if direction == EITHER else direction
+    other = "less" if side == "greater" else "greater"
+    p_for = _one_sided(nz, side, kind)
     p_against = _one_sided(nz, other, kind)
     p = min(1.0, 2 * min(p_for, p_against))
     lean = 1 if p_for < p_against else (-1 if p_against < p_for else 0)
-    return Verdict(_word(p, alpha, lean), p, name, len(d), direction, effect, p_min=smallest_p(len(nz)), lean=lean)
+    word = (DIFFERS if p < alpha and lean else INCONCLUSIVE) if direction == EITHER else _word(p, alpha, lean)
+    return Verdict(word, p, name, len(d), direction, effect, p_min=smallest_p(len(nz)), lean=lean)
+
+
+def compare(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray | float,
+    against: str,
+    alpha: float = 0.05,
+    test: str = "auto",
+) -> Verdict:
+    """Does ``a`` differ from ``b``? A two-sided paired test with no expected direction (see :func:`paired_test`).
+
+    ``b`` is paired values or one reference value for every unit (a one-sample test against it); ``against``
+    names it in the row's sentence ("the paper's lambdas", "0").
+    """
+    a = np.asarray(a, np.float64)
+    b = np.full_like(a, float(b)) if np.ndim(b) == 0 else np.asarray(b, np.float64)
+    return replace(paired_test(a, b, EITHER, alpha, test), against=against)
 
 
 def equivalence_test(

@@ -26,10 +26,14 @@ from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.overlap import headline_k, property_agreement
 from neurosieve.analysis.verdicts import (
     AGREES,
+    DESCRIPTIVE,
+    DIFFERS,
     DISAGREES,
     EQUIVALENT,
+    NOT_TESTED,
     Spread,
     Verdict,
+    compare,
     equivalence_test,
     holm,
     paired_test,
@@ -110,6 +114,8 @@ def _row(
     *,
     key: str,
     source: str | Sequence[str],
+    see: str = "",
+    untested: str = "",
 ) -> dict[str, Any]:
     """One summary row. ``spread`` adds the interval of the mean (low, high), sd, min, max and n over instances
     (times ``scale``); ``agrees`` is a :class:`Verdict` from a paired test (verdict, test and p) or, for an
@@ -117,7 +123,9 @@ def _row(
     (the verdict's effect), so that the interval printed beside a p is the interval of what was tested.
 
     ``key`` is the row's stable id (see :data:`ID_PATTERN`); ``source`` the table(s) and column(s) it was read
-    from, as :func:`src` writes them (several are joined by ``; ``).
+    from, as :func:`src` writes them (several are joined by ``; ``). ``see`` is, for a descriptive row (one that
+    states the parts of a comparison), the id of the row that tests it; ``untested`` the test column of a row
+    that is not a statistical test at all (a check, a list of other rows' results), said in words.
     """
     if not ID_PATTERN.match(key):
         raise ValueError(f"summary row id {key!r} is not lowercase and dotted ({ID_PATTERN.pattern})")
@@ -126,7 +134,7 @@ def _row(
         if agrees.tested:
             spread = agrees.effect  # a tested row's interval and spread are those of the tested difference
     elif agrees is None:
-        judged = verdict_columns(None)
+        judged = {**verdict_columns(None), "test": untested}
     else:
         judged = {"verdict": "yes" if agrees else "no", "test": "untested (single value)", "p": "", "p_adj": ""}
     return {
@@ -141,11 +149,25 @@ def _row(
         "sentence": "",
         "source": source if isinstance(source, str) else "; ".join(source),
         VERDICT_KEY: agrees if isinstance(agrees, Verdict) else None,
+        SEE_KEY: see,
     }
 
 
 VERDICT_KEY = "_verdict"
 """A row's :class:`Verdict` object until :func:`finalize` adjusts it and writes the row's sentence."""
+SEE_KEY = "_see"
+"""The id of the row that tests a descriptive row's comparison, until :func:`finalize` writes its test column."""
+
+
+def untested_label(row: Mapping[str, Any]) -> str:
+    """The test column of a row without a test: "not tested, n = 1" for one instance (or one value), else
+    "descriptive" (a level over instances, such as a model's F1 or a noise width), naming the row that tests
+    its comparison where there is one."""
+    n = row.get("n", "")
+    if n in ("", None) or (isinstance(n, (int, float)) and not n > 1):
+        return NOT_TESTED
+    see = row.get(SEE_KEY) or ""
+    return f"{DESCRIPTIVE}; tested in {see}" if see else f"{DESCRIPTIVE} (a level, not a comparison)"
 
 
 def _fmt(v: object) -> str:
@@ -172,6 +194,13 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
             text += (
                 f"; compared with a single value, not tested: {'as' if row['verdict'] == 'yes' else 'not as'} expected"
             )
+        elif row.get("test", "").startswith(DESCRIPTIVE):
+            see = row["test"].removeprefix(f"{DESCRIPTIVE}; tested in ") if "; tested in " in row["test"] else ""
+            text += f"; descriptive: row {see} tests its comparison" if see else "; descriptive: a level, not tested"
+        elif row.get("test") == NOT_TESTED:
+            text += "; not tested: one value"
+        elif row.get("test"):
+            text += f"; {row['test']}"
         return text + "."
     if not v.tested:
         return text + f"; {v.verdict}: fewer than two instances give no p."
@@ -193,6 +222,8 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
         )
     elif v.verdict == EQUIVALENT:
         text += f"; equivalent: two one-sided tests place the median difference within ±{v.margin:g}"
+    elif v.verdict == DIFFERS:
+        text += f"; differs from {v.against}: {'higher' if v.lean > 0 else 'lower'}"
     elif not floor < alpha:
         text += (
             f"; inconclusive: with these instances no test in a family of {max(family_size, 1)} can reach an "
@@ -200,6 +231,8 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
         )
     elif not math.isnan(v.margin):
         text += f"; inconclusive: a difference of {v.margin:g} or more is not excluded"
+    elif v.against:
+        text += f"; inconclusive: no difference from {v.against} is shown at {alpha:g} after adjustment"
     else:
         text += f"; inconclusive: neither direction is shown at {alpha:g} after adjustment"
     return text + "."
@@ -221,10 +254,16 @@ def finalize(rows: list[dict[str, Any]], alpha: float = 0.05) -> list[dict[str, 
             v = rows[i][VERDICT_KEY].adjusted(float(p_adj), alpha)
             rows[i] = {**rows[i], **verdict_columns(v), VERDICT_KEY: v}
             size[i] = len(members)
+    ids = {(r["family"], r["id"]) for r in rows}
     out = []
     for i, r in enumerate(rows):
+        if r.get(SEE_KEY) and (r["family"], r[SEE_KEY]) not in ids:
+            r = {**r, SEE_KEY: ""}  # the row that would test it was not written (e.g. no retrained curves)
+        if not r.get("test"):
+            r = {**r, "test": untested_label(r)}
         r = {**r, "sentence": sentence(r, size.get(i, 0), alpha)}
         r.pop(VERDICT_KEY, None)
+        r.pop(SEE_KEY, None)
         out.append(r)
     return out
 
@@ -340,6 +379,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
             nearest.setdefault(float(grid.iloc[(grid - target).abs().argmin()]), target)
         for pct, target in sorted(nearest.items()):
             at = metric_id("probe_ablation", t.prop, f"layer{t.layer}", mode, f"keep{target}")
+            retrained_gap = metric_id("probe_ablation", t.prop, f"layer{t.layer}", "retrain", f"keep{target}", "gap_top_bottom")
             top, bottom, rnd = (
                 kept_per_instance(c, t.layer, t.prop, mode, d, pct) for d in ("top", "bottom", "random")
             )
@@ -356,6 +396,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     digits=1,
                     key=f"{at}.accuracy_top_bottom_random",
                     source=src("curves", "value"),
+                    see=retrained_gap,
                 )
             )
             if mode == "mask":
@@ -373,6 +414,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         digits=1,
                         key=f"{at}.gap_top_bottom",
                         source=src("curves", "value"),
+                        see=retrained_gap,
                     )
                 )
                 continue
@@ -451,6 +493,9 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                             "probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", f"lost_{group}{suffix}"
                         ),
                         source=src("curves", "value"),
+                        see=metric_id(
+                            "probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", f"lost_open_minus_closed{suffix}"
+                        ),
                     )
                 )
         # The same for a random 10 % of the neurons: does "open suffers more" hold for any 10 %?
@@ -587,6 +632,7 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     digits=1,
                     key=f"{at}.accuracy_top_bottom_random",
                     source=src("pool", "value"),
+                    see=f"{at}.gap_top_bottom",
                 )
             )
             for other, values, finding in (
@@ -667,6 +713,7 @@ def model_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         digits=2,
                         key=f"{at}.f1_half_removed_top_bottom_random",
                         source=src("curves", "value"),
+                        see=f"{at}.f1_top_minus_bottom",
                     )
                 )
                 inner = _interior(pd.concat([g, rnd]))
@@ -851,6 +898,7 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     digits=2,
                     key=f"{at}.predictive_value_without",
                     source=src("curves", "value"),
+                    see=f"{at}.predictive_value_equivalent",
                 )
             )
             rows.append(
@@ -863,6 +911,7 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     digits=2,
                     key=f"{at}.predictive_value_with",
                     source=src("twin_curves", "value"),
+                    see=f"{at}.predictive_value_equivalent",
                 )
             )
             if t.twin in b.index:
@@ -1081,6 +1130,16 @@ def _paired(a: pd.Series, b: pd.Series, direction: str = "greater") -> Verdict |
     return paired_test(pairs["a"], pairs["b"], direction) if len(pairs) else None
 
 
+def _vs(a: pd.Series, b: pd.Series | float, against: str) -> Verdict | None:
+    """Does ``a`` differ from ``b`` (paired by instance, or against one value)? Two-sided, no expected direction;
+    ``against`` names ``b`` in the row's sentence. None when no instance has both."""
+    if not isinstance(b, pd.Series):
+        values = a.dropna().to_numpy()
+        return compare(values, float(b), against) if len(values) else None
+    pairs = pd.concat({"a": a, "b": b}, axis=1).dropna()
+    return compare(pairs["a"].to_numpy(), pairs["b"].to_numpy(), against) if len(pairs) else None
+
+
 def _pct(v: float) -> str:
     return "n/a" if np.isnan(v) else f"{v:.1f}"
 
@@ -1105,27 +1164,33 @@ def probing_rows(
         where = f"{prop}, layer {layer}"
         at = metric_id("probe", prop, f"layer{layer}")
         probe, majority, untrained = m("accuracy"), m("majority_baseline"), m("untrained_accuracy")
+        each = lambda metric, group="overall": _by_instance(probing, metric, group, prop, layer)  # noqa: E731
         rows.append(
             _row(
                 family,
                 "probing",
                 f"{where}: probe accuracy (mean over instances)",
                 round(probe, 2),
+                spread=spread(each("accuracy")),
+                digits=2,
                 key=f"{at}.accuracy",
                 source=src("probing", "value"),
+                see=f"{at}.accuracy_minus_majority",
             )
         )
         rows.append(
             _row(
                 family,
                 "probing",
-                f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)",
+                f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy; interval: the probe's)",
                 f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}",
+                spread=spread(each("accuracy")),
+                digits=2,
                 key=f"{at}.accuracy_probe_majority_untrained",
                 source=src("probing", "value"),
+                see=f"{at}.accuracy_minus_majority",
             )
         )
-        each = lambda metric, group="overall": _by_instance(probing, metric, group, prop, layer)  # noqa: E731
         rows += probe_seed_rows(family, probing, prop, layer)
         rows += bootstrap_rows(family, probing, prop, layer)
         # Each instance's accuracy is its mean over probe seeds when there are several (the optimiser's noise
@@ -1207,6 +1272,7 @@ def probing_rows(
                     "probing",
                     f"{where}: probes that reached the solver's tolerance (not its iteration cap)",
                     f"{int(conv.sum())} / {len(conv)}",
+                    spread=spread(conv),
                     key=f"{at}.probes_converged",
                     source=src("probing", "value"),
                 )
@@ -1237,8 +1303,11 @@ def probing_rows(
                 _row(
                     family,
                     "probing",
-                    f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%)",
+                    f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%; "
+                    "interval and test: in-vocabulary minus OOV)",
                     f"{_pct(iv)} / {_pct(oov)}",
+                    agrees=_vs(each("accuracy", "in_vocab"), each("accuracy", "oov"), "the accuracy on OOV tokens"),
+                    digits=2,
                     key=f"{at}.accuracy_in_vocab_oov",
                     source=src("probing", "value"),
                 )
@@ -1250,8 +1319,15 @@ def probing_rows(
                         family,
                         "probing",
                         f"{where}: probe minus per-word majority baseline on in-vocabulary / out-of-vocabulary "
-                        "tokens (points; where the gap to the lookup lives)",
+                        "tokens (points; where the gap to the lookup lives; interval and test: the OOV margin minus "
+                        "the in-vocabulary one)",
                         " / ".join("n/a" if np.isnan(v) else f"{v:+.1f}" for v in (iv - lookup_iv, oov - lookup_oov)),
+                        agrees=_vs(
+                            each("accuracy", "oov") - each("majority_baseline", "oov"),
+                            each("accuracy", "in_vocab") - each("majority_baseline", "in_vocab"),
+                            "the margin over the lookup on in-vocabulary tokens",
+                        ),
+                        digits=2,
                         key=f"{at}.accuracy_minus_majority_in_vocab_oov",
                         source=src("probing", "value"),
                     )
@@ -1278,9 +1354,16 @@ def probing_rows(
                     _row(
                         family,
                         "probing",
-                        f"{where}: open / closed class accuracy, all tokens | in-vocabulary tokens",
+                        f"{where}: open / closed class accuracy, all tokens | in-vocabulary tokens (interval and "
+                        "test: open minus closed on in-vocabulary tokens)",
                         f"{_pct(m('accuracy', 'open'))} / {_pct(m('accuracy', 'closed'))} | {_pct(m('accuracy', 'open_in_vocab'))} / {_pct(m('accuracy', 'closed_in_vocab'))}",
                         "unknown words are all open-class: compare open vs closed on in-vocabulary tokens",
+                        _vs(
+                            each("accuracy", "open_in_vocab"),
+                            each("accuracy", "closed_in_vocab"),
+                            "closed-class accuracy on in-vocabulary tokens",
+                        ),
+                        digits=2,
                         key=f"{at}.accuracy_open_closed",
                         source=src("probing", "value"),
                     )
@@ -1299,8 +1382,11 @@ def probing_rows(
                 _row(
                     family,
                     "probing",
-                    f"{where}: chosen (l1, l2) = ({a:g}, {b:g}){note} vs paper default (1e-05, 1e-05): accuracy",
+                    f"{where}: chosen (l1, l2) = ({a:g}, {b:g}){note} vs paper default (1e-05, 1e-05): accuracy "
+                    "(interval and test: chosen minus paper)",
                     f"{_pct(probe)} / {_pct(paper)}",
+                    agrees=_vs(each("accuracy"), each("paper_default_accuracy"), "the paper's lambdas"),
+                    digits=2,
                     key=f"{at}.accuracy_chosen_vs_paper_lambdas",
                     source=src("probing", "value"),
                 )
@@ -1309,8 +1395,15 @@ def probing_rows(
                 _row(
                     family,
                     "probing",
-                    f"{where}: retrained top-10% LCA neurons, chosen vs paper-default lambdas (accuracy)",
+                    f"{where}: retrained top-10% LCA neurons, chosen vs paper-default lambdas (accuracy; interval "
+                    "and test: chosen minus paper)",
                     f"{_pct(top_sel)} / {_pct(top_paper)}",
+                    agrees=_vs(
+                        each("top10pct_retrain_accuracy", "selected"),
+                        each("top10pct_retrain_accuracy", "paper_default"),
+                        "the paper's lambdas",
+                    ),
+                    digits=2,
                     key=f"{at}.top10_retrain_chosen_vs_paper_lambdas",
                     source=src("probing", "value"),
                 )
@@ -1450,6 +1543,7 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                 "required of an oracle: a ranking above it means the greedy search failed",
                 None,  # a check of the reference, not a finding: no verdict
                 key=metric_id("probe_ablation", prop, f"layer{layer}", "oracle_check"),
+                untested="a check over every k, ranking and instance, not a statistical test",
                 source=src("curves", "value"),
             )
         )
@@ -1635,13 +1729,14 @@ def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: st
             digits=1,
             key=f"{at}.neurons_needed_open_closed",
             source=src("labels", "neurons_needed", "open_class"),
+            see=f"{at}.open_minus_closed_at_equal_frequency",
         ),
         _row(
             family,
             sec,
             f"Spearman of neurons needed with the label's training frequency, {where} (the confound of the raw medians)",
             round(float(each["spearman_frequency"].mean()), 2),
-            spread=spread(each["spearman_frequency"]),
+            agrees=_vs(each["spearman_frequency"], 0.0, "0 (no relation to frequency)"),
             digits=2,
             key=f"{at}.neurons_needed_frequency_spearman",
             source=src("labels", "neurons_needed", "train_count"),
@@ -1795,6 +1890,7 @@ def overlap_summary(
                     CCA_LCA_FINDING,
                     verdict,
                     key=metric_id("overlap", f"layer{layer}", ranking, "properties_above_chance"),
+                    untested="a list of the per-property overlap tests (rows overlap.<layer>.<ranking>.<property>.share)",
                     source=src("overlap", "share", "chance", "ratio", "p_value", item=f"layer{layer}"),
                 )
             )
