@@ -159,7 +159,9 @@ def test_descriptive_rows_point_only_at_rows_that_exist() -> None:
     assert out.loc["s.parts", "test"] == "descriptive; tested in s.diff"
     assert out.loc["s.orphan", "test"] == "descriptive (a level, not a comparison)"
     assert out.loc["s.one", "test"] == "not tested, n = 1" and out.loc["s.one", "p"] == ""
-    assert out.loc["s.check", "test"] == "a check, not a statistical test" and "a check" in out.loc["s.check", "sentence"]
+    assert (
+        out.loc["s.check", "test"] == "a check, not a statistical test" and "a check" in out.loc["s.check", "sentence"]
+    )
     # Six values all above 0: two-sided p = 2/64, alone in its section after the others (untested) are skipped.
     assert out.loc["s.diff", "verdict"] == "differs" and out.loc["s.diff", "p"] == pytest.approx(2 / 64, abs=1e-4)
     assert "differs from 0: higher" in out.loc["s.diff", "sentence"]

@@ -250,11 +250,19 @@ def test_summary_table(test_run: Path) -> None:
     single = mine[mine["verdict"] == "not tested, n = 1"]
     assert set(single["family"]) <= {"minilm"} and single["p"].isna().all()
     judged = mine[mine["verdict"].notna() & (mine["verdict"] != "not tested, n = 1")]
-    assert len(judged) and judged["verdict"].isin(["agrees", "disagrees", "inconclusive", "equivalent"]).all()
+    assert (
+        len(judged) and judged["verdict"].isin(["agrees", "disagrees", "inconclusive", "equivalent", "differs"]).all()
+    )
     assert judged["test"].str.contains("two-sided|equivalence within").all() and judged["p"].notna().all()
     # Holm within each section: the adjusted p is never below the raw one; every tested row has its interval.
     assert (judged["p_adj"] >= judged["p"]).all() and judged["low"].notna().all() and judged["high"].notna().all()
     assert table["sentence"].notna().all()
+    # Every row says how it was tested: a test with its p, "not tested, n = 1", descriptive, or a check in words.
+    assert table["test"].notna().all()
+    untested = table[table["p"].isna() & (table["n"] > 1)]
+    assert untested["test"].str.startswith("descriptive").all(), untested[["id", "test"]]
+    sides = lstm.set_index("id").loc["probe.pos.layer2.accuracy_in_vocab_oov"]
+    assert sides["verdict"] in ("differs", "inconclusive") and sides["p"] > 0 and "OOV tokens" in sides["sentence"]
     # The near-twin experiment: every instance's ranking change, predictive value with and without the twin.
     twin = lstm[lstm["section"] == "near-twin"]
     assert twin["quantity"].str.contains("seed3's ranking with vs without the twin").sum() == 4

@@ -379,7 +379,9 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
             nearest.setdefault(float(grid.iloc[(grid - target).abs().argmin()]), target)
         for pct, target in sorted(nearest.items()):
             at = metric_id("probe_ablation", t.prop, f"layer{t.layer}", mode, f"keep{target}")
-            retrained_gap = metric_id("probe_ablation", t.prop, f"layer{t.layer}", "retrain", f"keep{target}", "gap_top_bottom")
+            retrained_gap = metric_id(
+                "probe_ablation", t.prop, f"layer{t.layer}", "retrain", f"keep{target}", "gap_top_bottom"
+            )
             top, bottom, rnd = (
                 kept_per_instance(c, t.layer, t.prop, mode, d, pct) for d in ("top", "bottom", "random")
             )
@@ -494,7 +496,12 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         ),
                         source=src("curves", "value"),
                         see=metric_id(
-                            "probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", f"lost_open_minus_closed{suffix}"
+                            "probe_ablation",
+                            t.prop,
+                            f"layer{t.layer}",
+                            "retrain",
+                            "keep10",
+                            f"lost_open_minus_closed{suffix}",
                         ),
                     )
                 )
