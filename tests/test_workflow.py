@@ -262,7 +262,7 @@ def test_summary_table(test_run: Path) -> None:
     untested = table[table["p"].isna() & (table["n"] > 1)]
     assert untested["test"].str.startswith("descriptive").all(), untested[["id", "test"]]
     sides = lstm.set_index("id").loc["probe.pos.layer2.accuracy_in_vocab_oov"]
-    assert sides["verdict"] in ("differs", "inconclusive") and sides["p"] > 0 and "OOV tokens" in sides["sentence"]
+    assert sides["verdict"] in ("differs", "inconclusive") and sides["p"] > 0 and "two-sided" in sides["test"]
     # The near-twin experiment: every instance's ranking change, predictive value with and without the twin.
     twin = lstm[lstm["section"] == "near-twin"]
     assert twin["quantity"].str.contains("seed3's ranking with vs without the twin").sum() == 4
