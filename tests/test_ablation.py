@@ -14,6 +14,8 @@ from neurosieve.analysis.ablation import (
     probe_ablation,
     random_selections,
     rankings_from_tables,
+    reported_ks,
+    reported_points,
     selection,
 )
 from neurosieve.analysis.probe import ElasticNetProbe
@@ -73,6 +75,47 @@ def test_probe_ablation_planted(setup) -> None:  # type: ignore[no-untyped-def]
     rnd = curves[(curves["direction"] == "random") & (curves["metric"] == "accuracy_overall")]
     assert set(rnd["random_seed"].dropna()) == {0, 1} and set(rnd["k"]) == {0, 3, 12}
     assert {"accuracy_open", "accuracy_closed"} <= set(curves["metric"])
+
+
+def test_retrains_at_the_reported_shares_average_probe_seeds(setup) -> None:  # type: ignore[no-untyped-def]
+    """At the seeded k, a ranking's retrained accuracy is the mean of fits with probe seeds 0, 1, 2 (each as its solo
+    fit); elsewhere, and for random selections and masks, one fit."""
+    X, y, probe, open_mask, rankings = setup
+    # A probe whose seed matters: a short budget from a random start.
+    noisy = ElasticNetProbe(random_state=0, epochs=1, batch_size=64, l1=1e-4, l2=1e-4).fit(X[:3000], y[:3000])
+    args = (noisy, X[:3000], y[:3000], X[3000:], y[3000:], open_mask, rankings)
+    curves = probe_ablation(*args, ks=[2, 4], random_repeats=2, probe_seeds=3, seeded_ks={2})
+    acc = curves[curves["metric"] == "accuracy_overall"].set_index(["ranking", "direction", "mode", "k"])
+    kept = selection(rankings["good"], 2, "top")
+    solo = [
+        float(
+            np.mean(
+                noisy.__class__(**{**noisy.get_params(), "random_state": s})
+                .fit(X[:3000, kept], y[:3000])
+                .predict(X[3000:, kept])
+                == y[3000:]
+            )
+        )
+        for s in (0, 1, 2)
+    ]
+    assert len(set(solo)) > 1  # the seeds give different probes, so the average is not one of them
+    assert acc.loc[("good", "top", "retrain", 2), "value"] == pytest.approx(np.mean(solo), abs=1e-6)
+    assert acc.loc[("good", "top", "retrain", 2), "probe_seeds"] == 3
+    assert acc.loc[("good", "top", "retrain", 4), "probe_seeds"] == 1
+    assert acc.loc[("good", "top", "mask", 2), "probe_seeds"] == 1
+    random_rows = curves[(curves["direction"] == "random") & (curves["mode"] == "retrain") & (curves["k"] == 2)]
+    assert (random_rows["probe_seeds"] == 1).all()
+    # One probe seed gives the unseeded values.
+    once = probe_ablation(*args, ks=[2, 4], random_repeats=2, probe_seeds=1, seeded_ks={2})
+    one = once[once["metric"] == "accuracy_overall"].set_index(["ranking", "direction", "mode", "k"])
+    assert one.loc[("good", "top", "retrain", 2), "value"] == pytest.approx(solo[0], abs=1e-6)
+
+
+def test_reported_points_are_the_grid_points_nearest_10_and_20_percent() -> None:
+    assert reported_points([0, 5, 10.2, 19, 50, 100]) == {10.2: 10, 19.0: 20}
+    assert reported_points([40, 50, 100]) == {40.0: 10}  # one point nearest both: named once, by the first share
+    assert reported_points([]) == {}
+    assert reported_ks(k_grid(256, [5, 10, 20, 50], [1, 2, 4, 8, 16, 32, 64, 128]), 256) == {26, 51}
 
 
 def test_model_ablation_end_points() -> None:

@@ -189,6 +189,7 @@ class ProbeAblationSettings(Settings):
     label_random_repeats: int = field(default=3, metadata={"key": "ablation.labels.random_repeats"})
     split_half: tuple[str, ...] = field(default=(), metadata={"key": "ablation.split_half.rankings"})
     split_half_random_repeats: int = field(default=5, metadata={"key": "ablation.split_half.random_repeats"})
+    probe_seeds: int = field(default=1, metadata={"key": "probing.probe_seeds"})
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class PoolAblationSettings(Settings):
     random_repeats: int
     modes: tuple[str, ...] = field(metadata={"key": "ablation.modes"})
     seed: int = field(metadata={"key": "ablation.seed"})
+    probe_seeds: int = field(default=1, metadata={"key": "probing.probe_seeds"})
 
 
 @dataclass(frozen=True)

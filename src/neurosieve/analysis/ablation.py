@@ -30,6 +30,26 @@ from neurosieve.analysis.probing import (
 DIRECTIONS = ("top", "bottom")
 
 
+REPORTED_PERCENTS = (10, 20)
+"""The kept shares the summary reports (the paper's 10 %, and 20 %): the grid points nearest them."""
+
+
+def reported_points(grid: Sequence[float] | Collection[float]) -> dict[float, int]:
+    """The points of a percent grid nearest each reported share (:data:`REPORTED_PERCENTS`), once each:
+    ``{grid point: reported share}`` in grid order (a point nearest both shares is named by the first)."""
+    values = sorted({float(v) for v in grid})
+    nearest: dict[float, int] = {}
+    for target in REPORTED_PERCENTS if values else ():
+        nearest.setdefault(min(values, key=lambda v: (abs(v - target), v)), target)
+    return dict(sorted(nearest.items()))
+
+
+def reported_ks(ks: Sequence[int], width: int) -> set[int]:
+    """The neuron counts of a k grid at its reported shares (:func:`reported_points` of their percents)."""
+    points = reported_points([100.0 * k / width for k in ks])
+    return {k for k in ks if 100.0 * k / width in points}
+
+
 def k_grid(width: int, percents: Sequence[float] = (), neurons: Sequence[int] = ()) -> list[int]:
     """Neuron counts from percentages of the layer and absolute counts, clipped to [0, width], 0 and width included."""
     ks = {0, width}
@@ -117,6 +137,8 @@ def probe_ablation(
     in_vocab: np.ndarray | None = None,
     salt: int = 0,
     top_only: Collection[str] = (),
+    probe_seeds: int = 1,
+    seeded_ks: Collection[int] = (),
 ) -> pd.DataFrame:
     """Accuracy (overall, open class, closed class) of probes keeping k neurons, for every ranking and direction.
 
@@ -131,6 +153,12 @@ def probe_ablation(
     in- and out-of-vocabulary tokens (see :func:`grouped_accuracy`). ``salt`` varies the random
     selections between instances (:func:`random_selections`); the rankings in ``top_only`` (the oracle)
     have top selections only.
+
+    With ``probe_seeds`` above 1, a ranking's retrained selections at the k in ``seeded_ks`` (the reported
+    shares) are fitted with that many probe seeds (``probe.random_state`` + 0, 1, ...) and their accuracies
+    averaged, so that the optimiser's noise is averaged before instances are compared (random selections
+    average over their draws instead). Column ``probe_seeds`` counts the fits behind each value. The
+    converging solver is deterministic: there one fit stands for all.
     """
 
     width = X_test.shape[1]
@@ -140,6 +168,11 @@ def probe_ablation(
     cache: dict[tuple[str, bytes], dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     items = list(_each_selection(rankings, width, ks, random_repeats, seed, salt, top_only))
+    if probe_seeds < 1:
+        raise ValueError(f"probe_seeds must be at least 1, got {probe_seeds}")
+    extra = range(1, probe_seeds if probe.solver != "fista" else 1)
+    seeded = {np.sort(kept).tobytes() for name, _, k, _, kept in items if name != "none" and k in seeded_ks}
+    fits: dict[bytes, int] = {}
     if "retrain" in modes:
         distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
         start = None
@@ -152,12 +185,21 @@ def probe_ablation(
                 (coef[:, kept], probe.intercept_.astype(np.float64) + total - logit_means[:, kept].sum(axis=1))
                 for kept in distinct.values()
             ]
-        fitted = fit_probes(
-            X_train, y_train, [fresh_probe(probe) for _ in distinct], list(distinct.values()), progress, start=start
-        )
-        for (key, kept), p in zip(distinct.items(), fitted):
-            pred = p.predict(X_test[:, kept])
-            cache["retrain", key] = _accuracies(y_test, pred, open_mask, in_vocab)
+        # The other probe seeds' fits of the seeded selections, fitted in the same batched call.
+        reseeded = [(key, j) for key in distinct if key in seeded for j in extra]
+        probes = [fresh_probe(probe) for _ in distinct]
+        probes += [fresh_probe(probe).set_params(random_state=probe.random_state + j) for _, j in reseeded]
+        selections = list(distinct.values()) + [distinct[key] for key, _ in reseeded]
+        if start is not None:
+            start += [start[list(distinct).index(key)] for key, _ in reseeded]
+        fitted = fit_probes(X_train, y_train, probes, selections, progress, start=start)
+        scores: dict[bytes, list[dict[str, float]]] = {}
+        for key, p in zip([*distinct, *(key for key, _ in reseeded)], fitted):
+            kept = distinct[key]
+            scores.setdefault(key, []).append(_accuracies(y_test, p.predict(X_test[:, kept]), open_mask, in_vocab))
+        for key, each in scores.items():
+            cache["retrain", key] = {m: float(np.mean([s[m] for s in each])) for m in each[0]}
+            fits[key] = len(each)
     for name, direction, k, s, kept in items:
         for mode in modes:
             key = (mode, np.sort(kept).tobytes())
@@ -173,6 +215,7 @@ def probe_ablation(
                 "k": k,
                 "k_percent": 100.0 * k / width,
                 "random_seed": s,
+                "probe_seeds": fits.get(key[1], 1) if mode == "retrain" else 1,
             }
             rows.extend(_curve_rows(meta, cache[key]))
     out = pd.DataFrame(rows)

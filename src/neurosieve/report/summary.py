@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosieve.analysis.ablation import LABEL_MODE, SPLIT_MODES, predictive_value
+from neurosieve.analysis.ablation import LABEL_MODE, SPLIT_MODES, predictive_value, reported_points
 from neurosieve.analysis.calibration import ORACLE, PROXY_MODE, calibrated_areas, oracle_violations
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.overlap import headline_k, property_agreement
@@ -307,6 +307,16 @@ def kept_per_instance(
     return 100 * c.groupby("instance")["value"].mean()
 
 
+def seeds_note(curves: pd.DataFrame, pct: float) -> str:
+    """``"; a ranking's retrained probes: mean over 3 probe seeds"`` when the retrained rankings at ``pct`` % were
+    fitted with several probe seeds (column ``probe_seeds`` of probe ablation's curves), else empty."""
+    if "probe_seeds" not in curves:
+        return ""
+    c = _at_percent(curves[(curves["mode"] == "retrain") & (curves["direction"] != "random")], pct)
+    n = int(c["probe_seeds"].max()) if len(c) and c["probe_seeds"].notna().any() else 1
+    return f"; a ranking's retrained probes: mean over {n} probe seeds" if n > 1 else ""
+
+
 def _pm(v: pd.Series | np.ndarray, digits: int = 1) -> str:
     s = spread(v)
     return f"{s.mean:.{digits}f} ± {s.sd:.{digits}f}" if s.n > 1 else f"{s.mean:.{digits}f}"
@@ -374,10 +384,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
     for mode in ("mask", "retrain"):
         grid = c[(c["mode"] == mode) & (c["layer"] == t.layer)]["k_percent"]
         # The grid's points nearest 10% and 20% (once each, named by their real value; their ids by the target).
-        nearest = {}
-        for target in (10, 20) if len(grid) else ():
-            nearest.setdefault(float(grid.iloc[(grid - target).abs().argmin()]), target)
-        for pct, target in sorted(nearest.items()):
+        for pct, target in reported_points(grid).items():
             at = metric_id("probe_ablation", t.prop, f"layer{t.layer}", mode, f"keep{target}")
             retrained_gap = metric_id(
                 "probe_ablation", t.prop, f"layer{t.layer}", "retrain", f"keep{target}", "gap_top_bottom"
@@ -387,7 +394,8 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
             )
             if top.empty:
                 continue
-            label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct:.0f}% kept (LCA)"
+            seeds = seeds_note(c[(c["layer"] == t.layer) & (c["property"] == t.prop)], pct) if mode == "retrain" else ""
+            label = f"{t.prop}, layer {t.layer}, {mode}ed, {pct:.0f}% kept (LCA{seeds})"
             rows.append(
                 _row(
                     f,
@@ -628,7 +636,10 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
             if top.empty:
                 continue
             at = metric_id("pool_ablation", prop, name, "retrain", "keep10")
-            label = f"{prop}, all layers pooled ({layers}; {width} neurons), retrained, 10% kept ({registry_ranking(name).label})"
+            label = (
+                f"{prop}, all layers pooled ({layers}; {width} neurons), retrained, 10% kept "
+                f"({registry_ranking(name).label}{seeds_note(cp, 10)})"
+            )
             rows.append(
                 _row(
                     f,
@@ -1470,7 +1481,7 @@ def ranking_comparison_rows(
                 family,
                 "ablation (probe)",
                 f"{prop}, layer {layer}: retrained on the top {pct:g}% by {ranking} / on random {pct:g}% (accuracy, mean over instances; "
-                "interval and test: top minus random)",
+                f"interval and test: top minus random{seeds_note(c, pct)})",
                 f"{_pm(top)} / {_pm(rnd)}",
                 "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)",
                 v,

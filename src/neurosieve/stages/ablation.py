@@ -20,6 +20,7 @@ from neurosieve.analysis.ablation import (
     model_ablation,
     probe_ablation,
     rankings_from_tables,
+    reported_ks,
     split_half_ablation,
 )
 from neurosieve.analysis.calibration import ORACLE, oracle_reference
@@ -116,6 +117,8 @@ def run_probe_ablation(
         in_vocab=in_vocab,
         salt=salt,
         top_only=(ORACLE,),
+        probe_seeds=settings.probe_seeds,
+        seeded_ks=reported_ks(ks, X_test.shape[1]),
     )
     if oracle is not None:
         curves = pd.concat([curves, oracle.check], ignore_index=True)
@@ -160,6 +163,7 @@ def run_probe_ablation(
         "neurons": list(neurons),
         "modes": list(modes),
         "random_repeats": random_repeats,
+        "probe_seeds": settings.probe_seeds,
         "model": model_source,
         "oracle": None
         if oracle is None
@@ -218,6 +222,8 @@ def run_pool_ablation(
         settings.seed,
         progress=lambda it: tqdm(it, desc=f"pool ablation {instance} layers {list(layers)} {prop}", unit="probe group"),
         salt=zlib.crc32(instance.encode()),
+        probe_seeds=settings.probe_seeds,
+        seeded_ks=reported_ks(k_grid(width, settings.keep_percent), width),
     )
     curves = curves.assign(instance=instance, layers=",".join(map(str, layers)), width=width, property=prop)
     recorded = {
@@ -226,6 +232,7 @@ def run_pool_ablation(
         "percents": list(settings.keep_percent),
         "modes": list(settings.modes),
         "random_repeats": settings.random_repeats,
+        "probe_seeds": settings.probe_seeds,
     }
     write_parquet(curves, out_path, provenance(recorded, settings.seed))
     return curves
