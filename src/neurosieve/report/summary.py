@@ -1200,7 +1200,7 @@ def probing_rows(
             _row(
                 family,
                 "probing",
-                f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy; interval: the probe's)",
+                f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)",
                 f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}",
                 spread=spread(each("accuracy")),
                 digits=2,
