@@ -111,6 +111,30 @@ def test_retrains_at_the_reported_shares_average_probe_seeds(setup) -> None:  # 
     assert one.loc[("good", "top", "retrain", 2), "value"] == pytest.approx(solo[0], abs=1e-6)
 
 
+def test_gaps_at_the_reported_shares_carry_a_sentence_bootstrap_interval(setup) -> None:  # type: ignore[no-untyped-def]
+    """The planted top-3 beats the bottom 3 by about 60 points: the interval lies around the measured gap; it is
+    the bootstrap of the token-level difference, so it brackets the difference of the two accuracies."""
+    from neurosieve.analysis.verdicts import sentence_bootstrap
+
+    X, y, probe, open_mask, rankings = setup
+    sentences = np.arange(1000) // 10  # 100 test "sentences" of 10 tokens
+    args = (probe, X[:3000], y[:3000], X[3000:], y[3000:], open_mask, rankings)
+    curves = probe_ablation(*args, ks=[3, 12], random_repeats=3, seeded_ks={3}, sentences=sentences)
+    acc = curves[curves["metric"] == "accuracy_overall"].set_index(["ranking", "direction", "mode", "k"])["value"]
+    bounds = curves[curves["metric"].str.startswith("gap_")].set_index(["ranking", "k", "metric"])["value"]
+    assert set(bounds.index.get_level_values("k")) == {3}  # only at the seeded k
+    gap = acc[("good", "top", "retrain", 3)] - acc[("good", "bottom", "retrain", 3)]
+    low, high = bounds[("good", 3, "gap_bottom_low")], bounds[("good", 3, "gap_bottom_high")]
+    assert gap > 0.4 and low < gap < high and high - low < 0.2
+    # Against the random draws: the token-level mean of the draws, bootstrapped the same way (seeded).
+    rnd = acc.xs(("none", "random", "retrain", 3)).mean()
+    assert bounds[("good", 3, "gap_random_low")] < acc[("good", "top", "retrain", 3)] - rnd
+    assert sentence_bootstrap(np.ones(10), np.arange(10)) == (1.0, 1.0)
+    # Without sentence ids, no interval rows.
+    plain = probe_ablation(*args, ks=[3, 12], random_repeats=3, seeded_ks={3})
+    assert not plain["metric"].str.startswith("gap_").any()
+
+
 def test_reported_points_are_the_grid_points_nearest_10_and_20_percent() -> None:
     assert reported_points([0, 5, 10.2, 19, 50, 100]) == {10.2: 10, 19.0: 20}
     assert reported_points([40, 50, 100]) == {40.0: 10}  # one point nearest both: named once, by the first share

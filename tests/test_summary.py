@@ -574,3 +574,29 @@ def test_split_half_rows_test_separated_against_same_and_random() -> None:
     assert same["value"] == pytest.approx(-5.2) and same["p"] == pytest.approx(0.0625)
     assert rnd["value"] == pytest.approx(20.0)
     assert split_half_rows("fam", pd.DataFrame(rows), 1, "pos") == []
+
+
+def test_gap_half_width_reads_each_instances_bootstrap_bounds() -> None:
+    from neurosieve.report.summary import gap_half_width
+
+    rows = [
+        {
+            "instance": inst,
+            "mode": "retrain",
+            "layer": 2,
+            "property": "pos",
+            "ranking": "lca",
+            "k_percent": pct,
+            "metric": f"gap_{other}_{end}",
+            "value": value,
+        }
+        for inst, width in (("seed1", 0.04), ("seed2", 0.06))
+        for pct in (10.2, 19.9)
+        for other in ("bottom", "random")
+        for end, value in (("low", 0.1), ("high", 0.1 + width * (2 if other == "random" else 1)))
+    ]
+    curves = pd.DataFrame(rows)
+    assert gap_half_width(curves, 2, "pos", 10, "bottom").to_dict() == pytest.approx({"seed1": 2.0, "seed2": 3.0})
+    assert gap_half_width(curves, 2, "pos", 20, "random").to_dict() == pytest.approx({"seed1": 4.0, "seed2": 6.0})
+    assert gap_half_width(curves, None, "pos", 10, "bottom").to_dict() == pytest.approx({"seed1": 2.0, "seed2": 3.0})
+    assert gap_half_width(curves, 1, "pos", 10, "bottom").empty

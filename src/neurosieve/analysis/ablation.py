@@ -26,6 +26,7 @@ from neurosieve.analysis.probing import (
     grouped_accuracy,
     order_by_score,
 )
+from neurosieve.analysis.verdicts import sentence_bootstrap
 
 DIRECTIONS = ("top", "bottom")
 
@@ -139,6 +140,7 @@ def probe_ablation(
     top_only: Collection[str] = (),
     probe_seeds: int = 1,
     seeded_ks: Collection[int] = (),
+    sentences: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Accuracy (overall, open class, closed class) of probes keeping k neurons, for every ranking and direction.
 
@@ -159,6 +161,12 @@ def probe_ablation(
     averaged, so that the optimiser's noise is averaged before instances are compared (random selections
     average over their draws instead). Column ``probe_seeds`` counts the fits behind each value. The
     converging solver is deterministic: there one fit stands for all.
+
+    With ``sentences`` (each test token's sentence id), the retrained gaps at those k get the test set's
+    sampling noise too: for each ranking, the 95 % sentence-bootstrap interval (:func:`sentence_bootstrap`)
+    of its top minus its bottom selection and of its top minus the random draws (each token's correctness
+    averaged over probe seeds and draws), as rows ``gap_bottom_low``/``high`` and ``gap_random_low``/``high``
+    (mode ``retrain``, direction ``top``).
     """
 
     width = X_test.shape[1]
@@ -172,7 +180,9 @@ def probe_ablation(
         raise ValueError(f"probe_seeds must be at least 1, got {probe_seeds}")
     extra = range(1, probe_seeds if probe.solver != "fista" else 1)
     seeded = {np.sort(kept).tobytes() for name, _, k, _, kept in items if name != "none" and k in seeded_ks}
+    at_seeded_k = {np.sort(kept).tobytes() for _, _, k, _, kept in items if k in seeded_ks}
     fits: dict[bytes, int] = {}
+    correct: dict[bytes, np.ndarray] = {}  # each token's correctness at the seeded k, mean over probe seeds
     if "retrain" in modes:
         distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
         start = None
@@ -196,10 +206,15 @@ def probe_ablation(
         scores: dict[bytes, list[dict[str, float]]] = {}
         for key, p in zip([*distinct, *(key for key, _ in reseeded)], fitted):
             kept = distinct[key]
-            scores.setdefault(key, []).append(_accuracies(y_test, p.predict(X_test[:, kept]), open_mask, in_vocab))
+            pred = p.predict(X_test[:, kept])
+            scores.setdefault(key, []).append(_accuracies(y_test, pred, open_mask, in_vocab))
+            if sentences is not None and key in at_seeded_k:
+                correct[key] = correct.get(key, 0.0) + (pred == y_test).astype(np.float64)
         for key, each in scores.items():
             cache["retrain", key] = {m: float(np.mean([s[m] for s in each])) for m in each[0]}
             fits[key] = len(each)
+            if key in correct:
+                correct[key] = correct[key] / len(each)
     for name, direction, k, s, kept in items:
         for mode in modes:
             key = (mode, np.sort(kept).tobytes())
@@ -218,9 +233,39 @@ def probe_ablation(
                 "probe_seeds": fits.get(key[1], 1) if mode == "retrain" else 1,
             }
             rows.extend(_curve_rows(meta, cache[key]))
+    if correct:
+        rows += _gap_bootstrap_rows(items, correct, np.asarray(sentences), width, seed)
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
+
+
+def _gap_bootstrap_rows(
+    items: Sequence[tuple[str, str, int, int | None, np.ndarray]],
+    correct: Mapping[bytes, np.ndarray],
+    sentences: np.ndarray,
+    width: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Sentence-bootstrap intervals of each ranking's retrained top-minus-bottom and top-minus-random gaps at the
+    k whose tokens' correctness was kept (see :func:`probe_ablation`)."""
+    by: dict[tuple[str, str, int], list[np.ndarray]] = {}
+    for name, direction, k, _, kept in items:
+        key = np.sort(kept).tobytes()
+        if key in correct:
+            by.setdefault((name, direction, k), []).append(correct[key])
+    rows: list[dict[str, Any]] = []
+    for (name, direction, k), tops in sorted(by.items(), key=lambda x: (x[0][0], x[0][2])):
+        if direction != "top" or name == "none":
+            continue
+        for other, against in (("bottom", by.get((name, "bottom", k))), ("random", by.get(("none", "random", k)))):
+            if not against:
+                continue
+            low, high = sentence_bootstrap(tops[0] - np.mean(against, axis=0), sentences, seed=seed)
+            meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
+            bounds = {f"gap_{other}_low": low, f"gap_{other}_high": high}
+            rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
+    return rows
 
 
 #: The modes of split-half rows in a curves table (:func:`split_half_ablation`): rankings fitted on the other half

@@ -307,6 +307,25 @@ def kept_per_instance(
     return 100 * c.groupby("instance")["value"].mean()
 
 
+def gap_half_width(
+    curves: pd.DataFrame, layer: int | None, prop: str, pct: float, other: str, ranking: str = "lca"
+) -> pd.Series:
+    """Per instance, half the width (points) of the sentence-bootstrap interval of a ranking's retrained top minus
+    ``other`` (bottom or random) gap at ``pct`` % (rows ``gap_<other>_low``/``high`` of probe ablation's curves)."""
+    c = curves[
+        (curves["mode"] == "retrain")
+        & ((curves["layer"] == layer) if layer is not None else True)  # None: the all-layers pool
+        & (curves["property"] == prop)
+        & (curves["ranking"] == ranking)
+        & curves["metric"].isin([f"gap_{other}_low", f"gap_{other}_high"])
+    ]
+    c = _at_percent(c, pct)
+    if c.empty:
+        return pd.Series(dtype=float)
+    wide = c.pivot_table(index="instance", columns="metric", values="value")
+    return (50 * (wide[f"gap_{other}_high"] - wide[f"gap_{other}_low"])).dropna()
+
+
 def seeds_note(curves: pd.DataFrame, pct: float) -> str:
     """``"; a ranking's retrained probes: mean over 3 probe seeds"`` when the retrained rankings at ``pct`` % were
     fitted with several probe seeds (column ``probe_seeds`` of probe ablation's curves), else empty."""
@@ -460,6 +479,23 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     source=src("curves", "value"),
                 )
             )
+            for other in ("bottom", "random"):
+                half = gap_half_width(c, t.layer, t.prop, pct, other)
+                if half.empty:
+                    continue
+                rows.append(
+                    _row(
+                        f,
+                        sec,
+                        f"{label}: top - {other} gap, half-width of one instance's 95 % sentence-bootstrap interval "
+                        "(points; the test set's sampling noise, mean over instances)",
+                        round(float(half.mean()), 2),
+                        spread=spread(half),
+                        digits=2,
+                        key=f"{at}.gap_top_{other}_bootstrap_half_width",
+                        source=src("curves", "value"),
+                    )
+                )
     # Retrained top 10% against the retrained probe on every neuron (same training budget), else the mask probe.
     full = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100)
     if full.empty:
@@ -673,6 +709,21 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         source=src("pool", "value"),
                     )
                 )
+                half = gap_half_width(cp, None, prop, 10, other, name)
+                if not half.empty:
+                    rows.append(
+                        _row(
+                            f,
+                            POOL_SECTION,
+                            f"{label}: top - {other} gap, half-width of one instance's 95 % sentence-bootstrap "
+                            "interval (points; the test set's sampling noise, mean over instances)",
+                            round(float(half.mean()), 2),
+                            spread=spread(half),
+                            digits=2,
+                            key=f"{at}.gap_top_{other}_bootstrap_half_width",
+                            source=src("pool", "value"),
+                        )
+                    )
     return rows
 
 
