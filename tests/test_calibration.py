@@ -113,3 +113,38 @@ def test_oracle_first_neuron_is_the_best_single_neuron_whatever_the_shortlist() 
         oracle = greedy_oracle(X, y, np.arange(800) // 8, max_neurons=2, shortlist=1)
         singles = [proxy_accuracy(X, y, oracle.split, np.array([j])) for j in range(30)]
         assert oracle.accuracy[0] == pytest.approx(max(singles), abs=1e-12)
+
+
+def test_best_of_oracle_takes_a_rankings_top_k_where_it_beat_the_greedy_search() -> None:
+    """At k = 4 a ranking's top 4 scored higher on the selection split than the greedy first 4: the oracle's
+    rows there become that ranking's (every mode, the check included), so no ranking beats the oracle."""
+    from neurosieve.analysis.calibration import GREEDY, PROXY_MODE, best_of_oracle, oracle_violations
+
+    def rows(ranking: str, mode: str, values: dict[int, float], metric: str = "accuracy_overall") -> list[dict]:
+        return [
+            {"ranking": ranking, "direction": "top", "mode": mode, "k": k, "metric": metric, "value": v}
+            for k, v in values.items()
+        ]
+
+    curves = pd.DataFrame(
+        rows("oracle", "retrain", {2: 0.50, 4: 0.60, 8: 0.80})
+        + rows("lca", "retrain", {2: 0.40, 4: 0.66, 8: 0.70})
+        + rows("lca", "mask", {2: 0.30, 4: 0.50, 8: 0.60})
+        + rows("oracle", "mask", {2: 0.35, 4: 0.40, 8: 0.65})
+        + rows("none", "retrain", {2: 0.2, 4: 0.3, 8: 0.4})
+    ).assign(direction=lambda d: np.where(d["ranking"] == "none", "random", d["direction"]))
+    check = pd.DataFrame(
+        rows("oracle", PROXY_MODE, {2: 0.52, 4: 0.61, 8: 0.82}, "accuracy_selection")
+        + rows("lca", PROXY_MODE, {2: 0.41, 4: 0.64, 8: 0.71}, "accuracy_selection")
+    )
+    assert len(oracle_violations(check)) == 1
+    out = best_of_oracle(curves, check)
+    assert oracle_violations(out).empty
+    orc = out[out["ranking"] == "oracle"].set_index(["mode", "k"])
+    assert orc.loc[("retrain", 4), "value"] == 0.66 and orc.loc[("mask", 4), "value"] == 0.50
+    assert orc.loc[(PROXY_MODE, 4), "value"] == 0.64 and orc.loc[(PROXY_MODE, 4), "oracle_source"] == "lca"
+    assert orc.loc[("retrain", 2), "value"] == 0.50 and orc.loc[("retrain", 8), "oracle_source"] == GREEDY
+    assert len(orc) == 9  # one oracle row per (mode, k): none lost, none doubled
+    # The rankings' own rows are untouched.
+    lca = out[(out["ranking"] == "lca") & (out["mode"] == "retrain")].set_index("k")["value"]
+    assert lca.to_dict() == {2: 0.40, 4: 0.66, 8: 0.70}

@@ -31,7 +31,7 @@ import pandas as pd
 
 from neurosieve import __version__
 from neurosieve.analysis.ablation import k_grid, probe_ablation
-from neurosieve.analysis.calibration import ORACLE, calibrated_areas, oracle_reference
+from neurosieve.analysis.calibration import ORACLE, best_of_oracle, calibrated_areas, oracle_reference
 from neurosieve.analysis.correlation import CORRELATION_RANKING_FUNCTIONS, correlate_instances
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.analysis.probing import PROBE_RANKING_FUNCTIONS, PROBE_RANKING_ORDER, RankingInputs
@@ -195,7 +195,8 @@ def ablation_test(
         seed,
         salt=zlib.crc32(b"api"),
         top_only=(ORACLE,),
-    ).assign(instance="api")
+    )
+    curves = best_of_oracle(curves, reference.check).assign(instance="api")
     return AblationTest(curves, calibrated_areas(curves).drop(columns=["instance"]))
 
 

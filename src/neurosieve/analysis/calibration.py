@@ -362,6 +362,45 @@ def oracle_reference(
     return OracleReference(order=oracle.order, check=check, seconds=time.process_time() - t0)
 
 
+GREEDY = "greedy"
+"""The ``oracle_source`` of an oracle point that the greedy search itself chose."""
+
+
+def best_of_oracle(curves: pd.DataFrame, check: pd.DataFrame, tolerance: float = 1e-9) -> pd.DataFrame:
+    """``curves`` and the oracle's ``check`` with the oracle at each k made the best subset found on the selection
+    split: the greedy search's first k, or a ranking's top k where that scored higher there.
+
+    A greedy forward search is not optimal at every k (a ranking's top 4 can beat its first 4); an upper
+    reference must not be beaten on the split that chose it. Where a ranking wins, the oracle's rows at that k
+    (every mode but the check's, and the check's own score) are that ranking's top-k rows, which the ablation
+    already retrained: no new fit, and the choice reads the selection split only. Column ``oracle_source``
+    names where each oracle row came from (:data:`GREEDY` or the ranking).
+    """
+    c = check[check["mode"] == PROXY_MODE]
+    scores = c.pivot_table(index="k", columns="ranking", values="value", aggfunc="first")
+    source: dict[int, str] = {}
+    for k, row in scores.iterrows():
+        best = row.drop(ORACLE, errors="ignore").dropna()
+        greedy = row.get(ORACLE, np.nan)
+        source[int(k)] = str(best.idxmax()) if len(best) and best.max() > greedy + tolerance else GREEDY
+    curves = curves.assign(oracle_source=np.where(curves["ranking"] == ORACLE, GREEDY, None))
+    check = check.assign(oracle_source=np.where(check["ranking"] == ORACLE, GREEDY, None))
+    for k, name in source.items():
+        if name == GREEDY:
+            continue
+        for table in ("curves", "check"):
+            frame = curves if table == "curves" else check
+            at_k = frame["k"] == k
+            swap = frame[at_k & (frame["ranking"] == name) & (frame["direction"] == "top")]
+            keep = frame[~(at_k & (frame["ranking"] == ORACLE))]
+            frame = pd.concat([keep, swap.assign(ranking=ORACLE, oracle_source=name)], ignore_index=True)
+            if table == "curves":
+                curves = frame
+            else:
+                check = frame
+    return pd.concat([curves, check], ignore_index=True)
+
+
 def oracle_violations(curves: pd.DataFrame, tolerance: float = 1e-9) -> pd.DataFrame:
     """The rows of an oracle check (:data:`PROXY_MODE` rows of a curves table) where a ranking's top k beat the
     oracle's first k on the selection split; empty when the oracle is at least as good everywhere."""
@@ -373,12 +412,14 @@ def oracle_violations(curves: pd.DataFrame, tolerance: float = 1e-9) -> pd.DataF
 
 
 __all__ = [
+    "GREEDY",
     "ORACLE",
     "PROXY_MODE",
     "OracleReference",
     "OracleSelection",
     "SelectionSplit",
     "area_spread",
+    "best_of_oracle",
     "calibrated_area",
     "calibrated_areas",
     "greedy_oracle",

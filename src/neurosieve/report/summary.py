@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.ablation import LABEL_MODE, SPLIT_MODES, predictive_value, reported_points
-from neurosieve.analysis.calibration import ORACLE, PROXY_MODE, calibrated_areas, oracle_violations
+from neurosieve.analysis.calibration import GREEDY, ORACLE, PROXY_MODE, calibrated_areas, oracle_violations
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.overlap import headline_k, property_agreement
 from neurosieve.analysis.verdicts import (
@@ -1601,13 +1601,22 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
     check = c[c["mode"] == PROXY_MODE]
     if not check.empty:
         bad = oracle_violations(check)
+        points = check[check["ranking"] == ORACLE]
+        if "oracle_source" in points:
+            taken = points[points["oracle_source"].notna() & (points["oracle_source"] != GREEDY)]
+            source = (
+                f"; the greedy search's own first k at {len(points) - len(taken)} of {len(points)} (instance, k), "
+                f"a ranking's top k that scored higher there at {len(taken)}"
+            )
+        else:
+            source = ""
         rows.append(
             _row(
                 family,
                 "ablation (probe)",
                 f"{prop}, layer {layer}: the oracle is at least as good as every ranking on its selection split "
                 f"(proxy accuracy, {check['k'].nunique()} k x {check['ranking'].nunique() - 1} rankings x "
-                f"{check['instance'].nunique()} instances; exceptions: {len(bad)})",
+                f"{check['instance'].nunique()} instances; exceptions: {len(bad)}{source})",
                 "yes" if bad.empty else "no",
                 "required of an oracle: a ranking above it means the greedy search failed",
                 None,  # a check of the reference, not a finding: no verdict

@@ -23,7 +23,7 @@ from neurosieve.analysis.ablation import (
     reported_ks,
     split_half_ablation,
 )
-from neurosieve.analysis.calibration import ORACLE, oracle_reference
+from neurosieve.analysis.calibration import ORACLE, best_of_oracle, oracle_reference
 from neurosieve.analysis.probe import ElasticNetProbe
 from neurosieve.analysis.probing import order_by_score
 from neurosieve.core.registry import CHUNK_LCA, CORRELATION_RANKINGS, MODEL_RANKINGS, PROBE_RANKINGS
@@ -122,7 +122,7 @@ def run_probe_ablation(
         sentences=test_keys["sentence"].to_numpy() if "sentence" in test_keys else None,
     )
     if oracle is not None:
-        curves = pd.concat([curves, oracle.check], ignore_index=True)
+        curves = best_of_oracle(curves, oracle.check)
     if settings.split_half:
         halves = split_half_ablation(
             probe,
