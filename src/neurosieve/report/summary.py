@@ -326,6 +326,28 @@ def gap_half_width(
     return (50 * (wide[f"gap_{other}_high"] - wide[f"gap_{other}_low"])).dropna()
 
 
+def gap_noise_rows(
+    family: str, section: str, label: str, at: str, other: str, half: pd.Series, table: str
+) -> list[dict[str, Any]]:
+    """The descriptive row of a gap's test-set noise: the mean over instances of each instance's sentence-bootstrap
+    half-width (:func:`gap_half_width`), beside the gap's own rows (none when the curves have no bounds)."""
+    if half.empty:
+        return []
+    return [
+        _row(
+            family,
+            section,
+            f"{label}: top - {other} gap, half-width of one instance's 95 % sentence-bootstrap interval "
+            "(points; the test set's sampling noise, mean over instances)",
+            round(float(half.mean()), 2),
+            spread=spread(half),
+            digits=2,
+            key=f"{at}.gap_top_{other}_bootstrap_half_width",
+            source=src(table, "value"),
+        )
+    ]
+
+
 def seeds_note(curves: pd.DataFrame, pct: float) -> str:
     """``"; a ranking's retrained probes: mean over 3 probe seeds"`` when the retrained rankings at ``pct`` % were
     fitted with several probe seeds (column ``probe_seeds`` of probe ablation's curves), else empty."""
@@ -480,21 +502,8 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 )
             )
             for other in ("bottom", "random"):
-                half = gap_half_width(c, t.layer, t.prop, pct, other)
-                if half.empty:
-                    continue
-                rows.append(
-                    _row(
-                        f,
-                        sec,
-                        f"{label}: top - {other} gap, half-width of one instance's 95 % sentence-bootstrap interval "
-                        "(points; the test set's sampling noise, mean over instances)",
-                        round(float(half.mean()), 2),
-                        spread=spread(half),
-                        digits=2,
-                        key=f"{at}.gap_top_{other}_bootstrap_half_width",
-                        source=src("curves", "value"),
-                    )
+                rows += gap_noise_rows(
+                    f, sec, label, at, other, gap_half_width(c, t.layer, t.prop, pct, other), "curves"
                 )
     # Retrained top 10% against the retrained probe on every neuron (same training budget), else the mask probe.
     full = kept_per_instance(c, t.layer, t.prop, "retrain", "top", 100)
@@ -710,20 +719,7 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     )
                 )
                 half = gap_half_width(cp, None, prop, 10, other, name)
-                if not half.empty:
-                    rows.append(
-                        _row(
-                            f,
-                            POOL_SECTION,
-                            f"{label}: top - {other} gap, half-width of one instance's 95 % sentence-bootstrap "
-                            "interval (points; the test set's sampling noise, mean over instances)",
-                            round(float(half.mean()), 2),
-                            spread=spread(half),
-                            digits=2,
-                            key=f"{at}.gap_top_{other}_bootstrap_half_width",
-                            source=src("pool", "value"),
-                        )
-                    )
+                rows += gap_noise_rows(f, POOL_SECTION, label, at, other, half, "pool")
     return rows
 
 
