@@ -179,12 +179,13 @@ def probe_ablation(
     if probe_seeds < 1:
         raise ValueError(f"probe_seeds must be at least 1, got {probe_seeds}")
     extra = range(1, probe_seeds if probe.solver != "fista" else 1)
-    seeded = {np.sort(kept).tobytes() for name, _, k, _, kept in items if name != "none" and k in seeded_ks}
-    at_seeded_k = {np.sort(kept).tobytes() for _, _, k, _, kept in items if k in seeded_ks}
+    keys = [np.sort(kept).tobytes() for *_, kept in items]  # one key per selection: identical ones are fitted once
+    seeded = {key for (name, _, k, _, _), key in zip(items, keys) if name != "none" and k in seeded_ks}
+    at_seeded_k = {key for (_, _, k, _, _), key in zip(items, keys) if k in seeded_ks}
     fits: dict[bytes, int] = {}
     correct: dict[bytes, np.ndarray] = {}  # each token's correctness at the seeded k, mean over probe seeds
     if "retrain" in modes:
-        distinct = {np.sort(kept).tobytes(): np.sort(kept) for *_, kept in items}
+        distinct = {key: np.sort(kept) for key, (*_, kept) in zip(keys, items)}
         start = None
         if probe.solver == "fista":
             # Warm starts: the full probe's weights of the kept neurons, the dropped ones' mean logits in the bias.
@@ -195,13 +196,12 @@ def probe_ablation(
                 (coef[:, kept], probe.intercept_.astype(np.float64) + total - logit_means[:, kept].sum(axis=1))
                 for kept in distinct.values()
             ]
-        # The other probe seeds' fits of the seeded selections, fitted in the same batched call.
+        # The other probe seeds' fits of the seeded selections, fitted in the same batched call (never with warm
+        # starts: those come with the converging solver, which has no other seeds).
         reseeded = [(key, j) for key in distinct if key in seeded for j in extra]
         probes = [fresh_probe(probe) for _ in distinct]
         probes += [fresh_probe(probe).set_params(random_state=probe.random_state + j) for _, j in reseeded]
         selections = list(distinct.values()) + [distinct[key] for key, _ in reseeded]
-        if start is not None:
-            start += [start[list(distinct).index(key)] for key, _ in reseeded]
         fitted = fit_probes(X_train, y_train, probes, selections, progress, start=start)
         scores: dict[bytes, list[dict[str, float]]] = {}
         for key, p in zip([*distinct, *(key for key, _ in reseeded)], fitted):
@@ -215,9 +215,9 @@ def probe_ablation(
             fits[key] = len(each)
             if key in correct:
                 correct[key] = correct[key] / len(each)
-    for name, direction, k, s, kept in items:
+    for (name, direction, k, s, kept), selected in zip(items, keys):
         for mode in modes:
-            key = (mode, np.sort(kept).tobytes())
+            key = (mode, selected)
             if key not in cache:
                 mask = np.zeros(width, np.float32)
                 mask[kept] = 1.0
@@ -230,11 +230,11 @@ def probe_ablation(
                 "k": k,
                 "k_percent": 100.0 * k / width,
                 "random_seed": s,
-                "probe_seeds": fits.get(key[1], 1) if mode == "retrain" else 1,
+                "probe_seeds": fits.get(selected, 1) if mode == "retrain" else 1,
             }
             rows.extend(_curve_rows(meta, cache[key]))
     if correct:
-        rows += _gap_bootstrap_rows(items, correct, np.asarray(sentences), width, seed)
+        rows += _gap_bootstrap_rows(items, keys, correct, np.asarray(sentences), width, seed)
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
@@ -242,6 +242,7 @@ def probe_ablation(
 
 def _gap_bootstrap_rows(
     items: Sequence[tuple[str, str, int, int | None, np.ndarray]],
+    keys: Sequence[bytes],
     correct: Mapping[bytes, np.ndarray],
     sentences: np.ndarray,
     width: int,
@@ -250,8 +251,7 @@ def _gap_bootstrap_rows(
     """Sentence-bootstrap intervals of each ranking's retrained top-minus-bottom and top-minus-random gaps at the
     k whose tokens' correctness was kept (see :func:`probe_ablation`)."""
     by: dict[tuple[str, str, int], list[np.ndarray]] = {}
-    for name, direction, k, _, kept in items:
-        key = np.sort(kept).tobytes()
+    for (name, direction, k, _, _), key in zip(items, keys):
         if key in correct:
             by.setdefault((name, direction, k), []).append(correct[key])
     rows: list[dict[str, Any]] = []

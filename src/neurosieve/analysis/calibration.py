@@ -376,29 +376,17 @@ def best_of_oracle(curves: pd.DataFrame, check: pd.DataFrame, tolerance: float =
     already retrained: no new fit, and the choice reads the selection split only. Column ``oracle_source``
     names where each oracle row came from (:data:`GREEDY` or the ranking).
     """
-    c = check[check["mode"] == PROXY_MODE]
-    scores = c.pivot_table(index="k", columns="ranking", values="value", aggfunc="first")
-    source: dict[int, str] = {}
-    for k, row in scores.iterrows():
-        best = row.drop(ORACLE, errors="ignore").dropna()
-        greedy = row.get(ORACLE, np.nan)
-        source[int(k)] = str(best.idxmax()) if len(best) and best.max() > greedy + tolerance else GREEDY
-    curves = curves.assign(oracle_source=np.where(curves["ranking"] == ORACLE, GREEDY, None))
-    check = check.assign(oracle_source=np.where(check["ranking"] == ORACLE, GREEDY, None))
-    for k, name in source.items():
-        if name == GREEDY:
-            continue
-        for table in ("curves", "check"):
-            frame = curves if table == "curves" else check
-            at_k = frame["k"] == k
-            swap = frame[at_k & (frame["ranking"] == name) & (frame["direction"] == "top")]
-            keep = frame[~(at_k & (frame["ranking"] == ORACLE))]
-            frame = pd.concat([keep, swap.assign(ranking=ORACLE, oracle_source=name)], ignore_index=True)
-            if table == "curves":
-                curves = frame
-            else:
-                check = frame
-    return pd.concat([curves, check], ignore_index=True)
+    out = pd.concat([curves, check], ignore_index=True)
+    out["oracle_source"] = np.where(out["ranking"] == ORACLE, GREEDY, None)
+    bad = oracle_violations(check, tolerance)  # one instance: the rankings that beat the greedy first k, by k
+    for k, name in bad.loc[bad.groupby("k")["value"].idxmax()].set_index("k")["ranking"].items():
+        at_k = out["k"] == k
+        taken = out[at_k & (out["ranking"] == name) & (out["direction"] == "top")]  # every mode, the check's too
+        out = pd.concat(
+            [out[~(at_k & (out["ranking"] == ORACLE))], taken.assign(ranking=ORACLE, oracle_source=name)],
+            ignore_index=True,
+        )
+    return out
 
 
 def oracle_violations(curves: pd.DataFrame, tolerance: float = 1e-9) -> pd.DataFrame:

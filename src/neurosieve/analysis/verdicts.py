@@ -179,9 +179,8 @@ class Verdict:
         inconclusive (adjusting only raises p, so it never creates a verdict)."""
         if not self.tested:
             return self
-        if self.direction == EITHER:
-            return replace(self, p_adj=p_adj, verdict=DIFFERS if p_adj < alpha and self.lean else INCONCLUSIVE)
-        return replace(self, p_adj=p_adj, verdict=_word(p_adj, alpha, self.lean, not math.isnan(self.margin)))
+        word = _word(p_adj, alpha, self.lean, not math.isnan(self.margin), self.direction == EITHER)
+        return replace(self, p_adj=p_adj, verdict=word)
 
     def describe(self) -> str:
         """The test in words: ``Wilcoxon signed-rank, two-sided, n=5 (smallest possible p 0.0625)``."""
@@ -205,10 +204,13 @@ def _not_tested(n: int) -> str:
     return f"not tested, n = {n}"
 
 
-def _word(p: float, alpha: float, lean: int, equivalence: bool = False) -> str:
-    """The verdict word of a p-value at ``alpha`` and the side the data lean to."""
+def _word(p: float, alpha: float, lean: int, equivalence: bool = False, either: bool = False) -> str:
+    """The verdict word of a p-value at ``alpha`` and the side the data lean to (``either``: a comparison with no
+    expected direction, which can only differ)."""
     if not p < alpha or lean == 0:
         return INCONCLUSIVE
+    if either:
+        return DIFFERS
     if equivalence:
         return EQUIVALENT
     return AGREES if lean > 0 else DISAGREES
@@ -278,7 +280,7 @@ def paired_test(
     p_against = _one_sided(nz, other, kind)
     p = min(1.0, 2 * min(p_for, p_against))
     lean = 1 if p_for < p_against else (-1 if p_against < p_for else 0)
-    word = (DIFFERS if p < alpha and lean else INCONCLUSIVE) if direction == EITHER else _word(p, alpha, lean)
+    word = _word(p, alpha, lean, either=direction == EITHER)
     return Verdict(word, p, name, len(d), direction, effect, p_min=smallest_p(len(nz)), lean=lean)
 
 

@@ -157,6 +157,8 @@ VERDICT_KEY = "_verdict"
 """A row's :class:`Verdict` object until :func:`finalize` adjusts it and writes the row's sentence."""
 SEE_KEY = "_see"
 """The id of the row that tests a descriptive row's comparison, until :func:`finalize` writes its test column."""
+TESTED_IN = f"{DESCRIPTIVE}; tested in "
+"""The test column's prefix before the id of the row that tests a descriptive row's comparison."""
 
 
 def untested_label(row: Mapping[str, Any]) -> str:
@@ -167,7 +169,7 @@ def untested_label(row: Mapping[str, Any]) -> str:
     if n in ("", None) or (isinstance(n, (int, float)) and not n > 1):
         return NOT_TESTED
     see = row.get(SEE_KEY) or ""
-    return f"{DESCRIPTIVE}; tested in {see}" if see else f"{DESCRIPTIVE} (a level, not a comparison)"
+    return f"{TESTED_IN}{see}" if see else f"{DESCRIPTIVE} (a level, not a comparison)"
 
 
 def _fmt(v: object) -> str:
@@ -195,7 +197,7 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
                 f"; compared with a single value, not tested: {'as' if row['verdict'] == 'yes' else 'not as'} expected"
             )
         elif row.get("test", "").startswith(DESCRIPTIVE):
-            see = row["test"].removeprefix(f"{DESCRIPTIVE}; tested in ") if "; tested in " in row["test"] else ""
+            see = row["test"].removeprefix(TESTED_IN) if row["test"].startswith(TESTED_IN) else ""
             text += f"; descriptive: row {see} tests its comparison" if see else "; descriptive: a level, not tested"
         elif row.get("test") == NOT_TESTED:
             text += "; not tested: one value"

@@ -119,7 +119,7 @@ def run_probe_ablation(
         top_only=(ORACLE,),
         probe_seeds=settings.probe_seeds,
         seeded_ks=reported_ks(ks, X_test.shape[1]),
-        sentences=test_keys["sentence"].to_numpy() if "sentence" in test_keys else None,
+        sentences=test_keys["sentence"].to_numpy(),
     )
     if oracle is not None:
         curves = best_of_oracle(curves, oracle.check)
@@ -225,7 +225,7 @@ def run_pool_ablation(
         salt=zlib.crc32(instance.encode()),
         probe_seeds=settings.probe_seeds,
         seeded_ks=reported_ks(k_grid(width, settings.keep_percent), width),
-        sentences=test_keys["sentence"].to_numpy() if "sentence" in test_keys else None,
+        sentences=test_keys["sentence"].to_numpy(),
     )
     curves = curves.assign(instance=instance, layers=",".join(map(str, layers)), width=width, property=prop)
     recorded = {
