@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
-from neurosieve.analysis.solver import DEFAULT_TOL, ElasticNetProblem
+from neurosieve.analysis.solver import DEFAULT_TOL, ElasticNetProblem, flushed_denormals
 from neurosieve.store.corpus import label_codes
 from neurosieve.store.io import atomic_path
 
@@ -147,23 +147,24 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         epochs, steps = self.training_steps(n)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps)
         self.loss_curve_ = []
-        for _ in range(epochs):
-            perm = torch.randperm(n, generator=gen).to(dev)
-            total = 0.0
-            for s in range(steps):
-                idx = perm[s * self.batch_size : (s + 1) * self.batch_size]
-                loss = torch.nn.functional.cross_entropy(xt[idx] @ w + b, yt[idx])
-                raw = w * inv_sd if self.standardize else w
-                if self.l1:
-                    loss = loss + self.l1 * raw.abs().sum()
-                if self.l2:
-                    loss = loss + self.l2 * torch.linalg.vector_norm(raw)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * len(idx)
-            self.loss_curve_.append(total / n)
+        with flushed_denormals():
+            for _ in range(epochs):
+                perm = torch.randperm(n, generator=gen).to(dev)
+                total = 0.0
+                for s in range(steps):
+                    idx = perm[s * self.batch_size : (s + 1) * self.batch_size]
+                    loss = torch.nn.functional.cross_entropy(xt[idx] @ w + b, yt[idx])
+                    raw = w * inv_sd if self.standardize else w
+                    if self.l1:
+                        loss = loss + self.l1 * raw.abs().sum()
+                    if self.l2:
+                        loss = loss + self.l2 * torch.linalg.vector_norm(raw)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    total += float(loss.detach()) * len(idx)
+                self.loss_curve_.append(total / n)
         coef = (w.detach().cpu().numpy() / sd[:, None]).T
         self.classes_ = classes
         self.coef_ = np.ascontiguousarray(coef, dtype=np.float32)

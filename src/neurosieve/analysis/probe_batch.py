@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from neurosieve.analysis.probe import ElasticNetProbe, column_moments
-from neurosieve.analysis.solver import ElasticNetProblem, path_order
+from neurosieve.analysis.solver import ElasticNetProblem, flushed_denormals, path_order
 from neurosieve.store.corpus import label_codes
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, which ElasticNetProbe.fit uses
@@ -388,7 +388,8 @@ def fit_probes(
         k_idx = torch.from_numpy(np.stack([sel[i] for i in members]).reshape(len(members), -1)).to(xt.device)
         l1 = torch.tensor([float(probes[i].l1) for i in members])
         l2 = torch.tensor([float(probes[i].l2) for i in members])
-        w, b, curves = _fit_group(xt, targets, k_idx, key[2], l1, l2, probes[members[0]], inv_sd)
+        with flushed_denormals():
+            w, b, curves = _fit_group(xt, targets, k_idx, key[2], l1, l2, probes[members[0]], inv_sd)
         for j, i in enumerate(members):
             pr = probes[i]
             pr.classes_ = encoded[i][0]

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,11 +71,30 @@ __all__ = [
     "SolverResult",
     "choose_on_held_out",
     "fista",
+    "flushed_denormals",
     "lambda_path",
     "path_order",
     "penalty",
     "prox_penalty",
 ]
+
+
+@contextmanager
+def flushed_denormals() -> Iterator[None]:
+    """Treat subnormal floats as zero on the CPU while a probe is fitted (torch's ``set_flush_denormal``).
+
+    Softmax probabilities of confidently classified tokens underflow to subnormal floats, and the CPU
+    multiplies those up to 20x slower: measured 754 vs 37 ms a full-batch iteration at 20,000 x 768, and
+    8.2 vs 1.4 ms a mini-batch gradient product of the batched Adam probes. As zeros they change no
+    sum of normal-sized terms (a subnormal is below half an ulp of any gradient entry), so fits give
+    the same numbers, faster. Afterwards the flag is set back to torch's default (torch has no getter).
+    """
+    flushed = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
 
 
 @dataclass
@@ -344,14 +364,8 @@ class ElasticNetProblem:
         """
         if l1 < 0 or l2 < 0:
             raise ValueError("l1 and l2 must be >= 0")
-        # Softmax probabilities of confidently classified tokens underflow to subnormal floats, which the CPU
-        # handles up to 20x slower (measured: 754 vs 37 ms an iteration at 20,000 x 768); they are zeros here.
-        flushed = torch.set_flush_denormal(True)
-        try:
+        with flushed_denormals():
             return self._solve(l1, l2, coef, intercept, tol=tol, max_iter=max_iter, step=step)
-        finally:
-            if flushed:
-                torch.set_flush_denormal(False)  # torch's default (it has no getter to restore another state)
 
     def _solve(
         self,
