@@ -225,3 +225,23 @@ def test_benchmark_smoke() -> None:
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "fista" in res.stdout and "GEMM floor" in res.stdout
+
+
+def test_fused_loss_and_gradient_equal_autograds() -> None:
+    """The solver's one-pass cross-entropy and gradient (shared exponentials, a reused buffer) against autograd in float64,
+    twice in a row (the buffer is reused) and after a retarget (other labels, another class count)."""
+    X, y = noisy(n=400, d=6, c=4)
+    problem = ElasticNetProblem(X, y, 4)
+    rng = np.random.default_rng(3)
+    for prob, labels, c in [(problem, y, 4), (problem, y, 4), (problem.retarget(y % 3, 3), y % 3, 3)]:
+        u = torch.from_numpy(rng.normal(size=(6, c)))
+        beta = torch.from_numpy(rng.normal(size=c))
+        z = prob._logits(u, beta)
+        loss, gu, gb = prob._loss_and_grad(z)
+        assert loss == pytest.approx(prob._loss(z), rel=1e-12)
+        u64, b64 = u.clone().requires_grad_(True), beta.clone().requires_grad_(True)
+        ref = torch.nn.functional.cross_entropy(prob.X.double() @ u64 + b64, torch.from_numpy(labels))
+        ref.backward()
+        assert loss == pytest.approx(float(ref.detach()), rel=1e-6)
+        np.testing.assert_allclose(gu.numpy(), u64.grad.numpy(), rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(gb.numpy(), b64.grad.numpy(), rtol=1e-4, atol=1e-7)

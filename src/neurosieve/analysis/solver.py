@@ -219,6 +219,9 @@ class ElasticNetProblem:
     def _set_target(self, target: np.ndarray) -> None:
         """Labels and what depends on them alone (class frequencies, the per-class metric, the null gradient)."""
         self.y = torch.from_numpy(target).to(self.device)
+        self._minus_one = torch.full((len(target), 1), -1.0, dtype=self.dtype, device=self.device)
+        self._ones = torch.ones(len(target), dtype=self.dtype, device=self.device)
+        self._work: torch.Tensor | None = None
         counts = np.bincount(target, minlength=self.n_classes).astype(np.float64)
         self.class_freq = counts / counts.sum()
         var = np.maximum(self.class_freq * (1.0 - self.class_freq), 1e-4)
@@ -268,16 +271,36 @@ class ElasticNetProblem:
 
     def _loss(self, z: torch.Tensor) -> float:
         """Mean cross-entropy of logits ``z`` (float64 sum of per-token float losses)."""
-        lse = torch.logsumexp(z, dim=1)
-        return float((lse - z.gather(1, self.y[:, None])[:, 0]).to(torch.float64).sum()) / self.n
+        return self._softmax_parts(z)[0]
+
+    def _softmax_parts(self, z: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
+        """The mean cross-entropy at logits ``z``, with ``exp(z - max)`` per token (in a reused buffer) and its row sums.
+
+        On a narrow layer the elementwise work over the (tokens x classes) logits costs as much as the
+        products, so the log-sum-exp and the softmax share their exponentials, written into one
+        buffer kept between calls (a fresh one a call costs page faults).
+        """
+        top = z.amax(dim=1, keepdim=True)
+        if self._work is None or self._work.shape != z.shape:
+            self._work = torch.empty_like(z)
+        e = torch.sub(z, top, out=self._work).exp_()
+        total = e.sum(dim=1, keepdim=True)
+        loss = float((total.log().add_(top) - z.gather(1, self.y[:, None])).sum(dtype=torch.float64)) / self.n
+        return loss, e, total
 
     def _grad(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Gradient of the mean cross-entropy in (U, beta) at logits ``z``: ``Xs^T (P - Y) / n``, ``sum(P - Y) / n``."""
-        r = torch.softmax(z, dim=1)
-        r[torch.arange(self.n, device=self.device), self.y] -= 1.0
+        return self._loss_and_grad(z)[1:]
+
+    def _loss_and_grad(self, z: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
+        """The mean cross-entropy at logits ``z`` and its gradient in (U, beta), from one pass of exp."""
+        loss, e, total = self._softmax_parts(z)
+        r = e.div_(total)
+        r.scatter_add_(1, self.y[:, None], self._minus_one)
         r /= self.n
         self.passes += 0.5
-        return (self.X.T @ r).to(torch.float64), r.to(torch.float64).sum(dim=0)
+        # Both reductions over tokens are products (float32 accumulation, as the weights' gradient has).
+        return loss, (self.X.T @ r).to(torch.float64), (self._ones @ r).to(torch.float64)
 
     def objective(self, coef: np.ndarray, intercept: np.ndarray, l1: float, l2: float) -> float:
         """The probe's objective at raw-space weights and biases (mean cross-entropy + raw-space penalty)."""
@@ -410,11 +433,11 @@ class ElasticNetProblem:
             if momentum > 0:
                 uy = u + momentum * (u - u_prev)
                 by = beta + momentum * (beta - beta_prev)
-                zy = z + momentum * (z - z_prev)
-                fy = self._loss(zy)
+                zy = torch.add(z, z - z_prev, alpha=momentum)
+                fy, gu, gb = self._loss_and_grad(zy)
             else:
                 uy, by, zy, fy = u, beta, z, f
-            gu, gb = self._grad(zy)
+                gu, gb = self._grad(zy)
             while True:
                 un = prox_penalty(uy - (t / m) * gu, t / m, l1, l2, sd)
                 bn = by - (t / m[0]) * gb
