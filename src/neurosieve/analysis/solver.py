@@ -415,8 +415,7 @@ class ElasticNetProblem:
         # test there is float32 rounding of the logits (large weights on nearly separable labels), not curvature.
         t_safe = float(m.min()) / self.lipschitz()
         z = self._logits(u, beta)
-        f = self._loss(z)
-        obj = f + self._h(u, l1, l2)
+        obj = self._loss(z) + self._h(u, l1, l2)
         history = [obj]
         best = (obj, u, beta)
         best_at, anchor = 0, obj
@@ -434,10 +433,9 @@ class ElasticNetProblem:
                 uy = u + momentum * (u - u_prev)
                 by = beta + momentum * (beta - beta_prev)
                 zy = torch.add(z, z - z_prev, alpha=momentum)
-                fy, gu, gb = self._loss_and_grad(zy)
             else:
-                uy, by, zy, fy = u, beta, z, f
-                gu, gb = self._grad(zy)
+                uy, by, zy = u, beta, z
+            fy, gu, gb = self._loss_and_grad(zy)  # the loss comes with the gradient's exponentials (f when no momentum)
             while True:
                 un = prox_penalty(uy - (t / m) * gu, t / m, l1, l2, sd)
                 bn = by - (t / m[0]) * gb
@@ -460,7 +458,7 @@ class ElasticNetProblem:
             against = float((m * (uy - un) * (un - u)).sum() + (m[0] * (by - bn) * (bn - beta)).sum()) > 0
             rel = (history[-1] - objn) / max(abs(objn), 1e-12)
             u_prev, beta_prev, z_prev = u, beta, z
-            u, beta, z, f = un, bn, zn, fn
+            u, beta, z = un, bn, zn
             history.append(objn)
             if objn < best[0]:
                 best = (objn, un, bn)
