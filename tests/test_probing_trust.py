@@ -379,6 +379,35 @@ def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
     assert by.groupby("fraction")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert by[(by["fraction"] == 0.01) & (by["layer"] == 1)]["neurons"].item() == 1
 
+    # The pool read as one matrix (read_layers) with each layer's width: the same probe and orderings.
+    joined = probe_all_layers(
+        np.concatenate([a[:1500] for a in layers], axis=1),
+        labels[:1500],
+        np.concatenate([a[1500:] for a in layers], axis=1),
+        labels[1500:],
+        [0, 1, 2],
+        l1=1e-3,
+        l2=0.0,
+        probe_params={"epochs": 5, "batch_size": 256},
+        seed=0,
+        widths=[30, 30, 30],
+    )
+    pd.testing.assert_frame_equal(joined["orderings"], out["orderings"])
+    assert joined["accuracy"] == out["accuracy"]
+    with pytest.raises(ValueError, match="do not add up"):
+        probe_all_layers(
+            np.zeros((4, 90), np.float32),
+            labels[:4],
+            np.zeros((4, 90), np.float32),
+            labels[:4],
+            [0, 1],
+            l1=0.0,
+            l2=0.0,
+            probe_params={},
+            seed=0,
+            widths=[30, 30],
+        )
+
 
 def test_probe_seed_rows_give_the_optimisers_noise() -> None:
     """Three probe seeds per instance: the mean over seeds is each instance's accuracy, its sd the noise."""

@@ -12,7 +12,7 @@ import pytest
 from neurosieve.settings import CorrelationSettings
 from neurosieve.stages.activations import dump_pretrained_activations
 from neurosieve.stages.correlation import run_correlation
-from neurosieve.store.activations import activation_layers, read_layer, write_activations
+from neurosieve.store.activations import activation_layers, read_layer, read_layers, write_activations
 from neurosieve.store.corpus import first_sentences, token_table_to_arrow
 from neurosieve.store.io import read_provenance, write_parquet
 
@@ -121,3 +121,27 @@ def test_selected_layers_are_the_full_dump_columns(tiny_bert: Path, test_config_
         dump_pretrained_activations(
             str(tiny_bert), test_config_tokens, tmp_path / "bad.parquet", device="cpu", layers=[5]
         )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_read_layers_is_the_layers_side_by_side(
+    tmp_path: Path, small_tokens: dict[str, pd.DataFrame], dtype: str
+) -> None:
+    """Several layers read into one matrix (the all-layers pool) equal the single layers concatenated, over several
+    row groups and layers of different widths, in the order asked."""
+    tokens = first_sentences(small_tokens["test"], 30)
+    rng = np.random.default_rng(0)
+    widths = {0: 5, 1: 3, 2: 7}
+
+    def extract(block: list) -> list[np.ndarray]:
+        n = sum(map(len, block))
+        return [rng.normal(size=(n, w)).astype(np.float32) for w in widths.values()]
+
+    path = tmp_path / "acts.parquet"
+    write_activations(tokens, extract, path, {}, block_sentences=8, progress=False, dtype=dtype)
+    assert pq.ParquetFile(path).num_row_groups > 1
+    X, got = read_layers(path, [2, 0, 1])
+    assert got == [7, 5, 3] and X.dtype == np.float32 and X.flags.c_contiguous and X.flags.writeable
+    np.testing.assert_array_equal(X, np.concatenate([read_layer(path, n) for n in (2, 0, 1)], axis=1))
+    with pytest.raises(KeyError, match="layer_9"):
+        read_layers(path, [0, 9])

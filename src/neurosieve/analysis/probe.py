@@ -139,8 +139,9 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         w = w.to(dev).requires_grad_(True)
         b = b.to(dev).requires_grad_(True)
         xt = torch.from_numpy(X).to(dev)
-        if self.standardize:
-            xt = (xt - torch.from_numpy(mu).to(dev)) / torch.from_numpy(sd).to(dev)
+        # Each batch is standardised as it is drawn: the same values, to the bit, as standardising the whole
+        # matrix first, without a second (tokens x neurons) copy (the all-layers pool is 13 x 768 wide at BERT scale).
+        mu_t, sd_t = torch.from_numpy(mu).to(dev), torch.from_numpy(sd).to(dev)
         inv_sd = torch.from_numpy((1.0 / sd).astype(np.float32)).to(dev)[:, None]
         yt = torch.from_numpy(target.astype(np.int64)).to(dev)
         opt = torch.optim.Adam([w, b], lr=self.lr)
@@ -153,7 +154,8 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
                 total = 0.0
                 for s in range(steps):
                     idx = perm[s * self.batch_size : (s + 1) * self.batch_size]
-                    loss = torch.nn.functional.cross_entropy(xt[idx] @ w + b, yt[idx])
+                    xb = (xt[idx] - mu_t) / sd_t if self.standardize else xt[idx]
+                    loss = torch.nn.functional.cross_entropy(xb @ w + b, yt[idx])
                     raw = w * inv_sd if self.standardize else w
                     if self.l1:
                         loss = loss + self.l1 * raw.abs().sum()

@@ -765,9 +765,9 @@ def probe_layer(
 
 
 def probe_all_layers(
-    train_layers: Sequence[np.ndarray],
+    train_layers: Sequence[np.ndarray] | np.ndarray,
     y_train: np.ndarray,
-    test_layers: Sequence[np.ndarray],
+    test_layers: Sequence[np.ndarray] | np.ndarray,
     y_test: np.ndarray,
     layers: Sequence[int],
     *,
@@ -775,6 +775,7 @@ def probe_all_layers(
     l2: float,
     probe_params: dict[str, Any],
     seed: int,
+    widths: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """All-layer LCA (Durrani et al. 2020): one probe on every layer's neurons concatenated, giving one
     ordering over every neuron of the model; the paper's all-layers pool, whose top, bottom and random
@@ -783,10 +784,18 @@ def probe_all_layers(
     Returns the probe, its accuracy and the orderings of every probe ranking of the registry over the
     pool (long: method, rank, neuron, score), with each neuron's layer and index within the layer.
     The probe is fitted at the given lambdas, so ``lca_paper`` is ``lca`` when they are the paper's.
+    ``train_layers`` and ``test_layers`` are each layer's (tokens × neurons) array, or (with ``widths``, each
+    layer's neurons) all layers side by side in one array, as :func:`neurosieve.store.activations.read_layers`
+    reads them without a second copy.
     """
-    X_train = np.concatenate(list(train_layers), axis=1)
-    X_test = np.concatenate(list(test_layers), axis=1)
-    widths = [a.shape[1] for a in train_layers]
+    if widths is None:
+        widths = [a.shape[1] for a in train_layers]
+        X_train = np.concatenate(list(train_layers), axis=1)
+        X_test = np.concatenate(list(test_layers), axis=1)
+    else:
+        X_train, X_test = np.asarray(train_layers), np.asarray(test_layers)
+        if X_train.shape[1] != sum(widths) or X_test.shape[1] != sum(widths):
+            raise ValueError(f"widths {list(widths)} do not add up to the matrices' {X_train.shape[1]} columns")
     layer_of = np.repeat(np.asarray(layers, dtype=np.int64), widths)
     within = np.concatenate([np.arange(w) for w in widths])
     probe = ElasticNetProbe(l1=l1, l2=l2, random_state=seed, **probe_params).fit(X_train, y_train)

@@ -33,7 +33,7 @@ from neurosieve.models.layer_cache import LayerCache
 from neurosieve.models.taggers import load_model
 from neurosieve.models.training import pick_device
 from neurosieve.settings import ModelAblationSettings, PoolAblationSettings, ProbeAblationSettings
-from neurosieve.store.activations import read_keys, read_layer
+from neurosieve.store.activations import read_keys, read_layer, read_layers
 from neurosieve.store.corpus import read_tokens
 from neurosieve.store.io import provenance, read_table, write_parquet
 from neurosieve.store.properties import open_class_mask
@@ -205,8 +205,7 @@ def run_pool_ablation(
 
     orders = rankings_from_tables(read_table(orderings_path), None, instance, list(rankings))
     train_keys, test_keys = read_keys(train_path), read_keys(test_path)
-    X_train = np.concatenate([read_layer(train_path, n) for n in layers], axis=1)
-    X_test = np.concatenate([read_layer(test_path, n) for n in layers], axis=1)
+    X_train, X_test = read_layers(train_path, layers)[0], read_layers(test_path, layers)[0]
     y_train, y_test = train_keys[prop].astype(str).to_numpy(), test_keys[prop].astype(str).to_numpy()
     width = X_test.shape[1]
     curves = probe_ablation(

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from neurosieve.analysis.probing import grid_pairs, probe_all_layers, probe_layer, select_lambdas, top_neurons_by_layer
 from neurosieve.models.inputs import load_input_keys
 from neurosieve.settings import AllLayerProbeSettings, LambdaSearchSettings, ProbeSettings
-from neurosieve.store.activations import read_keys, read_layer
+from neurosieve.store.activations import read_keys, read_layer, read_layers
 from neurosieve.store.io import provenance, read_table, write_parquet
 
 
@@ -157,12 +157,14 @@ def run_all_layer_probing(
 
     y_train = read_keys(train_path)[prop].astype(str).to_numpy()
     y_test = read_keys(test_path)[prop].astype(str).to_numpy()
+    (X_train, widths), (X_test, _) = read_layers(train_path, layers), read_layers(test_path, layers)
     out = probe_all_layers(
-        [read_layer(train_path, layer) for layer in layers],
+        X_train,
         y_train,
-        [read_layer(test_path, layer) for layer in layers],
+        X_test,
         y_test,
         layers,
+        widths=widths,
         l1=float(lambdas[0]),
         l2=float(lambdas[1]),
         probe_params=probe_params,
