@@ -55,13 +55,13 @@ def _fit_group(
     l1: torch.Tensor,
     l2: torch.Tensor,
     template: ElasticNetProbe,
-    inv_sd: torch.Tensor | None = None,
+    moments: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     """Fit P probes sharing seed, width k and class count: weights (P × k × C), biases (P × C), loss curves (P × epochs).
 
     ``targets`` is (P × tokens) class indices, ``kept`` (P × k) neuron indices.
-    With ``inv_sd`` (one value per neuron of ``xt``) the activations are
-    standardised and the penalty applies to the raw-space weights ``w * inv_sd``,
+    With ``moments`` (each neuron's mean and standard deviation, for the columns of ``xt``) the activations are
+    standardised, each batch as it is drawn, and the penalty applies to the raw-space weights ``w / sd``,
     as :meth:`ElasticNetProbe.fit` does with ``standardize``.
     """
     dev = xt.device
@@ -81,12 +81,16 @@ def _fit_group(
     l2 = l2.to(dev).view(p, 1, 1)
     use_l1, use_l2 = bool((l1 != 0).any()), bool((l2 != 0).any())
     kept_flat = kept.reshape(-1)
-    scale = None if inv_sd is None else inv_sd.to(dev).index_select(0, kept_flat).view(p, k, 1)  # raw = w * scale
+    mu, sd = (None, None) if moments is None else (moments[0].to(dev), moments[1].to(dev))
+    inv_sd = None if sd is None else torch.from_numpy((1.0 / sd.cpu().numpy()).astype(np.float32)).to(dev)
+    scale = None if inv_sd is None else inv_sd.index_select(0, kept_flat).view(p, k, 1)  # raw = w * scale
     used = torch.unique(kept_flat)
     if 2 * len(used) <= xt.shape[1]:
         # Narrow selections (ablation's small k, the top-10% retrains): copy their columns once, so that each
         # step gathers the batch's rows from a matrix of those columns only.
         xt = xt.index_select(1, used)
+        if mu is not None and sd is not None:
+            mu, sd = mu.index_select(0, used), sd.index_select(0, used)
         kept = torch.searchsorted(used, kept)
         kept_flat = kept.reshape(-1)
     sets = _column_sets(kept)
@@ -99,12 +103,16 @@ def _fit_group(
             idx = perm[s * batch : (s + 1) * batch]
             nb = len(idx)
             yb = targets.index_select(1, idx).unsqueeze(2)  # (P × B × 1)
+            xb = xt.index_select(0, idx)  # (B × D): the batch's tokens
+            if mu is not None and sd is not None:
+                # Standardised as drawn: the same values, to the bit, as standardising the whole matrix first,
+                # without a second (tokens × neurons) copy of it.
+                xb.sub_(mu).div_(sd)
             if sets is None:
-                xbt = xt.index_select(0, idx).t().contiguous()  # (D × B): the batch's tokens, neuron-major
+                xbt = xb.t().contiguous()  # (D × B): neuron-major
                 xg = xbt.index_select(0, kept_flat).view(p, k, nb)  # (P × k × B): each probe's kept neurons of them
                 z = torch.baddbmm(b.unsqueeze(1), xg.transpose(1, 2), w)  # (P × B × C): one batched product
             else:
-                xb = xt.index_select(0, idx)  # (B × D)
                 parts = [(members, xb[:, cols]) for members, cols in sets]  # each column set's (B × k) block, once
                 z = _shared_logits(parts, w, b)
             top = z.amax(2, keepdim=True)
@@ -242,26 +250,10 @@ def _solve_probes(
         previous[pk] = (pr.coef_.astype(np.float64), pr.intercept_.astype(np.float64))
 
 
-def _design_matrix(
-    blocks: Sequence[np.ndarray], mu: np.ndarray, sd: np.ndarray | None, dev: torch.device
-) -> torch.Tensor:
-    """The (tokens × neurons) matrix the probes see: the blocks side by side, standardised by ``mu``/``sd`` unless None.
-
-    One standardised copy, written block by block into place: concatenating first
-    and then standardising would hold two copies of the matrix at once.
-    """
-    if sd is None:
-        return torch.from_numpy(blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)).to(dev)
-    mu_t, sd_t = torch.from_numpy(mu).to(dev), torch.from_numpy(sd).to(dev)
-    if len(blocks) == 1:
-        return torch.from_numpy(blocks[0]).to(dev).sub(mu_t).div_(sd_t)
-    out = torch.empty(len(blocks[0]), len(mu), dtype=torch.float32, device=dev)
-    start = 0
-    for b in blocks:
-        cols = slice(start, start + b.shape[1])
-        torch.sub(torch.from_numpy(b).to(dev), mu_t[cols], out=out[:, cols]).div_(sd_t[cols])
-        start = cols.stop
-    return out
+def _design_matrix(blocks: Sequence[np.ndarray], dev: torch.device) -> torch.Tensor:
+    """The (tokens × neurons) matrix the Adam probes draw their batches from: the blocks side by side, raw (each
+    batch is standardised as it is drawn); no copy for one block on the CPU."""
+    return torch.from_numpy(blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)).to(dev)
 
 
 def _adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, step: int, lr: float) -> None:
@@ -374,14 +366,14 @@ def fit_probes(
     sd[sd < 1e-8] = 1.0
     if solved:
         _solve_probes(blocks, mu, sd, sel, encoded, probes, solved, start, path, progress)
-    xts: dict[tuple[str, bool], torch.Tensor] = {}
+    xts: dict[str, torch.Tensor] = {}
     items = list(groups.items())
     for key, members in progress(items) if progress else items:
         dev, standardize = key[-1], key[-2]
-        if (dev, standardize) not in xts:
-            xts[dev, standardize] = _design_matrix(blocks, mu, sd if standardize else None, torch.device(dev))
-        xt = xts[dev, standardize]
-        inv_sd = torch.from_numpy((1.0 / sd).astype(np.float32)) if standardize else None
+        if dev not in xts:
+            xts[dev] = _design_matrix(blocks, torch.device(dev))
+        xt = xts[dev]
+        moments_t = (torch.from_numpy(mu), torch.from_numpy(sd)) if standardize else None
         targets = torch.from_numpy(np.stack([encoded[i][1].reshape(-1) for i in members]).astype(np.int64)).to(
             xt.device
         )
@@ -389,7 +381,7 @@ def fit_probes(
         l1 = torch.tensor([float(probes[i].l1) for i in members])
         l2 = torch.tensor([float(probes[i].l2) for i in members])
         with flushed_denormals():
-            w, b, curves = _fit_group(xt, targets, k_idx, key[2], l1, l2, probes[members[0]], inv_sd)
+            w, b, curves = _fit_group(xt, targets, k_idx, key[2], l1, l2, probes[members[0]], moments_t)
         for j, i in enumerate(members):
             pr = probes[i]
             pr.classes_ = encoded[i][0]
