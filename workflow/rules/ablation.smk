@@ -64,7 +64,7 @@ rule pool_ablation:
         probe_env
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 8000 * attempt,
+        mem_mb=pool_mem_mb(8000, copies=2.5),
         runtime=lambda w, attempt: 90 * attempt,
         gpu=probe_gpu,
     params:

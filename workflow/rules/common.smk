@@ -149,6 +149,16 @@ def layer_mem_mb(base, copies):
     return mem_mb
 
 
+def pool_mem_mb(base, copies):
+    """PLAN.pool_memory_mb of the job's input files, times the attempt: the all-layer probe and the pool's
+    ablation hold every layer of both splits at once (at bert-base's shape 10 GB before any copy)."""
+
+    def mem_mb(wildcards, input, attempt):
+        return PLAN.pool_memory_mb(input.size_mb, base, copies) * attempt
+
+    return mem_mb
+
+
 def activation_output(path):
     """Activation files are kept for reuse unless activations.keep is false (then temp())."""
     return path if config["activations"]["keep"] else temp(path)

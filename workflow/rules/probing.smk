@@ -129,7 +129,7 @@ rule probe_all_layers:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=lambda w, attempt: 6000 * attempt,
+        mem_mb=pool_mem_mb(6000, copies=1.5),
         runtime=lambda w, attempt: 60 * attempt,
     params:
         layers=lambda w: PLAN.layers(w.family),
