@@ -356,17 +356,9 @@ def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
     layers = [rng.normal(size=(2000, 30)).astype(np.float32) for _ in range(3)]
     layers[1][np.arange(2000), y] += 3.0
     labels = np.array(["A", "B", "C"])[y]
-    out = probe_all_layers(
-        [a[:1500] for a in layers],
-        labels[:1500],
-        [a[1500:] for a in layers],
-        labels[1500:],
-        [0, 1, 2],
-        l1=1e-3,
-        l2=0.0,
-        probe_params={"epochs": 5, "batch_size": 256},
-        seed=0,
-    )
+    fit = {"l1": 1e-3, "l2": 0.0, "probe_params": {"epochs": 5, "batch_size": 256}, "seed": 0}
+    train, test = [a[:1500] for a in layers], [a[1500:] for a in layers]
+    out = probe_all_layers(train, labels[:1500], test, labels[1500:], [0, 1, 2], **fit)
     assert set(out["orderings"]["method"]) >= {"lca", "lca_std", "activation_sd"}
     order = out["orderings"][out["orderings"]["method"] == "lca"]
     assert len(order) == 90 and sorted(order["neuron"]) == list(range(90)) and out["accuracy"] > 0.9
@@ -381,16 +373,13 @@ def test_all_layer_ranking_finds_the_layer_that_encodes() -> None:
 
     # The pool read as one matrix (read_layers) with each layer's width: the same probe and orderings.
     joined = probe_all_layers(
-        np.concatenate([a[:1500] for a in layers], axis=1),
+        np.concatenate(train, axis=1),
         labels[:1500],
-        np.concatenate([a[1500:] for a in layers], axis=1),
+        np.concatenate(test, axis=1),
         labels[1500:],
         [0, 1, 2],
-        l1=1e-3,
-        l2=0.0,
-        probe_params={"epochs": 5, "batch_size": 256},
-        seed=0,
         widths=[30, 30, 30],
+        **fit,
     )
     pd.testing.assert_frame_equal(joined["orderings"], out["orderings"])
     assert joined["accuracy"] == out["accuracy"]
