@@ -82,14 +82,13 @@ def _fit_group(
     use_l1, use_l2 = bool((l1 != 0).any()), bool((l2 != 0).any())
     kept_flat = kept.reshape(-1)
     mu, sd = (None, None) if moments is None else (moments[0].to(dev), moments[1].to(dev))
-    inv_sd = None if sd is None else torch.from_numpy((1.0 / sd.cpu().numpy()).astype(np.float32)).to(dev)
-    scale = None if inv_sd is None else inv_sd.index_select(0, kept_flat).view(p, k, 1)  # raw = w * scale
+    scale = None if sd is None else (1.0 / sd).index_select(0, kept_flat).view(p, k, 1)  # raw = w * scale
     used = torch.unique(kept_flat)
     if 2 * len(used) <= xt.shape[1]:
         # Narrow selections (ablation's small k, the top-10% retrains): copy their columns once, so that each
         # step gathers the batch's rows from a matrix of those columns only.
         xt = xt.index_select(1, used)
-        if mu is not None and sd is not None:
+        if moments is not None:
             mu, sd = mu.index_select(0, used), sd.index_select(0, used)
         kept = torch.searchsorted(used, kept)
         kept_flat = kept.reshape(-1)
@@ -104,7 +103,7 @@ def _fit_group(
             nb = len(idx)
             yb = targets.index_select(1, idx).unsqueeze(2)  # (P × B × 1)
             xb = xt.index_select(0, idx)  # (B × D): the batch's tokens
-            if mu is not None and sd is not None:
+            if moments is not None:
                 # Standardised as drawn: the same values, to the bit, as standardising the whole matrix first,
                 # without a second (tokens × neurons) copy of it.
                 xb.sub_(mu).div_(sd)
