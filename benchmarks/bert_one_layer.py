@@ -90,27 +90,24 @@ def rule_of(record: str) -> str:
     return stage
 
 
+def _job_times() -> Any:
+    """``compare_runs.job_times``, the benchmark records' reader, from the script beside this one."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_runs", Path(__file__).with_name("compare_runs.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.job_times
+
+
 def measured(outdir: Path) -> pd.DataFrame:
-    """One row per benchmark record of a finished run: record, rule, split (extraction), wall and CPU seconds and
-    peak resident memory (MB)."""
-    root = outdir / "benchmarks"
-    rows = []
-    for f in sorted(root.rglob("*.tsv")):
-        rec = pd.read_csv(f, sep="\t").iloc[-1]
-        rel = f.relative_to(root).as_posix()
-        rows.append(
-            {
-                "record": rel,
-                "rule": rule_of(rel),
-                "split": Path(rel).stem if rel.startswith("activations/") else "",
-                "s": float(rec["s"]),
-                "cpu": float(rec["cpu_time"]),
-                "max_rss_mb": float(rec["max_rss"]) if pd.notna(rec["max_rss"]) else float("nan"),
-            }
-        )
-    if not rows:
-        raise SystemExit(f"no benchmark records under {root}")
-    return pd.DataFrame(rows)
+    """One row per benchmark record of a finished run (``compare_runs.job_times``: job, wall and CPU seconds, peak
+    resident MB), with its rule and, for an extraction, its split."""
+    jobs = _job_times()(outdir)
+    jobs["rule"] = jobs["job"].map(rule_of)
+    jobs["split"] = [Path(j).stem if j.startswith("activations/") else "" for j in jobs["job"]]
+    return jobs
 
 
 def set_beside(jobs: pd.DataFrame, projection: dict[str, Any], sentences: dict[str, int]) -> pd.DataFrame:
@@ -179,7 +176,7 @@ def main() -> None:
     print(f"\n{len(jobs)} benchmark records; summed per rule (CPU-s):")
     print(jobs.groupby("rule")[["s", "cpu", "max_rss_mb"]].agg({"s": "sum", "cpu": "sum", "max_rss_mb": "max"}))
     over = jobs[jobs["max_rss_mb"] > LIMIT_MB]
-    print(f"jobs above {LIMIT_MB} MB peak: {len(over)}" + ("" if over.empty else f" ({', '.join(over['record'])})"))
+    print(f"jobs above {LIMIT_MB} MB peak: {len(over)}" + ("" if over.empty else f" ({', '.join(over['job'])})"))
     if args.projection:
         from neurosieve.store.io import read_table
 

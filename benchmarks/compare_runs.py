@@ -29,13 +29,22 @@ import pandas as pd
 
 
 def job_times(outdir: Path) -> pd.DataFrame:
-    """One row per benchmark record: its path below ``benchmarks/``, stage, wall and CPU seconds."""
+    """One row per benchmark record: its path below ``benchmarks/``, stage, wall and CPU seconds, peak resident MB."""
     root = outdir / "benchmarks"
     rows = []
     for f in sorted(root.rglob("*.tsv")):
         rec = pd.read_csv(f, sep="\t").iloc[-1]
         rel = f.relative_to(root).as_posix()
-        rows.append({"job": rel, "stage": rel.split("/")[0], "s": float(rec["s"]), "cpu": float(rec["cpu_time"])})
+        rss = float(rec["max_rss"]) if pd.notna(rec.get("max_rss")) else float("nan")
+        rows.append(
+            {
+                "job": rel,
+                "stage": rel.split("/")[0],
+                "s": float(rec["s"]),
+                "cpu": float(rec["cpu_time"]),
+                "max_rss_mb": rss,
+            }
+        )
     if not rows:
         raise SystemExit(f"no benchmark records under {root}")
     return pd.DataFrame(rows)

@@ -61,7 +61,7 @@ def test_measured_jobs_beside_the_projection_of_the_same_jobs() -> None:
             ("probing/bert/a/layer1/pos.tsv", "probe", "", 13.0, 9000.0),
             ("similarity/bert.tsv", "similarity", "", 1.0, 100.0),
         ],
-        columns=["record", "rule", "split", "cpu", "max_rss_mb"],
+        columns=["job", "rule", "split", "cpu", "max_rss_mb"],
     )
     projection = {
         "planned": {"activations_pretrained": 2, "probe": 2},
