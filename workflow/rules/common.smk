@@ -151,7 +151,8 @@ def layer_mem_mb(base, copies):
 
 def pool_mem_mb(base, copies):
     """PLAN.pool_memory_mb of the job's input files, times the attempt: the all-layer probe and the pool's
-    ablation hold every layer of both splits at once (at bert-base's shape 10 GB before any copy)."""
+    ablation hold every layer of both splits at once (at bert-base's shape 10 GB before any copy).
+    """
 
     def mem_mb(wildcards, input, attempt):
         return PLAN.pool_memory_mb(input.size_mb, base, copies) * attempt
