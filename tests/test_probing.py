@@ -19,6 +19,7 @@ from neurosieve.analysis.probing import (
     top_neurons_per_label,
 )
 from neurosieve.core.registry import PROBE_RANKINGS
+from neurosieve.store.corpus import label_codes
 from neurosieve.store.properties import is_open_class
 
 
@@ -95,6 +96,29 @@ def test_probeless_matches_pairwise_definition() -> None:
     means = np.stack([X[y == c].mean(0) for c in range(5)])
     want = sum(np.abs(means[a] - means[b]) for a in range(5) for b in range(a + 1, 5))
     np.testing.assert_allclose(probeless_scores(X, y), want)
+
+
+def test_probeless_sums_in_blocks_as_one_pass_and_holds_no_copy_of_the_matrix() -> None:
+    """Blockwise label sums equal the one-pass float64 sums to the bit, and never copy the whole matrix (the
+    all-layers pool is 10 GB at bert-base's shape; a reordered float64 copy would be three times that)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    X = (rng.normal(size=(20_000, 200)) * rng.lognormal(size=200) + 5 * rng.normal(size=200)).astype(np.float32)
+    y = np.array([f"L{v}" for v in rng.zipf(1.5, size=len(X)) % 44])
+    _, inv = label_codes(y)
+    order = np.argsort(inv, kind="stable")
+    counts = np.bincount(inv)
+    sums = np.add.reduceat(X[order], np.r_[0, np.cumsum(counts)[:-1]], axis=0, dtype=np.float64)
+    means = np.sort(sums / counts[:, None], axis=0)
+    want = (means * (2 * np.arange(1, len(counts) + 1)[:, None] - len(counts) - 1)).sum(axis=0)
+    for block_bytes in (8, 1 << 16, 1 << 20, 64 << 20):
+        assert np.array_equal(probeless_scores(X, y, block_bytes=block_bytes), want)
+    tracemalloc.start()
+    probeless_scores(X, y, block_bytes=1 << 20)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.25 * X.nbytes, (peak, X.nbytes)
 
 
 def test_control_labels_fixed_per_type() -> None:

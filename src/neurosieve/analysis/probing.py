@@ -65,15 +65,31 @@ def neuron_ordering(coef: np.ndarray, step: float = 0.01) -> np.ndarray:
     return np.concatenate([np.asarray(order, dtype=np.int64), rest])
 
 
-def probeless_scores(X: np.ndarray, y: Sequence[Any]) -> np.ndarray:
-    """Antverg & Belinkov's probeless ranking score: sum over label pairs of |mean_a - mean_b| per neuron."""
+def probeless_scores(X: np.ndarray, y: Sequence[Any], block_bytes: int = 64 << 20) -> np.ndarray:
+    """Antverg & Belinkov's probeless ranking score: sum over label pairs of |mean_a - mean_b| per neuron.
+
+    Each label's float64 sum runs over its tokens in order, a block of rows (about ``block_bytes`` as float64)
+    at a time, the running sum carried in as the block's first row: the same sequential sums as one pass over
+    the whole matrix, without a reordered or float64 copy of it (at the all-layers pool's size that copy is
+    several times the pool).
+    """
     y = np.asarray(y)
+    X = np.asarray(X)
     classes, inv = label_codes(y)
-    order = np.argsort(inv, kind="stable")  # tokens grouped by label: one float64 sum per label run
+    order = np.argsort(inv, kind="stable")  # tokens grouped by label, in their order within each label
     counts = np.bincount(inv, minlength=len(classes))
-    sums = np.add.reduceat(
-        np.asarray(X)[order], np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0, dtype=np.float64
-    )
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    step = max(1, block_bytes // (8 * max(1, X.shape[1])))
+    sums = np.empty((len(classes), X.shape[1]))
+    for c in range(len(classes)):
+        rows = order[starts[c] : starts[c + 1]]
+        total = None
+        for lo in range(0, len(rows), step):
+            block = X[rows[lo : lo + step]]
+            if total is not None:
+                block = np.concatenate([total[None], block])  # float64: the running sum, then the rows
+            total = np.add.reduce(block, axis=0, dtype=np.float64)
+        sums[c] = total
     means = np.sort(sums / counts[:, None], axis=0)
     k = np.arange(1, len(classes) + 1)[:, None]
     return (means * (2 * k - len(classes) - 1)).sum(axis=0)
