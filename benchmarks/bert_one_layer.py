@@ -8,8 +8,10 @@ bert-base-uncased's 30,522-piece vocabulary) under each of the config's hub ids,
 workflow then runs the shipped config with ``num_layers: L`` and every device on the CPU. Afterwards the
 jobs' ``benchmark:`` records are summed per rule and set beside what ``bench_bert_scale.py --layers L --json F``
 projects for the same jobs: the run's jobs of each rule times that rule's measured cost per job (extraction:
-per sentence of the split). Both should run one thread per job (``--threads 1`` for the benchmark; the rules
-ask for one thread), on the same machine.
+per sentence of the split). Both count the same threads: with ``--projection`` each projected rule runs at the
+projection's thread count (``--set-threads``; extraction and correlation ask for 2 by default). A job's CPU
+seconds and peak memory are its own exact ones (``getrusage`` at exit, the last line of its log) where the log
+has them, not the Snakemake record's samples every 30 s.
 
   .venv/bin/python benchmarks/bench_bert_scale.py --layers 1 --threads 1 --sentences 200 --scale 0.1 --json one.json
   .venv/bin/python benchmarks/bert_one_layer.py --workdir /tmp/one --cores 2 --projection one.json
@@ -169,11 +171,20 @@ def main() -> None:
         env = {**os.environ, "HF_HOME": str(work / "hf-home"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work)]
         cmd += ["--cores", str(args.cores), "--configfile", str(work / "config.yaml")]
+        if args.projection:
+            # Each projected rule at the projection's thread count (extraction and correlation ask for 2 by default):
+            # CPU-seconds depend on it, so both sides count the same threads.
+            projection = json.loads(args.projection.read_text())
+            rules = projection["devices"]["cpu"]["per_job_seconds"]
+            cmd += ["--set-threads", *(f"{rule}={projection['threads']}" for rule in rules)]
         print("running:", " ".join(cmd), flush=True)
         if subprocess.run(cmd, env=env).returncode != 0:
             raise SystemExit("the workflow run failed (its log is above)")
     jobs = measured(outdir)
-    print(f"\n{len(jobs)} benchmark records; summed per rule (CPU-s):")
+    print(
+        f"\n{len(jobs)} benchmark records, {int(jobs['exact'].sum())} with their job's exact CPU-s and peak "
+        "(getrusage, from the log); summed per rule (CPU-s):"
+    )
     print(jobs.groupby("rule")[["s", "cpu", "max_rss_mb"]].agg({"s": "sum", "cpu": "sum", "max_rss_mb": "max"}))
     over = jobs[jobs["max_rss_mb"] > LIMIT_MB]
     print(f"jobs above {LIMIT_MB} MB peak: {len(over)}" + ("" if over.empty else f" ({', '.join(over['job'])})"))

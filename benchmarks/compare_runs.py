@@ -1,7 +1,9 @@
 """Compare two workflow runs' summed job time from their ``benchmark:`` records, per stage.
 
 Each rule writes a Snakemake benchmark record (wall seconds ``s`` and ``cpu_time``)
-under ``<outdir>/benchmarks/<stage>/...``. This script sums them per stage for two
+under ``<outdir>/benchmarks/<stage>/...``; where the job's log (``<outdir>/logs/`` at the same path) ends with
+its exact CPU seconds and peak memory (``neurosieve.core.runtime.RESOURCES_LINE``, from ``getrusage`` at
+exit), those replace the record's, which Snakemake samples every 30 s (so a job's last seconds go uncounted). This script sums them per stage for two
 output trees that ran on the same machine (side by side, or one after the other),
 optionally for one family only, and prints the new/old ratios three ways:
 
@@ -29,20 +31,27 @@ import pandas as pd
 
 
 def job_times(outdir: Path) -> pd.DataFrame:
-    """One row per benchmark record: its path below ``benchmarks/``, stage, wall and CPU seconds, peak resident MB."""
+    """One row per benchmark record: its path below ``benchmarks/``, stage, wall and CPU seconds, peak resident MB,
+    and ``exact``: whether CPU seconds and peak come from the job's log (``getrusage`` at exit) rather than
+    Snakemake's sampled record."""
+    from neurosieve.core.runtime import parse_job_resources
+
     root = outdir / "benchmarks"
     rows = []
     for f in sorted(root.rglob("*.tsv")):
         rec = pd.read_csv(f, sep="\t").iloc[-1]
         rel = f.relative_to(root).as_posix()
         rss = float(rec["max_rss"]) if pd.notna(rec.get("max_rss")) else float("nan")
+        log = outdir / "logs" / f.relative_to(root).with_suffix(".log")
+        exact = parse_job_resources(log.read_text(errors="replace")) if log.is_file() else None
         rows.append(
             {
                 "job": rel,
                 "stage": rel.split("/")[0],
                 "s": float(rec["s"]),
-                "cpu": float(rec["cpu_time"]),
-                "max_rss_mb": rss,
+                "cpu": exact["cpu_s"] if exact else float(rec["cpu_time"]),
+                "max_rss_mb": exact["peak_mb"] if exact else rss,
+                "exact": exact is not None,
             }
         )
     if not rows:

@@ -66,3 +66,18 @@ def test_summaries_compare_row_by_row_on_their_ids(tmp_path: Path) -> None:
     assert compare_runs.summary_difference(tmp_path / "older.csv", tmp_path / "new.csv").startswith(
         "2 rows in both, 1 with another value (f:s:q2)"
     )
+
+
+def test_job_times_take_cpu_and_peak_from_the_log_where_it_has_them(tmp_path: Path) -> None:
+    """A job whose log ends with its getrusage line counts that (exact); one without keeps the sampled record."""
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for job in ("probing/fam/a/layer0/pos", "probing/fam/b/layer0/pos"):
+        rec = tmp_path / "benchmarks" / f"{job}.tsv"
+        rec.parent.mkdir(parents=True)
+        rec.write_text(header + "40.0\t0:00:40\t900.0\t0\t0\t0\t0\t0\t50\t15.0\n")
+    log = tmp_path / "logs" / "probing/fam/a/layer0/pos.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("x INFO: start\nx INFO: job resources: cpu_s=39.50 peak_mb=1234.5 wall_s=40.10\n")
+    got = compare_runs.job_times(tmp_path).set_index("job")
+    assert got.loc["probing/fam/a/layer0/pos.tsv", ["cpu", "max_rss_mb", "exact"]].tolist() == [39.5, 1234.5, True]
+    assert got.loc["probing/fam/b/layer0/pos.tsv", ["cpu", "max_rss_mb", "exact"]].tolist() == [15.0, 900.0, False]

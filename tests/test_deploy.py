@@ -192,6 +192,33 @@ def test_uncaught_exception_goes_to_the_log(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
 
 
+def test_job_log_ends_with_its_exact_cpu_time_and_peak_memory(tmp_path: Path) -> None:
+    """Each job's log ends with getrusage's CPU seconds and peak memory (Snakemake's benchmark records sample them
+    every 30 s), on success and on failure, and the reader finds them again."""
+    from neurosieve.core.runtime import parse_job_resources
+
+    log = tmp_path / "job.log"
+    code = (
+        "import time, types\n"
+        "import numpy as np\n"
+        "from neurosieve.core.runtime import configure\n"
+        f"configure(types.SimpleNamespace(log=[{str(log)!r}], threads=1, rule='demo'))\n"
+        "held = np.ones(300 * 2**20 // 8)\n"  # 300 MB resident
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 0.5: pass\n"
+        "{tail}"
+    )
+    for tail, rc in (("", 0), ("raise ValueError('late')\n", 1)):
+        res = subprocess.run(
+            [sys.executable, "-c", code.replace("{tail}", tail)], capture_output=True, text=True, timeout=120
+        )
+        assert res.returncode == rc, res.stderr
+        got = parse_job_resources(log.read_text())
+        assert got is not None and got["cpu_s"] >= 0.5 and got["wall_s"] >= 0.5, got
+        assert 300 <= got["peak_mb"] < 2000, got
+    assert parse_job_resources("2026-12-07 neurosieve.demo INFO: neurosieve 0.3.0 from /x\n") is None
+
+
 def test_versions_agree() -> None:
     import tomllib
 

@@ -78,11 +78,43 @@ def _log_uncaught(logger: logging.Logger) -> Any:
     return hook
 
 
+#: The line every job's log ends with (:func:`configure`): its CPU seconds and peak resident memory, exact
+#: (``getrusage`` at exit), where Snakemake's ``benchmark:`` records sample them every 30 s and miss the rest.
+RESOURCES_LINE = "job resources: cpu_s={cpu:.2f} peak_mb={peak:.1f} wall_s={wall:.2f}"
+
+
+def job_resources(wall_s: float) -> dict[str, float]:
+    """This process's CPU seconds (user + system, its finished children included), peak resident MB (the larger of
+    its own and its largest child's) and the wall seconds given, from ``getrusage``."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return {
+        "cpu": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+        "peak": max(own.ru_maxrss, kids.ru_maxrss) * unit / 2**20,
+        "wall": wall_s,
+    }
+
+
+def parse_job_resources(log_text: str) -> dict[str, float] | None:
+    """The last :data:`RESOURCES_LINE` of a job's log as ``{"cpu_s", "peak_mb", "wall_s"}``; None without one
+    (a job that did not finish, or a log of an older version)."""
+    import re
+
+    found = re.findall(r"job resources: cpu_s=([0-9.]+) peak_mb=([0-9.]+) wall_s=([0-9.]+)", log_text)
+    if not found:
+        return None
+    cpu, peak, wall = map(float, found[-1])
+    return {"cpu_s": cpu, "peak_mb": peak, "wall_s": wall}
+
+
 def configure(snakemake: Any) -> logging.Logger:
     """Send logging, warnings and any uncaught traceback to the job's ``log:`` file (and stderr).
 
     The log then names the package copy the job runs; a job that imported a copy other than
-    the one the workflow planned with stops here (:func:`check_package_origin`).
+    the one the workflow planned with stops here (:func:`check_package_origin`). Its last line
+    (:data:`RESOURCES_LINE`) gives the job's exact CPU seconds and peak memory.
     torch's thread count is capped at the job's ``threads`` when the script uses torch;
     torch itself is not imported here, so that rules whose environment lacks it still run.
     """
@@ -97,6 +129,12 @@ def configure(snakemake: Any) -> logging.Logger:
     log = logging.getLogger(f"neurosieve.{getattr(snakemake, 'rule', 'script')}")
     sys.excepthook = _log_uncaught(log)
     log.info("neurosieve %s from %s", __version__, package_dir())
+    import atexit
+    import time
+
+    started = time.perf_counter()
+    # Registered after logging's own exit hook, so it runs first and the line reaches the log file.
+    atexit.register(lambda: log.info(RESOURCES_LINE.format(**job_resources(time.perf_counter() - started))))
     check_package_origin()
     torch = sys.modules.get("torch")
     if torch is not None:
