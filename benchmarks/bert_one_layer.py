@@ -115,7 +115,8 @@ def measured(outdir: Path) -> pd.DataFrame:
 def set_beside(jobs: pd.DataFrame, projection: dict[str, Any], sentences: dict[str, int]) -> pd.DataFrame:
     """Per projected rule: the run's jobs, measured CPU-seconds and peak memory beside the projection for the same
     jobs (each job at its rule's measured cost; an extraction job at its split's sentences times the cost of one),
-    with measured / projected; a ``total`` row over the projected rules."""
+    with measured / projected; a ``total`` row over the projected rules. ``of it start-up`` is the jobs' CPU before
+    their script's set-up (interpreter and imports), which ``bench_bert_scale.py`` times outside each stage."""
     cost = projection["devices"]["cpu"]
     rows = []
     for rule, per_job in cost["per_job_seconds"].items():
@@ -130,6 +131,7 @@ def set_beside(jobs: pd.DataFrame, projection: dict[str, Any], sentences: dict[s
                 "jobs": len(mine),
                 "planned": projection["planned"].get(rule, 0),
                 "measured CPU-s": mine["cpu"].sum(),
+                "of it start-up": mine["startup_cpu"].sum() if "startup_cpu" in mine else float("nan"),
                 "projected CPU-s": projected,
                 "peak MB": mine["max_rss_mb"].max() if len(mine) else float("nan"),
                 "projected peak MB": cost["peak_mb"][rule],

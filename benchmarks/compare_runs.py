@@ -32,8 +32,9 @@ import pandas as pd
 
 def job_times(outdir: Path) -> pd.DataFrame:
     """One row per benchmark record: its path below ``benchmarks/``, stage, wall and CPU seconds, peak resident MB,
-    and ``exact``: whether CPU seconds and peak come from the job's log (``getrusage`` at exit) rather than
-    Snakemake's sampled record."""
+    ``exact``: whether CPU seconds and peak come from the job's log (``getrusage`` at exit) rather than
+    Snakemake's sampled record, and ``startup_cpu``: the CPU seconds of that job before its script's set-up (the
+    interpreter and imports; NaN where not exact)."""
     from neurosieve.core.runtime import parse_job_resources
 
     root = outdir / "benchmarks"
@@ -52,6 +53,7 @@ def job_times(outdir: Path) -> pd.DataFrame:
                 "cpu": exact["cpu_s"] if exact else float(rec["cpu_time"]),
                 "max_rss_mb": exact["peak_mb"] if exact else rss,
                 "exact": exact is not None,
+                "startup_cpu": exact["startup_cpu_s"] if exact else float("nan"),
             }
         )
     if not rows:

@@ -77,7 +77,7 @@ def test_job_times_take_cpu_and_peak_from_the_log_where_it_has_them(tmp_path: Pa
         rec.write_text(header + "40.0\t0:00:40\t900.0\t0\t0\t0\t0\t0\t50\t15.0\n")
     log = tmp_path / "logs" / "probing/fam/a/layer0/pos.log"
     log.parent.mkdir(parents=True)
-    log.write_text("x INFO: start\nx INFO: job resources: cpu_s=39.50 peak_mb=1234.5 wall_s=40.10\n")
+    log.write_text("x INFO: start\nx INFO: job resources: cpu_s=39.50 peak_mb=1234.5 wall_s=40.10 startup_cpu_s=3.20\n")
     got = compare_runs.job_times(tmp_path).set_index("job")
     assert got.loc["probing/fam/a/layer0/pos.tsv", ["cpu", "max_rss_mb", "exact"]].tolist() == [39.5, 1234.5, True]
     assert got.loc["probing/fam/b/layer0/pos.tsv", ["cpu", "max_rss_mb", "exact"]].tolist() == [15.0, 900.0, False]

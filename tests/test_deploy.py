@@ -215,7 +215,7 @@ def test_job_log_ends_with_its_exact_cpu_time_and_peak_memory(tmp_path: Path) ->
         assert res.returncode == rc, res.stderr
         got = parse_job_resources(log.read_text())
         assert got is not None and got["cpu_s"] >= 0.5 and got["wall_s"] >= 0.5, got
-        assert 300 <= got["peak_mb"] < 2000, got
+        assert 300 <= got["peak_mb"] < 2000 and 0 < got["startup_cpu_s"] < got["cpu_s"] - 0.5, got
     assert parse_job_resources("2026-12-07 neurosieve.demo INFO: neurosieve 0.3.0 from /x\n") is None
 
 

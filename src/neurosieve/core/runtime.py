@@ -80,12 +80,13 @@ def _log_uncaught(logger: logging.Logger) -> Any:
 
 #: The line every job's log ends with (:func:`configure`): its CPU seconds and peak resident memory, exact
 #: (``getrusage`` at exit), where Snakemake's ``benchmark:`` records sample them every 30 s and miss the rest.
-RESOURCES_LINE = "job resources: cpu_s={cpu:.2f} peak_mb={peak:.1f} wall_s={wall:.2f}"
+#: ``startup_cpu_s`` is the part spent before :func:`configure` ran (the interpreter and the script's imports).
+RESOURCES_LINE = "job resources: cpu_s={cpu:.2f} peak_mb={peak:.1f} wall_s={wall:.2f} startup_cpu_s={startup:.2f}"
 
 
-def job_resources(wall_s: float) -> dict[str, float]:
+def job_resources(wall_s: float = 0.0, startup_cpu_s: float = 0.0) -> dict[str, float]:
     """This process's CPU seconds (user + system, its finished children included), peak resident MB (the larger of
-    its own and its largest child's) and the wall seconds given, from ``getrusage``."""
+    its own and its largest child's), from ``getrusage``, with the wall and startup seconds given."""
     import resource
 
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -94,19 +95,22 @@ def job_resources(wall_s: float) -> dict[str, float]:
         "cpu": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
         "peak": max(own.ru_maxrss, kids.ru_maxrss) * unit / 2**20,
         "wall": wall_s,
+        "startup": startup_cpu_s,
     }
 
 
 def parse_job_resources(log_text: str) -> dict[str, float] | None:
-    """The last :data:`RESOURCES_LINE` of a job's log as ``{"cpu_s", "peak_mb", "wall_s"}``; None without one
-    (a job that did not finish, or a log of an older version)."""
+    """The last :data:`RESOURCES_LINE` of a job's log as ``{"cpu_s", "peak_mb", "wall_s", "startup_cpu_s"}``; None
+    without one (a job that did not finish, or a log of an older version)."""
     import re
 
-    found = re.findall(r"job resources: cpu_s=([0-9.]+) peak_mb=([0-9.]+) wall_s=([0-9.]+)", log_text)
+    found = re.findall(
+        r"job resources: cpu_s=([0-9.]+) peak_mb=([0-9.]+) wall_s=([0-9.]+) startup_cpu_s=([0-9.]+)", log_text
+    )
     if not found:
         return None
-    cpu, peak, wall = map(float, found[-1])
-    return {"cpu_s": cpu, "peak_mb": peak, "wall_s": wall}
+    cpu, peak, wall, startup = map(float, found[-1])
+    return {"cpu_s": cpu, "peak_mb": peak, "wall_s": wall, "startup_cpu_s": startup}
 
 
 def configure(snakemake: Any) -> logging.Logger:
@@ -132,9 +136,9 @@ def configure(snakemake: Any) -> logging.Logger:
     import atexit
     import time
 
-    started = time.perf_counter()
+    started, startup = time.perf_counter(), job_resources()["cpu"]
     # Registered after logging's own exit hook, so it runs first and the line reaches the log file.
-    atexit.register(lambda: log.info(RESOURCES_LINE.format(**job_resources(time.perf_counter() - started))))
+    atexit.register(lambda: log.info(RESOURCES_LINE.format(**job_resources(time.perf_counter() - started, startup))))
     check_package_origin()
     torch = sys.modules.get("torch")
     if torch is not None:
