@@ -20,6 +20,13 @@ from neurosieve.store.corpus import label_codes
 from neurosieve.store.io import atomic_path
 
 
+def add_rows(total: np.ndarray | None, rows: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """``total`` plus the sum of ``rows`` over axis 0, summed as one pass over all the rows would (NumPy adds a
+    C-ordered matrix's rows one after another; the running total goes in as the first row), so that a sum taken
+    a block of rows at a time equals the whole matrix's to the bit without a copy of the matrix."""
+    return np.add.reduce(rows if total is None else np.concatenate([total[None], rows]), axis=0, dtype=dtype)
+
+
 def column_moments(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
     """Per-neuron mean and standard deviation of (tokens × neurons) float32 activations, for standardising.
 
@@ -38,8 +45,7 @@ def column_moments(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndar
     for start in range(0, n, rows):
         dev = X[start : start + rows] - mu
         dev *= dev
-        # NumPy sums axis 0 row after row: the running total as the block's first row continues that order.
-        total = np.add.reduce(dev if total is None else np.concatenate([total[None], dev]), axis=0)
+        total = add_rows(total, dev)
     assert total is not None
     return mu, np.sqrt(total / n)
 

@@ -20,7 +20,7 @@ from sklearn.base import clone
 
 from neurosieve.analysis.calibration import selection_split
 from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
-from neurosieve.analysis.probe import ElasticNetProbe, column_moments
+from neurosieve.analysis.probe import ElasticNetProbe, add_rows, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.verdicts import sentence_bootstrap
 from neurosieve.core.properties import OPEN_CLASS_POS
@@ -85,10 +85,7 @@ def probeless_scores(X: np.ndarray, y: Sequence[Any], block_bytes: int = 64 << 2
         rows = order[starts[c] : starts[c + 1]]
         total = None
         for lo in range(0, len(rows), step):
-            block = X[rows[lo : lo + step]]
-            if total is not None:
-                block = np.concatenate([total[None], block])  # float64: the running sum, then the rows
-            total = np.add.reduce(block, axis=0, dtype=np.float64)
+            total = add_rows(total, X[rows[lo : lo + step]], dtype=np.float64)
         sums[c] = total
     means = np.sort(sums / counts[:, None], axis=0)
     k = np.arange(1, len(classes) + 1)[:, None]
