@@ -1,9 +1,9 @@
 """Compare two workflow runs' summed job time from their ``benchmark:`` records, per stage.
 
 Each rule writes a Snakemake benchmark record (wall seconds ``s`` and ``cpu_time``)
-under ``<outdir>/benchmarks/<stage>/...``; where the job's log (``<outdir>/logs/`` at the same path) ends with
-its exact CPU seconds and peak memory (``neurosieve.core.runtime.RESOURCES_LINE``, from ``getrusage`` at
-exit), those replace the record's, which Snakemake samples every 30 s (so a job's last seconds go uncounted). This script sums them per stage for two
+under ``<outdir>/benchmarks/<stage>/...``. Where the job's log (``<outdir>/logs/``, same path) ends with its
+exact CPU seconds and peak memory (``neurosieve.core.runtime.format_job_resources``, ``getrusage`` at exit),
+those replace the record's, which Snakemake samples every 30 s. This script sums them per stage for two
 output trees that ran on the same machine (side by side, or one after the other),
 optionally for one family only, and prints the new/old ratios three ways:
 

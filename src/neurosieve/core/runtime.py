@@ -78,39 +78,41 @@ def _log_uncaught(logger: logging.Logger) -> Any:
     return hook
 
 
-#: The line every job's log ends with (:func:`configure`): its CPU seconds and peak resident memory, exact
-#: (``getrusage`` at exit), where Snakemake's ``benchmark:`` records sample them every 30 s and miss the rest.
+#: The fields of the line every job's log ends with (:func:`configure`): its CPU seconds and peak resident memory,
+#: exact (``getrusage`` at exit), where Snakemake's ``benchmark:`` records sample them every 30 s and miss the rest;
 #: ``startup_cpu_s`` is the part spent before :func:`configure` ran (the interpreter and the script's imports).
-RESOURCES_LINE = "job resources: cpu_s={cpu:.2f} peak_mb={peak:.1f} wall_s={wall:.2f} startup_cpu_s={startup:.2f}"
+RESOURCE_FIELDS = ("cpu_s", "peak_mb", "wall_s", "startup_cpu_s")
+RESOURCES_PREFIX = "job resources:"
 
 
 def job_resources(wall_s: float = 0.0, startup_cpu_s: float = 0.0) -> dict[str, float]:
-    """This process's CPU seconds (user + system, its finished children included), peak resident MB (the larger of
-    its own and its largest child's), from ``getrusage``, with the wall and startup seconds given."""
+    """This process's CPU seconds (user + system, its finished children included) and peak resident MB (the larger
+    of its own and its largest child's), from ``getrusage``, with the wall and startup seconds given; keyed by
+    :data:`RESOURCE_FIELDS`."""
     import resource
 
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
     return {
-        "cpu": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
-        "peak": max(own.ru_maxrss, kids.ru_maxrss) * unit / 2**20,
-        "wall": wall_s,
-        "startup": startup_cpu_s,
+        "cpu_s": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+        "peak_mb": max(own.ru_maxrss, kids.ru_maxrss) * unit / 2**20,
+        "wall_s": wall_s,
+        "startup_cpu_s": startup_cpu_s,
     }
 
 
+def format_job_resources(values: Mapping[str, float]) -> str:
+    """The log line of :func:`job_resources`' values: ``job resources: cpu_s=12.34 peak_mb=...``."""
+    return " ".join([RESOURCES_PREFIX, *(f"{k}={values[k]:.2f}" for k in RESOURCE_FIELDS)])
+
+
 def parse_job_resources(log_text: str) -> dict[str, float] | None:
-    """The last :data:`RESOURCES_LINE` of a job's log as ``{"cpu_s", "peak_mb", "wall_s", "startup_cpu_s"}``; None
-    without one (a job that did not finish, or a log of an older version)."""
+    """The values of the last :func:`format_job_resources` line of a job's log, keyed by :data:`RESOURCE_FIELDS`;
+    None without one (a job that did not finish, or a log of an older version)."""
     import re
 
-    found = re.findall(
-        r"job resources: cpu_s=([0-9.]+) peak_mb=([0-9.]+) wall_s=([0-9.]+) startup_cpu_s=([0-9.]+)", log_text
-    )
-    if not found:
-        return None
-    cpu, peak, wall, startup = map(float, found[-1])
-    return {"cpu_s": cpu, "peak_mb": peak, "wall_s": wall, "startup_cpu_s": startup}
+    found = re.findall(" ".join([RESOURCES_PREFIX, *(f"{k}=([0-9.]+)" for k in RESOURCE_FIELDS)]), log_text)
+    return dict(zip(RESOURCE_FIELDS, map(float, found[-1]))) if found else None
 
 
 def configure(snakemake: Any) -> logging.Logger:
@@ -118,7 +120,7 @@ def configure(snakemake: Any) -> logging.Logger:
 
     The log then names the package copy the job runs; a job that imported a copy other than
     the one the workflow planned with stops here (:func:`check_package_origin`). Its last line
-    (:data:`RESOURCES_LINE`) gives the job's exact CPU seconds and peak memory.
+    (:func:`format_job_resources`) gives the job's exact CPU seconds and peak memory.
     torch's thread count is capped at the job's ``threads`` when the script uses torch;
     torch itself is not imported here, so that rules whose environment lacks it still run.
     """
@@ -136,9 +138,9 @@ def configure(snakemake: Any) -> logging.Logger:
     import atexit
     import time
 
-    started, startup = time.perf_counter(), job_resources()["cpu"]
+    started, startup = time.perf_counter(), job_resources()["cpu_s"]
     # Registered after logging's own exit hook, so it runs first and the line reaches the log file.
-    atexit.register(lambda: log.info(RESOURCES_LINE.format(**job_resources(time.perf_counter() - started, startup))))
+    atexit.register(lambda: log.info(format_job_resources(job_resources(time.perf_counter() - started, startup))))
     check_package_origin()
     torch = sys.modules.get("torch")
     if torch is not None:
