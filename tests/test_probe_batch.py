@@ -59,6 +59,30 @@ def test_ablation_selections_match_solo_fits() -> None:
     assert acc[1] > acc[2] + 0.2 and acc[-1] > acc[1] + 0.2
 
 
+@pytest.mark.parametrize("per_chunk", [1, 2])
+def test_probes_stepped_in_chunks_are_the_probes_stepped_together(
+    monkeypatch: pytest.MonkeyPatch, per_chunk: int
+) -> None:
+    """Selections of their own columns go through each step a chunk of probes at a time (so the gathered columns
+    stay in cache for both products); chunks of one and two probes, of a group of five, give the fits of one
+    chunk to the bit, and the solo fits."""
+    X, y = planted(n=3000)
+    rng = np.random.default_rng(2)
+    kept = [np.sort(rng.choice(48, 12, replace=False)) for _ in range(5)]
+
+    def fits() -> list[ElasticNetProbe]:
+        return fit_probes(X, y, [ElasticNetProbe(l1=1e-4, l2=1e-4, random_state=3, **PARAMS) for _ in kept], kept)
+
+    together = fits()
+    monkeypatch.setattr(probe_batch, "_CHUNK_BYTES", per_chunk * 4 * 12 * PARAMS["batch_size"])
+    chunked = fits()
+    for a, b, k in zip(together, chunked, kept):
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+        np.testing.assert_array_equal(a.intercept_, b.intercept_)
+        assert a.loss_curve_ == b.loss_curve_
+        assert_matches_solo(X, y, b, k)
+
+
 def test_lambda_grid_and_control_task_match_solo_fits() -> None:
     """Different penalties (the lambda grid) and different labels (the control task) in one call."""
     X, y = planted(seed=2)
