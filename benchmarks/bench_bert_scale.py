@@ -9,6 +9,8 @@ memory is the stage's:
   extraction   dump_pretrained_activations over --sentences test sentences (float32 and float16 files)
   correlation  run_correlation of six instances on one layer, over those sentences' tokens
                (instance 1 is the dump; 2-6 are its neurons permuted plus noise: the cost depends on shapes only)
+  similarity   run_similarity (linear CKA) of those six instances over every hidden state, projected to the
+               config's correlation.cka_tokens (or the whole correlation split)
   probe        run_probing on one layer with --scale of the full train split's tokens (low-rank activations
                carrying the real POS tags: the converging solver's cost depends on such structure)
   lambdas      run_lambda_selection on the same layer: the default grid as one warm-started path
@@ -153,6 +155,23 @@ def stage_correlation(paths: list[str], layer: int, out_dir: str, threads: int) 
         block_size=1024, linreg=True, top_fractions=(0.05, 0.1, 0.25), duplicate="first", device="auto"
     )
     run_correlation({f"i{k}": (p, layer) for k, p in enumerate(paths)}, *outs, settings)
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb()}
+
+
+def stage_similarity(paths: list[str], out_dir: str, threads: int) -> dict[str, Any]:
+    """The CKA job (run_similarity) of six instances over every hidden state, on all the tokens of the files."""
+    from threadpoolctl import threadpool_limits
+
+    from neurosieve.settings import SimilaritySettings
+    from neurosieve.stages.correlation import run_similarity
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    with threadpool_limits(threads):  # NumPy's BLAS does CKA's products
+        run_similarity(
+            {f"i{k}": p for k, p in enumerate(paths)},
+            os.path.join(out_dir, "similarity.parquet"),
+            SimilaritySettings(tokens=None),
+        )
     return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "peak_mb": _peak_mb()}
 
 
@@ -378,6 +397,7 @@ PROJECTED = {
     # rule: (stage measured for it, unit); per-sentence stages are scaled by each job's sentences
     "activations_pretrained": ("extraction (float16), sentences", "sentence"),
     "correlation": ("correlation, 6 instances x 1 layer, tokens", "job"),
+    "similarity": ("similarity (CKA), 6 instances x every hidden state, tokens", "job"),
     "probe": ("probe, 1 layer, POS, train tokens", "job"),
     "select_lambdas": ("lambda path, 1 layer, POS, train tokens", "job"),
     "probe_ablation": ("probe ablation (2 rankings), train tokens", "job"),
@@ -385,7 +405,7 @@ PROJECTED = {
     "pool_ablation": ("pool ablation, train tokens", "job"),
 }
 """The rules whose cost is projected, and the stage that measures each; the others (figures, summary, describe,
-overlap, similarity, model_info) are listed by count only: each costs seconds."""
+overlap, model_info) are listed by count only: each costs seconds."""
 
 
 def main() -> None:
@@ -459,11 +479,21 @@ def main() -> None:
         stage = "correlation, 6 instances x 1 layer, tokens"
         # the config's correlation split (train by default): measured on test sentences, projected to its tokens
         full_size[stage] = mem_size[stage] = full_tokens[bert_config()["correlation"]["split"]]
+        instances = {}
         for n in sizes:
-            inst = in_fresh_process(
+            instances[n] = in_fresh_process(
                 stage_instances, str(work / f"act-float32-cpu-{n}.parquet"), str(work), INSTANCES, str(n)
-            )
-            r = in_fresh_process(stage_correlation, inst["paths"], args.layers, str(work), args.threads)
+            )["paths"]
+            r = in_fresh_process(stage_correlation, instances[n], args.layers, str(work), args.threads)
+            runs.setdefault((stage, "cpu"), []).append((n_tok[n], r))
+        stage = "similarity (CKA), 6 instances x every hidden state, tokens"
+        # the config's CKA sample of the correlation split (every token when correlation.cka_tokens is null)
+        cka_tokens = bert_config()["correlation"]["cka_tokens"]
+        full_size[stage] = mem_size[stage] = min(
+            cka_tokens or float("inf"), full_tokens[bert_config()["correlation"]["split"]]
+        )
+        for n in sizes:
+            r = in_fresh_process(stage_similarity, instances[n], str(work), args.threads)
             runs.setdefault((stage, "cpu"), []).append((n_tok[n], r))
         last = args.layers
         probe_stages = {  # in this order: ablation reads the probe job's files, the pool the all-layer probe's

@@ -304,3 +304,94 @@ def test_similarity_streamed_matches_in_memory() -> None:
     np.testing.assert_allclose(streamed.to_numpy(), whole.to_numpy(), atol=1e-6)
     # Instance a's layers are loaded once (held); b's once as held, once streamed past a; c's three times.
     assert loads.count(("a", 0)) == 1 and loads.count(("b", 1)) == 2 and loads.count(("c", 2)) == 3
+
+
+def test_cka_sentence_sample_is_whole_sentences_seeded_and_capped() -> None:
+    """CKA's sample: whole sentences in a seeded order up to the cap, rows in file order; every row without a cap."""
+    from neurosieve.analysis.correlation import sentence_sample
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(1, 40, 300)
+    sentences = np.repeat(np.arange(300), lengths)
+    assert sentence_sample(sentences, None) is None
+    assert sentence_sample(sentences, len(sentences)) is None
+    rows = sentence_sample(sentences, 1000)
+    assert rows is not None
+    assert np.all(np.diff(rows) > 0)  # file order, no repeats
+    chosen = np.unique(sentences[rows])
+    assert len(rows) == lengths[chosen].sum()  # whole sentences only
+    assert 1000 - 40 < len(rows) <= 1000  # filled up to the cap, less than one sentence short
+    np.testing.assert_array_equal(rows, sentence_sample(sentences, 1000))  # seeded
+    other = sentence_sample(sentences, 1000, seed=1)
+    assert other is not None and not np.array_equal(np.unique(sentences[other]), chosen)
+    # Not the first sentences of the file: a draw over the whole split.
+    assert chosen.max() > 150 and chosen.min() < 150
+    one = sentence_sample(sentences, 1)  # a cap below the shortest drawn sentence still gives one sentence
+    assert one is not None and len(np.unique(sentences[one])) == 1
+
+
+def test_similarity_stage_on_a_token_sample(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """run_similarity with correlation.cka_tokens: the CKA of the sampled rows, the same rows for every instance,
+    recorded beside the table; activations over different tokens are refused, naming the file."""
+    import pandas as pd
+
+    from neurosieve.analysis.correlation import sentence_sample, similarity_table
+    from neurosieve.settings import SimilaritySettings
+    from neurosieve.stages.correlation import run_similarity
+    from neurosieve.store.activations import write_activations
+    from neurosieve.store.io import read_provenance, read_table
+
+    rng = np.random.default_rng(5)
+    n_sent = 60
+    lengths = rng.integers(2, 9, n_sent)
+    n = int(lengths.sum())
+    sentence = np.repeat(np.arange(n_sent), lengths)
+    tokens = pd.DataFrame(
+        {
+            "sentence": sentence,
+            "position": np.concatenate([np.arange(m) for m in lengths]),
+            "word": [f"w{i}" for i in range(n)],
+            "pos": "NN",
+            "chunk": "B-NP",
+        }
+    )
+    shared = rng.normal(size=(n, 6))
+    layers = {
+        inst: [(shared @ rng.normal(size=(6, 10)) + rng.normal(size=(n, 10)) * s).astype(np.float32) for s in (0.5, 2)]
+        for inst in ("a", "b")
+    }
+    paths = {}
+    for inst, arrays in layers.items():
+        rows_iter = iter(range(n))
+
+        def extract(block, arrays=arrays, rows_iter=rows_iter):  # type: ignore[no-untyped-def]
+            idx = [next(rows_iter) for s in block for _ in s]
+            return [a[idx] for a in arrays]
+
+        paths[inst] = str(tmp_path / f"{inst}.parquet")
+        write_activations(tokens, extract, paths[inst], {}, progress=False)
+
+    key = ["instance_a", "layer_a", "instance_b", "layer_b"]
+    out = tmp_path / "cka.parquet"
+    whole = run_similarity(paths, str(out), SimilaritySettings(tokens=None)).set_index(key)["cka"].sort_index()
+    assert read_provenance(out)["settings"]["sample"]["tokens"] is None
+    sampled = run_similarity(paths, str(out), SimilaritySettings(tokens=120)).set_index(key)["cka"].sort_index()
+    rows = sentence_sample(sentence, 120)
+    assert rows is not None and len(rows) <= 120
+    want = similarity_table({(i, l): a[rows] for i, arrays in layers.items() for l, a in enumerate(arrays)})
+    np.testing.assert_allclose(sampled.to_numpy(), want.set_index(key)["cka"].sort_index().to_numpy(), atol=1e-6)
+    assert not np.allclose(sampled.to_numpy(), whole.to_numpy(), atol=1e-4)  # the sample is not every token
+    assert read_provenance(out)["settings"]["sample"] == {"cka_tokens": 120, "tokens": len(rows), "seed": 0}
+    assert len(read_table(out)) == 16
+
+    shorter = tmp_path / "short.parquet"
+    rows_iter2 = iter(range(n))
+
+    def extract_short(block):  # type: ignore[no-untyped-def]
+        idx = [next(rows_iter2) for s in block for _ in s]
+        return [a[idx] for a in layers["b"]]
+
+    write_activations(tokens[tokens["sentence"] < n_sent - 1], extract_short, shorter, {}, progress=False)
+    with pytest.raises(ValueError, match="short.parquet: its tokens are not those of"):
+        run_similarity({"a": paths["a"], "b": str(shorter)}, str(tmp_path / "x.parquet"), SimilaritySettings(tokens=50))
+    assert not (tmp_path / "x.parquet").exists()

@@ -239,6 +239,15 @@ class CorrelationSettings(Settings):
 
 
 @dataclass(frozen=True)
+class SimilaritySettings(Settings):
+    """Linear CKA of a family's (instance, layer) pairs: on every token of the correlation split, or on a
+    seeded sample of its sentences of about ``tokens`` tokens (CKA's cost and memory grow with the tokens)."""
+
+    section: ClassVar[str] = "correlation"
+    tokens: int | None = field(default=None, metadata={"key": "correlation.cka_tokens"})
+
+
+@dataclass(frozen=True)
 class TwinCorrelationSettings(Settings):
     """The near-twin experiment of one layer (correlation with and without the twin)."""
 

@@ -74,10 +74,14 @@ rule similarity:
         "../../envs/analysis.yaml"
     threads: 2
     resources:
-        mem_mb=lambda w, input, attempt: int(max(4000, 2 * input.size_mb) * attempt),
+        # one instance's layers as float32 (float16 files count twice) and one layer more, at most
+        mem_mb=lambda w, input, attempt: int(
+            max(4000, 3 * input.size_mb / max(1, len(input))) * attempt
+        ),
         runtime=lambda w, attempt: 30 * attempt,
     params:
         names=lambda w: PLAN.instances(w.family),
+        settings=settings.SimilaritySettings.params(config),
     script:
         "../../scripts/similarity.py"
 

@@ -555,6 +555,30 @@ def fraction_ks(fractions: Sequence[float], widths: Sequence[int]) -> list[int]:
     return sorted({max(1, min(d, int(round(f * d)))) for f in fractions})
 
 
+#: The seed of CKA's sentence sample (:func:`sentence_sample`), recorded beside the similarity table.
+CKA_SAMPLE_SEED = 0
+
+
+def sentence_sample(
+    sentences: Sequence[object] | np.ndarray, tokens: int | None, seed: int = CKA_SAMPLE_SEED
+) -> np.ndarray | None:
+    """Rows of whole sentences, drawn in a seeded order until the next would pass ``tokens`` tokens (at least one
+    sentence), in file order; None (every row) when ``tokens`` is None or covers the split.
+
+    ``sentences`` is each row's sentence id. Whole sentences, so that a sampled token comes with its context's
+    tokens and the sample is the same for every instance and layer dumped over the same token table.
+    """
+    sentences = np.asarray(sentences)
+    if tokens is None or tokens >= len(sentences):
+        return None
+    if tokens < 1:
+        raise ValueError(f"a CKA sample needs at least one token, got {tokens}")
+    ids, counts = np.unique(sentences, return_counts=True)
+    order = np.random.default_rng([seed, 31]).permutation(len(ids))
+    n = max(1, int(np.searchsorted(np.cumsum(counts[order]), tokens, side="right")))
+    return np.flatnonzero(np.isin(sentences, ids[order[:n]]))
+
+
 def similarity_table(
     reps: Mapping[tuple[str, int], np.ndarray] | Sequence[tuple[str, int]],
     load: Callable[[tuple[str, int]], np.ndarray] | None = None,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.correlation import (
+    CKA_SAMPLE_SEED,
     CorrelationResult,
     correlate_instances,
     correlation_device,
@@ -15,11 +17,12 @@ from neurosieve.analysis.correlation import (
     duplicate_experiment,
     fraction_ks,
     ranking_stability,
+    sentence_sample,
     similarity_table,
     twin_experiment,
 )
-from neurosieve.settings import CorrelationSettings, TwinCorrelationSettings
-from neurosieve.store.activations import activation_layers, read_layer
+from neurosieve.settings import CorrelationSettings, SimilaritySettings, TwinCorrelationSettings
+from neurosieve.store.activations import activation_layers, read_keys, read_layer
 from neurosieve.store.io import provenance, read_table, write_parquet
 
 
@@ -108,13 +111,31 @@ def run_twin_correlation(
     return change
 
 
-def run_similarity(activation_paths: Mapping[str, str], out_path: str) -> pd.DataFrame:
-    """Linear CKA between all (instance, layer) pairs of a family (workflow edge)."""
+def run_similarity(activation_paths: Mapping[str, str], out_path: str, settings: SimilaritySettings) -> pd.DataFrame:
+    """Linear CKA between all (instance, layer) pairs of a family (workflow edge), on every token or on
+    ``settings.tokens`` tokens of whole sentences (:func:`sentence_sample`, the same rows for every instance)."""
 
     files = {}
     for inst, p in activation_paths.items():
         for name in activation_layers(p):
             files[inst, int(name.split("_")[1])] = p
-    table = similarity_table(list(files), lambda key: read_layer(files[key], key[1]))
-    write_parquet(table, out_path, provenance({"instances": list(activation_paths)}))
+    rows = None
+    if settings.tokens is not None:
+        sentences = {p: read_keys(p, derived=False)["sentence"].to_numpy() for p in activation_paths.values()}
+        first, ids = next(iter(sentences.items()))
+        for p, other in sentences.items():
+            if not np.array_equal(other, ids):
+                raise ValueError(
+                    f"{p}: its tokens are not those of {first}; a family's activations must be dumped over the same "
+                    "token table (rerun their extraction)"
+                )
+        rows = sentence_sample(ids, settings.tokens)
+
+    def load(key: tuple[str, int]) -> np.ndarray:
+        x = read_layer(files[key], key[1])
+        return x if rows is None else x[rows]
+
+    table = similarity_table(list(files), load)
+    sample = {"cka_tokens": settings.tokens, "tokens": None if rows is None else len(rows), "seed": CKA_SAMPLE_SEED}
+    write_parquet(table, out_path, provenance({"instances": list(activation_paths), "sample": sample}))
     return table
