@@ -378,7 +378,7 @@ def test_similarity_stage_on_a_token_sample(tmp_path) -> None:  # type: ignore[n
     sampled = run_similarity(paths, str(out), SimilaritySettings(tokens=120)).set_index(key)["cka"].sort_index()
     rows = sentence_sample(sentence, 120)
     assert rows is not None and len(rows) <= 120
-    want = similarity_table({(i, l): a[rows] for i, arrays in layers.items() for l, a in enumerate(arrays)})
+    want = similarity_table({(i, j): a[rows] for i, arrays in layers.items() for j, a in enumerate(arrays)})
     np.testing.assert_allclose(sampled.to_numpy(), want.set_index(key)["cka"].sort_index().to_numpy(), atol=1e-6)
     assert not np.allclose(sampled.to_numpy(), whole.to_numpy(), atol=1e-4)  # the sample is not every token
     assert read_provenance(out)["settings"]["sample"] == {"cka_tokens": 120, "tokens": len(rows), "seed": 0}
