@@ -84,6 +84,7 @@ def _fit_group(
     kept_flat = kept.reshape(-1)
     mu, sd = (None, None) if moments is None else (moments[0].to(dev), moments[1].to(dev))
     scale = None if sd is None else (1.0 / sd).index_select(0, kept_flat).view(p, k, 1)  # raw = w * scale
+    l1_scale = l1 if scale is None else l1 * scale  # (P × k × 1), or (P × 1 × 1) unstandardised
     used = torch.unique(kept_flat)
     if 2 * len(used) <= xt.shape[1]:
         # Narrow selections (ablation's small k, the top-10% retrains): copy their columns once, so that each
@@ -128,15 +129,17 @@ def _fit_group(
                 loss, g = _cross_entropy(_shared_logits(parts, w, b), yb, minus_one[:, :nb])
                 grad_w = _shared_weight_grads(parts, g, w.shape)  # (P × k × C)
                 grad_b = g.sum(1)
+            # The penalties on the raw-space weights w * scale, in six passes over the (P × k × C) weights (the
+            # per-(probe, neuron) factors l1 * scale and scale * l2 / ||raw|| are (P × k × 1)).
             raw = w if scale is None else w * scale
             if use_l1:
-                sign = torch.sign(w).mul_(l1)
-                grad_w.add_(sign if scale is None else sign.mul_(scale))
-                loss = loss + l1.view(p) * raw.abs().sum((1, 2))
+                grad_w.addcmul_(torch.sign(w), l1_scale)  # d l1|raw|_1 / dw = l1 * scale * sign(w)
+                loss = loss + l1.view(p) * torch.linalg.vector_norm(raw, ord=1, dim=(1, 2))
             if use_l2:
                 norm = torch.linalg.vector_norm(raw, dim=(1, 2)).view(p, 1, 1)
-                # d||raw||/dw = raw * scale / ||raw|| (0 where the norm is 0)
-                grad_w.addcdiv_((raw if scale is None else raw * scale) * l2, norm.clamp_min(torch.finfo(w.dtype).tiny))
+                # d l2||raw|| / dw = l2 * scale * raw / ||raw|| (0 where the norm is 0)
+                factor = l2 / norm.clamp_min(torch.finfo(w.dtype).tiny)
+                grad_w.addcmul_(raw, factor if scale is None else scale * factor)
                 loss = loss + l2.view(p) * norm.view(p)
             curves[:, epoch] += loss.double() * nb
             t += 1
