@@ -330,9 +330,10 @@ def test_cka_sentence_sample_is_whole_sentences_seeded_and_capped() -> None:
     assert one is not None and len(np.unique(sentences[one])) == 1
 
 
-def test_similarity_stage_on_a_token_sample(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_similarity_stage_on_a_token_sample(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """run_similarity with correlation.cka_tokens: the CKA of the sampled rows, the same rows for every instance,
-    recorded beside the table; activations over different tokens are refused, naming the file."""
+    recorded beside the table, each layer read once; activations over different tokens are refused, naming the
+    file. Float16 activations give the float16 file's own values' CKA."""
     import pandas as pd
 
     from neurosieve.analysis.correlation import sentence_sample, similarity_table
@@ -383,6 +384,44 @@ def test_similarity_stage_on_a_token_sample(tmp_path) -> None:  # type: ignore[n
     assert not np.allclose(sampled.to_numpy(), whole.to_numpy(), atol=1e-4)  # the sample is not every token
     assert read_provenance(out)["settings"]["sample"] == {"cka_tokens": 120, "tokens": len(rows), "seed": 0}
     assert len(read_table(out)) == 16
+    # With a sample each layer is read once (the streaming without one reads b's layers twice: held and streamed).
+    from neurosieve.stages import correlation as stage
+
+    reads: list[tuple[str, int]] = []
+    real = stage.read_layer
+
+    def counted(path, layer):  # type: ignore[no-untyped-def]
+        reads.append((str(path), int(layer)))
+        return real(path, layer)
+
+    monkeypatch.setattr(stage, "read_layer", counted)
+    run_similarity(paths, str(out), SimilaritySettings(tokens=120))
+    assert sorted(reads) == sorted({(p, j) for p in paths.values() for j in range(2)})
+    monkeypatch.undo()
+
+    # Stored as float16: the sample is kept as float16, exactly the file's values.
+    from neurosieve.store.activations import stored_dtype
+
+    half = {}
+    for inst, arrays in layers.items():
+        rows_iter16 = iter(range(n))
+
+        def extract16(block, arrays=arrays, rows_iter16=rows_iter16):  # type: ignore[no-untyped-def]
+            idx = [next(rows_iter16) for s in block for _ in s]
+            return [a[idx] for a in arrays]
+
+        half[inst] = str(tmp_path / f"{inst}16.parquet")
+        write_activations(tokens, extract16, half[inst], {}, progress=False, dtype="float16")
+    assert stored_dtype(half["a"], 1) == np.float16 and stored_dtype(paths["a"], 1) == np.float32
+    got = run_similarity(half, str(out), SimilaritySettings(tokens=120)).set_index(key)["cka"].sort_index()
+    rounded = {
+        (i, j): a[rows].astype(np.float16).astype(np.float32)
+        for i, arrays in layers.items()
+        for j, a in enumerate(arrays)
+    }
+    np.testing.assert_allclose(
+        got.to_numpy(), similarity_table(rounded).set_index(key)["cka"].sort_index().to_numpy(), atol=1e-6
+    )
 
     shorter = tmp_path / "short.parquet"
     rows_iter2 = iter(range(n))

@@ -22,7 +22,7 @@ from neurosieve.analysis.correlation import (
     twin_experiment,
 )
 from neurosieve.settings import CorrelationSettings, SimilaritySettings, TwinCorrelationSettings
-from neurosieve.store.activations import activation_layers, read_keys, read_layer
+from neurosieve.store.activations import activation_layers, read_keys, read_layer, stored_dtype
 from neurosieve.store.io import provenance, read_table, write_parquet
 
 
@@ -131,11 +131,13 @@ def run_similarity(activation_paths: Mapping[str, str], out_path: str, settings:
                 )
         rows = sentence_sample(ids, settings.tokens)
 
-    def load(key: tuple[str, int]) -> np.ndarray:
-        x = read_layer(files[key], key[1])
-        return x if rows is None else x[rows]
-
-    table = similarity_table(list(files), load)
+    if rows is None:
+        table = similarity_table(list(files), lambda key: read_layer(files[key], key[1]))
+    else:
+        # Each layer read once, its sample kept at the precision it is stored in (so exactly): CKA streams every
+        # later instance's layers past each held one, and each read is of the whole split, not of the sample.
+        samples = {key: read_layer(p, key[1])[rows].astype(stored_dtype(p, key[1])) for key, p in files.items()}
+        table = similarity_table(list(files), samples.__getitem__)
     sample = {"cka_tokens": settings.tokens, "tokens": None if rows is None else len(rows), "seed": CKA_SAMPLE_SEED}
     write_parquet(table, out_path, provenance({"instances": list(activation_paths), "sample": sample}))
     return table

@@ -129,6 +129,12 @@ def activation_layers(path: str | os.PathLike[str]) -> list[str]:
     return [n for n in pq.read_schema(path).names if n.startswith("layer_")]
 
 
+def stored_dtype(path: str | os.PathLike[str], layer: int | str) -> np.dtype:
+    """The precision a layer is stored in (float16 or float32; :func:`read_layer` widens both to float32)."""
+    name = layer if isinstance(layer, str) else layer_name(layer)
+    return np.dtype(pq.read_schema(path).field(name).type.value_type.to_pandas_dtype())
+
+
 def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
     """One layer of an activation file as a writable (tokens × neurons) float32 array, reading only its column.
 
@@ -188,6 +194,7 @@ __all__ = [
     "layer_name",
     "read_keys",
     "read_layer",
+    "stored_dtype",
     "read_layers",
     "select_layers",
     "write_activations",
