@@ -15,12 +15,15 @@ without fewer or cheaper products:
 
   .venv/bin/python benchmarks/bench_probe_ablation.py [--fraction 1] [--threads 1] [--device cuda]
       [--neurons 768 --labels 44 --percents 5,10,20,30,50,75 --no-sequential]   # bert-base's last layer
+      [--against OTHER/src]   # another checkout's batched fits of the same selections, in the same run
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,6 +88,12 @@ def main() -> None:
     )
     ap.add_argument("--percents", default="5,10,20,50", help="kept shares of the layer (ablation.keep_percent)")
     ap.add_argument("--no-sequential", action="store_true", help="skip the one-by-one fits (hours at 768 neurons)")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="another checkout's src/: its fit_probes retrains the same selections too, in this process",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -112,6 +121,23 @@ def main() -> None:
     one_chunk_curves, one_chunk = run()
     probe_batch._CHUNK_BYTES = chunk_bytes
     same = curves.equals(one_chunk_curves)
+    other = None
+    if args.against:
+        # The other checkout's batched fits (its probe_batch module, this checkout's everything else), then this
+        # checkout's once more, so that each is timed after the other has run.
+        spec = importlib.util.spec_from_file_location(
+            "other_probe_batch", args.against / "neurosieve" / "analysis" / "probe_batch.py"
+        )
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        import neurosieve.analysis.ablation as ablation
+
+        ours = ablation.fit_probes
+        ablation.fit_probes = module.fit_probes
+        other_curves, other = run()
+        ablation.fit_probes = ours
+        batched = min(batched, run()[1])
+        gap = float((other_curves["value"] - curves["value"]).abs().max())
 
     distinct = {
         np.sort(kept).tobytes(): np.sort(kept)
@@ -145,6 +171,11 @@ def main() -> None:
         f"curves {'identical' if same else 'DIFFERENT'}"
     )
     print(f"batched (fit_probes):               {batched:8.2f} s   floor / batched {floor / batched:.2f}")
+    if other is not None:
+        print(
+            f"batched, {args.against}'s fit_probes: {other:8.2f} s   this / that {batched / other:.2f}; "
+            f"largest accuracy difference {100 * gap:.3f} points"
+        )
     print(f"floor (the products alone, bare GEMMs): {floor:8.2f} s")
     if not args.no_sequential:
         print(
