@@ -361,16 +361,18 @@ def test_similarity_stage_on_a_token_sample(tmp_path, monkeypatch) -> None:  # t
         inst: [(shared @ rng.normal(size=(6, 10)) + rng.normal(size=(n, 10)) * s).astype(np.float32) for s in (0.5, 2)]
         for inst in ("a", "b")
     }
-    paths = {}
-    for inst, arrays in layers.items():
-        rows_iter = iter(range(n))
 
-        def extract(block, arrays=arrays, rows_iter=rows_iter):  # type: ignore[no-untyped-def]
+    def write(name: str, arrays: list[np.ndarray], table: pd.DataFrame, dtype: str = "float32") -> str:
+        rows_iter = iter(range(len(table)))
+
+        def extract(block):  # type: ignore[no-untyped-def]
             idx = [next(rows_iter) for s in block for _ in s]
             return [a[idx] for a in arrays]
 
-        paths[inst] = str(tmp_path / f"{inst}.parquet")
-        write_activations(tokens, extract, paths[inst], {}, progress=False)
+        write_activations(table, extract, tmp_path / name, {}, progress=False, dtype=dtype)
+        return str(tmp_path / name)
+
+    paths = {inst: write(f"{inst}.parquet", arrays, tokens) for inst, arrays in layers.items()}
 
     key = ["instance_a", "layer_a", "instance_b", "layer_b"]
     out = tmp_path / "cka.parquet"
@@ -402,16 +404,7 @@ def test_similarity_stage_on_a_token_sample(tmp_path, monkeypatch) -> None:  # t
     # Stored as float16: the sample is kept as float16, exactly the file's values.
     from neurosieve.store.activations import stored_dtype
 
-    half = {}
-    for inst, arrays in layers.items():
-        rows_iter16 = iter(range(n))
-
-        def extract16(block, arrays=arrays, rows_iter16=rows_iter16):  # type: ignore[no-untyped-def]
-            idx = [next(rows_iter16) for s in block for _ in s]
-            return [a[idx] for a in arrays]
-
-        half[inst] = str(tmp_path / f"{inst}16.parquet")
-        write_activations(tokens, extract16, half[inst], {}, progress=False, dtype="float16")
+    half = {inst: write(f"{inst}16.parquet", arrays, tokens, "float16") for inst, arrays in layers.items()}
     assert stored_dtype(half["a"], 1) == np.float16 and stored_dtype(paths["a"], 1) == np.float32
     got = run_similarity(half, str(out), SimilaritySettings(tokens=120)).set_index(key)["cka"].sort_index()
     rounded = {
@@ -423,14 +416,7 @@ def test_similarity_stage_on_a_token_sample(tmp_path, monkeypatch) -> None:  # t
         got.to_numpy(), similarity_table(rounded).set_index(key)["cka"].sort_index().to_numpy(), atol=1e-6
     )
 
-    shorter = tmp_path / "short.parquet"
-    rows_iter2 = iter(range(n))
-
-    def extract_short(block):  # type: ignore[no-untyped-def]
-        idx = [next(rows_iter2) for s in block for _ in s]
-        return [a[idx] for a in layers["b"]]
-
-    write_activations(tokens[tokens["sentence"] < n_sent - 1], extract_short, shorter, {}, progress=False)
+    shorter = write("short.parquet", layers["b"], tokens[tokens["sentence"] < n_sent - 1])
     with pytest.raises(ValueError, match="short.parquet: its tokens are not those of"):
-        run_similarity({"a": paths["a"], "b": str(shorter)}, str(tmp_path / "x.parquet"), SimilaritySettings(tokens=50))
+        run_similarity({"a": paths["a"], "b": shorter}, str(tmp_path / "x.parquet"), SimilaritySettings(tokens=50))
     assert not (tmp_path / "x.parquet").exists()
