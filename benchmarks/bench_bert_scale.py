@@ -31,7 +31,10 @@ straight line through two tiny sizes projects nonsense (a smoke run at --scale 0
 of probe ablation from points at 1,128 and 2,219 tokens).
 
 Times and data memory are projected linearly to full size (2,012 test sentences; the whole
-train split), from the measured size; extraction memory is bounded by its block of 1,024
+train split), from the measured size. The probe stages fit Adam probes for a fixed number of steps
+(the budget's 3,000 at every size measured and at full size), so their cost hardly grows with the
+tokens, and the line through two sizes carries the noise between them eightfold to the full split:
+read those stages at the larger size too (README, "BERT-type families and BERT scale"); extraction memory is bounded by its block of 1,024
 sentences, so it is projected to a block, not to the split. Disk is bytes per stored value,
 times the full config's values. With a GPU, extraction and the probe are also timed on it.
 
