@@ -481,7 +481,8 @@ def main() -> None:
                     runs.setdefault((stage, device), []).append((n, r))
         stage = "correlation, 6 instances x 1 layer, tokens"
         # the config's correlation split (train by default): measured on test sentences, projected to its tokens
-        full_size[stage] = mem_size[stage] = full_tokens[bert_config()["correlation"]["split"]]
+        corr = bert_config()["correlation"]
+        full_size[stage] = mem_size[stage] = full_tokens[corr["split"]]
         instances = {}
         for n in sizes:
             instances[n] = in_fresh_process(
@@ -491,10 +492,7 @@ def main() -> None:
             runs.setdefault((stage, "cpu"), []).append((n_tok[n], r))
         stage = "similarity (CKA), 6 instances x every hidden state, tokens"
         # the config's CKA sample of the correlation split (every token when correlation.cka_tokens is null)
-        cka_tokens = bert_config()["correlation"]["cka_tokens"]
-        full_size[stage] = mem_size[stage] = min(
-            cka_tokens or float("inf"), full_tokens[bert_config()["correlation"]["split"]]
-        )
+        full_size[stage] = mem_size[stage] = min(corr["cka_tokens"] or float("inf"), full_tokens[corr["split"]])
         for n in sizes:
             r = in_fresh_process(stage_similarity, instances[n], str(work), args.threads)
             runs.setdefault((stage, "cpu"), []).append((n_tok[n], r))

@@ -139,28 +139,30 @@ def main() -> None:
         batched = min(batched, run()[1])
         gap = float((other_curves["value"] - curves["value"]).abs().max())
 
+    def one_by_one(distinct: dict[bytes, np.ndarray], acc: pd.DataFrame) -> tuple[float, float]:
+        """Seconds to fit the distinct selections one after another, and the largest accuracy difference from
+        the batched curves."""
+        t0 = time.perf_counter()
+        solo = {}
+        for key, kept in distinct.items():
+            p = ElasticNetProbe(**params).fit(Xtr[:, kept], ytr)
+            solo[key] = grouped_accuracy(yte, p.predict(Xte[:, kept]), open_mask)["overall"]
+        seconds = time.perf_counter() - t0
+        diff = 0.0
+        for name, direction, k, s, kept in _each_selection(rankings, args.neurons, ks, args.random_repeats, 0):
+            row = acc[(acc["ranking"] == name) & (acc["direction"] == direction) & (acc["k"] == k)]
+            if s is not None:
+                row = row[row["random_seed"] == s]
+            diff = max(diff, abs(float(row["value"].iloc[0]) - solo[np.sort(kept).tobytes()]))
+        return seconds, diff
+
     distinct = {
         np.sort(kept).tobytes(): np.sort(kept)
         for *_, kept in _each_selection(rankings, args.neurons, ks, args.random_repeats, 0)
     }
-    t0 = time.perf_counter()
-    solo = {}
-    for key, kept in {} if args.no_sequential else distinct.items():
-        p = ElasticNetProbe(**params).fit(Xtr[:, kept], ytr)
-        solo[key] = grouped_accuracy(yte, p.predict(Xte[:, kept]), open_mask)["overall"]
-    sequential = time.perf_counter() - t0
-
     floor = gemm_floor([len(k) for k in distinct.values()], n_train, args.labels, probe)
-
     acc = curves[curves["metric"] == "accuracy_overall"]
-    diff = 0.0
-    for name, direction, k, s, kept in (
-        [] if args.no_sequential else _each_selection(rankings, args.neurons, ks, args.random_repeats, 0)
-    ):
-        row = acc[(acc["ranking"] == name) & (acc["direction"] == direction) & (acc["k"] == k)]
-        if s is not None:
-            row = row[row["random_seed"] == s]
-        diff = max(diff, abs(float(row["value"].iloc[0]) - solo[np.sort(kept).tobytes()]))
+    sequential, diff = (None, 0.0) if args.no_sequential else one_by_one(distinct, acc)
     print(
         f"data: {n_train} train / {n_test} test tokens x {args.neurons} neurons, {args.labels} labels; {args.threads} thread(s), {args.device}"
     )
@@ -177,7 +179,7 @@ def main() -> None:
             f"largest accuracy difference {100 * gap:.3f} points"
         )
     print(f"floor (the products alone, bare GEMMs): {floor:8.2f} s")
-    if not args.no_sequential:
+    if sequential is not None:
         print(
             f"sequential (one fit after another): {sequential:8.2f} s   speed-up {sequential / batched:.1f}x (goal >= 10x)"
         )

@@ -22,7 +22,7 @@ from neurosieve.analysis.correlation import (
     twin_experiment,
 )
 from neurosieve.settings import CorrelationSettings, SimilaritySettings, TwinCorrelationSettings
-from neurosieve.store.activations import activation_layers, read_keys, read_layer, stored_dtype
+from neurosieve.store.activations import activation_layers, read_layer, stored_dtype
 from neurosieve.store.io import provenance, read_table, write_parquet
 
 
@@ -121,7 +121,7 @@ def run_similarity(activation_paths: Mapping[str, str], out_path: str, settings:
             files[inst, int(name.split("_")[1])] = p
     rows = None
     if settings.tokens is not None:
-        sentences = {p: read_keys(p, derived=False)["sentence"].to_numpy() for p in activation_paths.values()}
+        sentences = {p: read_table(p, ["sentence"])["sentence"].to_numpy() for p in activation_paths.values()}
         first, ids = next(iter(sentences.items()))
         for p, other in sentences.items():
             if not np.array_equal(other, ids):
