@@ -162,6 +162,68 @@ def test_column_moments_are_numpys_to_the_bit(shape: tuple[int, int], seed: int)
         np.testing.assert_array_equal(sd, M.std(axis=0))
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_float16_activations_give_the_float32_results_to_the_bit(order: str) -> None:
+    """A float16 matrix (the all-layers pool of a float16 dump, kept at stored precision) gives the moments, probes,
+    batched retrains and all-layer orderings of its float32 widening, to the bit: batches and blocks are widened
+    as they are used."""
+    from neurosieve.analysis import probe as probe_module
+    from neurosieve.analysis.probing import probe_all_layers, probeless_scores
+
+    rng = np.random.default_rng(5)
+    n, d = 3000, 40
+    H = (rng.normal(size=(n, d)) * rng.uniform(0.5, 4, d) + rng.normal(size=d)).astype(np.float16)
+    H = np.asfortranarray(H) if order == "F" else H
+    X, y = H.astype(np.float32), rng.integers(0, 5, n).astype(str)
+    for got, want in zip(column_moments(H), column_moments(X)):
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+    # Blocks of a few columns at a time (the F-ordered path) change no bit either.
+    F = np.asfortranarray(X)
+    for got, want in zip(probe_module._widened_moments(np.asfortranarray(H), block_bytes=4 * n * 3), (F.mean(0), F.std(0))):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(probeless_scores(H, y), probeless_scores(X, y))
+    kept = [np.arange(5), np.arange(3, 8), None, None, np.sort(rng.choice(d, 30, replace=False))]
+    for params in (
+        dict(l1=1e-4, l2=1e-3, min_steps=40, batch_size=128, random_state=1),
+        dict(l1=1e-4, l2=1e-3, solver="fista", max_iter=20),
+    ):
+        a = fit_probes(H, y, [ElasticNetProbe(**params) for _ in kept], kept)
+        b = fit_probes(X, y, [ElasticNetProbe(**params) for _ in kept], kept)
+        for p, q in zip(a, b):
+            np.testing.assert_array_equal(p.coef_, q.coef_)
+            np.testing.assert_array_equal(p.intercept_, q.intercept_)
+    for standardize in (True, False):
+        p = ElasticNetProbe(min_steps=40, random_state=2, standardize=standardize).fit(H, y)
+        q = ElasticNetProbe(min_steps=40, random_state=2, standardize=standardize).fit(X, y)
+        np.testing.assert_array_equal(p.coef_, q.coef_)
+    kw = dict(l1=1e-4, l2=1e-4, probe_params=dict(min_steps=40, batch_size=256), seed=3, widths=[20, 20])
+    a, b = probe_all_layers(H, y, H[:500], y[:500], [0, 1], **kw), probe_all_layers(X, y, X[:500], y[:500], [0, 1], **kw)
+    np.testing.assert_array_equal(a["probe"].coef_, b["probe"].coef_)
+    assert a["accuracy"] == b["accuracy"]
+    pd.testing.assert_frame_equal(a["orderings"], b["orderings"])
+
+
+def test_a_float16_pool_is_never_widened_whole() -> None:
+    """Fitting probes on a float16 matrix holds no float32 copy of it: NumPy's allocations (tracemalloc) peak far
+    below the float32 matrix's size (the old code widened it whole first)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(6)
+    H = rng.normal(size=(100_000, 100)).astype(np.float16)
+    y = rng.integers(0, 4, len(H))
+    widened = H.size * 4
+    tracemalloc.start()
+    try:
+        column_moments(H)
+        fit_probes(H, y, [ElasticNetProbe(min_steps=5, batch_size=256, random_state=r) for r in (0, 1)])
+        ElasticNetProbe(min_steps=5, batch_size=256).fit(H, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < widened / 2, f"peak {peak / 2**20:.1f} MiB against a {widened / 2**20:.1f} MiB float32 copy"
+
+
 def test_bad_input() -> None:
     X, y = planted(n=1000, d=8, c=3)
     with pytest.raises(ValueError, match="kept-neuron selections"):

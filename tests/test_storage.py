@@ -145,3 +145,7 @@ def test_read_layers_is_the_layers_side_by_side(
     np.testing.assert_array_equal(X, np.concatenate([read_layer(path, n) for n in (2, 0, 1)], axis=1))
     with pytest.raises(KeyError, match="layer_9"):
         read_layers(path, [0, 9])
+    # At stored precision a float16 pool stays float16, holding the file's values exactly (half the memory).
+    H, got = read_layers(path, [2, 0, 1], stored=True)
+    assert got == [7, 5, 3] and H.dtype == np.dtype(dtype) and H.flags.c_contiguous and H.flags.writeable
+    np.testing.assert_array_equal(H.astype(np.float32), X)

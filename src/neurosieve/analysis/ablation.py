@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.calibration import selection_split
-from neurosieve.analysis.probe import ElasticNetProbe, column_moments
+from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.probing import (
     PROBE_RANKING_FUNCTIONS,
@@ -381,7 +381,7 @@ def label_focus(
     present = [str(lab) for lab in labels if str(lab) in set(probe.classes_.astype(str))]
     width = X_train.shape[1]
     y_train, y_test = np.asarray(y_train).astype(str), np.asarray(y_test).astype(str)
-    sd = column_moments(np.ascontiguousarray(X_train, dtype=np.float32))[1]
+    sd = column_moments(activation_matrix(X_train))[1]
     orders = {lab: label_order(probe, sd, lab) for lab in present}
     jobs: list[tuple[str, str, str, int, int | None, np.ndarray]] = []
     for i, lab in enumerate(present):

@@ -27,6 +27,29 @@ def add_rows(total: np.ndarray | None, rows: np.ndarray, dtype: Any = None) -> n
     return np.add.reduce(rows if total is None else np.concatenate([total[None], rows]), axis=0, dtype=dtype)
 
 
+def activation_matrix(X: Any, order: str = "C") -> np.ndarray:
+    """Activations as the probes read them: float16 kept as stored (half the memory of the all-layers pool;
+    each batch or block of rows is widened to float32 as it is used, so every result equals the float32
+    matrix's to the bit), anything else as float32; C order (``order="F"``: any contiguous layout kept)."""
+    X = np.asarray(X)
+    dtype = np.float16 if X.dtype == np.float16 else np.float32
+    if order == "F" and (X.flags.c_contiguous or X.flags.f_contiguous):
+        return X.astype(dtype, copy=False)
+    return np.require(X, dtype=dtype, requirements=["C"])
+
+
+def _widened_moments(X: np.ndarray, block_bytes: int = 64 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy's mean and std of each column of a float16 matrix that is not C-ordered, as of the float32 matrix,
+    a block of columns widened at a time (each column is reduced on its own, so blocks do not change a bit)."""
+    n, d = X.shape
+    mu, sd = np.empty(d, np.float32), np.empty(d, np.float32)
+    step = max(1, block_bytes // (4 * max(1, n)))
+    for lo in range(0, d, step):
+        block = X[:, lo : lo + step].astype(np.float32)
+        mu[lo : lo + step], sd[lo : lo + step] = block.mean(axis=0), block.std(axis=0)
+    return mu, sd
+
+
 def column_moments(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
     """Per-neuron mean and standard deviation of (tokens × neurons) float32 activations, for standardising.
 
@@ -35,12 +58,24 @@ def column_moments(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndar
     row, and so does this), but ``rows`` tokens at a time:
     NumPy's ``std`` holds a full copy of the deviations, which at a layer's
     full training set costs more time in fresh memory than in arithmetic.
+    A float16 matrix gives the moments of its float32 widening, exactly, without widening it whole.
     """
     n = X.shape[0]
-    mu = X.mean(axis=0)
+    half = X.dtype == np.float16
+    if half and (n == 0 or X.ndim != 2):
+        X, half = X.astype(np.float32), False
     if n == 0 or X.ndim != 2 or X.shape[1] < 2 or not X.flags.c_contiguous:
         # One column is summed pairwise (and other layouts in other orders): NumPy's own std, exactly.
-        return mu, X.std(axis=0)
+        return _widened_moments(X) if half else (X.mean(axis=0), X.std(axis=0))
+    if half:
+        # NumPy's mean of the float32 matrix: its rows summed one after another, then divided by n.
+        summed: np.ndarray | None = None
+        for start in range(0, n, rows):
+            summed = add_rows(summed, X[start : start + rows].astype(np.float32))
+        assert summed is not None
+        mu = np.true_divide(summed, np.intp(n), out=summed, casting="unsafe")  # as NumPy's mean divides
+    else:
+        mu = X.mean(axis=0)
     total: np.ndarray | None = None
     for start in range(0, n, rows):
         dev = X[start : start + rows] - mu
@@ -113,12 +148,12 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: Sequence[Any]) -> ElasticNetProbe:
         """Fit on (tokens × neurons) activations and one label per token."""
-        X = np.require(X, dtype=np.float32, requirements=["C", "W"])
+        X = np.require(activation_matrix(X), requirements=["W"])  # torch reads it in place
         y = np.asarray(y)
         classes, target = label_codes(y)
         n, d = X.shape
         if self.solver == "fista":
-            return self._fit_fista(X, classes, target)
+            return self._fit_fista(np.require(X, dtype=np.float32), classes, target)
         if self.solver != "adam":
             raise ValueError(f"solver must be 'adam' or 'fista', got {self.solver!r}")
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -160,7 +195,7 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
                 total = 0.0
                 for s in range(steps):
                     idx = perm[s * self.batch_size : (s + 1) * self.batch_size]
-                    xb = (xt[idx] - mu_t) / sd_t if self.standardize else xt[idx]
+                    xb = (xt[idx].float() - mu_t) / sd_t if self.standardize else xt[idx].float()
                     loss = torch.nn.functional.cross_entropy(xb @ w + b, yt[idx])
                     raw = w * inv_sd if self.standardize else w
                     if self.l1:

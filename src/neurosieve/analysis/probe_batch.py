@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from neurosieve.analysis.probe import ElasticNetProbe, column_moments
+from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, column_moments
 from neurosieve.analysis.solver import ElasticNetProblem, flushed_denormals, path_order
 from neurosieve.store.corpus import label_codes
 
@@ -108,7 +108,7 @@ def _fit_group(
             idx = perm[s * batch : (s + 1) * batch]
             nb = len(idx)
             yb = targets.index_select(1, idx).unsqueeze(2)  # (P × B × 1)
-            xb = xt.index_select(0, idx)  # (B × D): the batch's tokens
+            xb = xt.index_select(0, idx).float()  # (B × D): the batch's tokens, float32 (float16 storage widened)
             if moments is not None:
                 # Standardised as drawn: the same values, to the bit, as standardising the whole matrix first,
                 # without a second (tokens × neurons) copy of it.
@@ -207,7 +207,7 @@ def _shared_weight_grads(
 def _kept_columns(blocks: Sequence[np.ndarray], used: np.ndarray) -> np.ndarray:
     """Columns ``used`` of the blocks side by side, as ``np.concatenate(blocks, axis=1)[:, used]`` gives them
     (values and column-major layout, so their moments are summed alike) without concatenating the blocks."""
-    out = np.empty((len(blocks[0]), len(used)), dtype=np.float32, order="F")
+    out = np.empty((len(blocks[0]), len(used)), dtype=np.result_type(*blocks), order="F")
     lo = 0
     for b in blocks:
         inside = (used >= lo) & (used < lo + b.shape[1])
@@ -231,6 +231,7 @@ def _solve_probes(
     """Fit the ``solver="fista"`` probes ``members`` in place (see :func:`fit_probes`): one prepared problem per
     (columns, standardisation, device), retargeted per label set; with ``path``, warm-started down each path."""
     n = len(blocks[0])
+    blocks = [b.astype(np.float32, copy=False) for b in blocks]  # the solver's problems take float32 (layout kept)
     problems: dict[tuple[bytes, bool, str], ElasticNetProblem] = {}
 
     def problem_of(i: int) -> ElasticNetProblem:
@@ -315,7 +316,7 @@ def fit_probes(
     columns and labels from the largest penalty down, each warm-started from the one before
     (a glmnet-style lambda path). Adam probes take neither.
     """
-    blocks = [np.require(b, dtype=np.float32, requirements=["C"]) for b in (X if isinstance(X, (list, tuple)) else [X])]
+    blocks = [activation_matrix(b) for b in (X if isinstance(X, (list, tuple)) else [X])]
     if not blocks or any(b.ndim != 2 or len(b) != len(blocks[0]) for b in blocks):
         raise ValueError(
             f"X must be a (tokens × neurons) matrix or column blocks of the same tokens, got shapes {[b.shape for b in blocks]}"

@@ -20,7 +20,7 @@ from sklearn.base import clone
 
 from neurosieve.analysis.calibration import selection_split
 from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
-from neurosieve.analysis.probe import ElasticNetProbe, add_rows, column_moments
+from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, add_rows, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.verdicts import sentence_bootstrap
 from neurosieve.core.properties import OPEN_CLASS_POS
@@ -437,7 +437,7 @@ class RankingInputs:
         ``paper_coef`` None means the selected probe is the paper's (its weights are used for both).
         """
         classes = np.asarray(classes).astype(str)
-        _, sd = column_moments(np.ascontiguousarray(X_train, dtype=np.float32))
+        _, sd = column_moments(activation_matrix(X_train))
         labels, counts = np.unique(np.asarray(y_train).astype(str), return_counts=True)
         count_of = dict(zip(labels, counts))
         share = np.array([count_of.get(c, 0) for c in classes], dtype=np.float64) / max(1, len(y_train))

@@ -205,7 +205,8 @@ def run_pool_ablation(
 
     orders = rankings_from_tables(read_table(orderings_path), None, instance, list(rankings))
     train_keys, test_keys = read_keys(train_path), read_keys(test_path)
-    X_train, X_test = read_layers(train_path, layers)[0], read_layers(test_path, layers)[0]
+    # At stored precision: the pool of a float16 dump stays float16 (half the memory; widened a batch at a time).
+    X_train, X_test = read_layers(train_path, layers, stored=True)[0], read_layers(test_path, layers, stored=True)[0]
     y_train, y_test = train_keys[prop].astype(str).to_numpy(), test_keys[prop].astype(str).to_numpy()
     width = X_test.shape[1]
     curves = probe_ablation(

@@ -157,7 +157,9 @@ def run_all_layer_probing(
 
     y_train = read_keys(train_path)[prop].astype(str).to_numpy()
     y_test = read_keys(test_path)[prop].astype(str).to_numpy()
-    (X_train, widths), (X_test, _) = read_layers(train_path, layers), read_layers(test_path, layers)
+    # At stored precision: the pool of a float16 dump stays float16 (half the memory; widened a batch at a time).
+    (X_train, widths) = read_layers(train_path, layers, stored=True)
+    X_test = read_layers(test_path, layers, stored=True)[0]
     out = probe_all_layers(
         X_train,
         y_train,

@@ -143,13 +143,17 @@ def read_layer(path: str | os.PathLike[str], layer: int | str) -> np.ndarray:
     return read_layers(path, [layer])[0]
 
 
-def read_layers(path: str | os.PathLike[str], layers: Sequence[int | str]) -> tuple[np.ndarray, list[int]]:
+def read_layers(
+    path: str | os.PathLike[str], layers: Sequence[int | str], *, stored: bool = False
+) -> tuple[np.ndarray, list[int]]:
     """Several layers side by side as one writable (tokens × neurons of every layer) float32 array, and each
     layer's width.
 
     Each layer is read straight into its own columns, so the result equals
     ``np.concatenate([read_layer(path, n) for n in layers], axis=1)`` without holding the layers twice: the
-    all-layers pool of a BERT-base model over CoNLL-2000's train split is 8.5 GB once.
+    all-layers pool of a BERT-base model over CoNLL-2000's train split is 8.5 GB once. With ``stored`` and
+    every layer stored as float16, the array stays float16 (4.3 GB for that pool, the file's values exactly):
+    the probes widen it a batch of rows at a time (:func:`neurosieve.analysis.probe.activation_matrix`).
     """
     names = [layer if isinstance(layer, str) else layer_name(layer) for layer in layers]
     with open_parquet(path) as pf:
@@ -157,7 +161,9 @@ def read_layers(path: str | os.PathLike[str], layers: Sequence[int | str]) -> tu
             if name not in pf.schema_arrow.names:
                 raise KeyError(f"{path}: no column {name!r}; layers are {activation_layers(path)}")
         widths = [pf.schema_arrow.field(name).type.list_size for name in names]
-        out = np.empty((pf.metadata.num_rows, sum(widths)), dtype=np.float32)
+        half = [pa.types.is_float16(pf.schema_arrow.field(name).type.value_type) for name in names]
+        dtype = np.float16 if stored and names and all(half) else np.float32
+        out = np.empty((pf.metadata.num_rows, sum(widths)), dtype=dtype)
         col = 0
         for name, width in zip(names, widths):
             # One row group at a time into the layer's columns: Arrow's buffers stay one block's size, and the
