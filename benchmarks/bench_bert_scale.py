@@ -190,10 +190,10 @@ def bert_config() -> dict[str, Any]:
 
 
 def stage_probe_data(
-    train_tokens: str, test_tokens: str, directory: str, fraction: float, tag: str, layers: int
+    train_tokens: str, test_tokens: str, directory: str, fraction: float, tag: str, layers: int, dtype: str | None = None
 ) -> dict[str, Any]:
     """Activations of hidden states 0..``layers`` (768 wide each) over a fraction of the train split and the test
-    split, with the real keys.
+    split, with the real keys, stored as ``dtype`` (default: the bert config's ``activations.dtype``, float16).
 
     Low-rank like a transformer layer, and carrying the real POS tags: 64 latent directions, each POS
     tag a mean in that space (the classes overlap), plus noise, each neuron on its own scale and offset;
@@ -233,7 +233,9 @@ def stage_probe_data(
             ]
 
         p = os.path.join(directory, f"probe-{split}-{tag}.parquet")
-        write_activations(tokens, extract, p, {}, progress=False, layers=hidden)
+        write_activations(
+            tokens, extract, p, {}, progress=False, layers=hidden, dtype=dtype or bert_config()["activations"]["dtype"]
+        )
         out[split] = p
         out[f"{split}_tokens"] = len(tokens)
     return out

@@ -202,6 +202,15 @@ def test_float16_activations_give_the_float32_results_to_the_bit(order: str) -> 
     np.testing.assert_array_equal(a["probe"].coef_, b["probe"].coef_)
     assert a["accuracy"] == b["accuracy"]
     pd.testing.assert_frame_equal(a["orderings"], b["orderings"])
+    # The pool's ablation, masked and retrained: the same curves.
+    from neurosieve.analysis.ablation import probe_ablation
+
+    order = {"lca": a["orderings"].query("method == 'lca'")["neuron"].to_numpy()}
+    curves = [
+        probe_ablation(a["probe"], M, y, M[:500], y[:500], np.arange(500) % 2 == 0, order, [4, 20], random_repeats=2)
+        for M in (H, X)
+    ]
+    pd.testing.assert_frame_equal(*curves)
 
 
 def test_a_float16_pool_is_never_widened_whole() -> None:

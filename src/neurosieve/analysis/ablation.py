@@ -219,7 +219,8 @@ def probe_ablation(
         for mode in modes:
             key = (mode, selected)
             if key not in cache:
-                mask = np.zeros(width, np.float32)
+                # 0/1 in the activations' own precision: a float16 pool's masked copy stays float16 (exact).
+                mask = np.zeros(width, np.result_type(X_test.dtype, np.float16))
                 mask[kept] = 1.0
                 pred = probe.predict(X_test * mask)
                 cache[key] = _accuracies(y_test, pred, open_mask, in_vocab)

@@ -38,6 +38,12 @@ def activation_matrix(X: Any, order: str = "C") -> np.ndarray:
     return np.require(X, dtype=dtype, requirements=["C"])
 
 
+def block_rows(width: int, itemsize: int, rows: int = 8192, block_bytes: int = 64 << 20) -> int:
+    """Rows of a (tokens × ``width``) block of ``itemsize``-byte values: ``rows``, or fewer for a wide matrix so that
+    a block stays near ``block_bytes`` (8,192 rows of the 9,984-wide all-layers pool in float64 are 650 MB)."""
+    return max(1, min(rows, block_bytes // max(1, width * itemsize)))
+
+
 def _widened_moments(X: np.ndarray, block_bytes: int = 64 << 20) -> tuple[np.ndarray, np.ndarray]:
     """NumPy's mean and std of each column of a float16 matrix that is not C-ordered, as of the float32 matrix,
     a block of columns widened at a time (each column is reduced on its own, so blocks do not change a bit)."""
@@ -50,18 +56,19 @@ def _widened_moments(X: np.ndarray, block_bytes: int = 64 << 20) -> tuple[np.nda
     return mu, sd
 
 
-def column_moments(X: np.ndarray, rows: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def column_moments(X: np.ndarray, rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-neuron mean and standard deviation of (tokens × neurons) float32 activations, for standardising.
 
     The values ``X.mean(axis=0)`` and ``X.std(axis=0)`` give, to the last bit
     (for a C-ordered matrix of two or more columns NumPy sums axis 0 row after
-    row, and so does this), but ``rows`` tokens at a time:
+    row, and so does this), but ``rows`` tokens at a time (by default 8,192, fewer for a wide matrix):
     NumPy's ``std`` holds a full copy of the deviations, which at a layer's
     full training set costs more time in fresh memory than in arithmetic.
     A float16 matrix gives the moments of its float32 widening, exactly, without widening it whole.
     """
     n = X.shape[0]
     half = X.dtype == np.float16
+    rows = rows or block_rows(X.shape[1] if X.ndim == 2 else 1, 4)  # the sums do not depend on it (add_rows)
     if half and (n == 0 or X.ndim != 2):
         X, half = X.astype(np.float32), False
     if n == 0 or X.ndim != 2 or X.shape[1] < 2 or not X.flags.c_contiguous:
@@ -261,7 +268,17 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "coef_")
-        return np.asarray(X, dtype=np.float32) @ self.coef_.T + self.intercept_
+        X = np.asarray(X)
+        if X.dtype != np.float16 or X.ndim != 2:
+            return np.asarray(X, dtype=np.float32) @ self.coef_.T + self.intercept_
+        # Stored float16 (the all-layers pool): widened a block of rows at a time, not whole (1.9 GB for the pool's
+        # test split). Each row's logits are its own dot products; BLAS gave row blocks the whole product's values
+        # in every case checked, though it does not promise them.
+        rows = block_rows(X.shape[1], 4)
+        out = np.empty((len(X), len(self.coef_)), dtype=np.float32)
+        for lo in range(0, len(X), rows):
+            out[lo : lo + rows] = X[lo : lo + rows].astype(np.float32) @ self.coef_.T + self.intercept_
+        return out
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         z = self.decision_function(X)

@@ -20,7 +20,7 @@ from sklearn.base import clone
 
 from neurosieve.analysis.calibration import selection_split
 from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
-from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, add_rows, column_moments
+from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, add_rows, block_rows, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.verdicts import sentence_bootstrap
 from neurosieve.core.properties import OPEN_CLASS_POS
@@ -507,8 +507,10 @@ def _activation_mean_abs_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.nda
     # so that no float64 copy of the layer is made).
     X = ctx.X_train
     total = np.zeros(X.shape[1])
-    for b in range(0, len(X), 8192):
-        total += np.abs(np.asarray(X[b : b + 8192], dtype=np.float64)).sum(axis=0)
+    rows = block_rows(X.shape[1], 8)
+    for b in range(0, len(X), rows):
+        block = np.asarray(X[b : b + rows], dtype=np.float64)
+        total += np.abs(block, out=block).sum(axis=0)
     score = total / max(1, len(X))
     order = order_by_score(score)
     return order, score[order]
