@@ -190,7 +190,13 @@ def bert_config() -> dict[str, Any]:
 
 
 def stage_probe_data(
-    train_tokens: str, test_tokens: str, directory: str, fraction: float, tag: str, layers: int, dtype: str | None = None
+    train_tokens: str,
+    test_tokens: str,
+    directory: str,
+    fraction: float,
+    tag: str,
+    layers: int,
+    dtype: str | None = None,
 ) -> dict[str, Any]:
     """Activations of hidden states 0..``layers`` (768 wide each) over a fraction of the train split and the test
     split, with the real keys, stored as ``dtype`` (default: the bert config's ``activations.dtype``, float16).

@@ -87,7 +87,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        full = {s: parse_conll(gzip.decompress((args.conll / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")}
+        full = {
+            s: parse_conll(gzip.decompress((args.conll / f"{s}.txt.gz").read_bytes()), s) for s in ("train", "test")
+        }
         for s, t in full.items():
             write_parquet(token_table_to_arrow(t), work / f"{s}.parquet")
         full_train = len(full["train"])
@@ -95,12 +97,26 @@ def main() -> None:
         runs: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
         for k, scale in enumerate((args.scale, 2 * args.scale)):
             data = in_fresh_process(
-                stage_probe_data, str(work / "train.parquet"), str(work / "test.parquet"), str(work), scale, str(k), args.layers
+                stage_probe_data,
+                str(work / "train.parquet"),
+                str(work / "test.parquet"),
+                str(work),
+                scale,
+                str(k),
+                args.layers,
             )
             for reading in READINGS:
                 for job in JOBS:  # in this order: the pool ablation retrains from the all-layer probe's files
                     r = in_fresh_process(
-                        run_job, job, reading, data["train"], data["test"], str(work), args.layers, args.steps, args.threads
+                        run_job,
+                        job,
+                        reading,
+                        data["train"],
+                        data["test"],
+                        str(work),
+                        args.layers,
+                        args.steps,
+                        args.threads,
                     )
                     runs.setdefault((job, reading), []).append((data["train_tokens"], r))
                     print(f"  {job}, {reading}, {data['train_tokens']} train tokens: {r['peak_mb']:.0f} MB", flush=True)

@@ -180,7 +180,9 @@ def test_float16_activations_give_the_float32_results_to_the_bit(order: str) -> 
         np.testing.assert_array_equal(got, want)
     # Blocks of a few columns at a time (the F-ordered path) change no bit either.
     F = np.asfortranarray(X)
-    for got, want in zip(probe_module._widened_moments(np.asfortranarray(H), block_bytes=4 * n * 3), (F.mean(0), F.std(0))):
+    for got, want in zip(
+        probe_module._widened_moments(np.asfortranarray(H), block_bytes=4 * n * 3), (F.mean(0), F.std(0))
+    ):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(probeless_scores(H, y), probeless_scores(X, y))
     kept = [np.arange(5), np.arange(3, 8), None, None, np.sort(rng.choice(d, 30, replace=False))]
@@ -198,7 +200,10 @@ def test_float16_activations_give_the_float32_results_to_the_bit(order: str) -> 
         q = ElasticNetProbe(min_steps=40, random_state=2, standardize=standardize).fit(X, y)
         np.testing.assert_array_equal(p.coef_, q.coef_)
     kw = dict(l1=1e-4, l2=1e-4, probe_params=dict(min_steps=40, batch_size=256), seed=3, widths=[20, 20])
-    a, b = probe_all_layers(H, y, H[:500], y[:500], [0, 1], **kw), probe_all_layers(X, y, X[:500], y[:500], [0, 1], **kw)
+    a, b = (
+        probe_all_layers(H, y, H[:500], y[:500], [0, 1], **kw),
+        probe_all_layers(X, y, X[:500], y[:500], [0, 1], **kw),
+    )
     np.testing.assert_array_equal(a["probe"].coef_, b["probe"].coef_)
     assert a["accuracy"] == b["accuracy"]
     pd.testing.assert_frame_equal(a["orderings"], b["orderings"])

@@ -64,7 +64,7 @@ rule pool_ablation:
         probe_env
     threads: 1
     resources:
-        mem_mb=pool_mem_mb(8000, copies=2.5),
+        mem_mb=pool_mem_mb(8000, copies=1.6),
         runtime=lambda w, attempt: 90 * attempt,
         gpu=probe_gpu,
     params:

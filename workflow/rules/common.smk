@@ -151,7 +151,7 @@ def layer_mem_mb(base, copies):
 
 def pool_mem_mb(base, copies):
     """PLAN.pool_memory_mb of the job's input files, times the attempt: the all-layer probe and the pool's
-    ablation hold every layer of both splits at once (at bert-base's shape 10 GB before any copy).
+    ablation hold every layer of both splits at once (at bert-base's shape 5.2 GB as stored, float16).
     """
 
     def mem_mb(wildcards, input, attempt):
