@@ -34,7 +34,8 @@ Times and data memory are projected linearly to full size (2,012 test sentences;
 train split), from the measured size. The probe stages fit Adam probes for a fixed number of steps
 (the budget's 3,000 at every size measured and at full size), so their cost hardly grows with the
 tokens, and the line through two sizes carries the noise between them eightfold to the full split:
-read those stages at the larger size too (README, "BERT-type families and BERT scale"); extraction memory is bounded by its block of 1,024
+so the projection also reads those rules flat (STEP_BOUND: the larger size's cost times the full split's Adam
+steps over its own) and prints both totals; extraction memory is bounded by its block of 1,024
 sentences, so it is projected to a block, not to the split. Disk is bytes per stored value,
 times the full config's values. With a GPU, extraction and the probe are also timed on it.
 
@@ -418,6 +419,22 @@ PROJECTED = {
 """The rules whose cost is projected, and the stage that measures each; the others (figures, summary, describe,
 overlap, model_info) are listed by count only: each costs seconds."""
 
+STEP_BOUND = ("probe", "select_lambdas", "probe_ablation", "probe_all_layers", "pool_ablation")
+"""Rules whose cost is mostly Adam probes' steps, a fixed number (``min_steps``) at every size measured and nearly
+at full size: besides the line, they are also projected flat (the larger size's cost times full size's steps over
+its steps), since the line carries the noise between two nearly equal costs several-fold to the full split."""
+
+
+def adam_steps(cfg: dict[str, Any], tokens: int) -> int:
+    """Adam steps of one probe of the config's budget on ``tokens`` training tokens."""
+    from neurosieve.analysis.probe import ElasticNetProbe
+
+    p = cfg["probing"]["probe"]
+    epochs, steps = ElasticNetProbe(
+        epochs=p["epochs"], min_steps=p["min_steps"], batch_size=p["batch_size"]
+    ).training_steps(tokens)
+    return epochs * steps
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -597,6 +614,15 @@ def main() -> None:
         sentences_per_job = (full_sentences["train"] + full_sentences["test"]) / 2  # a train and a test job each
         per_job["activations_pretrained"] = ext_per_sentence * sentences_per_job
         total = {rule: planned.get(rule, 0) * per_job[rule] for rule in PROJECTED}
+        # The step-bound rules read flat: the larger measurement, times the full split's Adam steps over its own.
+        flat = dict(total)
+        for rule in STEP_BOUND:
+            x, r = runs[PROJECTED[rule][0], device if (PROJECTED[rule][0], device) in runs else "cpu"][-1]
+            ratio = adam_steps(cfg, full_tokens["train"]) / adam_steps(cfg, int(x))
+            scaled = r[key] * ratio
+            if rule == "probe_ablation":
+                scaled *= ablation_selections(cfg, n_rank) / ablation_selections(cfg, 2)
+            flat[rule] = planned.get(rule, 0) * scaled
         unit = "CPU" if device == "cpu" else "GPU wall"
         print(
             f"\nprojected {unit} time of config/bert-base-uncased.yaml with {args.layers} encoder layers on {device}:"
@@ -605,11 +631,17 @@ def main() -> None:
             extra = f" ({ext_per_sentence:.3f} s a sentence)" if rule == "activations_pretrained" else ""
             if rule == "probe_ablation":
                 extra = f" ({n_rank} rankings, scaled from 2 by retrained probes)"
+            if rule in STEP_BOUND:
+                extra += f"; read flat {flat[rule] / 3600:.2f} h"
             print(
                 f"  {rule:24s} {planned.get(rule, 0):4d} jobs x {per_job[rule]:7.1f} s{extra}: "
                 f"{total[rule] / 3600:6.2f} h, peak {peak[rule]:6.0f} MB"
             )
-        print(f"  total: {sum(total.values()) / 3600:.2f} h")
+        print(
+            f"  total: {sum(total.values()) / 3600:.2f} h along the line; {sum(flat.values()) / 3600:.2f} h with the "
+            f"step-bound rules read flat ({', '.join(STEP_BOUND)}: {adam_steps(cfg, full_tokens['train'])} Adam steps "
+            "a probe at full size)"
+        )
         others = {r: n for r, n in planned.items() if r not in PROJECTED}
         print(f"  not projected (seconds each): {', '.join(f'{r} {n}' for r, n in others.items())}")
         report["devices"][device] = {
@@ -617,6 +649,8 @@ def main() -> None:
             "per_sentence_seconds": ext_per_sentence,
             "projected_seconds": total,
             "projected_total_seconds": sum(total.values()),
+            "projected_flat_seconds": flat,
+            "projected_flat_total_seconds": sum(flat.values()),
             "peak_mb": peak,
         }
     worst = max(p["peak_mb"] for p in proj.values())
