@@ -216,6 +216,22 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     # With the raw word as the input key, both majority baselines are the same lookup.
     assert m[("majority_baseline_input_key", "overall")] == m[("majority_baseline", "overall")]
     assert m[("accuracy_bootstrap", "low")] < m[("accuracy", "overall")] < m[("accuracy_bootstrap", "high")]
+    # Every difference the summary compares within the job has its test-set interval (what a single instance
+    # shows), bracketing the difference of the two accuracies.
+    margin = m[("accuracy", "overall")] - m[("majority_baseline", "overall")]
+    assert m[("minus_majority_bootstrap", "low")] <= margin <= m[("minus_majority_bootstrap", "high")]
+    assert ("open_minus_closed_in_vocab_bootstrap", "low") not in m.index  # POS only
+    pm = probe_layer(
+        X, keys, X[:500], test_keys, "pos", l1=1e-4, l2=1e-4, probe_params={"epochs": 3}, salient_fraction=0.25, seed=0
+    )["metrics"].set_index(["metric", "group"])["value"]
+    gap = pm[("accuracy", "open_in_vocab")] - pm[("accuracy", "closed_in_vocab")]
+    low, high = (
+        pm[("open_minus_closed_in_vocab_bootstrap", "low")],
+        pm[("open_minus_closed_in_vocab_bootstrap", "high")],
+    )
+    assert low <= gap <= high and low < high
+    # Raw words as input keys: every token is in vocabulary, so in-vocabulary minus OOV has no interval.
+    assert np.isnan(m[("in_vocab_minus_oov_bootstrap", "low")])
 
     # Three probe seeds: the selected probe is seed 0's; the others are other fits of the same problem.
     seeded = probed(probe_seeds=3)
@@ -223,6 +239,7 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     acc = sm.loc["probe_seed_accuracy"]
     assert list(acc.index) == ["0", "1", "2"] and (acc > 0.85).all()
     assert acc["0"] == pytest.approx(sm[("accuracy", "overall")])
+    assert sm[("accuracy_seed_mean_bootstrap", "low")] <= acc.mean() <= sm[("accuracy_seed_mean_bootstrap", "high")]
     assert sm[("accuracy", "overall")] == pytest.approx(m[("accuracy", "overall")])
     retrain = sm.loc["probe_seed_top10pct_retrain_accuracy"]
     assert list(retrain.index) == ["0", "1", "2"]

@@ -433,3 +433,56 @@ def test_probe_seed_rows_give_the_optimisers_noise() -> None:
     assert "3 probe seeds" in out.loc["probe.pos.layer2.accuracy_probe_seed_sd", "quantity"]
     assert out.loc["probe.pos.layer2.accuracy_minus_majority", "value"] == pytest.approx(10.0)
     assert out.loc["probe.pos.layer2.accuracy_bootstrap_half_width", "value"] == pytest.approx(1.0)
+
+
+def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
+    """A family of one instance (a pretrained model) has no interval over instances: its probing rows carry the
+    instance's sentence-bootstrap interval of the same quantity instead, named "test sentences" and said so in the
+    sentence, and still print no p."""
+    from neurosieve.report.summary import finalize, probing_rows
+
+    values = [
+        ("accuracy", "overall", 0.80),
+        ("accuracy", "in_vocab", 0.82),
+        ("accuracy", "oov", 0.60),
+        ("majority_baseline", "overall", 0.70),
+        ("majority_baseline", "in_vocab", 0.75),
+        ("majority_baseline", "oov", 0.30),
+        ("majority_baseline_input_key", "overall", 0.72),
+        ("paper_default_accuracy", "overall", 0.79),
+        ("l1", "", 1e-4),
+        ("l2", "", 1e-3),
+        ("accuracy_bootstrap", "low", 0.79),
+        ("accuracy_bootstrap", "high", 0.81),
+        ("minus_majority_bootstrap", "low", 0.09),
+        ("minus_majority_bootstrap", "high", 0.11),
+        ("minus_majority_input_key_bootstrap", "low", 0.07),
+        ("minus_majority_input_key_bootstrap", "high", 0.09),
+        ("in_vocab_minus_oov_bootstrap", "low", 0.15),
+        ("in_vocab_minus_oov_bootstrap", "high", 0.29),
+        ("chosen_minus_paper_bootstrap", "low", -0.002),
+        ("chosen_minus_paper_bootstrap", "high", 0.022),
+    ]
+    probing = pd.DataFrame(
+        [
+            {"instance": "minilm", "layer": 3, "property": "pos", "metric": m, "group": g, "value": v}
+            for m, g, v in values
+        ]
+    )
+    out = pd.DataFrame(finalize(probing_rows("fam", probing))).set_index("id")
+    at = "probe.pos.layer3"
+    expected = {
+        "accuracy": (79.0, 81.0),
+        "accuracy_minus_majority": (9.0, 11.0),
+        "accuracy_minus_majority_input_key": (7.0, 9.0),
+        "accuracy_in_vocab_oov": (15.0, 29.0),
+        "accuracy_chosen_vs_paper_lambdas": (-0.2, 2.2),
+    }
+    for name, (low, high) in expected.items():
+        row = out.loc[f"{at}.{name}"]
+        assert (row["low"], row["high"]) == (pytest.approx(low), pytest.approx(high)), name
+        assert row["interval over"] == "test sentences" and row["n"] == 1, name
+        assert row["p"] == "" and row["test"] == "not tested, n = 1", name
+        assert "interval over resampled test sentences" in row["sentence"], name
+    # A row whose stage computed no bootstrap keeps no interval.
+    assert out.loc[f"{at}.accuracy_minus_majority_in_vocab_oov", "low"] == ""

@@ -175,6 +175,51 @@ def test_sentence_bootstrap_on_a_two_point_metric() -> None:
     assert low < correct.mean() < high and (high - low) / 2 == pytest.approx(half, rel=0.15)
 
 
+def test_contrast_bootstrap_of_two_groups_of_tokens() -> None:
+    """A difference between two groups of tokens (in-vocabulary minus OOV, open minus closed), resampled by whole
+    sentences: known answers, and the one-group case equals the plain bootstrap."""
+    from neurosieve.analysis.verdicts import sentence_bootstrap, sentence_bootstrap_contrast
+
+    # Every sentence holds one A token (always right) and one B token (always wrong): every resample gives 1 - 0.
+    sentences = np.repeat(np.arange(50), 2)
+    a_tokens = np.tile([True, False], 50)
+    right = a_tokens.astype(float)
+    assert sentence_bootstrap_contrast(right, a_tokens, right, ~a_tokens, sentences) == (1.0, 1.0)
+    # Two sentences: A tokens right in one, wrong in the other; B tokens always right. A resample holds 2, 1 or 0
+    # copies of the first sentence, so mean(A) - mean(B) is 0, -0.5 or -1: the 95 % interval is [-1, 0].
+    sentences = np.array([0, 0, 1, 1])
+    in_a = np.array([True, False, True, False])
+    scores = np.array([1.0, 1.0, 0.0, 1.0])
+    assert sentence_bootstrap_contrast(scores, in_a, scores, ~in_a, sentences, resamples=4000, seed=1) == (-1.0, 0.0)
+    # One group and no second term is sentence_bootstrap itself, draw for draw.
+    rng = np.random.default_rng(2)
+    sent = np.sort(rng.integers(0, 200, 3000))
+    x = (rng.random(3000) < 0.7).astype(float)
+    assert sentence_bootstrap_contrast(x, None, None, None, sent, seed=5) == sentence_bootstrap(x, sent, seed=5)
+    # A group without tokens has no mean, hence no interval.
+    low, high = sentence_bootstrap_contrast(x, np.ones(3000, bool), x, np.zeros(3000, bool), sent)
+    assert np.isnan(low) and np.isnan(high)
+
+
+def test_one_instance_carries_its_test_set_interval_and_says_so() -> None:
+    """A spread of one value has no interval over instances; given its sentence bootstrap it reports that interval,
+    named as such, while two or more values keep the interval over instances."""
+    from dataclasses import replace
+
+    from neurosieve.analysis.verdicts import spread, spread_columns
+
+    one = spread([80.0])
+    assert np.isnan(one.interval()[0]) and one.interval_over == ""
+    assert spread_columns(one)["low"] == "" and spread_columns(one)["interval over"] == ""
+    own = replace(one, bootstrap=(79.0, 81.5))
+    assert own.interval() == (79.0, 81.5) and own.interval_over == "test sentences"
+    cols = spread_columns(own, digits=2)
+    assert (cols["low"], cols["high"], cols["interval over"], cols["n"]) == (79.0, 81.5, "test sentences", 1)
+    many = replace(spread([80.0, 82.0, 81.0]), bootstrap=(0.0, 1.0))
+    assert many.interval_over == "instances" and many.interval() != (0.0, 1.0)
+    assert spread_columns(many)["interval over"] == "instances"
+
+
 def test_a_comparison_without_direction_says_only_whether_the_values_differ() -> None:
     base = np.linspace(50.0, 60.0, 6)
     up = compare(base + 2, base, "the paper's lambdas")

@@ -22,7 +22,7 @@ from neurosieve.analysis.calibration import selection_split
 from neurosieve.analysis.input_keys import InputKeys, raw_input_keys
 from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, add_rows, block_rows, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
-from neurosieve.analysis.verdicts import sentence_bootstrap
+from neurosieve.analysis.verdicts import sentence_bootstrap_contrast
 from neurosieve.core.properties import OPEN_CLASS_POS
 from neurosieve.core.registry import RANKINGS
 from neurosieve.store.corpus import label_codes
@@ -662,17 +662,39 @@ def probe_layer(
     metrics = _metric_rows("accuracy", acc)
     metrics += _metric_rows("control_accuracy", c_acc)
     metrics += _metric_rows("selectivity", {g: acc[g] - c_acc[g] for g in acc})
-    metrics += _metric_rows("majority_baseline", grouped(majority_baseline(train_words, y_train, test_words)))
+    raw_lookup = majority_baseline(train_words, y_train, test_words)
+    metrics += _metric_rows("majority_baseline", grouped(raw_lookup))
     # The same lookup keyed on what the model sees (its input keys: e.g. lowercased, <unk> for rare words).
     keyed = majority_baseline(np.asarray(train_in, dtype=str), y_train, np.asarray(test_in, dtype=str))
     metrics += _metric_rows("majority_baseline_input_key", grouped(keyed))
-    # Test-set sampling noise: sentence-bootstrap intervals of this instance's accuracy and of its margin over the
-    # input-key lookup (the same resampled sentences for both columns of the difference).
-    right, lookup_right = (pred == y_test).astype(np.float64), (keyed == y_test).astype(np.float64)
+    # Test-set sampling noise: sentence-bootstrap intervals (the same resampled sentences for both columns of a
+    # difference) of every number the summary compares within this job, so that a family of one instance, which
+    # has no interval over instances, still has one over its test set.
+    right = (pred == y_test).astype(np.float64)
+    seed_preds = [p.predict(X_test) for p in seeded]
+    # Each token's correctness averaged over the probe seeds (the summary's accuracy where there are several).
+    right_seeds = np.mean([right, *((q == y_test).astype(np.float64) for q in seed_preds)], axis=0)
+    lookup_right = (keyed == y_test).astype(np.float64)
+    raw_right = (raw_lookup == y_test).astype(np.float64)
+    paper_pred = None if paper is None else (pred if paper is probe else paper.predict(X_test))
     # Token tables always carry sentence ids; without them each token is its own unit.
     sentences = test_keys["sentence"].to_numpy() if "sentence" in test_keys else np.arange(len(test_keys))
-    for name, scores in (("accuracy_bootstrap", right), ("minus_majority_input_key_bootstrap", right - lookup_right)):
-        low, high = sentence_bootstrap(scores, sentences, seed=seed)
+    iv = np.asarray(in_vocab, dtype=bool)
+    contrasts: dict[str, tuple[Any, ...]] = {
+        "accuracy_bootstrap": (right, None, None, None),
+        "minus_majority_input_key_bootstrap": (right_seeds - lookup_right, None, None, None),
+        "minus_majority_bootstrap": (right_seeds - raw_right, None, None, None),
+        "in_vocab_minus_oov_bootstrap": (right, iv, right, ~iv),
+        "oov_minus_in_vocab_margin_bootstrap": (right - raw_right, ~iv, right - raw_right, iv),
+    }
+    if seeded:
+        contrasts["accuracy_seed_mean_bootstrap"] = (right_seeds, None, None, None)
+    if paper_pred is not None:
+        contrasts["chosen_minus_paper_bootstrap"] = (right - (paper_pred == y_test), None, None, None)
+    if prop == "pos":
+        contrasts["open_minus_closed_in_vocab_bootstrap"] = (right, open_mask & iv, right, ~open_mask & iv)
+    for name, (a, in_a, b, in_b) in contrasts.items():
+        low, high = sentence_bootstrap_contrast(a, in_a, b, in_b, sentences, seed=seed)
         metrics += [{"metric": name, "group": "low", "value": low}, {"metric": name, "group": "high", "value": high}]
     metrics += _metric_rows(
         "oov_share",
@@ -705,7 +727,7 @@ def probe_layer(
         {"metric": "top10pct_retrain_accuracy", "group": "selected", "value": retrain_acc[0]},
     ]
     if paper is not None:
-        metrics += _metric_rows("paper_default_accuracy", acc if paper is probe else grouped(paper.predict(X_test)))
+        metrics += _metric_rows("paper_default_accuracy", grouped(paper_pred))
         metrics += [
             {
                 "metric": "top10pct_retrain_accuracy",
@@ -719,7 +741,7 @@ def probe_layer(
             },
         ]
     if seeded:
-        right_by_seed = [right.mean(), *(np.mean(p.predict(X_test) == y_test) for p in seeded)]  # seed 0: ``pred``
+        right_by_seed = [right.mean(), *(np.mean(q == y_test) for q in seed_preds)]  # seed 0: ``pred``
         metrics += [
             {"metric": "probe_seed_accuracy", "group": str(j), "value": float(a)} for j, a in enumerate(right_by_seed)
         ]

@@ -71,6 +71,9 @@ class Spread:
     min: float
     max: float
     n: int
+    bootstrap: tuple[float, float] | None = None
+    """One unit's own interval where the units give none: a single instance's 95 % sentence bootstrap of its
+    test set (:func:`sentence_bootstrap`), in the values' units. Ignored for two or more units."""
 
     def text(self, digits: int = 1, scale: float = 1.0) -> str:
         """``mean ± sd (min–max, n=N)``, values multiplied by ``scale`` (e.g. 100 for percentages)."""
@@ -83,14 +86,24 @@ class Spread:
     def interval(self, level: float = LEVEL) -> tuple[float, float]:
         """The ``level`` t-interval of the mean over the units (Student's t, n - 1 degrees of freedom).
 
-        NaN for fewer than two units: one value has no interval. Equal values give a zero-width interval.
+        NaN for fewer than two units: one value has no interval, unless it carries its own (``bootstrap``, the
+        single instance's test-set interval at the level it was computed at). Equal values give a zero-width
+        interval.
         """
         if self.n < 2 or math.isnan(self.sd):
-            return (math.nan, math.nan)
+            return self.bootstrap if self.n == 1 and self.bootstrap is not None else (math.nan, math.nan)
         from scipy.stats import t
 
         half = float(t.ppf(0.5 + level / 2, self.n - 1)) * self.sd / math.sqrt(self.n)
         return (self.mean - half, self.mean + half)
+
+    @property
+    def interval_over(self) -> str:
+        """What :meth:`interval` resamples: "instances" (the mean over two or more), "test sentences" (one
+        instance's sentence bootstrap), or "" (no interval)."""
+        if self.n >= 2 and not math.isnan(self.sd):
+            return "instances"
+        return "test sentences" if self.n == 1 and self.bootstrap is not None else ""
 
 
 def spread(values: Sequence[float] | np.ndarray | pd.Series) -> Spread:
@@ -118,17 +131,46 @@ def sentence_bootstrap(
     draw, and its mean is sum(count x sentence total) / sum(count x sentence length). Seeded: the same inputs
     give the same interval.
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    return sentence_bootstrap_contrast(scores, None, None, None, sentences, resamples, seed, level)
+
+
+def sentence_bootstrap_contrast(
+    a: np.ndarray,
+    in_a: np.ndarray | None,
+    b: np.ndarray | None,
+    in_b: np.ndarray | None,
+    sentences: np.ndarray,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> tuple[float, float]:
+    """Percentile interval of mean(a over the tokens ``in_a``) minus mean(b over the tokens ``in_b``), over test
+    sentences: a difference between two groups of tokens (in-vocabulary minus OOV accuracy, open- minus
+    closed-class), each resample drawing whole sentences once for both groups, as :func:`sentence_bootstrap`
+    draws them (the same seed gives the same sentence counts). ``in_a`` None means every token; ``b`` None
+    means no second term. NaN when a group has no tokens.
+    """
     _, sent = np.unique(np.asarray(sentences), return_inverse=True)
-    totals = np.bincount(sent, weights=scores)
-    lengths = np.bincount(sent).astype(np.float64)
-    n = len(lengths)
+    n = int(sent.max()) + 1 if len(sent) else 0
     if n == 0:
         return (math.nan, math.nan)
     counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
-    means = (counts @ totals) / (counts @ lengths)
+
+    def means(scores: np.ndarray, inside: np.ndarray | None) -> np.ndarray:
+        w = np.ones(len(sent)) if inside is None else np.asarray(inside, dtype=np.float64)
+        totals = np.bincount(sent, weights=np.asarray(scores, dtype=np.float64) * w, minlength=n)
+        lengths = np.bincount(sent, weights=w, minlength=n)
+        if not lengths.any():
+            return np.full(resamples, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (counts @ totals) / (counts @ lengths)
+
+    diff = means(a, in_a) - (0.0 if b is None else means(b, in_b))
+    diff = diff[~np.isnan(diff)]  # a resample without a group's tokens says nothing of its mean
+    if len(diff) < resamples / 2:
+        return (math.nan, math.nan)
     tail = (1 - level) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
+    low, high = np.quantile(diff, [tail, 1 - tail])
     return (float(low), float(high))
 
 
@@ -443,7 +485,16 @@ def spread_columns(s: Spread | None, digits: int = 3, scale: float = 1.0, level:
     """The summary columns of a spread: the interval of its mean (low, high), sd, min, max and n (empty when
     there is none)."""
     if s is None:
-        return {"low": "", "high": "", "sd": "", "min": "", "max": "", "n": ""}
+        return {"low": "", "high": "", "interval over": "", "sd": "", "min": "", "max": "", "n": ""}
     r = lambda v: "" if math.isnan(v) else round(scale * v, digits)  # noqa: E731
     low, high = s.interval(level)
-    return {"low": r(low), "high": r(high), "sd": r(s.sd), "min": r(s.min), "max": r(s.max), "n": s.n}
+    over = s.interval_over if r(low) != "" else ""
+    return {
+        "low": r(low),
+        "high": r(high),
+        "interval over": over,
+        "sd": r(s.sd),
+        "min": r(s.min),
+        "max": r(s.max),
+        "n": s.n,
+    }

@@ -9,6 +9,7 @@ read, relative to the run's output folder (``probing/bilstm/summary.parquet:valu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -186,7 +187,12 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
     v: Verdict | None = row.get(VERDICT_KEY)
     text = f"{row['quantity']}: {_fmt(row['value'])}"
     of = "of the tested difference's mean" if v is not None and v.tested else "of the mean"
-    if row.get("low", "") != "":
+    if row.get("low", "") != "" and row.get("interval over") == "test sentences":
+        text += (
+            f" (95 % interval over resampled test sentences {_fmt(row['low'])} to {_fmt(row['high'])}: the test "
+            "set's sampling noise, one instance)"
+        )
+    elif row.get("low", "") != "":
         text += f" (95 % interval {of} {_fmt(row['low'])} to {_fmt(row['high'])}, n = {row['n']})"
     elif row.get("n", "") not in ("", None):
         text += f" (n = {row['n']})"
@@ -1095,15 +1101,29 @@ def _metric(probing: pd.DataFrame, metric: str, group: str | None, prop: str, la
     ]
 
 
-def _probing_spread_row(family: str, quantity: str, per_instance: pd.Series, key: str) -> dict[str, Any]:
-    """A descriptive probing row: the mean over instances of a per-instance value, with its spread."""
+def _probing_spread_row(
+    family: str,
+    quantity: str,
+    per_instance: pd.Series,
+    key: str,
+    *,
+    bootstrap: str = "",
+    probing: pd.DataFrame | None = None,
+    at: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    """A descriptive probing row: the mean over instances of a per-instance value, with its spread (for one
+    instance, with its sentence-bootstrap interval: ``bootstrap``, the metric of ``probing`` at ``at``'s property
+    and layer)."""
     values = per_instance.dropna()
+    s = spread(values)
+    if bootstrap and probing is not None and at is not None:
+        s = with_bootstrap(s, probing, bootstrap, *at)
     return _row(
         family,
         "probing",
         quantity,
         round(float(values.mean()), 2),
-        spread=spread(values),
+        spread=s,
         digits=2,
         key=key,
         source=src("probing", "value"),
@@ -1164,6 +1184,9 @@ def probe_seed_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -
                 f"{where}: {what}, mean over {seeds} probe seeds (mean over instances)",
                 mean,
                 f"{at}.{name}_probe_seed_mean",
+                bootstrap=f"{name}_seed_mean_bootstrap" if name == "accuracy" else "",
+                probing=probing,
+                at=(prop, layer),
             )
         )
         rows.append(
@@ -1189,6 +1212,21 @@ def _by_instance(probing: pd.DataFrame, metric: str, group: str, prop: str, laye
     if "instance" not in v or v.empty:
         return pd.Series(dtype=float)
     return 100 * v.groupby("instance")["value"].mean()
+
+
+def with_bootstrap(
+    s: Spread | Verdict | None, probing: pd.DataFrame, metric: str, prop: str, layer: int
+) -> Spread | None:
+    """``s`` (or a verdict's effect) as is, or, for a single instance, with that instance's 95 % sentence-bootstrap
+    interval of the same quantity (``metric``'s low and high rows of the probing table, in percent): a family of
+    one instance has no interval over instances, but its test set's sampling noise is still measured."""
+    base = s.effect if isinstance(s, Verdict) else s
+    if base is None or base.n != 1:
+        return base
+    low, high = _by_instance(probing, metric, "low", prop, layer), _by_instance(probing, metric, "high", prop, layer)
+    if len(low) != 1 or len(high) != 1 or not np.isfinite([low.iloc[0], high.iloc[0]]).all():
+        return base
+    return dataclasses.replace(base, bootstrap=(float(low.iloc[0]), float(high.iloc[0])))
 
 
 def _paired(a: pd.Series, b: pd.Series, direction: str = "greater") -> Verdict | None:
@@ -1232,13 +1270,14 @@ def probing_rows(
         at = metric_id("probe", prop, f"layer{layer}")
         probe, majority, untrained = m("accuracy"), m("majority_baseline"), m("untrained_accuracy")
         each = lambda metric, group="overall": _by_instance(probing, metric, group, prop, layer)  # noqa: E731
+        boot = lambda s, metric: with_bootstrap(s, probing, metric, prop, layer)  # noqa: E731
         rows.append(
             _row(
                 family,
                 "probing",
                 f"{where}: probe accuracy (mean over instances)",
                 round(probe, 2),
-                spread=spread(each("accuracy")),
+                spread=boot(spread(each("accuracy")), "accuracy_bootstrap"),
                 digits=2,
                 key=f"{at}.accuracy",
                 source=src("probing", "value"),
@@ -1251,7 +1290,7 @@ def probing_rows(
                 "probing",
                 f"{where}: probe / per-word majority baseline / untrained-model probe (accuracy)",
                 f"{_pct(probe)} / {_pct(majority)} / {_pct(untrained)}",
-                spread=spread(each("accuracy")),
+                spread=boot(spread(each("accuracy")), "accuracy_bootstrap"),
                 digits=2,
                 key=f"{at}.accuracy_probe_majority_untrained",
                 source=src("probing", "value"),
@@ -1275,7 +1314,7 @@ def probing_rows(
                     round(v.effect.mean, 2),
                     "the property is encoded beyond a word-identity lookup only if the probe beats the per-word majority tagger on the same test tokens",
                     v,
-                    v.effect,
+                    boot(v, "minus_majority_bootstrap"),
                     2,
                     key=f"{at}.accuracy_minus_majority",
                     source=src("probing", "value"),
@@ -1293,6 +1332,7 @@ def probing_rows(
                     round(v.effect.mean, 2),
                     "a linear probe reads the property beyond what a lookup of the model's own input gives",
                     v,
+                    boot(v, "minus_majority_input_key_bootstrap"),
                     digits=2,
                     key=f"{at}.accuracy_minus_majority_input_key",
                     source=src("probing", "value"),
@@ -1373,7 +1413,10 @@ def probing_rows(
                     f"{where}: accuracy on in-vocabulary / out-of-vocabulary tokens (OOV share of test {_pct(share)}%; "
                     "interval and test: in-vocabulary minus OOV)",
                     f"{_pct(iv)} / {_pct(oov)}",
-                    agrees=_vs(each("accuracy", "in_vocab"), each("accuracy", "oov"), "the accuracy on OOV tokens"),
+                    agrees=(
+                        v := _vs(each("accuracy", "in_vocab"), each("accuracy", "oov"), "the accuracy on OOV tokens")
+                    ),
+                    spread=boot(v, "in_vocab_minus_oov_bootstrap"),
                     digits=2,
                     key=f"{at}.accuracy_in_vocab_oov",
                     source=src("probing", "value"),
@@ -1389,11 +1432,14 @@ def probing_rows(
                         "tokens (points; where the gap to the lookup lives; interval and test: the OOV margin minus "
                         "the in-vocabulary one)",
                         " / ".join("n/a" if np.isnan(v) else f"{v:+.1f}" for v in (iv - lookup_iv, oov - lookup_oov)),
-                        agrees=_vs(
-                            each("accuracy", "oov") - each("majority_baseline", "oov"),
-                            each("accuracy", "in_vocab") - each("majority_baseline", "in_vocab"),
-                            "the margin over the lookup on in-vocabulary tokens",
+                        agrees=(
+                            v := _vs(
+                                each("accuracy", "oov") - each("majority_baseline", "oov"),
+                                each("accuracy", "in_vocab") - each("majority_baseline", "in_vocab"),
+                                "the margin over the lookup on in-vocabulary tokens",
+                            )
                         ),
+                        spread=boot(v, "oov_minus_in_vocab_margin_bootstrap"),
                         digits=2,
                         key=f"{at}.accuracy_minus_majority_in_vocab_oov",
                         source=src("probing", "value"),
@@ -1425,11 +1471,14 @@ def probing_rows(
                         "test: open minus closed on in-vocabulary tokens)",
                         f"{_pct(m('accuracy', 'open'))} / {_pct(m('accuracy', 'closed'))} | {_pct(m('accuracy', 'open_in_vocab'))} / {_pct(m('accuracy', 'closed_in_vocab'))}",
                         "unknown words are all open-class: compare open vs closed on in-vocabulary tokens",
-                        _vs(
-                            each("accuracy", "open_in_vocab"),
-                            each("accuracy", "closed_in_vocab"),
-                            "closed-class accuracy on in-vocabulary tokens",
+                        (
+                            v := _vs(
+                                each("accuracy", "open_in_vocab"),
+                                each("accuracy", "closed_in_vocab"),
+                                "closed-class accuracy on in-vocabulary tokens",
+                            )
                         ),
+                        boot(v, "open_minus_closed_in_vocab_bootstrap"),
                         digits=2,
                         key=f"{at}.accuracy_open_closed",
                         source=src("probing", "value"),
@@ -1452,7 +1501,8 @@ def probing_rows(
                     f"{where}: chosen (l1, l2) = ({a:g}, {b:g}){note} vs paper default (1e-05, 1e-05): accuracy "
                     "(interval and test: chosen minus paper)",
                     f"{_pct(probe)} / {_pct(paper)}",
-                    agrees=_vs(each("accuracy"), each("paper_default_accuracy"), "the paper's lambdas"),
+                    agrees=(v := _vs(each("accuracy"), each("paper_default_accuracy"), "the paper's lambdas")),
+                    spread=boot(v, "chosen_minus_paper_bootstrap"),
                     digits=2,
                     key=f"{at}.accuracy_chosen_vs_paper_lambdas",
                     source=src("probing", "value"),
