@@ -600,3 +600,46 @@ def test_gap_half_width_reads_each_instances_bootstrap_bounds() -> None:
     assert gap_half_width(curves, 2, "pos", 20, "random").to_dict() == pytest.approx({"seed1": 4.0, "seed2": 6.0})
     assert gap_half_width(curves, None, "pos", 10, "bottom").to_dict() == pytest.approx({"seed1": 2.0, "seed2": 3.0})
     assert gap_half_width(curves, 1, "pos", 10, "bottom").empty
+
+
+def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
+    """One instance has no interval over instances: its retrained top - bottom and top - random gaps (per layer and
+    per ranking) carry that instance's sentence-bootstrap interval of the same gap at the same k, in points, and
+    say so; another k's bounds are never borrowed."""
+    from neurosieve.report.summary import finalize, probe_ablation_rows, ranking_comparison_rows
+
+    curves = probe_curves(3.0)
+    curves = curves[curves["instance"] == "seed1"]
+    bounds = [
+        {
+            "instance": "seed1",
+            "layer": 2,
+            "property": "pos",
+            "mode": "retrain",
+            "ranking": "lca",
+            "direction": "top",
+            "k": k,
+            "k_percent": 100 * k / WIDTH,
+            "metric": f"gap_{other}_{end}",
+            "value": value + (0.5 if k == 4 else 0.0),  # the 20 % bounds differ: a wrong k would show
+            "random_seed": None,
+        }
+        for k in (2, 4)
+        for other, (low, high) in (("bottom", (0.01, 0.05)), ("random", (0.0, 0.03)))
+        for end, value in (("low", low), ("high", high))
+    ]
+    curves = pd.concat([curves, pd.DataFrame(bounds)], ignore_index=True)
+    t = FamilyTables("fam", [], None, curves, None, None, None, None, layer=2, prop="pos")
+    out = pd.DataFrame(finalize(probe_ablation_rows(t) + ranking_comparison_rows("fam", curves, 2, "pos", 10)))
+    out = out.set_index("id")
+    at = "probe_ablation.pos.layer2.retrain.keep10"
+    for key, (low, high) in {
+        f"{at}.gap_top_bottom": (1.0, 5.0),
+        f"{at}.gap_top_random": (0.0, 3.0),
+        f"{at}.lca_vs_random": (0.0, 3.0),
+    }.items():
+        row = out.loc[key]
+        assert (row["low"], row["high"]) == (pytest.approx(low), pytest.approx(high)), key
+        assert row["interval over"] == "test sentences" and row["p"] == "" and row["n"] == 1, key
+        assert "resampled test sentences" in row["sentence"], key
+    assert out.loc["probe_ablation.pos.layer2.retrain.keep20.gap_top_bottom", "low"] == pytest.approx(51.0)

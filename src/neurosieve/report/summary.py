@@ -315,11 +315,12 @@ def kept_per_instance(
     return 100 * c.groupby("instance")["value"].mean()
 
 
-def gap_half_width(
+def gap_bounds(
     curves: pd.DataFrame, layer: int | None, prop: str, pct: float, other: str, ranking: str = "lca"
-) -> pd.Series:
-    """Per instance, half the width (points) of the sentence-bootstrap interval of a ranking's retrained top minus
-    ``other`` (bottom or random) gap at ``pct`` % (rows ``gap_<other>_low``/``high`` of probe ablation's curves)."""
+) -> pd.DataFrame:
+    """Per instance (rows), the sentence-bootstrap interval (columns ``low``, ``high``; points) of a ranking's
+    retrained top minus ``other`` (bottom or random) gap at ``pct`` % (rows ``gap_<other>_low``/``high`` of probe
+    ablation's curves); empty where the curves have none."""
     c = curves[
         (curves["mode"] == "retrain")
         & ((curves["layer"] == layer) if layer is not None else True)  # None: the all-layers pool
@@ -327,11 +328,39 @@ def gap_half_width(
         & (curves["ranking"] == ranking)
         & curves["metric"].isin([f"gap_{other}_low", f"gap_{other}_high"])
     ]
-    c = _at_percent(c, pct)
+    # The k of the accuracy rows nearest pct (the bounds exist at the reported k only: never another k's).
+    grid = curves.loc[
+        (curves["mode"] == "retrain")
+        & ((curves["layer"] == layer) if layer is not None else True)
+        & (curves["property"] == prop)
+        & (curves["metric"] == "accuracy_overall"),
+        "k_percent",
+    ]
+    c = c[c["k_percent"] == grid.loc[(grid - pct).abs().idxmin()]] if len(grid) else _at_percent(c, pct)
     if c.empty:
-        return pd.Series(dtype=float)
+        return pd.DataFrame(columns=["low", "high"])
     wide = c.pivot_table(index="instance", columns="metric", values="value")
-    return (50 * (wide[f"gap_{other}_high"] - wide[f"gap_{other}_low"])).dropna()
+    if not {f"gap_{other}_low", f"gap_{other}_high"} <= set(wide.columns):
+        return pd.DataFrame(columns=["low", "high"])
+    return (100 * wide[[f"gap_{other}_low", f"gap_{other}_high"]]).set_axis(["low", "high"], axis=1).dropna()
+
+
+def with_gap_bootstrap(s: Spread | Verdict | None, bounds: pd.DataFrame) -> Spread | None:
+    """``s`` (or a verdict's effect) as is, or, for a single instance, with that instance's sentence-bootstrap
+    interval of the same gap (:func:`gap_bounds`): a family of one instance still shows its test set's noise."""
+    base = s.effect if isinstance(s, Verdict) else s
+    if base is None or base.n != 1 or len(bounds) != 1:
+        return base
+    return dataclasses.replace(base, bootstrap=(float(bounds["low"].iloc[0]), float(bounds["high"].iloc[0])))
+
+
+def gap_half_width(
+    curves: pd.DataFrame, layer: int | None, prop: str, pct: float, other: str, ranking: str = "lca"
+) -> pd.Series:
+    """Per instance, half the width (points) of the sentence-bootstrap interval of a ranking's retrained top minus
+    ``other`` (bottom or random) gap at ``pct`` % (rows ``gap_<other>_low``/``high`` of probe ablation's curves)."""
+    b = gap_bounds(curves, layer, prop, pct, other, ranking)
+    return (b["high"] - b["low"]) / 2 if not b.empty else pd.Series(dtype=float)
 
 
 def gap_noise_rows(
@@ -487,7 +516,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(v.effect.mean, 1),
                     "paper: keeping the top neurons keeps more accuracy than keeping the bottom ones",
                     v,
-                    v.effect,
+                    with_gap_bootstrap(v, gap_bounds(c, t.layer, t.prop, pct, "bottom")),
                     1,
                     key=f"{at}.gap_top_bottom",
                     source=src("curves", "value"),
@@ -503,7 +532,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(v.effect.mean, 1),
                     "paper: the top neurons beat random ones",
                     v,
-                    v.effect,
+                    with_gap_bootstrap(v, gap_bounds(c, t.layer, t.prop, pct, "random")),
                     1,
                     key=f"{at}.gap_top_random",
                     source=src("curves", "value"),
@@ -720,7 +749,7 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         round(v.effect.mean, 1),
                         finding,
                         v,
-                        v.effect,
+                        with_gap_bootstrap(v, gap_bounds(cp, None, prop, 10, other, name)),
                         1,
                         key=f"{at}.gap_top_{other}",
                         source=src("pool", "value"),
@@ -1584,7 +1613,10 @@ def ranking_comparison_rows(
                 f"{_pm(top)} / {_pm(rnd)}",
                 "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)",
                 v,
-                spread(top),
+                # One instance: the interval of what the row says it tests, top minus random, over test sentences.
+                with_gap_bootstrap(v, gap_bounds(curves, layer, prop, pct, "random", ranking))
+                if top.size == 1
+                else spread(top),
                 1,
                 key=metric_id(
                     "probe_ablation", prop, f"layer{layer}", "retrain", f"keep{pct:g}", f"{ranking}_vs_random"
