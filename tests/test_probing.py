@@ -220,6 +220,9 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     # shows), bracketing the difference of the two accuracies.
     margin = m[("accuracy", "overall")] - m[("majority_baseline", "overall")]
     assert m[("minus_majority_bootstrap", "low")] <= margin <= m[("minus_majority_bootstrap", "high")]
+    top10 = m[("top10pct_retrain_accuracy", "selected")] - m[("top10pct_retrain_accuracy", "paper_default")]
+    low, high = m[("top10_chosen_minus_paper_bootstrap", "low")], m[("top10_chosen_minus_paper_bootstrap", "high")]
+    assert low <= top10 <= high
     assert ("open_minus_closed_in_vocab_bootstrap", "low") not in m.index  # POS only
     pm = probe_layer(
         X, keys, X[:500], test_keys, "pos", l1=1e-4, l2=1e-4, probe_params={"epochs": 3}, salient_fraction=0.25, seed=0

@@ -462,6 +462,10 @@ def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
         ("in_vocab_minus_oov_bootstrap", "high", 0.29),
         ("chosen_minus_paper_bootstrap", "low", -0.002),
         ("chosen_minus_paper_bootstrap", "high", 0.022),
+        ("top10pct_retrain_accuracy", "selected", 0.70),
+        ("top10pct_retrain_accuracy", "paper_default", 0.68),
+        ("top10_chosen_minus_paper_bootstrap", "low", 0.01),
+        ("top10_chosen_minus_paper_bootstrap", "high", 0.03),
     ]
     probing = pd.DataFrame(
         [
@@ -477,6 +481,7 @@ def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
         "accuracy_minus_majority_input_key": (7.0, 9.0),
         "accuracy_in_vocab_oov": (15.0, 29.0),
         "accuracy_chosen_vs_paper_lambdas": (-0.2, 2.2),
+        "top10_retrain_chosen_vs_paper_lambdas": (1.0, 3.0),
     }
     for name, (low, high) in expected.items():
         row = out.loc[f"{at}.{name}"]

@@ -396,9 +396,23 @@ def top_fraction_retrain(
     one solo fit after another.
     """
 
+    preds = top_fraction_retrain_predictions(probes, X_train, y_train, X_test, fraction, sd)
+    return [float(np.mean(p == y_test)) for p in preds]
+
+
+def top_fraction_retrain_predictions(
+    probes: Sequence[ElasticNetProbe],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    fraction: float = 0.1,
+    sd: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """The test predictions of each probe retrained on the top ``fraction`` of its own LCA ordering, as
+    :func:`top_fraction_retrain` scores them (per token: what a sentence bootstrap of their accuracy needs)."""
     kept = [top_fraction_kept(p, fraction, sd) for p in probes]
     fitted = fit_probes(X_train, y_train, [fresh_probe(p) for p in probes], kept)
-    return [float(np.mean(r.predict(X_test[:, k]) == y_test)) for r, k in zip(fitted, kept)]
+    return [r.predict(X_test[:, k]) for r, k in zip(fitted, kept)]
 
 
 @dataclass(frozen=True)
@@ -650,9 +664,10 @@ def probe_layer(
     # The top-10% retrains of the selected, the paper-default and the other probe seeds' probes, in one batched call.
     seeded = [probes[name] for name in seed_offset]
     own_paper = paper is not None and paper is not probe
-    retrain_acc = top_fraction_retrain(
-        [probe, *seeded, *([paper] if own_paper else [])], X_train, y_train, X_test, y_test
+    retrain_pred = top_fraction_retrain_predictions(
+        [probe, *seeded, *([paper] if own_paper else [])], X_train, y_train, X_test
     )  # selected, the other probe seeds (in order), then the paper-default probe when it is another one
+    retrain_acc = [float(np.mean(p == y_test)) for p in retrain_pred]
     pred = probe.predict(X_test)
     acc = grouped(pred)
     c_acc = grouped(c_probe.predict(X_test), c_test)
@@ -691,6 +706,13 @@ def probe_layer(
         contrasts["accuracy_seed_mean_bootstrap"] = (right_seeds, None, None, None)
     if paper_pred is not None:
         contrasts["chosen_minus_paper_bootstrap"] = (right - (paper_pred == y_test), None, None, None)
+        top_paper = retrain_pred[-1 if own_paper else 0]
+        contrasts["top10_chosen_minus_paper_bootstrap"] = (
+            (retrain_pred[0] == y_test).astype(np.float64) - (top_paper == y_test),
+            None,
+            None,
+            None,
+        )
     if prop == "pos":
         contrasts["open_minus_closed_in_vocab_bootstrap"] = (right, open_mask & iv, right, ~open_mask & iv)
     for name, (a, in_a, b, in_b) in contrasts.items():

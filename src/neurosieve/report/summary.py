@@ -1544,11 +1544,14 @@ def probing_rows(
                     f"{where}: retrained top-10% LCA neurons, chosen vs paper-default lambdas (accuracy; interval "
                     "and test: chosen minus paper)",
                     f"{_pct(top_sel)} / {_pct(top_paper)}",
-                    agrees=_vs(
-                        each("top10pct_retrain_accuracy", "selected"),
-                        each("top10pct_retrain_accuracy", "paper_default"),
-                        "the paper's lambdas",
+                    agrees=(
+                        v := _vs(
+                            each("top10pct_retrain_accuracy", "selected"),
+                            each("top10pct_retrain_accuracy", "paper_default"),
+                            "the paper's lambdas",
+                        )
                     ),
+                    spread=boot(v, "top10_chosen_minus_paper_bootstrap"),
                     digits=2,
                     key=f"{at}.top10_retrain_chosen_vs_paper_lambdas",
                     source=src("probing", "value"),
