@@ -130,9 +130,41 @@ def test_gaps_at_the_reported_shares_carry_a_sentence_bootstrap_interval(setup) 
     rnd = acc.xs(("none", "random", "retrain", 3)).mean()
     assert bounds[("good", 3, "gap_random_low")] < acc[("good", "top", "retrain", 3)] - rnd
     assert sentence_bootstrap(np.ones(10), np.arange(10)) == (1.0, 1.0)
+    # What the top 3 lose against all 12 neurons retrained, by word class: intervals around the curves' own values.
+    lost = curves[curves["metric"].str.startswith("lost_")].set_index(["ranking", "k", "metric"])["value"]
+    assert set(lost.index.get_level_values("k")) == {3}
+    by_group = curves[curves["metric"].str.startswith("accuracy_")].set_index(
+        ["ranking", "direction", "mode", "k", "metric"]
+    )["value"]
+
+    def lost_in(group: str) -> float:
+        return (
+            by_group[("good", "top", "retrain", 12, f"accuracy_{group}")]
+            - by_group[("good", "top", "retrain", 3, f"accuracy_{group}")]
+        )
+
+    for stem, value in (
+        ("lost_open", lost_in("open")),
+        ("lost_closed", lost_in("closed")),
+        ("lost_open_minus_closed", lost_in("open") - lost_in("closed")),
+    ):
+        assert lost[("good", 3, f"{stem}_low")] <= value <= lost[("good", 3, f"{stem}_high")], stem
+    retrained_random = curves[(curves["direction"] == "random") & (curves["mode"] == "retrain") & (curves["k"] == 3)]
+    rnd_open, rnd_closed = (
+        retrained_random.loc[retrained_random["metric"] == f"accuracy_{g}", "value"].mean() for g in ("open", "closed")
+    )
+    beyond = (lost_in("open") - lost_in("closed")) - (
+        (by_group[("good", "top", "retrain", 12, "accuracy_open")] - rnd_open)
+        - (by_group[("good", "top", "retrain", 12, "accuracy_closed")] - rnd_closed)
+    )
+    low, high = (
+        lost[("good", 3, "lost_open_minus_closed_vs_random_low")],
+        lost[("good", 3, "lost_open_minus_closed_vs_random_high")],
+    )
+    assert low <= beyond <= high
     # Without sentence ids, no interval rows.
     plain = probe_ablation(*args, ks=[3, 12], random_repeats=3, seeded_ks={3})
-    assert not plain["metric"].str.startswith("gap_").any()
+    assert not plain["metric"].str.startswith(("gap_", "lost_")).any()
 
 
 def test_reported_points_are_the_grid_points_nearest_10_and_20_percent() -> None:

@@ -620,12 +620,17 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
             "direction": "top",
             "k": k,
             "k_percent": 100 * k / WIDTH,
-            "metric": f"gap_{other}_{end}",
+            "metric": f"{other}_{end}",
             "value": value + (0.5 if k == 4 else 0.0),  # the 20 % bounds differ: a wrong k would show
             "random_seed": None,
         }
         for k in (2, 4)
-        for other, (low, high) in (("bottom", (0.01, 0.05)), ("random", (0.0, 0.03)))
+        for other, (low, high) in (
+            ("gap_bottom", (0.01, 0.05)),
+            ("gap_random", (0.0, 0.03)),
+            ("lost_open", (0.02, 0.04)),
+            ("lost_open_minus_closed_vs_random", (-0.01, 0.02)),
+        )
         for end, value in (("low", low), ("high", high))
     ]
     curves = pd.concat([curves, pd.DataFrame(bounds)], ignore_index=True)
@@ -637,6 +642,8 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
         f"{at}.gap_top_bottom": (1.0, 5.0),
         f"{at}.gap_top_random": (0.0, 3.0),
         f"{at}.lca_vs_random": (0.0, 3.0),
+        f"{at}.lost_open": (2.0, 4.0),
+        f"{at}.lost_open_minus_closed_vs_random": (-1.0, 2.0),
     }.items():
         row = out.loc[key]
         assert (row["low"], row["high"]) == (pytest.approx(low), pytest.approx(high)), key

@@ -26,7 +26,7 @@ from neurosieve.analysis.probing import (
     grouped_accuracy,
     order_by_score,
 )
-from neurosieve.analysis.verdicts import sentence_bootstrap
+from neurosieve.analysis.verdicts import sentence_bootstrap, sentence_bootstrap_contrast
 
 DIRECTIONS = ("top", "bottom")
 
@@ -166,7 +166,10 @@ def probe_ablation(
     sampling noise too: for each ranking, the 95 % sentence-bootstrap interval (:func:`sentence_bootstrap`)
     of its top minus its bottom selection and of its top minus the random draws (each token's correctness
     averaged over probe seeds and draws), as rows ``gap_bottom_low``/``high`` and ``gap_random_low``/``high``
-    (mode ``retrain``, direction ``top``).
+    (mode ``retrain``, direction ``top``); and of the accuracy its top selection loses against every neuron
+    retrained, by word class (rows ``lost_open``, ``lost_closed``, ``lost_open_minus_closed`` and
+    ``lost_open_minus_closed_vs_random`` ``_low``/``_high``, and with ``in_vocab`` the same on in-vocabulary
+    tokens, ``lost_open_in_vocab``, ..., ``lost_open_minus_closed_in_vocab_vs_random``), as fractions like the gaps.
     """
 
     width = X_test.shape[1]
@@ -181,7 +184,8 @@ def probe_ablation(
     extra = range(1, probe_seeds if probe.solver != "fista" else 1)
     keys = [np.sort(kept).tobytes() for *_, kept in items]  # one key per selection: identical ones are fitted once
     seeded = {key for (name, _, k, _, _), key in zip(items, keys) if name != "none" and k in seeded_ks}
-    at_seeded_k = {key for (_, _, k, _, _), key in zip(items, keys) if k in seeded_ks}
+    # Tokens' correctness is kept at the seeded k, and for every neuron retrained (what a selection loses against).
+    at_seeded_k = {key for (_, _, k, _, _), key in zip(items, keys) if k in seeded_ks or (seeded_ks and k == width)}
     fits: dict[bytes, int] = {}
     correct: dict[bytes, np.ndarray] = {}  # each token's correctness at the seeded k, mean over probe seeds
     if "retrain" in modes:
@@ -236,6 +240,7 @@ def probe_ablation(
             rows.extend(_curve_rows(meta, cache[key]))
     if correct:
         rows += _gap_bootstrap_rows(items, keys, correct, np.asarray(sentences), width, seed)
+        rows += _lost_bootstrap_rows(items, keys, correct, np.asarray(sentences), width, seed, open_mask, in_vocab)
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
@@ -257,7 +262,7 @@ def _gap_bootstrap_rows(
             by.setdefault((name, direction, k), []).append(correct[key])
     rows: list[dict[str, Any]] = []
     for (name, direction, k), tops in sorted(by.items(), key=lambda x: (x[0][0], x[0][2])):
-        if direction != "top" or name == "none":
+        if direction != "top" or name == "none" or k == width:
             continue
         for other, against in (("bottom", by.get((name, "bottom", k))), ("random", by.get(("none", "random", k)))):
             if not against:
@@ -266,6 +271,59 @@ def _gap_bootstrap_rows(
             meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
             bounds = {f"gap_{other}_low": low, f"gap_{other}_high": high}
             rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
+    return rows
+
+
+def _lost_bootstrap_rows(
+    items: Sequence[tuple[str, str, int, int | None, np.ndarray]],
+    keys: Sequence[bytes],
+    correct: Mapping[bytes, np.ndarray],
+    sentences: np.ndarray,
+    width: int,
+    seed: int,
+    open_mask: np.ndarray,
+    in_vocab: np.ndarray | None,
+) -> list[dict[str, Any]]:
+    """Sentence-bootstrap intervals of the accuracy each ranking's retrained top k loses against every neuron
+    retrained, by word class (open, closed, open minus closed, and open minus closed beyond a random k's), at
+    the k whose tokens' correctness was kept (see :func:`probe_ablation`)."""
+    by: dict[tuple[str, str, int], np.ndarray] = {}
+    for (name, direction, k, _, _), key in zip(items, keys):
+        if key in correct:
+            by.setdefault((name, direction, k), correct[key])
+    full = next((v for (_, d, k), v in by.items() if d == "top" and k == width), None)
+    if full is None:
+        return []
+    is_open = np.asarray(open_mask, dtype=bool)
+    groups = {"": np.ones(len(is_open), dtype=bool)}
+    if in_vocab is not None:
+        groups["_in_vocab"] = np.asarray(in_vocab, dtype=bool)
+    draws: dict[int, list[np.ndarray]] = {}
+    for (name, direction, k, _, _), key in zip(items, keys):
+        if name == "none" and direction == "random" and key in correct:
+            draws.setdefault(k, []).append(correct[key])
+    rows: list[dict[str, Any]] = []
+    for (name, direction, k), top in sorted(by.items(), key=lambda x: (x[0][0], x[0][2])):
+        if direction != "top" or name == "none" or k == width:
+            continue
+        lost = full - top
+        bounds: dict[str, float] = {}
+        for suffix, inside in groups.items():
+            op, cl = is_open & inside, ~is_open & inside
+            parts = {
+                f"lost_open{suffix}": (lost, op, None, None),
+                f"lost_closed{suffix}": (lost, cl, None, None),
+                f"lost_open_minus_closed{suffix}": (lost, op, lost, cl),
+            }
+            if k in draws:
+                # (open - closed loss of the top k) - (that of random k) = open - closed of (random - top)
+                beyond = np.mean(draws[k], axis=0) - top
+                parts[f"lost_open_minus_closed{suffix}_vs_random"] = (beyond, op, beyond, cl)
+            for stem, (a, in_a, b, in_b) in parts.items():
+                low, high = sentence_bootstrap_contrast(a, in_a, b, in_b, sentences, seed=seed)
+                bounds[f"{stem}_low"], bounds[f"{stem}_high"] = low, high
+        meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
+        rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
     return rows
 
 

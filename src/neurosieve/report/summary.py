@@ -321,12 +321,23 @@ def gap_bounds(
     """Per instance (rows), the sentence-bootstrap interval (columns ``low``, ``high``; points) of a ranking's
     retrained top minus ``other`` (bottom or random) gap at ``pct`` % (rows ``gap_<other>_low``/``high`` of probe
     ablation's curves); empty where the curves have none."""
+    return curve_bounds(curves, layer, prop, pct, f"gap_{other}", ranking)
+
+
+def curve_bounds(
+    curves: pd.DataFrame, layer: int | None, prop: str, pct: float, stem: str, ranking: str = "lca"
+) -> pd.DataFrame:
+    """Per instance (rows), the sentence-bootstrap interval (columns ``low``, ``high``; points) that probe
+    ablation's curves hold for a retrained quantity ``stem`` of a ranking at ``pct`` % (rows ``<stem>_low`` and
+    ``<stem>_high``: the gaps, ``gap_bottom``/``gap_random``, and the accuracy lost by word class, ``lost_open``,
+    ...); empty where the curves have none."""
+    low, high = f"{stem}_low", f"{stem}_high"
     c = curves[
         (curves["mode"] == "retrain")
         & ((curves["layer"] == layer) if layer is not None else True)  # None: the all-layers pool
         & (curves["property"] == prop)
         & (curves["ranking"] == ranking)
-        & curves["metric"].isin([f"gap_{other}_low", f"gap_{other}_high"])
+        & curves["metric"].isin([low, high])
     ]
     # The k of the accuracy rows nearest pct (the bounds exist at the reported k only: never another k's).
     grid = curves.loc[
@@ -340,9 +351,9 @@ def gap_bounds(
     if c.empty:
         return pd.DataFrame(columns=["low", "high"])
     wide = c.pivot_table(index="instance", columns="metric", values="value")
-    if not {f"gap_{other}_low", f"gap_{other}_high"} <= set(wide.columns):
+    if not {low, high} <= set(wide.columns):
         return pd.DataFrame(columns=["low", "high"])
-    return (100 * wide[[f"gap_{other}_low", f"gap_{other}_high"]]).set_axis(["low", "high"], axis=1).dropna()
+    return (100 * wide[[low, high]]).set_axis(["low", "high"], axis=1).dropna()
 
 
 def with_gap_bootstrap(s: Spread | Verdict | None, bounds: pd.DataFrame) -> Spread | None:
@@ -579,7 +590,9 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         sec,
                         f"{group}-class accuracy lost keeping the top 10% (retrained; {tokens})",
                         round(float(lost[group].mean()), 1),
-                        spread=spread(lost[group]),
+                        spread=with_gap_bootstrap(
+                            spread(lost[group]), curve_bounds(c, t.layer, t.prop, 10, f"lost_{group}{suffix}")
+                        ),
                         digits=1,
                         key=metric_id(
                             "probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", f"lost_{group}{suffix}"
@@ -620,7 +633,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(v.effect.mean, 1),
                     finding,
                     v,
-                    v.effect,
+                    with_gap_bootstrap(v, curve_bounds(c, t.layer, t.prop, 10, name)),
                     1,
                     key=key,
                     source=src("curves", "value"),
