@@ -126,6 +126,8 @@ def test_gaps_at_the_reported_shares_carry_a_sentence_bootstrap_interval(setup) 
     gap = acc[("good", "top", "retrain", 3)] - acc[("good", "bottom", "retrain", 3)]
     low, high = bounds[("good", 3, "gap_bottom_low")], bounds[("good", 3, "gap_bottom_high")]
     assert gap > 0.4 and low < gap < high and high - low < 0.2
+    kept = curves[curves["metric"].str.startswith("kept_")].set_index(["ranking", "k", "metric"])["value"]
+    assert kept[("good", 3, "kept_low")] < acc[("good", "top", "retrain", 3)] < kept[("good", 3, "kept_high")]
     # Against the random draws: the token-level mean of the draws, bootstrapped the same way (seeded).
     rnd = acc.xs(("none", "random", "retrain", 3)).mean()
     assert bounds[("good", 3, "gap_random_low")] < acc[("good", "top", "retrain", 3)] - rnd

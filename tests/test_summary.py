@@ -629,6 +629,7 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
             ("gap_bottom", (0.01, 0.05)),
             ("gap_random", (0.0, 0.03)),
             ("lost_open", (0.02, 0.04)),
+            ("kept", (0.6, 0.7)),
             ("lost_open_minus_closed_vs_random", (-0.01, 0.02)),
         )
         for end, value in (("low", low), ("high", high))
@@ -643,6 +644,7 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
         f"{at}.gap_top_random": (0.0, 3.0),
         f"{at}.lca_vs_random": (0.0, 3.0),
         f"{at}.lost_open": (2.0, 4.0),
+        f"{at}.accuracy_top_bottom_random": (60.0, 70.0),
         f"{at}.lost_open_minus_closed_vs_random": (-1.0, 2.0),
     }.items():
         row = out.loc[key]

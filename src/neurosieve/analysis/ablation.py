@@ -166,7 +166,7 @@ def probe_ablation(
     sampling noise too: for each ranking, the 95 % sentence-bootstrap interval (:func:`sentence_bootstrap`)
     of its top minus its bottom selection and of its top minus the random draws (each token's correctness
     averaged over probe seeds and draws), as rows ``gap_bottom_low``/``high`` and ``gap_random_low``/``high``
-    (mode ``retrain``, direction ``top``); and of the accuracy its top selection loses against every neuron
+    (mode ``retrain``, direction ``top``; ``kept_low``/``high``: the top selection's own accuracy); and of the accuracy its top selection loses against every neuron
     retrained, by word class (rows ``lost_open``, ``lost_closed``, ``lost_open_minus_closed`` and
     ``lost_open_minus_closed_vs_random`` ``_low``/``_high``, and with ``in_vocab`` the same on in-vocabulary
     tokens, ``lost_open_in_vocab``, ..., ``lost_open_minus_closed_in_vocab_vs_random``), as fractions like the gaps.
@@ -264,13 +264,15 @@ def _gap_bootstrap_rows(
     for (name, direction, k), tops in sorted(by.items(), key=lambda x: (x[0][0], x[0][2])):
         if direction != "top" or name == "none" or k == width:
             continue
+        meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
+        low, high = sentence_bootstrap(tops[0], sentences, seed=seed)  # the retrained top's own accuracy
+        bounds = {"kept_low": low, "kept_high": high}
         for other, against in (("bottom", by.get((name, "bottom", k))), ("random", by.get(("none", "random", k)))):
             if not against:
                 continue
             low, high = sentence_bootstrap(tops[0] - np.mean(against, axis=0), sentences, seed=seed)
-            meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
-            bounds = {f"gap_{other}_low": low, f"gap_{other}_high": high}
-            rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
+            bounds.update({f"gap_{other}_low": low, f"gap_{other}_high": high})
+        rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
     return rows
 
 

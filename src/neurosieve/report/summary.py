@@ -491,7 +491,9 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     sec,
                     f"{label}: top / bottom / random accuracy (mean ± sd over instances)",
                     f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}",
-                    spread=spread(top),
+                    spread=with_gap_bootstrap(spread(top), curve_bounds(c, t.layer, t.prop, pct, "kept"))
+                    if mode == "retrain"
+                    else spread(top),
                     digits=1,
                     key=f"{at}.accuracy_top_bottom_random",
                     source=src("curves", "value"),
@@ -741,7 +743,7 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     POOL_SECTION,
                     f"{label}: top / bottom / random accuracy (mean ± sd over instances)",
                     f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}",
-                    spread=spread(top),
+                    spread=with_gap_bootstrap(spread(top), curve_bounds(cp, None, prop, 10, "kept", name)),
                     digits=1,
                     key=f"{at}.accuracy_top_bottom_random",
                     source=src("pool", "value"),
