@@ -135,6 +135,9 @@ def test_gaps_at_the_reported_shares_carry_a_sentence_bootstrap_interval(setup) 
     # What the top 3 lose against all 12 neurons retrained, by word class: intervals around the curves' own values.
     lost = curves[curves["metric"].str.startswith("lost_")].set_index(["ranking", "k", "metric"])["value"]
     assert set(lost.index.get_level_values("k")) == {3}
+    regained = acc[("good", "top", "retrain", 3)] / acc[("good", "top", "retrain", 12)]
+    assert curves.query("metric == 'regained_low'")["value"].iloc[0] <= regained
+    assert regained <= curves.query("metric == 'regained_high'")["value"].iloc[0]
     by_group = curves[curves["metric"].str.startswith("accuracy_")].set_index(
         ["ranking", "direction", "mode", "k", "metric"]
     )["value"]

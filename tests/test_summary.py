@@ -630,6 +630,7 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
             ("gap_random", (0.0, 0.03)),
             ("lost_open", (0.02, 0.04)),
             ("kept", (0.6, 0.7)),
+            ("regained", (0.8, 0.9)),
             ("lost_open_minus_closed_vs_random", (-0.01, 0.02)),
         )
         for end, value in (("low", low), ("high", high))
@@ -645,6 +646,7 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
         f"{at}.lca_vs_random": (0.0, 3.0),
         f"{at}.lost_open": (2.0, 4.0),
         f"{at}.accuracy_top_bottom_random": (60.0, 70.0),
+        f"{at}.regained": (80.0, 90.0),
         f"{at}.lost_open_minus_closed_vs_random": (-1.0, 2.0),
     }.items():
         row = out.loc[key]

@@ -196,6 +196,11 @@ def test_contrast_bootstrap_of_two_groups_of_tokens() -> None:
     sent = np.sort(rng.integers(0, 200, 3000))
     x = (rng.random(3000) < 0.7).astype(float)
     assert sentence_bootstrap_contrast(x, None, None, None, sent, seed=5) == sentence_bootstrap(x, sent, seed=5)
+    # A ratio of two means: every sentence holds one token of each, the first always half the second.
+    sentences = np.repeat(np.arange(40), 2)
+    first = np.tile([True, False], 40)
+    values = np.where(first, 0.5, 1.0)
+    assert sentence_bootstrap_contrast(values, first, values, ~first, sentences, ratio=True) == (0.5, 0.5)
     # A group without tokens has no mean, hence no interval.
     low, high = sentence_bootstrap_contrast(x, np.ones(3000, bool), x, np.zeros(3000, bool), sent)
     assert np.isnan(low) and np.isnan(high)

@@ -167,7 +167,7 @@ def probe_ablation(
     of its top minus its bottom selection and of its top minus the random draws (each token's correctness
     averaged over probe seeds and draws), as rows ``gap_bottom_low``/``high`` and ``gap_random_low``/``high``
     (mode ``retrain``, direction ``top``; ``kept_low``/``high``: the top selection's own accuracy); and of the accuracy its top selection loses against every neuron
-    retrained, by word class (rows ``lost_open``, ``lost_closed``, ``lost_open_minus_closed`` and
+    retrained, its share of that accuracy (``regained``), and by word class (rows ``lost_open``, ``lost_closed``, ``lost_open_minus_closed`` and
     ``lost_open_minus_closed_vs_random`` ``_low``/``_high``, and with ``in_vocab`` the same on in-vocabulary
     tokens, ``lost_open_in_vocab``, ..., ``lost_open_minus_closed_in_vocab_vs_random``), as fractions like the gaps.
     """
@@ -309,7 +309,8 @@ def _lost_bootstrap_rows(
         if direction != "top" or name == "none" or k == width:
             continue
         lost = full - top
-        bounds: dict[str, float] = {}
+        low, high = sentence_bootstrap_contrast(top, None, full, None, sentences, seed=seed, ratio=True)
+        bounds: dict[str, float] = {"regained_low": low, "regained_high": high}  # top's accuracy / every neuron's
         for suffix, inside in groups.items():
             op, cl = is_open & inside, ~is_open & inside
             parts = {

@@ -143,12 +143,14 @@ def sentence_bootstrap_contrast(
     resamples: int = 1000,
     seed: int = 0,
     level: float = LEVEL,
+    ratio: bool = False,
 ) -> tuple[float, float]:
     """Percentile interval of mean(a over the tokens ``in_a``) minus mean(b over the tokens ``in_b``), over test
     sentences: a difference between two groups of tokens (in-vocabulary minus OOV accuracy, open- minus
     closed-class), each resample drawing whole sentences once for both groups, as :func:`sentence_bootstrap`
     draws them (the same seed gives the same sentence counts). ``in_a`` None means every token; ``b`` None
-    means no second term. NaN when a group has no tokens.
+    means no second term; with ``ratio`` the first mean is divided by the second instead (a share of an
+    accuracy regained). NaN when a group has no tokens.
     """
     _, sent = np.unique(np.asarray(sentences), return_inverse=True)
     n = int(sent.max()) + 1 if len(sent) else 0
@@ -165,7 +167,12 @@ def sentence_bootstrap_contrast(
         with np.errstate(invalid="ignore", divide="ignore"):
             return (counts @ totals) / (counts @ lengths)
 
-    diff = means(a, in_a) - (0.0 if b is None else means(b, in_b))
+    if ratio and b is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            diff = means(a, in_a) / means(b, in_b)
+        diff[~np.isfinite(diff)] = np.nan
+    else:
+        diff = means(a, in_a) - (0.0 if b is None else means(b, in_b))
     diff = diff[~np.isnan(diff)]  # a resample without a group's tokens says nothing of its mean
     if len(diff) < resamples / 2:
         return (math.nan, math.nan)

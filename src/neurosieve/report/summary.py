@@ -570,7 +570,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 f"{t.prop}, layer {t.layer}, retrained, 10% kept: % of full accuracy regained",
                 round(float(share.mean()), 1),
                 "paper: the retrained top 10% regains most (> 90%) of the accuracy",
-                spread=spread(share),
+                spread=with_gap_bootstrap(spread(share), curve_bounds(c, t.layer, t.prop, 10, "regained")),
                 digits=1,
                 key=metric_id("probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", "regained"),
                 source=src("curves", "value"),
