@@ -248,6 +248,14 @@ def stage_probe_data(
     return out
 
 
+def probe_data_in(work: Path, fraction: float, tag: str, layers: int) -> dict[str, Any]:
+    """:func:`stage_probe_data` in a fresh process, from the token tables ``train.parquet`` and ``test.parquet``
+    of ``work``, writing there."""
+    return in_fresh_process(
+        stage_probe_data, str(work / "train.parquet"), str(work / "test.parquet"), str(work), fraction, tag, layers
+    )
+
+
 def _timed(fn: Any, device: str) -> dict[str, Any]:
     import torch
 
@@ -546,15 +554,7 @@ def main() -> None:
         for stage in (*probe_stages, *pool_stages):
             full_size[stage] = mem_size[stage] = full_tokens["train"]
         for k, scale in enumerate((args.scale, 2 * args.scale)):
-            data = in_fresh_process(
-                stage_probe_data,
-                str(work / "train.parquet"),
-                str(work / "test.parquet"),
-                str(work),
-                scale,
-                str(k),
-                args.layers,
-            )
+            data = probe_data_in(work, scale, str(k), args.layers)
             for device in devices:
                 for stage, make in probe_stages.items():
                     r = in_fresh_process(*make(data, device), args.threads, last)

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_bert_scale import _peak_mb, bert_config, in_fresh_process, stage_baseline, stage_probe_data
+from bench_bert_scale import _peak_mb, bert_config, in_fresh_process, probe_data_in, stage_baseline
 
 JOBS = ("all-layer probe", "pool ablation")
 READINGS = ("widened to float32", "as stored (float16)")
@@ -96,15 +96,7 @@ def main() -> None:
         base = in_fresh_process(stage_baseline, args.threads)["peak_mb"]
         runs: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
         for k, scale in enumerate((args.scale, 2 * args.scale)):
-            data = in_fresh_process(
-                stage_probe_data,
-                str(work / "train.parquet"),
-                str(work / "test.parquet"),
-                str(work),
-                scale,
-                str(k),
-                args.layers,
-            )
+            data = probe_data_in(work, scale, str(k), args.layers)
             for reading in READINGS:
                 for job in JOBS:  # in this order: the pool ablation retrains from the all-layer probe's files
                     r = in_fresh_process(

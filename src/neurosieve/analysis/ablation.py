@@ -239,44 +239,13 @@ def probe_ablation(
             }
             rows.extend(_curve_rows(meta, cache[key]))
     if correct:
-        rows += _gap_bootstrap_rows(items, keys, correct, np.asarray(sentences), width, seed)
-        rows += _lost_bootstrap_rows(items, keys, correct, np.asarray(sentences), width, seed, open_mask, in_vocab)
+        rows += _bootstrap_rows(items, keys, correct, np.asarray(sentences), width, seed, open_mask, in_vocab)
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
 
 
-def _gap_bootstrap_rows(
-    items: Sequence[tuple[str, str, int, int | None, np.ndarray]],
-    keys: Sequence[bytes],
-    correct: Mapping[bytes, np.ndarray],
-    sentences: np.ndarray,
-    width: int,
-    seed: int,
-) -> list[dict[str, Any]]:
-    """Sentence-bootstrap intervals of each ranking's retrained top-minus-bottom and top-minus-random gaps at the
-    k whose tokens' correctness was kept (see :func:`probe_ablation`)."""
-    by: dict[tuple[str, str, int], list[np.ndarray]] = {}
-    for (name, direction, k, _, _), key in zip(items, keys):
-        if key in correct:
-            by.setdefault((name, direction, k), []).append(correct[key])
-    rows: list[dict[str, Any]] = []
-    for (name, direction, k), tops in sorted(by.items(), key=lambda x: (x[0][0], x[0][2])):
-        if direction != "top" or name == "none" or k == width:
-            continue
-        meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
-        low, high = sentence_bootstrap(tops[0], sentences, seed=seed)  # the retrained top's own accuracy
-        bounds = {"kept_low": low, "kept_high": high}
-        for other, against in (("bottom", by.get((name, "bottom", k))), ("random", by.get(("none", "random", k)))):
-            if not against:
-                continue
-            low, high = sentence_bootstrap(tops[0] - np.mean(against, axis=0), sentences, seed=seed)
-            bounds.update({f"gap_{other}_low": low, f"gap_{other}_high": high})
-        rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
-    return rows
-
-
-def _lost_bootstrap_rows(
+def _bootstrap_rows(
     items: Sequence[tuple[str, str, int, int | None, np.ndarray]],
     keys: Sequence[bytes],
     correct: Mapping[bytes, np.ndarray],
@@ -286,45 +255,47 @@ def _lost_bootstrap_rows(
     open_mask: np.ndarray,
     in_vocab: np.ndarray | None,
 ) -> list[dict[str, Any]]:
-    """Sentence-bootstrap intervals of the accuracy each ranking's retrained top k loses against every neuron
-    retrained, by word class (open, closed, open minus closed, and open minus closed beyond a random k's), at
-    the k whose tokens' correctness was kept (see :func:`probe_ablation`)."""
-    by: dict[tuple[str, str, int], np.ndarray] = {}
+    """Sentence-bootstrap intervals of what each ranking's retrained top k gives at the k whose tokens'
+    correctness was kept (see :func:`probe_ablation`): its accuracy, its gaps to its bottom k and to the random
+    draws, its share of every neuron's retrained accuracy, and the accuracy it loses against every neuron by
+    word class (open, closed, open minus closed, and open minus closed beyond a random k's loss)."""
+    by: dict[tuple[str, str, int], list[np.ndarray]] = {}
     for (name, direction, k, _, _), key in zip(items, keys):
         if key in correct:
-            by.setdefault((name, direction, k), correct[key])
-    full = next((v for (_, d, k), v in by.items() if d == "top" and k == width), None)
-    if full is None:
-        return []
+            by.setdefault((name, direction, k), []).append(correct[key])
+    full = next((v[0] for (_, d, k), v in by.items() if d == "top" and k == width), None)
     is_open = np.asarray(open_mask, dtype=bool)
     groups = {"": np.ones(len(is_open), dtype=bool)}
     if in_vocab is not None:
         groups["_in_vocab"] = np.asarray(in_vocab, dtype=bool)
-    draws: dict[int, list[np.ndarray]] = {}
-    for (name, direction, k, _, _), key in zip(items, keys):
-        if name == "none" and direction == "random" and key in correct:
-            draws.setdefault(k, []).append(correct[key])
     rows: list[dict[str, Any]] = []
-    for (name, direction, k), top in sorted(by.items(), key=lambda x: (x[0][0], x[0][2])):
+    for (name, direction, k), tops in sorted(by.items(), key=lambda x: (x[0][0], x[0][2])):
         if direction != "top" or name == "none" or k == width:
             continue
-        lost = full - top
-        low, high = sentence_bootstrap_contrast(top, None, full, None, sentences, seed=seed, ratio=True)
-        bounds: dict[str, float] = {"regained_low": low, "regained_high": high}  # top's accuracy / every neuron's
-        for suffix, inside in groups.items():
-            op, cl = is_open & inside, ~is_open & inside
-            parts = {
-                f"lost_open{suffix}": (lost, op, None, None),
-                f"lost_closed{suffix}": (lost, cl, None, None),
-                f"lost_open_minus_closed{suffix}": (lost, op, lost, cl),
-            }
-            if k in draws:
-                # (open - closed loss of the top k) - (that of random k) = open - closed of (random - top)
-                beyond = np.mean(draws[k], axis=0) - top
-                parts[f"lost_open_minus_closed{suffix}_vs_random"] = (beyond, op, beyond, cl)
+        top, draws = tops[0], by.get(("none", "random", k))
+        low, high = sentence_bootstrap(top, sentences, seed=seed)  # the retrained top's own accuracy
+        bounds = {"kept_low": low, "kept_high": high}
+        for other, against in (("bottom", by.get((name, "bottom", k))), ("random", draws)):
+            if against:
+                low, high = sentence_bootstrap(top - np.mean(against, axis=0), sentences, seed=seed)
+                bounds.update({f"gap_{other}_low": low, f"gap_{other}_high": high})
+        if full is not None:
+            parts: dict[str, tuple[Any, ...]] = {"regained": (top, None, full, None)}  # top's accuracy / every neuron's
+            lost = full - top
+            for suffix, inside in groups.items():
+                op, cl = is_open & inside, ~is_open & inside
+                parts[f"lost_open{suffix}"] = (lost, op, None, None)
+                parts[f"lost_closed{suffix}"] = (lost, cl, None, None)
+                parts[f"lost_open_minus_closed{suffix}"] = (lost, op, lost, cl)
+                if draws:
+                    # (open - closed loss of the top k) - (that of random k) = open - closed of (random - top)
+                    beyond = np.mean(draws, axis=0) - top
+                    parts[f"lost_open_minus_closed{suffix}_vs_random"] = (beyond, op, beyond, cl)
             for stem, (a, in_a, b, in_b) in parts.items():
-                low, high = sentence_bootstrap_contrast(a, in_a, b, in_b, sentences, seed=seed)
-                bounds[f"{stem}_low"], bounds[f"{stem}_high"] = low, high
+                low, high = sentence_bootstrap_contrast(
+                    a, in_a, b, in_b, sentences, seed=seed, ratio=stem == "regained"
+                )
+                bounds.update({f"{stem}_low": low, f"{stem}_high": high})
         meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
         rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
     return rows
