@@ -423,5 +423,28 @@ def test_split_halves_rank_on_one_half_and_retrain_on_the_other() -> None:
         top = acc[(acc["ranking"] == name) & (acc["direction"] == "top")].set_index("mode")["value"]
         assert top[SPLIT_MODES["split"]] == pytest.approx(top[SPLIT_MODES["same"]], abs=0.01)
         assert top[SPLIT_MODES["split"]] > acc[acc["direction"] == "random"]["value"].mean() + 0.1
+    # With sentence ids: each comparison's interval over test sentences brackets the mean over the interior k.
+    with_ids = split_half_ablation(
+        probe,
+        X[:4500],
+        y[:4500],
+        groups,
+        X[4500:],
+        y[4500:],
+        y[4500:] == "NN",
+        ["lca_std"],
+        [0, 1, 3, 12],
+        random_repeats=3,
+        seed=0,
+        sentences=np.arange(1500) // 10,
+    )
+    acc = with_ids[(with_ids["metric"] == "accuracy_overall") & with_ids["k"].isin([1, 3])]
+    top = acc[acc["direction"] == "top"].groupby("mode")["value"].mean()
+    bounds = with_ids[with_ids["metric"].str.contains("_low|_high")].set_index("metric")["value"]
+    same = top[SPLIT_MODES["split"]] - top[SPLIT_MODES["same"]]
+    assert bounds["separated_minus_same_low"] <= same <= bounds["separated_minus_same_high"]
+    beyond = top[SPLIT_MODES["split"]] - acc[acc["direction"] == "random"]["value"].mean()
+    assert bounds["separated_minus_random_low"] <= beyond <= bounds["separated_minus_random_high"]
+    assert bounds["separated_minus_random_low"] > 0.1  # the planted neurons beat random ones
     with pytest.raises(ValueError, match="split-half rankings"):
         split_half_ablation(probe, X, y, np.arange(len(y)), X, y, y == "NN", ["maxcorr"], [1])

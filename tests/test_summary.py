@@ -574,6 +574,15 @@ def test_split_half_rows_test_separated_against_same_and_random() -> None:
     assert same["value"] == pytest.approx(-5.2) and same["p"] == pytest.approx(0.0625)
     assert rnd["value"] == pytest.approx(20.0)
     assert split_half_rows("fam", pd.DataFrame(rows), 1, "pos") == []
+    # One instance: its rows carry the instance's own sentence-bootstrap bounds (k 0 rows of the split mode).
+    one = [r for r in rows if r["instance"] == "seed0"]
+    for stem, (low, high) in (("separated_minus_same", (-0.08, -0.02)), ("separated_minus_random", (0.15, 0.25))):
+        for end, value in (("low", low), ("high", high)):
+            one.append({**one[0], "metric": f"{stem}_{end}", "value": value, "k": 0, "mode": "retrain_split"})
+    out = {r["id"]: r for r in finalize(split_half_rows("fam", pd.DataFrame(one), 2, "pos"))}
+    same = out["split_half.pos.layer2.lca_std.separated_minus_same"]
+    assert (same["low"], same["high"], same["interval over"]) == (-8.0, -2.0, "test sentences") and same["p"] == ""
+    assert out["split_half.pos.layer2.lca_std.separated_minus_random"]["low"] == pytest.approx(15.0)
 
 
 def test_gap_half_width_reads_each_instances_bootstrap_bounds() -> None:

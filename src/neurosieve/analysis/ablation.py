@@ -141,6 +141,7 @@ def probe_ablation(
     probe_seeds: int = 1,
     seeded_ks: Collection[int] = (),
     sentences: np.ndarray | None = None,
+    tokens: dict[tuple[str, str, int], list[np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Accuracy (overall, open class, closed class) of probes keeping k neurons, for every ranking and direction.
 
@@ -170,6 +171,10 @@ def probe_ablation(
     retrained, its share of that accuracy (``regained``), and by word class (rows ``lost_open``, ``lost_closed``, ``lost_open_minus_closed`` and
     ``lost_open_minus_closed_vs_random`` ``_low``/``_high``, and with ``in_vocab`` the same on in-vocabulary
     tokens, ``lost_open_in_vocab``, ..., ``lost_open_minus_closed_in_vocab_vs_random``), as fractions like the gaps.
+
+    With ``tokens`` (a dict), every retrained selection's per-token correctness on test (mean over probe seeds)
+    is added to it under (ranking, direction, k), one array per selection (random draws: one each), for a
+    caller's own bootstrap (:func:`split_half_ablation`).
     """
 
     width = X_test.shape[1]
@@ -212,7 +217,7 @@ def probe_ablation(
             kept = distinct[key]
             pred = p.predict(X_test[:, kept])
             scores.setdefault(key, []).append(_accuracies(y_test, pred, open_mask, in_vocab))
-            if sentences is not None and key in at_seeded_k:
+            if (sentences is not None and key in at_seeded_k) or tokens is not None:
                 correct[key] = correct.get(key, 0.0) + (pred == y_test).astype(np.float64)
         for key, each in scores.items():
             cache["retrain", key] = {m: float(np.mean([s[m] for s in each])) for m in each[0]}
@@ -238,7 +243,12 @@ def probe_ablation(
                 "probe_seeds": fits.get(selected, 1) if mode == "retrain" else 1,
             }
             rows.extend(_curve_rows(meta, cache[key]))
-    if correct:
+    if tokens is not None:
+        for (name, direction, k, _, _), key in zip(items, keys):
+            if key in correct:
+                tokens.setdefault((name, direction, k), []).append(correct[key])
+        correct = {key: v for key, v in correct.items() if key in at_seeded_k}
+    if correct and sentences is not None:
         rows += _bootstrap_rows(items, keys, correct, np.asarray(sentences), width, seed, open_mask, in_vocab)
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
@@ -324,6 +334,7 @@ def split_half_ablation(
     salt: int = 0,
     in_vocab: np.ndarray | None = None,
     progress: Callable[[Any], Any] | None = None,
+    sentences: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Ranking and evaluation separated (Antverg & Belinkov 2022): does a ranking look good only because its
     evaluation probes are retrained on the tokens it was fitted on?
@@ -334,7 +345,10 @@ def split_half_ablation(
     ``retrain_split`` (ranked on half A: ranking and evaluation separated) and ``retrain_same`` (ranked on half
     B: the workflow's usual path, at the same training size), with one random baseline (``retrain_split``,
     direction ``random``) retrained on half B too. Equal curves mean the usual path does not flatter the
-    ranking. Top selections only.
+    ranking. Top selections only. With ``sentences`` (each test token's sentence id), each ranking also gets
+    the 95 % sentence-bootstrap intervals of its two comparisons over the interior k grid (rows
+    ``separated_minus_same_low``/``high`` and ``separated_minus_random_low``/``high``, mode ``retrain_split``,
+    k 0): a single instance's interval.
     """
     unknown = sorted(set(rankings) - set(SPLIT_HALF_RANKINGS))
     if unknown:
@@ -349,6 +363,7 @@ def split_half_ablation(
         ctx = RankingInputs.build(fitted[half].coef_, fitted[half].classes_, X_half, y_half, seed)
         orders[half] = {name: PROBE_RANKING_FUNCTIONS[name](ctx)[0] for name in rankings}
     X_b, y_b = X_train[split.select], y_train[split.select]
+    tokens: dict[str, dict[tuple[str, str, int], list[np.ndarray]]] = {half: {} for half in halves}
     parts = [
         probe_ablation(
             fitted["same"],  # its parameters and, with the converging solver, its warm starts (fitted on B)
@@ -366,10 +381,47 @@ def split_half_ablation(
             in_vocab,
             salt,
             top_only=tuple(rankings),
+            tokens=tokens[half] if sentences is not None else None,
         ).assign(mode=SPLIT_MODES[half])
         for half in halves
     ]
+    if sentences is not None:
+        parts.append(_split_half_bootstrap_rows(tokens, rankings, ks, X_test.shape[1], np.asarray(sentences), seed))
     return pd.concat(parts, ignore_index=True)
+
+
+def _split_half_bootstrap_rows(
+    tokens: Mapping[str, Mapping[tuple[str, str, int], list[np.ndarray]]],
+    rankings: Sequence[str],
+    ks: Sequence[int],
+    width: int,
+    sentences: np.ndarray,
+    seed: int,
+) -> pd.DataFrame:
+    """Sentence-bootstrap intervals of the split-half comparisons, each token's correctness averaged over the
+    interior k grid (and over the random draws) as the summary averages the accuracies."""
+    interior = [k for k in ks if 0 < k < width]
+    split, same = tokens["split"], tokens["same"]
+
+    def mean_over(table: Mapping[tuple[str, str, int], list[np.ndarray]], name: str, direction: str) -> Any:
+        got = [a for k in interior for a in table.get((name, direction, k), [])]
+        return np.mean(got, axis=0) if got else None
+
+    rows: list[dict[str, Any]] = []
+    rnd = mean_over(split, "none", "random")
+    for name in rankings:
+        a, b = mean_over(split, name, "top"), mean_over(same, name, "top")
+        bounds = {}
+        for stem, other in (("separated_minus_same", b), ("separated_minus_random", rnd)):
+            if a is not None and other is not None:
+                low, high = sentence_bootstrap(a - other, sentences, seed=seed)
+                bounds.update({f"{stem}_low": low, f"{stem}_high": high})
+        meta = {"ranking": name, "direction": "top", "mode": SPLIT_MODES["split"], "k": 0, "k_percent": 0.0}
+        rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out["random_seed"] = out["random_seed"].astype("Int64")
+    return out
 
 
 #: The mode of label-focus rows in a curves table (:func:`label_focus`).

@@ -139,6 +139,7 @@ def run_probe_ablation(
             salt,
             in_vocab,
             progress=lambda it: tqdm(it, desc=f"split halves {instance} layer {layer} {prop}", unit="probe group"),
+            sentences=test_keys["sentence"].to_numpy(),
         )
         curves = pd.concat([curves, halves], ignore_index=True)
     focus = list(settings.label_focus.get(prop, ()))
