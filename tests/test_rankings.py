@@ -304,6 +304,34 @@ def test_label_focus_own_neurons_serve_their_label_better_than_another_labels_or
         "labels.pos.layer2.a.own_vs_other",
         "labels.pos.layer2.b.own_vs_other",
     } <= set(ids)
+    # With sentence ids, one instance: each comparison carries the instance's sentence-bootstrap interval of the
+    # mean F1 difference over k, around the difference of its rows' mean F1s.
+    torch.set_num_threads(1)
+    try:
+        one = label_focus(
+            probe,
+            X,
+            y,
+            X[:1000],
+            y[:1000],
+            ["A", "B"],
+            max_k=2,
+            random_repeats=2,
+            seed=0,
+            sentences=np.arange(1000) // 10,
+        )
+    finally:
+        torch.set_num_threads(before)
+    one = one.assign(instance="i0", layer=2, property="pos")
+    f1a = one[one["metric"] == "f1:A"]
+    diff = 100 * (f1a[f1a["ranking"] == "own"]["value"].mean() - f1a[f1a["ranking"] == "other:B"]["value"].mean())
+    row = {r["id"]: r for r in label_focus_rows("fam", one, 2, "pos")}["labels.pos.layer2.a.own_vs_other"]
+    assert row["interval over"] == "test sentences" and row["low"] <= round(diff, 1) <= row["high"]
+    assert set(one["metric"]) == {
+        "f1:A",
+        "f1:B",
+        *(f"f1_own_vs_{w}_{e}:{lab}" for w in ("random", "other") for e in ("low", "high") for lab in "AB"),
+    }
 
 
 def test_split_halves_figure_draws_each_rankings_two_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -26,7 +26,12 @@ from neurosieve.analysis.probing import (
     grouped_accuracy,
     order_by_score,
 )
-from neurosieve.analysis.verdicts import sentence_bootstrap, sentence_bootstrap_contrast
+from neurosieve.analysis.verdicts import (
+    percentile_interval,
+    sentence_bootstrap,
+    sentence_bootstrap_contrast,
+    sentence_resampler,
+)
 
 DIRECTIONS = ("top", "bottom")
 
@@ -450,6 +455,7 @@ def label_focus(
     seed: int = 0,
     salt: int = 0,
     progress: Callable[[Any], Any] | None = None,
+    sentences: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Are a label's own top neurons what it needs? One-vs-rest F1 with its top k neurons, another label's, random k.
 
@@ -459,7 +465,10 @@ def label_focus(
     label (cyclically: a selection of equal size that another label prefers) and on ``random_repeats``
     random selections of k, for k = 1..``max_k``; each is scored by the label's F1 on the test tokens.
     Rows (curves format): ranking ``own`` / ``other:<label>`` / ``none``, direction ``top`` / ``random``,
-    mode :data:`LABEL_MODE`, k, metric ``f1:<label>``, value.
+    mode :data:`LABEL_MODE`, k, metric ``f1:<label>``, value. With ``sentences`` (each test token's sentence
+    id), each label also gets the 95 % sentence-bootstrap intervals of its mean F1 over k with its own neurons
+    minus with random k and minus with the other label's (ranking ``own``, k 0, metrics
+    ``f1_own_vs_random:<label>`` and ``f1_own_vs_other:<label>`` ``_low``/``_high``): a single instance's interval.
     """
     from sklearn.metrics import f1_score
 
@@ -486,9 +495,17 @@ def label_focus(
         X_train, [targets[j[0]] for j in jobs], [fresh_probe(probe) for _ in jobs], [j[5] for j in jobs], progress
     )
     rows = []
+    sums = sentence_resampler(sentences, seed=seed) if sentences is not None else None
+    resampled: dict[tuple[str, str], list[np.ndarray]] = {}  # (label, own/random/other) -> each fit's F1s
     for (lab, ranking, direction, k, s, kept), p in zip(jobs, fitted):
         pred = p.predict(X_test[:, kept]).astype(str)
         f1 = f1_score(y_test == lab, pred == lab, zero_division=0.0)
+        if sums is not None:
+            truth, said = y_test == lab, pred == lab
+            tp, fp, fn = sums(truth & said), sums(~truth & said), sums(truth & ~said)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f1s = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)  # zero_division=0, as above
+            resampled.setdefault((lab, "random" if direction == "random" else ranking.split(":")[0]), []).append(f1s)
         rows.append(
             {
                 "ranking": ranking,
@@ -501,6 +518,17 @@ def label_focus(
                 "value": float(f1),
             }
         )
+    for lab in present:
+        own = resampled.get((lab, "own"))
+        for name, ref in (("random", resampled.get((lab, "random"))), ("other", resampled.get((lab, "other")))):
+            if own and ref:
+                # Each resample's mean F1 over k (and draws), as the summary averages the rows.
+                low, high = percentile_interval(np.mean(own, axis=0) - np.mean(ref, axis=0))
+                for end, value in (("low", low), ("high", high)):
+                    meta = {"ranking": "own", "direction": "top", "mode": LABEL_MODE, "k": 0, "k_percent": 0.0}
+                    rows.append(
+                        {**meta, "random_seed": None, "metric": f"f1_own_vs_{name}_{end}:{lab}", "value": value}
+                    )
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out

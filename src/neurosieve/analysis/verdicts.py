@@ -40,7 +40,7 @@ across independent units (instances), never from one curve:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -152,20 +152,16 @@ def sentence_bootstrap_contrast(
     means no second term; with ``ratio`` the first mean is divided by the second instead (a share of an
     accuracy regained). NaN when a group has no tokens.
     """
-    _, sent = np.unique(np.asarray(sentences), return_inverse=True)
-    n = int(sent.max()) + 1 if len(sent) else 0
-    if n == 0:
+    sums = sentence_resampler(sentences, resamples, seed)
+    if sums is None:
         return (math.nan, math.nan)
-    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
 
     def means(scores: np.ndarray, inside: np.ndarray | None) -> np.ndarray:
-        w = np.ones(len(sent)) if inside is None else np.asarray(inside, dtype=np.float64)
-        totals = np.bincount(sent, weights=np.asarray(scores, dtype=np.float64) * w, minlength=n)
-        lengths = np.bincount(sent, weights=w, minlength=n)
-        if not lengths.any():
+        w = np.ones(len(scores)) if inside is None else np.asarray(inside, dtype=np.float64)
+        if not w.any():
             return np.full(resamples, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (counts @ totals) / (counts @ lengths)
+            return sums(np.asarray(scores, dtype=np.float64) * w) / sums(w)
 
     if ratio and b is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -173,11 +169,33 @@ def sentence_bootstrap_contrast(
         diff[~np.isfinite(diff)] = np.nan
     else:
         diff = means(a, in_a) - (0.0 if b is None else means(b, in_b))
-    diff = diff[~np.isnan(diff)]  # a resample without a group's tokens says nothing of its mean
-    if len(diff) < resamples / 2:
+    return percentile_interval(diff, level)
+
+
+def sentence_resampler(
+    sentences: np.ndarray, resamples: int = 1000, seed: int = 0
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The sentence bootstrap's draws, as a function: a per-token vector to its sum in each of ``resamples``
+    resamples of whole sentences (drawn with replacement, seeded; the draws of :func:`sentence_bootstrap`).
+    Statistics that are not means (an F1, a ratio) are computed from such resampled sums. None without
+    sentences."""
+    _, sent = np.unique(np.asarray(sentences), return_inverse=True)
+    n = int(sent.max()) + 1 if len(sent) else 0
+    if n == 0:
+        return None
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
+    return lambda values: counts @ np.bincount(sent, weights=np.asarray(values, dtype=np.float64), minlength=n)
+
+
+def percentile_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The central ``level`` percentile interval of a bootstrap's resampled statistics; NaN statistics (a
+    resample without a group's tokens) are dropped, and NaN is returned when they are half or more."""
+    values = np.asarray(values, dtype=np.float64)
+    kept = values[~np.isnan(values)]
+    if len(kept) == 0 or len(kept) < len(values) / 2:
         return (math.nan, math.nan)
     tail = (1 - level) / 2
-    low, high = np.quantile(diff, [tail, 1 - tail])
+    low, high = np.quantile(kept, [tail, 1 - tail])
     return (float(low), float(high))
 
 

@@ -1825,11 +1825,24 @@ def label_focus_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
     """Per-label focus tests: one-vs-rest F1 with the label's own top k neurons against random k and against
     another label's top k (mean over k = 1..max_k, per instance; paired tests over instances)."""
     c = curves[(curves["mode"] == LABEL_MODE) & (curves["layer"] == layer) & (curves["property"] == prop)]
+    bounds = c[~c["metric"].str.startswith("f1:")]  # each instance's bootstrap bounds (label_focus)
+    c = c[c["metric"].str.startswith("f1:")]
     rows: list[dict[str, Any]] = []
     for metric, g in c.groupby("metric", sort=False):
         label = str(metric).split(":", 1)[1]
+
+        def own_interval(v: Verdict | None, suffix: str, label: str = label) -> Spread | None:
+            """One instance: its sentence-bootstrap interval of own minus the other (points)."""
+            b = bounds[bounds["metric"].isin([f"f1_{suffix}_low:{label}", f"f1_{suffix}_high:{label}"])]
+            b = b.assign(end=b["metric"].str.extract(r"_(low|high):")[0]).pivot_table(
+                index="instance", columns="end", values="value"
+            )
+            if not {"low", "high"} <= set(b.columns):
+                return None if v is None else v.effect
+            return with_gap_bootstrap(v, 100 * b[["low", "high"]])
+
         per = lambda sel: 100 * g[sel].groupby("instance")["value"].mean()  # noqa: E731
-        own = per(g["ranking"] == "own")
+        own_f1 = per(g["ranking"] == "own")
         rnd = per(g["direction"] == "random")
         other_name = next((r for r in g["ranking"].unique() if str(r).startswith("other:")), None)
         other = per(g["ranking"] == other_name) if other_name else pd.Series(dtype=float)
@@ -1855,10 +1868,10 @@ def label_focus_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                     "labels",
                     f"{prop} label {label!r}, layer {layer}: one-vs-rest F1 with its own top k neurons / with {what} "
                     f"({ks}, mean; interval and test: own minus the other)",
-                    f"{_pm(own)} / {_pm(ref)}",
+                    f"{_pm(own_f1)} / {_pm(ref)}",
                     finding,
-                    _paired(own, ref),
-                    spread(own),
+                    (v := _paired(own_f1, ref)),
+                    own_interval(v, suffix) if len(own_f1) == 1 else spread(own_f1),
                     1,
                     key=f"{base}.{suffix}",
                     source=src("curves", "value"),

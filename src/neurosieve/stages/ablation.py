@@ -156,6 +156,7 @@ def run_probe_ablation(
             seed,
             salt,
             progress=lambda it: tqdm(it, desc=f"label tests {instance} layer {layer} {prop}", unit="probe group"),
+            sentences=test_keys["sentence"].to_numpy(),
         )
         curves = pd.concat([curves, labels], ignore_index=True)
     curves = curves.assign(instance=instance, layer=layer, property=prop)
