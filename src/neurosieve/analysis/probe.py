@@ -27,15 +27,12 @@ def add_rows(total: np.ndarray | None, rows: np.ndarray, dtype: Any = None) -> n
     return np.add.reduce(rows if total is None else np.concatenate([total[None], rows]), axis=0, dtype=dtype)
 
 
-def activation_matrix(X: Any, order: str = "C") -> np.ndarray:
-    """Activations as the probes read them: float16 kept as stored (half the memory of the all-layers pool;
-    each batch or block of rows is widened to float32 as it is used, so every result equals the float32
-    matrix's to the bit), anything else as float32; C order (``order="F"``: any contiguous layout kept)."""
+def activation_matrix(X: Any) -> np.ndarray:
+    """Activations as the probes read them, C-ordered: float16 kept as stored (half the memory of the all-layers
+    pool; each batch or block of rows is widened to float32 as it is used, so every result equals the float32
+    matrix's to the bit), anything else as float32."""
     X = np.asarray(X)
-    dtype = np.float16 if X.dtype == np.float16 else np.float32
-    if order == "F" and (X.flags.c_contiguous or X.flags.f_contiguous):
-        return X.astype(dtype, copy=False)
-    return np.require(X, dtype=dtype, requirements=["C"])
+    return np.require(X, dtype=np.float16 if X.dtype == np.float16 else np.float32, requirements=["C"])
 
 
 def block_rows(width: int, itemsize: int, rows: int = 8192, block_bytes: int = 64 << 20) -> int:
