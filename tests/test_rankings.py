@@ -367,3 +367,18 @@ def test_split_halves_figure_draws_each_rankings_two_paths(tmp_path) -> None:  #
     assert len(panels[0].get_lines()) == 3  # random, separated, same half
     save(fig, str(tmp_path / "fig17.png"), str(tmp_path / "fig17.svg"))
     assert (tmp_path / "fig17.png").stat().st_size > 5000
+
+
+def test_the_mean_abs_ranking_leaves_the_activations_as_they_were() -> None:
+    """The trivial mean-|activation| ranking sums |x| a block of rows at a time, in place: on a copy, never on the
+    caller's matrix (a float64 matrix's block would otherwise be a view of it)."""
+    from neurosieve.analysis.probing import PROBE_RANKING_FUNCTIONS, RankingInputs
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 6))
+    before = X.copy()
+    y = rng.integers(0, 3, 500).astype(str)
+    ctx = RankingInputs.build(rng.normal(size=(3, 6)), np.array(["0", "1", "2"]), X, y, 0)
+    order, score = PROBE_RANKING_FUNCTIONS["activation_mean_abs"](ctx)
+    np.testing.assert_array_equal(X, before)
+    np.testing.assert_allclose(score, np.sort(np.abs(before).mean(axis=0))[::-1])

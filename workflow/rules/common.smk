@@ -151,11 +151,13 @@ def layer_mem_mb(base, copies):
 
 def pool_mem_mb(base, copies):
     """PLAN.pool_memory_mb of the job's input files, times the attempt: the all-layer probe and the pool's
-    ablation hold every layer of both splits at once (at bert-base's shape 5.2 GB as stored, float16).
+    ablation hold every layer of both splits at once (at bert-base's shape 5.2 GB as stored, float16). The
+    fista solver holds a standardised float32 copy of the pool beside it: two more copies of a float16 file.
     """
+    fista = config["probing"]["probe"]["solver"] == "fista"
 
     def mem_mb(wildcards, input, attempt):
-        return PLAN.pool_memory_mb(input.size_mb, base, copies) * attempt
+        return PLAN.pool_memory_mb(input.size_mb, base, copies + 2 * fista) * attempt
 
     return mem_mb
 

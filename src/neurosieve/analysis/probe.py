@@ -157,7 +157,7 @@ class ElasticNetProbe(ClassifierMixin, BaseEstimator):
         classes, target = label_codes(y)
         n, d = X.shape
         if self.solver == "fista":
-            return self._fit_fista(np.require(X, dtype=np.float32), classes, target)
+            return self._fit_fista(X, classes, target)  # its problem widens to float32 as it standardises
         if self.solver != "adam":
             raise ValueError(f"solver must be 'adam' or 'fista', got {self.solver!r}")
         seed = 0 if self.random_state is None else int(self.random_state)

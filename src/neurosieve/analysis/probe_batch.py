@@ -231,7 +231,6 @@ def _solve_probes(
     """Fit the ``solver="fista"`` probes ``members`` in place (see :func:`fit_probes`): one prepared problem per
     (columns, standardisation, device), retargeted per label set; with ``path``, warm-started down each path."""
     n = len(blocks[0])
-    blocks = [b.astype(np.float32, copy=False) for b in blocks]  # the solver's problems take float32 (layout kept)
     problems: dict[tuple[bytes, bool, str], ElasticNetProblem] = {}
 
     def problem_of(i: int) -> ElasticNetProblem:

@@ -523,7 +523,7 @@ def _activation_mean_abs_ranking(ctx: RankingInputs) -> tuple[np.ndarray, np.nda
     total = np.zeros(X.shape[1])
     rows = block_rows(X.shape[1], 8)
     for b in range(0, len(X), rows):
-        block = np.asarray(X[b : b + rows], dtype=np.float64)
+        block = X[b : b + rows].astype(np.float64)  # a copy, always: |x| is taken in place
         total += np.abs(block, out=block).sum(axis=0)
     score = total / max(1, len(X))
     order = order_by_score(score)

@@ -189,7 +189,7 @@ def sentence_resampler(
 
 def percentile_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     """The central ``level`` percentile interval of a bootstrap's resampled statistics; NaN statistics (a
-    resample without a group's tokens) are dropped, and NaN is returned when they are half or more."""
+    resample without a group's tokens) are dropped, and NaN is returned when more than half are NaN."""
     values = np.asarray(values, dtype=np.float64)
     kept = values[~np.isnan(values)]
     if len(kept) == 0 or len(kept) < len(values) / 2:
