@@ -402,19 +402,8 @@ def test_split_halves_rank_on_one_half_and_retrain_on_the_other() -> None:
     X, y = planted(n=6000, d=12, seed=4)
     groups = np.repeat(np.arange(1200), 5)[:4500]
     probe = ElasticNetProbe(random_state=0, **PARAMS).fit(X[:4500], y[:4500])
-    out = split_half_ablation(
-        probe,
-        X[:4500],
-        y[:4500],
-        groups,
-        X[4500:],
-        y[4500:],
-        y[4500:] == "NN",
-        ["lca_std", "probeless"],
-        [0, 1, 3, 12],
-        random_repeats=3,
-        seed=0,
-    )
+    data = (probe, X[:4500], y[:4500], groups, X[4500:], y[4500:], y[4500:] == "NN")
+    out = split_half_ablation(*data, ["lca_std", "probeless"], [0, 1, 3, 12], random_repeats=3, seed=0)
     assert set(out["mode"]) == set(SPLIT_MODES.values()) and set(out["direction"]) == {"top", "random"}
     rnd = out[out["direction"] == "random"]
     assert set(rnd["mode"]) == {SPLIT_MODES["split"]} and rnd["random_seed"].nunique() == 3
@@ -425,18 +414,7 @@ def test_split_halves_rank_on_one_half_and_retrain_on_the_other() -> None:
         assert top[SPLIT_MODES["split"]] > acc[acc["direction"] == "random"]["value"].mean() + 0.1
     # With sentence ids: each comparison's interval over test sentences brackets the mean over the interior k.
     with_ids = split_half_ablation(
-        probe,
-        X[:4500],
-        y[:4500],
-        groups,
-        X[4500:],
-        y[4500:],
-        y[4500:] == "NN",
-        ["lca_std"],
-        [0, 1, 3, 12],
-        random_repeats=3,
-        seed=0,
-        sentences=np.arange(1500) // 10,
+        *data, ["lca_std"], [0, 1, 3, 12], random_repeats=3, seed=0, sentences=np.arange(1500) // 10
     )
     acc = with_ids[(with_ids["metric"] == "accuracy_overall") & with_ids["k"].isin([1, 3])]
     top = acc[acc["direction"] == "top"].groupby("mode")["value"].mean()
