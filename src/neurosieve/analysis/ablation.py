@@ -248,22 +248,23 @@ def probe_ablation(
                 "probe_seeds": fits.get(selected, 1) if mode == "retrain" else 1,
             }
             rows.extend(_curve_rows(meta, cache[key]))
+    # Each selection's per-token correctness by (ranking, direction, k): one array per selection (a draw each).
+    by: dict[tuple[str, str, int], list[np.ndarray]] = {}
+    for (name, direction, k, _, _), key in zip(items, keys):
+        if key in correct:
+            by.setdefault((name, direction, k), []).append(correct[key])
     if tokens is not None:
-        for (name, direction, k, _, _), key in zip(items, keys):
-            if key in correct:
-                tokens.setdefault((name, direction, k), []).append(correct[key])
-        correct = {key: v for key, v in correct.items() if key in at_seeded_k}
-    if correct and sentences is not None:
-        rows += _bootstrap_rows(items, keys, correct, np.asarray(sentences), width, seed, open_mask, in_vocab)
+        tokens.update(by)
+    kept_k = {sel: v for sel, v in by.items() if sel[2] in seeded_ks or (seeded_ks and sel[2] == width)}
+    if kept_k and sentences is not None:
+        rows += _bootstrap_rows(kept_k, np.asarray(sentences), width, seed, open_mask, in_vocab)
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
 
 
 def _bootstrap_rows(
-    items: Sequence[tuple[str, str, int, int | None, np.ndarray]],
-    keys: Sequence[bytes],
-    correct: Mapping[bytes, np.ndarray],
+    by: Mapping[tuple[str, str, int], list[np.ndarray]],
     sentences: np.ndarray,
     width: int,
     seed: int,
@@ -273,11 +274,8 @@ def _bootstrap_rows(
     """Sentence-bootstrap intervals of what each ranking's retrained top k gives at the k whose tokens'
     correctness was kept (see :func:`probe_ablation`): its accuracy, its gaps to its bottom k and to the random
     draws, its share of every neuron's retrained accuracy, and the accuracy it loses against every neuron by
-    word class (open, closed, open minus closed, and open minus closed beyond a random k's loss)."""
-    by: dict[tuple[str, str, int], list[np.ndarray]] = {}
-    for (name, direction, k, _, _), key in zip(items, keys):
-        if key in correct:
-            by.setdefault((name, direction, k), []).append(correct[key])
+    word class (open, closed, open minus closed, and open minus closed beyond a random k's loss). ``by`` holds
+    each selection's per-token correctness by (ranking, direction, k)."""
     full = next((v[0] for (_, d, k), v in by.items() if d == "top" and k == width), None)
     is_open = np.asarray(open_mask, dtype=bool)
     groups = {"": np.ones(len(is_open), dtype=bool)}

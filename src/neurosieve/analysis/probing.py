@@ -749,7 +749,7 @@ def probe_layer(
         {"metric": "top10pct_retrain_accuracy", "group": "selected", "value": retrain_acc[0]},
     ]
     if paper is not None:
-        metrics += _metric_rows("paper_default_accuracy", grouped(paper_pred))
+        metrics += _metric_rows("paper_default_accuracy", acc if paper is probe else grouped(paper_pred))
         metrics += [
             {
                 "metric": "top10pct_retrain_accuracy",
