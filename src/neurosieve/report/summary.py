@@ -348,17 +348,22 @@ def curve_bounds(
         "k_percent",
     ]
     c = c[c["k_percent"] == grid.loc[(grid - pct).abs().idxmin()]] if len(grid) else _at_percent(c, pct)
-    if c.empty:
-        return pd.DataFrame(columns=["low", "high"])
-    wide = c.pivot_table(index="instance", columns="metric", values="value")
+    return bounds_by_instance(c, low, high)
+
+
+def bounds_by_instance(rows: pd.DataFrame, low: str, high: str) -> pd.DataFrame:
+    """Per instance, the sentence-bootstrap bounds a curves table holds in rows of metric ``low`` and ``high``
+    (fractions), in points: columns ``low``, ``high``; empty where either is missing."""
+    wide = rows[rows["metric"].isin([low, high])].pivot_table(index="instance", columns="metric", values="value")
     if not {low, high} <= set(wide.columns):
         return pd.DataFrame(columns=["low", "high"])
     return (100 * wide[[low, high]]).set_axis(["low", "high"], axis=1).dropna()
 
 
-def with_gap_bootstrap(s: Spread | Verdict | None, bounds: pd.DataFrame) -> Spread | None:
+def with_bounds(s: Spread | Verdict | None, bounds: pd.DataFrame) -> Spread | None:
     """``s`` (or a verdict's effect) as is, or, for a single instance, with that instance's sentence-bootstrap
-    interval of the same gap (:func:`gap_bounds`): a family of one instance still shows its test set's noise."""
+    interval of the same quantity (``bounds``, :func:`bounds_by_instance`): a family of one instance still shows
+    its test set's noise."""
     base = s.effect if isinstance(s, Verdict) else s
     if base is None or base.n != 1 or len(bounds) != 1:
         return base
@@ -491,7 +496,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     sec,
                     f"{label}: top / bottom / random accuracy (mean ± sd over instances)",
                     f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}",
-                    spread=with_gap_bootstrap(spread(top), curve_bounds(c, t.layer, t.prop, pct, "kept"))
+                    spread=with_bounds(spread(top), curve_bounds(c, t.layer, t.prop, pct, "kept"))
                     if mode == "retrain"
                     else spread(top),
                     digits=1,
@@ -529,7 +534,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(v.effect.mean, 1),
                     "paper: keeping the top neurons keeps more accuracy than keeping the bottom ones",
                     v,
-                    with_gap_bootstrap(v, gap_bounds(c, t.layer, t.prop, pct, "bottom")),
+                    with_bounds(v, gap_bounds(c, t.layer, t.prop, pct, "bottom")),
                     1,
                     key=f"{at}.gap_top_bottom",
                     source=src("curves", "value"),
@@ -545,7 +550,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(v.effect.mean, 1),
                     "paper: the top neurons beat random ones",
                     v,
-                    with_gap_bootstrap(v, gap_bounds(c, t.layer, t.prop, pct, "random")),
+                    with_bounds(v, gap_bounds(c, t.layer, t.prop, pct, "random")),
                     1,
                     key=f"{at}.gap_top_random",
                     source=src("curves", "value"),
@@ -570,7 +575,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 f"{t.prop}, layer {t.layer}, retrained, 10% kept: % of full accuracy regained",
                 round(float(share.mean()), 1),
                 "paper: the retrained top 10% regains most (> 90%) of the accuracy",
-                spread=with_gap_bootstrap(spread(share), curve_bounds(c, t.layer, t.prop, 10, "regained")),
+                spread=with_bounds(spread(share), curve_bounds(c, t.layer, t.prop, 10, "regained")),
                 digits=1,
                 key=metric_id("probe_ablation", t.prop, f"layer{t.layer}", "retrain", "keep10", "regained"),
                 source=src("curves", "value"),
@@ -592,7 +597,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         sec,
                         f"{group}-class accuracy lost keeping the top 10% (retrained; {tokens})",
                         round(float(lost[group].mean()), 1),
-                        spread=with_gap_bootstrap(
+                        spread=with_bounds(
                             spread(lost[group]), curve_bounds(c, t.layer, t.prop, 10, f"lost_{group}{suffix}")
                         ),
                         digits=1,
@@ -635,7 +640,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(v.effect.mean, 1),
                     finding,
                     v,
-                    with_gap_bootstrap(v, curve_bounds(c, t.layer, t.prop, 10, name)),
+                    with_bounds(v, curve_bounds(c, t.layer, t.prop, 10, name)),
                     1,
                     key=key,
                     source=src("curves", "value"),
@@ -743,7 +748,7 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     POOL_SECTION,
                     f"{label}: top / bottom / random accuracy (mean ± sd over instances)",
                     f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}",
-                    spread=with_gap_bootstrap(spread(top), curve_bounds(cp, None, prop, 10, "kept", name)),
+                    spread=with_bounds(spread(top), curve_bounds(cp, None, prop, 10, "kept", name)),
                     digits=1,
                     key=f"{at}.accuracy_top_bottom_random",
                     source=src("pool", "value"),
@@ -764,7 +769,7 @@ def pool_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         round(v.effect.mean, 1),
                         finding,
                         v,
-                        with_gap_bootstrap(v, gap_bounds(cp, None, prop, 10, other, name)),
+                        with_bounds(v, gap_bounds(cp, None, prop, 10, other, name)),
                         1,
                         key=f"{at}.gap_top_{other}",
                         source=src("pool", "value"),
@@ -1632,7 +1637,7 @@ def ranking_comparison_rows(
                 "a ranking finds informative neurons if its retrained top beats random ones (retrained, same budget)",
                 v,
                 # One instance: the interval of what the row says it tests, top minus random, over test sentences.
-                with_gap_bootstrap(v, gap_bounds(curves, layer, prop, pct, "random", ranking))
+                with_bounds(v, gap_bounds(curves, layer, prop, pct, "random", ranking))
                 if top.size == 1
                 else spread(top),
                 1,
@@ -1763,16 +1768,13 @@ def split_half_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) ->
 
     def own(v: Verdict, name: str, stem: str) -> Spread | None:
         """One instance: its sentence-bootstrap interval of the same comparison (rows ``<stem>_low``/``high``)."""
-        b = curves[
+        mine = curves[
             (curves["mode"] == SPLIT_MODES["split"])
             & (curves["layer"] == layer)
             & (curves["property"] == prop)
             & (curves["ranking"] == name)
-            & curves["metric"].isin([f"{stem}_low", f"{stem}_high"])
-        ].pivot_table(index="instance", columns="metric", values="value")
-        if not {f"{stem}_low", f"{stem}_high"} <= set(b.columns):
-            return v.effect
-        return with_gap_bootstrap(v, (100 * b[[f"{stem}_low", f"{stem}_high"]]).set_axis(["low", "high"], axis=1))
+        ]
+        return with_bounds(v, bounds_by_instance(mine, f"{stem}_low", f"{stem}_high"))
 
     for name in [r for r in RANKING_NAMES if r in set(c["ranking"])]:
         g = c[(c["ranking"] == name) & (c["direction"] == "top")]
@@ -1833,13 +1835,7 @@ def label_focus_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
 
         def own_interval(v: Verdict | None, suffix: str, label: str = label) -> Spread | None:
             """One instance: its sentence-bootstrap interval of own minus the other (points)."""
-            b = bounds[bounds["metric"].isin([f"f1_{suffix}_low:{label}", f"f1_{suffix}_high:{label}"])]
-            b = b.assign(end=b["metric"].str.extract(r"_(low|high):")[0]).pivot_table(
-                index="instance", columns="end", values="value"
-            )
-            if not {"low", "high"} <= set(b.columns):
-                return None if v is None else v.effect
-            return with_gap_bootstrap(v, 100 * b[["low", "high"]])
+            return with_bounds(v, bounds_by_instance(bounds, f"f1_{suffix}_low:{label}", f"f1_{suffix}_high:{label}"))
 
         per = lambda sel: 100 * g[sel].groupby("instance")["value"].mean()  # noqa: E731
         own_f1 = per(g["ranking"] == "own")
