@@ -22,4 +22,5 @@ run_probing(
     model_source=str(Path(inp.model_spec).parent) if "model_spec" in inp.keys() else p.model_source,
     untrained_path=inp.get("untrained"),
     train_unk_path=inp.get("train_unk"),
+    untrained_tokens_path=inp.get("untrained_tokens"),
 )

@@ -208,13 +208,39 @@ def test_probe_layer_reports_every_baseline(tagged) -> None:  # type: ignore[no-
     keys_of = tagger_input_keys(tagged["vocab"])
     budget = {**default_budget(), "min_steps": 100}
     common = dict(l1=1e-4, l2=1e-4, probe_params=budget, salient_fraction=0.25, seed=0, input_keys=keys_of)
-    base = probe_layer(tr_u[1], tagged["train"], te_u[1], tagged["test"], "pos", **common)["metrics"]
+    untrained = probe_layer(tr_u[1], tagged["train"], te_u[1], tagged["test"], "pos", **common)
+    base, base_tokens = untrained["metrics"], untrained["tokens"]
     ex = tagger_extractor(tagged["model"], tagged["vocab"], unk_rate=0.3, seed=0)
     tr_unk = ex(sentences(tagged["train"], "word"))
     out = probe_layer(
-        tr[1], tagged["train"], te[1], tagged["test"], "pos", untrained=base, X_train_unk=tr_unk[1], **common
+        tr[1],
+        tagged["train"],
+        te[1],
+        tagged["test"],
+        "pos",
+        untrained=base,
+        untrained_tokens=base_tokens,
+        X_train_unk=tr_unk[1],
+        **common,
     )
     m = out["metrics"].set_index(["metric", "group"])["value"]
+    # The per-token table: one row per test token, its means are the job's accuracies.
+    tokens, b = out["tokens"], base.set_index(["metric", "group"])["value"]
+    assert len(tokens) == len(tagged["test"]) and (tokens["sentence"] == tagged["test"]["sentence"]).all()
+    assert tokens["right"].mean() == pytest.approx(m[("accuracy", "overall")])
+    assert tokens["control_right"].mean() == pytest.approx(m[("control_accuracy", "overall")])
+    # The untrained model's intervals across jobs bracket the differences the summary tests.
+    minus = m[("accuracy", "overall")] - b[("accuracy", "overall")]
+    assert m[("minus_untrained_bootstrap", "low")] <= minus <= m[("minus_untrained_bootstrap", "high")]
+    assert m[("minus_untrained_bootstrap", "low")] < m[("minus_untrained_bootstrap", "high")]
+    sel = m[("selectivity", "overall")] - b[("selectivity", "overall")]
+    assert m[("selectivity_minus_untrained_bootstrap", "low")] <= sel
+    assert sel <= m[("selectivity_minus_untrained_bootstrap", "high")]
+    # Another tokenisation (a different test set) gives no paired interval.
+    shifted = probe_layer(
+        tr[1], tagged["train"], te[1], tagged["test"], "pos", untrained=base, untrained_tokens=base_tokens[1:], **common
+    )["metrics"]
+    assert "minus_untrained_bootstrap" not in set(shifted["metric"])
     _, known = keys_of(tagged["test"]["word"].to_numpy())
     assert m[("oov_share", "overall")] == pytest.approx(1 - known.mean()) and 0 < m[("oov_share", "overall")] < 0.5
     for metric in (

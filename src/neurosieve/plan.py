@@ -43,7 +43,7 @@ from neurosieve.settings import SUMMARY_FAMILY_SETTINGS, FigureSettings
 #: The untrained-model baseline is probed as an extra instance of each family.
 UNTRAINED = "untrained"
 SPLITS = ("train", "test")
-PROBE_TABLES = ("metrics", "orderings", "weights", "labels")
+PROBE_TABLES = ("metrics", "tokens", "orderings", "weights", "labels")
 
 
 def _chosen(layers: list[int], depth: int, wanted: list[int] | None) -> list[int]:
@@ -299,6 +299,7 @@ class RunPlan:
         out.update(self.tagger_spec(family, instance))
         if self.probing["untrained"]["enabled"] and instance != UNTRAINED:
             out["untrained"] = self.paths.probe(family, UNTRAINED, layer, prop, "metrics")
+            out["untrained_tokens"] = self.paths.probe(family, UNTRAINED, layer, prop, "tokens")
         if self.probing["unk_training"] and family in self.trained:
             out["train_unk"] = self.paths.activations(family, instance, "train_unk")
         return out

@@ -566,6 +566,7 @@ def probe_layer(
     seed: int,
     input_keys: InputKeys | None = None,
     untrained: pd.DataFrame | None = None,
+    untrained_tokens: pd.DataFrame | None = None,
     paper_lambdas: tuple[float, float] | None = PAPER_LAMBDAS,
     X_train_unk: np.ndarray | None = None,
     fixed_budget_baseline: bool = True,
@@ -579,8 +580,10 @@ def probe_layer(
     the margin over that lookup, ``accuracy_bootstrap`` and ``minus_majority_input_key_bootstrap``), the control task
     (labels keyed on ``input_keys``, what the model sees; raw word types when
     None), the untrained model's probe (rows of ``untrained``, its metrics table,
-    copied as ``untrained_*``), accuracy on in- and out-of-vocabulary tokens, and
-    the paper's default lambdas with their top-10% retrain result. With
+    copied as ``untrained_*``; with ``untrained_tokens``, its per-token table, the sentence-bootstrap intervals of
+    the probe minus the untrained model's and of the selectivity minus the untrained model's,
+    ``minus_untrained_bootstrap`` and ``selectivity_minus_untrained_bootstrap``), accuracy on in- and
+    out-of-vocabulary tokens, and the paper's default lambdas with their top-10% retrain result. With
     ``X_train_unk`` (train activations extracted with the tagger's word dropout)
     a second probe shows whether seeing ``<unk>`` in training closes the OOV gap.
     With the converging solver (``probe_params["solver"] == "fista"``) the table also
@@ -670,7 +673,8 @@ def probe_layer(
     retrain_acc = [float(np.mean(p == y_test)) for p in retrain_pred]
     pred = probe.predict(X_test)
     acc = grouped(pred)
-    c_acc = grouped(c_probe.predict(X_test), c_test)
+    c_pred = c_probe.predict(X_test)
+    c_acc = grouped(c_pred, c_test)
 
     train_labels, test_labels = set(y_train), set(y_test)
     unseen = ~np.isin(y_test, list(train_labels))
@@ -702,8 +706,32 @@ def probe_layer(
         "in_vocab_minus_oov_bootstrap": (right, iv, right, ~iv),
         "oov_minus_in_vocab_margin_bootstrap": (right - raw_right, ~iv, right - raw_right, iv),
     }
+    c_right = (c_pred == c_test).astype(np.float64)
+    # Each test token's correctness, for a bootstrap across jobs (the trained model's probe minus the untrained
+    # model's, on the same test tokens): the selected probe, its mean over probe seeds and the control task's.
+    tokens = pd.DataFrame(
+        {
+            "sentence": sentences,
+            "right": right.astype(np.float32),
+            "right_seeds": right_seeds.astype(np.float32),
+            "control_right": c_right.astype(np.float32),
+        }
+    )
     if seeded:
         contrasts["accuracy_seed_mean_bootstrap"] = (right_seeds, None, None, None)
+        retrain_seeds = np.mean([p == y_test for p in retrain_pred[: 1 + len(seeded)]], axis=0)
+        contrasts["top10pct_retrain_seed_mean_bootstrap"] = (retrain_seeds, None, None, None)
+    u = untrained_token_columns(untrained_tokens, tokens)
+    if u is not None:
+        # The summary's rows: the probe-seed mean minus the untrained model's selected probe, and the selected
+        # probe's selectivity minus the untrained model's.
+        contrasts["minus_untrained_bootstrap"] = (right_seeds - u["right"], None, None, None)
+        contrasts["selectivity_minus_untrained_bootstrap"] = (
+            (right - c_right) - (u["right"] - u["control_right"]),
+            None,
+            None,
+            None,
+        )
     if paper_pred is not None:
         contrasts["chosen_minus_paper_bootstrap"] = (right - (paper_pred == y_test), None, None, None)
         top_paper = retrain_pred[-1 if own_paper else 0]
@@ -817,10 +845,22 @@ def probe_layer(
     return {
         "probe": probe,
         "metrics": pd.DataFrame(metrics),
+        "tokens": tokens,
         "orderings": orderings,
         "weights": weights,
         "labels": labels,
     }
+
+
+def untrained_token_columns(untrained: pd.DataFrame | None, tokens: pd.DataFrame) -> dict[str, np.ndarray] | None:
+    """The untrained model's per-token columns (``right``, ``control_right``) when its table covers the same test
+    tokens as ``tokens`` (same count, same sentence ids in the same order); None otherwise (no table, or another
+    tokenisation: then no paired per-token contrast exists)."""
+    if untrained is None or len(untrained) != len(tokens):
+        return None
+    if not np.array_equal(untrained["sentence"].to_numpy(), tokens["sentence"].to_numpy()):
+        return None
+    return {c: untrained[c].to_numpy(dtype=np.float64) for c in ("right", "control_right")}
 
 
 def probe_all_layers(

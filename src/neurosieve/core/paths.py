@@ -77,7 +77,7 @@ class OutputPaths:
         return self._join("probing", family, instance, f"layer{layer}", prop)
 
     def probe(self, family: Part, instance: Part, layer: Part, prop: Part, table: str) -> str:
-        """``metrics``, ``orderings``, ``weights`` or ``labels`` (``.parquet``), or ``probe.npz``."""
+        """``metrics``, ``tokens``, ``orderings``, ``weights`` or ``labels`` (``.parquet``), or ``probe.npz``."""
         name = table if "." in table else f"{table}.parquet"
         return f"{self.probe_dir(family, instance, layer, prop)}/{name}"
 

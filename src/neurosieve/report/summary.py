@@ -1233,7 +1233,7 @@ def probe_seed_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -
                 f"{where}: {what}, mean over {seeds} probe seeds (mean over instances)",
                 mean,
                 f"{at}.{name}_probe_seed_mean",
-                bootstrap=f"{name}_seed_mean_bootstrap" if name == "accuracy" else "",
+                bootstrap=f"{name}_seed_mean_bootstrap",
                 probing=probing,
                 at=(prop, layer),
             )
@@ -1397,7 +1397,7 @@ def probing_rows(
                     round(v.effect.mean, 2),
                     "learned, not just the input: the trained model's probe beats the same probe on the same architecture at random init",
                     v,
-                    v.effect,
+                    boot(v, "minus_untrained_bootstrap"),
                     2,
                     key=f"{at}.accuracy_minus_untrained",
                     source=src("probing", "value"),
@@ -1446,7 +1446,9 @@ def probing_rows(
                 if v is not None
                 else "",
                 v,
-                spread(each("selectivity")),
+                # The interval of what is tested (trained minus untrained): over instances, or for one instance
+                # over its test sentences.
+                boot(v, "selectivity_minus_untrained_bootstrap") if v is not None else spread(each("selectivity")),
                 2,
                 key=f"{at}.selectivity_trained_untrained",
                 source=src("probing", "value"),

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from neurosieve.analysis.probing import grid_pairs, probe_all_layers, probe_layer, select_lambdas, top_neurons_by_layer
 from neurosieve.models.inputs import load_input_keys
+from neurosieve.plan import PROBE_TABLES
 from neurosieve.settings import AllLayerProbeSettings, LambdaSearchSettings, ProbeSettings
 from neurosieve.store.activations import read_keys, read_layer, read_layers
 from neurosieve.store.io import provenance, read_table, write_parquet
@@ -83,6 +84,7 @@ def run_probing(
     model_source: str | None = None,
     untrained_path: str | None = None,
     train_unk_path: str | None = None,
+    untrained_tokens_path: str | None = None,
 ) -> dict[str, Any]:
     """Probing stage for one (instance, layer, property) (workflow edge): reads activations, writes every table.
 
@@ -90,7 +92,8 @@ def run_probing(
     lambda-selection table, overrides its (l1, l2) when the grid search ran.
     ``model_kind``/``model_source`` (family kind and model directory or spec)
     give the model's input keys for the control task and the OOV split;
-    ``untrained_path`` is the untrained baseline's metrics table;
+    ``untrained_path`` is the untrained baseline's metrics table, ``untrained_tokens_path`` its per-token table
+    (for the test set's interval of the differences to it);
     ``train_unk_path`` the train activations extracted with ``<unk>`` dropout.
     """
 
@@ -108,6 +111,7 @@ def run_probing(
         "model_kind": model_kind,
         "model_source": model_source,
         "untrained": untrained_path,
+        "untrained_tokens": untrained_tokens_path,
         "train_unk": train_unk_path,
     }
     out = probe_layer(
@@ -123,13 +127,14 @@ def run_probing(
         seed=seed,
         input_keys=load_input_keys(model_kind, model_source) if model_kind and model_source else None,
         untrained=read_table(untrained_path) if untrained_path else None,
+        untrained_tokens=read_table(untrained_tokens_path) if untrained_tokens_path else None,
         X_train_unk=read_layer(train_unk_path, layer) if train_unk_path else None,
         fixed_budget_baseline=settings.fixed_budget_baseline,
         probe_seeds=settings.probe_seeds,
     )
     meta = provenance(recorded, seed)
     out["probe"].save(outputs["probe"])
-    for key in ("metrics", "orderings", "weights", "labels"):
+    for key in PROBE_TABLES:
         write_parquet(out[key], outputs[key], meta)
     return out
 
