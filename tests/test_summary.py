@@ -663,3 +663,17 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
         assert row["interval over"] == "test sentences" and row["p"] == "" and row["n"] == 1, key
         assert "resampled test sentences" in row["sentence"], key
     assert out.loc["probe_ablation.pos.layer2.retrain.keep20.gap_top_bottom", "low"] == pytest.approx(51.0)
+
+
+def test_a_ranking_that_stops_short_of_the_k_is_not_compared_with_random_there() -> None:
+    """The oracle's first K neurons can end below a reported share: its row at that share would set its top K
+    against random's larger k (unequal budgets), so it has none; at a share it reaches, it has one."""
+    from neurosieve.report.summary import ranking_comparison_rows
+
+    curves = probe_curves(3.0)
+    lca = curves[(curves["ranking"] == "lca") & (curves["direction"] == "top")]
+    oracle = lca[lca["k"] <= 2].assign(ranking="oracle")  # K = 2 neurons of 20: reaches 10 %, not 20 %
+    curves = pd.concat([curves, oracle], ignore_index=True)
+    ids = lambda pct: {r["id"].split(".")[-1] for r in ranking_comparison_rows("fam", curves, 2, "pos", pct)}  # noqa: E731
+    assert ids(10) == {"lca_vs_random", "oracle_vs_random"}
+    assert ids(20) == {"lca_vs_random"}

@@ -1614,7 +1614,8 @@ def ranking_comparison_rows(
 
     For each ranking, the accuracy of a probe retrained on its top ``pct``% of
     neurons against retrained probes on random selections of the same size,
-    paired by instance.
+    paired by instance. A ranking with no selection of that size (the oracle's first K neurons end below it)
+    has no row: it is never compared with random at another k.
     """
     c = curves[
         (curves["layer"] == layer)
@@ -1625,8 +1626,12 @@ def ranking_comparison_rows(
     if c.empty:
         return []
     rnd = kept_per_instance(c, layer, prop, "retrain", "random", pct)
+    at_k = set(_at_percent(c[c["direction"] == "random"], pct)["k_percent"])
     rows = []
     for ranking in sorted(set(c.loc[c["direction"] == "top", "ranking"])):
+        mine = c[(c["direction"] == "top") & (c["ranking"] == ranking)]
+        if at_k and not set(_at_percent(mine, pct)["k_percent"]) <= at_k:
+            continue  # a ranking that stops short of this k (the oracle's first K): never compared at unequal k
         top = kept_per_instance(c, layer, prop, "retrain", "top", pct, ranking=ranking)
         v = _paired(top, rnd)
         rows.append(
