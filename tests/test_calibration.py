@@ -148,3 +148,57 @@ def test_best_of_oracle_takes_a_rankings_top_k_where_it_beat_the_greedy_search()
     # The rankings' own rows are untouched.
     lca = out[(out["ranking"] == "lca") & (out["mode"] == "retrain")].set_index("k")["value"]
     assert lca.to_dict() == {2: 0.40, 4: 0.66, 8: 0.70}
+
+
+def _bootstrap_tokens(seed: int = 0) -> tuple[dict[tuple[str, str, int], list[np.ndarray]], np.ndarray]:
+    """Per-token correctness of a small sweep (k = 1, 2, 4 of 8 neurons) on 60 test sentences of 5 tokens: the
+    oracle right on 90 %, lca on 70 %, a trivial ranking on 60 %, two random draws on 50 %."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    sentences = np.repeat(np.arange(60), 5)
+    draw = lambda p: (rng.random(n) < p).astype(np.float64)  # noqa: E731
+    tokens: dict[tuple[str, str, int], list[np.ndarray]] = {}
+    for k in (1, 2, 4):
+        tokens["oracle", "top", k] = [draw(0.9)]
+        tokens["lca", "top", k] = [draw(0.7)]
+        tokens["activation_sd", "top", k] = [draw(0.6)]
+        tokens["none", "random", k] = [draw(0.5), draw(0.5)]
+    return tokens, sentences
+
+
+def test_calibrated_area_bootstrap_brackets_the_area_and_has_known_answers() -> None:
+    """The interval holds the area of the full test set (as calibrated_areas computes it from the curves); a
+    ranking identical to the oracle has area 1 in every resample, one identical to random 0; the oracle can be
+    taken from a ranking's top k (oracle_at); the margin over the trivial ranking is the area minus its area."""
+    from neurosieve.analysis.calibration import calibrated_area_bootstrap
+
+    tokens, sentences = _bootstrap_tokens()
+    rows = []
+    for (name, direction, k), arrays in tokens.items():
+        for s, a in enumerate(arrays):
+            rows.append(
+                {"ranking": name, "direction": direction, "mode": "retrain", "k": k, "metric": "accuracy_overall"}
+                | {"value": a.mean(), "random_seed": s if direction == "random" else None, "instance": "one"}
+            )
+    point = calibrated_areas(pd.DataFrame(rows)).set_index("ranking")["area"]
+    b = calibrated_area_bootstrap(tokens, sentences, trivial=("activation_sd",), seed=3).set_index("ranking")
+    assert set(b.index) == {"lca", "activation_sd"}
+    for name in b.index:
+        assert b.loc[name, "area_low"] < point[name] < b.loc[name, "area_high"], name
+    gap = point["lca"] - point["activation_sd"]
+    assert b.loc["lca", "vs_trivial_low"] < gap < b.loc["lca", "vs_trivial_high"]
+    assert np.isnan(b.loc["activation_sd", "vs_trivial_low"])  # no margin of a trivial ranking over itself
+    # Seeded: the same inputs give the same bounds.
+    pd.testing.assert_frame_equal(
+        b, calibrated_area_bootstrap(tokens, sentences, trivial=("activation_sd",), seed=3).set_index("ranking")
+    )
+    exact = {**tokens}
+    for k in (1, 2, 4):
+        exact["twin", "top", k] = tokens["oracle", "top", k]
+        exact["flat", "top", k] = [np.mean(tokens["none", "random", k], axis=0)]
+    e = calibrated_area_bootstrap(exact, sentences).set_index("ranking")
+    assert (e.loc["twin", "area_low"], e.loc["twin", "area_high"]) == (pytest.approx(1.0), pytest.approx(1.0))
+    assert (e.loc["flat", "area_low"], e.loc["flat", "area_high"]) == (pytest.approx(0.0), pytest.approx(0.0))
+    # The oracle taken from lca's own top k at every k: lca's area is then exactly 1.
+    t = calibrated_area_bootstrap(tokens, sentences, oracle_at={1: "lca", 2: "lca", 4: "lca"}).set_index("ranking")
+    assert (t.loc["lca", "area_low"], t.loc["lca", "area_high"]) == (pytest.approx(1.0), pytest.approx(1.0))

@@ -187,10 +187,11 @@ def test_probe_ablation_retrains_the_oracle_and_places_each_ranking_between_rand
     """The oracle wired into probe ablation: its first k are retrained (top rows for k <= K only), its proxy check
     rows are there and clean, standardised LCA's calibrated area is near the oracle's and far above raw LCA's,
     and the summary and Figure 16 read them."""
-    from neurosieve.analysis.ablation import k_grid, probe_ablation
+    from neurosieve.analysis.ablation import area_bootstrap_rows, k_grid, probe_ablation
     from neurosieve.analysis.calibration import (
         ORACLE,
         PROXY_MODE,
+        best_of_oracle,
         calibrated_areas,
         oracle_reference,
         oracle_violations,
@@ -225,12 +226,16 @@ def test_probe_ablation_retrains_the_oracle_and_places_each_ranking_between_rand
             random_repeats=3,
             seed=0,
             salt=7,
+            tokens=(tokens := {}),
         )
     finally:
         torch.set_num_threads(before)
     orc = curves[curves["ranking"] == ORACLE]
     assert set(orc["direction"]) == {"top"} and set(orc["k"]) == {0, 1, 2, 4, 8}
-    curves = pd.concat([curves, ref.check], ignore_index=True).assign(instance="seed1", layer=2, property="pos")
+    curves = best_of_oracle(curves, ref.check)
+    # One instance's test-set interval of each calibrated area, as the stage adds it (rows at k 0).
+    curves = pd.concat([curves, area_bootstrap_rows(curves, tokens, keys["sentence"].to_numpy()[:1000], 0)])
+    curves = curves.assign(instance="seed1", layer=2, property="pos")
     areas = calibrated_areas(curves[curves["k"] <= 8]).set_index("ranking")["area"]
     assert areas["lca_std"] > 0.8 and areas["lca"] < areas["lca_std"] - 0.3, areas
     rows = {r["id"]: r for r in calibration_rows("fam", curves, 2, "pos")}
@@ -241,6 +246,11 @@ def test_probe_ablation_retrains_the_oracle_and_places_each_ranking_between_rand
     assert rows["probe_ablation.pos.layer2.retrain.lca_std.calibrated_area"]["value"].startswith(
         f"{areas['lca_std']:.2f}"
     )
+    for name in ("lca", "lca_std", "activation_sd"):
+        row = rows[f"probe_ablation.pos.layer2.retrain.{name}.calibrated_area"]
+        assert row["interval over"] == "test sentences" and row["low"] <= areas[name] <= row["high"], name
+    row = rows["probe_ablation.pos.layer2.retrain.lca_std.area_vs_trivial"]
+    assert row["interval over"] == "test sentences" and row["low"] <= float(gap.split()[0]) <= row["high"]
     save(calibrated_curves(curves), str(tmp_path / "fig16.png"), str(tmp_path / "fig16.svg"))
     assert (tmp_path / "fig16.png").stat().st_size > 1000
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosieve.analysis.calibration import selection_split
+from neurosieve.analysis.calibration import GREEDY, ORACLE, calibrated_area_bootstrap, selection_split
 from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.probing import (
@@ -32,6 +32,7 @@ from neurosieve.analysis.verdicts import (
     sentence_bootstrap_contrast,
     sentence_resampler,
 )
+from neurosieve.core.registry import TRIVIAL_RANKINGS
 
 DIRECTIONS = ("top", "bottom")
 
@@ -312,6 +313,42 @@ def _bootstrap_rows(
         meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
         rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
     return rows
+
+
+def area_bootstrap_rows(
+    curves: pd.DataFrame, tokens: Mapping[tuple[str, str, int], Sequence[np.ndarray]], sentences: np.ndarray, seed: int
+) -> pd.DataFrame:
+    """The sentence-bootstrap bounds of each ranking's calibrated area and of its margin over the best trivial
+    ranking (:func:`calibrated_area_bootstrap`), as curve rows (mode ``retrain``, direction ``top``, k 0; metrics
+    ``calibrated_area_low``/``high`` and ``area_vs_trivial_low``/``high``), the oracle taken where
+    :func:`best_of_oracle` took it (a ranking's top k at some k)."""
+    taken = curves[(curves["ranking"] == ORACLE) & curves["oracle_source"].notna()]
+    taken = taken[taken["oracle_source"] != GREEDY].drop_duplicates("k")
+    bounds = calibrated_area_bootstrap(
+        tokens,
+        sentences,
+        oracle=ORACLE,
+        oracle_at=dict(zip(taken["k"].astype(int), taken["oracle_source"])),
+        trivial=TRIVIAL_RANKINGS,
+        seed=seed,
+    )
+    rows = [
+        {
+            "ranking": b["ranking"],
+            "direction": "top",
+            "mode": "retrain",
+            "k": 0,
+            "k_percent": 0.0,
+            "random_seed": pd.NA,
+            "probe_seeds": 1,
+            "metric": f"{stem}_{end}",
+            "value": float(b[f"{column}_{end}"]),
+        }
+        for _, b in bounds.iterrows()
+        for stem, column in (("calibrated_area", "area"), ("area_vs_trivial", "vs_trivial"))
+        for end in ("low", "high")
+    ]
+    return pd.DataFrame(rows).astype({"random_seed": "Int64"}) if rows else pd.DataFrame()
 
 
 #: The modes of split-half rows in a curves table (:func:`split_half_ablation`): rankings fitted on the other half

@@ -18,14 +18,17 @@ Pure functions of arrays and tables: nothing here reads or writes files.
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from neurosieve.analysis.verdicts import LEVEL, percentile_interval, sentence_resampler
 from neurosieve.store.corpus import label_codes
 
 Scale = Literal["log", "linear"]
@@ -109,6 +112,74 @@ def calibrated_areas(
         area = calibrated_area(g["k"], g["curve"], g["random"], g["oracle"], scale)
         rows.append({**dict(zip([*by, "ranking"], key)), "area": area, "n_k": int(g["k"].nunique())})
     return pd.DataFrame(rows, columns=[*by, "ranking", "area", "n_k"])
+
+
+def calibrated_area_bootstrap(
+    correct: Mapping[tuple[str, str, int], Sequence[np.ndarray]],
+    sentences: np.ndarray,
+    *,
+    oracle: str = "oracle",
+    oracle_at: Mapping[int, str] | None = None,
+    trivial: Collection[str] = (),
+    scale: Scale = "log",
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> pd.DataFrame:
+    """One instance's 95 % sentence-bootstrap interval of each ranking's calibrated area, and of that area minus the
+    best trivial ranking's: the test set's sampling noise of :func:`calibrated_areas`' value.
+
+    ``correct`` holds each retrained selection's per-token correctness on test, by (ranking, direction, k): the
+    rankings' top selections, the random draws (ranking ``none``, direction ``random``: one array a draw) and the
+    oracle's first k. ``oracle_at`` maps a k to the ranking whose top k stands for the oracle there
+    (:func:`best_of_oracle`'s ``oracle_source``). Each resample draws whole test sentences once for every curve
+    (:func:`~neurosieve.analysis.verdicts.sentence_resampler`), recomputes every accuracy, the three curves and
+    the area as :func:`calibrated_area` does, over the k where the ranking, random and the oracle all have a
+    value. ``trivial`` names the rankings that see no labels: a ranking's ``vs_trivial`` bounds are those of its
+    area minus the largest of theirs in the same resample (none for the trivial rankings themselves).
+    Columns: ranking, area_low, area_high, vs_trivial_low, vs_trivial_high.
+    """
+    columns = ["ranking", "area_low", "area_high", "vs_trivial_low", "vs_trivial_high"]
+    sums = sentence_resampler(np.asarray(sentences), resamples, seed)
+    if sums is None:
+        return pd.DataFrame(columns=columns)
+    n_tokens = sums(np.ones(len(sentences)))
+
+    def accuracy(token_scores: Sequence[np.ndarray]) -> np.ndarray:
+        return sums(np.mean(token_scores, axis=0)) / n_tokens  # draws averaged per token, as the curve's mean
+
+    rnd = {k: accuracy(v) for (name, d, k), v in correct.items() if d == "random" and len(v)}
+    taken = dict(oracle_at or {})
+    at = {k: (taken.get(k, oracle), "top", k) for (name, d, k) in correct if name == oracle and d == "top"}
+    orc = {k: accuracy(correct[key]) for k, key in at.items() if key in correct}
+    areas: dict[str, np.ndarray] = {}
+    for name in sorted({n for (n, d, _) in correct if d == "top" and n not in {oracle, "none"}}):
+        ks = sorted(k for (n, d, k) in correct if n == name and d == "top" and k in rnd and k in orc)
+        ks = [k for k in ks if k > 0] if scale == "log" else ks
+        if not ks:
+            continue
+        rank = np.stack([accuracy(correct[(name, "top", k)]) for k in ks], axis=1)
+        base, best = np.stack([rnd[k] for k in ks], axis=1), np.stack([orc[k] for k in ks], axis=1)
+        x = np.log2(np.asarray(ks, dtype=np.float64)) if scale == "log" else np.asarray(ks, dtype=np.float64)
+        if len(ks) == 1:
+            num, den = (rank - base)[:, 0], (best - base)[:, 0]
+        else:
+            num, den = np.trapezoid(rank - base, x, axis=1), np.trapezoid(best - base, x, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            areas[name] = np.where(den > 0, num / den, np.nan)
+    floor = [areas[r] for r in trivial if r in areas]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN resample of the trivial areas stays NaN
+        best_trivial = np.nanmax(np.stack(floor), axis=0) if floor else None
+    rows = []
+    for name, a in areas.items():
+        vs = (
+            percentile_interval(a - best_trivial, level)
+            if best_trivial is not None and name not in trivial
+            else (math.nan, math.nan)
+        )
+        rows.append((name, *percentile_interval(a, level), *vs))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def area_spread(areas: pd.DataFrame, over: str = "instance") -> pd.DataFrame:
@@ -409,6 +480,7 @@ __all__ = [
     "area_spread",
     "best_of_oracle",
     "calibrated_area",
+    "calibrated_area_bootstrap",
     "calibrated_areas",
     "greedy_oracle",
     "oracle_reference",

@@ -351,13 +351,14 @@ def curve_bounds(
     return bounds_by_instance(c, low, high)
 
 
-def bounds_by_instance(rows: pd.DataFrame, low: str, high: str) -> pd.DataFrame:
+def bounds_by_instance(rows: pd.DataFrame, low: str, high: str, scale: float = 100.0) -> pd.DataFrame:
     """Per instance, the sentence-bootstrap bounds a curves table holds in rows of metric ``low`` and ``high``
-    (fractions), in points: columns ``low``, ``high``; empty where either is missing."""
+    (fractions), times ``scale`` (points by default; 1 for a ratio such as a calibrated area): columns ``low``,
+    ``high``; empty where either is missing."""
     wide = rows[rows["metric"].isin([low, high])].pivot_table(index="instance", columns="metric", values="value")
     if not {low, high} <= set(wide.columns):
         return pd.DataFrame(columns=["low", "high"])
-    return (100 * wide[[low, high]]).set_axis(["low", "high"], axis=1).dropna()
+    return (scale * wide[[low, high]]).set_axis(["low", "high"], axis=1).dropna()
 
 
 def with_bounds(s: Spread | Verdict | None, bounds: pd.DataFrame) -> Spread | None:
@@ -1676,6 +1677,9 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
         a = g.set_index("instance")["area"].dropna()
         if a.empty:
             continue
+        # One instance: the interval of its area (and of its margin over the trivial rankings) over test sentences.
+        mine = c[(c["ranking"] == ranking) & (c["mode"] == "retrain")]
+        own = lambda stem: bounds_by_instance(mine, f"{stem}_low", f"{stem}_high", scale=1.0)  # noqa: E731
         rows.append(
             _row(
                 family,
@@ -1685,7 +1689,7 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                 _pm(a, 2),
                 "a ranking that finds informative neurons sits above random (area > 0); 1 matches the oracle",
                 _paired(a, pd.Series(0.0, index=a.index)),
-                spread(a),
+                with_bounds(spread(a), own("calibrated_area")),
                 2,
                 key=metric_id("probe_ablation", prop, f"layer{layer}", "retrain", ranking, "calibrated_area"),
                 source=src("curves", "value"),
@@ -1702,7 +1706,7 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                     _pm(gap, 2),
                     "a ranking worth trusting beats the rankings that see no labels, not only random",
                     _paired(a, best_trivial),
-                    spread(gap),
+                    with_bounds(spread(gap), own("area_vs_trivial")),
                     2,
                     key=metric_id("probe_ablation", prop, f"layer{layer}", "retrain", ranking, "area_vs_trivial"),
                     source=src("curves", "value"),

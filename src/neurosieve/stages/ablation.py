@@ -13,6 +13,7 @@ import pandas as pd
 
 from neurosieve.analysis.ablation import (
     FILL_MODES,
+    area_bootstrap_rows,
     curve_spread,
     k_grid,
     label_end_task,
@@ -101,6 +102,7 @@ def run_probe_ablation(
         if model_kind and model_source
         else None
     )
+    tokens: dict[tuple[str, str, int], list[np.ndarray]] = {}  # each retrained selection's correctness on test
     curves = probe_ablation(
         probe,
         X_train,
@@ -120,9 +122,12 @@ def run_probe_ablation(
         probe_seeds=settings.probe_seeds,
         seeded_ks=reported_ks(ks, X_test.shape[1]),
         sentences=test_keys["sentence"].to_numpy(),
+        tokens=tokens if oracle is not None and "retrain" in modes else None,
     )
     if oracle is not None:
         curves = best_of_oracle(curves, oracle.check)
+        if tokens:
+            curves = pd.concat([curves, area_bootstrap_rows(curves, tokens, test_keys["sentence"].to_numpy(), seed)])
     if settings.split_half:
         halves = split_half_ablation(
             probe,
