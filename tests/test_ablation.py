@@ -121,12 +121,21 @@ def test_gaps_at_the_reported_shares_carry_a_sentence_bootstrap_interval(setup) 
     args = (probe, X[:3000], y[:3000], X[3000:], y[3000:], open_mask, rankings)
     curves = probe_ablation(*args, ks=[3, 12], random_repeats=3, seeded_ks={3}, sentences=sentences)
     acc = curves[curves["metric"] == "accuracy_overall"].set_index(["ranking", "direction", "mode", "k"])["value"]
-    bounds = curves[curves["metric"].str.startswith("gap_")].set_index(["ranking", "k", "metric"])["value"]
-    assert set(bounds.index.get_level_values("k")) == {3}  # only at the seeded k
+    gaps = curves[curves["metric"].str.startswith("gap_")]
+    assert set(gaps["k"]) == {3} and set(gaps["mode"]) == {"mask", "retrain"}  # only at the seeded k
+    # The masked probe's gap (its own selections, no retraining) has its bounds too.
+    masked = gaps[gaps["mode"] == "mask"].set_index(["ranking", "metric"])["value"]
+    gap = acc[("good", "top", "mask", 3)] - acc[("good", "bottom", "mask", 3)]
+    assert masked[("good", "gap_bottom_low")] <= gap <= masked[("good", "gap_bottom_high")]
+    rnd = acc.xs(("none", "random", "mask", 3)).mean()
+    assert masked[("good", "gap_random_low")] <= acc[("good", "top", "mask", 3)] - rnd
+    assert acc[("good", "top", "mask", 3)] - rnd <= masked[("good", "gap_random_high")]
+    bounds = gaps[gaps["mode"] == "retrain"].set_index(["ranking", "k", "metric"])["value"]
     gap = acc[("good", "top", "retrain", 3)] - acc[("good", "bottom", "retrain", 3)]
     low, high = bounds[("good", 3, "gap_bottom_low")], bounds[("good", 3, "gap_bottom_high")]
     assert gap > 0.4 and low < gap < high and high - low < 0.2
-    kept = curves[curves["metric"].str.startswith("kept_")].set_index(["ranking", "k", "metric"])["value"]
+    kept = curves[curves["metric"].str.startswith("kept_") & (curves["mode"] == "retrain")]
+    kept = kept.set_index(["ranking", "k", "metric"])["value"]
     assert kept[("good", 3, "kept_low")] < acc[("good", "top", "retrain", 3)] < kept[("good", 3, "kept_high")]
     # Against the random draws: the token-level mean of the draws, bootstrapped the same way (seeded).
     rnd = acc.xs(("none", "random", "retrain", 3)).mean()

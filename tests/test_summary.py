@@ -644,12 +644,20 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
         )
         for end, value in (("low", low), ("high", high))
     ]
-    curves = pd.concat([curves, pd.DataFrame(bounds)], ignore_index=True)
+    masked = [  # the masked probe's own bounds: mode mask
+        {**b, "mode": "mask", "value": b["value"] + 0.1}
+        for b in bounds
+        if b["metric"].startswith(("gap_bottom", "kept")) and b["k"] == 2
+    ]
+    curves = pd.concat([curves, pd.DataFrame(bounds + masked)], ignore_index=True)
     t = FamilyTables("fam", [], None, curves, None, None, None, None, layer=2, prop="pos")
     out = pd.DataFrame(finalize(probe_ablation_rows(t) + ranking_comparison_rows("fam", curves, 2, "pos", 10)))
     out = out.set_index("id")
     at = "probe_ablation.pos.layer2.retrain.keep10"
+    mask = "probe_ablation.pos.layer2.mask.keep10"
     for key, (low, high) in {
+        f"{mask}.gap_top_bottom": (11.0, 15.0),
+        f"{mask}.accuracy_top_bottom_random": (70.0, 80.0),
         f"{at}.gap_top_bottom": (1.0, 5.0),
         f"{at}.gap_top_random": (0.0, 3.0),
         f"{at}.lca_vs_random": (0.0, 3.0),

@@ -177,6 +177,7 @@ def probe_ablation(
     retrained, its share of that accuracy (``regained``), and by word class (rows ``lost_open``, ``lost_closed``, ``lost_open_minus_closed`` and
     ``lost_open_minus_closed_vs_random`` ``_low``/``_high``, and with ``in_vocab`` the same on in-vocabulary
     tokens, ``lost_open_in_vocab``, ..., ``lost_open_minus_closed_in_vocab_vs_random``), as fractions like the gaps.
+    The masked probe's selections at those k get the same accuracy and gap bounds (mode ``mask``).
 
     With ``tokens`` (a dict), every retrained selection's per-token correctness on test (mean over probe seeds)
     is added to it under (ranking, direction, k), one array per selection (random draws: one each), for a
@@ -199,6 +200,7 @@ def probe_ablation(
     at_seeded_k = {key for (_, _, k, _, _), key in zip(items, keys) if k in seeded_ks or (seeded_ks and k == width)}
     fits: dict[bytes, int] = {}
     correct: dict[bytes, np.ndarray] = {}  # each token's correctness at the seeded k, mean over probe seeds
+    masked: dict[bytes, np.ndarray] = {}  # the same for the masked probe (one fit: the probe itself)
     if "retrain" in modes:
         distinct = {key: np.sort(kept) for key, (*_, kept) in zip(keys, items)}
         start = None
@@ -239,6 +241,8 @@ def probe_ablation(
                 mask[kept] = 1.0
                 pred = probe.predict(X_test * mask)
                 cache[key] = _accuracies(y_test, pred, open_mask, in_vocab)
+                if mode == "mask" and sentences is not None and selected in at_seeded_k:
+                    masked[selected] = (pred == y_test).astype(np.float64)
             meta = {
                 "ranking": name,
                 "direction": direction,
@@ -259,6 +263,12 @@ def probe_ablation(
     kept_k = {sel: v for sel, v in by.items() if sel[2] in seeded_ks or (seeded_ks and sel[2] == width)}
     if kept_k and sentences is not None:
         rows += _bootstrap_rows(kept_k, np.asarray(sentences), width, seed, open_mask, in_vocab)
+    by_mask: dict[tuple[str, str, int], list[np.ndarray]] = {}
+    for (name, direction, k, _, _), key in zip(items, keys):
+        if key in masked and k in seeded_ks:
+            by_mask.setdefault((name, direction, k), []).append(masked[key])
+    if by_mask and sentences is not None:
+        rows += _bootstrap_rows(by_mask, np.asarray(sentences), width, seed, open_mask, in_vocab, mode="mask")
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
@@ -271,12 +281,14 @@ def _bootstrap_rows(
     seed: int,
     open_mask: np.ndarray,
     in_vocab: np.ndarray | None,
+    mode: str = "retrain",
 ) -> list[dict[str, Any]]:
     """Sentence-bootstrap intervals of what each ranking's retrained top k gives at the k whose tokens'
     correctness was kept (see :func:`probe_ablation`): its accuracy, its gaps to its bottom k and to the random
     draws, its share of every neuron's retrained accuracy, and the accuracy it loses against every neuron by
     word class (open, closed, open minus closed, and open minus closed beyond a random k's loss). ``by`` holds
-    each selection's per-token correctness by (ranking, direction, k)."""
+    each selection's per-token correctness by (ranking, direction, k); the rows are of ``mode`` (``mask``: the
+    masked probe's selections, whose ``by`` has no k = width, so only the accuracy and the gaps)."""
     full = next((v[0] for (_, d, k), v in by.items() if d == "top" and k == width), None)
     is_open = np.asarray(open_mask, dtype=bool)
     groups = {"": np.ones(len(is_open), dtype=bool)}
@@ -310,7 +322,7 @@ def _bootstrap_rows(
                     a, in_a, b, in_b, sentences, seed=seed, ratio=stem == "regained"
                 )
                 bounds.update({f"{stem}_low": low, f"{stem}_high": high})
-        meta = {"ranking": name, "direction": "top", "mode": "retrain", "k": k, "k_percent": 100.0 * k / width}
+        meta = {"ranking": name, "direction": "top", "mode": mode, "k": k, "k_percent": 100.0 * k / width}
         rows += _curve_rows({**meta, "random_seed": None, "probe_seeds": 1}, bounds)
     return rows
 

@@ -316,24 +316,36 @@ def kept_per_instance(
 
 
 def gap_bounds(
-    curves: pd.DataFrame, layer: int | None, prop: str, pct: float, other: str, ranking: str = "lca"
+    curves: pd.DataFrame,
+    layer: int | None,
+    prop: str,
+    pct: float,
+    other: str,
+    ranking: str = "lca",
+    mode: str = "retrain",
 ) -> pd.DataFrame:
     """Per instance (rows), the sentence-bootstrap interval (columns ``low``, ``high``; points) of a ranking's
-    retrained top minus ``other`` (bottom or random) gap at ``pct`` % (rows ``gap_<other>_low``/``high`` of probe
-    ablation's curves); empty where the curves have none."""
-    return curve_bounds(curves, layer, prop, pct, f"gap_{other}", ranking)
+    retrained (or, with ``mode``, masked) top minus ``other`` (bottom or random) gap at ``pct`` % (rows
+    ``gap_<other>_low``/``high`` of probe ablation's curves); empty where the curves have none."""
+    return curve_bounds(curves, layer, prop, pct, f"gap_{other}", ranking, mode)
 
 
 def curve_bounds(
-    curves: pd.DataFrame, layer: int | None, prop: str, pct: float, stem: str, ranking: str = "lca"
+    curves: pd.DataFrame,
+    layer: int | None,
+    prop: str,
+    pct: float,
+    stem: str,
+    ranking: str = "lca",
+    mode: str = "retrain",
 ) -> pd.DataFrame:
     """Per instance (rows), the sentence-bootstrap interval (columns ``low``, ``high``; points) that probe
-    ablation's curves hold for a retrained quantity ``stem`` of a ranking at ``pct`` % (rows ``<stem>_low`` and
-    ``<stem>_high``: the gaps, ``gap_bottom``/``gap_random``, and the accuracy lost by word class, ``lost_open``,
-    ...); empty where the curves have none."""
+    ablation's curves hold for a retrained (or ``mode``'s) quantity ``stem`` of a ranking at ``pct`` % (rows
+    ``<stem>_low`` and ``<stem>_high``: the gaps, ``gap_bottom``/``gap_random``, and the accuracy lost by word
+    class, ``lost_open``, ...); empty where the curves have none."""
     low, high = f"{stem}_low", f"{stem}_high"
     c = curves[
-        (curves["mode"] == "retrain")
+        (curves["mode"] == mode)
         & ((curves["layer"] == layer) if layer is not None else True)  # None: the all-layers pool
         & (curves["property"] == prop)
         & (curves["ranking"] == ranking)
@@ -341,7 +353,7 @@ def curve_bounds(
     ]
     # The k of the accuracy rows nearest pct (the bounds exist at the reported k only: never another k's).
     grid = curves.loc[
-        (curves["mode"] == "retrain")
+        (curves["mode"] == mode)
         & ((curves["layer"] == layer) if layer is not None else True)
         & (curves["property"] == prop)
         & (curves["metric"] == "accuracy_overall"),
@@ -497,9 +509,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     sec,
                     f"{label}: top / bottom / random accuracy (mean ± sd over instances)",
                     f"{_pm(top)} / {_pm(bottom)} / {_pm(rnd)}",
-                    spread=with_bounds(spread(top), curve_bounds(c, t.layer, t.prop, pct, "kept"))
-                    if mode == "retrain"
-                    else spread(top),
+                    spread=with_bounds(spread(top), curve_bounds(c, t.layer, t.prop, pct, "kept", mode=mode)),
                     digits=1,
                     key=f"{at}.accuracy_top_bottom_random",
                     source=src("curves", "value"),
@@ -517,7 +527,7 @@ def probe_ablation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         f"{label}: top - bottom gap (points)",
                         round(float(gap.mean()), 1),
                         "no verdict from masking: the masked probe defines the LCA ranking; see the retrained rows",
-                        spread=spread(gap),
+                        spread=with_bounds(spread(gap), gap_bounds(c, t.layer, t.prop, pct, "bottom", mode=mode)),
                         digits=1,
                         key=f"{at}.gap_top_bottom",
                         source=src("curves", "value"),
