@@ -233,6 +233,8 @@ def test_probe_layer_reports_every_baseline(tagged) -> None:  # type: ignore[no-
     minus = m[("accuracy", "overall")] - b[("accuracy", "overall")]
     assert m[("minus_untrained_bootstrap", "low")] <= minus <= m[("minus_untrained_bootstrap", "high")]
     assert m[("minus_untrained_bootstrap", "low")] < m[("minus_untrained_bootstrap", "high")]
+    own = m[("selectivity", "overall")]
+    assert m[("selectivity_bootstrap", "low")] <= own <= m[("selectivity_bootstrap", "high")]
     sel = m[("selectivity", "overall")] - b[("selectivity", "overall")]
     assert m[("selectivity_minus_untrained_bootstrap", "low")] <= sel
     assert sel <= m[("selectivity_minus_untrained_bootstrap", "high")]

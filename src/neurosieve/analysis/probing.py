@@ -717,6 +717,7 @@ def probe_layer(
             "control_right": c_right.astype(np.float32),
         }
     )
+    contrasts["selectivity_bootstrap"] = (right - c_right, None, None, None)
     if seeded:
         contrasts["accuracy_seed_mean_bootstrap"] = (right_seeds, None, None, None)
         retrain_seeds = np.mean([p == y_test for p in retrain_pred[: 1 + len(seeded)]], axis=0)

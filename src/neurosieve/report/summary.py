@@ -1451,7 +1451,7 @@ def probing_rows(
                 family,
                 "probing",
                 f"{where}: selectivity (vs control task keyed on the model's input) / untrained model's "
-                "(interval and test: trained minus untrained)",
+                + ("(interval and test: trained minus untrained)" if v is not None else "(interval: the selectivity)"),
                 f"{_pct(sel)} / {_pct(u_sel)}",
                 "Hewitt & Liang: the trained model's probe is more selective than the untrained model's"
                 if v is not None
@@ -1459,7 +1459,9 @@ def probing_rows(
                 v,
                 # The interval of what is tested (trained minus untrained): over instances, or for one instance
                 # over its test sentences.
-                boot(v, "selectivity_minus_untrained_bootstrap") if v is not None else spread(each("selectivity")),
+                boot(v, "selectivity_minus_untrained_bootstrap")
+                if v is not None
+                else boot(spread(each("selectivity")), "selectivity_bootstrap"),
                 2,
                 key=f"{at}.selectivity_trained_untrained",
                 source=src("probing", "value"),
