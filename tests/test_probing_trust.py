@@ -494,6 +494,18 @@ def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
         ("top10pct_retrain_accuracy", "paper_default", 0.68),
         ("top10_chosen_minus_paper_bootstrap", "low", 0.01),
         ("top10_chosen_minus_paper_bootstrap", "high", 0.03),
+        ("selectivity", "overall", 0.30),
+        ("selectivity_bootstrap", "low", 0.28),
+        ("selectivity_bootstrap", "high", 0.33),
+        ("untrained_selectivity", "overall", 0.20),
+        ("selectivity_minus_untrained_bootstrap", "low", 0.05),
+        ("selectivity_minus_untrained_bootstrap", "high", 0.15),
+        ("untrained_accuracy", "overall", 0.60),
+        ("minus_untrained_bootstrap", "low", 0.18),
+        ("minus_untrained_bootstrap", "high", 0.22),
+        *(("probe_seed_accuracy", str(j), a) for j, a in enumerate((0.80, 0.81, 0.79))),
+        ("accuracy_seed_mean_bootstrap", "low", 0.785),
+        ("accuracy_seed_mean_bootstrap", "high", 0.815),
     ]
     probing = pd.DataFrame(
         [
@@ -510,6 +522,9 @@ def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
         "accuracy_in_vocab_oov": (15.0, 29.0),
         "accuracy_chosen_vs_paper_lambdas": (-0.2, 2.2),
         "top10_retrain_chosen_vs_paper_lambdas": (1.0, 3.0),
+        "accuracy_minus_untrained": (18.0, 22.0),
+        "selectivity_trained_untrained": (5.0, 15.0),
+        "accuracy_probe_seed_mean": (78.5, 81.5),
     }
     for name, (low, high) in expected.items():
         row = out.loc[f"{at}.{name}"]
@@ -517,5 +532,18 @@ def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
         assert row["interval over"] == "test sentences" and row["n"] == 1, name
         assert row["p"] == "" and row["test"] == "not tested, n = 1", name
         assert "interval over resampled test sentences" in row["sentence"], name
+    # The sd over probe seeds: its chi-square interval over the three fits (sd 1 point: 0.52 to 6.28, worked by
+    # hand from chi2(2)'s 2.5 and 97.5 % quantiles, 0.0506 and 7.378).
+    row = out.loc[f"{at}.accuracy_probe_seed_sd"]
+    assert row["value"] == pytest.approx(1.0) and row["interval over"] == "probe seeds"
+    assert (row["low"], row["high"]) == (pytest.approx(0.52, abs=0.01), pytest.approx(6.28, abs=0.01))
+    assert "interval of the sd over probe seeds" in row["sentence"]
+    # The half-widths of one instance's intervals are not repeated as rows of their own.
+    assert not out.index.str.endswith("bootstrap_half_width").any()
+    # Without the untrained model, the selectivity row shows the selectivity's own interval.
+    alone = probing[~probing["metric"].str.contains("untrained")]
+    row = pd.DataFrame(finalize(probing_rows("fam", alone))).set_index("id").loc[f"{at}.selectivity_trained_untrained"]
+    assert (row["low"], row["high"]) == (pytest.approx(28.0), pytest.approx(33.0))
+    assert "interval: the selectivity" in row["quantity"]
     # A row whose stage computed no bootstrap keeps no interval.
     assert out.loc[f"{at}.accuracy_minus_majority_in_vocab_oov", "low"] == ""

@@ -240,3 +240,15 @@ def test_a_comparison_without_direction_says_only_whether_the_values_differ() ->
     assert compare([0.2], 0.0, "0").verdict == NOT_TESTED
     mixed = compare([1.0, -1.0, 2.0, -2.0, 0.5, -0.5], 0.0, "0")
     assert mixed.verdict == INCONCLUSIVE and mixed.p == pytest.approx(1.0)
+
+
+def test_sd_interval_is_the_chi_square_interval_worked_by_hand() -> None:
+    """Three values with sd 1: s * sqrt(2 / chi2(2) quantile) at 97.5 % (7.3778) and 2.5 % (0.050636)."""
+    from neurosieve.analysis.verdicts import sd_interval
+
+    low, high = sd_interval([1.0, 2.0, 3.0])
+    assert low == pytest.approx((2 / 7.377759) ** 0.5, rel=1e-5) and high == pytest.approx(
+        (2 / 0.0506356) ** 0.5, rel=1e-5
+    )
+    assert all(np.isnan(sd_interval([1.0])))
+    assert sd_interval([2.0, 2.0, 2.0]) == (0.0, 0.0)

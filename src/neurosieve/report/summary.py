@@ -39,6 +39,7 @@ from neurosieve.analysis.verdicts import (
     holm,
     paired_test,
     paired_verdict,
+    sd_interval,
     spread,
     spread_columns,
     verdict_columns,
@@ -191,6 +192,11 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
         text += (
             f" (95 % interval over resampled test sentences {_fmt(row['low'])} to {_fmt(row['high'])}: the test "
             "set's sampling noise, one instance)"
+        )
+    elif row.get("low", "") != "" and row.get("interval over") == "probe seeds":
+        text += (
+            f" (95 % interval of the sd over probe seeds {_fmt(row['low'])} to {_fmt(row['high'])}: chi-square, "
+            "normal theory, one instance)"
         )
     elif row.get("low", "") != "":
         text += f" (95 % interval {of} {_fmt(row['low'])} to {_fmt(row['high'])}, n = {row['n']})"
@@ -396,9 +402,10 @@ def gap_noise_rows(
     family: str, section: str, label: str, at: str, other: str, half: pd.Series, table: str
 ) -> list[dict[str, Any]]:
     """The descriptive row of a gap's test-set noise: the mean over instances of each instance's sentence-bootstrap
-    half-width (:func:`gap_half_width`), beside the gap's own rows (none when the curves have no bounds)."""
-    if half.empty:
-        return []
+    half-width (:func:`gap_half_width`), beside the gap's own rows (none when the curves have no bounds, and none for
+    one instance, whose gap rows show that interval itself)."""
+    if len(half) < 2:
+        return []  # one instance: its gap row carries that interval itself
     return [
         _row(
             family,
@@ -1170,12 +1177,13 @@ def _probing_spread_row(
     bootstrap: str = "",
     probing: pd.DataFrame | None = None,
     at: tuple[str, int] | None = None,
+    own: Spread | None = None,
 ) -> dict[str, Any]:
     """A descriptive probing row: the mean over instances of a per-instance value, with its spread (for one
     instance, with its sentence-bootstrap interval: ``bootstrap``, the metric of ``probing`` at ``at``'s property
-    and layer)."""
+    and layer; or ``own``, a spread that carries its own interval)."""
     values = per_instance.dropna()
-    s = spread(values)
+    s = own if own is not None else spread(values)
     if bootstrap and probing is not None and at is not None:
         s = with_bootstrap(s, probing, bootstrap, *at)
     return _row(
@@ -1193,7 +1201,7 @@ def _probing_spread_row(
 def bootstrap_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -> list[dict[str, Any]]:
     """Test-set sampling noise: each instance's 95 % sentence-bootstrap interval (1,000 resamples of the test
     sentences), of its probe accuracy and of its margin over the input-key lookup, as a half-width in points
-    (mean over instances), and the interval itself when the family has one instance."""
+    (mean over instances). None for a family of one instance: its accuracy and margin rows carry the interval."""
     rows = []
     where, at = f"{prop}, layer {layer}", metric_id("probe", prop, f"layer{layer}")
     for metric, what, name in (
@@ -1204,14 +1212,13 @@ def bootstrap_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) ->
             _by_instance(probing, metric, "low", prop, layer),
             _by_instance(probing, metric, "high", prop, layer),
         )
-        if low.empty:
-            continue
+        if len(low) < 2:
+            continue  # one instance: the accuracy and margin rows carry that interval themselves
         half = ((high - low) / 2).dropna()
-        one = f"; {low.iloc[0]:.2f} to {high.iloc[0]:.2f}" if len(low) == 1 else ""
         rows.append(
             _probing_spread_row(
                 family,
-                f"{where}: {what}, half-width of one instance's 95 % sentence-bootstrap interval (points{one})",
+                f"{where}: {what}, half-width of one instance's 95 % sentence-bootstrap interval (points)",
                 half,
                 f"{at}.{name}_bootstrap_half_width",
             )
@@ -1249,12 +1256,17 @@ def probe_seed_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -
                 at=(prop, layer),
             )
         )
+        # One instance: the interval of its sd over its probe fits (chi-square), as none over instances exists.
+        own = sd_interval(100 * t["value"].to_numpy()) if per.ngroups == 1 else None
         rows.append(
             _probing_spread_row(
                 family,
                 f"{where}: {what}, sd over {seeds} probe seeds (points; mean over instances)",
                 sd,
                 f"{at}.{name}_probe_seed_sd",
+                own=dataclasses.replace(spread(sd.dropna()), bootstrap=own, bootstrap_over="probe seeds")
+                if own is not None and np.isfinite(own).all()
+                else None,
             )
         )
     return rows
