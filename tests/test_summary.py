@@ -436,7 +436,7 @@ def _labels(open_factor: float, seed: int) -> pd.DataFrame:
 
 
 def test_neurons_needed_per_label_is_controlled_for_frequency() -> None:
-    from neurosieve.report.summary import distributedness_rows, open_class_effect
+    from neurosieve.report.summary import distributedness_rows, finalize, open_class_effect
 
     # Neurons needed track frequency only: the raw medians differ (closed-class labels are rarer), the
     # equal-frequency effect does not.
@@ -452,6 +452,20 @@ def test_neurons_needed_per_label_is_controlled_for_frequency() -> None:
     one = pd.DataFrame(distributedness_rows("fam", _labels(2.0, 1), 2, "pos")).set_index("id")
     assert one.loc["labels.pos.layer2.open_minus_closed_at_equal_frequency", "verdict"] == "not tested, n = 1"
     assert one.loc["labels.pos.layer2.open_minus_closed_at_equal_frequency", "p"] == ""
+    # One instance's intervals are over its labels resampled: they hold its own numbers, and the planted
+    # doubling (log2 ratio 1) lies inside the ratio's.
+    own = open_class_effect(_labels(2.0, 1))
+    one = pd.DataFrame(finalize(distributedness_rows("fam", _labels(2.0, 1), 2, "pos"))).set_index("id")
+    for key, value in (
+        ("open_minus_closed_at_equal_frequency", own["open_log2_ratio"]),
+        ("neurons_needed_frequency_spearman", own["spearman_frequency"]),
+        ("neurons_needed_open_closed", own["median_open"] - own["median_closed"]),
+    ):
+        row = one.loc[f"labels.pos.layer2.{key}"]
+        assert row["interval over"] == "labels" and row["low"] <= value <= row["high"], key
+        assert "interval over resampled labels" in row["sentence"], key
+    ratio = one.loc["labels.pos.layer2.open_minus_closed_at_equal_frequency"]
+    assert ratio["low"] < 1.0 < ratio["high"] and ratio["high"] - ratio["low"] < 0.5
 
 
 def test_open_closed_loss_has_a_random_selection_control(tables: FamilyTables) -> None:
@@ -671,6 +685,18 @@ def test_a_single_instance_s_gaps_carry_its_test_set_interval() -> None:
         assert row["interval over"] == "test sentences" and row["p"] == "" and row["n"] == 1, key
         assert "resampled test sentences" in row["sentence"], key
     assert out.loc["probe_ablation.pos.layer2.retrain.keep20.gap_top_bottom", "low"] == pytest.approx(51.0)
+    # The paper's number of one instance: over one property it is that property's gap, with its interval; averaged
+    # over two it has none.
+    from neurosieve.report.summary import paper_gap_rows
+
+    both = pd.DataFrame(finalize(paper_gap_rows(t))).set_index("id").loc["probe_ablation.layer2.paper_gap"]
+    assert both["low"] == ""
+    pos = FamilyTables(
+        "fam", [], None, curves[curves["property"] == "pos"], None, None, None, None, layer=2, prop="pos"
+    )
+    row = pd.DataFrame(finalize(paper_gap_rows(pos))).set_index("id").loc["probe_ablation.layer2.paper_gap"]
+    assert (row["low"], row["high"]) == (pytest.approx(1.0), pytest.approx(5.0))
+    assert row["interval over"] == "test sentences"
 
 
 def test_a_ranking_that_stops_short_of_the_k_is_not_compared_with_random_there() -> None:

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ from neurosieve.analysis.verdicts import (
     holm,
     paired_test,
     paired_verdict,
+    percentile_interval,
     sd_interval,
     spread,
     spread_columns,
@@ -197,6 +199,11 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
         text += (
             f" (95 % interval of the sd over probe seeds {_fmt(row['low'])} to {_fmt(row['high'])}: chi-square, "
             "normal theory, one instance)"
+        )
+    elif row.get("low", "") != "" and row.get("interval over") == "labels":
+        text += (
+            f" (95 % interval over resampled labels {_fmt(row['low'])} to {_fmt(row['high'])}: which labels the "
+            "tag set happens to have, one instance)"
         )
     elif row.get("low", "") != "":
         text += f" (95 % interval {of} {_fmt(row['low'])} to {_fmt(row['high'])}, n = {row['n']})"
@@ -713,6 +720,9 @@ def paper_gap_rows(t: FamilyTables) -> list[dict[str, Any]]:
     for layer, g in gaps.groupby("layer"):
         v = paired_test(g["gap"].to_numpy(), np.zeros(len(g)), "greater")
         props = g["properties"].iloc[0]
+        # One instance and one property: the gap is that property's top - bottom gap, whose interval over test
+        # sentences probe ablation measured (averaged over several properties it has none).
+        own = gap_bounds(t.curves, layer, props, 10, "bottom") if "," not in props else pd.DataFrame()
         rows.append(
             _row(
                 t.name,
@@ -721,7 +731,7 @@ def paper_gap_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 round(v.effect.mean, 1),
                 PAPER_GAP,
                 v,
-                v.effect,
+                with_bounds(v, own),
                 1,
                 key=metric_id("probe_ablation", f"layer{layer}", "paper_gap"),
                 source=src("curves", "value"),
@@ -1939,6 +1949,26 @@ def open_class_effect(labels: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def open_class_effect_bootstrap(
+    labels: pd.DataFrame, resamples: int = 1000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """95 % percentile intervals of :func:`open_class_effect`'s numbers over labels resampled with replacement
+    (a case bootstrap of one instance's labels: the uncertainty of which labels a tag set happens to have), for
+    the open minus closed median (``median_gap``), the Spearman with frequency and the open-class log2 ratio.
+    Seeded; a resample with fewer than two labels of a class gives NaN there (dropped by the percentile)."""
+    lab = labels.dropna(subset=["open_class"]).reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {"median_gap": [], "spearman_frequency": [], "open_log2_ratio": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a constant resample's Spearman is NaN, by design
+        for _ in range(resamples):
+            e = open_class_effect(lab.iloc[rng.integers(0, len(lab), len(lab))])
+            draws["median_gap"].append(e["median_open"] - e["median_closed"])
+            draws["spearman_frequency"].append(e["spearman_frequency"])
+            draws["open_log2_ratio"].append(e["open_log2_ratio"])
+    return {k: percentile_interval(np.asarray(v)) for k, v in draws.items()}
+
+
 def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: str) -> list[dict[str, Any]]:
     """Neurons needed per label, open against closed class, in every instance: the raw medians, their
     correlation with label frequency, and the open-class effect at equal frequency (tested over instances)."""
@@ -1951,6 +1981,17 @@ def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: st
     ).set_index("instance")
     sec, where = "distributedness", f"layer {layer}, {prop}"
     at = metric_id("labels", prop, f"layer{layer}")
+    # One instance: intervals over its labels resampled (no interval over instances exists).
+    boot = open_class_effect_bootstrap(labels) if len(each) == 1 else {}
+
+    def over_labels(s: Spread | Verdict | None, name: str) -> Spread | None:
+        base = s.effect if isinstance(s, Verdict) else s
+        if base is None or base.n != 1 or name not in boot or not np.isfinite(boot[name]).all():
+            return base
+        return dataclasses.replace(base, bootstrap=boot[name], bootstrap_over="labels")
+
+    spearman = _vs(each["spearman_frequency"], 0.0, "0 (no relation to frequency)")
+    ratio = paired_test(each["open_log2_ratio"].to_numpy(), np.zeros(len(each)), "greater")
     return [
         _row(
             family,
@@ -1959,7 +2000,7 @@ def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: st
             "(interval: open minus closed)",
             f"{each['median_open'].mean():.0f} / {each['median_closed'].mean():.0f}",
             "paper: closed-class labels need few neurons, open-class many",
-            spread=spread(each["median_open"] - each["median_closed"]),
+            spread=over_labels(spread(each["median_open"] - each["median_closed"]), "median_gap"),
             digits=1,
             key=f"{at}.neurons_needed_open_closed",
             source=src("labels", "neurons_needed", "open_class"),
@@ -1970,7 +2011,8 @@ def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: st
             sec,
             f"Spearman of neurons needed with the label's training frequency, {where} (the confound of the raw medians)",
             round(float(each["spearman_frequency"].mean()), 2),
-            agrees=_vs(each["spearman_frequency"], 0.0, "0 (no relation to frequency)"),
+            agrees=spearman,
+            spread=over_labels(spearman, "spearman_frequency"),
             digits=2,
             key=f"{at}.neurons_needed_frequency_spearman",
             source=src("labels", "neurons_needed", "train_count"),
@@ -1982,7 +2024,8 @@ def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: st
             "(log2 ratio from least squares on log frequency and class, per instance)",
             round(float(each["open_log2_ratio"].mean()), 2),
             "paper: closed-class labels need few neurons, open-class many",
-            paired_test(each["open_log2_ratio"].to_numpy(), np.zeros(len(each)), "greater"),
+            ratio,
+            over_labels(ratio, "open_log2_ratio"),
             digits=2,
             key=f"{at}.open_minus_closed_at_equal_frequency",
             source=src("labels", "neurons_needed", "open_class", "train_count"),
