@@ -166,26 +166,39 @@ def _bootstrap_tokens(seed: int = 0) -> tuple[dict[tuple[str, str, int], list[np
     return tokens, sentences
 
 
+def _curves_of(tokens: dict[tuple[str, str, int], list[np.ndarray]]) -> pd.DataFrame:
+    """The curve rows (one instance, retrained) whose values are the mean of each selection's token correctness."""
+    return pd.DataFrame(
+        [
+            {"ranking": name, "direction": direction, "mode": "retrain", "k": k, "metric": "accuracy_overall"}
+            | {"value": a.mean(), "random_seed": s if direction == "random" else None, "instance": "one"}
+            for (name, direction, k), arrays in tokens.items()
+            for s, a in enumerate(arrays)
+        ]
+    )
+
+
 def test_calibrated_area_bootstrap_brackets_the_area_and_has_known_answers() -> None:
-    """The interval holds the area of the full test set (as calibrated_areas computes it from the curves); a
-    ranking identical to the oracle has area 1 in every resample, one identical to random 0; the oracle can be
-    taken from a ranking's top k (oracle_at); the margin over the trivial ranking is the area minus its area."""
-    from neurosieve.analysis.calibration import calibrated_area_bootstrap
+    """On the whole test set it gives calibrated_areas' value exactly, and its interval holds it; a ranking identical
+    to the oracle has area 1 in every resample, one identical to random 0; the margin over the trivial ranking is
+    the area minus its area; where best_of_oracle made the oracle a ranking's top k, oracle_sources tells the
+    bootstrap so and its value is still the summary's."""
+    from neurosieve.analysis.calibration import (
+        PROXY_MODE,
+        best_of_oracle,
+        calibrated_area_bootstrap,
+        oracle_sources,
+    )
 
     tokens, sentences = _bootstrap_tokens()
-    rows = []
-    for (name, direction, k), arrays in tokens.items():
-        for s, a in enumerate(arrays):
-            rows.append(
-                {"ranking": name, "direction": direction, "mode": "retrain", "k": k, "metric": "accuracy_overall"}
-                | {"value": a.mean(), "random_seed": s if direction == "random" else None, "instance": "one"}
-            )
-    point = calibrated_areas(pd.DataFrame(rows)).set_index("ranking")["area"]
+    point = calibrated_areas(_curves_of(tokens)).set_index("ranking")["area"]
     b = calibrated_area_bootstrap(tokens, sentences, trivial=("activation_sd",), seed=3).set_index("ranking")
     assert set(b.index) == {"lca", "activation_sd"}
     for name in b.index:
+        assert b.loc[name, "area"] == pytest.approx(point[name], abs=1e-12), name
         assert b.loc[name, "area_low"] < point[name] < b.loc[name, "area_high"], name
     gap = point["lca"] - point["activation_sd"]
+    assert b.loc["lca", "vs_trivial"] == pytest.approx(gap, abs=1e-12)
     assert b.loc["lca", "vs_trivial_low"] < gap < b.loc["lca", "vs_trivial_high"]
     assert np.isnan(b.loc["activation_sd", "vs_trivial_low"])  # no margin of a trivial ranking over itself
     # Seeded: the same inputs give the same bounds.
@@ -199,6 +212,22 @@ def test_calibrated_area_bootstrap_brackets_the_area_and_has_known_answers() -> 
     e = calibrated_area_bootstrap(exact, sentences).set_index("ranking")
     assert (e.loc["twin", "area_low"], e.loc["twin", "area_high"]) == (pytest.approx(1.0), pytest.approx(1.0))
     assert (e.loc["flat", "area_low"], e.loc["flat", "area_high"]) == (pytest.approx(0.0), pytest.approx(0.0))
+    # The greedy first 2 lost to lca's top 2 on the selection split: best_of_oracle takes lca's top 2 as the
+    # oracle there; the bootstrap, told where by oracle_sources, gives the summary's area on the whole test set.
+    check = pd.DataFrame(
+        [
+            {"ranking": r, "direction": "top", "mode": PROXY_MODE, "k": k, "metric": "accuracy_selection"}
+            | {"value": v, "instance": "one"}
+            for r, values in (("oracle", {1: 0.5, 2: 0.5, 4: 0.8}), ("lca", {1: 0.4, 2: 0.6, 4: 0.7}))
+            for k, v in values.items()
+        ]
+    )
+    curves = best_of_oracle(_curves_of(tokens), check)
+    assert oracle_sources(curves) == {2: "lca"}
+    taken = calibrated_area_bootstrap(tokens, sentences, oracle_at=oracle_sources(curves)).set_index("ranking")
+    moved = calibrated_areas(curves).set_index("ranking")["area"]
+    assert taken.loc["lca", "area"] == pytest.approx(moved["lca"], abs=1e-12)
+    assert moved["lca"] != pytest.approx(point["lca"], abs=1e-3)  # the substitution changed the area
     # The oracle taken from lca's own top k at every k: lca's area is then exactly 1.
     t = calibrated_area_bootstrap(tokens, sentences, oracle_at={1: "lca", 2: "lca", 4: "lca"}).set_index("ranking")
     assert (t.loc["lca", "area_low"], t.loc["lca", "area_high"]) == (pytest.approx(1.0), pytest.approx(1.0))

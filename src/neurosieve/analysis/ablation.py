@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosieve.analysis.calibration import GREEDY, ORACLE, calibrated_area_bootstrap, selection_split
+from neurosieve.analysis.calibration import ORACLE, calibrated_area_bootstrap, oracle_sources, selection_split
 from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.probing import (
@@ -334,15 +334,8 @@ def area_bootstrap_rows(
     ranking (:func:`calibrated_area_bootstrap`), as curve rows (mode ``retrain``, direction ``top``, k 0; metrics
     ``calibrated_area_low``/``high`` and ``area_vs_trivial_low``/``high``), the oracle taken where
     :func:`best_of_oracle` took it (a ranking's top k at some k)."""
-    taken = curves[(curves["ranking"] == ORACLE) & curves["oracle_source"].notna()]
-    taken = taken[taken["oracle_source"] != GREEDY].drop_duplicates("k")
     bounds = calibrated_area_bootstrap(
-        tokens,
-        sentences,
-        oracle=ORACLE,
-        oracle_at=dict(zip(taken["k"].astype(int), taken["oracle_source"])),
-        trivial=TRIVIAL_RANKINGS,
-        seed=seed,
+        tokens, sentences, oracle=ORACLE, oracle_at=oracle_sources(curves), trivial=TRIVIAL_RANKINGS, seed=seed
     )
     rows = [
         {

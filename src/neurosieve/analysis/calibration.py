@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -137,48 +137,55 @@ def calibrated_area_bootstrap(
     the area as :func:`calibrated_area` does, over the k where the ranking, random and the oracle all have a
     value. ``trivial`` names the rankings that see no labels: a ranking's ``vs_trivial`` bounds are those of its
     area minus the largest of theirs in the same resample (none for the trivial rankings themselves).
-    Columns: ranking, area_low, area_high, vs_trivial_low, vs_trivial_high.
+    Columns: ranking, area (on the whole test set: :func:`calibrated_areas`' value), area_low, area_high,
+    vs_trivial, vs_trivial_low, vs_trivial_high.
     """
-    columns = ["ranking", "area_low", "area_high", "vs_trivial_low", "vs_trivial_high"]
+    columns = ["ranking", "area", "area_low", "area_high", "vs_trivial", "vs_trivial_low", "vs_trivial_high"]
     sums = sentence_resampler(np.asarray(sentences), resamples, seed)
     if sums is None:
         return pd.DataFrame(columns=columns)
-    n_tokens = sums(np.ones(len(sentences)))
-
-    def accuracy(token_scores: Sequence[np.ndarray]) -> np.ndarray:
-        return sums(np.mean(token_scores, axis=0)) / n_tokens  # draws averaged per token, as the curve's mean
-
-    rnd = {k: accuracy(v) for (name, d, k), v in correct.items() if d == "random" and len(v)}
     taken = dict(oracle_at or {})
     at = {k: (taken.get(k, oracle), "top", k) for (name, d, k) in correct if name == oracle and d == "top"}
-    orc = {k: accuracy(correct[key]) for k, key in at.items() if key in correct}
-    areas: dict[str, np.ndarray] = {}
-    for name in sorted({n for (n, d, _) in correct if d == "top" and n not in {oracle, "none"}}):
-        ks = sorted(k for (n, d, k) in correct if n == name and d == "top" and k in rnd and k in orc)
-        ks = [k for k in ks if k > 0] if scale == "log" else ks
-        if not ks:
-            continue
-        rank = np.stack([accuracy(correct[(name, "top", k)]) for k in ks], axis=1)
-        base, best = np.stack([rnd[k] for k in ks], axis=1), np.stack([orc[k] for k in ks], axis=1)
-        x = np.log2(np.asarray(ks, dtype=np.float64)) if scale == "log" else np.asarray(ks, dtype=np.float64)
-        if len(ks) == 1:
-            num, den = (rank - base)[:, 0], (best - base)[:, 0]
-        else:
-            num, den = np.trapezoid(rank - base, x, axis=1), np.trapezoid(best - base, x, axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            areas[name] = np.where(den > 0, num / den, np.nan)
-    floor = [areas[r] for r in trivial if r in areas]
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN resample of the trivial areas stays NaN
-        best_trivial = np.nanmax(np.stack(floor), axis=0) if floor else None
+
+    def areas_under(total: Callable[[np.ndarray], np.ndarray]) -> dict[str, np.ndarray]:
+        """Every ranking's calibrated area from accuracies whose token sums ``total`` gives (one per resample)."""
+        n_tokens = total(np.ones(len(sentences)))
+
+        def accuracy(token_scores: Sequence[np.ndarray]) -> np.ndarray:
+            return total(np.mean(token_scores, axis=0)) / n_tokens  # draws averaged per token, as the curve's mean
+
+        rnd = {k: accuracy(v) for (_, d, k), v in correct.items() if d == "random" and len(v)}
+        orc = {k: accuracy(correct[key]) for k, key in at.items() if key in correct}
+        areas: dict[str, np.ndarray] = {}
+        for name in sorted({n for (n, d, _) in correct if d == "top" and n not in {oracle, "none"}}):
+            ks = sorted(k for (n, d, k) in correct if n == name and d == "top" and k in rnd and k in orc)
+            ks = [k for k in ks if k > 0] if scale == "log" else ks
+            if not ks:
+                continue
+            rank = np.stack([accuracy(correct[(name, "top", k)]) for k in ks], axis=1)
+            base, best = np.stack([rnd[k] for k in ks], axis=1), np.stack([orc[k] for k in ks], axis=1)
+            x = np.log2(np.asarray(ks, dtype=np.float64)) if scale == "log" else np.asarray(ks, dtype=np.float64)
+            if len(ks) == 1:
+                num, den = (rank - base)[:, 0], (best - base)[:, 0]
+            else:
+                num, den = np.trapezoid(rank - base, x, axis=1), np.trapezoid(best - base, x, axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                areas[name] = np.where(den > 0, num / den, np.nan)
+        floor = [areas[r] for r in trivial if r in areas]
+        if floor:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN resample of the trivial areas stays NaN
+                best_trivial = np.nanmax(np.stack(floor), axis=0)
+            areas.update({f"{n} - trivial": a - best_trivial for n, a in list(areas.items()) if n not in trivial})
+        return areas
+
+    point = areas_under(lambda v: np.array([np.sum(v, dtype=np.float64)]))  # the whole test set: the curves' value
+    boot = areas_under(sums)
     rows = []
-    for name, a in areas.items():
-        vs = (
-            percentile_interval(a - best_trivial, level)
-            if best_trivial is not None and name not in trivial
-            else (math.nan, math.nan)
-        )
-        rows.append((name, *percentile_interval(a, level), *vs))
+    for name in (n for n in point if not n.endswith(" - trivial")):
+        gap = f"{name} - trivial"
+        vs = (point[gap][0], *percentile_interval(boot[gap], level)) if gap in point else (math.nan,) * 3
+        rows.append((name, point[name][0], *percentile_interval(boot[name], level), *vs))
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -460,6 +467,16 @@ def best_of_oracle(curves: pd.DataFrame, check: pd.DataFrame, tolerance: float =
     return out
 
 
+def oracle_sources(curves: pd.DataFrame) -> dict[int, str]:
+    """The k at which :func:`best_of_oracle` made the oracle a ranking's top k, and that ranking (one instance's
+    curves; empty when the greedy search's own first k stood everywhere)."""
+    if "oracle_source" not in curves:
+        return {}
+    taken = curves[(curves["ranking"] == ORACLE) & curves["oracle_source"].notna()]
+    taken = taken[taken["oracle_source"] != GREEDY].drop_duplicates("k")
+    return {int(k): str(r) for k, r in zip(taken["k"], taken["oracle_source"])}
+
+
 def oracle_violations(curves: pd.DataFrame, tolerance: float = 1e-9) -> pd.DataFrame:
     """The rows of an oracle check (:data:`PROXY_MODE` rows of a curves table) where a ranking's top k beat the
     oracle's first k on the selection split; empty when the oracle is at least as good everywhere."""
@@ -484,6 +501,7 @@ __all__ = [
     "calibrated_areas",
     "greedy_oracle",
     "oracle_reference",
+    "oracle_sources",
     "oracle_violations",
     "proxy_accuracy",
     "proxy_curves",

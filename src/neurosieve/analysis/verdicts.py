@@ -72,11 +72,12 @@ class Spread:
     max: float
     n: int
     bootstrap: tuple[float, float] | None = None
-    """One unit's own interval where the units give none: a single instance's 95 % sentence bootstrap of its
-    test set (:func:`sentence_bootstrap`), in the values' units. Ignored for two or more units."""
+    """One unit's own interval where the units give none, in the values' units: a single instance's 95 % sentence
+    bootstrap of its test set (:func:`sentence_bootstrap`), or another interval named by ``bootstrap_over``.
+    Ignored for two or more units."""
     bootstrap_over: str = "test sentences"
-    """What ``bootstrap`` resamples or ranges over (``"test sentences"``, or ``"probe seeds"`` for
-    :func:`sd_interval`'s interval of one instance's spread over its probe fits)."""
+    """What ``bootstrap`` resamples or ranges over: ``"test sentences"``, ``"probe seeds"`` (:func:`sd_interval`'s
+    interval of one instance's sd over its probe fits) or ``"labels"`` (a case bootstrap over its labels)."""
 
     def text(self, digits: int = 1, scale: float = 1.0) -> str:
         """``mean ± sd (min–max, n=N)``, values multiplied by ``scale`` (e.g. 100 for percentages)."""
@@ -103,7 +104,8 @@ class Spread:
     @property
     def interval_over(self) -> str:
         """What :meth:`interval` resamples: "instances" (the mean over two or more), "test sentences" (one
-        instance's sentence bootstrap), "probe seeds" (one instance's sd over its probe fits), or "" (none)."""
+        instance's sentence bootstrap), "probe seeds" (one instance's sd over its probe fits), "labels" (one instance's
+        labels resampled), or "" (none)."""
         if self.n >= 2 and not math.isnan(self.sd):
             return "instances"
         return self.bootstrap_over if self.n == 1 and self.bootstrap is not None else ""

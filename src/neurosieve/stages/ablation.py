@@ -127,7 +127,8 @@ def run_probe_ablation(
     if oracle is not None:
         curves = best_of_oracle(curves, oracle.check)
         if tokens:
-            curves = pd.concat([curves, area_bootstrap_rows(curves, tokens, test_keys["sentence"].to_numpy(), seed)])
+            bounds = area_bootstrap_rows(curves, tokens, test_keys["sentence"].to_numpy(), seed)
+            curves = pd.concat([curves, bounds], ignore_index=True)
     if settings.split_half:
         halves = split_half_ablation(
             probe,
