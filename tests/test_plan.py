@@ -398,3 +398,24 @@ def test_pool_jobs_ask_for_the_memory_of_every_layer_as_stored() -> None:
     for rule in ("probe_all_layers", "pool_ablation"):
         block = smk[smk.index(f"rule {rule}:") :].split("\nrule ")[0]
         assert "mem_mb=pool_mem_mb(" in block, rule
+
+
+def test_the_cka_job_asks_for_its_sample_not_every_token(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With correlation.cka_tokens the similarity job holds the family's sampled rows (and one layer being read),
+    not one instance's every token: at bert-base's shape 4.4 GB instead of 12.1 GB; without a sample, or with
+    one as large as the split, it asks what it did."""
+    import pandas as pd
+
+    from neurosieve.store.activations import row_count
+
+    plan = RunPlan(validate_config(_default_with(), SCHEMA))
+    files = [4034.0] * 6  # six float16 train files of 211,727 tokens x 13 x 768
+    assert plan.similarity_memory_mb(files, 13, 211_727, None) == 12_102
+    assert plan.similarity_memory_mb(files, 13, 211_727, 20_000) == 4_360
+    assert plan.similarity_memory_mb(files, 13, 211_727, 300_000) == 12_102
+    assert plan.similarity_memory_mb([100.0, 100.0], 3, 5_000, 1_000) == 4_000  # small families: the base
+    path = tmp_path / "acts.parquet"
+    pd.DataFrame({"sentence": [0, 0, 1], "layer_0": [[0.0], [1.0], [2.0]]}).to_parquet(path)
+    assert row_count(path) == 3
+    smk = (ROOT / "workflow/rules/correlation.smk").read_text()
+    assert "mem_mb=similarity_mem_mb" in smk[smk.index("rule similarity:") :].split("\nrule ")[0]

@@ -235,6 +235,22 @@ class RunPlan:
         and 1.23 times the files (benchmarks/bench_pool_memory.py)."""
         return int(max(base, copies * input_mb))
 
+    def similarity_memory_mb(
+        self, sizes_mb: list[float], layers: int, tokens: int | None, cka_tokens: int | None, base: float = 4000
+    ) -> int:
+        """Memory (MB) of a family's CKA job (``similarity``), from its activation files' sizes (``sizes_mb``, one
+        per instance; ``layers`` hidden states each, ``tokens`` rows). On every token it holds one instance's layers
+        widened to float32 while the others stream past: three times one file (float16 files count twice). On a
+        sample of ``cka_tokens`` it holds every file's sampled rows at stored precision plus one whole layer
+        being read (float32, and the stored column beside it): the sample's share of all the files, 1.5 times,
+        and three times one layer's share of a file. At bert-base's shape (six float16 files of 4.2 GB, 13
+        hidden states, 211,727 tokens, a 20,000-token sample) that is 4.4 GB where every token asks 12.1 GB."""
+        largest = max(sizes_mb, default=0.0)
+        if cka_tokens is None or not tokens or cka_tokens >= tokens:
+            return int(max(base, 3 * largest))
+        share = cka_tokens / tokens
+        return int(max(base, 1.5 * share * sum(sizes_mb) + 3 * largest / max(1, layers)))
+
     def chosen_layers(self, family: str, wanted: list[int] | None, depth: int | None = None) -> list[int]:
         """The family's layers among ``wanted`` (None: all; a negative index counts from the top, -1 = the last)."""
         depth = self.depth(family) if depth is None else depth

@@ -162,6 +162,23 @@ def pool_mem_mb(base, copies):
     return mem_mb
 
 
+def similarity_mem_mb(wildcards, input, attempt):
+    """PLAN.similarity_memory_mb of the family's activation files, times the attempt: with
+    correlation.cka_tokens the job holds the sample, not one instance's every token."""
+    # Snakemake's own sizes first: while the DAG is built they leave the request to be determined (<TBD>)
+    # until the files exist, so nothing below reads a file that is not there yet.
+    sizes = list(input.size_files_mb)
+    sample = config["correlation"].get("cka_tokens")
+    tokens = None
+    if sample is not None and len(input):
+        # pyarrow: imported only when a job is scheduled, never while parsing
+        from neurosieve.store.activations import row_count
+
+        tokens = row_count(str(input[0]))
+    layers = len(PLAN.layers(wildcards.family))
+    return PLAN.similarity_memory_mb(sizes, layers, tokens, sample) * attempt
+
+
 def activation_output(path):
     """Activation files are kept for reuse unless activations.keep is false (then temp())."""
     return path if config["activations"]["keep"] else temp(path)

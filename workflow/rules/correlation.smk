@@ -74,10 +74,8 @@ rule similarity:
         "../../envs/analysis.yaml"
     threads: 2
     resources:
-        # one instance's layers as float32 (float16 files count twice) and one layer more, at most
-        mem_mb=lambda w, input, attempt: int(
-            max(4000, 3 * input.size_mb / max(1, len(input))) * attempt
-        ),
+        # one instance's layers as float32, or with correlation.cka_tokens the family's sample
+        mem_mb=similarity_mem_mb,
         runtime=lambda w, attempt: 30 * attempt,
     params:
         names=lambda w: PLAN.instances(w.family),

@@ -124,6 +124,11 @@ def write_activations(
     return dims
 
 
+def row_count(path: str | os.PathLike[str]) -> int:
+    """How many tokens (rows) an activation file holds, from its Parquet footer (no column is read)."""
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
 def activation_layers(path: str | os.PathLike[str]) -> list[str]:
     """Names of the layer columns of an activation file."""
     return [n for n in pq.read_schema(path).names if n.startswith("layer_")]
