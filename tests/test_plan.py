@@ -417,5 +417,14 @@ def test_the_cka_job_asks_for_its_sample_not_every_token(tmp_path) -> None:  # t
     path = tmp_path / "acts.parquet"
     pd.DataFrame({"sentence": [0, 0, 1], "layer_0": [[0.0], [1.0], [2.0]]}).to_parquet(path)
     assert row_count(path) == 3
+    # What the rule asks: the token count from the file's footer, the layers from the plan, the sample from config.
+    sampled = RunPlan(validate_config(_default_with(correlation={"cka_tokens": 1}), SCHEMA))
+    layers = len(sampled.layers("bilstm"))
+    assert sampled.similarity_request_mb("bilstm", [str(path)], [90_000.0]) == sampled.similarity_memory_mb(
+        [90_000.0], layers, 3, 1
+    )
+    assert sampled.similarity_request_mb("bilstm", [str(path)], [90_000.0]) < plan.similarity_request_mb(
+        "bilstm", [str(path)], [90_000.0]
+    )
     smk = (ROOT / "workflow/rules/correlation.smk").read_text()
     assert "mem_mb=similarity_mem_mb" in smk[smk.index("rule similarity:") :].split("\nrule ")[0]

@@ -27,7 +27,7 @@ from neurosieve.config import (
     twin_instance,
 )
 from neurosieve.core.corpus import local_split_file
-from neurosieve.core.paths import OutputPaths
+from neurosieve.core.paths import PROBE_TABLES, OutputPaths
 from neurosieve.core.registry import (
     CHUNK_LCA,
     CHUNK_PROPERTY,
@@ -43,7 +43,6 @@ from neurosieve.settings import SUMMARY_FAMILY_SETTINGS, FigureSettings
 #: The untrained-model baseline is probed as an extra instance of each family.
 UNTRAINED = "untrained"
 SPLITS = ("train", "test")
-PROBE_TABLES = ("metrics", "tokens", "orderings", "weights", "labels")
 
 
 def _chosen(layers: list[int], depth: int, wanted: list[int] | None) -> list[int]:
@@ -234,6 +233,18 @@ class RunPlan:
         files' size, at least ``base``. At bert-base's shape (files of 5.2 GB as float16) the two jobs peak at 1.13
         and 1.23 times the files (benchmarks/bench_pool_memory.py)."""
         return int(max(base, copies * input_mb))
+
+    def similarity_request_mb(self, family: str, files: list[str], sizes_mb: list[float], base: float = 4000) -> int:
+        """:meth:`similarity_memory_mb` of a family's activation files (paths and sizes), the token count read
+        from the first file's footer when ``correlation.cka_tokens`` samples (pyarrow: imported only then, when the
+        job is scheduled, never while the workflow parses)."""
+        sample = self.config["correlation"].get("cka_tokens")
+        tokens = None
+        if sample is not None and files:
+            from neurosieve.store.activations import row_count
+
+            tokens = row_count(files[0])
+        return self.similarity_memory_mb(sizes_mb, len(self.layers(family)), tokens, sample, base)
 
     def similarity_memory_mb(
         self, sizes_mb: list[float], layers: int, tokens: int | None, cka_tokens: int | None, base: float = 4000

@@ -163,20 +163,13 @@ def pool_mem_mb(base, copies):
 
 
 def similarity_mem_mb(wildcards, input, attempt):
-    """PLAN.similarity_memory_mb of the family's activation files, times the attempt: with
+    """PLAN.similarity_request_mb of the family's activation files, times the attempt: with
     correlation.cka_tokens the job holds the sample, not one instance's every token."""
     # Snakemake's own sizes first: while the DAG is built they leave the request to be determined (<TBD>)
-    # until the files exist, so nothing below reads a file that is not there yet.
+    # until the files exist, so nothing reads a file that is not there yet.
     sizes = list(input.size_files_mb)
-    sample = config["correlation"].get("cka_tokens")
-    tokens = None
-    if sample is not None and len(input):
-        # pyarrow: imported only when a job is scheduled, never while parsing
-        from neurosieve.store.activations import row_count
-
-        tokens = row_count(str(input[0]))
-    layers = len(PLAN.layers(wildcards.family))
-    return PLAN.similarity_memory_mb(sizes, layers, tokens, sample) * attempt
+    files = [str(f) for f in input]
+    return PLAN.similarity_request_mb(wildcards.family, files, sizes) * attempt
 
 
 def activation_output(path):

@@ -21,6 +21,9 @@ from neurosieve.core.registry import figure
 
 Part = str | int
 
+#: The tables a probe job writes (:meth:`OutputPaths.probe`), each ``<name>.parquet`` beside ``probe.npz``.
+PROBE_TABLES = ("metrics", "tokens", "orderings", "weights", "labels")
+
 
 @dataclass(frozen=True)
 class OutputPaths:

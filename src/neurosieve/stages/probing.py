@@ -10,8 +10,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from neurosieve.analysis.probing import grid_pairs, probe_all_layers, probe_layer, select_lambdas, top_neurons_by_layer
+from neurosieve.core.paths import PROBE_TABLES
 from neurosieve.models.inputs import load_input_keys
-from neurosieve.plan import PROBE_TABLES
 from neurosieve.settings import AllLayerProbeSettings, LambdaSearchSettings, ProbeSettings
 from neurosieve.store.activations import read_keys, read_layer, read_layers
 from neurosieve.store.io import provenance, read_table, write_parquet
