@@ -44,3 +44,26 @@ def test_real_gold_against_itself(corpus: str, request: pytest.FixtureRequest) -
     assert chunk_scores(gold, shifted)["f1"] == pytest.approx(100 * f1_score(gold, shifted), abs=1e-9)
     assert 0 < chunk_scores(gold, shifted)["f1"] < 100
     assert token_accuracy(gold, gold) == 100.0
+
+
+def test_chunk_f1_interval_resamples_sentences() -> None:
+    """The counts sum to chunk_scores'; the interval holds the F1 and narrows with more sentences; sentences that
+    all score the same give a zero-width interval at that F1 (two of three chunks right in each: F1 = 2/3)."""
+    import numpy as np
+
+    from neurosieve.analysis.metrics import chunk_counts, chunk_f1_interval
+
+    rng = random.Random(0)
+    gold = [[rng.choice(TAGS) for _ in range(rng.randint(1, 15))] for _ in range(400)]
+    pred = [[t if rng.random() < 0.7 else rng.choice(TAGS) for t in s] for s in gold]
+    counts = chunk_counts(gold, pred)
+    right, n_gold, n_pred = counts.sum(axis=0)
+    assert chunk_scores(gold, pred)["f1"] == pytest.approx(200 * right / (n_gold + n_pred))
+    f1 = chunk_scores(gold, pred)["f1"]
+    low, high = chunk_f1_interval(counts)
+    assert low < f1 < high and high - low < 10
+    small = chunk_f1_interval(counts[:50])
+    assert small[1] - small[0] > high - low
+    assert chunk_f1_interval(counts, seed=3) == chunk_f1_interval(counts, seed=3)
+    same = np.tile([[2, 3, 3]], (20, 1))
+    assert chunk_f1_interval(same) == (pytest.approx(200 / 3), pytest.approx(200 / 3))

@@ -43,7 +43,8 @@ def test_same_seed_same_metrics(small_tokens: dict[str, pd.DataFrame], kind: str
 
 def test_metrics_record_everything(trained, small_tokens) -> None:  # type: ignore[no-untyped-def]
     _, vocab, m = trained
-    assert set(m["test"]) == {"precision", "recall", "f1", "token_accuracy"}
+    assert set(m["test"]) == {"precision", "recall", "f1", "token_accuracy", "f1_low", "f1_high"}
+    assert m["test"]["f1_low"] <= m["test"]["f1"] <= m["test"]["f1_high"]  # the final F1's test-set interval
     assert len(m["curve"]) == LEARN["epochs"] and m["seed"] == 3 and "torch" in m["versions"]
     assert m["layer_dims"] == [8 + 16, 16, 16]
     both = set(small_tokens["train"]["chunk"].astype(str)) | set(small_tokens["test"]["chunk"].astype(str))

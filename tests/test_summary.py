@@ -711,3 +711,20 @@ def test_a_ranking_that_stops_short_of_the_k_is_not_compared_with_random_there()
     ids = lambda pct: {r["id"].split(".")[-1] for r in ranking_comparison_rows("fam", curves, 2, "pos", pct)}  # noqa: E731
     assert ids(10) == {"lca_vs_random", "oracle_vs_random"}
     assert ids(20) == {"lca_vs_random"}
+
+
+def test_one_model_s_chunk_f1_carries_its_test_set_interval(tables: FamilyTables) -> None:
+    """A seed's chunk F1 is one model's number: its row shows that model's sentence-bootstrap interval where the
+    training metrics hold one (f1_low/f1_high), and none where older metrics lack it."""
+    import dataclasses
+
+    from neurosieve.report.summary import finalize
+
+    metrics = [dict(m, test=dict(m["test"])) for m in tables.train_metrics]
+    metrics[0]["test"].update(f1_low=89.6, f1_high=90.6)
+    t = dataclasses.replace(tables, train_metrics=metrics)
+    out = pd.DataFrame(finalize(family_summary(t))).set_index("id")
+    row = out.loc["task.seed1.chunk_f1"]
+    assert (row["low"], row["high"], row["n"]) == (pytest.approx(89.6), pytest.approx(90.6), 1)
+    assert row["interval over"] == "test sentences" and "resampled test sentences" in row["sentence"]
+    assert out.loc["task.seed2.chunk_f1", "low"] == ""

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from neurosieve.analysis.verdicts import percentile_interval, sentence_resampler
+
 
 def _split(tag: str) -> tuple[str, str]:
     if tag == "O" or "-" not in tag:
@@ -39,6 +41,34 @@ def chunks(tags: Sequence[str]) -> set[tuple[int, int, str]]:
     return out
 
 
+def chunk_counts(
+    gold: Iterable[Sequence[str]],
+    pred: Iterable[Sequence[str]],
+    gold_chunks: Sequence[set[tuple[int, int, str]]] | None = None,
+) -> np.ndarray:
+    """Per sentence, the chunks predicted exactly right, the gold chunks and the predicted ones (conlleval's
+    counts; sentences x 3 integers): what :func:`chunk_scores` sums, and what a sentence bootstrap resamples."""
+    rows = []
+    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
+        if len(g) != len(p):
+            raise ValueError(f"sentence lengths differ: {len(g)} gold tags vs {len(p)} predicted")
+        cg, cp = chunks(g) if gold_chunks is None else gold_chunks[i], chunks(p)
+        rows.append((len(cg & cp), len(cg), len(cp)))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def chunk_f1_interval(counts: np.ndarray, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """The 95 % sentence-bootstrap interval of chunk F1 (in %) from :func:`chunk_counts`: whole sentences
+    resampled with replacement (seeded), F1 = 2 x right / (gold + predicted) of each resample's summed counts."""
+    sums = sentence_resampler(np.arange(len(counts)), resamples, seed)
+    if sums is None:
+        return (float("nan"), float("nan"))
+    right, gold, pred = (sums(counts[:, j]) for j in range(3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(gold + pred > 0, 200.0 * right / (gold + pred), 0.0)
+    return percentile_interval(f1)
+
+
 def chunk_scores(
     gold: Iterable[Sequence[str]],
     pred: Iterable[Sequence[str]],
@@ -48,14 +78,7 @@ def chunk_scores(
 
     ``gold_chunks`` may pass the gold sentences' :func:`chunks`, when many predictions are scored against the same gold.
     """
-    correct = n_gold = n_pred = 0
-    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
-        if len(g) != len(p):
-            raise ValueError(f"sentence lengths differ: {len(g)} gold tags vs {len(p)} predicted")
-        cg, cp = chunks(g) if gold_chunks is None else gold_chunks[i], chunks(p)
-        correct += len(cg & cp)
-        n_gold += len(cg)
-        n_pred += len(cp)
+    correct, n_gold, n_pred = (int(c) for c in chunk_counts(gold, pred, gold_chunks).sum(axis=0))
     precision = 100.0 * correct / n_pred if n_pred else 0.0
     recall = 100.0 * correct / n_gold if n_gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

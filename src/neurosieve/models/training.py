@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from neurosieve.analysis.metrics import chunk_scores, token_accuracy
+from neurosieve.analysis.metrics import chunk_counts, chunk_f1_interval, chunk_scores, token_accuracy
 from neurosieve.models.taggers import Tagger, TaggerConfig, Vocab, build_model
 from neurosieve.store.corpus import label_set, sentences
 from neurosieve.store.io import versions
@@ -213,12 +213,17 @@ def evaluate(
     tokens: pd.DataFrame,
     masks: Mapping[int, torch.Tensor] | None = None,
     batch_size: int = 256,
+    interval: bool = False,
 ) -> dict[str, float]:
-    """Chunk precision/recall/F1 (conlleval) and token accuracy on a token table."""
+    """Chunk precision/recall/F1 (conlleval) and token accuracy on a token table; with ``interval``, also F1's
+    95 % sentence-bootstrap interval (``f1_low``, ``f1_high``: the test set's sampling noise of one model)."""
     sents = sentences(tokens, "word")
     gold = sentences(tokens, "chunk")
     pred = predict(model, vocab, sents, batch_size, masks)
-    return {**chunk_scores(gold, pred), "token_accuracy": token_accuracy(gold, pred)}
+    scores = {**chunk_scores(gold, pred), "token_accuracy": token_accuracy(gold, pred)}
+    if interval:
+        scores["f1_low"], scores["f1_high"] = chunk_f1_interval(chunk_counts(gold, pred))
+    return scores
 
 
 def subset_sentences(n: int, fraction: float | None, seed: int) -> np.ndarray:
@@ -298,11 +303,11 @@ def train_tagger(
     for epoch in tqdm(range(1, epochs + 1), desc=f"{kind} seed {seed}", unit="epoch", disable=not progress):
         batches = length_batches(corpus.lengths, int(train_params["batch_size"]), rng)
         train_loss = train_epoch(model, corpus, batches, opt, sched, dev, train_params.get("clip"), word_dropout, gen)
-        scores = evaluate(model, vocab, test_tokens)
+        scores = evaluate(model, vocab, test_tokens, interval=epoch == epochs)  # the last epoch's are the final
         curve.append({"epoch": epoch, "train_loss": train_loss, "test_f1": scores["f1"]})
         log.info("%s seed %d epoch %d: loss %.4f, test F1 %.2f", kind, seed, epoch, train_loss, scores["f1"])
     # The last epoch's scores are the final ones (the model is unchanged since): no second pass over the test set.
-    final = scores if epochs >= 1 else evaluate(model, vocab, test_tokens)
+    final = scores if epochs >= 1 else evaluate(model, vocab, test_tokens, interval=True)
     metrics = {
         "kind": kind,
         "seed": seed,

@@ -470,6 +470,8 @@ def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 "end task",
                 f"chunk F1, near-twin {t.twin}",
                 round(tm["test"]["f1"], 2),
+                spread=f1_spread(tm["test"]),
+                digits=2,
                 key="task.twin.chunk_f1",
                 source=src("twin_metrics", "test.f1"),
             )
@@ -1331,6 +1333,15 @@ def _pct(v: float) -> str:
     return "n/a" if np.isnan(v) else f"{v:.1f}"
 
 
+def f1_spread(test: Mapping[str, Any]) -> Spread | None:
+    """One model's chunk F1 with its 95 % sentence-bootstrap interval (``f1_low``/``f1_high`` of its training
+    metrics, written since the interval was added; None for older metrics, which then show no interval)."""
+    if "f1_low" not in test or not np.isfinite([test["f1_low"], test["f1_high"]]).all():
+        return None
+    f1 = float(test["f1"])
+    return Spread(f1, math.nan, f1, f1, 1, bootstrap=(float(test["f1_low"]), float(test["f1_high"])))
+
+
 def probing_rows(
     family: str, probing: pd.DataFrame, train_metrics: Sequence[Mapping[str, Any]] = ()
 ) -> list[dict[str, Any]]:
@@ -2045,6 +2056,8 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
                 f"chunk F1, seed {m['seed']}",
                 round(m["test"]["f1"], 2),
                 "word-only BiLSTM taggers: about 89-93 F1",
+                spread=f1_spread(m["test"]),
+                digits=2,
                 key=metric_id("task", f"seed{m['seed']}", "chunk_f1"),
                 source=src("train_metrics", "test.f1", item=f"seed{m['seed']}"),
             )
