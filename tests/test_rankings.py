@@ -234,7 +234,9 @@ def test_probe_ablation_retrains_the_oracle_and_places_each_ranking_between_rand
     assert set(orc["direction"]) == {"top"} and set(orc["k"]) == {0, 1, 2, 4, 8}
     curves = best_of_oracle(curves, ref.check)
     # One instance's test-set interval of each calibrated area, as the stage adds it (rows at k 0).
-    curves = pd.concat([curves, area_bootstrap_rows(curves, tokens, keys["sentence"].to_numpy()[:1000], 0)])
+    bounds = area_bootstrap_rows(curves, tokens, keys["sentence"].to_numpy()[:1000], 0)
+    assert bounds["value"].notna().all()  # no rows without bounds (a trivial ranking's margin over itself)
+    curves = pd.concat([curves, bounds])
     curves = curves.assign(instance="seed1", layer=2, property="pos")
     areas = calibrated_areas(curves[curves["k"] <= 8]).set_index("ranking")["area"]
     assert areas["lca_std"] > 0.8 and areas["lca"] < areas["lca_std"] - 0.3, areas

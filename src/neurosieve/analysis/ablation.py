@@ -352,6 +352,8 @@ def area_bootstrap_rows(
         for _, b in bounds.iterrows()
         for stem, column in (("calibrated_area", "area"), ("area_vs_trivial", "vs_trivial"))
         for end in ("low", "high")
+        if np.isfinite(b[f"{column}_low"]) and np.isfinite(b[f"{column}_high"])  # no bounds: no rows (a trivial
+        # ranking's margin over the trivial ones, an area whose oracle is no better than random)
     ]
     return pd.DataFrame(rows).astype({"random_seed": "Int64"}) if rows else pd.DataFrame()
 
