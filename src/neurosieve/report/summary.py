@@ -386,14 +386,23 @@ def bounds_by_instance(rows: pd.DataFrame, low: str, high: str, scale: float = 1
     return (scale * wide[[low, high]]).set_axis(["low", "high"], axis=1).dropna()
 
 
-def with_bounds(s: Spread | Verdict | None, bounds: pd.DataFrame) -> Spread | None:
-    """``s`` (or a verdict's effect) as is, or, for a single instance, with that instance's sentence-bootstrap
-    interval of the same quantity (``bounds``, :func:`bounds_by_instance`): a family of one instance still shows
-    its test set's noise."""
+def with_own(
+    s: Spread | Verdict | None, interval: tuple[float, float] | None, over: str = "test sentences"
+) -> Spread | None:
+    """``s`` (or a verdict's effect) as is, or, for a single instance, with that instance's own ``interval`` of the
+    same quantity (what it ranges ``over``: its test sentences, probe seeds or labels); unchanged when the interval
+    is missing or not finite. The one place a row of one instance gets an interval."""
     base = s.effect if isinstance(s, Verdict) else s
-    if base is None or base.n != 1 or len(bounds) != 1:
+    if base is None or base.n != 1 or interval is None or not np.isfinite(interval).all():
         return base
-    return dataclasses.replace(base, bootstrap=(float(bounds["low"].iloc[0]), float(bounds["high"].iloc[0])))
+    return dataclasses.replace(base, bootstrap=(float(interval[0]), float(interval[1])), bootstrap_over=over)
+
+
+def with_bounds(s: Spread | Verdict | None, bounds: pd.DataFrame) -> Spread | None:
+    """:func:`with_own` with that instance's sentence-bootstrap interval of the same quantity (``bounds``,
+    :func:`bounds_by_instance`): a family of one instance still shows its test set's noise."""
+    one = (bounds["low"].iloc[0], bounds["high"].iloc[0]) if len(bounds) == 1 else None
+    return with_own(s, one)
 
 
 def gap_half_width(
@@ -1276,9 +1285,7 @@ def probe_seed_rows(family: str, probing: pd.DataFrame, prop: str, layer: int) -
                 f"{where}: {what}, sd over {seeds} probe seeds (points; mean over instances)",
                 sd,
                 f"{at}.{name}_probe_seed_sd",
-                own=dataclasses.replace(spread(sd.dropna()), bootstrap=own, bootstrap_over="probe seeds")
-                if own is not None and np.isfinite(own).all()
-                else None,
+                own=with_own(spread(sd.dropna()), own, "probe seeds"),
             )
         )
     return rows
@@ -1308,9 +1315,7 @@ def with_bootstrap(
     if base is None or base.n != 1:
         return base
     low, high = _by_instance(probing, metric, "low", prop, layer), _by_instance(probing, metric, "high", prop, layer)
-    if len(low) != 1 or len(high) != 1 or not np.isfinite([low.iloc[0], high.iloc[0]]).all():
-        return base
-    return dataclasses.replace(base, bootstrap=(float(low.iloc[0]), float(high.iloc[0])))
+    return with_own(base, (low.iloc[0], high.iloc[0]) if len(low) == 1 and len(high) == 1 else None)
 
 
 def _paired(a: pd.Series, b: pd.Series, direction: str = "greater") -> Verdict | None:
@@ -1996,10 +2001,7 @@ def distributedness_rows(family: str, labels: pd.DataFrame, layer: int, prop: st
     boot = open_class_effect_bootstrap(labels) if len(each) == 1 else {}
 
     def over_labels(s: Spread | Verdict | None, name: str) -> Spread | None:
-        base = s.effect if isinstance(s, Verdict) else s
-        if base is None or base.n != 1 or name not in boot or not np.isfinite(boot[name]).all():
-            return base
-        return dataclasses.replace(base, bootstrap=boot[name], bootstrap_over="labels")
+        return with_own(s, boot.get(name), "labels")
 
     spearman = _vs(each["spearman_frequency"], 0.0, "0 (no relation to frequency)")
     ratio = paired_test(each["open_log2_ratio"].to_numpy(), np.zeros(len(each)), "greater")
