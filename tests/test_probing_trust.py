@@ -344,12 +344,18 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
     # One instance (seed5, 89 %) is not above the majority baseline (88 %) by much, but all are above.
     majority = out.reset_index().set_index("id").loc["probe.chunk.layer2.accuracy_minus_majority"]
     assert majority["p"] == pytest.approx(0.0625, abs=1e-3) and majority["low"] > 0
+    # The probe on the head's input against the tagger: each seed's pair is a single value, pointing at the row
+    # that tests the difference over seeds (two one-sided tests within 1 point; differences -0.5 and -2.0).
     head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
-    assert head["value"] == "90.00 / 90.50" and head["verdict"] == "yes"
-    assert (
-        out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 2", "verdict"]
-        == "no"
-    )
+    assert head["value"] == "90.00 / 90.50" and head["verdict"] == ""
+    assert head["interval over"].startswith("none: one seed's pair")
+    assert "row probe.chunk.layer2.minus_tagger_accuracy has the interval over seeds" in head["interval over"]
+    diff = out.reset_index().set_index("id").loc["probe.chunk.layer2.minus_tagger_accuracy"]
+    assert diff["value"] == pytest.approx(-1.25) and diff["n"] == 2 and "n=2" in diff["test"]
+    assert diff["low"] < -1.25 < diff["high"] and diff["verdict"] == "inconclusive"
+    one = pd.DataFrame(probing_rows("fam", probing, train[:1])).set_index("id")
+    assert one.loc["probe.chunk.layer2.seed1.accuracy_vs_tagger", "verdict"] == "yes"
+    assert "probe.chunk.layer2.minus_tagger_accuracy" not in one.index
     assert any("unregularised: no penalised pair" in q for q in out.index)
     curves = pd.DataFrame(
         [

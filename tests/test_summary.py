@@ -142,6 +142,20 @@ def test_every_row_is_tested_or_says_why_not(tables: FamilyTables) -> None:
     assert (single["p"] == "").all() and not (pd.to_numeric(single["n"], errors="coerce") > 1).any()
 
 
+def test_every_row_has_an_interval_or_says_why_not(tables: FamilyTables) -> None:
+    """No row is silently without an interval: one that has none (an exact count, a yes/no check, a list, or what
+    is not measured yet) names why in its "interval over" column and in its sentence."""
+    table = pd.DataFrame(family_summary(tables))
+    bare = table[table["low"] == ""]
+    assert len(bare) > 5  # the copy, twin and check rows of the fixture
+    assert bare["interval over"].str.startswith("none: ").all(), bare.loc[
+        ~bare["interval over"].str.startswith("none"), ["id", "quantity"]
+    ].to_string()
+    for _, r in bare.iterrows():
+        assert f"(no interval: {r['interval over'].removeprefix('none: ')})" in r["sentence"], r["id"]
+    assert not table.loc[table["low"] != "", "interval over"].str.startswith("none").any()
+
+
 def test_descriptive_rows_point_only_at_rows_that_exist() -> None:
     from neurosieve.analysis.verdicts import compare
     from neurosieve.report.summary import _row, finalize

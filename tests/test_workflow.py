@@ -277,6 +277,12 @@ def test_summary_table(test_run: Path) -> None:
     assert (
         q.str.contains("the tagger head's input").sum() == 3
     )  # one per seed: chunk probe beside the tagger's accuracy
+    assert lstm.set_index("id").loc["probe.chunk.layer2.minus_tagger_accuracy", "n"] == 3  # tested over the seeds
+    # No row is silently without an interval: each that has none says why.
+    bare = table[table["low"].isna()]
+    assert bare["interval over"].str.startswith("none: ").all(), bare.loc[
+        ~bare["interval over"].fillna("").str.startswith("none: "), "id"
+    ].tolist()
     belongs = table[(table["section"] == "CCA vs LCA") & table["quantity"].str.contains("belong to")]
     assert (
         set(belongs["family"]) == {"tiny_lstm", "tiny_tf"}

@@ -120,6 +120,7 @@ def _row(
     source: str | Sequence[str],
     see: str = "",
     untested: str = "",
+    no_interval: str = "",
 ) -> dict[str, Any]:
     """One summary row. ``spread`` adds the interval of the mean (low, high), sd, min, max and n over instances
     (times ``scale``); ``agrees`` is a :class:`Verdict` from a paired test (verdict, test and p) or, for an
@@ -130,6 +131,9 @@ def _row(
     from, as :func:`src` writes them (several are joined by ``; ``). ``see`` is, for a descriptive row (one that
     states the parts of a comparison), the id of the row that tests it; ``untested`` the test column of a row
     that is not a statistical test at all (a check, a list of other rows' results), said in words.
+    ``no_interval`` says why a row has no interval (a count that is exact, a yes/no check, a list; or what is
+    not measured yet): it goes into the "interval over" column as ``none: <why>``, so that no row is silently
+    without one.
     """
     if not ID_PATTERN.match(key):
         raise ValueError(f"summary row id {key!r} is not lowercase and dotted ({ID_PATTERN.pattern})")
@@ -141,13 +145,16 @@ def _row(
         judged = {**verdict_columns(None), "test": untested}
     else:
         judged = {"verdict": "yes" if agrees else "no", "test": "untested (single value)", "p": "", "p_adj": ""}
+    interval = spread_columns(spread, digits, scale)
+    if no_interval and interval["low"] == "":
+        interval["interval over"] = f"{NO_INTERVAL}{no_interval}"
     return {
         "family": family,
         "id": key,
         "section": section,
         "quantity": quantity,
         "value": value,
-        **spread_columns(spread, digits, scale),
+        **interval,
         "expected finding": finding,
         **judged,
         "sentence": "",
@@ -157,6 +164,8 @@ def _row(
     }
 
 
+NO_INTERVAL = "none: "
+"""The "interval over" column's prefix for a row that has no interval, before the reason why."""
 VERDICT_KEY = "_verdict"
 """A row's :class:`Verdict` object until :func:`finalize` adjusts it and writes the row's sentence."""
 SEE_KEY = "_see"
@@ -207,6 +216,8 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
         )
     elif row.get("low", "") != "":
         text += f" (95 % interval {of} {_fmt(row['low'])} to {_fmt(row['high'])}, n = {row['n']})"
+    elif str(row.get("interval over", "")).startswith(NO_INTERVAL):
+        text += f" (no interval: {row['interval over'].removeprefix(NO_INTERVAL)})"
     elif row.get("n", "") not in ("", None):
         text += f" (n = {row['n']})"
     finding = row.get("expected finding") or ""
@@ -482,6 +493,7 @@ def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 spread=f1_spread(tm["test"]),
                 digits=2,
                 key="task.twin.chunk_f1",
+                no_interval=NO_F1_BOUNDS,
                 source=src("twin_metrics", "test.f1"),
             )
         )
@@ -497,6 +509,7 @@ def end_task_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     f"near-twin {t.twin} starts from seed {tm['seed']}'s initial weights and sentences",
                     "yes" if same else "no",
                     key="task.twin.same_start",
+                    no_interval="a yes/no fact of how the twin was started, not an estimate",
                     source=[
                         src("twin_metrics", "init_weights_sha256", "train_subset"),
                         src("train_metrics", "init_weights_sha256", "train_subset", item=f"seed{tm['seed']}"),
@@ -927,6 +940,7 @@ def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     f"dead neurons, layer {t.layer}, {inst}",
                     int(g["dead"].sum()),
                     key=metric_id("correlation", f"layer{t.layer}", inst, "dead_neurons"),
+                    no_interval="an exact count over the test tokens, not an estimate",
                     source=src("scores", "dead"),
                 )
             )
@@ -963,6 +977,8 @@ def correlation_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         f"{mx:.3f} / {mm:.3f}",
                         "expected (docs/methods.md): MaxCorr is fooled by two identical instances, MeanMaxCorr is not (no test: see the near-twin rows)",
                         key=metric_id("correlation", f"layer{t.layer}", "exact_copy", inst, "spearman"),
+                        no_interval="a demonstration with one exact copy, not resampled (the copied instance's "
+                        "MaxCorr is fixed by construction)",
                         source=src("duplicate", "spearman"),
                     )
                 )
@@ -998,6 +1014,14 @@ TWIN_KEEP_FINDING = {
 """What docs/methods.md expects of each correlation ranking when a near-twin joins (none for the others)."""
 
 
+TWIN_UNRESAMPLED = (
+    "not measured yet: one twin, and resampling test sentences would recompute every cross-instance correlation"
+)
+"""Why a near-twin ranking-change row has no interval of its own."""
+NO_OOV = "no out-of-vocabulary test tokens to compare with"
+"""Why an in- vs out-of-vocabulary row has no interval when the test set has no OOV token."""
+
+
 def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
     """The near-twin experiment: ranking change of every instance, predictive value with and without the twin."""
     rows: list[dict[str, Any]] = []
@@ -1017,6 +1041,7 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         f"{m}: {r['instance']}'s ranking with vs without the twin ({role}): Spearman{', top-k overlap' if k else ''}",
                         f"{r['spearman']:.3f}{over}",
                         key=metric_id("twin", f"layer{t.layer}", m, r["instance"], "ranking_change"),
+                        no_interval=TWIN_UNRESAMPLED,
                         source=src("twin_change", "spearman", *([f"top{k}_overlap"] if k else [])),
                     )
                 )
@@ -1029,6 +1054,7 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                     round(float(others.mean()), 3),
                     spread=spread(others),
                     key=metric_id("twin", f"layer{t.layer}", m, "untwinned", "spearman"),
+                    no_interval=TWIN_UNRESAMPLED,
                     source=src("twin_change", "spearman"),
                 )
             )
@@ -1083,6 +1109,8 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         f"{m} ({fill}): predictive value of the twin's own ranking",
                         round(float(b[t.twin]), 2),
                         key=f"{at}.predictive_value_twin",
+                        no_interval="not measured yet: one twin, and model ablation keeps the corpus F1 only, not "
+                        "per-sentence chunk counts to resample",
                         source=src("twin_curves", "value"),
                     )
                 )
@@ -1338,6 +1366,10 @@ def _pct(v: float) -> str:
     return "n/a" if np.isnan(v) else f"{v:.1f}"
 
 
+NO_F1_BOUNDS = "its training metrics predate the F1 interval (retrain to record it)"
+"""Why a model's chunk F1 row has no interval (it is used only when the metrics hold no bounds)."""
+
+
 def f1_spread(test: Mapping[str, Any]) -> Spread | None:
     """One model's chunk F1 with its 95 % sentence-bootstrap interval (``f1_low``/``f1_high`` of its training
     metrics, written since the interval was added; None for older metrics, which then show no interval)."""
@@ -1521,6 +1553,7 @@ def probing_rows(
                     spread=boot(v, "in_vocab_minus_oov_bootstrap"),
                     digits=2,
                     key=f"{at}.accuracy_in_vocab_oov",
+                    no_interval=NO_OOV if np.isnan(oov) else "",
                     source=src("probing", "value"),
                 )
             )
@@ -1544,6 +1577,7 @@ def probing_rows(
                         spread=boot(v, "oov_minus_in_vocab_margin_bootstrap"),
                         digits=2,
                         key=f"{at}.accuracy_minus_majority_in_vocab_oov",
+                        no_interval=NO_OOV if np.isnan(oov) else "",
                         source=src("probing", "value"),
                     )
                 )
@@ -1630,6 +1664,8 @@ def probing_rows(
                     source=src("probing", "value"),
                 )
             )
+    pairs: dict[str, tuple[float, float]] = {}
+    top = 0
     for tm in train_metrics:
         dims = tm.get("layer_dims") or []
         top = len(dims) - 1
@@ -1640,22 +1676,50 @@ def probing_rows(
         )
         tagger = float(tm["test"].get("token_accuracy", float("nan")))
         if top >= 1 and not np.isnan(probe):
-            rows.append(
-                _row(
-                    family,
-                    "probing",
-                    f"chunk probe on layer {top} (the tagger head's input) / tagger's own token accuracy, seed {tm['seed']}",
-                    f"{probe:.2f} / {tagger:.2f}",
-                    "same capacity as the tagger's linear head: within 1 point",
-                    bool(abs(probe - tagger) <= 1.0),
-                    key=metric_id("probe", "chunk", f"layer{top}", f"seed{tm['seed']}", "accuracy_vs_tagger"),
-                    source=[
-                        src("probing", "value"),
-                        src("train_metrics", "test.token_accuracy", item=f"seed{tm['seed']}"),
-                    ],
-                )
+            pairs[f"seed{tm['seed']}"] = (probe, tagger)
+    tested = metric_id("probe", "chunk", f"layer{top}", "minus_tagger_accuracy")
+    for inst, (probe, tagger) in pairs.items():
+        rows.append(
+            _row(
+                family,
+                "probing",
+                f"chunk probe on layer {top} (the tagger head's input) / tagger's own token accuracy, seed "
+                f"{inst.removeprefix('seed')}",
+                f"{probe:.2f} / {tagger:.2f}",
+                "same capacity as the tagger's linear head: within 1 point",
+                None if len(pairs) > 1 else bool(abs(probe - tagger) <= TAGGER_MARGIN),
+                key=metric_id("probe", "chunk", f"layer{top}", inst, "accuracy_vs_tagger"),
+                source=[
+                    src("probing", "value"),
+                    src("train_metrics", "test.token_accuracy", item=inst),
+                ],
+                no_interval="one seed's pair, not resampled: the tagger's per-token predictions are not stored"
+                + (f" (row {tested} has the interval over seeds)" if len(pairs) > 1 else ""),
             )
+        )
+    if len(pairs) > 1:
+        probe_acc = pd.Series({i: p for i, (p, _) in pairs.items()})
+        tagger_acc = pd.Series({i: a for i, (_, a) in pairs.items()})
+        v = equivalence_test(probe_acc, tagger_acc, TAGGER_MARGIN)
+        rows.append(
+            _row(
+                family,
+                "probing",
+                f"chunk probe on layer {top} minus the tagger's own token accuracy (points; the probe has the "
+                f"capacity of the tagger's linear head), equivalent within ±{TAGGER_MARGIN:g} points",
+                round(v.effect.mean, 2),
+                "same capacity as the tagger's linear head: within 1 point",
+                v,
+                digits=2,
+                key=tested,
+                source=[src("probing", "value"), src("train_metrics", "test.token_accuracy")],
+            )
+        )
     return rows
+
+
+TAGGER_MARGIN = 1.0
+"""Points within which a chunk probe on the tagger head's input should match the tagger's own token accuracy."""
 
 
 def ranking_comparison_rows(
@@ -1786,6 +1850,7 @@ def calibration_rows(family: str, curves: pd.DataFrame, layer: int, prop: str) -
                 None,  # a check of the reference, not a finding: no verdict
                 key=metric_id("probe_ablation", prop, f"layer{layer}", "oracle_check"),
                 untested="a check over every k, ranking and instance, not a statistical test",
+                no_interval="a yes/no check over every k, ranking and instance",
                 source=src("curves", "value"),
             )
         )
@@ -2061,6 +2126,7 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
                 spread=f1_spread(m["test"]),
                 digits=2,
                 key=metric_id("task", f"seed{m['seed']}", "chunk_f1"),
+                no_interval=NO_F1_BOUNDS,
                 source=src("train_metrics", "test.f1", item=f"seed{m['seed']}"),
             )
         )
@@ -2118,6 +2184,7 @@ def neuron_summary(
                 f"{listed}; #1 neuron {first['neuron']}: {first['property']}{label} (r={first['r']:+.2f}; {first['top_words']})",
                 CCA_LCA_FINDING,
                 key=metric_id("neurons", f"layer{first['layer']}", first["instance"], ranking, "top_properties"),
+                no_interval="a description of the top neurons, not an estimate",
                 source=src("neurons", "property", "label", "r", "top_words"),
             )
         )
@@ -2183,6 +2250,7 @@ def overlap_summary(
                     verdict,
                     key=metric_id("overlap", f"layer{layer}", ranking, "properties_above_chance"),
                     untested="a list of the per-property overlap tests (rows overlap.<layer>.<ranking>.<property>.share)",
+                    no_interval="a list; each property's own overlap row has its interval",
                     source=src("overlap", "share", "chance", "ratio", "p_value", item=f"layer{layer}"),
                 )
             )
