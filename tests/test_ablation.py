@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from neurosieve.analysis.ablation import (
+    COUNTS_KEY,
     k_grid,
     model_ablation,
     predictive_value,
+    predictive_value_draws,
     probe_ablation,
     random_selections,
     rankings_from_tables,
@@ -278,6 +280,46 @@ def test_predictive_value_takes_random_curves_from_another_table() -> None:
     assert pv["condition"].tolist() == ["with twin"] and pv["predictive_value"].item() > 0
     with pytest.raises(ValueError, match="random-removal"):
         predictive_value(ranked)
+
+
+def test_predictive_value_carries_a_sentence_bootstrap_interval() -> None:
+    """With per-sentence chunk counts, model ablation writes each ranking's predictive value interval over
+    resampled test sentences: its draws with every sentence once give the curves' predictive value exactly, the
+    interval brackets it, and a ranking that knows the planted effect stays above zero."""
+    rng = np.random.default_rng(5)
+    sentences, width = 300, 20
+    gold = rng.integers(2, 8, size=sentences)
+    # Each neuron costs some sentences a chunk when removed; neurons 0-2 cost many sentences one each.
+    cost = (rng.random((sentences, width)) < 0.02).astype(int)
+    cost[:, :3] |= rng.random((sentences, 3)) < 0.4
+
+    def score(removed: np.ndarray) -> dict[str, object]:
+        right = np.maximum(gold - cost[:, np.asarray(removed, dtype=int)].sum(axis=1), 0)
+        counts = np.stack([right, gold, gold], axis=1)
+        return {"f1": 200.0 * right.sum() / (2 * gold.sum()), COUNTS_KEY: counts}
+
+    rankings = {"knows": np.r_[np.arange(3), rng.permutation(np.arange(3, width))], "blind": rng.permutation(width)}
+    curves = model_ablation(score, width, rankings, ks=k_grid(width, [10, 25, 50]), random_repeats=4, seed=1)
+    assert COUNTS_KEY not in set(curves["metric"])  # counts are resampled, not written as rows
+    pv = predictive_value(curves.assign(instance="a", layer=1)).set_index("ranking")["predictive_value"]
+    bounds = curves[curves["metric"].str.startswith("predictive_value_")].pivot_table(
+        index="ranking", columns="metric", values="value"
+    )
+    assert (
+        set(bounds.index) == {"knows", "blind"}
+        and (curves.loc[curves["metric"] == "predictive_value_low", "k"] == 0).all()
+    )
+    for name in ("knows", "blind"):
+        assert bounds.loc[name, "predictive_value_low"] < pv[name] < bounds.loc[name, "predictive_value_high"]
+    assert bounds.loc["knows", "predictive_value_low"] > 0 and pv["knows"] > 5
+    # The draws' arithmetic: one "resample" holding every sentence once is the curves' value itself.
+    counts: dict[tuple[str, str, int], list[np.ndarray]] = {}
+    for k in k_grid(width, [10, 25, 50]):
+        counts[("none", "random", k)] = [score(removed)[COUNTS_KEY] for _, removed in random_selections(width, k, 4, 1)]
+        for name, order in rankings.items():
+            counts[(name, "top", k)] = [score(selection(order, k, "top"))[COUNTS_KEY]]
+    once = predictive_value_draws(counts, width, lambda v: np.array([np.sum(v)], dtype=np.float64))
+    assert once["knows"][0] == pytest.approx(pv["knows"]) and once["blind"][0] == pytest.approx(pv["blind"])
 
 
 def test_mean_ablation_replaces_by_the_fill_value() -> None:

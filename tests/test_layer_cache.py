@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from neurosieve.analysis.ablation import COUNTS_KEY
+from neurosieve.analysis.metrics import scores_from_counts
 from neurosieve.models.layer_cache import LayerCache
 from neurosieve.models.training import evaluate, train_tagger
 
@@ -48,7 +50,10 @@ def test_cache_equals_full_rerun(trained, small_tokens, layer: int) -> None:  # 
         mask[torch.as_tensor(removed, dtype=torch.long)] = 0.0
         full = evaluate(model, vocab, small_tokens["test"], masks={layer: mask}, batch_size=16)
         fast = cache.score(removed)
+        counts = fast.pop(COUNTS_KEY)  # and the per-sentence chunk counts a bootstrap resamples
+        assert counts.shape == (small_tokens["test"]["sentence"].nunique(), 3)
         assert fast.keys() == full.keys()
+        assert scores_from_counts(counts)["f1"] == pytest.approx(full["f1"], abs=1e-9)
         for m in full:
             assert fast[m] == pytest.approx(full[m], abs=1e-9), (layer, len(removed), m)
         seen.add((round(full["f1"], 6), round(full["token_accuracy"], 6)))
@@ -72,7 +77,8 @@ def test_fill_replaces_removed_neurons(trained, small_tokens) -> None:  # type: 
     got = cache.score(removed, fill)
     assert got["f1"] == pytest.approx(expected["f1"], abs=1e-6)
     assert got["f1"] != pytest.approx(cache.score(removed)["f1"], abs=1e-6)  # the fill matters
-    assert cache.score(removed, np.zeros(width)) == cache.score(removed)  # zero fill = zeroing
+    zero_fill, zeroed = cache.score(removed, np.zeros(width)), cache.score(removed)  # zero fill = zeroing
+    assert np.array_equal(zero_fill.pop(COUNTS_KEY), zeroed.pop(COUNTS_KEY)) and zero_fill == zeroed
     with pytest.raises(ValueError, match="one value per neuron"):
         cache.score(removed, np.zeros(width + 1))
 

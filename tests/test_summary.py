@@ -156,6 +156,46 @@ def test_every_row_has_an_interval_or_says_why_not(tables: FamilyTables) -> None
     assert not table.loc[table["low"] != "", "interval over"].str.startswith("none").any()
 
 
+def test_the_twin_s_own_predictive_value_carries_its_test_set_interval(tables: FamilyTables) -> None:
+    """The near-twin is one instance: its own predictive value has the interval its model ablation wrote over
+    resampled test sentences (from per-sentence chunk counts), or says why it has none."""
+    import dataclasses
+
+    from neurosieve.analysis.ablation import COUNTS_KEY
+
+    gold = np.full(200, 10.0)
+    ripple = 1 + 0.3 * np.sin(np.arange(200))  # sentences differ in how much they lose
+    importance = np.r_[np.full(4, 5.0), np.full(WIDTH - 4, 0.2)]
+
+    def score(removed: np.ndarray) -> dict[str, object]:
+        f1 = 90.0 - importance[removed].sum()
+        right = gold * (1 - (1 - f1 / 100) * ripple)
+        return {"f1": 100 * right.sum() / gold.sum(), COUNTS_KEY: np.stack([right, gold, gold], axis=1)}
+
+    twin = tables.twin or ""
+    own = [
+        model_ablation(
+            score,
+            WIDTH,
+            {m: np.arange(WIDTH) for m in ("maxcorr", "meanmaxcorr", "mincorr", "linreg")},
+            k_grid(WIDTH, [10, 25, 50]),
+            5,
+            0,
+            mode=mode,
+        ).assign(instance=twin, layer=2)
+        for mode in ("model", "model-mean")
+    ]
+    others = tables.twin_curves[tables.twin_curves["instance"] != twin]
+    with_counts = dataclasses.replace(tables, twin_curves=pd.concat([others, *own], ignore_index=True))
+    rows = pd.DataFrame(family_summary(with_counts)).set_index("id")
+    row = rows.loc["twin.layer2.maxcorr.zero.predictive_value_twin"]
+    assert row["interval over"] == "test sentences" and row["low"] < float(row["value"]) < row["high"]
+    assert row["low"] > 0  # the planted neurons come first: removing them costs more than random ones
+    # Without the counts (a model ablation from before them) the row says why it has no interval.
+    bare = pd.DataFrame(family_summary(tables)).set_index("id").loc["twin.layer2.maxcorr.zero.predictive_value_twin"]
+    assert bare["low"] == "" and bare["interval over"].startswith("none: its model ablation predates")
+
+
 def test_descriptive_rows_point_only_at_rows_that_exist() -> None:
     from neurosieve.analysis.verdicts import compare
     from neurosieve.report.summary import _row, finalize

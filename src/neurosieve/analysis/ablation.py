@@ -593,13 +593,17 @@ def model_ablation(
     Identical removals are scored once. ``mode`` labels the rows (``model``:
     zero ablation, ``model-mean``: mean ablation).
     """
-    cache: dict[bytes, Mapping[str, float]] = {}
+    cache: dict[bytes, Mapping[str, Any]] = {}
     rows: list[dict[str, Any]] = []
+    counts: dict[tuple[str, str, int], list[np.ndarray]] = {}
     items = list(_each_selection(rankings, width, ks, random_repeats, seed))
     for name, direction, k, s, removed in progress(items) if progress else items:
         key = np.sort(removed).tobytes()
         if key not in cache:
             cache[key] = score(removed)
+        scores = dict(cache[key])
+        if COUNTS_KEY in scores:
+            counts.setdefault((name, direction, k), []).append(np.asarray(scores.pop(COUNTS_KEY)))
         meta = {
             "ranking": name,
             "direction": direction,
@@ -608,10 +612,66 @@ def model_ablation(
             "k_percent": 100.0 * k / width,
             "random_seed": s,
         }
-        rows.extend(_curve_rows(meta, cache[key]))
+        rows.extend(_curve_rows(meta, scores))
+    if counts:
+        for name, (low, high) in predictive_value_bootstrap(counts, width, seed=seed).items():
+            meta = {"ranking": name, "direction": "top", "mode": mode, "k": 0, "k_percent": 0.0, "random_seed": None}
+            rows.extend(_curve_rows(meta, {"predictive_value_low": low, "predictive_value_high": high}))
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
+
+
+#: The key of a model-ablation score's per-sentence chunk counts (right, gold, predicted; sentences x 3,
+#: :func:`neurosieve.analysis.metrics.chunk_counts`): kept out of the curve rows, resampled for intervals.
+COUNTS_KEY = "chunk_counts"
+
+
+def predictive_value_draws(
+    counts: Mapping[tuple[str, str, int], Sequence[np.ndarray]],
+    width: int,
+    sums: Callable[[np.ndarray], np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Each ranking's predictive value (:func:`predictive_value`, F1 points) in every resample that ``sums`` draws.
+
+    ``counts`` holds each selection's per-sentence chunk counts by (ranking, direction, k), the random draws of a
+    k under ("none", "random", k); ``sums`` maps a per-sentence vector to its sum in each resample. Each
+    selection's F1 is recomputed from its resampled summed counts (the same draws for all selections, so the
+    differences are paired), and a ranking's predictive value is the mean over the interior k (0 < k < ``width``,
+    where random draws exist) of the random draws' mean F1 minus its top-k F1, as :func:`predictive_value` reads
+    the curves. With one "resample" of every sentence once it is that value exactly.
+    """
+
+    def f1(c: np.ndarray) -> np.ndarray:
+        right, gold, pred = (sums(c[:, j]) for j in range(3))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(gold + pred > 0, 200.0 * right / (gold + pred), 0.0)
+
+    out: dict[str, np.ndarray] = {}
+    for name in sorted({r for (r, d, _) in counts if d == "top" and r != "none"}):
+        ks = sorted(
+            k for (r, d, k) in counts if r == name and d == "top" and 0 < k < width and ("none", "random", k) in counts
+        )
+        if ks:
+            gains = [
+                np.mean([f1(c) for c in counts[("none", "random", k)]], axis=0) - f1(counts[(name, "top", k)][0])
+                for k in ks
+            ]
+            out[name] = np.mean(gains, axis=0)
+    return out
+
+
+def predictive_value_bootstrap(
+    counts: Mapping[tuple[str, str, int], Sequence[np.ndarray]], width: int, resamples: int = 1000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """Each ranking's 95 % sentence-bootstrap interval of its predictive value (:func:`predictive_value_draws`
+    over ``resamples`` seeded resamples of whole test sentences)."""
+    if not counts:
+        return {}
+    sums = sentence_resampler(np.arange(len(next(iter(counts.values()))[0])), resamples, seed)
+    if sums is None:
+        return {}
+    return {name: percentile_interval(v) for name, v in predictive_value_draws(counts, width, sums).items()}
 
 
 def rankings_from_tables(

@@ -78,7 +78,12 @@ def chunk_scores(
 
     ``gold_chunks`` may pass the gold sentences' :func:`chunks`, when many predictions are scored against the same gold.
     """
-    correct, n_gold, n_pred = (int(c) for c in chunk_counts(gold, pred, gold_chunks).sum(axis=0))
+    return scores_from_counts(chunk_counts(gold, pred, gold_chunks))
+
+
+def scores_from_counts(counts: np.ndarray) -> dict[str, float]:
+    """Chunk precision, recall and F1 (in %) from :func:`chunk_counts`' per-sentence counts, summed."""
+    correct, n_gold, n_pred = (int(c) for c in np.asarray(counts).reshape(-1, 3).sum(axis=0))
     precision = 100.0 * correct / n_pred if n_pred else 0.0
     recall = 100.0 * correct / n_gold if n_gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

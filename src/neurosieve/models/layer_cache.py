@@ -12,12 +12,14 @@ with the mask (see :meth:`neurosieve.models.taggers.Tagger.forward_from`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from neurosieve.analysis.metrics import chunk_scores, chunks
+from neurosieve.analysis.ablation import COUNTS_KEY
+from neurosieve.analysis.metrics import chunk_counts, chunks, scores_from_counts
 from neurosieve.models.taggers import Tagger, Vocab
 from neurosieve.models.training import length_batches, make_batch
 from neurosieve.store.corpus import sentences
@@ -87,9 +89,12 @@ class LayerCache:
 
     def score(
         self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None
-    ) -> dict[str, float]:
-        """Chunk precision/recall/F1 (conlleval) and token accuracy (in %) with ``removed`` ablated (see :meth:`predict_ids`)."""
+    ) -> dict[str, Any]:
+        """Chunk precision/recall/F1 (conlleval) and token accuracy (in %) with ``removed`` ablated (see :meth:`predict_ids`),
+        and the per-sentence chunk counts (under :data:`~neurosieve.analysis.ablation.COUNTS_KEY`) that a sentence
+        bootstrap of the ablation resamples."""
         ids = self.predict_ids(removed, fill)
         pred = [self.labels[i].tolist() for i in ids]
         right = np.concatenate(ids) == self.gold_ids
-        return {**chunk_scores(self.gold, pred, self.gold_chunks), "token_accuracy": 100.0 * float(np.mean(right))}
+        counts = chunk_counts(self.gold, pred, self.gold_chunks)
+        return {**scores_from_counts(counts), "token_accuracy": 100.0 * float(np.mean(right)), COUNTS_KEY: counts}

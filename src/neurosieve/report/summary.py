@@ -1102,15 +1102,26 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 )
             )
             if t.twin in b.index:
+                own = t.twin_curves[
+                    (t.twin_curves["instance"] == t.twin)
+                    & (t.twin_curves["layer"] == t.layer)
+                    & (t.twin_curves["mode"] == mode)
+                    & (t.twin_curves["ranking"] == m)
+                    & t.twin_curves["metric"].isin(["predictive_value_low", "predictive_value_high"])
+                ]
+                ends = own.groupby("metric")["value"].first()
+                bounds = (ends["predictive_value_low"], ends["predictive_value_high"]) if len(ends) == 2 else None
                 rows.append(
                     _row(
                         f,
                         sec,
                         f"{m} ({fill}): predictive value of the twin's own ranking",
                         round(float(b[t.twin]), 2),
+                        spread=with_own(spread([b[t.twin]]), bounds),
+                        digits=2,
                         key=f"{at}.predictive_value_twin",
-                        no_interval="not measured yet: one twin, and model ablation keeps the corpus F1 only, not "
-                        "per-sentence chunk counts to resample",
+                        no_interval="its model ablation predates the per-sentence chunk counts (rerun it to record "
+                        "them)",
                         source=src("twin_curves", "value"),
                     )
                 )
