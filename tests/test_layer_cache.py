@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurosieve.analysis.ablation import COUNTS_KEY
-from neurosieve.analysis.metrics import scores_from_counts
+from neurosieve.analysis.metrics import COUNTS_KEY, scores_from_counts
 from neurosieve.models.layer_cache import LayerCache
 from neurosieve.models.training import evaluate, train_tagger
 

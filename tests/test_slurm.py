@@ -48,7 +48,7 @@ def test_dag_runs_as_slurm_jobs(cluster: Path, tmp_path: Path, conll_dir: Path) 
     cfg["correlation"].pop("cross_family")
     # What the executor is tested on is every kind of job (training, extraction, correlation, probing, ablation,
     # figures), not each probe path: the all-layer probes, the pool and the <unk> probes stay with the slow tests,
-    # which keeps this DAG to about 50 SLURM jobs (each pays a submission, status checks and a Python start).
+    # which keeps this DAG to about 45 SLURM jobs (each pays a submission, status checks and a Python start).
     cfg["probing"].update(all_layers=False, unk_training=False)
     cfg["ablation"]["pool"] = {"enabled": False}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
@@ -72,7 +72,11 @@ def test_dag_runs_as_slurm_jobs(cluster: Path, tmp_path: Path, conll_dir: Path) 
         # (needs MinJobAge in slurm.conf of at least 3x the first status-check wait).
         "--slurm-status-command",
         "squeue",
-        # The family's figures and its neuron browser as one SLURM job (the profile's documented grouping).
+        # The family's figures and its neuron browser as one SLURM job (the profile's documented grouping). A
+        # group asks for the summed threads and memory of the jobs it runs side by side; --cores caps those at
+        # the one node's cores (without it all 17 would run at once: 17 CPUs and 35 GB, which sbatch refuses).
+        "--cores",
+        str(os.cpu_count()),
         "--groups",
         *(f"{rule}=figures" for rule in [*figures, "neuron_browser"]),
         "--group-components",

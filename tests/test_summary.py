@@ -161,7 +161,7 @@ def test_the_twin_s_own_predictive_value_carries_its_test_set_interval(tables: F
     resampled test sentences (from per-sentence chunk counts), or says why it has none."""
     import dataclasses
 
-    from neurosieve.analysis.ablation import COUNTS_KEY
+    from neurosieve.analysis.metrics import COUNTS_KEY
 
     gold = np.full(200, 10.0)
     ripple = 1 + 0.3 * np.sin(np.arange(200))  # sentences differ in how much they lose

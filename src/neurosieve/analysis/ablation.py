@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neurosieve.analysis.calibration import ORACLE, calibrated_area_bootstrap, oracle_sources, selection_split
+from neurosieve.analysis.metrics import COUNTS_KEY
 from neurosieve.analysis.probe import ElasticNetProbe, activation_matrix, column_moments
 from neurosieve.analysis.probe_batch import fit_probes
 from neurosieve.analysis.probing import (
@@ -577,7 +578,7 @@ def label_focus(
 
 
 def model_ablation(
-    score: Callable[[np.ndarray], Mapping[str, float]],
+    score: Callable[[np.ndarray], Mapping[str, Any]],
     width: int,
     rankings: Mapping[str, np.ndarray],
     ks: Sequence[int],
@@ -591,7 +592,10 @@ def model_ablation(
     ``score(removed)`` runs the model with those neurons of the layer ablated
     (zeroed, or set to their mean) and returns its metrics (e.g. chunk F1).
     Identical removals are scored once. ``mode`` labels the rows (``model``:
-    zero ablation, ``model-mean``: mean ablation).
+    zero ablation, ``model-mean``: mean ablation). A score that also returns its
+    per-sentence chunk counts (under :data:`~neurosieve.analysis.metrics.COUNTS_KEY`)
+    adds each ranking's sentence-bootstrap bounds of its predictive value
+    (:func:`predictive_value_bootstrap`; metrics ``predictive_value_low``/``high`` at k 0).
     """
     cache: dict[bytes, Mapping[str, Any]] = {}
     rows: list[dict[str, Any]] = []
@@ -620,11 +624,6 @@ def model_ablation(
     out = pd.DataFrame(rows)
     out["random_seed"] = out["random_seed"].astype("Int64")
     return out
-
-
-#: The key of a model-ablation score's per-sentence chunk counts (right, gold, predicted; sentences x 3,
-#: :func:`neurosieve.analysis.metrics.chunk_counts`): kept out of the curve rows, resampled for intervals.
-COUNTS_KEY = "chunk_counts"
 
 
 def predictive_value_draws(

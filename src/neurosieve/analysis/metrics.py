@@ -41,6 +41,11 @@ def chunks(tags: Sequence[str]) -> set[tuple[int, int, str]]:
     return out
 
 
+#: The key under which a model-ablation score carries its per-sentence :func:`chunk_counts` (sentences x 3): kept out
+#: of the curve rows, resampled for intervals (:func:`neurosieve.analysis.ablation.predictive_value_bootstrap`).
+COUNTS_KEY = "chunk_counts"
+
+
 def chunk_counts(
     gold: Iterable[Sequence[str]],
     pred: Iterable[Sequence[str]],

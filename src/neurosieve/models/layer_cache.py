@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neurosieve.analysis.ablation import COUNTS_KEY
-from neurosieve.analysis.metrics import chunk_counts, chunks, scores_from_counts
+from neurosieve.analysis.metrics import COUNTS_KEY, chunk_counts, chunks, scores_from_counts
 from neurosieve.models.taggers import Tagger, Vocab
 from neurosieve.models.training import length_batches, make_batch
 from neurosieve.store.corpus import sentences
@@ -91,7 +90,7 @@ class LayerCache:
         self, removed: Sequence[int] | np.ndarray, fill: np.ndarray | torch.Tensor | None = None
     ) -> dict[str, Any]:
         """Chunk precision/recall/F1 (conlleval) and token accuracy (in %) with ``removed`` ablated (see :meth:`predict_ids`),
-        and the per-sentence chunk counts (under :data:`~neurosieve.analysis.ablation.COUNTS_KEY`) that a sentence
+        and the per-sentence chunk counts (under :data:`~neurosieve.analysis.metrics.COUNTS_KEY`) that a sentence
         bootstrap of the ablation resamples."""
         ids = self.predict_ids(removed, fill)
         pred = [self.labels[i].tolist() for i in ids]

@@ -1111,6 +1111,11 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 ]
                 ends = own.groupby("metric")["value"].first()
                 bounds = (ends["predictive_value_low"], ends["predictive_value_high"]) if len(ends) == 2 else None
+                why = (
+                    "its model ablation predates the per-sentence chunk counts (rerun it to record them)"
+                    if bounds is None
+                    else "the bootstrap of its predictive value gave no finite bounds"
+                )
                 rows.append(
                     _row(
                         f,
@@ -1120,8 +1125,7 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         spread=with_own(spread([b[t.twin]]), bounds),
                         digits=2,
                         key=f"{at}.predictive_value_twin",
-                        no_interval="its model ablation predates the per-sentence chunk counts (rerun it to record "
-                        "them)",
+                        no_interval=why,
                         source=src("twin_curves", "value"),
                     )
                 )
@@ -1676,10 +1680,11 @@ def probing_rows(
                 )
             )
     pairs: dict[str, tuple[float, float]] = {}
-    top = 0
+    tops = {len(tm.get("layer_dims") or []) - 1 for tm in train_metrics}
+    if len(tops) != 1:  # no seeds, or seeds of different depths: no common head layer to compare at
+        return rows
+    top = tops.pop()
     for tm in train_metrics:
-        dims = tm.get("layer_dims") or []
-        top = len(dims) - 1
         probe = (
             _mean_metric(probing[probing["instance"] == f"seed{tm['seed']}"], "accuracy", "overall", "chunk", top)
             if "instance" in probing
