@@ -1514,6 +1514,8 @@ def probing_rows(
                     2,
                     key=f"{at}.accuracy_solved_minus_fixed_budget",
                     source=src("probing", "value"),
+                    no_interval="not measured yet for one instance: the fixed-budget probe's per-token correctness "
+                    "is not kept to resample",
                 )
             )
         conv = each("solver_converged", "") / 100  # each() gives percent; this metric is 0/1 per instance
@@ -1527,6 +1529,7 @@ def probing_rows(
                     spread=spread(conv),
                     key=f"{at}.probes_converged",
                     source=src("probing", "value"),
+                    no_interval="a count of the fits that converged, not an estimate",
                 )
             )
         sel, u_sel = m("selectivity"), m("untrained_selectivity")
