@@ -606,8 +606,9 @@ def model_ablation(
         if key not in cache:
             cache[key] = score(removed)
         scores = dict(cache[key])
-        if COUNTS_KEY in scores:
-            counts.setdefault((name, direction, k), []).append(np.asarray(scores.pop(COUNTS_KEY)))
+        per_sentence = scores.pop(COUNTS_KEY, None)
+        if per_sentence is not None and direction != "bottom":  # the predictive value reads top and random removals
+            counts.setdefault((name, direction, k), []).append(np.asarray(per_sentence))
         meta = {
             "ranking": name,
             "direction": direction,
@@ -646,17 +647,13 @@ def predictive_value_draws(
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(gold + pred > 0, 200.0 * right / (gold + pred), 0.0)
 
+    # Each k's random draws are scored once, then shared by every ranking.
+    random = {k: np.mean([f1(c) for c in cs], axis=0) for (r, d, k), cs in counts.items() if d == "random"}
     out: dict[str, np.ndarray] = {}
     for name in sorted({r for (r, d, _) in counts if d == "top" and r != "none"}):
-        ks = sorted(
-            k for (r, d, k) in counts if r == name and d == "top" and 0 < k < width and ("none", "random", k) in counts
-        )
+        ks = sorted(k for (r, d, k) in counts if r == name and d == "top" and 0 < k < width and k in random)
         if ks:
-            gains = [
-                np.mean([f1(c) for c in counts[("none", "random", k)]], axis=0) - f1(counts[(name, "top", k)][0])
-                for k in ks
-            ]
-            out[name] = np.mean(gains, axis=0)
+            out[name] = np.mean([random[k] - f1(counts[(name, "top", k)][0]) for k in ks], axis=0)
     return out
 
 

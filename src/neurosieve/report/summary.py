@@ -1102,18 +1102,13 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                 )
             )
             if t.twin in b.index:
-                own = t.twin_curves[
-                    (t.twin_curves["instance"] == t.twin)
-                    & (t.twin_curves["layer"] == t.layer)
-                    & (t.twin_curves["mode"] == mode)
-                    & (t.twin_curves["ranking"] == m)
-                    & t.twin_curves["metric"].isin(["predictive_value_low", "predictive_value_high"])
+                tw = t.twin_curves
+                own = tw[
+                    (tw["instance"] == t.twin) & (tw["layer"] == t.layer) & (tw["mode"] == mode) & (tw["ranking"] == m)
                 ]
-                ends = own.groupby("metric")["value"].first()
-                bounds = (ends["predictive_value_low"], ends["predictive_value_high"]) if len(ends) == 2 else None
                 why = (
                     "its model ablation predates the per-sentence chunk counts (rerun it to record them)"
-                    if bounds is None
+                    if "predictive_value_low" not in set(own["metric"])
                     else "the bootstrap of its predictive value gave no finite bounds"
                 )
                 rows.append(
@@ -1122,7 +1117,10 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
                         sec,
                         f"{m} ({fill}): predictive value of the twin's own ranking",
                         round(float(b[t.twin]), 2),
-                        spread=with_own(spread([b[t.twin]]), bounds),
+                        spread=with_bounds(
+                            spread([b[t.twin]]),
+                            bounds_by_instance(own, "predictive_value_low", "predictive_value_high", scale=1.0),
+                        ),
                         digits=2,
                         key=f"{at}.predictive_value_twin",
                         no_interval=why,
