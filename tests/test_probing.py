@@ -251,6 +251,13 @@ def test_probe_layer_tables_and_unseen_labels() -> None:
     # The converging solver is deterministic: a probe seed would refit the same probe, so there is one.
     solved = probed({"solver": "fista", "tol": 1e-4, "max_iter": 50}, probe_seeds=3, fixed_budget_baseline=False)
     assert "probe_seed_accuracy" not in set(solved["metrics"]["metric"])
+    # Beside the fixed-budget Adam probe, the solved probe's difference from it has its sentence-bootstrap interval.
+    both = probed({"solver": "fista", "tol": 1e-4, "max_iter": 50}, paper_lambdas=(1e-2, 1e-2))
+    bm = both["metrics"].set_index(["metric", "group"])["value"]
+    diff = bm[("accuracy", "overall")] - bm[("fixed_budget_accuracy", "overall")]
+    low, high = bm[("solved_minus_fixed_budget_bootstrap", "low")], bm[("solved_minus_fixed_budget_bootstrap", "high")]
+    assert low <= diff <= high and high - low < 0.2
+    assert "solved_minus_fixed_budget_bootstrap" not in set(solved["metrics"]["metric"])  # no baseline, no interval
 
 
 def test_majority_baseline_on_the_models_input_keys() -> None:

@@ -512,6 +512,9 @@ def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
         *(("probe_seed_accuracy", str(j), a) for j, a in enumerate((0.80, 0.81, 0.79))),
         ("accuracy_seed_mean_bootstrap", "low", 0.785),
         ("accuracy_seed_mean_bootstrap", "high", 0.815),
+        ("fixed_budget_accuracy", "overall", 0.77),
+        ("solved_minus_fixed_budget_bootstrap", "low", 0.01),
+        ("solved_minus_fixed_budget_bootstrap", "high", 0.05),
     ]
     probing = pd.DataFrame(
         [
@@ -531,6 +534,7 @@ def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
         "accuracy_minus_untrained": (18.0, 22.0),
         "selectivity_trained_untrained": (5.0, 15.0),
         "accuracy_probe_seed_mean": (78.5, 81.5),
+        "accuracy_solved_minus_fixed_budget": (1.0, 5.0),
     }
     for name, (low, high) in expected.items():
         row = out.loc[f"{at}.{name}"]
@@ -553,3 +557,9 @@ def test_a_single_instance_s_probing_rows_carry_its_test_set_interval() -> None:
     assert "interval: the selectivity" in row["quantity"]
     # A row whose stage computed no bootstrap keeps no interval.
     assert out.loc[f"{at}.accuracy_minus_majority_in_vocab_oov", "low"] == ""
+    # Probe tables from before the solved-minus-fixed-budget bootstrap: the row says why it has no interval.
+    old = probing[probing["metric"] != "solved_minus_fixed_budget_bootstrap"]
+    row = (
+        pd.DataFrame(finalize(probing_rows("fam", old))).set_index("id").loc[f"{at}.accuracy_solved_minus_fixed_budget"]
+    )
+    assert row["low"] == "" and row["interval over"].startswith("none: the probe tables predate")

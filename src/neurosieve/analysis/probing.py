@@ -742,6 +742,11 @@ def probe_layer(
             None,
             None,
         )
+    if "fixed_budget" in probes:
+        # The solved probe (selected) minus the fixed-budget Adam probe, token by token.
+        fixed_pred = probes["fixed_budget"].predict(X_test)
+        fixed_right = fixed_pred == y_test
+        contrasts["solved_minus_fixed_budget_bootstrap"] = (right - fixed_right, None, None, None)
     if prop == "pos":
         contrasts["open_minus_closed_in_vocab_bootstrap"] = (right, open_mask & iv, right, ~open_mask & iv)
     for name, (a, in_a, b, in_b) in contrasts.items():
@@ -803,7 +808,7 @@ def probe_layer(
     if X_train_unk is not None:
         metrics += _metric_rows("unk_trained_accuracy", grouped(probes["unk"].predict(X_test)))
     if "fixed_budget" in probes:
-        metrics += _metric_rows("fixed_budget_accuracy", grouped(probes["fixed_budget"].predict(X_test)))
+        metrics += _metric_rows("fixed_budget_accuracy", grouped(fixed_pred))
     if converging:
         metrics += [
             {"metric": "solver_converged", "group": "", "value": float(bool(probe.converged_))},

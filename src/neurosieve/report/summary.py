@@ -1508,12 +1508,12 @@ def probing_rows(
                     round(v.effect.mean, 2),
                     "the finding tested: the solved probe beats the fixed-budget one on the same test tokens, per instance",
                     v,
-                    v.effect,
+                    boot(v, "solved_minus_fixed_budget_bootstrap"),
                     2,
                     key=f"{at}.accuracy_solved_minus_fixed_budget",
                     source=src("probing", "value"),
-                    no_interval="not measured yet for one instance: the fixed-budget probe's per-token correctness "
-                    "is not kept to resample",
+                    no_interval="the probe tables predate the sentence bootstrap of this difference: rerun the probe "
+                    "jobs",
                 )
             )
         conv = each("solver_converged", "") / 100  # each() gives percent; this metric is 0/1 per instance
