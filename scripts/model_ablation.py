@@ -22,4 +22,5 @@ run_model_ablation(
     rankings=p.rankings,
     train_activations_path=inp.get("train"),
     chunk_orderings_path=inp.get("chunk_orderings"),
+    chunk_tokens_path=inp.get("chunk_tokens"),
 )

@@ -144,3 +144,62 @@ def test_chunk_lca_is_read_from_the_chunk_probe(trained, small_tokens, tmp_path)
     assert read_table(tmp_path / "a.parquet").equals(curves)
     without = run_model_ablation(*args, str(tmp_path / "b.parquet"), settings, rankings=["chunk_lca"])
     assert set(without["ranking"]) == {"none"}
+
+
+def test_the_chunk_probe_is_compared_with_the_tagger_on_the_same_tokens(trained, small_tokens, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """At the top layer (the head's input), model ablation reads the chunk probe's per-token correctness and writes
+    the probe's token accuracy minus the tagger's, with its sentence-bootstrap interval; a probe that is right
+    exactly where the tagger is gives 0, one right everywhere gives the tagger's error rate."""
+    import pandas as pd
+
+    from neurosieve.analysis.ablation import PROBE_MINUS_TAGGER
+    from neurosieve.models.taggers import save_model
+    from neurosieve.settings import ModelAblationSettings
+    from neurosieve.stages.ablation import run_model_ablation
+
+    model, vocab = trained
+    top = len(model.layer_dims) - 1
+    save_model(model, vocab, tmp_path / "model")
+    test = small_tokens["test"]
+    test.to_parquet(tmp_path / "test.parquet")
+    cache = LayerCache(model, vocab, test, top)
+    tagger = cache.token_right()
+    assert 100 * tagger.mean() == pytest.approx(cache.score([])["token_accuracy"])
+    settings = ModelAblationSettings(remove_percent=(50,), random_repeats=1, fills=("zero",), seed=0, device="cpu")
+
+    def compared(right: np.ndarray, layer: int = top) -> pd.Series:
+        path = tmp_path / f"tokens{layer}.parquet"
+        pd.DataFrame({"sentence": test["sentence"].to_numpy(), "right": right.astype(np.float32)}).to_parquet(path)
+        args = (str(tmp_path / "model"), str(tmp_path / "test.parquet"), layer, None, None, "seed1")
+        curves = run_model_ablation(
+            *args, str(tmp_path / "out.parquet"), settings, rankings=["head_weight"], chunk_tokens_path=str(path)
+        )
+        return curves[curves["metric"].str.startswith(PROBE_MINUS_TAGGER)].set_index("metric")["value"]
+
+    same = compared(tagger)
+    assert same.to_dict() == {
+        PROBE_MINUS_TAGGER: 0.0,
+        f"{PROBE_MINUS_TAGGER}_low": 0.0,
+        f"{PROBE_MINUS_TAGGER}_high": 0.0,
+    }
+    perfect = compared(np.ones_like(tagger))
+    errors = 1 - tagger.mean()
+    assert errors > 0 and perfect[PROBE_MINUS_TAGGER] == pytest.approx(errors)
+    assert perfect[f"{PROBE_MINUS_TAGGER}_low"] < errors < perfect[f"{PROBE_MINUS_TAGGER}_high"]
+    assert compared(tagger, layer=top - 1).empty  # below the top layer the probe does not read the head's input
+    shuffled = test.sample(frac=1.0, random_state=0)
+    pd.DataFrame({"sentence": shuffled["sentence"].to_numpy(), "right": 1.0}).to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match="does not hold the test tokens"):
+        run_model_ablation(
+            str(tmp_path / "model"),
+            str(tmp_path / "test.parquet"),
+            top,
+            None,
+            None,
+            "seed1",
+            str(tmp_path / "bad_out.parquet"),
+            settings,
+            rankings=["head_weight"],
+            chunk_tokens_path=str(tmp_path / "bad.parquet"),
+        )
+    assert not (tmp_path / "bad_out.parquet").exists()

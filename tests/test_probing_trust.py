@@ -348,8 +348,37 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
     # that tests the difference over seeds (two one-sided tests within 1 point; differences -0.5 and -2.0).
     head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
     assert head["value"] == "90.00 / 90.50" and head["verdict"] == ""
-    assert head["interval over"].startswith("none: one seed's pair")
+    assert head["interval over"].startswith("none: the model-ablation tables predate")
     assert "row probe.chunk.layer2.minus_tagger_accuracy has the interval over seeds" in head["interval over"]
+    # With model ablation's comparison on the same test tokens, each seed's pair has its difference's interval.
+    compared = pd.DataFrame(
+        [
+            {
+                "instance": "seed1",
+                "layer": 2,
+                "mode": "model",
+                "metric": f"probe_minus_tagger_accuracy{end}",
+                "value": v,
+            }
+            for end, v in (("", -0.005), ("_low", -0.012), ("_high", 0.003))
+        ]
+        + [
+            {
+                "instance": "seed1",
+                "layer": 1,
+                "mode": "model",
+                "metric": "probe_minus_tagger_accuracy_low",
+                "value": 0.5,
+            }
+        ]
+    )
+    own = pd.DataFrame(probing_rows("fam", probing, train, compared)).set_index("id")
+    row = own.loc["probe.chunk.layer2.seed1.accuracy_vs_tagger"]
+    assert (row["low"], row["high"]) == (pytest.approx(-1.2), pytest.approx(0.3)) and row[
+        "interval over"
+    ] == "test sentences"
+    assert "interval: probe minus tagger" in row["quantity"] and row["value"] == "90.00 / 90.50"
+    assert own.loc["probe.chunk.layer2.seed2.accuracy_vs_tagger", "interval over"].startswith("none: ")
     diff = out.reset_index().set_index("id").loc["probe.chunk.layer2.minus_tagger_accuracy"]
     assert diff["value"] == pytest.approx(-1.25) and diff["n"] == 2 and "n=2" in diff["test"]
     assert diff["low"] < -1.25 < diff["high"] and diff["verdict"] == "inconclusive"

@@ -94,6 +94,11 @@ class LayerCache:
         bootstrap of the ablation resamples."""
         ids = self.predict_ids(removed, fill)
         pred = [self.labels[i].tolist() for i in ids]
-        right = np.concatenate(ids) == self.gold_ids
+        right = self.token_right(ids)
         counts = chunk_counts(self.gold, pred, self.gold_chunks)
         return {**scores_from_counts(counts), "token_accuracy": 100.0 * float(np.mean(right)), COUNTS_KEY: counts}
+
+    def token_right(self, ids: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """Each test token's correctness (bool, in token-table order): of the predicted label ``ids`` per sentence
+        (:meth:`predict_ids`), or, when None, of the model with nothing ablated."""
+        return np.concatenate(self.predict_ids([]) if ids is None else ids) == self.gold_ids

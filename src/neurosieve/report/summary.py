@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurosieve.analysis.ablation import LABEL_MODE, SPLIT_MODES, predictive_value, reported_points
+from neurosieve.analysis.ablation import LABEL_MODE, PROBE_MINUS_TAGGER, SPLIT_MODES, predictive_value, reported_points
 from neurosieve.analysis.calibration import GREEDY, ORACLE, PROXY_MODE, calibrated_areas, oracle_violations
 from neurosieve.analysis.correlation import partner_rank_agreement
 from neurosieve.analysis.overlap import headline_k, property_agreement
@@ -1393,7 +1393,10 @@ def f1_spread(test: Mapping[str, Any]) -> Spread | None:
 
 
 def probing_rows(
-    family: str, probing: pd.DataFrame, train_metrics: Sequence[Mapping[str, Any]] = ()
+    family: str,
+    probing: pd.DataFrame,
+    train_metrics: Sequence[Mapping[str, Any]] = (),
+    curves: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """Probing rows: every probe accuracy beside what it must be compared with, each verdict naming its comparison.
 
@@ -1403,7 +1406,8 @@ def probing_rows(
     POS, open vs closed class on in-vocabulary tokens); the chosen lambdas
     beside the paper's default pair. For a trained family's top layer (the
     input of the tagger's linear head) the chunk probe beside the tagger's own
-    token accuracy.
+    token accuracy, each seed's difference with its sentence-bootstrap interval where model ablation measured it
+    on the same test tokens (``curves``).
     """
     rows: list[dict[str, Any]] = []
     acc = probing[(probing["metric"] == "accuracy") & (probing["group"] == "overall")]
@@ -1695,22 +1699,31 @@ def probing_rows(
         if top >= 1 and not np.isnan(probe):
             pairs[f"seed{tm['seed']}"] = (probe, tagger)
     tested = metric_id("probe", "chunk", f"layer{top}", "minus_tagger_accuracy")
+    own = pd.DataFrame(columns=["low", "high"])
+    if curves is not None and {"mode", "layer", "metric"} <= set(curves.columns):
+        at_top = curves[(curves["mode"] == "model") & (curves["layer"] == top)]
+        own = bounds_by_instance(at_top, f"{PROBE_MINUS_TAGGER}_low", f"{PROBE_MINUS_TAGGER}_high")
     for inst, (probe, tagger) in pairs.items():
+        bounds = own.loc[[inst]] if inst in own.index else own.iloc[:0]
         rows.append(
             _row(
                 family,
                 "probing",
                 f"chunk probe on layer {top} (the tagger head's input) / tagger's own token accuracy, seed "
-                f"{inst.removeprefix('seed')}",
+                f"{inst.removeprefix('seed')}" + (" (interval: probe minus tagger, points)" if len(bounds) else ""),
                 f"{probe:.2f} / {tagger:.2f}",
                 "same capacity as the tagger's linear head: within 1 point",
                 None if len(pairs) > 1 else bool(abs(probe - tagger) <= TAGGER_MARGIN),
+                with_bounds(spread([probe - tagger]), bounds),
+                digits=2,
                 key=metric_id("probe", "chunk", f"layer{top}", inst, "accuracy_vs_tagger"),
                 source=[
                     src("probing", "value"),
                     src("train_metrics", "test.token_accuracy", item=inst),
+                    *([src("curves", "value")] if len(bounds) else []),
                 ],
-                no_interval="one seed's pair, not resampled: the tagger's per-token predictions are not stored"
+                no_interval="the model-ablation tables predate the tagger's per-token comparison: rerun model "
+                "ablation at the top layer"
                 + (f" (row {tested} has the interval over seeds)" if len(pairs) > 1 else ""),
             )
         )
@@ -2149,7 +2162,7 @@ def family_summary(t: FamilyTables) -> list[dict[str, Any]]:
         )
     rows += end_task_rows(t)
     if t.probing is not None:
-        rows.extend(probing_rows(f, t.probing, t.train_metrics))
+        rows.extend(probing_rows(f, t.probing, t.train_metrics, t.curves))
     rows += probe_ablation_rows(t)
     rows += pool_rows(t)
     if t.curves is not None:

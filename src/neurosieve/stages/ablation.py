@@ -20,6 +20,7 @@ from neurosieve.analysis.ablation import (
     label_focus,
     model_ablation,
     probe_ablation,
+    probe_minus_tagger,
     rankings_from_tables,
     reported_ks,
     split_half_ablation,
@@ -267,6 +268,7 @@ def run_model_ablation(
     rankings: Sequence[str],
     train_activations_path: str | None = None,
     chunk_orderings_path: str | None = None,
+    chunk_tokens_path: str | None = None,
 ) -> pd.DataFrame:
     """Model ablation for one trained or fine-tuned instance and layer (workflow edge): chunk F1 with k neurons removed.
 
@@ -279,7 +281,9 @@ def run_model_ablation(
     activation over the training tokens in ``train_activations_path``, since
     zero is not neutral for a neuron that is never near zero; mode ``model-mean``). ``chunk_lca`` (the
     positive control) is the ``lca_std`` ordering in ``chunk_orderings_path``, the chunk-tag probe of the same
-    instance and layer; without that file it is not computed.
+    instance and layer; without that file it is not computed. At a tagger's top layer (its head's input), the
+    chunk probe's per-token correctness in ``chunk_tokens_path`` is compared with the tagger's own on the same
+    tokens (:func:`~neurosieve.analysis.ablation.probe_minus_tagger`; rows at k 0, ranking ``none``).
     """
     percents, random_repeats, seed, fills, device = (
         settings.remove_percent,
@@ -345,7 +349,20 @@ def run_model_ablation(
                 mode=FILL_MODES[fill],
             )
         )
+    if chunk_tokens_path and not is_finetuned(model_dir) and layer == len(model.layer_dims) - 1:
+        probe_tokens = read_table(chunk_tokens_path)
+        if not np.array_equal(probe_tokens["sentence"].to_numpy(), tokens["sentence"].to_numpy()):
+            raise ValueError(
+                f"{chunk_tokens_path} does not hold the test tokens of {tokens_path} in their order: "
+                "rerun the chunk probe of this instance and layer (delete the file)"
+            )
+        compared = probe_minus_tagger(
+            probe_tokens["right"].to_numpy(), cache.token_right(), tokens["sentence"].to_numpy(), seed
+        )
+        meta = {"ranking": "none", "direction": "top", "mode": FILL_MODES["zero"], "k": 0, "k_percent": 0.0}
+        parts.append(pd.DataFrame([{**meta, "metric": m, "value": v} for m, v in compared.items()]))
     curves = pd.concat(parts, ignore_index=True).assign(instance=instance, layer=layer)
+    curves["random_seed"] = curves["random_seed"].astype("Int64")
     recorded = {
         "rankings": list(orders),
         "percents": list(percents),
