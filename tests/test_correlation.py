@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -214,6 +216,42 @@ def test_twin_experiment_reports_every_instance_and_is_not_fixed_by_construction
         twin_experiment(acts, "x", twin, "nope", ks=[1])
 
 
+def test_twin_change_bootstrap_reproduces_the_experiment_and_brackets_it() -> None:
+    """Every block once gives twin_experiment's own Spearman for every method and instance (LinReg included);
+    the seeded resamples give an interval around it, narrower for the untouched instances than for the twinned
+    one, and the same interval again with the same seed."""
+    from neurosieve.analysis.correlation import sentence_blocks, twin_change_bootstrap
+
+    rng = np.random.default_rng(7)
+    tokens = 3000
+    acts = {f"s{k}": rng.normal(size=(tokens, 12)).astype(np.float32) for k in range(3)}
+    shared = rng.normal(size=tokens)
+    for k in range(3):
+        acts[f"s{k}"][:, 4] = shared + 0.5 * rng.normal(size=tokens)
+    twin = (acts["s0"] + 0.6 * rng.normal(size=(tokens, 12))).astype(np.float32)
+    sentences = np.repeat(np.arange(150), 20)  # 150 sentences of 20 tokens
+    blocks = sentence_blocks(sentences, 40)
+    assert blocks.max() == 39 and (np.diff(blocks) >= 0).all() and len(np.unique(blocks[::20])) == 40
+    methods = ["maxcorr", "meanmaxcorr", "mincorr", "linreg"]
+    change, _ = twin_experiment(acts, "s0-order9", twin, "s0", ks=[1])
+    want = change.set_index(["method", "instance"])["spearman"]
+    once = twin_change_bootstrap(acts, "s0-order9", twin, sentences, methods, weights=np.ones((1, 40)))
+    point = once.set_index(["method", "instance"])
+    for key, value in want.items():
+        assert point.loc[key, "spearman_low"] == pytest.approx(value, abs=1e-3), key
+    boot = twin_change_bootstrap(acts, "s0-order9", twin, sentences, methods, resamples=200, seed=3)
+    b = boot.set_index(["method", "instance"])
+    assert (b["blocks"] == 40).all() and len(b) == 12
+    for key, value in want.items():
+        assert b.loc[key, "spearman_low"] <= value + 1e-9 and value - 1e-9 <= b.loc[key, "spearman_high"], key
+    width = b["spearman_high"] - b["spearman_low"]
+    assert width[("maxcorr", "s0")] > width[("maxcorr", "s1")] >= 0
+    again = twin_change_bootstrap(acts, "s0-order9", twin, sentences, methods, resamples=200, seed=3)
+    pd.testing.assert_frame_equal(boot, again)
+    with pytest.raises(ValueError, match="same tokens"):
+        twin_change_bootstrap(acts, "s0-order9", twin, sentences[:-1], methods)
+
+
 def test_partner_rank_agreement() -> None:
     rng = np.random.default_rng(2)
     base = rng.normal(size=(2000, 8)) * np.arange(1, 9)
@@ -420,3 +458,67 @@ def test_similarity_stage_on_a_token_sample(tmp_path, monkeypatch) -> None:  # t
     with pytest.raises(ValueError, match="short.parquet: its tokens are not those of"):
         run_similarity({"a": paths["a"], "b": shorter}, str(tmp_path / "x.parquet"), SimilaritySettings(tokens=50))
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_twin_stage_writes_each_ranking_change_with_its_block_interval(tmp_path: Path) -> None:
+    """run_twin_correlation adds the block bootstrap's bounds to every instance's ranking change (a seeded,
+    recorded interval around the Spearman it writes), reading the sentences from the activation keys."""
+    import pandas as pd
+
+    from neurosieve.settings import TwinCorrelationSettings
+    from neurosieve.stages.correlation import TWIN_BOOTSTRAP_SEED, run_twin_correlation
+    from neurosieve.store.activations import write_activations
+    from neurosieve.store.io import read_provenance, read_table, write_parquet
+
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(5, 15, 120)
+    n = int(lengths.sum())
+    tokens = pd.DataFrame(
+        {
+            "sentence": np.repeat(np.arange(120), lengths),
+            "position": np.concatenate([np.arange(m) for m in lengths]),
+            "word": [f"w{i}" for i in range(n)],
+            "pos": "NN",
+            "chunk": "B-NP",
+        }
+    )
+    shared = rng.normal(size=(n, 3))
+    acts = {
+        f"seed{k}": np.c_[shared + rng.normal(size=(n, 3)), rng.normal(size=(n, 5))].astype(np.float32)
+        for k in (1, 2, 3)
+    }
+    twin = (acts["seed1"] + 0.5 * rng.normal(size=(n, 8))).astype(np.float32)
+
+    def write(name: str, layer: np.ndarray) -> str:
+        rows_iter = iter(range(n))
+
+        def extract(block):  # type: ignore[no-untyped-def]
+            idx = [next(rows_iter) for s in block for _ in s]
+            return [layer[idx]]
+
+        write_activations(tokens, extract, tmp_path / name, {}, progress=False)
+        return str(tmp_path / name)
+
+    paths = {inst: write(f"{inst}.parquet", a) for inst, a in acts.items()}
+    before = correlate_instances(acts).scores
+    write_parquet(before, tmp_path / "before.parquet")
+    settings = TwinCorrelationSettings(block_size=1024, linreg=True, top_fractions=(0.25,))
+    change = run_twin_correlation(
+        paths,
+        write("twin.parquet", twin),
+        0,
+        "seed1-order9",
+        "seed1",
+        str(tmp_path / "before.parquet"),
+        str(tmp_path / "scores.parquet"),
+        str(tmp_path / "change.parquet"),
+        settings,
+    )
+    stored = read_table(tmp_path / "change.parquet")
+    assert len(stored) == 12 and (stored["blocks"] == 40).all()
+    assert (stored["spearman_low"] <= stored["spearman"] + 1e-9).all()
+    assert (stored["spearman"] <= stored["spearman_high"] + 1e-9).all()
+    assert (stored["spearman_low"] < stored["spearman_high"]).any()
+    pd.testing.assert_frame_equal(stored.drop(columns="layer"), change.reset_index(drop=True), check_dtype=False)
+    record = read_provenance(tmp_path / "change.parquet")
+    assert record["seed"] == TWIN_BOOTSTRAP_SEED and record["settings"]["bootstrap"]["blocks"] == 40

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,7 @@ from neurosieve.analysis.correlation import (
     ranking_stability,
     twin_experiment,
 )
-from neurosieve.report.summary import FamilyTables, family_summary, paper_gap, to_markdown
+from neurosieve.report.summary import FamilyTables, family_summary, finalize, paper_gap, to_markdown, twin_rows
 
 INSTANCES = [f"seed{i}" for i in range(1, 6)]
 WIDTH = 20
@@ -281,6 +283,22 @@ def test_twin_and_copy_rows_cover_every_instance(tables: FamilyTables) -> None:
         assert lost["verdict"].item() in {"agrees", "disagrees", "inconclusive"} and lost["n"].item() == 5
         same = twin[twin["id"] == f"twin.layer2.{m}.zero.predictive_value_equivalent"]
         assert same["verdict"].item() in {"equivalent", "inconclusive"} and "within ±0.5" in same["test"].item()
+    # Without the block bootstrap's columns (tables from before it), each ranking change says why it has no interval.
+    change = twin[twin["id"].str.endswith(".ranking_change")]
+    assert len(change) == 20 and change["interval over"].str.startswith("none: the near-twin tables predate").all()
+    # With them, each instance's Spearman carries its interval over blocks of sentences, named so.
+    bounded = tables.twin_change.assign(
+        spearman_low=tables.twin_change["spearman"] - 0.05,
+        spearman_high=np.minimum(tables.twin_change["spearman"] + 0.01, 1.0),
+        blocks=40,
+    )
+    rows = pd.DataFrame(finalize(twin_rows(dataclasses.replace(tables, twin_change=bounded)))).set_index("id")
+    one = rows.loc["twin.layer2.maxcorr.seed1.ranking_change"]
+    spearman = bounded.set_index(["method", "instance"]).loc[("maxcorr", "seed1"), "spearman"]
+    assert one["interval over"] == "sentence blocks" and one["low"] == pytest.approx(spearman - 0.05, abs=1e-3)
+    assert "over 40 blocks of sentences" in one["quantity"] and "resampled blocks of sentences" in one["sentence"]
+    assert "spearman_low" in one["source"]
+    assert rows.loc["twin.layer2.maxcorr.untwinned.spearman", "interval over"] == "instances"  # four of them
     copy = t[t["quantity"].str.startswith("exact copy of seed1")]
     assert len(copy) == 5 and (copy["verdict"] == "").all()
     ref = t[t["section"] == "reference instance"]

@@ -512,6 +512,110 @@ def twin_experiment(
     return change, after
 
 
+TWIN_BOOTSTRAP_BLOCKS = 40
+"""Blocks of consecutive sentences the near-twin's ranking change is resampled over (:func:`twin_change_bootstrap`):
+the per-block Gram matrices are what the bootstrap keeps, so their number bounds its memory."""
+
+
+def sentence_blocks(sentences: np.ndarray, blocks: int) -> np.ndarray:
+    """Each token's block: the sentences, in order of first appearance, cut into ``blocks`` runs of consecutive
+    sentences of near-equal count (fewer blocks when there are fewer sentences)."""
+    _, first, inverse = np.unique(np.asarray(sentences), return_index=True, return_inverse=True)
+    order = np.empty(len(first), np.int64)
+    order[np.argsort(first, kind="stable")] = np.arange(len(first))  # sentence -> its position in the text
+    n = len(first)
+    return (order[inverse] * min(blocks, n)) // max(n, 1)
+
+
+def twin_change_bootstrap(
+    activations: Mapping[str, np.ndarray],
+    twin: str,
+    twin_activations: np.ndarray,
+    sentences: np.ndarray,
+    methods: Sequence[str],
+    blocks: int = TWIN_BOOTSTRAP_BLOCKS,
+    resamples: int = 1000,
+    seed: int = 0,
+    weights: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """A block bootstrap of :func:`twin_experiment`'s ranking change (each instance's Spearman between its ranks
+    without and with the twin), over the sentences the correlations were computed on.
+
+    Recomputing every cross-instance correlation per resample from the tokens would cost a full correlation
+    job each time; instead each block of consecutive sentences (:func:`sentence_blocks`) keeps its sums and Gram
+    matrix of all instances' z-scored neurons, and a resample draws blocks with replacement and adds theirs up:
+    the correlations, best partners, LinReg fits and ranks of both families (without and with the twin) follow
+    from that sum exactly as :func:`correlate_instances` computes them. ``weights`` (resamples x blocks) replaces
+    the seeded draws (all ones: every block once, the point estimate). Returns, per method and instance of
+    ``activations``, the 95 % percentile interval of the Spearman (``spearman_low``, ``spearman_high``) and the
+    number of blocks.
+    """
+    from neurosieve.analysis.verdicts import percentile_interval
+
+    names = [*activations, twin]
+    mats = {**activations, twin: twin_activations}
+    rows = {len(m) for m in mats.values()}
+    if len(rows) != 1 or len(sentences) != rows.pop():
+        raise ValueError("every instance, the twin and the sentence ids must cover the same tokens")
+    # z-scored as standardize() does, one block at a time (no standardised copy of the whole layers is held)
+    moments = {n: Moments.of_block(mats[n]) for n in names}
+    deads = {n: moments[n].dead() for n in names}
+    cuts = np.cumsum([0, *(mats[n].shape[1] for n in names)])
+    cols = {n: slice(int(cuts[i]), int(cuts[i + 1])) for i, n in enumerate(names)}
+    dead = np.concatenate([deads[n] for n in names])
+    block = sentence_blocks(sentences, blocks)
+    g = int(block.max()) + 1
+    counts = np.zeros(g)
+    sums = np.zeros((g, cuts[-1]))
+    grams = np.zeros((g, cuts[-1], cuts[-1]), np.float32)
+    for b in range(g):
+        rows = block == b
+        z = np.concatenate(
+            [_standardize_block(np.asarray(mats[n][rows], np.float32), moments[n], deads[n]) for n in names], axis=1
+        )
+        counts[b], sums[b] = len(z), z.sum(axis=0, dtype=np.float64)
+        grams[b] = z.T @ z
+    if weights is None:
+        weights = np.random.default_rng(seed).multinomial(g, np.full(g, 1.0 / g), size=resamples)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[1] != g:
+        raise ValueError(f"weights must be (resamples x {g} blocks), got shape {weights.shape}")
+    wanted = [m for m in methods if m in CORRELATION_RANKINGS]
+    linreg = any(m in FULL_LAYER_RANKINGS for m in wanted)
+    draws: dict[tuple[str, str], list[float]] = {(m, n): [] for m in wanted for n in activations}
+    for w in weights:
+        tokens = float(w @ counts)
+        mean = (w @ sums) / tokens
+        cov = np.tensordot(w.astype(np.float32), grams, axes=1).astype(np.float64) / tokens - np.outer(mean, mean)
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        off = dead | (sd <= 1e-6)
+        corr = cov / np.outer(np.where(off, 1.0, sd), np.where(off, 1.0, sd))
+        corr[off, :] = 0.0
+        corr[:, off] = 0.0
+        tables = []
+        for family in (list(activations), names):
+            best = {}
+            for a in family:
+                for b in family:
+                    if a != b:
+                        v, j, r, vs, js = _block_maxima(corr[cols[a], cols[b]], axis=1)
+                        best[a, b] = PairMax(v, j, r, vs, js)
+            layers = None
+            if linreg:
+                held = {n: Standardized(None, off[cols[n]]) for n in family}
+                cross = {(a, b): corr[cols[a], cols[b]] for a in family for b in family if a != b}
+                layers = WholeLayers(held, cross, {n: corr[cols[n], cols[n]].copy() for n in family})
+            tables.append(_score_tables(family, best, {n: off[cols[n]] for n in family}, layers).scores)
+        change = ranking_change(tables[0], tables[1], list(activations), [], wanted)
+        for r in change.itertuples():
+            draws[r.method, r.instance].append(r.spearman)
+    out = []
+    for (m, n), values in draws.items():
+        low, high = percentile_interval(np.asarray(values))
+        out.append({"method": m, "instance": n, "spearman_low": low, "spearman_high": high, "blocks": g})
+    return pd.DataFrame(out, columns=["method", "instance", "spearman_low", "spearman_high", "blocks"])
+
+
 def partner_rank_agreement(
     scores: pd.DataFrame, pairs: pd.DataFrame, methods: Sequence[str] | None = None
 ) -> pd.DataFrame:

@@ -77,7 +77,8 @@ class Spread:
     Ignored for two or more units."""
     bootstrap_over: str = "test sentences"
     """What ``bootstrap`` resamples or ranges over: ``"test sentences"``, ``"probe seeds"`` (:func:`sd_interval`'s
-    interval of one instance's sd over its probe fits) or ``"labels"`` (a case bootstrap over its labels)."""
+    interval of one instance's sd over its probe fits), ``"labels"`` (a case bootstrap over its labels) or
+    ``"sentence blocks"`` (a block bootstrap over runs of consecutive sentences: the near-twin's ranking change)."""
 
     def text(self, digits: int = 1, scale: float = 1.0) -> str:
         """``mean ± sd (min–max, n=N)``, values multiplied by ``scale`` (e.g. 100 for percentages)."""

@@ -209,6 +209,11 @@ def sentence(row: Mapping[str, Any], family_size: int = 0, alpha: float = 0.05) 
             f" (95 % interval of the sd over probe seeds {_fmt(row['low'])} to {_fmt(row['high'])}: chi-square, "
             "normal theory, one instance)"
         )
+    elif row.get("low", "") != "" and row.get("interval over") == TWIN_BLOCKS:
+        text += (
+            f" (95 % interval over resampled blocks of sentences {_fmt(row['low'])} to {_fmt(row['high'])}: the "
+            "sampling noise of the tokens correlated, one instance)"
+        )
     elif row.get("low", "") != "" and row.get("interval over") == "labels":
         text += (
             f" (95 % interval over resampled labels {_fmt(row['low'])} to {_fmt(row['high'])}: which labels the "
@@ -1014,10 +1019,10 @@ TWIN_KEEP_FINDING = {
 """What docs/methods.md expects of each correlation ranking when a near-twin joins (none for the others)."""
 
 
-TWIN_UNRESAMPLED = (
-    "not measured yet: one twin, and resampling test sentences would recompute every cross-instance correlation"
-)
+TWIN_UNRESAMPLED = "the near-twin tables predate the block bootstrap of the ranking change: rerun twin_correlation"
 """Why a near-twin ranking-change row has no interval of its own."""
+TWIN_BLOCKS = "sentence blocks"
+"""What a near-twin ranking change's own interval ranges over (``interval over``)."""
 NO_OOV = "no out-of-vocabulary test tokens to compare with"
 """Why an in- vs out-of-vocabulary row has no interval when the test set has no OOV token."""
 
@@ -1034,25 +1039,43 @@ def twin_rows(t: FamilyTables) -> list[dict[str, Any]]:
             for _, r in g.iterrows():
                 role = f"twinned with {t.twin}" if r["twinned"] else "not twinned"
                 over = f", top-{k} overlap {r[f'top{k}_overlap']:.2f}" if k else ""
+                own = (r.get("spearman_low", np.nan), r.get("spearman_high", np.nan))
+                blocks = (
+                    f"; interval: the Spearman, over {int(r['blocks'])} blocks of sentences"
+                    if np.isfinite(own).all()
+                    else ""
+                )
                 rows.append(
                     _row(
                         f,
                         sec,
-                        f"{m}: {r['instance']}'s ranking with vs without the twin ({role}): Spearman{', top-k overlap' if k else ''}",
+                        f"{m}: {r['instance']}'s ranking with vs without the twin ({role}): Spearman{', top-k overlap' if k else ''}{blocks}",
                         f"{r['spearman']:.3f}{over}",
+                        spread=with_own(spread([r["spearman"]]), own, over=TWIN_BLOCKS),
                         key=metric_id("twin", f"layer{t.layer}", m, r["instance"], "ranking_change"),
                         no_interval=TWIN_UNRESAMPLED,
-                        source=src("twin_change", "spearman", *([f"top{k}_overlap"] if k else [])),
+                        source=src(
+                            "twin_change",
+                            "spearman",
+                            *(["spearman_low", "spearman_high"] if blocks else []),
+                            *([f"top{k}_overlap"] if k else []),
+                        ),
                     )
                 )
-            others = g[~g["twinned"]]["spearman"]
+            untwinned = g[~g["twinned"]]
+            others = untwinned["spearman"]
+            one = (
+                (untwinned["spearman_low"].iloc[0], untwinned["spearman_high"].iloc[0])
+                if len(untwinned) == 1 and "spearman_low" in untwinned
+                else None
+            )
             rows.append(
                 _row(
                     f,
                     sec,
                     f"{m}: Spearman with vs without the twin, instances not twinned",
                     round(float(others.mean()), 3),
-                    spread=spread(others),
+                    spread=with_own(spread(others), one, over=TWIN_BLOCKS),
                     key=metric_id("twin", f"layer{t.layer}", m, "untwinned", "spearman"),
                     no_interval=TWIN_UNRESAMPLED,
                     source=src("twin_change", "spearman"),

@@ -10,6 +10,7 @@ import pandas as pd
 
 from neurosieve.analysis.correlation import (
     CKA_SAMPLE_SEED,
+    TWIN_BOOTSTRAP_BLOCKS,
     CorrelationResult,
     correlate_instances,
     correlation_device,
@@ -19,10 +20,11 @@ from neurosieve.analysis.correlation import (
     ranking_stability,
     sentence_sample,
     similarity_table,
+    twin_change_bootstrap,
     twin_experiment,
 )
 from neurosieve.settings import CorrelationSettings, SimilaritySettings, TwinCorrelationSettings
-from neurosieve.store.activations import activation_layers, read_layer, stored_dtype
+from neurosieve.store.activations import activation_layers, read_keys, read_layer, stored_dtype
 from neurosieve.store.io import provenance, read_table, write_parquet
 
 
@@ -75,6 +77,10 @@ def run_correlation(
     return result
 
 
+TWIN_BOOTSTRAP_SEED = 0
+"""Seed of the near-twin ranking change's block bootstrap (recorded beside the table)."""
+
+
 def run_twin_correlation(
     family_paths: Mapping[str, str],
     twin_path: str,
@@ -87,15 +93,19 @@ def run_twin_correlation(
     settings: TwinCorrelationSettings,
 ) -> pd.DataFrame:
     """Near-twin experiment of one layer (workflow edge): the family's scores with the twin added, and how
-    every instance's ranking changes (``before_path``: the correlation stage's scores without the twin)."""
+    every instance's ranking changes (``before_path``: the correlation stage's scores without the twin), each
+    Spearman with its block-bootstrap interval over the sentences correlated (:func:`twin_change_bootstrap`:
+    columns ``spearman_low``, ``spearman_high``, ``blocks``)."""
     block, linreg, top_fractions = settings.block_size, settings.linreg, settings.top_fractions
 
     acts = {inst: read_layer(path, layer) for inst, path in family_paths.items()}
+    twin_acts = read_layer(twin_path, layer)
     methods = correlation_rankings(full_layer=linreg)
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
-    change, after = twin_experiment(
-        acts, twin, read_layer(twin_path, layer), twin_of, ks, methods, block, before=read_table(before_path)
-    )
+    change, after = twin_experiment(acts, twin, twin_acts, twin_of, ks, methods, block, before=read_table(before_path))
+    sentences = read_keys(next(iter(family_paths.values())), derived=False)["sentence"].to_numpy()
+    bounds = twin_change_bootstrap(acts, twin, twin_acts, sentences, methods, seed=TWIN_BOOTSTRAP_SEED)
+    change = change.merge(bounds, on=["method", "instance"], how="left")
     meta = provenance(
         {
             "layer": layer,
@@ -104,7 +114,9 @@ def run_twin_correlation(
             "block": block,
             "linreg": linreg,
             "top_fractions": list(top_fractions),
-        }
+            "bootstrap": {"blocks": TWIN_BOOTSTRAP_BLOCKS, "resamples": 1000},
+        },
+        TWIN_BOOTSTRAP_SEED,
     )
     write_parquet(after.assign(layer=layer), scores_path, meta)
     write_parquet(change.assign(layer=layer), change_path, meta)
