@@ -145,8 +145,8 @@ def test_every_row_is_tested_or_says_why_not(tables: FamilyTables) -> None:
 
 
 def test_every_row_has_an_interval_or_says_why_not(tables: FamilyTables) -> None:
-    """No row is silently without an interval: one that has none (an exact count, a yes/no check, a list, or what
-    is not measured yet) names why in its "interval over" column and in its sentence."""
+    """No row is silently without an interval: one that has none (an exact count, a yes/no check, a list, or tables
+    that predate its measurement) names why in its "interval over" column and in its sentence."""
     table = pd.DataFrame(family_summary(tables))
     bare = table[table["low"] == ""]
     assert len(bare) > 5  # the copy, twin and check rows of the fixture

@@ -131,8 +131,8 @@ def _row(
     from, as :func:`src` writes them (several are joined by ``; ``). ``see`` is, for a descriptive row (one that
     states the parts of a comparison), the id of the row that tests it; ``untested`` the test column of a row
     that is not a statistical test at all (a check, a list of other rows' results), said in words.
-    ``no_interval`` says why a row has no interval (a count that is exact, a yes/no check, a list; or what is
-    not measured yet): it goes into the "interval over" column as ``none: <why>``, so that no row is silently
+    ``no_interval`` says why a row has no interval (a count that is exact, a yes/no check, a list; or tables
+    written before the interval was measured): it goes into the "interval over" column as ``none: <why>``, so that no row is silently
     without one.
     """
     if not ID_PATTERN.match(key):
