@@ -47,9 +47,10 @@ def test_dag_runs_as_slurm_jobs(cluster: Path, tmp_path: Path, conll_dir: Path) 
     cfg["families"] = {"tiny_lstm": {**cfg["families"]["tiny_lstm"], "seeds": [1, 2]}}
     cfg["correlation"].pop("cross_family")
     # What the executor is tested on is every kind of job (training, extraction, correlation, probing, ablation,
-    # figures), not each probe path: the all-layer probes, the pool and the <unk> probes stay with the slow tests,
-    # which keeps this DAG to about 45 SLURM jobs (each pays a submission, status checks and a Python start).
-    cfg["probing"].update(all_layers=False, unk_training=False)
+    # figures), not each probe path or property: the all-layer probes, the pool, the <unk> probes and the derived
+    # properties stay with the slow tests (POS for the ablations, chunk tags for model ablation's positive control),
+    # which keeps this DAG to about 40 SLURM jobs (each pays a submission, status checks and a Python start).
+    cfg["probing"].update(all_layers=False, unk_training=False, properties=["pos", "chunk"])
     cfg["ablation"]["pool"] = {"enabled": False}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     plan = RunPlan(validate_config(cfg, load_schema(ROOT / "workflow/schemas/config.schema.yaml")))
