@@ -22,6 +22,34 @@ from neurosieve.analysis.correlation import (
 )
 
 
+def token_table(lengths: np.ndarray) -> pd.DataFrame:
+    """A token table of sentences of the given lengths (placeholder words and tags)."""
+    n = int(np.sum(lengths))
+    return pd.DataFrame(
+        {
+            "sentence": np.repeat(np.arange(len(lengths)), lengths),
+            "position": np.concatenate([np.arange(m) for m in lengths]),
+            "word": [f"w{i}" for i in range(n)],
+            "pos": "NN",
+            "chunk": "B-NP",
+        }
+    )
+
+
+def write_layers(path: Path, arrays: list[np.ndarray], table: pd.DataFrame, dtype: str = "float32") -> str:
+    """An activation file at ``path`` whose layers are ``arrays`` (tokens of ``table`` in order)."""
+    from neurosieve.store.activations import write_activations
+
+    rows = iter(range(len(table)))
+
+    def extract(block):  # type: ignore[no-untyped-def]
+        idx = [next(rows) for s in block for _ in s]
+        return [a[idx] for a in arrays]
+
+    write_activations(table, extract, path, {}, progress=False, dtype=dtype)
+    return str(path)
+
+
 def naive_scores(acts: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
     """np.corrcoef on every pair, then the definitions of docs/methods.md written out literally."""
     out = {}
@@ -372,28 +400,16 @@ def test_similarity_stage_on_a_token_sample(tmp_path, monkeypatch) -> None:  # t
     """run_similarity with correlation.cka_tokens: the CKA of the sampled rows, the same rows for every instance,
     recorded beside the table, each layer read once; activations over different tokens are refused, naming the
     file. Float16 activations give the float16 file's own values' CKA."""
-    import pandas as pd
 
     from neurosieve.analysis.correlation import sentence_sample, similarity_table
     from neurosieve.settings import SimilaritySettings
     from neurosieve.stages.correlation import run_similarity
-    from neurosieve.store.activations import write_activations
     from neurosieve.store.io import read_provenance, read_table
 
     rng = np.random.default_rng(5)
     n_sent = 60
-    lengths = rng.integers(2, 9, n_sent)
-    n = int(lengths.sum())
-    sentence = np.repeat(np.arange(n_sent), lengths)
-    tokens = pd.DataFrame(
-        {
-            "sentence": sentence,
-            "position": np.concatenate([np.arange(m) for m in lengths]),
-            "word": [f"w{i}" for i in range(n)],
-            "pos": "NN",
-            "chunk": "B-NP",
-        }
-    )
+    tokens = token_table(rng.integers(2, 9, n_sent))
+    n, sentence = len(tokens), tokens["sentence"].to_numpy()
     shared = rng.normal(size=(n, 6))
     layers = {
         inst: [(shared @ rng.normal(size=(6, 10)) + rng.normal(size=(n, 10)) * s).astype(np.float32) for s in (0.5, 2)]
@@ -401,14 +417,7 @@ def test_similarity_stage_on_a_token_sample(tmp_path, monkeypatch) -> None:  # t
     }
 
     def write(name: str, arrays: list[np.ndarray], table: pd.DataFrame, dtype: str = "float32") -> str:
-        rows_iter = iter(range(len(table)))
-
-        def extract(block):  # type: ignore[no-untyped-def]
-            idx = [next(rows_iter) for s in block for _ in s]
-            return [a[idx] for a in arrays]
-
-        write_activations(table, extract, tmp_path / name, {}, progress=False, dtype=dtype)
-        return str(tmp_path / name)
+        return write_layers(tmp_path / name, arrays, table, dtype)
 
     paths = {inst: write(f"{inst}.parquet", arrays, tokens) for inst, arrays in layers.items()}
 
@@ -467,21 +476,11 @@ def test_twin_stage_writes_each_ranking_change_with_its_block_interval(tmp_path:
 
     from neurosieve.settings import TwinCorrelationSettings
     from neurosieve.stages.correlation import TWIN_BOOTSTRAP_SEED, run_twin_correlation
-    from neurosieve.store.activations import write_activations
     from neurosieve.store.io import read_provenance, read_table, write_parquet
 
     rng = np.random.default_rng(11)
-    lengths = rng.integers(5, 15, 120)
-    n = int(lengths.sum())
-    tokens = pd.DataFrame(
-        {
-            "sentence": np.repeat(np.arange(120), lengths),
-            "position": np.concatenate([np.arange(m) for m in lengths]),
-            "word": [f"w{i}" for i in range(n)],
-            "pos": "NN",
-            "chunk": "B-NP",
-        }
-    )
+    tokens = token_table(rng.integers(5, 15, 120))
+    n = len(tokens)
     shared = rng.normal(size=(n, 3))
     acts = {
         f"seed{k}": np.c_[shared + rng.normal(size=(n, 3)), rng.normal(size=(n, 5))].astype(np.float32)
@@ -490,14 +489,7 @@ def test_twin_stage_writes_each_ranking_change_with_its_block_interval(tmp_path:
     twin = (acts["seed1"] + 0.5 * rng.normal(size=(n, 8))).astype(np.float32)
 
     def write(name: str, layer: np.ndarray) -> str:
-        rows_iter = iter(range(n))
-
-        def extract(block):  # type: ignore[no-untyped-def]
-            idx = [next(rows_iter) for s in block for _ in s]
-            return [layer[idx]]
-
-        write_activations(tokens, extract, tmp_path / name, {}, progress=False)
-        return str(tmp_path / name)
+        return write_layers(tmp_path / name, [layer], tokens)
 
     paths = {inst: write(f"{inst}.parquet", a) for inst, a in acts.items()}
     before = correlate_instances(acts).scores
