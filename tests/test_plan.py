@@ -354,6 +354,10 @@ def test_chunk_lca_reads_the_chunk_probe_and_model_ablation_covers_the_middle_la
     inputs = plan.ranking_inputs("bilstm", "seed1", 1, "pos", "model")
     assert inputs["chunk_orderings"] == plan.paths.probe("bilstm", "seed1", 1, "chunk", "orderings")
     assert "chunk_orderings" not in plan.ranking_inputs("bilstm", "seed1", 2, "pos", "probe")
+    # The chunk probe's per-token correctness is compared with the tagger's at the top layer (the head's input) only.
+    assert "chunk_tokens" not in inputs
+    top = plan.ranking_inputs("bilstm", "seed1", 2, "pos", "model")
+    assert top["chunk_tokens"] == plan.paths.probe("bilstm", "seed1", 2, "chunk", "tokens")
     assert plan.model_ablated_layers("bilstm") == [1, 2] and plan.ablated_layers("bilstm") == [2]
     curves = plan.ablation_curves("bilstm")
     assert plan.paths.model_ablation("bilstm", "seed3", 1) in curves

@@ -348,7 +348,7 @@ def test_summary_prints_every_baseline_and_the_head_comparison() -> None:
     # that tests the difference over seeds (two one-sided tests within 1 point; differences -0.5 and -2.0).
     head = out.loc["chunk probe on layer 2 (the tagger head's input) / tagger's own token accuracy, seed 1"]
     assert head["value"] == "90.00 / 90.50" and head["verdict"] == ""
-    assert head["interval over"].startswith("none: the model-ablation tables predate")
+    assert head["interval over"].startswith("none: model ablation wrote no per-token comparison")
     assert "row probe.chunk.layer2.minus_tagger_accuracy has the interval over seeds" in head["interval over"]
     # With model ablation's comparison on the same test tokens, each seed's pair has its difference's interval.
     compared = pd.DataFrame(

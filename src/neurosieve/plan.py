@@ -384,8 +384,8 @@ class RunPlan:
             out["scores"] = self.paths.correlation(family, layer, "scores")
         if CHUNK_LCA in rankings and wanted == "model":
             out["chunk_orderings"] = self.paths.probe(family, instance, layer, CHUNK_PROPERTY, "orderings")
-            # At the tagger's top layer, the chunk probe's token correctness beside the tagger's own.
-            out["chunk_tokens"] = self.paths.probe(family, instance, layer, CHUNK_PROPERTY, "tokens")
+            if int(layer) == max(self.layers(family)):  # the tagger head's input: the probe beside the tagger
+                out["chunk_tokens"] = self.paths.probe(family, instance, layer, CHUNK_PROPERTY, "tokens")
         return out
 
     def fill_inputs(self, family: str, instance: str) -> dict[str, str]:

@@ -1745,8 +1745,8 @@ def probing_rows(
                     src("train_metrics", "test.token_accuracy", item=inst),
                     *([src("curves", "value")] if len(bounds) else []),
                 ],
-                no_interval="the model-ablation tables predate the tagger's per-token comparison: rerun model "
-                "ablation at the top layer"
+                no_interval="model ablation wrote no per-token comparison: it compares them for a tagger trained "
+                "here, at its top layer, when chunk_lca is among its rankings (tables from before that: rerun it)"
                 + (f" (row {tested} has the interval over seeds)" if len(pairs) > 1 else ""),
             )
         )
