@@ -592,20 +592,17 @@ def twin_change_bootstrap(
         corr = cov / np.outer(np.where(off, 1.0, sd), np.where(off, 1.0, sd))
         corr[off, :] = 0.0
         corr[:, off] = 0.0
+        # Best partners of every ordered pair, once: the family without the twin reads the pairs it has.
+        best = {(a, b): PairMax(*_block_maxima(corr[cols[a], cols[b]], axis=1)) for a in names for b in names if a != b}
         tables = []
         for family in (list(activations), names):
-            best = {}
-            for a in family:
-                for b in family:
-                    if a != b:
-                        v, j, r, vs, js = _block_maxima(corr[cols[a], cols[b]], axis=1)
-                        best[a, b] = PairMax(v, j, r, vs, js)
             layers = None
             if linreg:
                 held = {n: Standardized(None, off[cols[n]]) for n in family}
                 cross = {(a, b): corr[cols[a], cols[b]] for a in family for b in family if a != b}
                 layers = WholeLayers(held, cross, {n: corr[cols[n], cols[n]].copy() for n in family})
-            tables.append(_score_tables(family, best, {n: off[cols[n]] for n in family}, layers).scores)
+            dead_of = {n: off[cols[n]] for n in family}
+            tables.append(_score_tables(family, best, dead_of, layers).scores)
         change = ranking_change(tables[0], tables[1], list(activations), [], wanted)
         for r in change.itertuples():
             draws[r.method, r.instance].append(r.spearman)

@@ -77,8 +77,8 @@ def run_correlation(
     return result
 
 
-TWIN_BOOTSTRAP_SEED = 0
-"""Seed of the near-twin ranking change's block bootstrap (recorded beside the table)."""
+TWIN_BOOTSTRAP_SEED, TWIN_BOOTSTRAP_RESAMPLES = 0, 1000
+"""Seed and resamples of the near-twin ranking change's block bootstrap (recorded beside the table)."""
 
 
 def run_twin_correlation(
@@ -104,7 +104,9 @@ def run_twin_correlation(
     ks = fraction_ks(top_fractions, [a.shape[1] for a in acts.values()])
     change, after = twin_experiment(acts, twin, twin_acts, twin_of, ks, methods, block, before=read_table(before_path))
     sentences = read_keys(next(iter(family_paths.values())), derived=False)["sentence"].to_numpy()
-    bounds = twin_change_bootstrap(acts, twin, twin_acts, sentences, methods, seed=TWIN_BOOTSTRAP_SEED)
+    bounds = twin_change_bootstrap(
+        acts, twin, twin_acts, sentences, methods, resamples=TWIN_BOOTSTRAP_RESAMPLES, seed=TWIN_BOOTSTRAP_SEED
+    )
     change = change.merge(bounds, on=["method", "instance"], how="left")
     meta = provenance(
         {
@@ -114,7 +116,7 @@ def run_twin_correlation(
             "block": block,
             "linreg": linreg,
             "top_fractions": list(top_fractions),
-            "bootstrap": {"blocks": TWIN_BOOTSTRAP_BLOCKS, "resamples": 1000},
+            "bootstrap": {"blocks": TWIN_BOOTSTRAP_BLOCKS, "resamples": TWIN_BOOTSTRAP_RESAMPLES},
         },
         TWIN_BOOTSTRAP_SEED,
     )
